@@ -1,0 +1,155 @@
+//! Policy: decides each request. No matching rule means deny: no policy, no action.
+//!
+//! [`Policy`] is the trait the engine consults; [`LayeredPolicy`] is the default implementation,
+//! loaded from TOML documents at the global, tenant-group, tenant and department scopes.
+
+mod layered;
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ActionRequest, ActionSpec, Principal, TargetFacts, Tenant};
+
+pub use layered::{LayeredPolicy, PolicyDocument, PolicyError, PolicyLoader, Scope};
+
+/// The id of the rule that decided; [`RuleId::NO_POLICY`] when none matched.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RuleId(pub String);
+
+impl RuleId {
+    /// The pseudo-rule reported when no rule matched.
+    pub const NO_POLICY: &'static str = "no-policy";
+
+    /// A rule id.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who may approve.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "by", content = "value")]
+pub enum Approver {
+    /// Anyone holding this role.
+    Role(String),
+    /// Anyone in this group.
+    Group(String),
+    /// This named principal (id or login).
+    Contact(String),
+}
+
+impl Approver {
+    /// Whether `principal` has this authority.
+    pub fn admits(&self, principal: &Principal) -> bool {
+        match self {
+            Approver::Role(role) => principal.has_role(role),
+            Approver::Group(group) => principal.groups.iter().any(|g| g == group),
+            Approver::Contact(who) => principal.is_login(who),
+        }
+    }
+}
+
+/// What a decision says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "effect")]
+pub enum Effect {
+    /// Go ahead.
+    Allow,
+    /// Wait for one of these approvers.
+    RequireApproval {
+        /// Who may approve (any one of them).
+        approvers: Vec<Approver>,
+    },
+    /// Refuse.
+    Deny,
+}
+
+/// A decision, always naming the rule that made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The effect.
+    #[serde(flatten)]
+    pub effect: Effect,
+    /// The deciding rule.
+    pub rule: RuleId,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl Decision {
+    /// The default decision: deny, "no policy".
+    pub fn no_policy() -> Self {
+        Self {
+            effect: Effect::Deny,
+            rule: RuleId::new(RuleId::NO_POLICY),
+            reason: "no policy".to_string(),
+        }
+    }
+
+    /// Whether this allows outright.
+    pub fn is_allow(&self) -> bool {
+        self.effect == Effect::Allow
+    }
+
+    /// Whether this denies.
+    pub fn is_deny(&self) -> bool {
+        self.effect == Effect::Deny
+    }
+}
+
+/// How many times an action ran recently in a tenant, for volume caps.
+pub trait UsageView: Send + Sync {
+    /// Executions of `action` in `tenant` since `since` (authorised ones, not denied).
+    fn count_since(
+        &self,
+        tenant: &crate::TenantId,
+        action: &crate::ActionId,
+        since: DateTime<Utc>,
+    ) -> u32;
+}
+
+/// Everything a policy decides on.
+pub struct DecisionInput<'a> {
+    /// The request.
+    pub request: &'a ActionRequest,
+    /// The action's spec (risk, reversibility).
+    pub spec: &'a ActionSpec,
+    /// The tenant, with its group.
+    pub tenant: &'a Tenant,
+    /// Facts the read-only plan found about the target.
+    pub facts: &'a TargetFacts,
+    /// Now.
+    pub now: DateTime<Utc>,
+    /// Recent usage, for caps.
+    pub usage: &'a dyn UsageView,
+}
+
+/// Decides requests.
+pub trait Policy: Send + Sync {
+    /// Decide one request.
+    fn decide(&self, input: &DecisionInput<'_>) -> Decision;
+}
+
+/// A policy that denies everything: the safe default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DenyAll;
+
+impl Policy for DenyAll {
+    fn decide(&self, _input: &DecisionInput<'_>) -> Decision {
+        Decision::no_policy()
+    }
+}
