@@ -1,0 +1,1 @@
+//! stackhand-autotask (being written).

@@ -1,0 +1,1 @@
+//! stackhand-connectwise (being written).

@@ -1,0 +1,1 @@
+//! stackhand-m365 (being written).

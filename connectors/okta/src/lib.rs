@@ -1,0 +1,1 @@
+//! stackhand-okta (being written).

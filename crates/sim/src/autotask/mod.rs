@@ -1,0 +1,1 @@
+//! Simulated autotask API (being written).

@@ -1,0 +1,1 @@
+//! Simulated connectwise API (being written).

@@ -1,0 +1,1 @@
+//! Simulated m365 API (being written).

@@ -1,0 +1,1 @@
+//! Simulated okta API (being written).

@@ -1,0 +1,211 @@
+//! The shared server: loopback listener, request recording and fault injection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
+use tokio::task::JoinHandle;
+
+/// Faults to inject into every response.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Added to every request before it is handled.
+    pub latency: Duration,
+    /// Answer every n-th request with `429` and `Retry-After: retry_after_secs` (0 = never).
+    pub rate_limit_every: u64,
+    /// The `Retry-After` sent with an injected 429.
+    pub retry_after_secs: u64,
+}
+
+/// One request a simulator received.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// Method.
+    pub method: Method,
+    /// Path, without the query.
+    pub path: String,
+    /// Raw query string, if any.
+    pub query: Option<String>,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Bytes,
+}
+
+impl RecordedRequest {
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// The requests a simulator received, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder {
+    requests: Arc<Mutex<Vec<RecordedRequest>>>,
+}
+
+impl Recorder {
+    /// Everything received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.requests.lock().clone()
+    }
+
+    /// Forget what was received.
+    pub fn clear(&self) {
+        self.requests.lock().clear();
+    }
+
+    fn push(&self, request: RecordedRequest) {
+        self.requests.lock().push(request);
+    }
+}
+
+#[derive(Clone)]
+struct FaultState {
+    faults: Faults,
+    counter: Arc<AtomicU64>,
+    recorder: Recorder,
+}
+
+async fn record_and_inject(
+    State(state): State<FaultState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response(),
+    };
+    state.recorder.push(RecordedRequest {
+        method: parts.method.clone(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().map(str::to_string),
+        headers: parts.headers.clone(),
+        body: bytes.clone(),
+    });
+    if !state.faults.latency.is_zero() {
+        tokio::time::sleep(state.faults.latency).await;
+    }
+    let n = state.counter.fetch_add(1, Ordering::SeqCst) + 1;
+    if state.faults.rate_limit_every > 0 && n % state.faults.rate_limit_every == 0 {
+        return Response::builder()
+            .status(StatusCode::TOO_MANY_REQUESTS)
+            .header("Retry-After", state.faults.retry_after_secs.to_string())
+            .header("Content-Type", "application/json")
+            .body(Body::from(
+                r#"{"error":{"code":"TooManyRequests","message":"Simulated throttling."}}"#,
+            ))
+            .expect("static response");
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// A simulator listening on loopback.
+pub struct SimServer {
+    addr: SocketAddr,
+    recorder: Recorder,
+    handle: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for SimServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimServer")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl SimServer {
+    /// Serve `router` on `127.0.0.1` at a free port, with request recording and `faults`.
+    pub async fn start(router: Router, faults: Faults) -> std::io::Result<Self> {
+        Self::start_on(
+            router,
+            faults,
+            "127.0.0.1:0".parse().expect("valid address"),
+        )
+        .await
+    }
+
+    /// Serve on a chosen address (the `stackhand sim` command uses fixed ports).
+    pub async fn start_on(
+        router: Router,
+        faults: Faults,
+        addr: SocketAddr,
+    ) -> std::io::Result<Self> {
+        let recorder = Recorder::default();
+        let state = FaultState {
+            faults,
+            counter: Arc::new(AtomicU64::new(0)),
+            recorder: recorder.clone(),
+        };
+        let app = router.layer(middleware::from_fn_with_state(state, record_and_inject));
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let handle = tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, app).await {
+                tracing::error!(%err, "simulator stopped");
+            }
+        });
+        Ok(Self {
+            addr,
+            recorder,
+            handle,
+        })
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The requests received.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+#[allow(dead_code)] // used by the vendor modules, each behind its feature
+/// Decode an `Authorization: Basic` header into (user, password).
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let value = headers.get("authorization")?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+#[allow(dead_code)] // used by the vendor modules, each behind its feature
+/// The bearer token of an `Authorization: Bearer` header.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
