@@ -1,0 +1,299 @@
+//! `docs.*` actions.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::plan_of;
+use crate::action::{ActionContext, Descriptor, ExecutionProof, TypedAction};
+use crate::error::Result;
+use crate::model::{ActionRequest, Category, Change, Outcome, Plan, Risk, StepStatus};
+
+fn succeeded(plan: &Plan, state_after: serde_json::Value) -> Outcome {
+    Outcome {
+        changes: plan.changes.clone(),
+        state_before: plan.state_before.clone(),
+        state_after,
+        ..Outcome::new(StepStatus::Succeeded)
+    }
+}
+
+/// `docs.upsert_user_asset`.
+#[derive(Debug, Clone, Copy)]
+pub struct UpsertUserAsset;
+
+/// Input of `docs.upsert_user_asset`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserAssetParams {
+    /// Company name or id in the documentation system.
+    pub company: String,
+    /// The person's name.
+    pub name: String,
+    /// Fields by label.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+#[async_trait]
+impl TypedAction for UpsertUserAsset {
+    type Params = UserAssetParams;
+    const DESCRIPTOR: Descriptor = Descriptor {
+        id: "docs.upsert_user_asset",
+        summary: "Create or update the documentation record of a person",
+        category: Category::Docs,
+        risk: Risk::Low,
+        reversible: false,
+        idempotent: true,
+    };
+
+    async fn plan(
+        &self,
+        ctx: &ActionContext,
+        request: &ActionRequest,
+        params: &Self::Params,
+    ) -> Result<Plan> {
+        ctx.connectors().docs()?;
+        let mut plan = plan_of::<Self>(
+            request,
+            format!("Document {} at {}", params.name, params.company),
+        );
+        plan.changes.push(Change::new(
+            format!("asset:{}", params.name),
+            "fields",
+            None,
+            Some(json!(params.fields)),
+        ));
+        Ok(plan)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ActionContext,
+        _request: &ActionRequest,
+        params: &Self::Params,
+        plan: &Plan,
+        _proof: &ExecutionProof,
+    ) -> Result<Outcome> {
+        let asset = ctx
+            .connectors()
+            .docs()?
+            .upsert_user_asset(&params.company, &params.name, &params.fields)
+            .await?;
+        Ok(succeeded(plan, serde_json::to_value(&asset)?))
+    }
+}
+
+/// `docs.store_password`.
+#[derive(Debug, Clone, Copy)]
+pub struct StorePassword;
+
+/// Input of `docs.store_password`. The password is redacted from every audit record.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StorePasswordParams {
+    /// Company.
+    pub company: String,
+    /// Entry name.
+    pub name: String,
+    /// Username.
+    pub username: String,
+    /// The password.
+    #[schemars(with = "String")]
+    pub password: SecretString,
+}
+
+#[async_trait]
+impl TypedAction for StorePassword {
+    type Params = StorePasswordParams;
+    const DESCRIPTOR: Descriptor = Descriptor {
+        id: "docs.store_password",
+        summary: "Store a credential in the documentation system's password vault",
+        category: Category::Docs,
+        risk: Risk::Medium,
+        reversible: false,
+        idempotent: false,
+    };
+
+    async fn plan(
+        &self,
+        ctx: &ActionContext,
+        request: &ActionRequest,
+        params: &Self::Params,
+    ) -> Result<Plan> {
+        ctx.connectors().docs()?;
+        let mut plan = plan_of::<Self>(
+            request,
+            format!(
+                "Store the password of {} at {}",
+                params.username, params.company
+            ),
+        );
+        plan.changes.push(Change::new(
+            format!("password:{}", params.name),
+            "password",
+            None,
+            Some(json!("<stored>")),
+        ));
+        Ok(plan)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ActionContext,
+        _request: &ActionRequest,
+        params: &Self::Params,
+        plan: &Plan,
+        _proof: &ExecutionProof,
+    ) -> Result<Outcome> {
+        let id = ctx
+            .connectors()
+            .docs()?
+            .store_password(
+                &params.company,
+                &params.name,
+                &params.username,
+                &params.password,
+            )
+            .await?;
+        Ok(succeeded(plan, json!({ "id": id })))
+    }
+}
+
+/// `docs.archive_asset`.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchiveAsset;
+
+/// Input of `docs.archive_asset`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssetParams {
+    /// Asset id.
+    pub asset: String,
+}
+
+#[async_trait]
+impl TypedAction for ArchiveAsset {
+    type Params = AssetParams;
+    const DESCRIPTOR: Descriptor = Descriptor {
+        id: "docs.archive_asset",
+        summary: "Archive a documentation asset (a leaver's record)",
+        category: Category::Docs,
+        risk: Risk::Low,
+        reversible: true,
+        idempotent: true,
+    };
+
+    async fn plan(
+        &self,
+        ctx: &ActionContext,
+        request: &ActionRequest,
+        params: &Self::Params,
+    ) -> Result<Plan> {
+        ctx.connectors().docs()?;
+        let mut plan = plan_of::<Self>(request, format!("Archive asset {}", params.asset));
+        plan.changes.push(Change::new(
+            format!("asset:{}", params.asset),
+            "archived",
+            Some(json!(false)),
+            Some(json!(true)),
+        ));
+        Ok(plan)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ActionContext,
+        _request: &ActionRequest,
+        params: &Self::Params,
+        plan: &Plan,
+        _proof: &ExecutionProof,
+    ) -> Result<Outcome> {
+        ctx.connectors()
+            .docs()?
+            .archive_asset(&params.asset)
+            .await?;
+        Ok(succeeded(plan, json!({ "archived": true })))
+    }
+
+    async fn undo(
+        &self,
+        ctx: &ActionContext,
+        _request: &ActionRequest,
+        params: &Self::Params,
+        plan: &Plan,
+        _proof: &ExecutionProof,
+    ) -> Result<Outcome> {
+        ctx.connectors()
+            .docs()?
+            .unarchive_asset(&params.asset)
+            .await?;
+        Ok(succeeded(plan, json!({ "archived": false })))
+    }
+}
+
+/// `docs.create_article`.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateArticle;
+
+/// Input of `docs.create_article`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleParams {
+    /// Company.
+    pub company: String,
+    /// Title.
+    pub title: String,
+    /// Body (Markdown or HTML, as the vendor takes it).
+    pub body: String,
+}
+
+#[async_trait]
+impl TypedAction for CreateArticle {
+    type Params = ArticleParams;
+    const DESCRIPTOR: Descriptor = Descriptor {
+        id: "docs.create_article",
+        summary: "Write a knowledge-base article",
+        category: Category::Docs,
+        risk: Risk::Low,
+        reversible: false,
+        idempotent: false,
+    };
+
+    async fn plan(
+        &self,
+        ctx: &ActionContext,
+        request: &ActionRequest,
+        params: &Self::Params,
+    ) -> Result<Plan> {
+        ctx.connectors().docs()?;
+        let mut plan = plan_of::<Self>(request, format!("Write article {:?}", params.title));
+        plan.changes.push(Change::new(
+            format!("article:{}", params.title),
+            "article",
+            None,
+            Some(json!(params.title)),
+        ));
+        Ok(plan)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ActionContext,
+        _request: &ActionRequest,
+        params: &Self::Params,
+        plan: &Plan,
+        _proof: &ExecutionProof,
+    ) -> Result<Outcome> {
+        let id = ctx
+            .connectors()
+            .docs()?
+            .create_article(&params.company, &params.title, &params.body)
+            .await?;
+        Ok(succeeded(plan, json!({ "id": id })))
+    }
+}
