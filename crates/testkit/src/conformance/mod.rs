@@ -1,0 +1,428 @@
+//! The conformance suite every connector crate runs with one call.
+//!
+//! A connector crate implements [`Harness`] in its tests (about a hundred lines: how to build
+//! the connector against a mock server, one read to probe with, the vendor's error body) and
+//! calls [`run`]. The suite starts a fresh [`wiremock::MockServer`] per trial and runs the
+//! trials that the connector's declared capabilities and the harness call for:
+//!
+//! | Trial | Runs when | Checks |
+//! |---|---|---|
+//! | [`Trial::Capabilities`] | always | declared categories match the capability accessors |
+//! | [`Trial::Specs`] | always | every action has an id in the connector's namespace, a summary, an object input schema that compiles, and the plan cases' parameters validate against it |
+//! | [`Trial::PlanNoWrite`] | plan cases given | each plan succeeds while the mock sees only reads |
+//! | [`Trial::StatusMapping`] | always | 401/403/404/409/429/500/503 map to unauthorized/forbidden/not_found/conflict/rate_limited/transient/transient, permanent for the first four and temporary or exhausted for the rest |
+//! | [`Trial::RetryAfter`] | always | a 429 with `Retry-After: 1` is retried, and not before a second has passed |
+//! | [`Trial::TokenSingleFlight`] | a token endpoint given | 16 concurrent probes cause exactly one token fetch |
+//! | [`Trial::Paging`] | a paging case given | every page is fetched and every item returned |
+//! | [`Trial::NoSecretLeak`] | always | no secret in the connector's `Debug`, any error's `Display` or `Debug`, any plan's `Debug`, any request URL, or anything logged through `tracing` (captured at TRACE level) during the trials |
+//!
+//! See [`Harness`] for a complete example.
+
+mod capture;
+mod fixture;
+mod trials;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use stackhand_core::{Action, ActionRequest, Connector, Error, Result};
+
+pub use self::fixture::{Fixture, Route, TokenEndpoint};
+use crate::openapi::ObservedRequest;
+
+/// What a connector crate supplies so the suite can exercise its connector.
+///
+/// Every method that takes `server_url` is called with the address of the trial's fresh mock
+/// server (`http://127.0.0.1:PORT`, no trailing slash).
+///
+/// Build the connector with **retries enabled but fast**: at least one retry, a backoff of a
+/// few milliseconds, and `Retry-After` honoured. The status trial then exhausts retries
+/// quickly, and the `Retry-After` trial sees the retry.
+///
+/// # Example
+///
+/// A harness for an identity connector that reads users from `/api/v1/users/{login}` with an
+/// OAuth2 client-credentials token (the shape of the Okta helper's harness):
+///
+/// ```ignore
+/// use std::sync::Arc;
+/// use async_trait::async_trait;
+/// use serde_json::{json, Value};
+/// use stackhand_core::{Connector, Result};
+/// use stackhand_testkit::conformance::{self, Fixture, Harness, PagingCase, PlanCase, Probe, Route, TokenEndpoint};
+///
+/// struct OktaHarness;
+///
+/// const SECRET: &str = "client-secret-for-tests-1234";
+///
+/// #[async_trait]
+/// impl Harness for OktaHarness {
+///     fn connector(&self, server_url: &str) -> Result<Arc<dyn Connector>> {
+///         let config = stackhand_okta::OktaConfig::new(server_url, "client-id", SECRET)
+///             .with_token_url(format!("{server_url}/oauth2/v1/token"))
+///             .with_retry(stackhand_http::RetryConfig::fast_for_tests());
+///         Ok(Arc::new(stackhand_okta::OktaConnector::new(tenant(), config)?))
+///     }
+///
+///     fn secrets(&self) -> Vec<String> {
+///         vec![SECRET.into(), "access-token-for-tests".into()]
+///     }
+///
+///     fn token_endpoint(&self) -> Option<TokenEndpoint> {
+///         Some(TokenEndpoint::bearer("/oauth2/v1/token", "access-token-for-tests"))
+///     }
+///
+///     fn probe(&self, _server_url: &str) -> Probe {
+///         Probe::new(Fixture::json(
+///             Route::get("/api/v1/users/jane@acme.example"),
+///             json!({"id": "00u1", "status": "ACTIVE", "profile": {"login": "jane@acme.example"}}),
+///         ))
+///     }
+///
+///     async fn run_probe(&self, connector: &dyn Connector) -> Result<()> {
+///         connector.identity().expect("identity").get_user("jane@acme.example").await.map(drop)
+///     }
+///
+///     fn error_body(&self, status: u16) -> Value {
+///         json!({"errorCode": "E0000007", "errorSummary": format!("status {status}"),
+///                "errorLink": "E0000007", "errorId": "oae1", "errorCauses": []})
+///     }
+///
+///     fn paging(&self, server_url: &str) -> Option<PagingCase> {
+///         let next = format!("<{server_url}/api/v1/users?after=00u2&limit=1>; rel=\"next\"");
+///         Some(PagingCase::new(2)
+///             .page(Fixture::json(Route::get("/api/v1/users").with_query("after", "00u2"), json!([user("00u2")])))
+///             .page(Fixture::json(Route::get("/api/v1/users"), json!([user("00u1")])).with_header("link", &next)))
+///     }
+///
+///     async fn run_paging(&self, connector: &dyn Connector) -> Result<usize> {
+///         let users = connector.identity().expect("identity").find_users(&Default::default()).await?;
+///         Ok(users.len())
+///     }
+///
+///     fn plan_cases(&self, _server_url: &str) -> Vec<PlanCase> {
+///         let unlock = stackhand_core::actions::builtin()
+///             .get(&"identity.unlock".parse().unwrap()).unwrap().clone();
+///         vec![PlanCase::new("unlock", unlock, request("identity.unlock", json!({"user": "jane@acme.example"})))
+///             .fixture(Fixture::json(Route::get("/api/v1/users/jane@acme.example"), json!({"id": "00u1"})))]
+///     }
+/// }
+///
+/// #[tokio::test]
+/// async fn okta_conforms() {
+///     conformance::run(&OktaHarness).await;
+/// }
+/// ```
+///
+/// The crate's own tests (`crates/testkit/tests/conformance.rs`) hold a complete, compiled
+/// harness for a small REST connector.
+#[async_trait]
+pub trait Harness: Send + Sync {
+    /// Build the connector against the mock server: base URL and token URL pointing at
+    /// `server_url`, the harness's test secrets, and a fast retry configuration.
+    fn connector(&self, server_url: &str) -> Result<Arc<dyn Connector>>;
+
+    /// Every secret value the connector holds (client secrets, API keys, passwords, the access
+    /// token the token endpoint hands out). None may appear anywhere observable.
+    fn secrets(&self) -> Vec<String>;
+
+    /// The OAuth2 token endpoint, when the connector fetches tokens. The suite mounts it as
+    /// `POST path` answering `body`.
+    fn token_endpoint(&self) -> Option<TokenEndpoint> {
+        None
+    }
+
+    /// One read operation's fixtures. The status trials answer the same routes with errors;
+    /// the `Retry-After` trial throttles the first route once.
+    fn probe(&self, server_url: &str) -> Probe;
+
+    /// Call the probe's operation through the capability trait
+    /// (`connector.identity().unwrap().get_user("jane@acme.example")`).
+    async fn run_probe(&self, connector: &dyn Connector) -> Result<()>;
+
+    /// The vendor's error body for an HTTP status (Graph's `{"error":{"code","message"}}`,
+    /// Okta's `errorCode`/`errorSummary`, ConnectWise's `{code,message,errors}`, Autotask's
+    /// `{"errors":[...]}`).
+    fn error_body(&self, status: u16) -> Value;
+
+    /// A listing spread over several pages, when the connector pages.
+    fn paging(&self, _server_url: &str) -> Option<PagingCase> {
+        None
+    }
+
+    /// Call the paged listing of [`paging`](Self::paging) and return how many items came back.
+    async fn run_paging(&self, _connector: &dyn Connector) -> Result<usize> {
+        Err(Error::unsupported(
+            "run_paging (the harness declares a paging case but does not run it)",
+        ))
+    }
+
+    /// Actions whose plan must succeed without writing anything.
+    fn plan_cases(&self, _server_url: &str) -> Vec<PlanCase> {
+        Vec::new()
+    }
+
+    /// Whether a request only reads. `GET`, `HEAD` and `OPTIONS` by default; override to
+    /// admit read-only `POST`s (Autotask `/query`, a Graph `$batch` of GETs, Exchange `Get-*`
+    /// cmdlets).
+    fn is_read(&self, request: &ObservedRequest) -> bool {
+        matches!(request.method.as_str(), "GET" | "HEAD" | "OPTIONS")
+    }
+
+    /// How long one connector call may take before the trial fails.
+    fn call_timeout(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+}
+
+/// The fixtures for one read operation.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// The routes the operation calls with their success responses; the first is the one the
+    /// `Retry-After` trial throttles.
+    pub fixtures: Vec<Fixture>,
+}
+
+impl Probe {
+    /// A probe that makes one call.
+    pub fn new(fixture: Fixture) -> Self {
+        Self {
+            fixtures: vec![fixture],
+        }
+    }
+
+    /// A further call the operation makes.
+    pub fn and(mut self, fixture: Fixture) -> Self {
+        self.fixtures.push(fixture);
+        self
+    }
+}
+
+/// A listing spread over pages.
+#[derive(Debug, Clone)]
+pub struct PagingCase {
+    /// Every page; each must be requested. Give later pages query conditions
+    /// ([`Route::with_query`]) so they take precedence over the first page's route.
+    pub pages: Vec<Fixture>,
+    /// How many items the listing must return in all.
+    pub expected_items: usize,
+}
+
+impl PagingCase {
+    /// A case expecting `expected_items` items.
+    pub fn new(expected_items: usize) -> Self {
+        Self {
+            pages: Vec::new(),
+            expected_items,
+        }
+    }
+
+    /// Add a page (or any other fixture the listing needs).
+    pub fn page(mut self, fixture: Fixture) -> Self {
+        self.pages.push(fixture);
+        self
+    }
+}
+
+/// An action whose plan must only read.
+#[derive(Clone)]
+pub struct PlanCase {
+    /// A name for messages.
+    pub name: String,
+    /// The action (a built-in one from `stackhand_core`, or one of the connector's).
+    pub action: Arc<dyn Action>,
+    /// The request to plan.
+    pub request: ActionRequest,
+    /// The reads the plan makes, with their responses.
+    pub fixtures: Vec<Fixture>,
+}
+
+impl fmt::Debug for PlanCase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlanCase")
+            .field("name", &self.name)
+            .field("action", &self.action.spec().id)
+            .field("request", &self.request)
+            .field("fixtures", &self.fixtures)
+            .finish()
+    }
+}
+
+impl PlanCase {
+    /// A case with no fixtures yet.
+    pub fn new(name: &str, action: Arc<dyn Action>, request: ActionRequest) -> Self {
+        Self {
+            name: name.to_string(),
+            action,
+            request,
+            fixtures: Vec::new(),
+        }
+    }
+
+    /// Add a read the plan makes.
+    pub fn fixture(mut self, fixture: Fixture) -> Self {
+        self.fixtures.push(fixture);
+        self
+    }
+}
+
+/// One trial of the suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Trial {
+    /// Declared categories match the capability accessors.
+    Capabilities,
+    /// Action specs are complete and their schemas are object schemas.
+    Specs,
+    /// Plans only read.
+    PlanNoWrite,
+    /// HTTP statuses map to the right error kinds and retry statuses.
+    StatusMapping,
+    /// `Retry-After` is honoured.
+    RetryAfter,
+    /// One token fetch serves concurrent calls.
+    TokenSingleFlight,
+    /// Paging runs to the end.
+    Paging,
+    /// No secret is observable.
+    NoSecretLeak,
+}
+
+impl Trial {
+    /// Every trial, in the order the suite runs them (the leak check last, so it sees what
+    /// the others produced).
+    pub const ALL: [Trial; 8] = [
+        Trial::Capabilities,
+        Trial::Specs,
+        Trial::PlanNoWrite,
+        Trial::StatusMapping,
+        Trial::RetryAfter,
+        Trial::TokenSingleFlight,
+        Trial::Paging,
+        Trial::NoSecretLeak,
+    ];
+
+    /// A short name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trial::Capabilities => "capabilities",
+            Trial::Specs => "specs",
+            Trial::PlanNoWrite => "plan_no_write",
+            Trial::StatusMapping => "status_mapping",
+            Trial::RetryAfter => "retry_after",
+            Trial::TokenSingleFlight => "token_single_flight",
+            Trial::Paging => "paging",
+            Trial::NoSecretLeak => "no_secret_leak",
+        }
+    }
+}
+
+impl fmt::Display for Trial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How one trial went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrialOutcome {
+    /// Every check held.
+    Passed,
+    /// Not applicable to this connector, and why.
+    Skipped(String),
+    /// Every check that failed.
+    Failed(Vec<String>),
+}
+
+/// What the suite found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The connector's vendor key (empty if the connector could not be built).
+    pub vendor: String,
+    /// Each trial selected, in the order run.
+    pub trials: Vec<(Trial, TrialOutcome)>,
+}
+
+impl Report {
+    /// Whether no trial failed.
+    pub fn passed(&self) -> bool {
+        self.failed().next().is_none()
+    }
+
+    /// The failed trials with their failures.
+    pub fn failed(&self) -> impl Iterator<Item = (Trial, &[String])> + '_ {
+        self.trials
+            .iter()
+            .filter_map(|(trial, outcome)| match outcome {
+                TrialOutcome::Failed(failures) => Some((*trial, failures.as_slice())),
+                _ => None,
+            })
+    }
+
+    /// One trial's outcome, if it was selected.
+    pub fn outcome(&self, trial: Trial) -> Option<&TrialOutcome> {
+        self.trials
+            .iter()
+            .find(|(t, _)| *t == trial)
+            .map(|(_, outcome)| outcome)
+    }
+
+    /// Panic listing every failure, if any.
+    ///
+    /// # Panics
+    ///
+    /// When a trial failed.
+    pub fn assert_passed(&self) {
+        assert!(self.passed(), "{self}");
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "conformance of connector {:?}:", self.vendor)?;
+        for (trial, outcome) in &self.trials {
+            match outcome {
+                TrialOutcome::Passed => writeln!(f, "  ok      {trial}")?,
+                TrialOutcome::Skipped(why) => writeln!(f, "  skipped {trial}: {why}")?,
+                TrialOutcome::Failed(failures) => {
+                    writeln!(f, "  FAILED  {trial}")?;
+                    for failure in failures {
+                        writeln!(f, "          - {failure}")?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Run every applicable trial and panic listing every failure.
+///
+/// ```ignore
+/// #[tokio::test]
+/// async fn conforms() {
+///     stackhand_testkit::conformance::run(&MyHarness).await;
+/// }
+/// ```
+///
+/// # Panics
+///
+/// When any trial fails.
+pub async fn run<H: Harness + ?Sized>(harness: &H) -> Report {
+    let report = check(harness).await;
+    report.assert_passed();
+    report
+}
+
+/// Run every applicable trial and return the report without panicking.
+pub async fn check<H: Harness + ?Sized>(harness: &H) -> Report {
+    check_only(harness, &Trial::ALL).await
+}
+
+/// Run the selected trials (in the suite's order) and return the report.
+pub async fn check_only<H: Harness + ?Sized>(harness: &H, selected: &[Trial]) -> Report {
+    trials::run(harness, selected).await
+}
