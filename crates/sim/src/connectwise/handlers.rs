@@ -114,29 +114,37 @@ fn host(headers: &HeaderMap) -> String {
         .to_string()
 }
 
-/// Parse `version=YYYY.N` out of an Accept header.
+/// Parse `version=YYYY.N` out of the Accept header(s); an unsupported version is a 400.
 fn requested_version(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()) else {
-        return Ok(None);
-    };
-    let Some(position) = accept.find("version=") else {
-        return Ok(None);
-    };
-    let version: String = accept[position + "version=".len()..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
     let parse = |v: &str| -> Option<(u32, u32)> {
         let (year, minor) = v.split_once('.')?;
         Some((year.parse().ok()?, minor.parse().ok()?))
     };
     let current = parse(CURRENT_VERSION).expect("valid constant");
-    match parse(&version) {
-        Some(requested) if requested <= current && requested.0 >= 2016 => Ok(Some(version)),
-        _ => Err(ApiError::bad_request(format!(
-            "The requested API version '{version}' is not supported; the current version is {CURRENT_VERSION}."
-        ))),
+    let mut chosen = None;
+    for accept in headers.get_all(header::ACCEPT) {
+        let Some(accept) = accept.to_str().ok() else {
+            continue;
+        };
+        let Some(position) = accept.find("version=") else {
+            continue;
+        };
+        let version: String = accept[position + "version=".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        match parse(&version) {
+            Some(requested) if requested <= current && requested.0 >= 2016 => {
+                chosen.get_or_insert(version);
+            }
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "The requested API version '{version}' is not supported; the current version is {CURRENT_VERSION}."
+                )));
+            }
+        }
     }
+    Ok(chosen)
 }
 
 /// Basic `company+public:private`, the `clientId` header and the Accept version.

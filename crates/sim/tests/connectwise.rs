@@ -1,0 +1,669 @@
+//! The ConnectWise simulator over HTTP: auth, discovery, every endpoint, errors and paging.
+#![cfg(feature = "connectwise")]
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use reqwest::{Client, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use stackhand_sim::connectwise::seed::{CONTOSO_LAW, GLOBEX, HISTORY_PER_COMPANY};
+use stackhand_sim::connectwise::{CLIENT_ID, COMPANY_ID, ConnectWiseSim, PRIVATE_KEY, PUBLIC_KEY};
+use stackhand_sim::{Faults, SimServer};
+
+const ACCEPT: &str = "application/vnd.connectwise.com+json; version=2025.8";
+
+struct Api {
+    sim: ConnectWiseSim,
+    server: SimServer,
+    http: Client,
+}
+
+impl Api {
+    async fn start() -> Self {
+        Self::start_with(Faults::default()).await
+    }
+
+    async fn start_with(faults: Faults) -> Self {
+        let sim =
+            ConnectWiseSim::seeded_at(Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(), 7);
+        let server = sim.start(faults).await.unwrap();
+        Self {
+            sim,
+            server,
+            http: Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}{path}", self.server.url(), self.sim.api_path())
+    }
+
+    fn authed(&self, builder: RequestBuilder) -> RequestBuilder {
+        builder
+            .basic_auth(format!("{COMPANY_ID}+{PUBLIC_KEY}"), Some(PRIVATE_KEY))
+            .header("clientId", CLIENT_ID)
+            .header("Accept", ACCEPT)
+    }
+
+    fn get(&self, path: &str) -> RequestBuilder {
+        self.authed(self.http.get(self.url(path)))
+    }
+
+    fn post(&self, path: &str, body: Value) -> RequestBuilder {
+        self.authed(self.http.post(self.url(path))).json(&body)
+    }
+
+    fn patch(&self, path: &str, body: Value) -> RequestBuilder {
+        self.authed(self.http.patch(self.url(path))).json(&body)
+    }
+
+    async fn json(&self, builder: RequestBuilder) -> (StatusCode, Value) {
+        let response = builder.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Every row of a navigable listing, following `Link: rel="next"`.
+    async fn all(&self, path: &str, query: &[(&str, &str)]) -> Vec<Value> {
+        let mut rows = Vec::new();
+        let mut next = Some(self.get(path).query(query).query(&[("pageSize", "100")]));
+        while let Some(request) = next.take() {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let link = response
+                .headers()
+                .get("link")
+                .map(|l| l.to_str().unwrap().to_string());
+            rows.extend(response.json::<Vec<Value>>().await.unwrap());
+            if let Some(url) = link.as_deref().and_then(next_link) {
+                next = Some(self.authed(self.http.get(url)));
+            }
+        }
+        rows
+    }
+}
+
+fn next_link(header: &str) -> Option<String> {
+    header
+        .split(", ")
+        .find(|l| l.ends_with("rel=\"next\""))
+        .map(|l| {
+            l.trim_start_matches('<')
+                .split('>')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+}
+
+fn assert_envelope(body: &Value, code: &str) {
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn companyinfo_reports_the_codebase_without_auth() {
+    let api = Api::start().await;
+    let url = format!("{}/login/companyinfo/{COMPANY_ID}", api.server.url());
+    let body: Value = api
+        .http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["Codebase"], "v4_6_release/");
+    assert_eq!(body["CompanyID"], COMPANY_ID);
+    let missing = api
+        .http
+        .get(format!("{}/login/companyinfo/nobody", api.server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn auth_needs_basic_keys_and_the_client_id() {
+    let api = Api::start().await;
+    let url = api.url("/system/info");
+
+    let (status, body) = api.json(api.http.get(&url)).await;
+    assert_eq!(status, 401);
+    assert_envelope(&body, "Unauthorized");
+
+    let wrong = api
+        .http
+        .get(&url)
+        .basic_auth(format!("{COMPANY_ID}+{PUBLIC_KEY}"), Some("nope"))
+        .header("clientId", CLIENT_ID);
+    let (status, body) = api.json(wrong).await;
+    assert_eq!(status, 401);
+    assert_envelope(&body, "Unauthorized");
+
+    let no_client = api
+        .http
+        .get(&url)
+        .basic_auth(format!("{COMPANY_ID}+{PUBLIC_KEY}"), Some(PRIVATE_KEY));
+    let (status, body) = api.json(no_client).await;
+    assert_eq!(status, 401);
+    assert!(body["message"].as_str().unwrap().contains("clientId"));
+
+    let future = api.get("/system/info").header(
+        "Accept",
+        "application/vnd.connectwise.com+json; version=2099.1",
+    );
+    let (status, body) = api.json(future).await;
+    assert_eq!(status, 400);
+    assert_envelope(&body, "BadRequest");
+
+    let response = api.get("/system/info").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["api-current-version"], "2025.8");
+    assert_eq!(response.headers()["content-type"], ACCEPT);
+    let info: Value = response.json().await.unwrap();
+    assert_eq!(info["isCloud"], true);
+}
+
+#[tokio::test]
+async fn tickets_page_with_link_headers_and_filter_with_conditions() {
+    let api = Api::start().await;
+    let response = api.get("/service/tickets").send().await.unwrap();
+    let link = response.headers()["link"].to_str().unwrap().to_string();
+    let first: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(first.len(), 25, "default page size");
+    assert!(
+        link.contains("rel=\"next\"") && link.contains("rel=\"last\""),
+        "{link}"
+    );
+    assert!(link.contains("page=2"), "{link}");
+
+    let open = api
+        .all(
+            "/service/tickets",
+            &[
+                (
+                    "conditions",
+                    r#"closedFlag=false and board/name in ("Help Desk")"#,
+                ),
+                ("orderBy", "_info/lastUpdated asc"),
+            ],
+        )
+        .await;
+    let expected: HashSet<i64> = api
+        .sim
+        .open_ticket_ids()
+        .into_iter()
+        .filter(|id| api.sim.ticket(*id).unwrap().board == "Help Desk")
+        .collect();
+    let got: HashSet<i64> = open.iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert_eq!(got, expected);
+    let updated: Vec<&str> = open
+        .iter()
+        .map(|t| t["_info"]["lastUpdated"].as_str().unwrap())
+        .collect();
+    assert!(
+        updated.windows(2).all(|w| w[0] <= w[1]),
+        "ordered by lastUpdated"
+    );
+    assert!(
+        open.iter().all(|t| t.get("closedDate").is_none()),
+        "nulls are left out"
+    );
+
+    let since = api
+        .all(
+            "/service/tickets",
+            &[(
+                "conditions",
+                "lastUpdated>[2026-11-01T08:00:00Z] and closedFlag=false",
+            )],
+        )
+        .await;
+    assert!(!since.is_empty() && since.len() < open.len());
+
+    let (status, body) = api
+        .json(
+            api.get("/service/tickets")
+                .query(&[("conditions", "board/name=Help")]),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_envelope(&body, "BadRequest");
+    let (status, _) = api
+        .json(
+            api.get("/service/tickets")
+                .query(&[("conditions", "nosuchfield=1")]),
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    let (_, projected) = api
+        .json(
+            api.get("/service/tickets")
+                .query(&[("fields", "id,summary,status/name"), ("pageSize", "1")]),
+        )
+        .await;
+    let keys: HashSet<&str> = projected[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, HashSet::from(["id", "summary", "status"]));
+    assert!(projected[0]["status"]["name"].is_string());
+
+    let (_, count) = api
+        .json(
+            api.get("/service/tickets/count")
+                .query(&[("conditions", "closedFlag=true")]),
+        )
+        .await;
+    assert_eq!(count["count"], HISTORY_PER_COMPANY as i64 * 2);
+}
+
+#[tokio::test]
+async fn forward_only_paging_returns_every_closed_ticket_once() {
+    let api = Api::start().await;
+    let mut seen = Vec::new();
+    let mut url = Some(format!(
+        "{}?conditions=closedFlag%3Dtrue&pageSize=97",
+        api.url("/service/tickets")
+    ));
+    while let Some(next) = url.take() {
+        let response = api
+            .authed(api.http.get(next))
+            .header("pagination-type", "forward-only")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        url = response
+            .headers()
+            .get("link")
+            .and_then(|l| next_link(l.to_str().unwrap()));
+        if let Some(next) = &url {
+            assert!(next.contains("pageId="), "{next}");
+        }
+        let rows: Vec<Value> = response.json().await.unwrap();
+        seen.extend(rows.iter().map(|t| t["id"].as_i64().unwrap()));
+    }
+    let unique: HashSet<i64> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "no duplicates");
+    assert_eq!(seen.len(), HISTORY_PER_COMPANY * 2);
+}
+
+#[tokio::test]
+async fn history_reads_like_an_msp_and_is_deterministic() {
+    let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();
+    let a = ConnectWiseSim::seeded_at(anchor, 7);
+    let b = ConnectWiseSim::seeded_at(anchor, 7);
+    assert_eq!(a.tickets(), b.tickets());
+    for company in [CONTOSO_LAW, GLOBEX] {
+        let closed: Vec<_> = a
+            .tickets()
+            .into_iter()
+            .filter(|t| t.company_id == company && t.closed_flag)
+            .collect();
+        assert_eq!(closed.len(), HISTORY_PER_COMPANY);
+        let subjects: HashSet<_> = closed.iter().map(|t| t.summary.to_lowercase()).collect();
+        assert!(
+            subjects.len() > HISTORY_PER_COMPANY / 3,
+            "varied subjects: {}",
+            subjects.len()
+        );
+        let oldest = closed.iter().map(|t| t.date_entered).min().unwrap();
+        assert!(
+            anchor - oldest > chrono::Duration::days(300),
+            "spread over the year"
+        );
+    }
+    let sample = a
+        .tickets()
+        .into_iter()
+        .find(|t| t.closed_flag && t.board_id == 1)
+        .unwrap();
+    let notes = a.notes(sample.id);
+    assert!(
+        notes.first().unwrap().detail_description,
+        "first note is the description"
+    );
+    assert!(
+        notes.iter().any(|n| n.resolution),
+        "help desk tickets carry a resolution"
+    );
+    assert!(notes.iter().any(|n| n.internal_analysis));
+}
+
+#[tokio::test]
+async fn ticket_create_validates_and_turns_the_description_into_a_note() {
+    let api = Api::start().await;
+    let (status, body) = api
+        .json(api.post("/service/tickets", json!({"company": {"id": CONTOSO_LAW}})))
+        .await;
+    assert_eq!(status, 400);
+    assert_envelope(&body, "InvalidObject");
+    assert_eq!(body["errors"][0]["field"], "summary");
+
+    let (status, body) = api
+        .json(api.post("/service/tickets", json!({"summary": "x"})))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["field"], "company");
+
+    let jane = api
+        .sim
+        .contact_by_email("jane.doe@contoso-law.example")
+        .unwrap();
+    let (status, ticket) = api
+        .json(api.post(
+            "/service/tickets",
+            json!({
+                "summary": "Printer offline", "company": {"identifier": "CONTOSO-LAW"},
+                "board": {"name": "Help Desk"}, "contact": {"id": jane.id},
+                "initialDescription": "The printer is offline."
+            }),
+        ))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(ticket["status"]["name"], "New");
+    assert_eq!(
+        ticket["contactEmailAddress"],
+        "jane.doe@contoso-law.example"
+    );
+    let id = ticket["id"].as_i64().unwrap();
+    let notes = api.sim.notes(id);
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].detail_description);
+
+    let (status, body) = api.json(api.get("/service/tickets/999999")).await;
+    assert_eq!(status, 404);
+    assert_envelope(&body, "NotFound");
+
+    let wrong_type = api
+        .authed(api.http.post(api.url("/service/tickets")))
+        .header("content-type", "text/plain")
+        .body("summary");
+    assert_eq!(wrong_type.send().await.unwrap().status(), 415);
+}
+
+#[tokio::test]
+async fn notes_need_a_flag_and_closing_help_desk_needs_a_resolution() {
+    let api = Api::start().await;
+    let id = api.sim.open_ticket_ids()[0];
+    let path = format!("/service/tickets/{id}/notes");
+
+    let (status, body) = api.json(api.post(&path, json!({"text": "no flags"}))).await;
+    assert_eq!(status, 400);
+    assert_envelope(&body, "InvalidObject");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("At least one")
+    );
+
+    let (status, note) = api.json(api.post(&path, json!({"text": "Checked logs", "internalAnalysisFlag": true, "detailDescriptionFlag": false, "resolutionFlag": false}))).await;
+    assert_eq!(status, 201);
+    assert_eq!(note["internalAnalysisFlag"], true);
+    assert_eq!(note["ticketId"], id);
+
+    let (_, statuses) = api
+        .json(
+            api.get("/service/boards/1/statuses")
+                .query(&[("conditions", "closedStatus=true and inactive=false")]),
+        )
+        .await;
+    let closed: Vec<&str> = statuses
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(closed, ["Completed", "Closed"]);
+    let closed_id = statuses[1]["id"].as_i64().unwrap();
+
+    let ticket_path = format!("/service/tickets/{id}");
+    let close = json!([{"op": "replace", "path": "status", "value": {"id": closed_id}}]);
+    let (status, body) = api.json(api.patch(&ticket_path, close.clone())).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["field"], "status");
+    assert!(!api.sim.ticket(id).unwrap().ticket.closed_flag);
+
+    let (status, _) = api
+        .json(api.post(
+            &path,
+            json!({"text": "Reset the password.", "resolutionFlag": true}),
+        ))
+        .await;
+    assert_eq!(status, 201);
+    let (status, ticket) = api.json(api.patch(&ticket_path, close)).await;
+    assert_eq!(status, 200);
+    assert_eq!(ticket["closedFlag"], true);
+    assert_eq!(ticket["status"]["name"], "Closed");
+    let view = api.sim.ticket(id).unwrap();
+    assert!(view.ticket.closed_flag && view.ticket.closed_date.is_some());
+
+    let (_, notes) = api
+        .json(
+            api.get(&path)
+                .query(&[("conditions", "resolutionFlag=true")]),
+        )
+        .await;
+    assert_eq!(notes.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn patch_rejects_bad_shapes_and_moves_boards_and_owners() {
+    let api = Api::start().await;
+    let id = api.sim.open_ticket_ids()[1];
+    let path = format!("/service/tickets/{id}");
+
+    let (status, _) = api
+        .json(api.patch(&path, json!({"status": {"id": 20}})))
+        .await;
+    assert_eq!(status, 400, "a partial object is not a JSON Patch");
+    let (status, _) = api
+        .json(api.patch(&path, json!([{"op": "move", "path": "status", "value": 1}])))
+        .await;
+    assert_eq!(status, 400);
+    let (status, body) = api
+        .json(api.patch(
+            &path,
+            json!([{"op": "replace", "path": "status", "value": {"id": 34}}]),
+        ))
+        .await;
+    assert_eq!(status, 400, "a Projects status on a Help Desk ticket");
+    assert_eq!(body["errors"][0]["field"], "status");
+
+    let (status, ticket) = api
+        .json(api.patch(
+            &path,
+            json!([
+                {"op": "replace", "path": "board", "value": {"name": "Projects"}},
+                {"op": "replace", "path": "owner", "value": {"identifier": "cfischer"}}
+            ]),
+        ))
+        .await;
+    assert_eq!(status, 200, "{ticket}");
+    let view = api.sim.ticket(id).unwrap();
+    assert_eq!(
+        (
+            view.board.as_str(),
+            view.status.as_str(),
+            view.owner.as_deref()
+        ),
+        ("Projects", "New", Some("cfischer"))
+    );
+
+    let (status, _) = api
+        .json(api.patch(
+            &path,
+            json!([{"op": "replace", "path": "owner", "value": {"identifier": "ghost"}}]),
+        ))
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn child_tickets_link_to_a_parent() {
+    let api = Api::start().await;
+    let open = api.sim.open_ticket_ids();
+    let (parent, child) = (open[open.len() - 1], open[open.len() - 2]);
+    let (status, body) = api
+        .json(api.patch(
+            &format!("/service/tickets/{child}"),
+            json!([{"op": "replace", "path": "parentTicketId", "value": parent}]),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["parentTicketId"], parent);
+    let (_, parent_json) = api
+        .json(api.get(&format!("/service/tickets/{parent}")))
+        .await;
+    assert_eq!(parent_json["hasChildTicket"], true);
+    let (status, _) = api
+        .json(api.patch(
+            &format!("/service/tickets/{parent}"),
+            json!([{"op": "replace", "path": "parentTicketId", "value": parent}]),
+        ))
+        .await;
+    assert_eq!(status, 400, "not its own parent");
+    let (status, _) = api
+        .json(api.patch(
+            &format!("/service/tickets/{child}"),
+            json!([{"op": "replace", "path": "parentTicketId", "value": 99999}]),
+        ))
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn contacts_find_by_email_create_and_deactivate() {
+    let api = Api::start().await;
+    let child = r#"communicationItems/value="jane.doe@contoso-law.example" AND communicationItems/communicationType="Email""#;
+    let (status, found) = api
+        .json(
+            api.get("/company/contacts")
+                .query(&[("childConditions", child)]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["firstName"], "Jane");
+    assert_eq!(found[0]["company"]["identifier"], "CONTOSO-LAW");
+
+    let (_, types) = api
+        .json(
+            api.get("/company/communicationTypes")
+                .query(&[("conditions", r#"description="Email""#)]),
+        )
+        .await;
+    let email_type = types[0]["id"].as_i64().unwrap();
+
+    let (status, body) = api
+        .json(api.post("/company/contacts", json!({"lastName": "Patel"})))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["field"], "firstName");
+    let (status, body) = api.json(api.post("/company/contacts", json!({"firstName": "Sam", "communicationItems": [{"type": {"id": 999}, "value": "x"}]}))).await;
+    assert_eq!(status, 400, "{body}");
+
+    let (status, created) = api
+        .json(api.post("/company/contacts", json!({
+            "firstName": "Sam", "lastName": "Patel", "company": {"id": CONTOSO_LAW},
+            "communicationItems": [{"type": {"id": email_type}, "value": "sam.patel@contoso-law.example", "communicationType": "Email", "defaultFlag": true}]
+        })))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(
+        api.sim
+            .contact_by_email("sam.patel@contoso-law.example")
+            .unwrap()
+            .id,
+        id
+    );
+
+    let path = format!("/company/contacts/{id}");
+    let (status, patched) = api
+        .json(api.patch(
+            &path,
+            json!([{"op": "replace", "path": "inactiveFlag", "value": true}]),
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(patched["inactiveFlag"], true);
+    assert!(api.sim.contact(id).unwrap().inactive);
+    let (status, _) = api
+        .json(api.patch(
+            &path,
+            json!([{"op": "replace", "path": "inactiveFlag", "value": "yes"}]),
+        ))
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = api.json(api.get("/company/contacts/424242")).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn companies_by_identifier_and_name() {
+    let api = Api::start().await;
+    let (_, by_id) = api
+        .json(api.get("/company/companies").query(&[
+            ("conditions", r#"identifier="GLOBEX""#),
+            ("fields", "id,identifier,name"),
+        ]))
+        .await;
+    assert_eq!(
+        by_id,
+        json!([{"id": GLOBEX, "identifier": "GLOBEX", "name": "Globex Corporation"}])
+    );
+    let (_, by_name) = api
+        .json(api.get("/company/companies").query(&[(
+            "conditions",
+            r#"name like "Contoso%" and deletedFlag=false"#,
+        )]))
+        .await;
+    assert_eq!(by_name[0]["identifier"], "CONTOSO-LAW");
+    let (_, deleted) = api
+        .json(
+            api.get("/company/companies")
+                .query(&[("conditions", r#"identifier="OLDCO" and deletedFlag=false"#)]),
+        )
+        .await;
+    assert_eq!(deleted, json!([]));
+    let (status, company) = api
+        .json(api.get(&format!("/company/companies/{CONTOSO_LAW}")))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(company["name"], "Contoso Law LLP");
+    let (_, boards) = api
+        .json(
+            api.get("/service/boards")
+                .query(&[("conditions", r#"name="Projects""#)]),
+        )
+        .await;
+    assert_eq!(boards[0]["id"], 2);
+}
+
+#[tokio::test]
+async fn injected_throttling_answers_429_with_retry_after() {
+    let api = Api::start_with(Faults {
+        latency: Duration::from_millis(5),
+        rate_limit_every: 2,
+        retry_after_secs: 3,
+    })
+    .await;
+    assert_eq!(api.get("/system/info").send().await.unwrap().status(), 200);
+    let throttled = api.get("/system/info").send().await.unwrap();
+    assert_eq!(throttled.status(), 429);
+    assert_eq!(throttled.headers()["retry-after"], "3");
+}
