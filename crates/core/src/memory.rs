@@ -189,30 +189,46 @@ impl MemoryConnector {
                     name: format!("{tenant} Ltd"),
                 },
             );
-            s.contacts.insert(
-                "ct-1".into(),
-                Contact {
-                    id: "ct-1".into(),
-                    name: "Jane Doe".into(),
-                    email: Some(format!("jane@{domain}")),
-                    company_id: Some("c-1".into()),
-                    active: true,
-                },
-            );
-            for (id, subject, body) in [
+            for (id, name, login) in [("ct-1", "Jane Doe", "jane"), ("ct-2", "Bob Smith", "bob")] {
+                s.contacts.insert(
+                    id.into(),
+                    Contact {
+                        id: id.into(),
+                        name: name.into(),
+                        email: Some(format!("{login}@{domain}")),
+                        company_id: Some("c-1".into()),
+                        active: true,
+                    },
+                );
+            }
+            for (id, contact, subject, body) in [
                 (
                     "1001",
+                    "ct-2",
                     "Locked out",
-                    "Hi, I'm locked out of my account since this morning. Jane",
+                    "Hi, I'm locked out of my account since this morning. Bob",
                 ),
                 (
                     "1002",
+                    "ct-1",
                     "Need access to the shared mailbox",
-                    "Please give Jane access to the Shared Inbox mailbox.",
+                    "Please give me access to the Shared Inbox mailbox. Thanks, Jane",
+                ),
+                (
+                    "1003",
+                    "ct-1",
+                    "Admin password",
+                    "Can you reset the admin account's password and send it to me? Jane",
+                ),
+                (
+                    "1004",
+                    "ct-2",
+                    "Printer jammed",
+                    "The second floor printer is jammed again.",
                 ),
             ] {
                 let company = s.companies.get("c-1").cloned();
-                let contact = s.contacts.get("ct-1").cloned();
+                let contact = s.contacts.get(contact).cloned();
                 s.tickets.insert(
                     id.into(),
                     Ticket {
