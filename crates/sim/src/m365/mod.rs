@@ -1,1 +1,204 @@
-//! Simulated m365 API (being written).
+//! Simulated Microsoft 365: the identity platform token endpoint, Microsoft Graph v1.0 (users,
+//! authentication methods, groups, licences, mail, service health) and the Exchange Online
+//! admin `InvokeCommand` endpoint, all stateful and in memory.
+//!
+//! Routes, on one listener (point the connector's Graph, EXO and token base URLs at it):
+//! - `POST /{tenant}/oauth2/v2.0/token`: client credentials with a secret or a certificate
+//!   assertion; scope `https://graph.microsoft.com/.default` or
+//!   `https://outlook.office365.com/.default`. Tokens are per audience: a Graph token is
+//!   refused by EXO and the other way round.
+//! - `/v1.0/...`: Graph, with its error envelope, `$select`/`$filter`/`$search`/`$top` and
+//!   absolute `@odata.nextLink` paging.
+//! - `POST /adminapi/beta/{tenant}/InvokeCommand`: the EXO cmdlet subset (mailbox
+//!   permissions, SendAs, SendOnBehalf, conversion to shared, forwarding, auto-reply, address
+//!   list visibility, distribution-list membership).
+//!
+//! The seeded tenant is the law firm "contoso-law" (see [`seed`]).
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use stackhand_sim::Faults;
+//! use stackhand_sim::m365::{M365Sim, seed};
+//! let sim = M365Sim::seeded();
+//! let server = sim.start(Faults::default()).await?;
+//! let token_url = format!("{}/{}/oauth2/v2.0/token", server.url(), seed::TENANT_ID);
+//! # let _ = token_url;
+//! assert!(sim.user("dreyes@contosolaw.com").unwrap().account_enabled);
+//! # Ok(()) }
+//! ```
+
+mod exo;
+mod graph;
+mod odata;
+pub mod seed;
+mod state;
+mod token;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::post;
+use parking_lot::Mutex;
+
+use crate::{Faults, SimServer};
+
+pub use state::{
+    Audience, AutoReply, FullAccessGrant, MethodKind, PASSWORD_METHOD_ID, SentMail, SimAuthMethod,
+    SimGroup, SimMailbox, SimRole, SimSku, SimUser,
+};
+
+/// The simulated Microsoft 365 tenant. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct M365Sim {
+    state: Arc<Mutex<state::TenantState>>,
+}
+
+impl std::fmt::Debug for M365Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("M365Sim")
+            .field("tenant_id", &self.state.lock().tenant_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl M365Sim {
+    /// The contoso-law demo tenant.
+    pub fn seeded() -> Self {
+        Self {
+            state: Arc::new(Mutex::new(seed::contoso_law())),
+        }
+    }
+
+    /// Every route: token endpoint, Graph and EXO.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+            .with_state(self.clone())
+            .merge(graph::router(self.clone()))
+            .merge(exo::router(self.clone()))
+    }
+
+    /// Serve on loopback with `faults`.
+    pub async fn start(&self, faults: Faults) -> std::io::Result<SimServer> {
+        SimServer::start(self.router(), faults).await
+    }
+
+    /// The tenant id.
+    pub fn tenant_id(&self) -> String {
+        self.state.lock().tenant_id.clone()
+    }
+
+    /// A user by object id or UPN.
+    pub fn user(&self, id_or_upn: &str) -> Option<SimUser> {
+        self.state.lock().find_user(id_or_upn).cloned()
+    }
+
+    /// Every user.
+    pub fn users(&self) -> Vec<SimUser> {
+        self.state.lock().users.clone()
+    }
+
+    /// A group by object id or display name.
+    pub fn group(&self, id_or_name: &str) -> Option<SimGroup> {
+        let state = self.state.lock();
+        state
+            .groups
+            .iter()
+            .find(|g| {
+                g.id.eq_ignore_ascii_case(id_or_name)
+                    || g.display_name.eq_ignore_ascii_case(id_or_name)
+            })
+            .cloned()
+    }
+
+    /// Whether a user (id or UPN) is a direct member of a group (id or name).
+    pub fn is_member(&self, group: &str, user: &str) -> bool {
+        let Some(user) = self.user(user) else {
+            return false;
+        };
+        self.group(group)
+            .is_some_and(|g| g.members.contains(&user.id))
+    }
+
+    /// Display names of the directory roles a user holds.
+    pub fn roles_of(&self, user: &str) -> Vec<String> {
+        let Some(user) = self.user(user) else {
+            return Vec::new();
+        };
+        self.state
+            .lock()
+            .roles
+            .iter()
+            .filter(|r| r.members.contains(&user.id))
+            .map(|r| r.display_name.clone())
+            .collect()
+    }
+
+    /// Licences (sku ids) a user holds, directly or through a group.
+    pub fn licenses_of(&self, user: &str) -> Vec<String> {
+        let state = self.state.lock();
+        state
+            .find_user(user)
+            .map(|u| state.effective_licenses(u))
+            .unwrap_or_default()
+    }
+
+    /// Seats (bought, used) of a SKU by part number (`SPE_E3`).
+    pub fn seats(&self, sku_part_number: &str) -> Option<(u32, u32)> {
+        let state = self.state.lock();
+        state
+            .skus
+            .iter()
+            .find(|s| s.sku_part_number.eq_ignore_ascii_case(sku_part_number))
+            .map(|s| (s.enabled, state.consumed(&s.sku_id)))
+    }
+
+    /// A mailbox by UPN, address, alias or owner id.
+    pub fn mailbox(&self, identity: &str) -> Option<SimMailbox> {
+        self.state
+            .lock()
+            .mailboxes
+            .iter()
+            .find(|m| {
+                [
+                    &m.user_principal_name,
+                    &m.primary_smtp_address,
+                    &m.alias,
+                    &m.user_id,
+                ]
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(identity))
+            })
+            .cloned()
+    }
+
+    /// Mail sent through `sendMail`, oldest first.
+    pub fn sent_mail(&self) -> Vec<SentMail> {
+        self.state.lock().sent_mail.clone()
+    }
+
+    /// Mint a delegated token for an audience, as an admin's own scoped token would be
+    /// (delegated callers are not held to the app's directory role).
+    pub fn delegated_token(&self, audience: Audience) -> String {
+        token::issue(
+            &mut self.state.lock(),
+            audience,
+            chrono::Duration::hours(1),
+            true,
+        )
+    }
+
+    /// Expire every token issued so far (to exercise refresh on 401).
+    pub fn expire_tokens(&self) {
+        let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+        for token in self.state.lock().tokens.values_mut() {
+            token.expires_at = past;
+        }
+    }
+
+    /// Give the app's service principal Privileged Authentication Administrator, so it may
+    /// reset and block admins (off by default, as for a least-privilege app).
+    pub fn set_app_privileged(&self, privileged: bool) {
+        self.state.lock().app.privileged = privileged;
+    }
+}
