@@ -258,10 +258,10 @@ impl AuditSink for JsonlAuditSink {
         // The lock spans read-head, write and sync so concurrent appends cannot fork the chain.
         let mut heads = self.heads.lock();
         let tenant = record.tenant.clone();
-        if !heads.contains_key(&tenant) {
-            if let Some(last) = self.read(&tenant)?.pop() {
-                heads.insert(tenant.clone(), last);
-            }
+        if !heads.contains_key(&tenant)
+            && let Some(last) = self.read(&tenant)?.pop()
+        {
+            heads.insert(tenant.clone(), last);
         }
         let event = AuditEvent::seal(record, heads.get(&tenant));
         let path = self.path(&tenant);

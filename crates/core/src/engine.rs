@@ -295,10 +295,13 @@ impl EngineStore for MemoryStore {
     }
 }
 
+/// When each authorised execution of one action in one tenant happened, oldest first.
+type Executions = HashMap<(TenantId, ActionId), VecDeque<DateTime<Utc>>>;
+
 /// Authorised executions per (tenant, action), for volume caps.
 #[derive(Debug, Default)]
 struct UsageLedger {
-    entries: Mutex<HashMap<(TenantId, ActionId), VecDeque<DateTime<Utc>>>>,
+    entries: Mutex<Executions>,
 }
 
 impl UsageLedger {

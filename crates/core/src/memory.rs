@@ -501,10 +501,10 @@ impl IdentityProvider for MemoryConnector {
         let held = s.licenses.entry(user.id.clone()).or_default();
         let before = held.len();
         held.retain(|k| k != &sku.id);
-        if held.len() < before {
-            if let Some(stock) = s.skus.get_mut(&sku.id) {
-                stock.consumed = stock.consumed.saturating_sub(1);
-            }
+        if held.len() < before
+            && let Some(stock) = s.skus.get_mut(&sku.id)
+        {
+            stock.consumed = stock.consumed.saturating_sub(1);
         }
         Ok(())
     }
