@@ -61,6 +61,14 @@ const BUNDLED: [(&str, &str); 6] = [
     ("ninjaone.yaml", include_str!("../../specs/ninjaone.yaml")),
 ];
 
+/// Corrections applied to bundled documents where they contradict the live API:
+/// (document, JSON pointer, replacement schema).
+const PATCHES: [(&str, &str, &str); 1] = [
+    // A query filter's `value` is any JSON value (`"value": 1`, `"value": "Acme"`); the
+    // document was generated from a C# wrapper type and describes an object.
+    ("autotask.json", "/definitions/ValueItem", "{}"),
+];
+
 /// Vendors whose APIs treat property names case-insensitively (Autotask documents PascalCase
 /// and serialises camelCase).
 const CASE_INSENSITIVE: [&str; 1] = ["autotask.json"];
@@ -129,7 +137,8 @@ impl Spec {
     /// `connectwise-manage.json`, `autotask.json`, `hudu.json` or `ninjaone.yaml`.
     ///
     /// `autotask.json` is loaded with case-insensitive property names and literal path
-    /// segments, as the live API behaves.
+    /// segments, as the live API behaves, and a query filter's `value` accepts any JSON value
+    /// (the document describes a C# wrapper object the API never receives).
     pub fn load(name: &str) -> Result<Self> {
         let (_, text) = BUNDLED.iter().find(|(n, _)| *n == name).ok_or_else(|| {
             Error::invalid(format!(
@@ -137,20 +146,19 @@ impl Spec {
                 Self::bundled().collect::<Vec<_>>().join(", ")
             ))
         })?;
-        let spec = Self::parse(name, text)?;
+        let mut document = parse_document(name, text)?;
+        for (_, pointer, replacement) in PATCHES.iter().filter(|(n, _, _)| *n == name) {
+            if let Some(slot) = document.pointer_mut(pointer) {
+                *slot = serde_json::from_str(replacement)?;
+            }
+        }
+        let spec = Self::from_document(name, document)?;
         Ok(spec.case_insensitive(CASE_INSENSITIVE.contains(&name)))
     }
 
     /// Parse a document from JSON or YAML text.
     pub fn parse(name: &str, text: &str) -> Result<Self> {
-        let document: Value = if text.trim_start().starts_with('{') {
-            serde_json::from_str(text)
-                .map_err(|e| Error::invalid(format!("spec {name} is not valid JSON: {e}")))?
-        } else {
-            serde_norway::from_str(text)
-                .map_err(|e| Error::invalid(format!("spec {name} is not valid YAML: {e}")))?
-        };
-        Self::from_document(name, document)
+        Self::from_document(name, parse_document(name, text)?)
     }
 
     /// Use an already parsed document.
@@ -464,14 +472,10 @@ impl Spec {
         } else {
             body
         };
-        let details: Vec<String> = validator
-            .iter_errors(body)
-            .map(|e| {
-                let at = e.instance_path().to_string();
-                let at = if at.is_empty() { "/".to_string() } else { at };
-                format!("at {at}: {e}")
-            })
-            .collect();
+        let mut details = Vec::new();
+        for error in validator.iter_errors(body) {
+            explain(&error, &mut details);
+        }
         if details.is_empty() {
             Ok(())
         } else {
@@ -502,6 +506,7 @@ impl Spec {
             .root(schema, self.definitions(direction));
         let validator = jsonschema::draft4::options()
             .should_validate_formats(true)
+            .with_format("uuid", is_uuid)
             .build(&root)
             .map_err(|e| {
                 Violation::new(
@@ -514,6 +519,64 @@ impl Spec {
         self.validators.lock().insert(key, validator.clone());
         Ok(validator)
     }
+}
+
+fn parse_document(name: &str, text: &str) -> Result<Value> {
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(text)
+            .map_err(|e| Error::invalid(format!("spec {name} is not valid JSON: {e}")))
+    } else {
+        serde_norway::from_str(text)
+            .map_err(|e| Error::invalid(format!("spec {name} is not valid YAML: {e}")))
+    }
+}
+
+/// Describe a schema error. For a failed `anyOf`/`oneOf`, describe the failures inside the
+/// branches that were of the right type: "not valid under any of the schemas" says little,
+/// while `at /passwordProfile/forceChangePasswordNextSignIn: "yes" is not of type "boolean"`
+/// names the fault.
+fn explain(error: &jsonschema::ValidationError<'_>, out: &mut Vec<String>) {
+    use jsonschema::error::ValidationErrorKind;
+    let branches = match error.kind() {
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            Some(context)
+        }
+        _ => None,
+    };
+    let at = error.instance_path().to_string();
+    if let Some(branches) = branches {
+        let wrong_type_only = |branch: &&Vec<jsonschema::ValidationError<'static>>| {
+            branch.iter().all(|e| {
+                matches!(e.kind(), ValidationErrorKind::Type { .. })
+                    && e.instance_path().to_string() == at
+            })
+        };
+        let relevant: Vec<_> = branches.iter().filter(|b| !wrong_type_only(b)).collect();
+        if !relevant.is_empty() {
+            for branch in relevant {
+                for inner in branch {
+                    explain(inner, out);
+                }
+            }
+            return;
+        }
+    }
+    let at = if at.is_empty() { "/".to_string() } else { at };
+    let line = format!("at {at}: {error}");
+    if !out.contains(&line) {
+        out.push(line);
+    }
+}
+
+/// Whether a string is a UUID in its hyphenated form (OpenAPI's `format: uuid`, which draft 4
+/// does not know).
+fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The path of `servers[0].url`, with server variables at their defaults.

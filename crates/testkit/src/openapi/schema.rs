@@ -23,6 +23,25 @@ pub(crate) enum Direction {
 /// Where a `$ref` to a named schema points in the spec document.
 const COMPONENT_PREFIXES: [&str; 2] = ["#/components/schemas/", "#/definitions/"];
 
+/// Characters escaped in a rewritten `$ref` fragment: everything but RFC 3986 `pchar`s and `/`.
+const FRAGMENT_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b'@')
+    .remove(b':')
+    .remove(b'$')
+    .remove(b'!')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b';')
+    .remove(b'=');
+
 /// Maximum depth of inlined non-schema `$ref`s, so a cyclic document cannot loop forever.
 const MAX_INLINE_DEPTH: usize = 32;
 
@@ -125,7 +144,13 @@ impl Converter<'_> {
                         .as_array()
                         .into_iter()
                         .flatten()
-                        .map(|s| self.convert(s, depth))
+                        .map(|s| {
+                            if key != "allOf" && is_null_marker(s) {
+                                json!({"type": "null"})
+                            } else {
+                                self.convert(s, depth)
+                            }
+                        })
                         .collect();
                     let key = if key == "oneOf" && has_discriminator {
                         "anyOf".to_string()
@@ -207,7 +232,9 @@ impl Converter<'_> {
             .iter()
             .find_map(|p| target.strip_prefix(p))
         {
-            return json!({"$ref": format!("#/definitions/{name}")});
+            // Names like `Expression[Func[Contact,Int64]]` must be escaped to be a URI fragment.
+            let escaped = percent_encoding::utf8_percent_encode(name, FRAGMENT_ESCAPES);
+            return json!({"$ref": format!("#/definitions/{escaped}")});
         }
         match target.strip_prefix('#') {
             Some(pointer) if depth < MAX_INLINE_DEPTH => match self.document.pointer(pointer) {
@@ -217,6 +244,19 @@ impl Converter<'_> {
             _ => json!({"$ref": target}),
         }
     }
+}
+
+/// Microsoft's generator writes "this reference, or null" as
+/// `anyOf: [{$ref}, {type: object, nullable: true}]`; the second branch only says "null".
+/// Taken literally it would admit any object and hide every error in the referenced schema.
+fn is_null_marker(schema: &Value) -> bool {
+    let Some(object) = schema.as_object() else {
+        return false;
+    };
+    object.get("nullable").and_then(Value::as_bool) == Some(true)
+        && object
+            .keys()
+            .all(|k| matches!(k.as_str(), "nullable" | "type" | "description" | "title"))
 }
 
 /// Lowercase every object key of a JSON value (the body side of `fold_case`).
@@ -257,6 +297,25 @@ mod tests {
         assert_eq!(
             c.convert(&schema, 0),
             json!({"anyOf": [{"type": "null"}, {"allOf": [{"$ref": "#/definitions/a"}], "maxLength": 3}]})
+        );
+    }
+
+    #[test]
+    fn graph_nullable_object_branch_means_null() {
+        let doc = json!({});
+        let c = converter(&doc, Direction::Request);
+        let schema = json!({"anyOf": [
+            {"$ref": "#/components/schemas/microsoft.graph.passwordProfile"},
+            {"type": "object", "nullable": true}
+        ]});
+        assert_eq!(
+            c.convert(&schema, 0),
+            json!({"anyOf": [{"$ref": "#/definitions/microsoft.graph.passwordProfile"}, {"type": "null"}]})
+        );
+        let odd = json!({"$ref": "#/definitions/Expression[Func[Contact,Int64]]"});
+        assert_eq!(
+            c.convert(&odd, 0),
+            json!({"$ref": "#/definitions/Expression%5BFunc%5BContact%2CInt64%5D%5D"})
         );
     }
 

@@ -1,0 +1,425 @@
+//! OpenAPI validation against the bundled vendor documents, with requests shaped as the
+//! vendor notes show them.
+
+use serde_json::{Value, json};
+use stackhand_testkit::openapi::{
+    ObservedRequest, Spec, Violation, ViolationKind, assert_all_valid,
+};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn spec(name: &str) -> Spec {
+    Spec::load(name).expect("bundled spec loads")
+}
+
+fn post(path: &str, body: Value) -> ObservedRequest {
+    ObservedRequest::new("POST", path).with_json(&body)
+}
+
+#[track_caller]
+fn assert_violation(result: Result<(), Violation>, kind: ViolationKind, mentions: &str) {
+    let violation = result.expect_err("the request should be refused");
+    assert_eq!(violation.kind, kind, "{violation}");
+    assert!(
+        violation.to_string().contains(mentions),
+        "expected the violation to mention {mentions:?}: {violation}"
+    );
+}
+
+const JANE: &str = "/v1.0/users/jane@acme.example";
+const SKU: &str = "c7df2760-2c81-4ef7-b578-5b5392b571df";
+
+#[test]
+fn graph_password_reset_patch_validates() {
+    let graph = spec("microsoft-graph.yaml");
+    let reset = ObservedRequest::new("PATCH", JANE).with_json(&json!({
+        "passwordProfile": {
+            "forceChangePasswordNextSignIn": true,
+            "password": "Temp-Passw0rd!"
+        }
+    }));
+    graph.validate_request(&reset).unwrap();
+    let block = ObservedRequest::new("PATCH", JANE).with_json(&json!({"accountEnabled": false}));
+    graph.validate_request(&block).unwrap();
+}
+
+#[test]
+fn graph_patch_with_wrong_types_is_refused() {
+    let graph = spec("microsoft-graph.yaml");
+    let wrong = ObservedRequest::new("PATCH", JANE).with_json(&json!({
+        "passwordProfile": {"forceChangePasswordNextSignIn": "yes"}
+    }));
+    assert_violation(
+        graph.validate_request(&wrong),
+        ViolationKind::InvalidBody,
+        "/passwordProfile/forceChangePasswordNextSignIn",
+    );
+    // A PATCH needs a body.
+    assert_violation(
+        graph.validate_request(&ObservedRequest::new("PATCH", JANE)),
+        ViolationKind::MissingBody,
+        "requires a body",
+    );
+}
+
+#[test]
+fn graph_assign_license_needs_both_lists_of_the_right_shape() {
+    let graph = spec("microsoft-graph.yaml");
+    let path = format!("{JANE}/assignLicense");
+    let assign = post(
+        &path,
+        json!({"addLicenses": [{"skuId": SKU, "disabledPlans": []}], "removeLicenses": []}),
+    );
+    graph.validate_request(&assign).unwrap();
+    let remove = post(&path, json!({"addLicenses": [], "removeLicenses": [SKU]}));
+    graph.validate_request(&remove).unwrap();
+
+    assert_violation(
+        graph.validate_request(&post(&path, json!({"addLicenses": [{"skuId": SKU}]}))),
+        ViolationKind::InvalidBody,
+        "removeLicenses",
+    );
+    assert_violation(
+        graph.validate_request(&post(
+            &path,
+            json!({"addLicenses": [{"skuId": 42}], "removeLicenses": []}),
+        )),
+        ViolationKind::InvalidBody,
+        "/addLicenses/0/skuId",
+    );
+    assert_violation(
+        graph.validate_request(&post(
+            &path,
+            json!({"addLicenses": [], "removeLicenses": ["not-a-guid"]}),
+        )),
+        ViolationKind::InvalidBody,
+        "/removeLicenses/0",
+    );
+}
+
+#[test]
+fn graph_group_membership_ref_paths() {
+    let graph = spec("microsoft-graph.yaml");
+    let add = post(
+        "/v1.0/groups/02bd9fd6/members/$ref",
+        json!({"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/48d31887"}),
+    );
+    graph.validate_request(&add).unwrap();
+    assert_violation(
+        graph.validate_request(&post("/v1.0/groups/02bd9fd6/members/$ref", json!({}))),
+        ViolationKind::InvalidBody,
+        "@odata.id",
+    );
+    let remove = ObservedRequest::new("DELETE", "/v1.0/groups/02bd9fd6/members/48d31887/$ref");
+    graph.validate_request(&remove).unwrap();
+    // Percent-encoded `$` is the same path.
+    let encoded = ObservedRequest::new("DELETE", "/v1.0/groups/02bd9fd6/members/48d31887/%24ref");
+    graph.validate_request(&encoded).unwrap();
+}
+
+#[test]
+fn unknown_paths_and_methods_are_refused() {
+    let graph = spec("microsoft-graph.yaml");
+    assert_violation(
+        graph.validate_request(&ObservedRequest::new("GET", "/v1.0/me/drive")),
+        ViolationKind::UnknownPath,
+        "no path of microsoft-graph.yaml matches",
+    );
+    assert_violation(
+        graph.validate_request(&ObservedRequest::new("PUT", JANE)),
+        ViolationKind::MethodNotAllowed,
+        "GET, DELETE, PATCH",
+    );
+    // The beta endpoint is not the v1.0 document.
+    assert_violation(
+        graph.validate_request(&ObservedRequest::new(
+            "GET",
+            "/beta/users/jane@acme.example",
+        )),
+        ViolationKind::UnknownPath,
+        "/beta/users",
+    );
+}
+
+#[test]
+fn okta_lifecycle_calls() {
+    let okta = spec("okta.yaml");
+    let unlock = ObservedRequest::new(
+        "POST",
+        "/api/v1/users/00ub0oNGTSWTBKOLGLNR/lifecycle/unlock",
+    );
+    okta.validate_request(&unlock).unwrap();
+    let with_body = post(
+        "/api/v1/users/00ub0oNGTSWTBKOLGLNR/lifecycle/unlock",
+        json!({"force": true}),
+    );
+    assert_violation(
+        okta.validate_request(&with_body),
+        ViolationKind::UnexpectedBody,
+        "takes no body",
+    );
+
+    let reset = "/api/v1/users/00ub0oNGTSWTBKOLGLNR/lifecycle/reset_password";
+    okta.validate_request(&ObservedRequest::new(
+        "POST",
+        &format!("{reset}?sendEmail=false"),
+    ))
+    .unwrap();
+    assert_violation(
+        okta.validate_request(&ObservedRequest::new("POST", reset)),
+        ViolationKind::MissingParameter,
+        "query parameter sendEmail",
+    );
+}
+
+#[test]
+fn connectwise_ticket_note() {
+    let cw = spec("connectwise-manage.json").with_prefix("/v4_6_release/apis/3.0");
+    let path = "/v4_6_release/apis/3.0/service/tickets/123/notes";
+    let note = post(
+        path,
+        json!({"text": "Password reset; user informed.", "internalAnalysisFlag": true}),
+    )
+    .with_header("clientId", "3f8c8b5e-0000-4000-8000-000000000000");
+    cw.validate_request(&note).unwrap();
+    // Without the prefix the spec's own default base (`/v4_6_release/apis/3.0`) applies too.
+    spec("connectwise-manage.json")
+        .validate_request(&note)
+        .unwrap();
+    assert_violation(
+        cw.validate_request(&post(
+            path,
+            json!({"text": 42, "internalAnalysisFlag": "yes"}),
+        )),
+        ViolationKind::InvalidBody,
+        "/internalAnalysisFlag",
+    );
+    // `notes` only answers GET and POST.
+    assert_violation(
+        cw.validate_request(&ObservedRequest::new("DELETE", path)),
+        ViolationKind::MethodNotAllowed,
+        "GET, POST",
+    );
+}
+
+fn autotask_headers(request: ObservedRequest) -> ObservedRequest {
+    request
+        .with_header("ApiIntegrationCode", "INTEGRATIONCODE")
+        .with_header("UserName", "api@acme.example")
+        .with_header("Secret", "s3cr3t")
+}
+
+#[test]
+fn autotask_ticket_note_in_camel_case() {
+    let autotask = spec("autotask.json");
+    let path = "/ATServicesRest/V1.0/Tickets/7001/Notes";
+    // The live API serialises camelCase; the document spells PascalCase.
+    let note = autotask_headers(post(
+        path,
+        json!({"ticketID": 7001, "title": "Update", "description": "Reset done", "noteType": 1, "publish": 1}),
+    ));
+    autotask.validate_request(&note).unwrap();
+    // A caller prefix that includes the version segment works as well.
+    spec("autotask.json")
+        .with_prefix("/ATServicesRest/V1.0")
+        .validate_request(&note)
+        .unwrap();
+
+    let wrong = autotask_headers(post(path, json!({"noteType": "internal"})));
+    assert_violation(
+        autotask.validate_request(&wrong),
+        ViolationKind::InvalidBody,
+        "/notetype",
+    );
+    let unsigned = post(path, json!({"ticketID": 7001, "description": "x"}));
+    assert_violation(
+        autotask.validate_request(&unsigned),
+        ViolationKind::MissingParameter,
+        "header ApiIntegrationCode",
+    );
+}
+
+#[test]
+fn autotask_query_body() {
+    let autotask = spec("autotask.json");
+    let query = autotask_headers(post(
+        "/ATServicesRest/V1.0/Tickets/query",
+        json!({"MaxRecords": 50, "filter": [{"op": "eq", "field": "status", "value": 1}]}),
+    ));
+    autotask.validate_request(&query).unwrap();
+    let wrong = autotask_headers(post(
+        "/ATServicesRest/V1.0/Tickets/query",
+        json!({"maxRecords": "fifty"}),
+    ));
+    assert_violation(
+        autotask.validate_request(&wrong),
+        ViolationKind::InvalidBody,
+        "/maxrecords",
+    );
+}
+
+#[test]
+fn responses_validate_against_the_status_schema() {
+    let graph = spec("microsoft-graph.yaml");
+    let user = json!({
+        "id": "48d31887-5fad-4d73-a9f5-3c356e68a038",
+        "displayName": "Jane Doe",
+        "userPrincipalName": "jane@acme.example",
+        "accountEnabled": true,
+        "department": null,
+        "assignedLicenses": [{"skuId": SKU, "disabledPlans": []}]
+    });
+    graph.validate_response("GET", JANE, 200, &user).unwrap();
+    assert_violation(
+        graph.validate_response("GET", JANE, 200, &json!({"accountEnabled": "yes"})),
+        ViolationKind::InvalidResponse,
+        "/accountEnabled",
+    );
+    // Errors are documented as 4XX ranges with Graph's envelope.
+    let not_found = json!({"error": {"code": "Request_ResourceNotFound", "message": "Resource 'x' does not exist."}});
+    graph
+        .validate_response("GET", JANE, 404, &not_found)
+        .unwrap();
+    assert_violation(
+        graph.validate_response("GET", JANE, 404, &json!({"error": "gone"})),
+        ViolationKind::InvalidResponse,
+        "/error",
+    );
+
+    let okta = spec("okta.yaml");
+    let error = json!({
+        "errorCode": "E0000007",
+        "errorSummary": "Not found: Resource not found: jane@acme.example (User)",
+        "errorLink": "E0000007",
+        "errorId": "oae8vQ2vV9mQ2GmDRDCNZ0mMA",
+        "errorCauses": []
+    });
+    okta.validate_response("GET", "/api/v1/users/jane@acme.example", 404, &error)
+        .unwrap();
+    assert_violation(
+        okta.validate_response("GET", "/api/v1/users/x", 302, &json!({})),
+        ViolationKind::UnknownResponse,
+        "302",
+    );
+}
+
+/// Every operation of every bundled document compiles into a validator: no `SpecError`.
+#[test]
+fn every_bundled_schema_compiles() {
+    for name in Spec::bundled() {
+        let spec = spec(name);
+        let paths = spec.document()["paths"].as_object().unwrap().clone();
+        let mut checked = 0;
+        for (template, item) in &paths {
+            let concrete: String = template
+                .split('/')
+                .map(|s| if s.contains('{') { "1" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            let path = format!("{}{concrete}", spec.base_path());
+            for (method, operation) in item.as_object().unwrap() {
+                let Some(responses) = operation.get("responses").and_then(Value::as_object) else {
+                    continue;
+                };
+                // `default` is checked through an undocumented status.
+                let statuses = responses.keys().map(|s| s.parse::<u16>().unwrap_or(599));
+                for status in statuses {
+                    if let Err(v) = spec.validate_response(method, &path, status, &Value::Null) {
+                        assert_ne!(v.kind, ViolationKind::SpecError, "{name}: {v}");
+                        assert_ne!(v.kind, ViolationKind::UnknownPath, "{name}: {v}");
+                    }
+                    checked += 1;
+                }
+                let request = ObservedRequest::new(method, &path).with_json(&json!({}));
+                if let Err(v) = spec.validate_request(&request) {
+                    assert_ne!(v.kind, ViolationKind::SpecError, "{name}: {v}");
+                    assert_ne!(v.kind, ViolationKind::UnknownPath, "{name}: {v}");
+                    assert_ne!(v.kind, ViolationKind::MethodNotAllowed, "{name}: {v}");
+                }
+            }
+        }
+        assert!(checked > 10, "{name}: only {checked} responses checked");
+    }
+}
+
+#[test]
+fn unknown_spec_names_the_bundled_ones() {
+    let err = Spec::load("salesforce.yaml").unwrap_err();
+    assert!(err.to_string().contains("okta.yaml"), "{err}");
+}
+
+#[test]
+fn observed_request_debug_hides_header_values() {
+    let request = autotask_headers(ObservedRequest::new("GET", "/x"));
+    let debug = format!("{request:?}");
+    assert!(
+        debug.contains("secret") && !debug.contains("s3cr3t"),
+        "{debug}"
+    );
+}
+
+#[tokio::test]
+async fn assert_all_valid_over_a_wiremock_server() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let client = reqwest::Client::new();
+    let base = format!("{}/v1.0", server.uri());
+    client
+        .patch(format!("{base}/users/jane@acme.example"))
+        .json(&json!({"accountEnabled": false}))
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(format!(
+            "{base}/users/jane@acme.example/revokeSignInSessions"
+        ))
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(format!("{base}/users?$filter=startswith(displayName,'J')"))
+        .send()
+        .await
+        .unwrap();
+    let received = server.received_requests().await.unwrap();
+    let graph = spec("microsoft-graph.yaml");
+    assert_all_valid(&graph, &received, "/v1.0");
+
+    client
+        .post(format!("{base}/users/jane@acme.example/assignLicense"))
+        .json(&json!({"addLicenses": []}))
+        .send()
+        .await
+        .unwrap();
+    client.get(format!("{base}/me")).send().await.unwrap();
+    let received = server.received_requests().await.unwrap();
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert_all_valid(&graph, &received, "/v1.0")
+    }))
+    .expect_err("two bad requests must fail the assertion");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.starts_with("2 of 5 requests"), "{message}");
+    assert!(
+        message.contains("removeLicenses") && message.contains("GET /v1.0/me"),
+        "{message}"
+    );
+}
+
+#[test]
+fn simulator_recordings_validate() {
+    let recorded = stackhand_sim::RecordedRequest {
+        method: http::Method::POST,
+        path: "/api/v1/users/00u1/lifecycle/reset_password".into(),
+        query: Some("sendEmail=false".into()),
+        headers: http::HeaderMap::new(),
+        body: Vec::new().into(),
+    };
+    let okta = spec("okta.yaml");
+    assert_all_valid(&okta, [&recorded], "");
+    let observed = ObservedRequest::from(&recorded);
+    assert_eq!(observed.query_value("sendEmail"), Some("false"));
+}
