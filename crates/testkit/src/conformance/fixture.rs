@@ -53,8 +53,8 @@ impl Route {
         }
     }
 
-    /// Also require a query parameter with this decoded value (`$skiptoken`, `page`). Routes
-    /// with query conditions take precedence over routes without.
+    /// Also require a query parameter with this decoded value (`$skiptoken`, `page`). When
+    /// several routes match a request, the one with the most query conditions answers.
     pub fn with_query(mut self, name: &str, value: &str) -> Self {
         self.query.push((name.to_string(), value.to_string()));
         self
@@ -89,8 +89,9 @@ impl Route {
         for (name, value) in &self.query {
             builder = builder.and(query_param(name.as_str(), value.as_str()));
         }
-        // wiremock answers with the lowest priority number first.
-        let priority = if self.query.is_empty() { 5 } else { 3 };
+        // wiremock answers with the lowest priority number first: the more query conditions a
+        // route has, the more specific it is. 1 stays free for the suite's own overrides.
+        let priority = 5 - self.query.len().min(3) as u8;
         builder.respond_with(responder).with_priority(priority)
     }
 }

@@ -204,8 +204,9 @@ impl Probe {
 /// A listing spread over pages.
 #[derive(Debug, Clone)]
 pub struct PagingCase {
-    /// Every page; each must be requested. Give later pages query conditions
-    /// ([`Route::with_query`]) so they take precedence over the first page's route.
+    /// Every page; each must be requested. A next-page URL usually repeats the first page's
+    /// query, so give each later page more query conditions ([`Route::with_query`]) than the
+    /// page before: the route with the most conditions answers.
     pub pages: Vec<Fixture>,
     /// How many items the listing must return in all.
     pub expected_items: usize,

@@ -42,6 +42,9 @@ const CATEGORIES: [Category; 5] = [
 /// How many probes the token trial runs at once.
 const CONCURRENT_PROBES: usize = 16;
 
+/// How many received requests a failure lists (a runaway pager sends thousands).
+const MAX_LISTED_REQUESTS: usize = 20;
+
 /// The delay the `Retry-After` trial asks for.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -594,12 +597,16 @@ fn check_spec(spec: &ActionSpec, failures: &mut Failures) {
 /// The requests that no fixture answered, for diagnosing a failed call.
 async fn unmatched(server: &MockServer, fixtures: &[Fixture]) -> String {
     let requests = server.received_requests().await.unwrap_or_default();
-    let described: Vec<String> = requests
+    if requests.is_empty() {
+        return " (no request reached the mock server)".into();
+    }
+    let mut described: Vec<String> = requests
         .iter()
+        .take(MAX_LISTED_REQUESTS)
         .map(|r| ObservedRequest::from(r).describe())
         .collect();
-    if described.is_empty() {
-        return " (no request reached the mock server)".into();
+    if requests.len() > MAX_LISTED_REQUESTS {
+        described.push(format!("and {} more", requests.len() - MAX_LISTED_REQUESTS));
     }
     let routes: Vec<String> = fixtures.iter().map(|f| f.route.describe()).collect();
     format!(
