@@ -1,0 +1,333 @@
+//! `IdentityProvider` for Okta.
+
+use async_trait::async_trait;
+use rand::Rng;
+use rand::seq::{IndexedRandom, SliceRandom};
+use secrecy::{ExposeSecret, SecretString};
+use stackhand_core::{
+    CreatedUser, Error, ErrorKind, Group, IdentityFeatures, IdentityProvider, MfaMethod, MfaReset,
+    NewUser, PasswordReset, ResetDelivery, ResetPasswordOptions, Result, User, UserQuery,
+};
+
+use crate::client::{Lifecycle, quoted};
+use crate::connector::OktaConnector;
+use crate::models::{OktaProfile, OktaUser, status};
+
+const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+const DIGITS: &[u8] = b"23456789";
+const SYMBOLS: &[u8] = b"!#$%&*+-=?@^_";
+const PASSWORD_LEN: usize = 20;
+
+/// A password from the thread CSPRNG: 20 characters with upper- and lower-case letters, digits
+/// and symbols, and none of the login's name parts (Okta's policy refuses those).
+pub(crate) fn generate_password(login: &str) -> SecretString {
+    let mut rng = rand::rng();
+    let local = login.split('@').next().unwrap_or(login).to_lowercase();
+    let parts: Vec<&str> = local
+        .split(['.', '_', '-'])
+        .filter(|p| p.len() >= 3)
+        .collect();
+    let all: Vec<u8> = [UPPER, LOWER, DIGITS, SYMBOLS].concat();
+    loop {
+        let mut chars: Vec<u8> = [UPPER, LOWER, DIGITS, SYMBOLS]
+            .iter()
+            .filter_map(|class| class.choose(&mut rng).copied())
+            .collect();
+        while chars.len() < PASSWORD_LEN {
+            chars.push(all[rng.random_range(0..all.len())]);
+        }
+        chars.shuffle(&mut rng);
+        let candidate = String::from_utf8(chars).unwrap_or_default();
+        let lowered = candidate.to_lowercase();
+        if candidate.len() == PASSWORD_LEN && !parts.iter().any(|p| lowered.contains(p)) {
+            return SecretString::from(candidate);
+        }
+    }
+}
+
+impl OktaConnector {
+    async fn to_user(&self, user: OktaUser) -> Result<User> {
+        let roles = if self.client().reads_admin_roles() {
+            self.client()
+                .user_roles(&user.id)
+                .await?
+                .into_iter()
+                .filter(|r| r.status.as_deref().is_none_or(|s| s == "ACTIVE"))
+                .map(|r| r.role_type)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(user.into_user(roles))
+    }
+
+    fn directory_refusal(user: &User, operation: &str) -> Result<()> {
+        if user.externally_mastered {
+            return Err(Error::conflict(format!(
+                "cannot {operation} for {}: the account is mastered by a directory (Active Directory / LDAP / federation); do it there",
+                user.login
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl IdentityProvider for OktaConnector {
+    fn features(&self) -> IdentityFeatures {
+        IdentityFeatures {
+            licenses: false,
+            mailboxes: false,
+            temporary_access_pass: false,
+            reset_links: true,
+            native_unlock: true,
+            suspend: true,
+        }
+    }
+
+    async fn find_users(&self, query: &UserQuery) -> Result<Vec<User>> {
+        let text = quoted(query.text());
+        let expression = match query {
+            UserQuery::Login(_) => format!("profile.login eq {text}"),
+            UserQuery::Email(_) => format!("profile.email eq {text}"),
+            UserQuery::Name(_) => format!(
+                "profile.displayName sw {text} or profile.firstName sw {text} or profile.lastName sw {text}"
+            ),
+        };
+        // Search results skip the role lookup: one extra call per hit would be wasteful, and
+        // the plans that need privilege facts read the user with `get_user`.
+        Ok(self
+            .client()
+            .search_users(&expression)
+            .await?
+            .into_iter()
+            .map(|u| u.into_user(Vec::new()))
+            .collect())
+    }
+
+    async fn get_user(&self, id_or_login: &str) -> Result<User> {
+        let user = self.client().get_user(id_or_login).await.map_err(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                crate::error::rebuild(
+                    e,
+                    ErrorKind::NotFound,
+                    format!("no Okta user {id_or_login}"),
+                )
+            } else {
+                e
+            }
+        })?;
+        self.to_user(user).await
+    }
+
+    async fn reset_password(
+        &self,
+        user: &User,
+        options: &ResetPasswordOptions,
+    ) -> Result<PasswordReset> {
+        Self::directory_refusal(user, "reset the password")?;
+        let client = self.client();
+        match (options.delivery, options.force_change) {
+            (ResetDelivery::ResetLink, _) => Ok(PasswordReset {
+                reset_link: Some(
+                    client
+                        .reset_password_link(&user.id, options.revoke_sessions)
+                        .await?,
+                ),
+                temporary_password: None,
+            }),
+            // Okta's temporary password is always expired: the user must change it.
+            (ResetDelivery::TemporaryPassword, true) => Ok(PasswordReset {
+                temporary_password: Some(
+                    client
+                        .temporary_password(&user.id, options.revoke_sessions)
+                        .await?,
+                ),
+                reset_link: None,
+            }),
+            (ResetDelivery::TemporaryPassword, false) => {
+                let password = generate_password(&user.login);
+                client.set_password(&user.id, &password).await?;
+                if options.revoke_sessions {
+                    client.revoke_sessions(&user.id).await?;
+                }
+                Ok(PasswordReset {
+                    temporary_password: Some(password),
+                    reset_link: None,
+                })
+            }
+        }
+    }
+
+    async fn unlock(&self, user: &User) -> Result<()> {
+        Self::directory_refusal(user, "unlock the account")?;
+        self.client().lifecycle(&user.id, Lifecycle::Unlock).await
+    }
+
+    async fn list_mfa_methods(&self, user: &User) -> Result<Vec<MfaMethod>> {
+        Ok(self
+            .client()
+            .factors(&user.id)
+            .await?
+            .into_iter()
+            .map(MfaMethod::from)
+            .collect())
+    }
+
+    async fn reset_mfa(&self, user: &User, issue_temporary_access_pass: bool) -> Result<MfaReset> {
+        if issue_temporary_access_pass {
+            return Err(Error::unsupported(
+                "issuing a Temporary Access Pass (Okta has none; the user re-enrols at next sign-in)",
+            ));
+        }
+        let removed = self.list_mfa_methods(user).await?;
+        if !removed.is_empty() {
+            self.client()
+                .lifecycle(&user.id, Lifecycle::ResetFactors)
+                .await?;
+        }
+        Ok(MfaReset {
+            removed,
+            temporary_access_pass: None,
+        })
+    }
+
+    async fn revoke_sessions(&self, user: &User) -> Result<()> {
+        self.client().revoke_sessions(&user.id).await
+    }
+
+    async fn set_enabled(&self, user: &User, enabled: bool) -> Result<()> {
+        // Okta's reversible block is suspend; deactivate is destructive and stays an explicit
+        // `okta.deactivate` action.
+        let current = self.client().get_user(&user.id).await?;
+        match (enabled, current.status.as_str()) {
+            (false, status::SUSPENDED) | (true, status::ACTIVE) => Ok(()),
+            (false, status::ACTIVE) => self.client().lifecycle(&user.id, Lifecycle::Suspend).await,
+            (true, status::SUSPENDED) => {
+                self.client()
+                    .lifecycle(&user.id, Lifecycle::Unsuspend)
+                    .await
+            }
+            (false, other) => Err(Error::conflict(format!(
+                "cannot block {}: Okta only suspends ACTIVE users and the user is {other}",
+                user.login
+            ))),
+            (true, other) => Err(Error::conflict(format!(
+                "cannot enable {}: only a SUSPENDED user can be unsuspended and the user is {other}{}",
+                user.login,
+                if other == status::DEPROVISIONED {
+                    " (use okta.activate)"
+                } else {
+                    ""
+                }
+            ))),
+        }
+    }
+
+    async fn user_groups(&self, user: &User) -> Result<Vec<Group>> {
+        Ok(self
+            .client()
+            .user_groups(&user.id)
+            .await?
+            .into_iter()
+            .map(Group::from)
+            .collect())
+    }
+
+    async fn find_group(&self, name_or_id: &str) -> Result<Group> {
+        // Okta group ids are 20 characters starting with 00g.
+        if name_or_id.len() == 20 && name_or_id.starts_with("00g") {
+            match self.client().get_group(name_or_id).await {
+                Ok(group) => return Ok(group.into()),
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let found: Vec<Group> = self
+            .client()
+            .search_groups(&format!("profile.name eq {}", quoted(name_or_id)))
+            .await?
+            .into_iter()
+            .filter(|g| g.profile.name.eq_ignore_ascii_case(name_or_id))
+            .map(Group::from)
+            .collect();
+        match found.len() {
+            0 => Err(Error::not_found(format!(
+                "no Okta group named {name_or_id}"
+            ))),
+            1 => Ok(found.into_iter().next().expect("one group")),
+            n => Err(Error::conflict(format!(
+                "{n} Okta groups are named {name_or_id}; name the group by id"
+            ))),
+        }
+    }
+
+    async fn add_to_group(&self, user: &User, group: &Group) -> Result<()> {
+        check_writable(group)?;
+        self.client().add_member(&group.id, &user.id).await
+    }
+
+    async fn remove_from_group(&self, user: &User, group: &Group) -> Result<()> {
+        check_writable(group)?;
+        self.client().remove_member(&group.id, &user.id).await
+    }
+
+    async fn create_user(&self, new_user: &NewUser) -> Result<CreatedUser> {
+        let profile = OktaProfile {
+            login: new_user.login.clone(),
+            email: Some(
+                new_user
+                    .email
+                    .clone()
+                    .unwrap_or_else(|| new_user.login.clone()),
+            ),
+            first_name: Some(new_user.first_name.clone()),
+            last_name: Some(new_user.last_name.clone()),
+            display_name: Some(new_user.display()),
+            department: new_user.department.clone(),
+            title: new_user.job_title.clone(),
+            country_code: new_user.usage_location.clone(),
+        };
+        let password = generate_password(&new_user.login);
+        let created = self.client().create_user(&profile, &password).await?;
+        debug_assert!(!password.expose_secret().is_empty());
+        Ok(CreatedUser {
+            user: created.into_user(Vec::new()),
+            initial_password: Some(password),
+        })
+    }
+}
+
+fn check_writable(group: &Group) -> Result<()> {
+    if group.writable {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "the membership of Okta group {} ({}) cannot be changed through the API: only OKTA_GROUP groups are writable; APP_GROUP groups are managed by the app that imported them (e.g. Active Directory) and BUILT_IN groups by Okta",
+        group.name, group.id
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_meet_the_policy() {
+        for _ in 0..200 {
+            let password = generate_password("ann.lee@globex.example");
+            let text = password.expose_secret();
+            assert_eq!(text.len(), PASSWORD_LEN);
+            assert!(text.bytes().any(|b| UPPER.contains(&b)));
+            assert!(text.bytes().any(|b| LOWER.contains(&b)));
+            assert!(text.bytes().any(|b| DIGITS.contains(&b)));
+            assert!(text.bytes().any(|b| SYMBOLS.contains(&b)));
+            assert!(!text.to_lowercase().contains("lee"));
+        }
+        assert_ne!(
+            generate_password("x@y.z").expose_secret(),
+            generate_password("x@y.z").expose_secret()
+        );
+    }
+}
