@@ -1,0 +1,442 @@
+//! The Autotask REST client: zone discovery, the three auth headers, the error envelope,
+//! `/query` paging through `nextPageUrl`, and pacing against the database's hourly threshold.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use stackhand_core::{Error, ErrorKind, Result, TenantId};
+use stackhand_http::{
+    Auth, HeaderName, HttpClient, RateLimits, RequestBuilder, Response, RetryConfig, Url,
+};
+use tokio::time::Instant;
+
+use crate::config::{AutotaskConfig, ThresholdConfig, rest_root};
+use crate::error::{AutotaskErrorParser, classify};
+use crate::models::{
+    FieldInformation, FieldsResponse, ItemIdResponse, ItemResponse, QueryPage,
+    ThresholdInformation, ZoneInformation,
+};
+
+/// The vendor key.
+pub(crate) const VENDOR: &str = "autotask";
+
+/// Longest `GET …/query?search=` URL; longer queries are POSTed (Autotask's URLs stop working
+/// at about 2,048 characters).
+const MAX_GET_URL: usize = 2_000;
+
+/// A query stops (rather than loop) after this many pages.
+const MAX_PAGES: usize = 1_000;
+
+/// What the HTTP client needs besides the configuration (injected by tests).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Transport {
+    pub(crate) http: Option<reqwest::Client>,
+    pub(crate) rate_limits: Option<RateLimits>,
+    pub(crate) retry: Option<RetryConfig>,
+}
+
+/// One zone's API for one tenant.
+#[derive(Debug)]
+pub(crate) struct AutotaskClient {
+    http: HttpClient,
+    watcher: ThresholdWatcher,
+}
+
+fn build_http(
+    root: &Url,
+    config: &AutotaskConfig,
+    tenant: &TenantId,
+    transport: &Transport,
+) -> Result<HttpClient> {
+    let base = root
+        .join("V1.0/")
+        .map_err(|e| Error::invalid(format!("autotask: invalid zone URL {root}: {e}")))?;
+    let header = |name: &'static str| HeaderName::from_static(name);
+    let auth = Auth::Headers(vec![
+        (
+            header("apiintegrationcode"),
+            config.integration_code.clone(),
+        ),
+        (
+            header("username"),
+            SecretString::from(config.username.clone()),
+        ),
+        (header("secret"), config.secret.clone()),
+    ]);
+    let mut builder = HttpClient::builder(VENDOR, tenant.clone(), base)
+        .auth(auth)
+        .error_parser(std::sync::Arc::new(AutotaskErrorParser))
+        .timeout(Duration::from_secs(config.timeout_secs))
+        .retry(transport.retry.unwrap_or_default());
+    if let Some(resource) = config.impersonation_resource_id {
+        builder = builder.default_header("ImpersonationResourceId", &resource.to_string());
+    }
+    if let Some(http) = &transport.http {
+        builder = builder.client(http.clone());
+    }
+    if let Some(limits) = &transport.rate_limits {
+        builder = builder.rate_limits(limits.clone());
+    }
+    builder.build()
+}
+
+impl AutotaskClient {
+    /// Connect: use the configured zone, or discover it through `ZoneInformation`.
+    pub(crate) async fn connect(
+        config: &AutotaskConfig,
+        tenant: &TenantId,
+        transport: &Transport,
+    ) -> Result<Self> {
+        let root = match &config.base_url {
+            Some(url) => rest_root(url),
+            None => discover_zone(config, tenant, transport).await?,
+        };
+        Ok(Self {
+            http: build_http(&root, config, tenant, transport)?,
+            watcher: ThresholdWatcher::new(config.threshold.clone()),
+        })
+    }
+
+    /// The versioned base URL (`…/ATServicesRest/V1.0/`).
+    pub(crate) fn base_url(&self) -> &Url {
+        self.http.base_url()
+    }
+
+    /// Send through the threshold watcher, mapping Autotask's refusals.
+    async fn send(&self, request: RequestBuilder) -> Result<Response> {
+        self.watcher.before_call(self).await?;
+        match request.send().await {
+            Ok(response) => Ok(response),
+            Err(error) => {
+                let error = classify(error);
+                if error.kind() == ErrorKind::RateLimited {
+                    self.watcher.blocked();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// `GET ThresholdInformation`, outside the watcher (it is how the watcher reads usage).
+    pub(crate) async fn threshold(&self) -> Result<ThresholdInformation> {
+        self.http
+            .get("ThresholdInformation")
+            .operation("threshold_information")
+            .send()
+            .await
+            .map_err(classify)?
+            .json()
+    }
+
+    /// `GET {Entity}/{id}`: `{"item":…}`, `None` when the item is `null`.
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        entity: &str,
+        id: i64,
+        operation: &'static str,
+    ) -> Result<Option<T>> {
+        let response = self
+            .send(
+                self.http
+                    .get(&format!("{entity}/{id}"))
+                    .operation(operation),
+            )
+            .await?;
+        Ok(response.json::<ItemResponse<T>>()?.item)
+    }
+
+    /// `GET {Entity}/entityInformation/fields`.
+    pub(crate) async fn fields(&self, entity: &str) -> Result<Vec<FieldInformation>> {
+        let response = self
+            .send(
+                self.http
+                    .get(&format!("{entity}/entityInformation/fields"))
+                    .operation("entity_fields"),
+            )
+            .await?;
+        Ok(response.json::<FieldsResponse>()?.fields)
+    }
+
+    /// `POST` a new entity; the id created.
+    pub(crate) async fn create<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+        operation: &'static str,
+    ) -> Result<i64> {
+        let response = self
+            .send(self.http.post(path).json(body).operation(operation))
+            .await?;
+        Ok(response.json::<ItemIdResponse>()?.item_id)
+    }
+
+    /// `PATCH` an entity (the id in the body). Setting fields to values is idempotent, so it
+    /// may be retried.
+    pub(crate) async fn update(
+        &self,
+        path: &str,
+        body: &Value,
+        operation: &'static str,
+    ) -> Result<i64> {
+        let response = self
+            .send(
+                self.http
+                    .patch(path)
+                    .json(body)
+                    .retry_safe()
+                    .operation(operation),
+            )
+            .await?;
+        Ok(response.json::<ItemIdResponse>()?.item_id)
+    }
+
+    /// Every record of `{Entity}/query` matching `filter`, following `nextPageUrl` to the end.
+    ///
+    /// Short queries go as `GET …/query?search=` (their next links carry the search); long ones
+    /// (many ids in an `in`) as `POST …/query`, and each next link is posted the same body.
+    pub(crate) async fn query<T: DeserializeOwned>(
+        &self,
+        entity: &str,
+        filter: Vec<Value>,
+        operation: &'static str,
+    ) -> Result<Vec<T>> {
+        let model = json!({ "filter": filter });
+        let search = model.to_string();
+        let path = format!("{entity}/query");
+        let get_url = self.http.url(&path).map(|mut url| {
+            url.query_pairs_mut().append_pair("search", &search);
+            url
+        })?;
+        let by_get = get_url.as_str().len() <= MAX_GET_URL;
+        let request = |target: &str| {
+            let request = if by_get {
+                self.http.get(target)
+            } else {
+                self.http.post(target).json(&model).retry_safe()
+            };
+            request.operation(operation)
+        };
+        let mut next = request(if by_get { get_url.as_str() } else { &path });
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let page: QueryPage = self.send(next).await?.json()?;
+            for item in page.items {
+                out.push(serde_json::from_value(item).map_err(|e| {
+                    Error::invalid(format!(
+                        "autotask {operation}: a {entity} record did not parse: {e}"
+                    ))
+                })?);
+            }
+            let Some(url) = page
+                .page_details
+                .and_then(|p| p.next_page_url)
+                .filter(|u| !u.is_empty())
+            else {
+                return Ok(out);
+            };
+            if !seen.insert(url.clone()) {
+                return Err(Error::permanent(format!(
+                    "autotask {operation}: the next-page link repeats a page already read"
+                )));
+            }
+            next = request(&url);
+        }
+        Err(Error::permanent(format!(
+            "autotask {operation}: more than {MAX_PAGES} pages; refusing to continue"
+        )))
+    }
+}
+
+async fn discover_zone(
+    config: &AutotaskConfig,
+    tenant: &TenantId,
+    transport: &Transport,
+) -> Result<Url> {
+    let discovery = build_http(&rest_root(&config.discovery_url), config, tenant, transport)?;
+    let zone: ZoneInformation = discovery
+        .get("ZoneInformation")
+        .query(&[("user", config.username.as_str())])
+        .operation("zone_information")
+        .send_json()
+        .await
+        .map_err(classify)?;
+    let url = Url::parse(&zone.url).map_err(|e| {
+        Error::invalid(format!(
+            "autotask zone discovery answered an invalid zone URL {:?}: {e}",
+            zone.url
+        ))
+    })?;
+    tracing::info!(zone = zone.zone_name.as_deref().unwrap_or(""), url = %url, "autotask zone discovered");
+    Ok(rest_root(&url))
+}
+
+/// How fast to go at a given share of the hourly threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// Below `slow_down_at`: no added delay.
+    Full,
+    /// Between `slow_down_at` and `stop_at`: space calls by this much.
+    Slow(Duration),
+    /// At or past `stop_at`: make no calls.
+    Stop,
+}
+
+/// The pace for `usage` (0.0–1.0 of the threshold): no delay below `slow_down_at`, a delay
+/// growing linearly to `max_delay` at `stop_at`, then stop.
+pub fn pace(config: &ThresholdConfig, usage: f64) -> Pace {
+    if usage >= config.stop_at {
+        Pace::Stop
+    } else if usage >= config.slow_down_at {
+        let fraction = (usage - config.slow_down_at) / (config.stop_at - config.slow_down_at);
+        let delay = config.max_delay().mul_f64(fraction.clamp(0.0, 1.0));
+        // Past the line the API itself adds latency; never go at full speed there.
+        Pace::Slow(delay.max(Duration::from_millis(50)))
+    } else {
+        Pace::Full
+    }
+}
+
+/// Reads `ThresholdInformation` every `check_every` calls (ten times as often past
+/// `slow_down_at`) and paces calls accordingly through the client's shared rate budget.
+#[derive(Debug)]
+struct ThresholdWatcher {
+    config: ThresholdConfig,
+    calls: AtomicU64,
+    state: Mutex<WatchState>,
+}
+
+#[derive(Debug, Default)]
+struct WatchState {
+    last: Option<ThresholdInformation>,
+    stopped_until: Option<Instant>,
+    force_check: bool,
+}
+
+impl ThresholdWatcher {
+    fn new(config: ThresholdConfig) -> Self {
+        Self {
+            config,
+            calls: AtomicU64::new(0),
+            state: Mutex::new(WatchState::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, WatchState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn stopped(&self, last: Option<ThresholdInformation>, remaining: Duration) -> Error {
+        let usage = last.map_or_else(String::new, |t| {
+            format!(
+                " ({} of {} requests of the last {} minutes used)",
+                t.current_timeframe_request_count,
+                t.external_request_threshold,
+                t.request_threshold_timeframe
+            )
+        });
+        Error::new(
+            ErrorKind::RateLimited,
+            format!(
+                "autotask: holding calls: the database's hourly request threshold is nearly spent{usage}"
+            ),
+        )
+        .with_retry_after(remaining)
+        .with_context("vendor", VENDOR)
+    }
+
+    /// A 429 means the database is blocked: stop until usage is read again.
+    fn blocked(&self) {
+        let mut state = self.lock();
+        state.stopped_until = Some(Instant::now() + self.config.stop_for());
+        state.force_check = true;
+    }
+
+    async fn before_call(&self, client: &AutotaskClient) -> Result<()> {
+        let n = self.calls.fetch_add(1, Ordering::Relaxed);
+        let due = {
+            let mut state = self.lock();
+            if let Some(until) = state.stopped_until {
+                let now = Instant::now();
+                if now < until {
+                    return Err(self.stopped(state.last, until - now));
+                }
+                state.stopped_until = None;
+                state.force_check = true;
+            }
+            let busy = state
+                .last
+                .is_some_and(|t| pace(&self.config, t.usage()) != Pace::Full);
+            let every = if busy {
+                (u64::from(self.config.check_every) / 10).max(1)
+            } else {
+                u64::from(self.config.check_every)
+            };
+            state.force_check || state.last.is_none() || n.is_multiple_of(every)
+        };
+        if !due {
+            return Ok(());
+        }
+        let reading = client.threshold().await?;
+        let decided = pace(&self.config, reading.usage());
+        {
+            let mut state = self.lock();
+            state.last = Some(reading);
+            state.force_check = false;
+            if decided == Pace::Stop {
+                state.stopped_until = Some(Instant::now() + self.config.stop_for());
+            }
+        }
+        match decided {
+            Pace::Full => Ok(()),
+            Pace::Slow(delay) => {
+                tracing::info!(
+                    used = reading.current_timeframe_request_count,
+                    threshold = reading.external_request_threshold,
+                    delay_ms = delay.as_millis() as u64,
+                    "autotask hourly threshold past the slow-down line; spacing calls"
+                );
+                client.http.rate_budget().pause_for(delay);
+                Ok(())
+            }
+            Pace::Stop => {
+                tracing::warn!(
+                    used = reading.current_timeframe_request_count,
+                    threshold = reading.external_request_threshold,
+                    "autotask hourly threshold nearly spent; holding calls"
+                );
+                Err(self.stopped(Some(reading), self.config.stop_for()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pace_is_full_then_slower_then_stops() {
+        let config = ThresholdConfig::default();
+        assert_eq!(pace(&config, 0.0), Pace::Full);
+        assert_eq!(pace(&config, 0.49), Pace::Full);
+        let Pace::Slow(early) = pace(&config, 0.55) else {
+            panic!("slow past half");
+        };
+        let Pace::Slow(late) = pace(&config, 0.85) else {
+            panic!("slow before the stop line");
+        };
+        assert!(
+            early < late && late <= config.max_delay(),
+            "{early:?} {late:?}"
+        );
+        assert_eq!(pace(&config, 0.9), Pace::Stop);
+        assert_eq!(pace(&config, 1.0), Pace::Stop);
+    }
+}
