@@ -1,0 +1,3 @@
+//! The capability traits ConnectWise offers: [`Psa`](stackhand_core::Psa).
+
+mod psa;
