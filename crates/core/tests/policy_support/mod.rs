@@ -1,0 +1,167 @@
+//! Shared fixtures for the policy tests: build a policy from inline documents and decide
+//! requests described with a small builder.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, TimeZone, Utc};
+use stackhand_core::policy::{LayeredPolicy, PolicyLoader};
+use stackhand_core::*;
+
+/// Build a policy from `(origin, text)` documents, panicking with the load error.
+pub fn policy(documents: &[(&str, &str)]) -> LayeredPolicy {
+    documents
+        .iter()
+        .fold(PolicyLoader::new(), |loader, (origin, text)| {
+            loader.add_str(*origin, *text)
+        })
+        .build()
+        .unwrap_or_else(|e| panic!("policy should load: {e}"))
+}
+
+/// A usage view that reports a fixed count and records what it was asked.
+pub struct FixedUsage {
+    pub count: u32,
+    pub asked: Mutex<Vec<(String, String, DateTime<Utc>)>>,
+}
+
+impl UsageView for FixedUsage {
+    fn count_since(&self, tenant: &TenantId, action: &ActionId, since: DateTime<Utc>) -> u32 {
+        self.asked
+            .lock()
+            .unwrap()
+            .push((tenant.to_string(), action.to_string(), since));
+        self.count
+    }
+}
+
+/// The fixed "now" of every case.
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
+}
+
+/// One request to decide, with everything around it.
+pub struct Case {
+    pub tenant: Tenant,
+    pub request: ActionRequest,
+    pub spec: ActionSpec,
+    pub facts: TargetFacts,
+    pub usage: FixedUsage,
+}
+
+impl Case {
+    /// `requester` asks for `action` in `tenant`; the target is `target_login`.
+    pub fn new(tenant: &str, action: &str, requester: Principal, target_login: &str) -> Self {
+        let tenant = Tenant::new(TenantId::new(tenant).unwrap(), tenant);
+        let action = ActionId::new(action).unwrap();
+        let request = ActionRequest::new(
+            IdempotencyKey::new("k-1").unwrap(),
+            tenant.id.clone(),
+            action.clone(),
+            &serde_json::json!({}),
+            requester,
+        )
+        .unwrap()
+        .with_target(Target::user(target_login));
+        let spec = ActionSpec {
+            id: action,
+            summary: "test action".into(),
+            category: Category::Identity,
+            risk: Risk::Medium,
+            reversible: true,
+            idempotent: true,
+            input_schema: serde_json::json!({}),
+        };
+        let facts = TargetFacts {
+            login: Some(target_login.to_string()),
+            ..TargetFacts::default()
+        };
+        Self {
+            tenant,
+            request,
+            spec,
+            facts,
+            usage: FixedUsage {
+                count: 0,
+                asked: Mutex::new(Vec::new()),
+            },
+        }
+    }
+
+    /// An end user acting on their own account.
+    pub fn self_service(tenant: &str, action: &str) -> Self {
+        Self::new(
+            tenant,
+            action,
+            Principal::end_user("jane@acme-law.example"),
+            "jane@acme-law.example",
+        )
+    }
+
+    /// A technician acting on someone else's account.
+    pub fn technician(tenant: &str, action: &str) -> Self {
+        Self::new(
+            tenant,
+            action,
+            Principal::technician("tech@msp.example", &["msp.tech"]),
+            "bob@acme-law.example",
+        )
+    }
+
+    pub fn in_group(mut self, group: &str) -> Self {
+        self.tenant = self.tenant.in_group(TenantGroupId::new(group).unwrap());
+        self
+    }
+
+    pub fn params(mut self, params: serde_json::Value) -> Self {
+        self.request.params = params;
+        self
+    }
+
+    pub fn risk(mut self, risk: Risk) -> Self {
+        self.spec.risk = risk;
+        self
+    }
+
+    pub fn request_department(mut self, department: &str) -> Self {
+        self.request.department = Some(Department::new(department));
+        self
+    }
+
+    pub fn facts(mut self, change: impl FnOnce(&mut TargetFacts)) -> Self {
+        change(&mut self.facts);
+        self
+    }
+
+    pub fn used(mut self, count: u32) -> Self {
+        self.usage.count = count;
+        self
+    }
+
+    pub fn decide(&self, policy: &dyn Policy) -> Decision {
+        policy.decide(&DecisionInput {
+            request: &self.request,
+            spec: &self.spec,
+            tenant: &self.tenant,
+            facts: &self.facts,
+            now: now(),
+            usage: &self.usage,
+        })
+    }
+}
+
+/// Assert the effect kind and deciding rule of a decision.
+#[track_caller]
+pub fn assert_decision(decision: &Decision, effect: &str, rule: &str) {
+    let actual = match decision.effect {
+        Effect::Allow => "allow",
+        Effect::RequireApproval { .. } => "approve",
+        Effect::Deny => "deny",
+    };
+    assert_eq!(
+        (actual, decision.rule.as_str()),
+        (effect, rule),
+        "decision: {decision:?}"
+    );
+}
