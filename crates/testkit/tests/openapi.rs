@@ -173,6 +173,34 @@ fn okta_lifecycle_calls() {
 }
 
 #[test]
+fn parameter_values_fit_their_types() {
+    let cw = spec("connectwise-manage.json");
+    let note = |id: &str| {
+        post(
+            &format!("/v4_6_release/apis/3.0/service/tickets/{id}/notes"),
+            json!({"text": "x", "internalAnalysisFlag": true}),
+        )
+    };
+    cw.validate_request(&note("123")).unwrap();
+    // The ticket id is an integer.
+    assert_violation(
+        cw.validate_request(&note("T-123")),
+        ViolationKind::InvalidParameter,
+        "path parameter parentId: \"T-123\" is not of type integer",
+    );
+    let okta = spec("okta.yaml");
+    let reset = "/api/v1/users/00ub0oNGTSWTBKOLGLNR/lifecycle/reset_password";
+    assert_violation(
+        okta.validate_request(&ObservedRequest::new(
+            "POST",
+            &format!("{reset}?sendEmail=no"),
+        )),
+        ViolationKind::InvalidParameter,
+        "query parameter sendEmail: \"no\" is not of type boolean",
+    );
+}
+
+#[test]
 fn connectwise_ticket_note() {
     let cw = spec("connectwise-manage.json").with_prefix("/v4_6_release/apis/3.0");
     let path = "/v4_6_release/apis/3.0/service/tickets/123/notes";
@@ -301,6 +329,123 @@ fn responses_validate_against_the_status_schema() {
         ViolationKind::UnknownResponse,
         "302",
     );
+}
+
+/// The example objects in the vendor notes (`shared/vendors/*.md`) are valid responses.
+#[test]
+fn vendor_note_examples_validate_as_responses() {
+    let okta_user = json!({
+        "id": "00ub0oNGTSWTBKOLGLNR",
+        "status": "ACTIVE",
+        "created": "2013-06-24T16:39:18.000Z",
+        "activated": "2013-06-24T16:39:19.000Z",
+        "statusChanged": "2013-06-24T16:39:19.000Z",
+        "lastLogin": "2013-06-24T17:39:19.000Z",
+        "lastUpdated": "2013-07-02T21:36:25.344Z",
+        "passwordChanged": "2013-07-02T21:36:25.344Z",
+        "profile": {
+            "login": "isaac.brock@example.com", "firstName": "Isaac", "lastName": "Brock",
+            "displayName": "Isaac Brock", "email": "isaac.brock@example.com",
+            "mobilePhone": "+1-555-415-1337", "department": "Engineering", "title": "Director"
+        },
+        "credentials": {
+            "password": {},
+            "recovery_question": {"question": "What's my childhood elementary school?"},
+            "provider": {"type": "OKTA", "name": "OKTA"}
+        },
+        "_links": {"self": {"href": "https://acme.okta.com/api/v1/users/00u1f96ECLNVOKVMUSEA"}}
+    });
+    spec("okta.yaml")
+        .validate_response("GET", "/api/v1/users/00ub0oNGTSWTBKOLGLNR", 200, &okta_user)
+        .unwrap();
+
+    let graph_user = json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
+        "businessPhones": ["+1 425 555 0109"],
+        "displayName": "Adele Vance",
+        "givenName": "Adele",
+        "jobTitle": "Retail Manager",
+        "mail": "AdeleV@contoso.com",
+        "mobilePhone": null,
+        "officeLocation": "18/2111",
+        "preferredLanguage": "en-US",
+        "surname": "Vance",
+        "userPrincipalName": "AdeleV@contoso.com",
+        "id": "87d349ed-44d7-43e1-9a83-5f2406dee5bd"
+    });
+    spec("microsoft-graph.yaml")
+        .validate_response("GET", "/v1.0/users/AdeleV@contoso.com", 200, &graph_user)
+        .unwrap();
+
+    let cw_ticket = json!({
+        "id": 123456,
+        "summary": "Password reset - Jane Doe",
+        "recordType": "ServiceTicket",
+        "board": {"id": 1, "name": "Help Desk"},
+        "status": {"id": 16, "name": "New"},
+        "company": {"id": 250, "identifier": "ACME", "name": "Acme Corp"},
+        "contact": {"id": 55, "name": "Jane Doe"},
+        "contactEmailAddress": "jane@acme.com",
+        "priority": {"id": 4, "name": "Priority 3 - Normal"},
+        "severity": "Medium",
+        "impact": "Medium",
+        "owner": {"id": 12, "identifier": "tech1", "name": "Tech One"},
+        "closedFlag": false,
+        "actualHours": 0.25,
+        "customFields": [],
+        "_info": {"lastUpdated": "2025-03-01T14:02:11Z", "updatedBy": "apiuser"}
+    });
+    let cw = spec("connectwise-manage.json");
+    let ticket_path = "/v4_6_release/apis/3.0/service/tickets/123456";
+    cw.validate_response("GET", ticket_path, 200, &cw_ticket)
+        .unwrap();
+    let mut no_company = cw_ticket.clone();
+    no_company.as_object_mut().unwrap().remove("company");
+    assert_violation(
+        cw.validate_response("GET", ticket_path, 200, &no_company),
+        ViolationKind::InvalidResponse,
+        "company",
+    );
+
+    let autotask_ticket = json!({"item": {
+        "id": 98765, "ticketNumber": "T20250301.0042", "title": "Locked out of M365",
+        "companyID": 250, "contactID": 31337, "status": 1, "priority": 2,
+        "createDate": "2025-03-01T13:55:40.413Z", "completedDate": null, "userDefinedFields": []
+    }});
+    spec("autotask.json")
+        .validate_response(
+            "GET",
+            "/ATServicesRest/V1.0/Tickets/98765",
+            200,
+            &autotask_ticket,
+        )
+        .unwrap();
+
+    let ninja_device = json!({
+        "id": 1234, "uid": "5b6c2c34-8f1e-4c7a-9a55-3f2b8e0d1a11", "organizationId": 12,
+        "locationId": 30, "nodeClass": "WINDOWS_WORKSTATION", "nodeRoleId": 10, "policyId": 41,
+        "approvalStatus": "APPROVED", "offline": false, "displayName": "ACME-LT-042",
+        "systemName": "ACME-LT-042", "created": 1698765432.123, "lastContact": 1709301234.5,
+        "ipAddresses": ["10.0.0.42"], "tags": [],
+        "references": {"organization": {"id": 12, "name": "Acme Corp"}},
+        "os": {"manufacturer": "Microsoft Corporation", "name": "Windows 11 Pro"},
+        "system": {"manufacturer": "LENOVO", "model": "20XW", "serialNumber": "PF3ABC12"},
+        "lastLoggedInUser": "ACME\\jdoe"
+    });
+    spec("ninjaone.yaml")
+        .validate_response("GET", "/v2/device/1234", 200, &ninja_device)
+        .unwrap();
+
+    let hudu_asset = json!({"asset": {
+        "id": 987, "company_id": 5, "asset_layout_id": 12, "slug": "jane-doe-3f9a1c",
+        "name": "Jane Doe", "primary_serial": null, "primary_mail": "jane@acme.com",
+        "company_name": "Acme Corp", "archived": false,
+        "fields": [{"id": 4411, "label": "Email", "value": "jane@acme.com", "position": 1}],
+        "cards": []
+    }});
+    spec("hudu.json")
+        .validate_response("GET", "/api/v1/companies/5/assets/987", 200, &hudu_asset)
+        .unwrap();
 }
 
 /// Every operation of every bundled document compiles into a validator: no `SpecError`.

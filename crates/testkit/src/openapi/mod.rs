@@ -241,7 +241,8 @@ impl Spec {
 
     /// Check one request against the document, with the prefix set by
     /// [`with_prefix`](Self::with_prefix): the method and path must exist, required query and
-    /// header parameters must be present, and a JSON body must validate against the
+    /// header parameters must be present, path and query values must fit their parameter's
+    /// type (integer, number, boolean) and enum, and a JSON body must validate against the
     /// operation's request schema (a required body must be there; an operation that takes
     /// none must not get one).
     pub fn validate_request(&self, request: &ObservedRequest) -> Result<(), Violation> {
@@ -259,7 +260,7 @@ impl Spec {
     ) -> Result<(), Violation> {
         let path = path.split('?').next().unwrap_or_default();
         let what = format!("{} {path} -> {status}", method.to_uppercase());
-        let (index, operation) = self.operation(method, path, &self.prefix, &what)?;
+        let (index, _, operation) = self.operation(method, path, &self.prefix, &what)?;
         let responses = operation.get("responses").and_then(Value::as_object);
         let code = status.to_string();
         let range = format!("{}XX", status / 100);
@@ -297,23 +298,45 @@ impl Spec {
             return Ok(());
         }
         let what = request.describe();
-        let (index, operation) = self.operation(&request.method, &request.path, prefix, &what)?;
-        let path_item = &self.document["paths"][&self.templates[index].raw];
+        let (index, relative, operation) =
+            self.operation(&request.method, &request.path, prefix, &what)?;
+        let template = &self.templates[index];
+        let path_item = &self.document["paths"][&template.raw];
         let parameters = self.parameters(path_item, operation);
+        let captures = template.captures(relative);
         let mut missing = Vec::new();
+        let mut malformed = Vec::new();
         let mut body_parameter = None;
         for parameter in &parameters {
             let name = parameter.get("name").and_then(Value::as_str).unwrap_or("");
             let required = parameter.get("required").and_then(Value::as_bool) == Some(true);
-            match parameter.get("in").and_then(Value::as_str) {
-                Some("query") if required && request.query_value(name).is_none() => {
-                    missing.push(format!("query parameter {name}"));
+            let place = parameter.get("in").and_then(Value::as_str).unwrap_or("");
+            let values: Vec<&str> = match place {
+                "path" => captures
+                    .iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, v)| v.as_str())
+                    .collect(),
+                "query" => request
+                    .query
+                    .iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, v)| v.as_str())
+                    .collect(),
+                "header" => request.header(name).into_iter().collect(),
+                "body" => {
+                    body_parameter = Some(*parameter);
+                    continue;
                 }
-                Some("header") if required && request.header(name).is_none() => {
-                    missing.push(format!("header {name}"));
+                _ => continue,
+            };
+            if values.is_empty() && required && place != "path" {
+                missing.push(format!("{} {name}", describe_place(place)));
+            }
+            for value in values {
+                if let Some(problem) = self.check_scalar(parameter, value) {
+                    malformed.push(format!("{} {name}: {problem}", describe_place(place)));
                 }
-                Some("body") => body_parameter = Some(*parameter),
-                _ => {}
             }
         }
         if !missing.is_empty() {
@@ -321,6 +344,13 @@ impl Spec {
                 request: what,
                 kind: ViolationKind::MissingParameter,
                 details: missing,
+            });
+        }
+        if !malformed.is_empty() {
+            return Err(Violation {
+                request: what,
+                kind: ViolationKind::InvalidParameter,
+                details: malformed,
             });
         }
         let (schema, required) = match self.dialect {
@@ -366,14 +396,45 @@ impl Spec {
         }
     }
 
-    /// Find the operation for a method and path.
-    fn operation<'s>(
+    /// Check a parameter's text against the type and enum of its schema (OpenAPI 3's
+    /// `schema`, or Swagger 2's fields on the parameter itself).
+    fn check_scalar(&self, parameter: &Value, raw: &str) -> Option<String> {
+        let schema = parameter
+            .get("schema")
+            .map(|s| self.resolve(s))
+            .unwrap_or(parameter);
+        let fits = match schema.get("type").and_then(Value::as_str) {
+            Some("integer") => raw.parse::<i64>().is_ok(),
+            Some("number") => raw.parse::<f64>().is_ok(),
+            Some("boolean") => matches!(raw, "true" | "false"),
+            _ => true,
+        };
+        if !fits {
+            return Some(format!(
+                "{raw:?} is not of type {}",
+                schema["type"].as_str().unwrap_or_default()
+            ));
+        }
+        let allowed = schema.get("enum").and_then(Value::as_array)?;
+        let listed = allowed.iter().any(|v| match v {
+            Value::String(s) => s == raw,
+            other => other.to_string() == raw,
+        });
+        (!listed).then(|| {
+            let allowed: Vec<String> = allowed.iter().map(Value::to_string).collect();
+            format!("{raw:?} is not one of {}", allowed.join(", "))
+        })
+    }
+
+    /// Find the operation for a method and path; also returns the template's index and the
+    /// path relative to the base that matched.
+    fn operation<'s, 'p>(
         &'s self,
         method: &str,
-        path: &str,
+        path: &'p str,
         prefix: &str,
         what: &str,
-    ) -> Result<(usize, &'s Value), Violation> {
+    ) -> Result<(usize, &'p str, &'s Value), Violation> {
         let prefix = path::normalise_base(prefix);
         let bases = [
             String::new(),
@@ -381,7 +442,8 @@ impl Spec {
             self.base_path.clone(),
             format!("{prefix}{}", self.base_path),
         ];
-        let index = path::find(&self.templates, &bases, path, self.fold_case).ok_or_else(|| {
+        let found = path::find(&self.templates, &bases, path, self.fold_case);
+        let (index, relative) = found.ok_or_else(|| {
             Violation::new(
                 what,
                 ViolationKind::UnknownPath,
@@ -394,7 +456,7 @@ impl Spec {
         let template = &self.templates[index].raw;
         let item = &self.document["paths"][template];
         item.get(method.to_lowercase())
-            .map(|op| (index, op))
+            .map(|op| (index, relative, op))
             .ok_or_else(|| {
                 let allowed: Vec<String> = METHODS
                     .iter()
@@ -528,6 +590,15 @@ fn parse_document(name: &str, text: &str) -> Result<Value> {
     } else {
         serde_norway::from_str(text)
             .map_err(|e| Error::invalid(format!("spec {name} is not valid YAML: {e}")))
+    }
+}
+
+fn describe_place(place: &str) -> &'static str {
+    match place {
+        "path" => "path parameter",
+        "query" => "query parameter",
+        "header" => "header",
+        _ => "parameter",
     }
 }
 
@@ -809,6 +880,8 @@ pub enum ViolationKind {
     MethodNotAllowed,
     /// A required query parameter or header is absent.
     MissingParameter,
+    /// A path, query or header parameter has the wrong type or a value outside its enum.
+    InvalidParameter,
     /// A required body is absent.
     MissingBody,
     /// A body was sent to an operation that takes none.
@@ -830,6 +903,7 @@ impl ViolationKind {
             ViolationKind::UnknownPath => "unknown path",
             ViolationKind::MethodNotAllowed => "method not allowed",
             ViolationKind::MissingParameter => "missing parameter",
+            ViolationKind::InvalidParameter => "invalid parameter",
             ViolationKind::MissingBody => "missing body",
             ViolationKind::UnexpectedBody => "unexpected body",
             ViolationKind::InvalidBody => "invalid body",

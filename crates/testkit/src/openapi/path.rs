@@ -8,7 +8,11 @@ enum Segment {
     /// Must equal the observed segment.
     Literal(String),
     /// A `{parameter}`, possibly with literal text around it (`{id}.json`).
-    Param { prefix: String, suffix: String },
+    Param {
+        name: String,
+        prefix: String,
+        suffix: String,
+    },
 }
 
 /// A parsed path template from a spec's `paths`.
@@ -24,6 +28,7 @@ impl Template {
         let segments = split(raw)
             .map(|s| match (s.find('{'), s.rfind('}')) {
                 (Some(open), Some(close)) if open < close => Segment::Param {
+                    name: s[open + 1..close].to_string(),
                     prefix: s[..open].to_string(),
                     suffix: s[close + 1..].to_string(),
                 },
@@ -58,7 +63,7 @@ impl Template {
                     }
                     rank.push(true);
                 }
-                Segment::Param { prefix, suffix } => {
+                Segment::Param { prefix, suffix, .. } => {
                     let fits = seen.len() > prefix.len() + suffix.len()
                         && seen.starts_with(prefix.as_str())
                         && seen.ends_with(suffix.as_str());
@@ -70,6 +75,27 @@ impl Template {
             }
         }
         Some(rank)
+    }
+}
+
+impl Template {
+    /// The decoded values of the template's parameters in `path` (which must match), by name.
+    pub(crate) fn captures(&self, path: &str) -> Vec<(String, String)> {
+        self.segments
+            .iter()
+            .zip(split(path).map(decode))
+            .filter_map(|(segment, seen)| match segment {
+                Segment::Param {
+                    name,
+                    prefix,
+                    suffix,
+                } => {
+                    let value = &seen[prefix.len()..seen.len() - suffix.len()];
+                    Some((name.clone(), value.to_string()))
+                }
+                Segment::Literal(_) => None,
+            })
+            .collect()
     }
 }
 
@@ -101,13 +127,13 @@ fn strip<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// Find the template that best matches `path`, trying each candidate base prefix (longest
-/// first). Returns the template's index.
-pub(crate) fn find(
+/// first). Returns the template's index and the path relative to the base that matched.
+pub(crate) fn find<'p>(
     templates: &[Template],
     bases: &[String],
-    path: &str,
+    path: &'p str,
     fold_case: bool,
-) -> Option<usize> {
+) -> Option<(usize, &'p str)> {
     let mut bases: Vec<&String> = bases.iter().collect();
     bases.sort_by_key(|b| std::cmp::Reverse(b.len()));
     bases.dedup();
@@ -121,7 +147,7 @@ pub(crate) fn find(
             .filter_map(|(i, t)| t.rank(relative, fold_case).map(|r| (r, i)))
             .max_by(|(a, _), (b, _)| a.cmp(b));
         if let Some((_, index)) = best {
-            return Some(index);
+            return Some((index, relative));
         }
     }
     None
@@ -135,13 +161,17 @@ mod tests {
         raw.iter().map(|r| Template::parse(r)).collect()
     }
 
+    fn find_index(t: &[Template], bases: &[String], path: &str, fold: bool) -> Option<usize> {
+        find(t, bases, path, fold).map(|(index, _)| index)
+    }
+
     #[test]
     fn literal_segments_beat_templated_ones() {
         let t = templates(&["/companies/{id}", "/companies/jump", "/users/{id}"]);
         let bases = vec![String::new()];
-        assert_eq!(find(&t, &bases, "/companies/jump", false), Some(1));
-        assert_eq!(find(&t, &bases, "/companies/42", false), Some(0));
-        assert_eq!(find(&t, &bases, "/users", false), None);
+        assert_eq!(find_index(&t, &bases, "/companies/jump", false), Some(1));
+        assert_eq!(find_index(&t, &bases, "/companies/42", false), Some(0));
+        assert_eq!(find_index(&t, &bases, "/users", false), None);
     }
 
     #[test]
@@ -150,23 +180,40 @@ mod tests {
         let bases = vec![String::new(), "/v1.0".to_string()];
         assert_eq!(
             find(&t, &bases, "/v1.0/users/jane%40acme.example", false),
-            Some(0)
+            Some((0, "/users/jane%40acme.example"))
         );
         assert_eq!(
-            find(&t, &bases, "/v1.0/groups/g1/members/%24ref", false),
+            find_index(&t, &bases, "/v1.0/groups/g1/members/%24ref", false),
             Some(1)
         );
-        assert_eq!(find(&t, &bases, "/v1.01/users/x", false), None);
+        assert_eq!(find_index(&t, &bases, "/v1.01/users/x", false), None);
     }
 
     #[test]
     fn params_with_literal_text_and_folded_case() {
         let t = templates(&["/files/{name}.json", "/V1.0/Tickets/{id}"]);
         let bases = vec![String::new()];
-        assert_eq!(find(&t, &bases, "/files/a.json", false), Some(0));
-        assert_eq!(find(&t, &bases, "/files/.json", false), None);
-        assert_eq!(find(&t, &bases, "/v1.0/tickets/7", false), None);
-        assert_eq!(find(&t, &bases, "/v1.0/tickets/7", true), Some(1));
+        assert_eq!(find_index(&t, &bases, "/files/a.json", false), Some(0));
+        assert_eq!(find_index(&t, &bases, "/files/.json", false), None);
+        assert_eq!(find_index(&t, &bases, "/v1.0/tickets/7", false), None);
+        assert_eq!(find_index(&t, &bases, "/v1.0/tickets/7", true), Some(1));
+    }
+
+    #[test]
+    fn captures_decode_parameter_values() {
+        let t = Template::parse("/groups/{group-id}/members/{id}.json");
+        assert_eq!(
+            t.captures("/groups/g%201/members/42.json"),
+            vec![
+                ("group-id".to_string(), "g 1".to_string()),
+                ("id".to_string(), "42".to_string())
+            ]
+        );
+        let bases = vec![String::new(), "/v1.0".to_string()];
+        assert_eq!(
+            find(&[t], &bases, "/v1.0/groups/g/members/1.json", false),
+            Some((0, "/groups/g/members/1.json"))
+        );
     }
 
     #[test]
