@@ -184,7 +184,10 @@ fn query_collection(
             )));
         }
     };
-    if let Some(first) = objects.first() {
+    // Collections of mixed types (memberOf) answer what each type has, without complaint.
+    if let Some(first) = objects.first()
+        && type_name != "directoryObject"
+    {
         check_select(query.get("$select").map(String::as_str), first, type_name)?;
     }
     let filter = query.get("$filter").map(|f| Filter::parse(f)).transpose()?;

@@ -1,0 +1,819 @@
+//! `IdentityProvider` for Entra ID (Graph) with mailboxes and distribution lists through
+//! Exchange Online.
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::{Value, json};
+use stackhand_core::{
+    CreatedUser, Error, ErrorKind, Group, GroupKind, IdentityFeatures, IdentityProvider,
+    LicenseAssignment, LicenseSku, MailboxPermission, MailboxRight, MfaMethod, MfaReset, NewUser,
+    PasswordReset, ResetDelivery, ResetPasswordOptions, Result, User, UserQuery,
+};
+
+use crate::client::{odata_literal, segment};
+use crate::connector::M365Connector;
+use crate::error::vendor_code;
+use crate::models::{
+    AssignLicense, AssignedLicense, AuthMethod, CreatedTemporaryAccessPass, DirectoryObject,
+    ExoMailboxPermission, ExoRecipientPermission, GROUP_SELECT, GraphGroup, GraphUser, GroupFields,
+    NewTemporaryAccessPass, SubscribedSku, USER_SELECT, UserLicenses, is_builtin_trustee,
+};
+use crate::password::generate_password;
+
+/// Lifetime of the Temporary Access Pass issued on an MFA reset.
+const TAP_LIFETIME_MINUTES: u32 = 60;
+
+fn to_user(user: GraphUser, roles: Vec<String>) -> User {
+    let enabled = user.account_enabled.unwrap_or(true);
+    User {
+        login: user.user_principal_name,
+        display_name: user.display_name.unwrap_or_default(),
+        email: user.mail,
+        enabled,
+        // Graph exposes no lockout state: smart lockout expires by itself.
+        locked: false,
+        status: Some(if enabled { "enabled" } else { "disabled" }.to_string()),
+        department: user.department.map(stackhand_core::Department::new),
+        job_title: user.job_title,
+        externally_mastered: user.on_premises_sync_enabled == Some(true),
+        roles,
+        usage_location: user.usage_location,
+        id: user.id,
+    }
+}
+
+/// The vendor-neutral kind of a group, and whether membership can be changed from here.
+fn group_kind(fields: &GroupFields) -> (GroupKind, bool) {
+    let dynamic = fields.group_types.iter().any(|t| t == "DynamicMembership");
+    let synced = fields.on_premises_sync_enabled == Some(true);
+    let unified = fields.group_types.iter().any(|t| t == "Unified");
+    let mail = fields.mail_enabled == Some(true);
+    let security = fields.security_enabled == Some(true);
+    match () {
+        _ if dynamic || synced => (GroupKind::External, false),
+        _ if unified => (GroupKind::Unified, true),
+        _ if mail && security => (GroupKind::MailEnabledSecurity, true),
+        _ if mail => (GroupKind::Distribution, true),
+        _ => (GroupKind::Security, true),
+    }
+}
+
+fn to_group(id: String, name: Option<String>, fields: &GroupFields) -> Group {
+    let (kind, writable) = group_kind(fields);
+    Group {
+        id,
+        name: name.unwrap_or_default(),
+        kind,
+        writable,
+    }
+}
+
+fn is_guid(text: &str) -> bool {
+    text.len() == 36
+        && text.chars().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Errors that mean "already in the desired state" for idempotent writes.
+fn already_done(error: &Error, markers: &[&str]) -> bool {
+    let code = vendor_code(error).unwrap_or_default();
+    markers
+        .iter()
+        .any(|m| code == *m || error.message().contains(m))
+}
+
+impl M365Connector {
+    fn graph(&self) -> &stackhand_http::HttpClient {
+        self.inner.client.graph()
+    }
+
+    async fn graph_user(&self, id_or_login: &str) -> Result<GraphUser> {
+        self.inner
+            .client
+            .get(
+                &format!("users/{}", segment(id_or_login)),
+                &[("$select", USER_SELECT)],
+                "get_user",
+            )
+            .await
+    }
+
+    async fn member_of(&self, user_id: &str) -> Result<Vec<DirectoryObject>> {
+        let request = self
+            .graph()
+            .get(&format!("users/{}/memberOf", segment(user_id)))
+            .query(&[("$select", GROUP_SELECT)])
+            .operation("member_of");
+        self.inner.client.list(request).await
+    }
+
+    async fn auth_methods(&self, user: &User) -> Result<Vec<AuthMethod>> {
+        let request = self
+            .graph()
+            .get(&format!(
+                "users/{}/authentication/methods",
+                segment(&user.id)
+            ))
+            .operation("list_auth_methods");
+        self.inner.client.list(request).await
+    }
+
+    async fn delete_method(&self, user: &User, method: &AuthMethod) -> Result<()> {
+        let segment_name = method.segment().ok_or_else(|| {
+            Error::unsupported(&format!("m365: deleting a {} method", method.odata_type))
+        })?;
+        self.graph()
+            .delete(&format!(
+                "users/{}/authentication/{segment_name}/{}",
+                segment(&user.id),
+                segment(&method.id)
+            ))
+            .operation("delete_auth_method")
+            .send_empty()
+            .await
+    }
+
+    async fn subscribed_skus(&self) -> Result<Vec<SubscribedSku>> {
+        let request = self.graph().get("subscribedSkus").operation("list_skus");
+        self.inner.client.list(request).await
+    }
+
+    async fn user_license_state(&self, user: &User) -> Result<UserLicenses> {
+        self.inner
+            .client
+            .get(
+                &format!("users/{}", segment(&user.id)),
+                &[(
+                    "$select",
+                    "id,assignedLicenses,licenseAssignmentStates,usageLocation",
+                )],
+                "get_user_licenses",
+            )
+            .await
+    }
+
+    async fn assign_licenses(&self, user: &User, body: &AssignLicense) -> Result<()> {
+        self.graph()
+            .post(&format!("users/{}/assignLicense", segment(&user.id)))
+            .json(body)
+            .operation("assign_license")
+            .send_empty()
+            .await
+    }
+
+    async fn patch_user(&self, user: &User, body: Value, operation: &'static str) -> Result<()> {
+        self.graph()
+            .patch(&format!("users/{}", segment(&user.id)))
+            .json(&body)
+            .operation(operation)
+            .send_empty()
+            .await
+    }
+
+    fn refuse_on_premises(user: &User, what: &str) -> Result<()> {
+        if user.externally_mastered {
+            return Err(Error::invalid(format!(
+                "m365: {} is synchronised from on-premises Active Directory (onPremisesSyncEnabled), so its {what} is mastered there: make the change in AD (for example through the RMM), not in Entra ID",
+                user.login
+            )));
+        }
+        Ok(())
+    }
+
+    /// Distribution lists and mail-enabled security groups are managed through Exchange.
+    async fn distribution_member(&self, user: &User, group: &Group, add: bool) -> Result<()> {
+        let cmdlet = if add {
+            "Add-DistributionGroupMember"
+        } else {
+            "Remove-DistributionGroupMember"
+        };
+        let mut parameters = serde_json::Map::new();
+        parameters.insert("Identity".into(), json!(group.id));
+        parameters.insert("Member".into(), json!(user.login));
+        parameters.insert("BypassSecurityGroupManagerCheck".into(), json!(true));
+        if !add {
+            parameters.insert("Confirm".into(), json!(false));
+        }
+        match self.inner.client.invoke(cmdlet, parameters, None).await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if already_done(
+                    &e,
+                    &["MemberAlreadyExistsException", "MemberNotFoundException"],
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl IdentityProvider for M365Connector {
+    fn features(&self) -> IdentityFeatures {
+        IdentityFeatures {
+            licenses: true,
+            mailboxes: true,
+            temporary_access_pass: true,
+            reset_links: false,
+            native_unlock: false,
+            suspend: false,
+        }
+    }
+
+    async fn find_users(&self, query: &UserQuery) -> Result<Vec<User>> {
+        let mut request = self.graph().get("users").operation("find_users");
+        request = match query {
+            UserQuery::Login(login) => request.query(&[
+                (
+                    "$filter",
+                    format!("userPrincipalName eq {}", odata_literal(login)),
+                ),
+                ("$select", USER_SELECT.to_string()),
+            ]),
+            UserQuery::Email(email) => request.query(&[
+                (
+                    "$filter",
+                    format!(
+                        "mail eq {0} or userPrincipalName eq {0}",
+                        odata_literal(email)
+                    ),
+                ),
+                ("$select", USER_SELECT.to_string()),
+            ]),
+            // $search is tokenised (word-prefix) and needs the advanced-query header.
+            UserQuery::Name(name) => request
+                .query(&[
+                    (
+                        "$search",
+                        format!("\"displayName:{}\"", name.replace('"', "")),
+                    ),
+                    ("$select", USER_SELECT.to_string()),
+                ])
+                .header("ConsistencyLevel", "eventual"),
+        };
+        let users: Vec<GraphUser> = self.inner.client.list(request).await?;
+        Ok(users.into_iter().map(|u| to_user(u, Vec::new())).collect())
+    }
+
+    async fn get_user(&self, id_or_login: &str) -> Result<User> {
+        let user = self.graph_user(id_or_login).await.map_err(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                Error::not_found(format!("m365: no user {id_or_login}"))
+                    .with_context("vendor", "m365")
+            } else {
+                e
+            }
+        })?;
+        let roles = self
+            .member_of(&user.id)
+            .await?
+            .into_iter()
+            .filter(|o| o.odata_type.as_deref() == Some("#microsoft.graph.directoryRole"))
+            .filter_map(|o| o.display_name)
+            .collect();
+        Ok(to_user(user, roles))
+    }
+
+    async fn reset_password(
+        &self,
+        user: &User,
+        options: &ResetPasswordOptions,
+    ) -> Result<PasswordReset> {
+        if options.delivery == ResetDelivery::ResetLink {
+            return Err(Error::unsupported("m365: password reset links"));
+        }
+        Self::refuse_on_premises(user, "password")?;
+        let password = generate_password();
+        self.patch_user(
+            user,
+            json!({"passwordProfile": {
+                "password": password.expose_secret(),
+                "forceChangePasswordNextSignIn": options.force_change,
+            }}),
+            "reset_password",
+        )
+        .await?;
+        if options.revoke_sessions {
+            self.revoke_sessions(user).await?;
+        }
+        Ok(PasswordReset {
+            temporary_password: Some(password),
+            reset_link: None,
+        })
+    }
+
+    /// Entra ID has no unlock call: smart lockout expires by itself, and an admin password
+    /// reset (`identity.reset_password`) is the practical unlock, since it hands over a new
+    /// password. Here, unlock re-enables sign-in when it is blocked; the reset is left to the
+    /// reset action so the password reaches the user.
+    async fn unlock(&self, user: &User) -> Result<()> {
+        Self::refuse_on_premises(user, "lockout state")?;
+        if !user.enabled {
+            self.set_enabled(user, true).await?;
+        }
+        Ok(())
+    }
+
+    async fn list_mfa_methods(&self, user: &User) -> Result<Vec<MfaMethod>> {
+        Ok(self
+            .auth_methods(user)
+            .await?
+            .into_iter()
+            .filter(|m| !m.is_password())
+            .map(|m| MfaMethod {
+                description: m.description(),
+                id: m.id,
+                method_type: m.odata_type,
+            })
+            .collect())
+    }
+
+    /// Deletes every non-password method. Entra refuses to delete the default method while
+    /// others remain (400), so refused deletions are retried after the others are gone.
+    async fn reset_mfa(&self, user: &User, issue_temporary_access_pass: bool) -> Result<MfaReset> {
+        let mut pending: Vec<AuthMethod> = self
+            .auth_methods(user)
+            .await?
+            .into_iter()
+            .filter(|m| !m.is_password())
+            .collect();
+        let mut removed = Vec::new();
+        while !pending.is_empty() {
+            let before = pending.len();
+            let mut refused = Vec::new();
+            let mut last_error = None;
+            for method in pending {
+                match self.delete_method(user, &method).await {
+                    Ok(()) => removed.push(method),
+                    Err(e) if e.kind() == ErrorKind::NotFound => removed.push(method),
+                    Err(e) if e.kind() == ErrorKind::Invalid => {
+                        last_error = Some(e);
+                        refused.push(method);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if let Some(error) = last_error
+                && refused.len() == before
+            {
+                // A whole pass without progress: the refusal is not the default-method rule.
+                return Err(error);
+            }
+            pending = refused;
+        }
+        let temporary_access_pass = if issue_temporary_access_pass {
+            let created: CreatedTemporaryAccessPass = self
+                .graph()
+                .post(&format!(
+                    "users/{}/authentication/temporaryAccessPassMethods",
+                    segment(&user.id)
+                ))
+                .json(&NewTemporaryAccessPass {
+                    lifetime_in_minutes: TAP_LIFETIME_MINUTES,
+                    is_usable_once: true,
+                })
+                .operation("create_temporary_access_pass")
+                .send_json()
+                .await?;
+            Some(created.temporary_access_pass)
+        } else {
+            None
+        };
+        Ok(MfaReset {
+            removed: removed
+                .into_iter()
+                .map(|m| MfaMethod {
+                    description: m.description(),
+                    id: m.id,
+                    method_type: m.odata_type,
+                })
+                .collect(),
+            temporary_access_pass,
+        })
+    }
+
+    async fn revoke_sessions(&self, user: &User) -> Result<()> {
+        self.graph()
+            .post(&format!("users/{}/revokeSignInSessions", segment(&user.id)))
+            .operation("revoke_sessions")
+            .send_empty()
+            .await
+    }
+
+    async fn set_enabled(&self, user: &User, enabled: bool) -> Result<()> {
+        Self::refuse_on_premises(user, "sign-in state (accountEnabled)")?;
+        self.patch_user(user, json!({ "accountEnabled": enabled }), "set_sign_in")
+            .await
+    }
+
+    async fn user_groups(&self, user: &User) -> Result<Vec<Group>> {
+        Ok(self
+            .member_of(&user.id)
+            .await?
+            .into_iter()
+            .filter(|o| o.odata_type.as_deref() == Some("#microsoft.graph.group"))
+            .map(|o| to_group(o.id, o.display_name, &o.group))
+            .collect())
+    }
+
+    async fn find_group(&self, name_or_id: &str) -> Result<Group> {
+        if is_guid(name_or_id) {
+            let group: GraphGroup = self
+                .inner
+                .client
+                .get(
+                    &format!("groups/{}", segment(name_or_id)),
+                    &[("$select", GROUP_SELECT)],
+                    "get_group",
+                )
+                .await?;
+            return Ok(to_group(group.id, group.display_name, &group.fields));
+        }
+        let request = self
+            .graph()
+            .get("groups")
+            .query(&[
+                (
+                    "$filter",
+                    format!(
+                        "displayName eq {0} or mail eq {0}",
+                        odata_literal(name_or_id)
+                    ),
+                ),
+                ("$select", GROUP_SELECT.to_string()),
+            ])
+            .operation("find_group");
+        let mut groups: Vec<GraphGroup> = self.inner.client.list(request).await?;
+        match groups.len() {
+            0 => Err(Error::not_found(format!(
+                "m365: no group named {name_or_id:?}"
+            ))),
+            1 => {
+                let group = groups.remove(0);
+                Ok(to_group(group.id, group.display_name, &group.fields))
+            }
+            n => Err(Error::conflict(format!(
+                "m365: {n} groups are named {name_or_id:?}; name the group by id"
+            ))),
+        }
+    }
+
+    async fn add_to_group(&self, user: &User, group: &Group) -> Result<()> {
+        match group.kind {
+            GroupKind::External => Err(Error::invalid(format!(
+                "m365: group {} is dynamic or synced from on-premises; its membership cannot be changed here",
+                group.name
+            ))),
+            GroupKind::Distribution | GroupKind::MailEnabledSecurity => {
+                self.distribution_member(user, group, true).await
+            }
+            GroupKind::Security | GroupKind::Unified => {
+                let result = self
+                    .graph()
+                    .post(&format!("groups/{}/members/$ref", segment(&group.id)))
+                    .json(&json!({ "@odata.id": self.directory_object_ref(&user.id) }))
+                    .operation("add_group_member")
+                    .send_empty()
+                    .await;
+                match result {
+                    Err(e) if already_done(&e, &["added object references already exist"]) => {
+                        Ok(())
+                    }
+                    other => other,
+                }
+            }
+        }
+    }
+
+    async fn remove_from_group(&self, user: &User, group: &Group) -> Result<()> {
+        match group.kind {
+            GroupKind::External => Err(Error::invalid(format!(
+                "m365: group {} is dynamic or synced from on-premises; its membership cannot be changed here",
+                group.name
+            ))),
+            GroupKind::Distribution | GroupKind::MailEnabledSecurity => {
+                self.distribution_member(user, group, false).await
+            }
+            GroupKind::Security | GroupKind::Unified => {
+                let result = self
+                    .graph()
+                    .delete(&format!(
+                        "groups/{}/members/{}/$ref",
+                        segment(&group.id),
+                        segment(&user.id)
+                    ))
+                    .operation("remove_group_member")
+                    .send_empty()
+                    .await;
+                match result {
+                    // The group was just read, so a 404 means the user is not a member.
+                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+                    other => other,
+                }
+            }
+        }
+    }
+
+    async fn create_user(&self, new_user: &NewUser) -> Result<CreatedUser> {
+        let password: SecretString = generate_password();
+        let mut body = json!({
+            "accountEnabled": true,
+            "displayName": new_user.display(),
+            "givenName": new_user.first_name,
+            "surname": new_user.last_name,
+            "mailNickname": new_user.nickname(),
+            "userPrincipalName": new_user.login,
+            "passwordProfile": {
+                "forceChangePasswordNextSignIn": true,
+                "password": password.expose_secret(),
+            },
+        });
+        for (name, value) in [
+            ("department", &new_user.department),
+            ("jobTitle", &new_user.job_title),
+            ("usageLocation", &new_user.usage_location),
+        ] {
+            if let Some(value) = value {
+                body[name] = json!(value);
+            }
+        }
+        let created: GraphUser = self
+            .graph()
+            .post("users")
+            .json(&body)
+            .operation("create_user")
+            .send_json()
+            .await?;
+        let mut user = to_user(created, Vec::new());
+        user.enabled = true;
+        user.status = Some("enabled".into());
+        user.usage_location = user
+            .usage_location
+            .or_else(|| new_user.usage_location.clone());
+        Ok(CreatedUser {
+            user,
+            initial_password: Some(password),
+        })
+    }
+
+    async fn licenses(&self) -> Result<Vec<LicenseSku>> {
+        Ok(self
+            .subscribed_skus()
+            .await?
+            .into_iter()
+            .map(|sku| LicenseSku {
+                id: sku.sku_id,
+                name: sku.sku_part_number,
+                total: sku.prepaid_units.enabled,
+                consumed: sku.consumed_units,
+            })
+            .collect())
+    }
+
+    async fn user_licenses(&self, user: &User) -> Result<Vec<LicenseAssignment>> {
+        let state = self.user_license_state(user).await?;
+        let names = self.subscribed_skus().await?;
+        let name_of = |sku: &str| {
+            names
+                .iter()
+                .find(|s| s.sku_id.eq_ignore_ascii_case(sku))
+                .map(|s| s.sku_part_number.clone())
+        };
+        Ok(state
+            .assigned_licenses
+            .iter()
+            .map(|held| {
+                let states: Vec<_> = state
+                    .license_assignment_states
+                    .iter()
+                    .filter(|s| s.sku_id.eq_ignore_ascii_case(&held.sku_id))
+                    .collect();
+                let inherited_from: Vec<String> = states
+                    .iter()
+                    .filter_map(|s| s.assigned_by_group.clone())
+                    .collect();
+                // Without assignment states (older tenants) every licence counts as direct.
+                let direct =
+                    states.is_empty() || states.iter().any(|s| s.assigned_by_group.is_none());
+                LicenseAssignment {
+                    sku_id: held.sku_id.clone(),
+                    sku_name: name_of(&held.sku_id),
+                    inherited_from,
+                    direct,
+                }
+            })
+            .collect())
+    }
+
+    /// Sets the usage location first when the user has none (from `default_usage_location`),
+    /// and checks for a free seat before assigning.
+    async fn assign_license(&self, user: &User, sku: &LicenseSku) -> Result<()> {
+        let state = self.user_license_state(user).await?;
+        let held_directly = state
+            .license_assignment_states
+            .iter()
+            .any(|s| s.sku_id.eq_ignore_ascii_case(&sku.id) && s.assigned_by_group.is_none());
+        if held_directly {
+            return Ok(());
+        }
+        if state.usage_location.is_none() {
+            let location = self.inner.default_usage_location.clone().ok_or_else(|| {
+                Error::invalid(format!(
+                    "m365: {} has no usage location, which licensing needs; set one on the user or configure default_usage_location",
+                    user.login
+                ))
+            })?;
+            self.patch_user(
+                user,
+                json!({ "usageLocation": location }),
+                "set_usage_location",
+            )
+            .await?;
+        }
+        let current = self
+            .subscribed_skus()
+            .await?
+            .into_iter()
+            .find(|s| s.sku_id.eq_ignore_ascii_case(&sku.id))
+            .ok_or_else(|| Error::not_found(format!("m365: the tenant has no SKU {}", sku.id)))?;
+        if current.consumed_units >= current.prepaid_units.enabled {
+            return Err(Error::conflict(format!(
+                "m365: no free {} seats ({} of {} used)",
+                current.sku_part_number, current.consumed_units, current.prepaid_units.enabled
+            )));
+        }
+        self.assign_licenses(
+            user,
+            &AssignLicense {
+                add_licenses: vec![AssignedLicense {
+                    disabled_plans: Vec::new(),
+                    sku_id: sku.id.clone(),
+                }],
+                remove_licenses: Vec::new(),
+            },
+        )
+        .await
+    }
+
+    /// Removes a directly assigned licence; one inherited through a group is reported, not
+    /// fought (remove the user from the group instead).
+    async fn remove_license(&self, user: &User, sku: &LicenseSku) -> Result<()> {
+        let held = self.user_licenses(user).await?;
+        let Some(current) = held.iter().find(|l| l.sku_id.eq_ignore_ascii_case(&sku.id)) else {
+            return Ok(());
+        };
+        if !current.direct {
+            return Err(Error::invalid(format!(
+                "m365: {} holds {} through group-based licensing (group {}); remove the user from that group instead",
+                user.login,
+                sku.name,
+                current.inherited_from.join(", ")
+            )));
+        }
+        self.assign_licenses(
+            user,
+            &AssignLicense {
+                add_licenses: Vec::new(),
+                remove_licenses: vec![sku.id.clone()],
+            },
+        )
+        .await
+    }
+
+    async fn mailbox_permissions(&self, mailbox: &str) -> Result<Vec<MailboxPermission>> {
+        let full: Vec<ExoMailboxPermission> = self
+            .mailbox_cmdlet("Get-MailboxPermission", mailbox, json!({}))
+            .await?
+            .items()?;
+        let send_as: Vec<ExoRecipientPermission> = self
+            .mailbox_cmdlet("Get-RecipientPermission", mailbox, json!({}))
+            .await?
+            .items()?;
+        let settings = self.mailbox(mailbox).await?;
+        let mut permissions: Vec<MailboxPermission> = full
+            .into_iter()
+            .filter(|p| !p.is_inherited && !p.deny && !is_builtin_trustee(&p.user))
+            .filter(|p| p.access_rights.iter().any(|r| r == "FullAccess"))
+            .map(|p| MailboxPermission {
+                mailbox: mailbox.to_string(),
+                user: p.user,
+                right: MailboxRight::FullAccess,
+                automap: None,
+            })
+            .collect();
+        permissions.extend(
+            send_as
+                .into_iter()
+                .filter(|p| !p.is_inherited && !is_builtin_trustee(&p.trustee))
+                .filter(|p| p.access_control_type.as_deref() != Some("Deny"))
+                .filter(|p| p.access_rights.iter().any(|r| r == "SendAs"))
+                .map(|p| MailboxPermission {
+                    mailbox: mailbox.to_string(),
+                    user: p.trustee,
+                    right: MailboxRight::SendAs,
+                    automap: None,
+                }),
+        );
+        permissions.extend(settings.grant_send_on_behalf_to.into_iter().map(|user| {
+            MailboxPermission {
+                mailbox: mailbox.to_string(),
+                user,
+                right: MailboxRight::SendOnBehalf,
+                automap: None,
+            }
+        }));
+        Ok(permissions)
+    }
+
+    async fn grant_mailbox_access(&self, grant: &MailboxPermission) -> Result<()> {
+        let (cmdlet, parameters) = match grant.right {
+            MailboxRight::FullAccess => (
+                "Add-MailboxPermission",
+                json!({"User": grant.user, "AccessRights": ["FullAccess"],
+                       "AutoMapping": grant.automap.unwrap_or(true), "InheritanceType": "All"}),
+            ),
+            MailboxRight::SendAs => (
+                "Add-RecipientPermission",
+                json!({"Trustee": grant.user, "AccessRights": ["SendAs"], "Confirm": false}),
+            ),
+            MailboxRight::SendOnBehalf => (
+                "Set-Mailbox",
+                json!({"GrantSendOnBehalfTo": {"@odata.type": "#Exchange.GenericHashTable", "add": grant.user}}),
+            ),
+        };
+        self.mailbox_cmdlet(cmdlet, &grant.mailbox, parameters)
+            .await
+            .map(drop)
+    }
+
+    async fn remove_mailbox_access(&self, grant: &MailboxPermission) -> Result<()> {
+        let (cmdlet, parameters) = match grant.right {
+            MailboxRight::FullAccess => (
+                "Remove-MailboxPermission",
+                json!({"User": grant.user, "AccessRights": ["FullAccess"],
+                       "InheritanceType": "All", "Confirm": false}),
+            ),
+            MailboxRight::SendAs => (
+                "Remove-RecipientPermission",
+                json!({"Trustee": grant.user, "AccessRights": ["SendAs"], "Confirm": false}),
+            ),
+            MailboxRight::SendOnBehalf => (
+                "Set-Mailbox",
+                json!({"GrantSendOnBehalfTo": {"@odata.type": "#Exchange.GenericHashTable", "remove": grant.user}}),
+            ),
+        };
+        match self
+            .mailbox_cmdlet(cmdlet, &grant.mailbox, parameters)
+            .await
+        {
+            Err(e) if already_done(&e, &["ACE doesn't exist"]) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_kinds() {
+        let fields = |types: &[&str], mail: bool, security: bool, synced: bool| GroupFields {
+            group_types: types.iter().map(|s| s.to_string()).collect(),
+            mail_enabled: Some(mail),
+            security_enabled: Some(security),
+            mail: None,
+            on_premises_sync_enabled: synced.then_some(true),
+        };
+        assert_eq!(
+            group_kind(&fields(&[], false, true, false)),
+            (GroupKind::Security, true)
+        );
+        assert_eq!(
+            group_kind(&fields(&["Unified"], true, false, false)),
+            (GroupKind::Unified, true)
+        );
+        assert_eq!(
+            group_kind(&fields(&[], true, false, false)),
+            (GroupKind::Distribution, true)
+        );
+        assert_eq!(
+            group_kind(&fields(&[], true, true, false)),
+            (GroupKind::MailEnabledSecurity, true)
+        );
+        assert_eq!(
+            group_kind(&fields(&["DynamicMembership"], false, true, false)),
+            (GroupKind::External, false)
+        );
+        assert_eq!(
+            group_kind(&fields(&[], false, true, true)),
+            (GroupKind::External, false)
+        );
+        assert!(is_guid("8b4e6d20-2c1a-4f3b-8d5e-6f7a8b9c0d01"));
+        assert!(!is_guid("Litigation Team"));
+    }
+}
