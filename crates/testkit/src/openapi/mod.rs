@@ -418,7 +418,7 @@ impl Spec {
         let allowed = schema.get("enum").and_then(Value::as_array)?;
         let listed = allowed.iter().any(|v| match v {
             Value::String(s) => s == raw,
-            other => other.to_string() == raw,
+            other => serde_json::from_str::<Value>(raw).ok().as_ref() == Some(other),
         });
         (!listed).then(|| {
             let allowed: Vec<String> = allowed.iter().map(Value::to_string).collect();
