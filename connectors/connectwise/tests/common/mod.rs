@@ -1,0 +1,115 @@
+//! Shared test setup: the connector against the ConnectWise simulator, and spec validation.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use secrecy::SecretString;
+use stackhand_connectwise::{ConnectWise, ConnectWiseConfig};
+use stackhand_core::TenantId;
+use stackhand_http::RetryConfig;
+use stackhand_sim::connectwise::{CLIENT_ID, COMPANY_ID, ConnectWiseSim, PRIVATE_KEY, PUBLIC_KEY};
+use stackhand_sim::{Faults, RecordedRequest, SimServer};
+use stackhand_testkit::openapi::{ObservedRequest, Spec, assert_all_valid};
+
+/// The API prefix the connector uses with the default codebase.
+pub const API: &str = "/v4_6_release/apis/3.0";
+
+/// A fixed instant so seeded data is the same on every run.
+pub fn anchor() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap()
+}
+
+/// Fast retries that still honour `Retry-After`.
+pub fn fast_retry() -> RetryConfig {
+    RetryConfig {
+        max_attempts: 3,
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        max_retry_after: Duration::from_secs(5),
+    }
+}
+
+pub fn tenant(name: &str) -> TenantId {
+    TenantId::new(name).unwrap()
+}
+
+/// The demo credentials against `root` (no codebase: the connector discovers it).
+pub fn config(root: &str) -> ConnectWiseConfig {
+    ConnectWiseConfig::new(
+        root.parse().unwrap(),
+        COMPANY_ID,
+        PUBLIC_KEY,
+        SecretString::from(PRIVATE_KEY),
+        CLIENT_ID,
+    )
+    .with_retry(fast_retry())
+}
+
+/// A running simulator and a connector scoped to one client company.
+pub struct SimRig {
+    pub sim: ConnectWiseSim,
+    pub server: SimServer,
+    pub connector: ConnectWise,
+}
+
+impl SimRig {
+    pub async fn start(company: &str) -> Self {
+        Self::start_with(company, Faults::default()).await
+    }
+
+    pub async fn start_with(company: &str, faults: Faults) -> Self {
+        let sim = ConnectWiseSim::seeded_at(anchor(), 7);
+        let server = sim.start(faults).await.unwrap();
+        let connector = ConnectWise::new(
+            tenant(&company.to_lowercase()),
+            config(&server.url()).with_company_identifier(company),
+        )
+        .unwrap();
+        Self {
+            sim,
+            server,
+            connector,
+        }
+    }
+
+    /// Check every request the simulator received against the spec.
+    pub fn assert_requests_match_spec(&self) {
+        assert_spec(&self.server.recorder().requests());
+    }
+}
+
+/// Endpoints the connector uses that the trimmed spec does not describe (the real API has
+/// them): codebase discovery, the board list, communication types, and PATCH of a contact.
+pub fn outside_trimmed_spec(method: &str, path: &str) -> bool {
+    path.starts_with("/login/companyinfo/")
+        || path == format!("{API}/service/boards")
+        || path == format!("{API}/company/communicationTypes")
+        || (method == "PATCH" && path.starts_with(&format!("{API}/company/contacts/")))
+}
+
+/// Validate requests against `connectwise-manage.json`, leaving out [`outside_trimmed_spec`].
+pub fn assert_spec<'r, R>(requests: &'r [R])
+where
+    for<'a> &'a R: Into<ObservedRequest>,
+{
+    let spec = Spec::load("connectwise-manage.json").unwrap();
+    let observed: Vec<ObservedRequest> = requests.iter().map(Into::into).collect();
+    let inside: Vec<ObservedRequest> = observed
+        .into_iter()
+        .filter(|r| !outside_trimmed_spec(&r.method, &r.path))
+        .collect();
+    assert_all_valid::<ObservedRequest>(&spec, &inside, API);
+}
+
+/// Recorded simulator requests of one method and path suffix.
+pub fn recorded<'a>(
+    requests: &'a [RecordedRequest],
+    method: &str,
+    suffix: &str,
+) -> Vec<&'a RecordedRequest> {
+    requests
+        .iter()
+        .filter(|r| r.method.as_str() == method && r.path.ends_with(suffix))
+        .collect()
+}

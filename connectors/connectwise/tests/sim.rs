@@ -1,0 +1,585 @@
+//! End to end against the ConnectWise simulator: every capability operation changes the
+//! simulator's state as expected, and every request the simulator saw matches the spec.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::Duration as Days;
+use common::{SimRig, anchor, recorded};
+use stackhand_core::{
+    Assignment, Connector, ErrorKind, HistoryQuery, NewContact, NewNote, NoteVisibility, Psa,
+    TicketQuery,
+};
+use stackhand_sim::Faults;
+use stackhand_sim::connectwise::seed::{CONTOSO_LAW, GLOBEX, HISTORY_PER_COMPANY};
+
+fn psa(rig: &SimRig) -> &dyn Psa {
+    rig.connector.psa().expect("connectwise is a PSA")
+}
+
+/// The open Help Desk tickets of a company in the simulator.
+fn open_ids(rig: &SimRig, company: i64, board: &str) -> Vec<i64> {
+    rig.sim
+        .open_ticket_ids()
+        .into_iter()
+        .filter(|id| {
+            let view = rig.sim.ticket(*id).unwrap();
+            view.ticket.company_id == company && view.board == board
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn discovers_the_codebase_and_reports_health() {
+    let rig = SimRig::start("CONTOSO-LAW").await;
+    let health = rig.connector.health().await.unwrap();
+    assert!(health.healthy, "{}", health.detail);
+    assert!(
+        health.detail.contains("v4_6_release/apis/3.0"),
+        "{}",
+        health.detail
+    );
+    assert!(health.detail.contains("CONTOSO-LAW"), "{}", health.detail);
+    let requests = rig.server.recorder().requests();
+    assert_eq!(
+        requests[0].path, "/login/companyinfo/demomsp",
+        "discovery comes first"
+    );
+    assert!(
+        requests[0].headers.get("authorization").is_none(),
+        "discovery is unauthenticated"
+    );
+    for request in &requests[1..] {
+        assert_eq!(
+            request.headers["clientid"],
+            stackhand_sim::connectwise::CLIENT_ID
+        );
+        assert_eq!(
+            request.headers["accept"],
+            "application/vnd.connectwise.com+json; version=2025.8"
+        );
+    }
+    rig.assert_requests_match_spec();
+}
+
+#[tokio::test]
+async fn polls_open_tickets_of_its_company_with_description_and_contact() {
+    let rig = SimRig::start("CONTOSO-LAW").await;
+    let query = TicketQuery {
+        boards: vec!["Help Desk".into()],
+        statuses: vec!["New".into(), "In Progress".into()],
+        ..Default::default()
+    };
+    let tickets = psa(&rig).poll_tickets(&query).await.unwrap();
+    let expected: HashSet<String> = open_ids(&rig, CONTOSO_LAW, "Help Desk")
+        .iter()
+        .map(i64::to_string)
+        .collect();
+    let got: HashSet<String> = tickets.iter().map(|t| t.id.clone()).collect();
+    assert_eq!(got, expected);
+    let updated: Vec<_> = tickets.iter().map(|t| t.updated.unwrap()).collect();
+    assert!(
+        updated.windows(2).all(|w| w[0] <= w[1]),
+        "oldest change first"
+    );
+
+    let reset = tickets
+        .iter()
+        .find(|t| t.subject == "Password reset - Jane Doe")
+        .unwrap();
+    assert!(
+        reset.body.contains("forgotten my password"),
+        "{}",
+        reset.body
+    );
+    assert_eq!(reset.tenant.as_str(), "contoso-law");
+    assert_eq!(reset.company.as_ref().unwrap().identifier, "CONTOSO-LAW");
+    let contact = reset.contact.as_ref().unwrap();
+    assert_eq!(
+        contact.email.as_deref(),
+        Some("jane.doe@contoso-law.example")
+    );
+    assert!(contact.active);
+    assert_eq!(reset.board.as_deref(), Some("Help Desk"));
+    assert_eq!(reset.status, "New");
+    assert_eq!(reset.source.as_deref(), Some("Email Connector"));
+    assert!(!reset.closed);
+
+    // The watermark: nothing changed since the newest update.
+    let since = TicketQuery {
+        since: Some(*updated.last().unwrap()),
+        ..query
+    };
+    assert!(psa(&rig).poll_tickets(&since).await.unwrap().is_empty());
+    rig.assert_requests_match_spec();
+}
+
+#[tokio::test]
+async fn another_companys_ticket_is_not_found() {
+    let rig = SimRig::start("CONTOSO-LAW").await;
+    let globex = open_ids(&rig, GLOBEX, "Help Desk")[0];
+    let err = psa(&rig).get_ticket(&globex.to_string()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = psa(&rig)
+        .add_note(
+            &globex.to_string(),
+            &NewNote {
+                text: "x".into(),
+                visibility: NoteVisibility::Internal,
+                resolution: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(
+        rig.sim.notes(globex).len() == 1,
+        "nothing written to the other company's ticket"
+    );
+    let err = psa(&rig).get_ticket("not-a-number").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+}
+
+#[tokio::test]
+async fn notes_then_close_reach_the_simulated_end_state() {
+    let rig = SimRig::start("CONTOSO-LAW").await;
+    let psa = psa(&rig);
+    let tickets = psa
+        .poll_tickets(&TicketQuery {
+            boards: vec!["Help Desk".into()],
+            statuses: vec!["New".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ticket = tickets
+        .iter()
+        .find(|t| t.subject.starts_with("Password reset"))
+        .unwrap();
+    let id: i64 = ticket.id.parse().unwrap();
+
+    let internal = psa
+        .add_note(
+            &ticket.id,
+            &NewNote {
+                text: "Identity verified by callback; password reset.".into(),
+                visibility: NoteVisibility::Internal,
+                resolution: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(internal.visibility, NoteVisibility::Internal);
+    let customer = psa
+        .add_note(
+            &ticket.id,
+            &NewNote {
+                text: "Hi Jane, your password has been reset.".into(),
+                visibility: NoteVisibility::Customer,
+                resolution: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(customer.visibility, NoteVisibility::Customer);
+
+    // Help Desk demands a resolution: closing without one fails and leaves the ticket open.
+    let err = psa.close(&ticket.id, None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(err.message().contains("resolution"), "{err}");
+    assert!(!rig.sim.ticket(id).unwrap().ticket.closed_flag);
+
+    psa.close(&ticket.id, Some("Password reset after identity check."))
+        .await
+        .unwrap();
+
+    let view = rig.sim.ticket(id).unwrap();
+    assert!(view.ticket.closed_flag);
+    assert_eq!(view.status, "Closed");
+    let notes = rig.sim.notes(id);
+    let internal_note = notes
+        .iter()
+        .find(|n| n.id.to_string() == internal.id)
+        .unwrap();
+    assert!(
+        internal_note.internal_analysis
+            && !internal_note.detail_description
+            && !internal_note.process_notifications
+    );
+    let customer_note = notes
+        .iter()
+        .find(|n| n.id.to_string() == customer.id)
+        .unwrap();
+    assert!(
+        customer_note.detail_description
+            && !customer_note.internal_analysis
+            && customer_note.process_notifications
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.resolution && n.text == "Password reset after identity check.")
+    );
+
+    // The same end state through the API.
+    let read = psa.get_ticket(&ticket.id).await.unwrap();
+    assert!(read.closed);
+    assert_eq!(read.status, "Closed");
+    let api_notes = psa.notes(&ticket.id).await.unwrap();
+    assert!(
+        api_notes
+            .iter()
+            .any(|n| n.id == internal.id && n.visibility == NoteVisibility::Internal)
+    );
+    assert!(
+        api_notes
+            .iter()
+            .any(|n| n.id == customer.id && n.visibility == NoteVisibility::Customer)
+    );
+    assert!(api_notes.iter().any(|n| n.resolution));
+
+    // Closing again changes nothing.
+    let before = rig.server.recorder().requests().len();
+    psa.close(&ticket.id, Some("again")).await.unwrap();
+    let after = rig.server.recorder().requests();
+    assert!(recorded(&after[before..], "POST", "/notes").is_empty());
+    assert!(recorded(&after[before..], "PATCH", &format!("/service/tickets/{id}")).is_empty());
+    rig.assert_requests_match_spec();
+}
+
+#[tokio::test]
+async fn history_returns_every_closed_ticket_exactly_once() {
+    let rig = SimRig::start("CONTOSO-LAW").await;
+    let query = HistoryQuery {
+        from: anchor() - Days::days(400),
+        to: anchor(),
+    };
+    let history = psa(&rig).history(&query).await.unwrap();
+    assert_eq!(history.len(), HISTORY_PER_COMPANY);
+    let ids: HashSet<&str> = history.iter().map(|h| h.ticket.id.as_str()).collect();
+    assert_eq!(ids.len(), history.len(), "no ticket twice");
+    let expected: HashSet<String> = rig
+        .sim
+        .closed_ticket_ids(query.from, query.to)
+        .into_iter()
+        .filter(|id| rig.sim.ticket(*id).unwrap().ticket.company_id == CONTOSO_LAW)
+        .map(|id| id.to_string())
+        .collect();
+    assert_eq!(ids, expected.iter().map(String::as_str).collect());
+    for item in &history {
+        assert!(item.ticket.closed);
+        assert!(!item.notes.is_empty());
+        assert!(!item.ticket.body.is_empty());
+        assert!(
+            item.closed_at
+                .is_some_and(|c| c >= query.from && c < query.to)
+        );
+        if item.ticket.board.as_deref() == Some("Help Desk") {
+            assert!(
+                item.resolution.is_some(),
+                "ticket {} has no resolution",
+                item.ticket.id
+            );
+        }
+    }
+    assert!(history.iter().any(|h| {
+        h.notes
+            .iter()
+            .any(|n| n.visibility == NoteVisibility::Internal)
+    }));
+
+    // A narrower window is a subset, split at the boundary without overlap.
+    let mid = anchor() - Days::days(180);
+    let older = psa(&rig)
+        .history(&HistoryQuery {
+            from: query.from,
+            to: mid,
+        })
+        .await
+        .unwrap();
+    let newer = psa(&rig)
+        .history(&HistoryQuery {
+            from: mid,
+            to: query.to,
+        })
+        .await
+        .unwrap();
+    assert_eq!(older.len() + newer.len(), history.len());
+    let forward = recorded(&rig.server.recorder().requests(), "GET", "/service/tickets")
+        .into_iter()
+        .filter(|r| r.headers.get("pagination-type").is_some())
+        .count();
+    assert!(
+        forward >= 3,
+        "history reads with forward-only paging ({forward} requests)"
+    );
+    rig.assert_requests_match_spec();
+}
+
+#[tokio::test]
+async fn status_reassign_and_parent_links() {
+    let rig = SimRig::start("CONTOSO-LAW").await;
+    let psa = psa(&rig);
+    let open = open_ids(&rig, CONTOSO_LAW, "Help Desk");
+    let (first, second) = (open[0].to_string(), open[1].to_string());
+
+    psa.set_status(&first, "in progress").await.unwrap();
+    assert_eq!(rig.sim.ticket(open[0]).unwrap().status, "In Progress");
+    let err = psa.set_status(&first, "Escalated (old)").await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Invalid,
+        "inactive statuses are not offered"
+    );
+    assert!(err.message().contains("Waiting"), "{err}");
+
+    psa.reassign(
+        &second,
+        &Assignment {
+            board: Some("Projects".into()),
+            member: Some("cfischer".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let view = rig.sim.ticket(open[1]).unwrap();
+    assert_eq!(
+        (
+            view.board.as_str(),
+            view.status.as_str(),
+            view.owner.as_deref()
+        ),
+        ("Projects", "New", Some("cfischer"))
+    );
+    // Projects does not demand a resolution.
+    psa.close(&second, None).await.unwrap();
+    assert!(rig.sim.ticket(open[1]).unwrap().ticket.closed_flag);
+
+    psa.link_to_parent(&open[2].to_string(), &first)
+        .await
+        .unwrap();
+    assert_eq!(
+        rig.sim.ticket(open[2]).unwrap().ticket.parent_ticket_id,
+        Some(open[0])
+    );
+    assert_eq!(
+        psa.get_ticket(&open[2].to_string())
+            .await
+            .unwrap()
+            .parent_id
+            .as_deref(),
+        Some(first.as_str())
+    );
+
+    // Statuses are read once per board.
+    let status_reads = recorded(
+        &rig.server.recorder().requests(),
+        "GET",
+        "/service/boards/1/statuses",
+    )
+    .len();
+    assert_eq!(status_reads, 1);
+    rig.assert_requests_match_spec();
+}
+
+#[tokio::test]
+async fn contacts_onboarding_and_offboarding() {
+    let rig = SimRig::start("CONTOSO-LAW").await;
+    let psa = psa(&rig);
+    let jane = psa
+        .find_contact("jane.doe@contoso-law.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(jane.name, "Jane Doe");
+    assert_eq!(
+        jane.company_id.as_deref(),
+        Some(CONTOSO_LAW.to_string().as_str())
+    );
+    assert!(
+        psa.find_contact("alice.nguyen@globex.example")
+            .await
+            .unwrap()
+            .is_none(),
+        "another company's contact"
+    );
+    assert!(
+        psa.find_contact("nobody@contoso-law.example")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let sam = psa
+        .create_contact(&NewContact {
+            company_id: CONTOSO_LAW.to_string(),
+            first_name: "Sam".into(),
+            last_name: "Patel".into(),
+            email: "sam.patel@contoso-law.example".into(),
+        })
+        .await
+        .unwrap();
+    let stored = rig
+        .sim
+        .contact_by_email("sam.patel@contoso-law.example")
+        .unwrap();
+    assert_eq!(stored.id.to_string(), sam.id);
+    assert_eq!(stored.company_id, Some(CONTOSO_LAW));
+    assert_eq!(
+        psa.find_contact("sam.patel@contoso-law.example")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        sam.id
+    );
+
+    let err = psa
+        .create_contact(&NewContact {
+            company_id: GLOBEX.to_string(),
+            first_name: "X".into(),
+            last_name: "Y".into(),
+            email: "x@globex.example".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Forbidden);
+
+    psa.deactivate_contact(&sam.id).await.unwrap();
+    assert!(rig.sim.contact(stored.id).unwrap().inactive);
+    psa.activate_contact(&sam.id).await.unwrap();
+    assert!(!rig.sim.contact(stored.id).unwrap().inactive);
+
+    let alice = rig
+        .sim
+        .contact_by_email("alice.nguyen@globex.example")
+        .unwrap();
+    assert_eq!(
+        psa.deactivate_contact(&alice.id.to_string())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    assert!(!rig.sim.contact(alice.id).unwrap().inactive);
+
+    // The Email communication type is looked up once.
+    assert_eq!(
+        recorded(
+            &rig.server.recorder().requests(),
+            "GET",
+            "/company/communicationTypes"
+        )
+        .len(),
+        1
+    );
+    rig.assert_requests_match_spec();
+}
+
+#[tokio::test]
+async fn companies_by_identifier_or_name_within_scope() {
+    let rig = SimRig::start("CONTOSO-LAW").await;
+    let psa = psa(&rig);
+    let company = psa.find_company("CONTOSO-LAW").await.unwrap().unwrap();
+    assert_eq!(
+        (company.id.as_str(), company.name.as_str()),
+        ("250", "Contoso Law LLP")
+    );
+    assert_eq!(
+        psa.find_company("Contoso Law LLP")
+            .await
+            .unwrap()
+            .unwrap()
+            .identifier,
+        "CONTOSO-LAW"
+    );
+    assert!(psa.find_company("GLOBEX").await.unwrap().is_none());
+    rig.assert_requests_match_spec();
+}
+
+#[tokio::test]
+async fn callbacks_parse_into_the_same_ticket() {
+    let rig = SimRig::start("GLOBEX").await;
+    let id = open_ids(&rig, GLOBEX, "Help Desk")[0];
+    let entity = rig.sim.ticket_json(id).unwrap();
+    let payload = serde_json::json!({
+        "MessageId": "6dd82302-5e46-47c0-8c84-702868125b76",
+        "FromUrl": "api-na.myconnectwise.net",
+        "CompanyId": "demomsp",
+        "MemberId": "stackhand",
+        "Action": "updated",
+        "Type": "ticket",
+        "ID": id,
+        "Entity": entity.to_string(),
+        "Metadata": {"key_url": "https://example.invalid/callback"},
+        "CallbackObjectRecId": 26604
+    });
+    let psa = psa(&rig);
+    let from_callback = psa
+        .parse_callback(&common::tenant("globex"), &payload)
+        .unwrap();
+    let from_api = psa.get_ticket(&id.to_string()).await.unwrap();
+    assert_eq!(from_callback.id, from_api.id);
+    assert_eq!(from_callback.subject, from_api.subject);
+    assert_eq!(from_callback.status, from_api.status);
+    assert_eq!(from_callback.company, from_api.company);
+    assert_eq!(from_callback.created, from_api.created);
+    assert_eq!(
+        from_callback.contact.unwrap().email,
+        from_api.contact.unwrap().email
+    );
+
+    let contoso = SimRig::start("CONTOSO-LAW").await;
+    let err = psa_of(&contoso)
+        .parse_callback(&common::tenant("contoso-law"), &payload)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Forbidden);
+    let mut deleted = payload.clone();
+    deleted["Entity"] = serde_json::Value::Null;
+    assert_eq!(
+        psa.parse_callback(&common::tenant("globex"), &deleted)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Invalid
+    );
+    let mut contact = payload.clone();
+    contact["Type"] = "contact".into();
+    assert_eq!(
+        psa.parse_callback(&common::tenant("globex"), &contact)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Invalid
+    );
+}
+
+fn psa_of(rig: &SimRig) -> &dyn Psa {
+    rig.connector.psa().unwrap()
+}
+
+#[tokio::test]
+async fn throttling_is_retried_after_the_servers_delay() {
+    let rig = SimRig::start_with(
+        "CONTOSO-LAW",
+        Faults {
+            latency: Duration::ZERO,
+            rate_limit_every: 3,
+            retry_after_secs: 1,
+        },
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let tickets = psa(&rig)
+        .poll_tickets(&TicketQuery {
+            boards: vec!["Help Desk".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!tickets.is_empty());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for Retry-After"
+    );
+}
