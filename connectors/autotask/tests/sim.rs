@@ -1,0 +1,867 @@
+//! End to end against the Autotask simulator: every capability operation changes the
+//! simulator's state as expected, and every request the connector sent validates against the
+//! Autotask document.
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use secrecy::SecretString;
+use serde_json::json;
+use stackhand_autotask::{AutotaskConfig, AutotaskConnector, ThresholdConfig};
+use stackhand_core::audit::MemoryAuditSink;
+use stackhand_core::engine::Engine;
+use stackhand_core::policy::{Decision, DecisionInput, Effect, Policy, RuleId};
+use stackhand_core::*;
+use stackhand_http::{RateLimits, RetryConfig};
+use stackhand_sim::SimServer;
+use stackhand_sim::autotask::{
+    API_SECRET, API_USER, AutotaskSim, CONTOSO_COMPANY_ID, GLOBEX_COMPANY_ID, INTEGRATION_CODE,
+};
+
+use common::{assert_valid, fast_retry, tenant};
+
+struct Fixture {
+    sim: AutotaskSim,
+    server: SimServer,
+    connector: AutotaskConnector,
+}
+
+fn config(server: &SimServer) -> AutotaskConfig {
+    // No base_url: the zone is discovered, and the simulator names itself as the zone.
+    AutotaskConfig::new(
+        API_USER,
+        SecretString::from(INTEGRATION_CODE),
+        SecretString::from(API_SECRET),
+    )
+    .with_discovery_url(format!("{}/ATServicesRest/", server.url()).parse().unwrap())
+}
+
+fn connect(config: AutotaskConfig, retry: RetryConfig) -> AutotaskConnector {
+    AutotaskConnector::builder(tenant(), config)
+        .rate_limits(RateLimits::new())
+        .retry(retry)
+        .build()
+        .unwrap()
+}
+
+async fn fixture_with(change: impl FnOnce(AutotaskConfig) -> AutotaskConfig) -> Fixture {
+    let sim = AutotaskSim::seeded();
+    let server = sim.start(Default::default()).await.unwrap();
+    let connector = connect(change(config(&server)), fast_retry());
+    Fixture {
+        sim,
+        server,
+        connector,
+    }
+}
+
+/// A connector scoped to Contoso Law.
+async fn contoso() -> Fixture {
+    fixture_with(|c| c.with_company_id(CONTOSO_COMPANY_ID)).await
+}
+
+impl Fixture {
+    fn psa(&self) -> &dyn Psa {
+        self.connector.psa().unwrap()
+    }
+
+    fn open_ticket(&self, company: i64, title_part: &str) -> i64 {
+        self.sim
+            .tickets()
+            .into_iter()
+            .find(|t| {
+                t.company_id == company && t.status != "Complete" && t.title.contains(title_part)
+            })
+            .unwrap_or_else(|| panic!("an open ticket with {title_part:?}"))
+            .id
+    }
+
+    fn requests_to(&self, path_part: &str) -> usize {
+        self.server
+            .recorder()
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains(path_part))
+            .count()
+    }
+
+    fn assert_spec_valid(&self) {
+        assert_valid(&self.server.recorder().requests());
+    }
+}
+
+#[tokio::test]
+async fn intake_discovers_the_zone_and_polls_open_tickets_with_contact_and_company() {
+    let f = contoso().await;
+    let tickets = f.psa().poll_tickets(&TicketQuery::default()).await.unwrap();
+    let requests = f.server.recorder().requests();
+    assert!(
+        requests[0].path.ends_with("/ZoneInformation"),
+        "{:?}",
+        requests[0].path
+    );
+
+    let open: BTreeSet<String> = f
+        .sim
+        .tickets()
+        .into_iter()
+        .filter(|t| t.company_id == CONTOSO_COMPANY_ID && t.status != "Complete")
+        .map(|t| t.id.to_string())
+        .collect();
+    assert_eq!(
+        tickets
+            .iter()
+            .map(|t| t.id.clone())
+            .collect::<BTreeSet<_>>(),
+        open
+    );
+    for t in &tickets {
+        assert_eq!(t.tenant, tenant());
+        assert!(!t.closed);
+        assert_eq!(t.company.as_ref().unwrap().name, "Contoso Law LLP");
+        assert_eq!(t.company.as_ref().unwrap().identifier, "CONTOSO");
+        let email = t.contact.as_ref().unwrap().email.clone().unwrap();
+        assert!(email.ends_with("@contoso-law.example"), "{email}");
+        assert!(["Help Desk", "Escalations"].contains(&t.board.as_deref().unwrap()));
+        assert!(t.priority.is_some() && t.source.is_some());
+    }
+    let jane = tickets
+        .iter()
+        .find(|t| t.subject == "Locked out of Outlook and Teams")
+        .unwrap();
+    assert_eq!(
+        jane.contact.as_ref().unwrap().email.as_deref(),
+        Some("jane.doe@contoso-law.example")
+    );
+    assert_eq!(jane.status, "New");
+    // Oldest change first.
+    let updated: Vec<_> = tickets.iter().map(|t| t.updated.unwrap()).collect();
+    assert!(updated.windows(2).all(|w| w[0] <= w[1]));
+
+    let escalations = f
+        .psa()
+        .poll_tickets(&TicketQuery {
+            boards: vec!["Escalations".into()],
+            statuses: vec!["In Progress".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(escalations.len(), 1);
+    assert!(escalations[0].subject.contains("Document management"));
+
+    // The watermark: nothing changed since the newest change, until a note is added.
+    let watermark = *updated.last().unwrap();
+    let since = TicketQuery {
+        since: Some(watermark),
+        ..Default::default()
+    };
+    assert!(f.psa().poll_tickets(&since).await.unwrap().is_empty());
+    f.psa()
+        .add_note(
+            &jane.id,
+            &NewNote {
+                text: "Looking into it.".into(),
+                visibility: NoteVisibility::Internal,
+                resolution: false,
+            },
+        )
+        .await
+        .unwrap();
+    let changed = f.psa().poll_tickets(&since).await.unwrap();
+    assert_eq!(
+        changed.iter().map(|t| &t.id).collect::<Vec<_>>(),
+        [&jane.id]
+    );
+    f.assert_spec_valid();
+}
+
+#[tokio::test]
+async fn a_ticket_is_noted_internally_and_for_the_customer_then_closed_through_the_engine() {
+    let f = contoso().await;
+    let id = f.open_ticket(CONTOSO_COMPANY_ID, "Locked out").to_string();
+
+    struct AllowAll;
+    impl Policy for AllowAll {
+        fn decide(&self, _: &DecisionInput<'_>) -> Decision {
+            Decision {
+                effect: Effect::Allow,
+                rule: RuleId::new("allow-all"),
+                reason: "test".into(),
+            }
+        }
+    }
+    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
+    engine.add_tenant(
+        Tenant::new(tenant(), "Contoso Law"),
+        ConnectorSet::new(tenant())
+            .with(Arc::new(f.connector.clone()))
+            .unwrap(),
+    );
+    let submit = |key: &str, action: &'static str, params: serde_json::Value| {
+        let request = ActionRequest::new(
+            IdempotencyKey::new(key).unwrap(),
+            tenant(),
+            ActionId::from_static(action),
+            &params,
+            Principal::agent("stackhand"),
+        )
+        .unwrap()
+        .with_ticket(TicketRef::new("autotask", id.clone()))
+        .with_reason("unlock done");
+        let engine = engine.clone();
+        async move { engine.submit(request).await.unwrap() }
+    };
+
+    let internal = submit(
+        "note-internal",
+        "psa.add_note",
+        json!({"ticket": id, "text": "Unlocked the account; lockout came from an old phone.", "visibility": "internal"}),
+    )
+    .await;
+    assert_eq!(internal.label(), "executed");
+    assert_eq!(
+        internal.receipt().unwrap().outcome.status,
+        StepStatus::Verified
+    );
+    let customer = submit(
+        "note-customer",
+        "psa.add_note",
+        json!({"ticket": id, "text": "Hi Jane, your account is unlocked.", "visibility": "customer"}),
+    )
+    .await;
+    assert_eq!(
+        customer.receipt().unwrap().outcome.status,
+        StepStatus::Verified
+    );
+    let closed = submit(
+        "close",
+        "psa.close",
+        json!({"ticket": id, "resolution": "Unlocked the account and removed the stale password from the phone."}),
+    )
+    .await;
+    assert_eq!(closed.label(), "executed");
+    assert_eq!(
+        closed.receipt().unwrap().outcome.status,
+        StepStatus::Verified
+    );
+
+    // The simulator's end state.
+    let ticket = f.sim.ticket(id.parse().unwrap()).unwrap();
+    assert_eq!(ticket.status, "Complete");
+    assert!(ticket.completed.is_some());
+    assert_eq!(
+        ticket.resolution.as_deref(),
+        Some("Unlocked the account and removed the stale password from the phone.")
+    );
+    let notes = f.sim.notes(ticket.id);
+    assert_eq!(notes.len(), 2);
+    assert_eq!(notes[0].publish, "Internal Only");
+    assert_eq!(notes[1].publish, "All Autotask Users");
+    assert_eq!(notes[1].description, "Hi Jane, your account is unlocked.");
+    assert!(
+        notes
+            .iter()
+            .all(|n| n.note_type == "General" && !n.title.is_empty())
+    );
+
+    // The same end state through the API.
+    let read = f.psa().get_ticket(&id).await.unwrap();
+    assert!(read.closed);
+    assert_eq!(read.status, "Complete");
+    let through_api = f.psa().notes(&id).await.unwrap();
+    assert_eq!(
+        through_api.iter().map(|n| n.visibility).collect::<Vec<_>>(),
+        [NoteVisibility::Internal, NoteVisibility::Customer]
+    );
+    f.assert_spec_valid();
+}
+
+#[tokio::test]
+async fn history_pages_return_every_closed_ticket_exactly_once() {
+    // Unscoped: both companies' history together is more than one 500-record page.
+    let f = fixture_with(|c| c).await;
+    let now = Utc::now();
+    let range = HistoryQuery {
+        from: now - Duration::days(400),
+        to: now + Duration::days(1),
+    };
+    let history = f.psa().history(&range).await.unwrap();
+    let expected: BTreeSet<String> = f
+        .sim
+        .closed_ticket_ids(CONTOSO_COMPANY_ID)
+        .into_iter()
+        .chain(f.sim.closed_ticket_ids(GLOBEX_COMPANY_ID))
+        .map(|id| id.to_string())
+        .collect();
+    assert!(expected.len() > 500);
+    let ids: Vec<&str> = history.iter().map(|h| h.ticket.id.as_str()).collect();
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        ids.len(),
+        "a ticket came twice"
+    );
+    assert_eq!(
+        ids.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>(),
+        expected
+    );
+    assert!(
+        f.requests_to("/query/next") >= 2,
+        "tickets and notes were paged"
+    );
+    for h in &history {
+        assert!(h.ticket.closed);
+        assert!(h.resolution.is_some() && h.closed_at.is_some());
+        assert!(!h.notes.is_empty());
+        assert!(h.notes.iter().any(|n| n.resolution));
+        assert!(
+            h.notes
+                .iter()
+                .any(|n| n.visibility == NoteVisibility::Internal)
+        );
+        let created: Vec<_> = h.notes.iter().map(|n| n.created.unwrap()).collect();
+        assert!(created.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    // Splitting the range splits the history: nothing lost, nothing doubled at the seam.
+    let middle = now - Duration::days(180);
+    let first = f
+        .psa()
+        .history(&HistoryQuery {
+            from: range.from,
+            to: middle,
+        })
+        .await
+        .unwrap();
+    let second = f
+        .psa()
+        .history(&HistoryQuery {
+            from: middle,
+            to: range.to,
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.len() + second.len(), history.len());
+    let halves: HashSet<&str> = first
+        .iter()
+        .chain(&second)
+        .map(|h| h.ticket.id.as_str())
+        .collect();
+    assert_eq!(halves.len(), history.len());
+    f.assert_spec_valid();
+}
+
+#[tokio::test]
+async fn a_scoped_history_holds_only_the_tenants_company() {
+    let f = contoso().await;
+    let now = Utc::now();
+    let history = f
+        .psa()
+        .history(&HistoryQuery {
+            from: now - Duration::days(400),
+            to: now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        history.len(),
+        f.sim.closed_ticket_ids(CONTOSO_COMPANY_ID).len()
+    );
+    assert!(
+        history
+            .iter()
+            .all(|h| h.ticket.company.as_ref().unwrap().id == CONTOSO_COMPANY_ID.to_string())
+    );
+    let err = f
+        .psa()
+        .history(&HistoryQuery { from: now, to: now })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+}
+
+#[tokio::test]
+async fn status_queue_and_technician_changes_land_in_the_simulator() {
+    let f = contoso().await;
+    let id = f.open_ticket(CONTOSO_COMPANY_ID, "Password reset");
+    let psa = f.psa();
+    psa.set_status(&id.to_string(), "Waiting Customer")
+        .await
+        .unwrap();
+    assert_eq!(f.sim.ticket(id).unwrap().status, "Waiting Customer");
+
+    psa.reassign(
+        &id.to_string(),
+        &Assignment {
+            board: Some("Escalations".into()),
+            member: Some("jlee".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let ticket = f.sim.ticket(id).unwrap();
+    assert_eq!(ticket.queue.as_deref(), Some("Escalations"));
+    assert_eq!(ticket.assigned_resource_id, Some(29684022));
+    psa.reassign(
+        &id.to_string(),
+        &Assignment {
+            board: None,
+            member: Some("amorgan@northwind-msp.example".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        f.sim.ticket(id).unwrap().assigned_resource_id,
+        Some(29684010)
+    );
+
+    let err = psa
+        .set_status(&id.to_string(), "Resolved")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(err.message().contains("Waiting Customer"), "{err}");
+    let err = psa
+        .reassign(
+            &id.to_string(),
+            &Assignment {
+                board: None,
+                member: Some("ckim".into()),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+
+    // Closing without a resolution is refused by the database's workflow: Invalid, not retried.
+    let before = f.server.recorder().requests().len();
+    let err = psa.close(&id.to_string(), None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+    assert!(err.message().contains("resolution"), "{err}");
+    let patches = f
+        .server
+        .recorder()
+        .requests()
+        .iter()
+        .skip(before)
+        .filter(|r| r.method == "PATCH")
+        .count();
+    assert_eq!(patches, 1);
+    assert_eq!(f.sim.ticket(id).unwrap().status, "Waiting Customer");
+
+    psa.close(&id.to_string(), Some("Reset the password."))
+        .await
+        .unwrap();
+    psa.close(&id.to_string(), Some("Reset the password."))
+        .await
+        .unwrap();
+    let closed = f.sim.ticket(id).unwrap();
+    assert_eq!(
+        (closed.status.as_str(), closed.resolution.as_deref()),
+        ("Complete", Some("Reset the password."))
+    );
+
+    // Reopen (the undo of close), then close by status name.
+    psa.set_status(&id.to_string(), "In Progress")
+        .await
+        .unwrap();
+    assert!(f.sim.ticket(id).unwrap().completed.is_none());
+    psa.set_status(&id.to_string(), "complete").await.unwrap();
+    assert_eq!(f.sim.ticket(id).unwrap().status, "Complete");
+    f.assert_spec_valid();
+}
+
+#[tokio::test]
+async fn a_resolution_note_also_sets_the_ticket_resolution() {
+    let f = fixture_with(|c| {
+        c.with_company_id(CONTOSO_COMPANY_ID)
+            .with_impersonation(29684010)
+    })
+    .await;
+    let id = f.open_ticket(CONTOSO_COMPANY_ID, "Authenticator");
+    let note = f
+        .psa()
+        .add_note(
+            &id.to_string(),
+            &NewNote {
+                text: "Cleared the old MFA registration; user re-enrolled.".into(),
+                visibility: NoteVisibility::Customer,
+                resolution: true,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(note.resolution);
+    let notes = f.sim.notes(id);
+    assert_eq!(notes[0].title, "Resolution");
+    assert_eq!(notes[0].creator_resource_id, Some(29684010), "impersonated");
+    assert_eq!(
+        f.sim.ticket(id).unwrap().resolution.as_deref(),
+        Some("Cleared the old MFA registration; user re-enrolled.")
+    );
+    let read = f.psa().notes(&id.to_string()).await.unwrap();
+    assert!(read[0].resolution && read[0].visibility == NoteVisibility::Customer);
+    assert_eq!(read[0].author.as_deref(), Some("29684010"));
+    let err = f
+        .psa()
+        .add_note(
+            &id.to_string(),
+            &NewNote {
+                text: "  ".into(),
+                visibility: NoteVisibility::Internal,
+                resolution: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    f.assert_spec_valid();
+}
+
+#[tokio::test]
+async fn contacts_are_found_created_deactivated_and_reactivated() {
+    let f = contoso().await;
+    let psa = f.psa();
+    let jane = psa
+        .find_contact("Jane.Doe@contoso-law.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(jane.name, "Jane Doe");
+    assert!(jane.active);
+    assert_eq!(jane.company_id.as_deref(), Some("174"));
+    assert!(
+        psa.find_contact("nobody@contoso-law.example")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Another company's contact is invisible to this tenant.
+    assert!(
+        psa.find_contact("alice.nguyen@globex.example")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let created = psa
+        .create_contact(&NewContact {
+            company_id: CONTOSO_COMPANY_ID.to_string(),
+            first_name: "Laura".into(),
+            last_name: "Fischer".into(),
+            email: "laura.fischer@contoso-law.example".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.name, "Laura Fischer");
+    let sim_contact = f
+        .sim
+        .contact_by_email("laura.fischer@contoso-law.example")
+        .unwrap();
+    assert_eq!(
+        (sim_contact.id.to_string(), sim_contact.active),
+        (created.id.clone(), true)
+    );
+
+    psa.deactivate_contact(&created.id).await.unwrap();
+    assert!(!f.sim.contact(sim_contact.id).unwrap().active);
+    assert!(
+        !psa.find_contact("laura.fischer@contoso-law.example")
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    psa.activate_contact(&created.id).await.unwrap();
+    assert!(f.sim.contact(sim_contact.id).unwrap().active);
+
+    let err = psa
+        .create_contact(&NewContact {
+            company_id: GLOBEX_COMPANY_ID.to_string(),
+            first_name: "Eve".into(),
+            last_name: "Outsider".into(),
+            email: "eve@globex.example".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Forbidden);
+    let globex_contact = f
+        .sim
+        .contact_by_email("alice.nguyen@globex.example")
+        .unwrap();
+    let err = psa
+        .deactivate_contact(&globex_contact.id.to_string())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(f.sim.contact(globex_contact.id).unwrap().active);
+    f.assert_spec_valid();
+}
+
+#[tokio::test]
+async fn companies_are_found_by_number_name_or_id_within_the_tenant() {
+    let f = contoso().await;
+    for identifier in ["CONTOSO", "Contoso Law LLP", "174"] {
+        let company = f.psa().find_company(identifier).await.unwrap().unwrap();
+        assert_eq!(
+            (company.id.as_str(), company.name.as_str()),
+            ("174", "Contoso Law LLP")
+        );
+    }
+    assert!(
+        f.psa()
+            .find_company("Globex Corporation")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(f.psa().find_company("209").await.unwrap().is_none());
+    assert!(f.psa().find_company("Initech").await.unwrap().is_none());
+    f.assert_spec_valid();
+}
+
+#[tokio::test]
+async fn incidents_are_linked_through_problem_tickets() {
+    let f = fixture_with(|c| c.with_company_id(GLOBEX_COMPANY_ID)).await;
+    let parent = f.open_ticket(GLOBEX_COMPANY_ID, "VPN drops");
+    let child = f.open_ticket(GLOBEX_COMPANY_ID, "Can't log in");
+    f.psa()
+        .link_to_parent(&child.to_string(), &parent.to_string())
+        .await
+        .unwrap();
+    assert_eq!(f.sim.ticket(parent).unwrap().ticket_type, "Problem");
+    let linked = f.sim.ticket(child).unwrap();
+    assert_eq!(
+        (linked.ticket_type.as_str(), linked.problem_ticket_id),
+        ("Incident", Some(parent))
+    );
+    // Idempotent, and visible through the normalised ticket.
+    f.psa()
+        .link_to_parent(&child.to_string(), &parent.to_string())
+        .await
+        .unwrap();
+    let read = f.psa().get_ticket(&child.to_string()).await.unwrap();
+    assert_eq!(read.parent_id, Some(parent.to_string()));
+    // A problem cannot become an incident of its own incident.
+    let err = f
+        .psa()
+        .link_to_parent(&parent.to_string(), &child.to_string())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+
+    // The vendor action opens a problem and links incidents in one step.
+    let phishing = f.open_ticket(GLOBEX_COMPANY_ID, "gift cards");
+    let problem = f
+        .connector
+        .create_problem_ticket(
+            None,
+            "Gift-card phishing campaign",
+            "Several users targeted.",
+        )
+        .await
+        .unwrap();
+    f.psa()
+        .link_to_parent(&phishing.to_string(), &problem.to_string())
+        .await
+        .unwrap();
+    let created = f.sim.ticket(problem).unwrap();
+    assert_eq!(
+        (created.ticket_type.as_str(), created.company_id),
+        ("Problem", GLOBEX_COMPANY_ID)
+    );
+    assert_eq!(
+        f.sim.ticket(phishing).unwrap().problem_ticket_id,
+        Some(problem)
+    );
+    f.assert_spec_valid();
+}
+
+#[tokio::test]
+async fn tickets_read_by_number_and_other_companies_tickets_are_not_found() {
+    let f = contoso().await;
+    let id = f.open_ticket(CONTOSO_COMPANY_ID, "printer");
+    let number = f.sim.ticket(id).unwrap().ticket_number;
+    let by_number = f.psa().get_ticket(&number).await.unwrap();
+    assert_eq!(by_number.id, id.to_string());
+    assert!(by_number.subject.contains("printer"));
+
+    let globex = f.open_ticket(GLOBEX_COMPANY_ID, "VPN");
+    let err = f.psa().get_ticket(&globex.to_string()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = f
+        .psa()
+        .add_note(
+            &globex.to_string(),
+            &NewNote {
+                text: "x".into(),
+                visibility: NoteVisibility::Internal,
+                resolution: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(f.sim.notes(globex).is_empty());
+    let err = f.psa().get_ticket("99999999").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = f.psa().get_ticket("abc").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+}
+
+#[tokio::test]
+async fn the_connector_slows_down_past_half_the_threshold_and_stops_short_of_it() {
+    // Below half: the threshold is read once per `check_every` calls.
+    let f = contoso().await;
+    for _ in 0..10 {
+        f.psa().find_company("174").await.unwrap();
+    }
+    assert_eq!(f.requests_to("/ThresholdInformation"), 1);
+
+    // Past half (other integrations used 600 of 1,000): read ten times as often, still working.
+    let mut pacing = ThresholdConfig::default();
+    pacing.max_delay_ms = 20;
+    let f = fixture_with(|c| c.with_company_id(CONTOSO_COMPANY_ID).with_threshold(pacing)).await;
+    f.sim.configure(|s| s.request_threshold = 1_000);
+    f.sim.add_external_requests(600);
+    for _ in 0..10 {
+        f.psa().find_company("174").await.unwrap();
+    }
+    assert_eq!(f.requests_to("/ThresholdInformation"), 2);
+
+    // Past the stop line: no call reaches the API.
+    let f = contoso().await;
+    f.sim.configure(|s| s.request_threshold = 100);
+    f.sim.add_external_requests(95);
+    let err = f.psa().find_company("174").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert!(err.retry_after().is_some());
+    assert!(err.message().contains("95 of 100"), "{err}");
+    let err = f.psa().find_company("174").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(f.requests_to("/Companies"), 0);
+    assert_eq!(f.requests_to("/ThresholdInformation"), 1);
+}
+
+#[tokio::test]
+async fn a_429_from_the_blocked_database_holds_further_calls() {
+    let f = contoso().await;
+    f.sim.configure(|s| s.request_threshold = 20);
+    f.psa().find_company("174").await.unwrap();
+    // Other integrations spend the rest of the hour between two of our threshold reads.
+    f.sim.add_external_requests(20);
+    let connector = connect(
+        config(&f.server).with_company_id(CONTOSO_COMPANY_ID),
+        RetryConfig::none(),
+    );
+    let psa = connector.psa().unwrap();
+    // A fresh connector reads the threshold first and stops before calling.
+    let err = psa.find_company("174").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    // The first connector read usage long ago and calls straight into the 429.
+    let before = f.requests_to("/Companies");
+    let err = f.psa().find_company("174").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
+    let err = f.psa().find_company("174").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert!(err.message().contains("holding calls"), "{err}");
+    // One attempt reached the API (and its fast retry); the next call was held back.
+    assert!(f.requests_to("/Companies") - before <= 2);
+}
+
+#[tokio::test]
+async fn health_reports_the_threshold_and_bad_credentials_are_unauthorized() {
+    let f = contoso().await;
+    let health = f.connector.health().await.unwrap();
+    assert!(health.healthy);
+    assert!(health.detail.contains("requests used"), "{}", health.detail);
+
+    let wrong = AutotaskConfig::new(
+        API_USER,
+        SecretString::from(INTEGRATION_CODE),
+        SecretString::from("wrong-secret"),
+    )
+    .with_base_url(f.server.url().parse().unwrap());
+    let connector = connect(wrong, fast_retry());
+    let err = connector.health().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    assert!(!format!("{err:?}").contains("wrong-secret"));
+
+    let unknown = AutotaskConfig::new(
+        "stranger@example.com",
+        SecretString::from(INTEGRATION_CODE),
+        SecretString::from(API_SECRET),
+    )
+    .with_discovery_url(
+        format!("{}/ATServicesRest/", f.server.url())
+            .parse()
+            .unwrap(),
+    );
+    let err = connect(unknown, fast_retry()).health().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+}
+
+#[tokio::test]
+async fn the_open_problem_action_runs_through_the_engine() {
+    let f = fixture_with(|c| c.with_company_id(GLOBEX_COMPANY_ID)).await;
+    let incidents = [
+        f.open_ticket(GLOBEX_COMPANY_ID, "VPN drops"),
+        f.open_ticket(GLOBEX_COMPANY_ID, "Can't log in"),
+    ];
+    struct AllowAll;
+    impl Policy for AllowAll {
+        fn decide(&self, _: &DecisionInput<'_>) -> Decision {
+            Decision {
+                effect: Effect::Allow,
+                rule: RuleId::new("allow-all"),
+                reason: "test".into(),
+            }
+        }
+    }
+    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
+    engine.add_tenant(
+        Tenant::new(tenant(), "Globex"),
+        ConnectorSet::new(tenant())
+            .with(Arc::new(f.connector.clone()))
+            .unwrap(),
+    );
+    assert!(
+        engine
+            .actions(&tenant())
+            .unwrap()
+            .iter()
+            .any(|s| s.id.as_str() == "autotask.open_problem")
+    );
+    let request = ActionRequest::new(
+        IdempotencyKey::new("problem-1").unwrap(),
+        tenant(),
+        ActionId::from_static("autotask.open_problem"),
+        &json!({
+            "title": "Remote access outage",
+            "description": "VPN and sign-in failures since Tuesday.",
+            "incidents": incidents.iter().map(|i| i.to_string()).collect::<Vec<_>>()
+        }),
+        Principal::technician("lead@msp.example", &["msp.lead"]),
+    )
+    .unwrap()
+    .with_reason("several users affected");
+    let answer = engine.submit(request).await.unwrap();
+    assert_eq!(answer.label(), "executed");
+    let receipt = answer.receipt().unwrap();
+    assert_eq!(receipt.outcome.status, StepStatus::Verified);
+    let problem = receipt.outcome.state_after["problem_ticket_id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(f.sim.ticket(problem).unwrap().ticket_type, "Problem");
+    for incident in incidents {
+        assert_eq!(
+            f.sim.ticket(incident).unwrap().problem_ticket_id,
+            Some(problem)
+        );
+    }
+    f.assert_spec_valid();
+}
