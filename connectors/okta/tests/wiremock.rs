@@ -1,0 +1,846 @@
+//! Every Okta call the connector makes, pinned (method, path, query, headers, body) against
+//! wiremock replaying the documented response shapes; every request is then validated against
+//! the Okta spec kept in the repository.
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::*;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use stackhand_core::{
+    Connector, ErrorKind, Group, GroupKind, IdentityProvider, NewUser, ResetDelivery,
+    ResetPasswordOptions, User, UserQuery,
+};
+use stackhand_okta::{OktaConfig, OktaConnector};
+use wiremock::matchers::{body_partial_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const HANK: &str = "00u1hankscorpio00001";
+const HANK_LOGIN: &str = "hank.scorpio@globex.example";
+
+async fn setup() -> (MockServer, OktaConnector) {
+    let server = MockServer::start().await;
+    let connector = OktaConnector::new(tenant(), &token_config(&server.uri())).expect("connector");
+    (server, connector)
+}
+
+fn ssws() -> wiremock::matchers::HeaderExactMatcher {
+    header("authorization", format!("SSWS {API_TOKEN}").as_str())
+}
+
+fn accept_json() -> wiremock::matchers::HeaderExactMatcher {
+    header("accept", "application/json")
+}
+
+fn no_body(request: &Request) -> bool {
+    request.body.is_empty()
+}
+
+fn hank() -> User {
+    serde_json::from_value::<stackhand_okta::models::OktaUser>(user(
+        HANK, HANK_LOGIN, "ACTIVE", "OKTA",
+    ))
+    .expect("user")
+    .into_user(Vec::new())
+}
+
+async fn check_spec(server: &MockServer) {
+    assert_requests_match_spec(&server.received_requests().await.expect("recording on"));
+}
+
+#[tokio::test]
+async fn get_user_reads_the_user_and_its_admin_roles() {
+    let (server, okta) = setup().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK_LOGIN}")))
+        .and(ssws())
+        .and(accept_json())
+        .and(no_body)
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(user(HANK, HANK_LOGIN, "ACTIVE", "OKTA")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}/roles")))
+        .and(ssws())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": "ra1b8aahBZuGJRRa30g4", "label": "Super Organization Administrator", "type": "SUPER_ADMIN",
+             "status": "ACTIVE", "created": "2019-02-06T16:17:40.000Z", "lastUpdated": "2019-02-06T16:17:40.000Z",
+             "assignmentType": "USER", "_links": {"assignee": {"href": "https://globex.okta.com/api/v1/users/00u1"}}}
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let user = okta.get_user(HANK_LOGIN).await.expect("user");
+    assert_eq!(user.id, HANK);
+    assert_eq!(user.roles, ["SUPER_ADMIN"]);
+    assert!(user.enabled && !user.locked && !user.externally_mastered);
+    assert_eq!(user.status.as_deref(), Some("ACTIVE"));
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn get_user_maps_not_found_and_escapes_the_path() {
+    let (server, okta) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/odd%2Fname%20x@globex.example"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(okta_error(
+            "E0000007",
+            "Not found: Resource not found: odd/name x@globex.example (User)",
+            None,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let error = okta
+        .get_user("odd/name x@globex.example")
+        .await
+        .expect_err("absent");
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+    assert_eq!(error.context_value("vendor_code"), Some("E0000007"));
+}
+
+#[tokio::test]
+async fn find_users_searches_and_follows_link_pages() {
+    let (server, okta) = setup().await;
+    let second = format!(
+        "<{}/api/v1/users?search=profile.email+eq+%22hank.scorpio%40globex.example%22&after=00u1&limit=200>; rel=\"next\"",
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param(
+            "search",
+            "profile.email eq \"hank.scorpio@globex.example\"",
+        ))
+        .and(query_param("limit", "200"))
+        .and(|r: &Request| !r.url.query().unwrap_or_default().contains("after="))
+        .and(ssws())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([user(HANK, HANK_LOGIN, "ACTIVE", "OKTA")]))
+                .append_header(
+                    "link",
+                    format!("<{}/api/v1/users?limit=200>; rel=\"self\"", server.uri()).as_str(),
+                )
+                .append_header("link", second.as_str()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param("after", "00u1"))
+        .and(ssws())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([user(
+            "00u2shadowhank000002",
+            "hank.scorpio2@globex.example",
+            "SUSPENDED",
+            "OKTA"
+        )])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let found = okta
+        .find_users(&UserQuery::Email(HANK_LOGIN.into()))
+        .await
+        .expect("found");
+    assert_eq!(found.len(), 2);
+    assert!(!found[1].enabled);
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn find_users_by_login_and_name_build_the_right_search() {
+    let (server, okta) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param(
+            "search",
+            "profile.login eq \"a\\\"b@globex.example\"",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param(
+            "search",
+            "profile.displayName sw \"Hank\" or profile.firstName sw \"Hank\" or profile.lastName sw \"Hank\"",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([user(HANK, HANK_LOGIN, "ACTIVE", "OKTA")])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(
+        okta.find_users(&UserQuery::Login("a\"b@globex.example".into()))
+            .await
+            .expect("ok")
+            .is_empty()
+    );
+    assert_eq!(
+        okta.find_users(&UserQuery::Name("Hank".into()))
+            .await
+            .expect("ok")
+            .len(),
+        1
+    );
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn reset_password_link_revokes_sessions() {
+    let (server, okta) = setup().await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/api/v1/users/{HANK}/lifecycle/reset_password"
+        )))
+        .and(query_param("sendEmail", "false"))
+        .and(query_param("revokeSessions", "true"))
+        .and(ssws())
+        .and(no_body)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "resetPasswordUrl": "https://globex.okta.com/reset_password/XE6wE17zmphl3KqAPFxO"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let reset = okta
+        .reset_password(
+            &hank(),
+            &ResetPasswordOptions {
+                delivery: ResetDelivery::ResetLink,
+                force_change: true,
+                revoke_sessions: true,
+            },
+        )
+        .await
+        .expect("reset");
+    assert_eq!(
+        reset.reset_link.expect("link").expose_secret(),
+        "https://globex.okta.com/reset_password/XE6wE17zmphl3KqAPFxO"
+    );
+    assert!(reset.temporary_password.is_none());
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn temporary_password_expires_the_password() {
+    let (server, okta) = setup().await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/api/v1/users/{HANK}/lifecycle/expire_password_with_temp_password"
+        )))
+        .and(query_param("revokeSessions", "false"))
+        .and(ssws())
+        .and(no_body)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"tempPassword": "F46gy7X4"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let reset = okta
+        .reset_password(
+            &hank(),
+            &ResetPasswordOptions {
+                delivery: ResetDelivery::TemporaryPassword,
+                force_change: true,
+                revoke_sessions: false,
+            },
+        )
+        .await
+        .expect("reset");
+    assert_eq!(
+        reset.temporary_password.expect("temp").expose_secret(),
+        "F46gy7X4"
+    );
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn password_without_forced_change_is_set_then_sessions_revoked() {
+    let (server, okta) = setup().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v1/users/{HANK}")))
+        .and(ssws())
+        .and(header("content-type", "application/json"))
+        .and(|r: &Request| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            let password = body
+                .pointer("/credentials/password/value")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            body.as_object().is_some_and(|o| o.len() == 1) && password.len() == 20
+        })
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(user(HANK, HANK_LOGIN, "ACTIVE", "OKTA")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/api/v1/users/{HANK}/sessions")))
+        .and(query_param("oauthTokens", "true"))
+        .and(query_param("forgetDevices", "true"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let reset = okta
+        .reset_password(
+            &hank(),
+            &ResetPasswordOptions {
+                delivery: ResetDelivery::TemporaryPassword,
+                force_change: false,
+                revoke_sessions: true,
+            },
+        )
+        .await
+        .expect("reset");
+    let sent: Value =
+        serde_json::from_slice(&server.received_requests().await.expect("on")[0].body)
+            .expect("json");
+    assert_eq!(
+        reset.temporary_password.expect("password").expose_secret(),
+        sent["credentials"]["password"]["value"]
+            .as_str()
+            .expect("value")
+    );
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn directory_users_are_refused_before_any_call() {
+    let (server, okta) = setup().await;
+    let homer = serde_json::from_value::<stackhand_okta::models::OktaUser>(user(
+        "00u1homer",
+        "homer.simpson@globex.example",
+        "LOCKED_OUT",
+        "ACTIVE_DIRECTORY",
+    ))
+    .expect("user")
+    .into_user(Vec::new());
+    assert!(homer.externally_mastered);
+    let error = okta.unlock(&homer).await.expect_err("refused");
+    assert_eq!(error.kind(), ErrorKind::Conflict);
+    assert!(error.message().contains("directory"));
+    let error = okta
+        .reset_password(&homer, &ResetPasswordOptions::default())
+        .await
+        .expect_err("refused");
+    assert_eq!(error.kind(), ErrorKind::Conflict);
+    assert!(server.received_requests().await.expect("on").is_empty());
+}
+
+#[tokio::test]
+async fn unlock_posts_the_lifecycle_call_and_maps_refusals() {
+    let (server, okta) = setup().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v1/users/{HANK}/lifecycle/unlock")))
+        .and(ssws())
+        .and(no_body)
+        .respond_with(ResponseTemplate::new(200))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    okta.unlock(&hank()).await.expect("unlocked");
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v1/users/{HANK}/lifecycle/unlock")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(okta_error(
+            "E0000032",
+            "Unlock is not allowed for this user.",
+            Some("The user is not locked out."),
+        )))
+        .mount(&server)
+        .await;
+    let error = okta.unlock(&hank()).await.expect_err("not locked");
+    assert_eq!(error.kind(), ErrorKind::Conflict);
+    assert!(error.message().contains("Unlock is not allowed"));
+    check_spec(&server).await;
+}
+
+fn factors_body() -> Value {
+    json!([
+        {"id": "opf1hankpush00000001", "factorType": "push", "provider": "OKTA", "vendorName": "OKTA", "status": "ACTIVE",
+         "created": "2014-04-15T18:10:06.000Z", "lastUpdated": "2014-04-15T18:10:06.000Z",
+         "profile": {"credentialId": "hank.scorpio@globex.example", "deviceType": "SmartPhone_IPhone", "name": "Hank's iPhone", "platform": "IOS", "version": "9.0"}},
+        {"id": "sms2gt8gzgEBPUWBIFHN", "factorType": "sms", "provider": "OKTA", "status": "ACTIVE",
+         "created": "2014-06-27T20:27:26.000Z", "lastUpdated": "2014-06-27T20:27:26.000Z",
+         "profile": {"phoneNumber": "+1-555-415-1337"}}
+    ])
+}
+
+#[tokio::test]
+async fn mfa_methods_are_listed_and_reset() {
+    let (server, okta) = setup().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}/factors")))
+        .and(ssws())
+        .respond_with(ResponseTemplate::new(200).set_body_json(factors_body()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/api/v1/users/{HANK}/lifecycle/reset_factors"
+        )))
+        .and(ssws())
+        .and(no_body)
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let methods = okta.list_mfa_methods(&hank()).await.expect("methods");
+    assert_eq!(methods.len(), 2);
+    assert_eq!(methods[0].description.as_deref(), Some("Hank's iPhone"));
+    let reset = okta.reset_mfa(&hank(), false).await.expect("reset");
+    assert_eq!(reset.removed.len(), 2);
+    assert!(reset.temporary_access_pass.is_none());
+    let error = okta
+        .reset_mfa(&hank(), true)
+        .await
+        .expect_err("no TAP in Okta");
+    assert_eq!(error.kind(), ErrorKind::Unsupported);
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn sessions_are_revoked_with_tokens_and_devices() {
+    let (server, okta) = setup().await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/api/v1/users/{HANK}/sessions")))
+        .and(query_param("oauthTokens", "true"))
+        .and(query_param("forgetDevices", "true"))
+        .and(ssws())
+        .and(no_body)
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    okta.revoke_sessions(&hank()).await.expect("revoked");
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn sign_in_is_blocked_by_suspend_and_restored_by_unsuspend() {
+    let (server, okta) = setup().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(user(HANK, HANK_LOGIN, "ACTIVE", "OKTA")),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v1/users/{HANK}/lifecycle/suspend")))
+        .and(ssws())
+        .and(no_body)
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    okta.set_enabled(&hank(), false).await.expect("suspended");
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user(
+            HANK,
+            HANK_LOGIN,
+            "SUSPENDED",
+            "OKTA",
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v1/users/{HANK}/lifecycle/unsuspend")))
+        .and(ssws())
+        .and(no_body)
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    okta.set_enabled(&hank(), true).await.expect("unsuspended");
+    // Already suspended: blocking again changes nothing and sends no lifecycle call.
+    okta.set_enabled(&hank(), false).await.expect("no-op");
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn groups_are_read_found_and_changed() {
+    let (server, okta) = setup().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}/groups")))
+        .and(ssws())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            group("00g1globexeveryone01", "Everyone", "BUILT_IN"),
+            group("00g1globexsales00003", "Sales", "OKTA_GROUP"),
+            group("00g1globexaddomadm06", "GLOBEX Domain Admins", "APP_GROUP"),
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/groups"))
+        .and(query_param("search", "profile.name eq \"Sales\""))
+        .and(query_param("limit", "200"))
+        .and(ssws())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([group(
+            "00g1globexsales00003",
+            "Sales",
+            "OKTA_GROUP"
+        )])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/groups/00g1globexaddomadm06"))
+        .and(ssws())
+        .respond_with(ResponseTemplate::new(200).set_body_json(group(
+            "00g1globexaddomadm06",
+            "GLOBEX Domain Admins",
+            "APP_GROUP",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(format!(
+            "/api/v1/groups/00g1globexsales00003/users/{HANK}"
+        )))
+        .and(ssws())
+        .and(no_body)
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!(
+            "/api/v1/groups/00g1globexsales00003/users/{HANK}"
+        )))
+        .and(ssws())
+        .and(no_body)
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let groups = okta.user_groups(&hank()).await.expect("groups");
+    let kinds: Vec<(GroupKind, bool)> = groups.iter().map(|g| (g.kind, g.writable)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (GroupKind::External, false),
+            (GroupKind::Security, true),
+            (GroupKind::External, false)
+        ]
+    );
+    let sales = okta.find_group("Sales").await.expect("sales");
+    okta.add_to_group(&hank(), &sales).await.expect("added");
+    okta.remove_from_group(&hank(), &sales)
+        .await
+        .expect("removed");
+
+    let ad: Group = okta
+        .find_group("00g1globexaddomadm06")
+        .await
+        .expect("by id");
+    let before = server.received_requests().await.expect("on").len();
+    let error = okta
+        .add_to_group(&hank(), &ad)
+        .await
+        .expect_err("APP_GROUP is read-only");
+    assert_eq!(error.kind(), ErrorKind::Invalid);
+    assert!(
+        error
+            .message()
+            .contains("only OKTA_GROUP groups are writable"),
+        "{error}"
+    );
+    assert_eq!(
+        server.received_requests().await.expect("on").len(),
+        before,
+        "refused before any call"
+    );
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn create_user_posts_an_active_user_with_a_generated_password() {
+    let (server, okta) = setup().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/users"))
+        .and(query_param("activate", "true"))
+        .and(query_param("nextLogin", "changePassword"))
+        .and(ssws())
+        .and(header("content-type", "application/json"))
+        .and(body_partial_json(json!({
+            "profile": {
+                "login": "isaac.brock@globex.example", "email": "isaac.brock@globex.example",
+                "firstName": "Isaac", "lastName": "Brock", "displayName": "Isaac Brock",
+                "department": "Engineering", "title": "Engineer"
+            }
+        })))
+        .and(|r: &Request| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            body.as_object().is_some_and(|o| o.len() == 2)
+                && body["profile"].as_object().is_some_and(|p| p.len() == 7)
+                && body
+                    .pointer("/credentials/password/value")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| p.len() == 20)
+        })
+        .respond_with(ResponseTemplate::new(200).set_body_json(user(
+            "00ub0oNGTSWTBKOLGLNR",
+            "isaac.brock@globex.example",
+            "PASSWORD_EXPIRED",
+            "OKTA",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let created = okta
+        .create_user(&NewUser {
+            login: "isaac.brock@globex.example".into(),
+            first_name: "Isaac".into(),
+            last_name: "Brock".into(),
+            display_name: None,
+            email: None,
+            department: Some("Engineering".into()),
+            job_title: Some("Engineer".into()),
+            usage_location: None,
+            mail_nickname: None,
+        })
+        .await
+        .expect("created");
+    assert_eq!(created.user.id, "00ub0oNGTSWTBKOLGLNR");
+    let password = created.initial_password.expect("password");
+    let sent: Value =
+        serde_json::from_slice(&server.received_requests().await.expect("on")[0].body)
+            .expect("json");
+    assert_eq!(
+        password.expose_secret(),
+        sent["credentials"]["password"]["value"]
+            .as_str()
+            .expect("value")
+    );
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn licences_and_mailboxes_are_unsupported() {
+    let (server, okta) = setup().await;
+    let features = okta.features();
+    assert!(!features.licenses && !features.mailboxes && !features.temporary_access_pass);
+    assert!(features.reset_links && features.native_unlock && features.suspend);
+    assert_eq!(
+        okta.licenses().await.expect_err("none").kind(),
+        ErrorKind::Unsupported
+    );
+    assert_eq!(
+        okta.user_licenses(&hank()).await.expect_err("none").kind(),
+        ErrorKind::Unsupported
+    );
+    assert_eq!(
+        okta.mailbox_permissions(HANK_LOGIN)
+            .await
+            .expect_err("none")
+            .kind(),
+        ErrorKind::Unsupported
+    );
+    assert!(server.received_requests().await.expect("on").is_empty());
+}
+
+fn epoch_in(seconds: u64) -> String {
+    (SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + seconds)
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_429_e0000047_waits_for_the_reset_and_succeeds() {
+    let server = MockServer::start().await;
+    // Its own tenant: the pause the 429 sets is shared per (tenant, vendor).
+    let tenant = stackhand_core::TenantId::new("globex-429").expect("tenant");
+    let okta = OktaConnector::new(tenant, &token_config(&server.uri())).expect("connector");
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}/factors")))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .set_body_json(okta_error(
+                    "E0000047",
+                    "API call exceeded rate limit due to too many requests.",
+                    None,
+                ))
+                .insert_header("x-rate-limit-limit", "600")
+                .insert_header("x-rate-limit-remaining", "0")
+                .insert_header("x-rate-limit-reset", epoch_in(1).as_str()),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}/factors")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(factors_body()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let methods = okta
+        .list_mfa_methods(&hank())
+        .await
+        .expect("retried after the reset");
+    assert_eq!(methods.len(), 2);
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn rate_headers_hold_requests_before_a_429() {
+    let server = MockServer::start().await;
+    // Its own tenant: the rate budget is shared per (tenant, vendor), and this one is held 30 s.
+    let tenant = stackhand_core::TenantId::new("globex-rate-budget").expect("tenant");
+    let okta = OktaConnector::new(
+        tenant,
+        &token_config(&server.uri()).with_rate_limit_reserve(1),
+    )
+    .expect("connector");
+    Mock::given(method("DELETE"))
+        .and(path(format!("/api/v1/users/{HANK}/sessions")))
+        .respond_with(
+            ResponseTemplate::new(204)
+                .insert_header("x-rate-limit-limit", "100")
+                .insert_header("x-rate-limit-remaining", "1")
+                .insert_header("x-rate-limit-reset", epoch_in(30).as_str()),
+        )
+        .mount(&server)
+        .await;
+    okta.revoke_sessions(&hank()).await.expect("revoked");
+    let pause = okta
+        .client()
+        .http()
+        .rate_budget()
+        .remaining_pause()
+        .expect("held");
+    assert!(
+        pause > Duration::from_secs(20),
+        "held until the window resets: {pause:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_garbage_success_body_is_a_clear_invalid_error() {
+    let (server, okta) = setup().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}/groups")))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>proxy login</html>"))
+        .mount(&server)
+        .await;
+    let error = okta.user_groups(&hank()).await.expect_err("garbage");
+    assert_eq!(error.kind(), ErrorKind::Invalid);
+}
+
+#[tokio::test]
+async fn health_probes_one_user() {
+    let (server, okta) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param("limit", "1"))
+        .and(ssws())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([user(HANK, HANK_LOGIN, "ACTIVE", "OKTA")])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let health = okta.health().await.expect("health");
+    assert!(health.healthy, "{}", health.detail);
+    check_spec(&server).await;
+}
+
+/// Verify a client assertion with the test public key, the way Okta checks it.
+fn assertion_is_valid(form: &[(String, String)], token_url: &str) -> bool {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(assertion) = field("client_assertion") else {
+        return false;
+    };
+    let key =
+        jsonwebtoken::DecodingKey::from_rsa_pem(TEST_PUBLIC_KEY.as_bytes()).expect("public key");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[token_url]);
+    validation.set_issuer(&["0oa1globexsimsvc0001"]);
+    let Ok(data) = jsonwebtoken::decode::<Value>(assertion, &key, &validation) else {
+        return false;
+    };
+    data.header.kid.as_deref() == Some("sh-test-key")
+        && data.claims["sub"] == "0oa1globexsimsvc0001"
+        && data.claims["jti"].is_string()
+        && field("client_assertion_type")
+            == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        && field("grant_type") == Some("client_credentials")
+        && field("scope") == Some(stackhand_okta::DEFAULT_SCOPES.join(" ").as_str())
+        && field("client_secret").is_none()
+}
+
+#[tokio::test]
+async fn oauth_private_key_jwt_fetches_a_bearer_token() {
+    let server = MockServer::start().await;
+    let token_url = format!("{}/oauth2/v1/token", server.uri());
+    let expected_url = token_url.clone();
+    Mock::given(method("POST"))
+        .and(path("/oauth2/v1/token"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(move |r: &Request| {
+            let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&r.body).unwrap_or_default();
+            assertion_is_valid(&form, &expected_url)
+        })
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3600,
+            "access_token": "eyJraWQiOiJ0ZXN0In0.access-token-for-okta-tests", "scope": stackhand_okta::DEFAULT_SCOPES.join(" ")
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}")))
+        .and(header(
+            "authorization",
+            "Bearer eyJraWQiOiJ0ZXN0In0.access-token-for-okta-tests",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(user(HANK, HANK_LOGIN, "ACTIVE", "OKTA")),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}/roles")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let config = OktaConfig::private_key_jwt(
+        server.uri().parse().expect("url"),
+        "0oa1globexsimsvc0001",
+        SecretString::from(TEST_PRIVATE_KEY),
+        Some("sh-test-key".into()),
+    );
+    let okta = OktaConnector::new(tenant(), &config).expect("connector");
+    assert!(!format!("{okta:?}").contains("PRIVATE KEY"));
+    okta.get_user(HANK)
+        .await
+        .expect("first call fetches the token");
+    okta.get_user(HANK).await.expect("second call reuses it");
+    let observed = server.received_requests().await.expect("on");
+    assert_requests_match_spec(&observed);
+}
