@@ -1,21 +1,53 @@
 //! # stackhand-testkit
 //!
-//! Test tooling every stackhand connector crate shares:
+//! The test tooling every stackhand connector crate shares. Two parts:
 //!
-//! - [`conformance`]: the behaviour suite a connector runs with one call. The connector's
-//!   tests implement [`conformance::Harness`] (how to build the connector against a mock
-//!   server, one read to probe with, the vendor's error body, optional paging and plan cases)
-//!   and call [`conformance::run`]. The trials are chosen from what the connector declares:
-//!   action specs, plans that only read, HTTP status to error-kind mapping, `Retry-After`
-//!   honoured, one token fetch for many concurrent calls, paging to the end, and no secret in
-//!   `Debug`, `Display`, errors, request URLs or `tracing` output.
-//! - [`openapi`]: validation of the requests a connector sent (to a `wiremock` server or a
-//!   `stackhand-sim` simulator) and of fixture responses against the vendor's OpenAPI or
-//!   Swagger document, bundled from `crates/testkit/specs` (see `SOURCES.md` there).
+//! - [`conformance`]: the behaviour suite a connector runs with one call, modelled on
+//!   OpenDAL's behaviour tests. The connector's tests implement [`conformance::Harness`] (how
+//!   to build the connector against a mock server, one read operation to probe with, the
+//!   vendor's error body, and optionally a paging case and plan cases) and call
+//!   [`conformance::run`]. A fresh [`wiremock::MockServer`] serves each trial; the trials run
+//!   are chosen from what the connector declares and the harness supplies:
+//!   - every action has an id, a summary and an object input schema that compiles;
+//!   - a plan only reads (the mock sees no write);
+//!   - 401/403/404/409/429/500/503 map to unauthorized, forbidden, not found, conflict, rate
+//!     limited and transient, with the right retry status;
+//!   - a 429 with `Retry-After: 1` is retried, and not before a second has passed;
+//!   - 16 concurrent calls cause one token fetch;
+//!   - paging runs to the last page;
+//!   - no secret appears in the connector's `Debug`, any error's `Display` or `Debug`, any
+//!     plan, any request URL, or anything logged through `tracing`.
+//! - [`openapi`]: validation against the vendors' own API documents, bundled from
+//!   `crates/testkit/specs` (Microsoft Graph, Okta, ConnectWise Manage, Autotask, Hudu,
+//!   NinjaOne; provenance in `SOURCES.md` there). [`openapi::assert_all_valid`] checks, in one
+//!   line, that every request a wiremock server or a `stackhand-sim` simulator received has a
+//!   documented method and path, its required parameters, and a body that validates against
+//!   the operation's schema; [`openapi::Spec::validate_response`] checks a fixture's response
+//!   body against the documented response schema.
+//!
+//! ## Use from a connector crate
+//!
+//! ```toml
+//! [dev-dependencies]
+//! stackhand-testkit.workspace = true
+//! tokio = { workspace = true, features = ["rt-multi-thread", "macros"] }
+//! ```
+//!
+//! ```ignore
+//! // tests/conformance.rs: see `conformance::Harness` for a complete harness.
+//! #[tokio::test]
+//! async fn conforms() {
+//!     stackhand_testkit::conformance::run(&MyHarness).await;
+//! }
+//!
+//! // In any wiremock test: everything the connector sent must match the vendor's document.
+//! let graph = Spec::load("microsoft-graph.yaml")?.ignoring("/contoso/oauth2");
+//! assert_all_valid(&graph, &server.received_requests().await.unwrap(), "/v1.0");
+//! ```
 //!
 //! ## Example
 //!
-//! Check a request against Microsoft Graph's document:
+//! A password reset as Microsoft Graph documents it, and a call Graph does not have:
 //!
 //! ```
 //! use serde_json::json;
@@ -28,17 +60,9 @@
 //! graph.validate_request(&reset).unwrap();
 //!
 //! let wrong = ObservedRequest::new("PUT", "/v1.0/users/jane@acme.example");
-//! assert_eq!(graph.validate_request(&wrong).unwrap_err().kind, ViolationKind::MethodNotAllowed);
-//! ```
-//!
-//! Run the conformance suite from a connector crate's tests (see [`conformance::Harness`]
-//! for a complete harness):
-//!
-//! ```ignore
-//! #[tokio::test]
-//! async fn conforms() {
-//!     stackhand_testkit::conformance::run(&MyHarness).await;
-//! }
+//! let violation = graph.validate_request(&wrong).unwrap_err();
+//! assert_eq!(violation.kind, ViolationKind::MethodNotAllowed);
+//! assert!(violation.to_string().contains("allows GET, DELETE, PATCH"), "{violation}");
 //! ```
 
 #![forbid(unsafe_code)]

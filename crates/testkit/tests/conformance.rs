@@ -40,6 +40,7 @@ struct Defects {
     token_per_call: bool,
     first_page_only: bool,
     undeclared_category: bool,
+    secret_in_errors: bool,
 }
 
 struct DemoConfig {
@@ -195,6 +196,9 @@ impl DemoConnector {
         let code = body["error"]["code"].as_str().unwrap_or("none");
         let mut error = Error::new(kind, format!("demo answered {status} {code}: {message}"))
             .with_context("vendor", "demo");
+        if self.defects.secret_in_errors {
+            error = error.with_context("client_secret", self.config.client_secret.expose_secret());
+        }
         if let Some(after) = retry_after {
             error = error.with_retry_after(after);
         }
@@ -621,6 +625,36 @@ async fn undeclared_capability_is_caught() {
     assert_eq!(
         failures,
         vec!["declares category identity but identity() returns None".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn secret_in_errors_is_caught_and_never_printed() {
+    let defects = Defects {
+        secret_in_errors: true,
+        not_found_is_permanent: true,
+        ..Defects::default()
+    };
+    let harness = DemoHarness { defects };
+    let report =
+        conformance::check_only(&harness, &[Trial::StatusMapping, Trial::NoSecretLeak]).await;
+    let text = report.to_string();
+    assert!(!text.contains(CLIENT_SECRET), "the report leaks: {text}");
+    // The status failure quotes the error, with the secret replaced by its label.
+    assert!(
+        text.contains("got permanent: permanent (Permanent): demo answered 404 E404: demo error 404 {vendor=demo, client_secret=<secret #1 (25 chars)>}"),
+        "{text}"
+    );
+    let Some(TrialOutcome::Failed(leaks)) = report.outcome(Trial::NoSecretLeak) else {
+        panic!("the leak must be caught: {text}");
+    };
+    assert_mentions(
+        leaks,
+        "secret #1 (25 chars) appears in Display of an error (probe answered 401)",
+    );
+    assert_mentions(
+        leaks,
+        "secret #1 (25 chars) appears in Debug of an error (probe answered 401)",
     );
 }
 

@@ -16,6 +16,13 @@
 //! | [`Trial::Paging`] | a paging case given | every page is fetched and every item returned |
 //! | [`Trial::NoSecretLeak`] | always | no secret in the connector's `Debug`, any error's `Display` or `Debug`, any plan's `Debug`, any request URL, or anything logged through `tracing` (captured at TRACE level) during the trials |
 //!
+//! Every failure message in the [`Report`] has the harness's secrets replaced by labels
+//! (`<secret #1 (25 chars)>`), so a failing suite never prints a credential.
+//!
+//! `tracing` output is captured for the trial futures themselves. A task the connector spawns
+//! is captured only if it carries the caller's subscriber
+//! (`tokio::spawn(fut.with_current_subscriber())`, which is good practice anyway).
+//!
 //! See [`Harness`] for a complete example.
 
 mod capture;
@@ -44,71 +51,116 @@ use crate::openapi::ObservedRequest;
 ///
 /// # Example
 ///
-/// A harness for an identity connector that reads users from `/api/v1/users/{login}` with an
-/// OAuth2 client-credentials token (the shape of the Okta helper's harness):
+/// The harness of an Okta-like identity connector: OAuth2 client credentials, users under
+/// `/api/v1/users`, `Link`-header paging, Okta's error body. The connector's own type and
+/// config names (`OktaConnector`, `OktaConfig`) stand for whatever the connector crate has;
+/// everything from `stackhand_testkit`, `stackhand_core` and `stackhand_http` is real.
 ///
 /// ```ignore
 /// use std::sync::Arc;
+/// use std::time::Duration;
+///
 /// use async_trait::async_trait;
-/// use serde_json::{json, Value};
-/// use stackhand_core::{Connector, Result};
-/// use stackhand_testkit::conformance::{self, Fixture, Harness, PagingCase, PlanCase, Probe, Route, TokenEndpoint};
+/// use serde_json::{Value, json};
+/// use stackhand_core::{
+///     ActionId, ActionRequest, Connector, IdempotencyKey, Principal, Result, TenantId, UserQuery,
+/// };
+/// use stackhand_testkit::conformance::{
+///     self, Fixture, Harness, PagingCase, PlanCase, Probe, Route, TokenEndpoint,
+/// };
+///
+/// const CLIENT_SECRET: &str = "okta-client-secret-for-tests";
+/// const ACCESS_TOKEN: &str = "okta-access-token-for-tests";
+/// const TOKEN_PATH: &str = "/oauth2/v1/token";
+///
+/// fn user(id: &str, login: &str) -> Value {
+///     json!({"id": id, "status": "ACTIVE", "profile": {"login": login, "email": login}})
+/// }
 ///
 /// struct OktaHarness;
-///
-/// const SECRET: &str = "client-secret-for-tests-1234";
 ///
 /// #[async_trait]
 /// impl Harness for OktaHarness {
 ///     fn connector(&self, server_url: &str) -> Result<Arc<dyn Connector>> {
-///         let config = stackhand_okta::OktaConfig::new(server_url, "client-id", SECRET)
-///             .with_token_url(format!("{server_url}/oauth2/v1/token"))
-///             .with_retry(stackhand_http::RetryConfig::fast_for_tests());
-///         Ok(Arc::new(stackhand_okta::OktaConnector::new(tenant(), config)?))
+///         let config = OktaConfig::new(server_url, "client-id", CLIENT_SECRET.into())
+///             .token_url(&format!("{server_url}{TOKEN_PATH}"))
+///             // Retries on, but fast: the status trial exhausts them in milliseconds.
+///             .retry(stackhand_http::RetryConfig {
+///                 max_attempts: 3,
+///                 min_delay: Duration::from_millis(1),
+///                 max_delay: Duration::from_millis(5),
+///                 ..Default::default()
+///             });
+///         Ok(Arc::new(OktaConnector::new(TenantId::new("acme")?, config)?))
 ///     }
 ///
 ///     fn secrets(&self) -> Vec<String> {
-///         vec![SECRET.into(), "access-token-for-tests".into()]
+///         vec![CLIENT_SECRET.into(), ACCESS_TOKEN.into()]
 ///     }
 ///
 ///     fn token_endpoint(&self) -> Option<TokenEndpoint> {
-///         Some(TokenEndpoint::bearer("/oauth2/v1/token", "access-token-for-tests"))
+///         Some(TokenEndpoint::bearer(TOKEN_PATH, ACCESS_TOKEN))
 ///     }
 ///
 ///     fn probe(&self, _server_url: &str) -> Probe {
 ///         Probe::new(Fixture::json(
 ///             Route::get("/api/v1/users/jane@acme.example"),
-///             json!({"id": "00u1", "status": "ACTIVE", "profile": {"login": "jane@acme.example"}}),
+///             user("00u1", "jane@acme.example"),
 ///         ))
 ///     }
 ///
 ///     async fn run_probe(&self, connector: &dyn Connector) -> Result<()> {
-///         connector.identity().expect("identity").get_user("jane@acme.example").await.map(drop)
+///         let okta = connector.identity().expect("Okta offers identity");
+///         okta.get_user("jane@acme.example").await.map(drop)
 ///     }
 ///
 ///     fn error_body(&self, status: u16) -> Value {
-///         json!({"errorCode": "E0000007", "errorSummary": format!("status {status}"),
+///         json!({"errorCode": "E0000007", "errorSummary": format!("Okta answered {status}"),
 ///                "errorLink": "E0000007", "errorId": "oae1", "errorCauses": []})
 ///     }
 ///
 ///     fn paging(&self, server_url: &str) -> Option<PagingCase> {
-///         let next = format!("<{server_url}/api/v1/users?after=00u2&limit=1>; rel=\"next\"");
-///         Some(PagingCase::new(2)
-///             .page(Fixture::json(Route::get("/api/v1/users").with_query("after", "00u2"), json!([user("00u2")])))
-///             .page(Fixture::json(Route::get("/api/v1/users"), json!([user("00u1")])).with_header("link", &next)))
+///         let next = format!("<{server_url}/api/v1/users?after=00u2&limit=200>; rel=\"next\"");
+///         Some(
+///             PagingCase::new(2)
+///                 .page(
+///                     Fixture::json(Route::get("/api/v1/users"), json!([user("00u1", "a@acme.example")]))
+///                         .with_header("link", &next),
+///                 )
+///                 .page(Fixture::json(
+///                     // One more query condition than the first page: this route wins.
+///                     Route::get("/api/v1/users").with_query("after", "00u2"),
+///                     json!([user("00u2", "b@acme.example")]),
+///                 )),
+///         )
 ///     }
 ///
 ///     async fn run_paging(&self, connector: &dyn Connector) -> Result<usize> {
-///         let users = connector.identity().expect("identity").find_users(&Default::default()).await?;
+///         let okta = connector.identity().expect("Okta offers identity");
+///         let users = okta.find_users(&UserQuery::Name("a".into())).await?;
 ///         Ok(users.len())
 ///     }
 ///
 ///     fn plan_cases(&self, _server_url: &str) -> Vec<PlanCase> {
 ///         let unlock = stackhand_core::actions::builtin()
-///             .get(&"identity.unlock".parse().unwrap()).unwrap().clone();
-///         vec![PlanCase::new("unlock", unlock, request("identity.unlock", json!({"user": "jane@acme.example"})))
-///             .fixture(Fixture::json(Route::get("/api/v1/users/jane@acme.example"), json!({"id": "00u1"})))]
+///             .get(&ActionId::from_static("identity.unlock"))
+///             .expect("a built-in action")
+///             .clone();
+///         let request = ActionRequest::new(
+///             IdempotencyKey::new("ticket-1").unwrap(),
+///             TenantId::new("acme").unwrap(),
+///             ActionId::from_static("identity.unlock"),
+///             &json!({"user": "jane@acme.example"}),
+///             Principal::end_user("jane@acme.example"),
+///         )
+///         .unwrap();
+///         vec![PlanCase::new("unlock jane", unlock, request).fixture(Fixture::json(
+///             Route::get("/api/v1/users/jane@acme.example"),
+///             user("00u1", "jane@acme.example"),
+///         ))]
 ///     }
+///
+///     // `is_read` keeps its default (GET, HEAD, OPTIONS): Okta has no read-only POSTs.
 /// }
 ///
 /// #[tokio::test]

@@ -91,9 +91,16 @@ pub(super) async fn run<H: Harness + ?Sized>(harness: &H, selected: &[Trial]) ->
         .connector(&MockServer::start().await.uri())
         .map(|c| c.info().vendor.clone())
         .unwrap_or_default();
+    let secrets = harness.secrets();
     let mut trials = Vec::new();
     for trial in Trial::ALL.into_iter().filter(|t| selected.contains(t)) {
-        let outcome = suite.trial(trial).with_subscriber(dispatch.clone()).await;
+        let outcome = match suite.trial(trial).with_subscriber(dispatch.clone()).await {
+            // Failures quote errors, which may carry a leaked secret: the report never does.
+            TrialOutcome::Failed(failures) => {
+                TrialOutcome::Failed(failures.iter().map(|f| redact(f, &secrets)).collect())
+            }
+            other => other,
+        };
         trials.push((trial, outcome));
     }
     Report { vendor, trials }
@@ -345,8 +352,9 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
                 Err(CallFailure::Error(error)) => {
                     if error.kind() != kind {
                         failures.push(format!(
-                            "{status}: expected kind {kind}, got {}: {error}",
-                            error.kind()
+                            "{status}: expected kind {kind}, got {}: {error}{}",
+                            error.kind(),
+                            unmatched(&server, &self.harness.probe(&server.uri()).fixtures).await
                         ));
                     }
                     let retryable = kind.is_retryable_by_default();
@@ -546,13 +554,14 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
         self.observed.note("tracing output", self.capture.text());
         let mut failures = Vec::new();
         for (number, secret) in secrets.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-            let label = format!("secret #{} ({} chars)", number + 1, secret.chars().count());
+            let tag = secret_label(number, secret);
+            let label = tag.trim_matches(|c| c == '<' || c == '>');
             let mut places = BTreeSet::new();
             for (place, text) in self.observed.texts.lock().iter() {
                 if text.contains(secret.as_str()) && places.insert(place.clone()) {
                     failures.push(format!(
                         "{label} appears in {place}: ...{}...",
-                        excerpt(text, secret, &label)
+                        excerpt(text, secret, &tag)
                     ));
                 }
             }
@@ -616,12 +625,31 @@ async fn unmatched(server: &MockServer, fixtures: &[Fixture]) -> String {
     )
 }
 
-/// Text around a secret's first occurrence, with every occurrence replaced by its label
-/// first, so no fragment of the secret reaches the report.
-fn excerpt(text: &str, secret: &str, label: &str) -> String {
-    let tag = format!("<{label}>");
-    let redacted = text.replace(secret, &tag);
-    let at = redacted.find(&tag).unwrap_or(0);
+/// Replace every secret in `text` by its label.
+fn redact(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .fold(text.to_string(), |text, (number, secret)| {
+            text.replace(secret.as_str(), &secret_label(number, secret))
+        })
+}
+
+/// `<secret #2 (24 chars)>`: which secret, without any of it.
+fn secret_label(number: usize, secret: &str) -> String {
+    format!(
+        "<secret #{} ({} chars)>",
+        number + 1,
+        secret.chars().count()
+    )
+}
+
+/// Text around a secret's first occurrence, with every occurrence replaced by its tag first,
+/// so no fragment of the secret reaches the report.
+fn excerpt(text: &str, secret: &str, tag: &str) -> String {
+    let redacted = text.replace(secret, tag);
+    let at = redacted.find(tag).unwrap_or(0);
     let start = floor_char_boundary(&redacted, at.saturating_sub(60));
     let end = floor_char_boundary(&redacted, (at + tag.len() + 60).min(redacted.len()));
     redacted[start..end].to_string()
