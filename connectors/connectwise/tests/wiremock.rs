@@ -1,0 +1,908 @@
+//! Every operation pinned against wiremock: method, path, query, headers and body, replaying
+//! ConnectWise's documented response shapes; every request is validated against the spec.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{API, assert_spec, config, tenant};
+use serde_json::{Value, json};
+use stackhand_connectwise::ConnectWise;
+use stackhand_core::{
+    Assignment, Connector, ErrorKind, HistoryQuery, NewContact, NewNote, NoteVisibility,
+    TicketQuery,
+};
+use stackhand_sim::connectwise::{CLIENT_ID, COMPANY_ID, PRIVATE_KEY, PUBLIC_KEY};
+use stackhand_testkit::openapi::{ObservedRequest, Spec};
+use wiremock::matchers::{
+    basic_auth, body_json, header, method, path, query_param, query_param_is_missing,
+};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+const ACCEPT: &str = "application/vnd.connectwise.com+json; version=2025.8";
+const MEDIA: &str = "application/vnd.connectwise.com+json; version=2025.8";
+
+/// A mock of one ConnectWise call with the headers every call must carry.
+fn cw(verb: &str, endpoint: &str) -> MockBuilder {
+    Mock::given(method(verb))
+        .and(path(format!("{API}/{endpoint}")))
+        .and(basic_auth(
+            format!("{COMPANY_ID}+{PUBLIC_KEY}"),
+            PRIVATE_KEY,
+        ))
+        .and(header("clientId", CLIENT_ID))
+        .and(header("accept", ACCEPT))
+}
+
+fn ok(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(body.to_string(), MEDIA)
+}
+
+fn created(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_raw(body.to_string(), MEDIA)
+}
+
+fn error(status: u16, code: &str, message: &str, field: Option<&str>) -> ResponseTemplate {
+    let mut body = json!({"code": code, "message": message});
+    if let Some(field) = field {
+        body["errors"] = json!([{"code": "InvalidField", "message": format!("{field} is invalid"), "resource": "ticket", "field": field}]);
+    }
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+/// A ticket as `GET /service/tickets/{id}` returns it (the vendor notes' example shape).
+fn ticket(id: i64, board: (i64, &str), status: (i64, &str), closed: bool) -> Value {
+    json!({
+        "id": id,
+        "summary": "Password reset - Jane Doe",
+        "recordType": "ServiceTicket",
+        "board": {"id": board.0, "name": board.1, "_info": {"board_href": "https://api-na.myconnectwise.net/v4_6_release/apis/3.0/service/boards/1"}},
+        "status": {"id": status.0, "name": status.1, "_info": {"status_href": "…/service/boards/1/statuses/16"}},
+        "company": {"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP", "_info": {"company_href": "…/company/companies/250"}},
+        "contact": {"id": 55, "name": "Jane Doe", "_info": {"contact_href": "…/company/contacts/55"}},
+        "contactName": "Jane Doe",
+        "contactEmailAddress": "jane.doe@contoso-law.example",
+        "priority": {"id": 4, "name": "Priority 3 - Normal Response"},
+        "source": {"id": 2, "name": "Email Connector"},
+        "severity": "Medium",
+        "impact": "Medium",
+        "owner": {"id": 148, "identifier": "amorgan", "name": "Alex Morgan"},
+        "closedFlag": closed,
+        "actualHours": 0.25,
+        "customFields": [],
+        "_info": {"lastUpdated": "2026-10-31T14:02:11Z", "updatedBy": "apiuser", "dateEntered": "2026-10-31T13:55:40Z", "enteredBy": "portal"}
+    })
+}
+
+fn contact(id: i64, inactive: bool) -> Value {
+    json!({
+        "id": id, "firstName": "Jane", "lastName": "Doe",
+        "company": {"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP"},
+        "inactiveFlag": inactive,
+        "communicationItems": [
+            {"id": 1001, "type": {"id": 2, "name": "Direct"}, "value": "+1 555 0155", "defaultFlag": true, "communicationType": "Phone"},
+            {"id": 1000, "type": {"id": 1, "name": "Email"}, "value": "jane.doe@contoso-law.example", "defaultFlag": true, "communicationType": "Email"}
+        ],
+        "_info": {"lastUpdated": "2025-10-01T09:00:00Z"}
+    })
+}
+
+fn note(id: i64, text: &str, detail: bool, internal: bool, resolution: bool) -> Value {
+    json!({
+        "id": id, "ticketId": 1234, "text": text,
+        "detailDescriptionFlag": detail, "internalAnalysisFlag": internal, "resolutionFlag": resolution,
+        "member": {"id": 190, "identifier": "stackhand", "name": "Stackhand API"},
+        "dateCreated": "2026-10-31T14:00:00Z", "createdBy": "stackhand"
+    })
+}
+
+fn statuses(board: i64) -> Value {
+    let base = if board == 1 { 16 } else { 31 };
+    json!([
+        {"id": base, "name": "New", "board": {"id": board}, "sortOrder": 0, "closedStatus": false, "inactive": false, "defaultFlag": true},
+        {"id": base + 1, "name": "In Progress", "board": {"id": board}, "sortOrder": 1, "closedStatus": false, "inactive": false, "defaultFlag": false},
+        {"id": base + 3, "name": "Completed", "board": {"id": board}, "sortOrder": 3, "closedStatus": true, "inactive": false, "defaultFlag": false},
+        {"id": base + 4, "name": ">Closed", "board": {"id": board}, "sortOrder": 4, "closedStatus": true, "inactive": false, "defaultFlag": false},
+        {"id": base + 5, "name": "Closed (old)", "board": {"id": board}, "sortOrder": 5, "closedStatus": true, "inactive": true, "defaultFlag": false}
+    ])
+}
+
+/// A connector with a fixed codebase (no discovery), not scoped to a company.
+fn connector(server: &MockServer) -> ConnectWise {
+    ConnectWise::new(
+        tenant("msp"),
+        config(&server.uri()).with_codebase("v4_6_release/"),
+    )
+    .unwrap()
+}
+
+async fn mount_statuses(server: &MockServer, board: i64) {
+    cw("GET", &format!("service/boards/{board}/statuses"))
+        .and(query_param("orderBy", "sortOrder asc"))
+        .and(query_param("page", "1"))
+        .and(query_param("pageSize", "250"))
+        .respond_with(ok(statuses(board)))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn mount_ticket(server: &MockServer, id: i64, body: Value) {
+    cw("GET", &format!("service/tickets/{id}"))
+        .respond_with(ok(body))
+        .mount(server)
+        .await;
+}
+
+async fn mount_description(server: &MockServer, id: i64) {
+    cw("GET", &format!("service/tickets/{id}/notes"))
+        .and(query_param("conditions", "detailDescriptionFlag=true"))
+        .and(query_param("orderBy", "id asc"))
+        .and(query_param("pageSize", "1"))
+        .respond_with(ok(json!([note(
+            1,
+            "I've forgotten my password.",
+            true,
+            false,
+            false
+        )])))
+        .mount(server)
+        .await;
+}
+
+async fn validate(server: &MockServer) {
+    assert_spec(&server.received_requests().await.unwrap());
+}
+
+#[tokio::test]
+async fn discovery_finds_the_codebase_then_health_reads_system_info() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/login/companyinfo/demomsp"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "CompanyName": "Demo MSP", "Codebase": "v2025_1/", "VersionCode": "v2025.1",
+            "VersionNumber": "v4.6.2025.1", "CompanyID": "demomsp", "IsCloud": true, "SiteUrl": "api-na.myconnectwise.net"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2025_1/apis/3.0/system/info"))
+        .and(basic_auth(format!("{COMPANY_ID}+{PUBLIC_KEY}"), PRIVATE_KEY))
+        .and(header("clientId", CLIENT_ID))
+        .and(header("accept", ACCEPT))
+        .respond_with(ok(json!({"version": "v2025.1.10431", "isCloud": true, "serverTimeZone": "Eastern Standard Time", "cloudRegion": "NA"})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let connector = ConnectWise::new(tenant("msp"), config(&server.uri())).unwrap();
+    let health = connector.health().await.unwrap();
+    assert!(health.healthy);
+    assert!(
+        health.detail.contains("v2025.1.10431") && health.detail.contains("/v2025_1/apis/3.0/"),
+        "{}",
+        health.detail
+    );
+    connector.health().await.unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        requests[0].headers.get("authorization").is_none(),
+        "discovery is unauthenticated"
+    );
+    // The discovered codebase is not the spec's default one: validate under its prefix.
+    let spec = Spec::load("connectwise-manage.json")
+        .unwrap()
+        .with_prefix("/v2025_1/apis/3.0");
+    for request in &requests[1..] {
+        spec.validate_request(&ObservedRequest::from(request))
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn health_is_false_when_the_keys_are_refused() {
+    let server = MockServer::start().await;
+    cw("GET", "system/info")
+        .respond_with(error(
+            401,
+            "Unauthorized",
+            "The company, public key or private key is not valid.",
+            None,
+        ))
+        .mount(&server)
+        .await;
+    let health = connector(&server).health().await.unwrap();
+    assert!(!health.healthy);
+    assert!(health.detail.contains("HTTP 401"), "{}", health.detail);
+}
+
+#[tokio::test]
+async fn poll_pins_conditions_order_and_paging() {
+    let server = MockServer::start().await;
+    let conditions = r#"closedFlag=false and lastUpdated>[2026-10-30T00:00:00Z] and board/name in ("Help Desk","Projects") and status/name in ("New")"#;
+    cw("GET", "service/tickets")
+        .and(query_param("conditions", conditions))
+        .and(query_param("orderBy", "_info/lastUpdated asc, id asc"))
+        .and(query_param("page", "1"))
+        .and(query_param("pageSize", "2"))
+        .respond_with(ok(json!([
+            ticket(1234, (1, "Help Desk"), (16, "New"), false),
+            ticket(1235, (1, "Help Desk"), (16, "New"), false)
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    cw("GET", "service/tickets")
+        .and(query_param("page", "2"))
+        .and(query_param("pageSize", "2"))
+        .respond_with(ok(json!([ticket(
+            1236,
+            (2, "Projects"),
+            (31, "New"),
+            false
+        )])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    cw("GET", "company/contacts")
+        .and(query_param("conditions", "id in (55)"))
+        .respond_with(ok(json!([contact(55, false)])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    for id in [1234, 1235, 1236] {
+        mount_description(&server, id).await;
+    }
+    let connector = ConnectWise::new(
+        tenant("msp"),
+        config(&server.uri())
+            .with_codebase("v4_6_release")
+            .with_page_size(2),
+    )
+    .unwrap();
+    let query = TicketQuery {
+        since: Some("2026-10-30T00:00:00Z".parse().unwrap()),
+        boards: vec!["Help Desk".into(), "Projects".into()],
+        statuses: vec!["New".into()],
+    };
+    let tickets = connector.psa().unwrap().poll_tickets(&query).await.unwrap();
+    assert_eq!(tickets.len(), 3);
+    let first = &tickets[0];
+    assert_eq!(first.id, "1234");
+    assert_eq!(first.body, "I've forgotten my password.");
+    assert_eq!(
+        first.contact.as_ref().unwrap().email.as_deref(),
+        Some("jane.doe@contoso-law.example")
+    );
+    assert_eq!(
+        first.priority.as_deref(),
+        Some("Priority 3 - Normal Response")
+    );
+    assert_eq!(
+        first.created,
+        "2026-10-31T13:55:40Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    );
+    assert_eq!(tickets[2].board.as_deref(), Some("Projects"));
+    validate(&server).await;
+}
+
+#[tokio::test]
+async fn get_ticket_reads_ticket_description_and_contact() {
+    let server = MockServer::start().await;
+    mount_ticket(
+        &server,
+        1234,
+        ticket(1234, (1, "Help Desk"), (16, "New"), false),
+    )
+    .await;
+    mount_description(&server, 1234).await;
+    cw("GET", "company/contacts/55")
+        .respond_with(ok(contact(55, true)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ticket = connector(&server)
+        .psa()
+        .unwrap()
+        .get_ticket("1234")
+        .await
+        .unwrap();
+    let contact = ticket.contact.unwrap();
+    assert_eq!(
+        (contact.id.as_str(), contact.name.as_str(), contact.active),
+        ("55", "Jane Doe", false)
+    );
+    assert_eq!(ticket.company.unwrap().identifier, "CONTOSO-LAW");
+    validate(&server).await;
+}
+
+#[tokio::test]
+async fn history_uses_forward_only_paging_and_reads_notes() {
+    let server = MockServer::start().await;
+    let conditions = "closedFlag=true and closedDate>=[2026-01-01T00:00:00Z] and closedDate<[2026-07-01T00:00:00Z]";
+    let mut closed = ticket(2001, (1, "Help Desk"), (20, "Closed"), true);
+    closed["closedDate"] = json!("2026-03-02T10:00:00Z");
+    let mut closed2 = ticket(2002, (1, "Help Desk"), (20, "Closed"), true);
+    closed2["closedDate"] = json!("2026-03-03T10:00:00Z");
+    let next = format!(
+        "<{}{API}/service/tickets?conditions=x&pageId=2001&pageSize=250>; rel=\"next\"",
+        server.uri()
+    );
+    cw("GET", "service/tickets")
+        .and(header("pagination-type", "forward-only"))
+        .and(query_param("conditions", conditions))
+        .and(query_param("pageSize", "250"))
+        .and(query_param_is_missing("pageId"))
+        .respond_with(ok(json!([closed])).insert_header("link", next.as_str()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    cw("GET", "service/tickets")
+        .and(header("pagination-type", "forward-only"))
+        .and(query_param("pageId", "2001"))
+        .respond_with(ok(json!([closed2])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    cw("GET", "company/contacts")
+        .and(query_param("conditions", "id in (55)"))
+        .respond_with(ok(json!([contact(55, false)])))
+        .mount(&server)
+        .await;
+    for id in [2001, 2002] {
+        cw("GET", &format!("service/tickets/{id}/notes"))
+            .and(query_param("orderBy", "id asc"))
+            .and(query_param("page", "1"))
+            .respond_with(ok(json!([
+                note(1, "Can't log in.", true, false, false),
+                note(2, "Verified caller.", false, true, false),
+                note(3, "Password reset.", false, false, true)
+            ])))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let query = HistoryQuery {
+        from: "2026-01-01T00:00:00Z".parse().unwrap(),
+        to: "2026-07-01T00:00:00Z".parse().unwrap(),
+    };
+    let history = connector(&server)
+        .psa()
+        .unwrap()
+        .history(&query)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2);
+    let first = &history[0];
+    assert_eq!(first.ticket.body, "Can't log in.");
+    assert_eq!(first.resolution.as_deref(), Some("Password reset."));
+    assert_eq!(
+        first.closed_at,
+        Some("2026-03-02T10:00:00Z".parse().unwrap())
+    );
+    assert_eq!(first.notes[1].visibility, NoteVisibility::Internal);
+    assert!(first.notes[2].resolution);
+    validate(&server).await;
+}
+
+#[tokio::test]
+async fn notes_are_written_with_the_right_flags() {
+    let server = MockServer::start().await;
+    cw("POST", "service/tickets/1234/notes")
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({"text": "Checked the sign-in logs.", "detailDescriptionFlag": false, "internalAnalysisFlag": true, "resolutionFlag": false, "processNotifications": false})))
+        .respond_with(created(note(10, "Checked the sign-in logs.", false, true, false)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    cw("POST", "service/tickets/1234/notes")
+        .and(body_json(json!({"text": "Hi Jane, done.", "detailDescriptionFlag": true, "internalAnalysisFlag": false, "resolutionFlag": false, "processNotifications": true})))
+        .respond_with(created(note(11, "Hi Jane, done.", true, false, false)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    cw("GET", "service/tickets/1234/notes")
+        .and(query_param("orderBy", "id asc"))
+        .and(query_param("page", "1"))
+        .and(query_param("pageSize", "250"))
+        .respond_with(ok(json!([
+            note(10, "Checked the sign-in logs.", false, true, false),
+            note(11, "Hi Jane, done.", true, false, false)
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let connector = connector(&server);
+    let psa = connector.psa().unwrap();
+    let internal = psa
+        .add_note(
+            "1234",
+            &NewNote {
+                text: "Checked the sign-in logs.".into(),
+                visibility: NoteVisibility::Internal,
+                resolution: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            internal.id.as_str(),
+            internal.visibility,
+            internal.author.as_deref()
+        ),
+        ("10", NoteVisibility::Internal, Some("stackhand"))
+    );
+    let customer = psa
+        .add_note(
+            "1234",
+            &NewNote {
+                text: "Hi Jane, done.".into(),
+                visibility: NoteVisibility::Customer,
+                resolution: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(customer.visibility, NoteVisibility::Customer);
+    assert_eq!(psa.notes("1234").await.unwrap().len(), 2);
+    assert_eq!(
+        psa.add_note(
+            "1234",
+            &NewNote {
+                text: " ".into(),
+                visibility: NoteVisibility::Internal,
+                resolution: false
+            }
+        )
+        .await
+        .unwrap_err()
+        .kind(),
+        ErrorKind::Invalid
+    );
+    validate(&server).await;
+}
+
+#[tokio::test]
+async fn set_status_resolves_the_name_on_the_tickets_board() {
+    let server = MockServer::start().await;
+    mount_ticket(
+        &server,
+        1234,
+        ticket(1234, (1, "Help Desk"), (16, "New"), false),
+    )
+    .await;
+    mount_statuses(&server, 1).await;
+    cw("PATCH", "service/tickets/1234")
+        .and(header("content-type", "application/json"))
+        .and(body_json(
+            json!([{"op": "replace", "path": "status", "value": {"id": 17}}]),
+        ))
+        .respond_with(ok(ticket(
+            1234,
+            (1, "Help Desk"),
+            (17, "In Progress"),
+            false,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let connector = connector(&server);
+    connector
+        .psa()
+        .unwrap()
+        .set_status("1234", "In Progress")
+        .await
+        .unwrap();
+    let err = connector
+        .psa()
+        .unwrap()
+        .set_status("1234", "Closed (old)")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Invalid,
+        "inactive statuses are refused"
+    );
+    validate(&server).await;
+}
+
+#[tokio::test]
+async fn close_writes_the_resolution_then_the_boards_closed_status() {
+    let server = MockServer::start().await;
+    mount_ticket(
+        &server,
+        1234,
+        ticket(1234, (1, "Help Desk"), (16, "New"), false),
+    )
+    .await;
+    mount_statuses(&server, 1).await;
+    cw("POST", "service/tickets/1234/notes")
+        .and(body_json(json!({"text": "Password reset.", "detailDescriptionFlag": true, "internalAnalysisFlag": false, "resolutionFlag": true, "processNotifications": true})))
+        .respond_with(created(note(12, "Password reset.", true, false, true)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // ">Closed" wins over "Completed": both close, the one named Closed is the board's close.
+    cw("PATCH", "service/tickets/1234")
+        .and(body_json(
+            json!([{"op": "replace", "path": "status", "value": {"id": 20}}]),
+        ))
+        .respond_with(ok(ticket(1234, (1, "Help Desk"), (20, ">Closed"), true)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    connector(&server)
+        .psa()
+        .unwrap()
+        .close("1234", Some("Password reset."))
+        .await
+        .unwrap();
+    let received = server.received_requests().await.unwrap();
+    let order: Vec<String> = received.iter().map(|r| r.method.to_string()).collect();
+    assert_eq!(
+        order,
+        ["GET", "GET", "POST", "PATCH"],
+        "the resolution is written before closing"
+    );
+    validate(&server).await;
+}
+
+#[tokio::test]
+async fn close_surfaces_the_workflow_refusal() {
+    let server = MockServer::start().await;
+    mount_ticket(
+        &server,
+        1234,
+        ticket(1234, (1, "Help Desk"), (16, "New"), false),
+    )
+    .await;
+    mount_statuses(&server, 1).await;
+    cw("PATCH", "service/tickets/1234")
+        .respond_with(error(
+            400,
+            "InvalidObject",
+            "ticket object is invalid",
+            Some("status"),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = connector(&server)
+        .psa()
+        .unwrap()
+        .close("1234", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert_eq!(err.context_value("vendor_code"), Some("InvalidObject"));
+    assert!(err.message().contains("status: status is invalid"), "{err}");
+}
+
+#[tokio::test]
+async fn reassign_moves_board_with_a_valid_status_and_sets_the_owner() {
+    let server = MockServer::start().await;
+    mount_ticket(
+        &server,
+        1234,
+        ticket(1234, (1, "Help Desk"), (17, "In Progress"), false),
+    )
+    .await;
+    cw("GET", "service/boards")
+        .and(query_param(
+            "conditions",
+            r#"name="Projects" and inactiveFlag=false"#,
+        ))
+        .respond_with(ok(
+            json!([{"id": 2, "name": "Projects", "projectFlag": false}]),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_statuses(&server, 2).await;
+    cw("PATCH", "service/tickets/1234")
+        .and(body_json(json!([
+            {"op": "replace", "path": "board", "value": {"id": 2}},
+            {"op": "replace", "path": "status", "value": {"id": 32}},
+            {"op": "replace", "path": "owner", "value": {"identifier": "cfischer"}}
+        ])))
+        .respond_with(ok(ticket(
+            1234,
+            (2, "Projects"),
+            (32, "In Progress"),
+            false,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let psa_connector = connector(&server);
+    let psa = psa_connector.psa().unwrap();
+    psa.reassign(
+        "1234",
+        &Assignment {
+            board: Some("Projects".into()),
+            member: Some("cfischer".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        psa.reassign(
+            "1234",
+            &Assignment {
+                board: None,
+                member: None
+            }
+        )
+        .await
+        .unwrap_err()
+        .kind(),
+        ErrorKind::Invalid
+    );
+    validate(&server).await;
+}
+
+#[tokio::test]
+async fn link_to_parent_patches_the_child() {
+    let server = MockServer::start().await;
+    mount_ticket(
+        &server,
+        1235,
+        ticket(1235, (1, "Help Desk"), (16, "New"), false),
+    )
+    .await;
+    mount_ticket(
+        &server,
+        1234,
+        ticket(1234, (1, "Help Desk"), (16, "New"), false),
+    )
+    .await;
+    cw("PATCH", "service/tickets/1235")
+        .and(body_json(
+            json!([{"op": "replace", "path": "parentTicketId", "value": 1234}]),
+        ))
+        .respond_with(ok(ticket(1235, (1, "Help Desk"), (16, "New"), false)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    connector(&server)
+        .psa()
+        .unwrap()
+        .link_to_parent("1235", "1234")
+        .await
+        .unwrap();
+    validate(&server).await;
+}
+
+#[tokio::test]
+async fn contacts_find_create_deactivate_activate() {
+    let server = MockServer::start().await;
+    cw("GET", "company/contacts")
+        .and(query_param("childConditions", r#"communicationItems/value="jane.doe@contoso-law.example" AND communicationItems/communicationType="Email""#))
+        .and(query_param_is_missing("conditions"))
+        .respond_with(ok(json!([contact(54, true), contact(55, false)])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    cw("GET", "company/communicationTypes")
+        .and(query_param("conditions", "emailFlag=true"))
+        .respond_with(ok(json!([{"id": 7, "description": "Email", "emailFlag": true, "phoneFlag": false, "faxFlag": false}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    cw("POST", "company/contacts")
+        .and(body_json(json!({
+            "firstName": "Sam", "lastName": "Patel", "company": {"id": 250},
+            "communicationItems": [{"type": {"id": 7}, "value": "sam.patel@contoso-law.example", "communicationType": "Email", "defaultFlag": true}]
+        })))
+        .respond_with(created(json!({
+            "id": 90, "firstName": "Sam", "lastName": "Patel", "company": {"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP"},
+            "inactiveFlag": false,
+            "communicationItems": [{"id": 2000, "type": {"id": 7, "name": "Email"}, "value": "sam.patel@contoso-law.example", "defaultFlag": true, "communicationType": "Email"}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    for inactive in [true, false] {
+        cw("PATCH", "company/contacts/90")
+            .and(body_json(
+                json!([{"op": "replace", "path": "inactiveFlag", "value": inactive}]),
+            ))
+            .respond_with(ok(contact(90, inactive)))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let connector = connector(&server);
+    let psa = connector.psa().unwrap();
+    let jane = psa
+        .find_contact("jane.doe@contoso-law.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        jane.id, "55",
+        "the active contact wins over an inactive namesake"
+    );
+    let sam = psa
+        .create_contact(&NewContact {
+            company_id: "250".into(),
+            first_name: "Sam".into(),
+            last_name: "Patel".into(),
+            email: "sam.patel@contoso-law.example".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            sam.id.as_str(),
+            sam.email.as_deref(),
+            sam.company_id.as_deref()
+        ),
+        ("90", Some("sam.patel@contoso-law.example"), Some("250"))
+    );
+    psa.deactivate_contact("90").await.unwrap();
+    psa.activate_contact("90").await.unwrap();
+    validate(&server).await;
+}
+
+#[tokio::test]
+async fn find_company_by_identifier_or_name() {
+    let server = MockServer::start().await;
+    cw("GET", "company/companies")
+        .and(query_param("conditions", r#"(identifier="GLOBEX" or name="GLOBEX") and deletedFlag=false"#))
+        .and(query_param("fields", "id,identifier,name,deletedFlag"))
+        .respond_with(ok(json!([{"id": 251, "identifier": "GLOBEX", "name": "Globex Corporation", "deletedFlag": false}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let company = connector(&server)
+        .psa()
+        .unwrap()
+        .find_company("GLOBEX")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (company.id.as_str(), company.name.as_str()),
+        ("251", "Globex Corporation")
+    );
+    validate(&server).await;
+}
+
+#[tokio::test]
+async fn a_scoped_connector_filters_by_its_company() {
+    let server = MockServer::start().await;
+    cw("GET", "company/companies")
+        .and(query_param("conditions", r#"identifier="CONTOSO-LAW""#))
+        .respond_with(ok(
+            json!([{"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP"}]),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    cw("GET", "service/tickets")
+        .and(query_param(
+            "conditions",
+            r#"closedFlag=false and company/identifier="CONTOSO-LAW""#,
+        ))
+        .respond_with(ok(json!([])))
+        .expect(2)
+        .mount(&server)
+        .await;
+    cw("GET", "company/contacts")
+        .and(query_param("conditions", "company/id=250"))
+        .respond_with(ok(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let connector = ConnectWise::new(
+        tenant("contoso-law"),
+        config(&server.uri())
+            .with_codebase("v4_6_release/")
+            .with_company_identifier("CONTOSO-LAW"),
+    )
+    .unwrap();
+    let psa = connector.psa().unwrap();
+    assert!(
+        psa.poll_tickets(&TicketQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        psa.poll_tickets(&TicketQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        psa.find_contact("jane.doe@contoso-law.example")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    validate(&server).await;
+}
+
+#[tokio::test]
+async fn errors_map_through_the_connectwise_envelope() {
+    let server = MockServer::start().await;
+    cw("GET", "service/tickets/1")
+        .respond_with(error(
+            404,
+            "NotFound",
+            "ticket with id 1 was not found.",
+            None,
+        ))
+        .mount(&server)
+        .await;
+    cw("GET", "service/tickets/2")
+        .respond_with(error(
+            401,
+            "Unauthorized",
+            "The company, public key or private key is not valid.",
+            None,
+        ))
+        .mount(&server)
+        .await;
+    cw("GET", "service/tickets/3")
+        .respond_with(
+            ResponseTemplate::new(502).set_body_string("<html><body>Bad gateway</body></html>"),
+        )
+        .mount(&server)
+        .await;
+    cw("GET", "service/tickets/4")
+        .respond_with(ok(json!({"id": "not a number"})))
+        .mount(&server)
+        .await;
+    let connector = connector(&server);
+    let psa = connector.psa().unwrap();
+    let not_found = psa.get_ticket("1").await.unwrap_err();
+    assert_eq!(not_found.kind(), ErrorKind::NotFound);
+    assert_eq!(not_found.context_value("vendor_code"), Some("NotFound"));
+    assert_eq!(
+        psa.get_ticket("2").await.unwrap_err().kind(),
+        ErrorKind::Unauthorized
+    );
+    let gateway = psa.get_ticket("3").await.unwrap_err();
+    assert_eq!(gateway.kind(), ErrorKind::Transient);
+    assert!(gateway.message().contains("HTML"), "{gateway}");
+    let garbage = psa.get_ticket("4").await.unwrap_err();
+    assert_eq!(garbage.kind(), ErrorKind::Invalid, "{garbage}");
+    assert!(!format!("{not_found:?}{gateway:?}{garbage:?}").contains(PRIVATE_KEY));
+}
+
+#[tokio::test]
+async fn throttling_honours_retry_after() {
+    let server = MockServer::start().await;
+    cw("GET", "system/info")
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    cw("GET", "system/info")
+        .respond_with(ok(json!({"version": "v2025.8", "isCloud": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    assert!(connector(&server).health().await.unwrap().healthy);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn the_spec_check_catches_a_partial_object_patch() {
+    // Guard that the validation these tests rely on can fail: ConnectWise PATCH takes an array.
+    let spec = Spec::load("connectwise-manage.json").unwrap();
+    let wrong = ObservedRequest::new("PATCH", &format!("{API}/service/tickets/1"))
+        .with_json(&json!({"status": {"id": 1}}));
+    assert!(spec.validate_request(&wrong).is_err());
+    let right = ObservedRequest::new("PATCH", &format!("{API}/service/tickets/1"))
+        .with_json(&json!([{"op": "replace", "path": "status", "value": {"id": 1}}]));
+    spec.validate_request(&right).unwrap();
+}
