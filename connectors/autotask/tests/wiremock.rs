@@ -1,0 +1,952 @@
+//! Every operation against wiremock: method, path, query, headers and body pinned, documented
+//! response shapes replayed, and every recorded request validated against the Autotask
+//! document.
+
+mod common;
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use stackhand_autotask::{AutotaskConfig, AutotaskConnector};
+use stackhand_core::*;
+use stackhand_http::RateLimits;
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+use common::{assert_valid, fast_retry, tenant};
+
+const USER: &str = "stackhand-api@msp.example";
+const CODE: &str = "TRACKINGIDENTIFIER0042";
+const SECRET: &str = "wiremock-secret-5d1f";
+const BASE: &str = "/ATServicesRest/V1.0";
+
+/// Matches when the `search` query parameter is this JSON (key order aside).
+struct SearchIs(Value);
+
+impl Match for SearchIs {
+    fn matches(&self, request: &Request) -> bool {
+        request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "search")
+            .and_then(|(_, v)| serde_json::from_str::<Value>(&v).ok())
+            .is_some_and(|v| v == self.0)
+    }
+}
+
+/// A mock for `METHOD /ATServicesRest/V1.0/{rest}` that requires the three auth headers.
+fn at(verb: &str, rest: &str) -> MockBuilder {
+    Mock::given(method(verb))
+        .and(path(format!("{BASE}/{rest}")))
+        .and(header("ApiIntegrationCode", CODE))
+        .and(header("UserName", USER))
+        .and(header("Secret", SECRET))
+}
+
+/// A mock for a write: auth headers, JSON content type and this exact body.
+fn write(verb: &str, rest: &str, body: Value) -> MockBuilder {
+    at(verb, rest)
+        .and(header("content-type", "application/json"))
+        .and(body_json(body))
+}
+
+fn ok(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+fn page(items: Vec<Value>, next: Option<String>) -> Value {
+    json!({
+        "items": items,
+        "pageDetails": {"count": items.len(), "requestCount": 500, "prevPageUrl": null, "nextPageUrl": next}
+    })
+}
+
+fn picklist(values: &[(i64, &str, bool)]) -> Value {
+    values
+        .iter()
+        .map(|(v, label, default)| {
+            json!({"value": v.to_string(), "label": label, "isDefaultValue": default,
+                   "sortOrder": 0, "parentValue": "", "isActive": true, "isSystem": false})
+        })
+        .collect()
+}
+
+fn field(name: &str, values: Option<Value>) -> Value {
+    json!({
+        "name": name, "dataType": "integer", "length": 0, "isRequired": false, "isReadOnly": false,
+        "isQueryable": true, "isReference": false, "referenceEntityType": "",
+        "isPickList": values.is_some(), "picklistValues": values, "picklistParentValueField": "",
+        "isSupportedWebhookField": false
+    })
+}
+
+fn ticket(id: i64, status: i64) -> Value {
+    json!({
+        "id": id, "ticketNumber": "T20250301.0042", "title": "Locked out of M365",
+        "description": "User reports lockout after password change.", "companyID": 250,
+        "contactID": 31337, "status": status, "priority": 2, "queueID": 29682833, "issueType": 12,
+        "subIssueType": 204, "ticketType": 1, "source": 2, "assignedResourceID": null,
+        "assignedResourceRoleID": null, "createDate": "2025-03-01T13:55:40.413Z",
+        "dueDateTime": "2025-03-02T13:55:40Z", "lastActivityDate": "2025-03-01T14:02:11.2Z",
+        "completedDate": null, "resolution": null, "problemTicketId": null, "userDefinedFields": []
+    })
+}
+
+fn company() -> Value {
+    json!({"id": 250, "companyName": "Acme Dental", "companyNumber": "ACME", "companyType": 1,
+           "isActive": true, "userDefinedFields": []})
+}
+
+fn contact(id: i64, active: i64) -> Value {
+    json!({"id": id, "companyID": 250, "firstName": "Jane", "lastName": "Doe",
+           "emailAddress": "jane@acme.example", "isActive": active, "userDefinedFields": []})
+}
+
+struct Setup {
+    server: MockServer,
+    connector: AutotaskConnector,
+}
+
+impl Setup {
+    async fn new() -> Self {
+        Self::with(|c| c).await
+    }
+
+    async fn with(change: impl FnOnce(AutotaskConfig) -> AutotaskConfig) -> Self {
+        let server = MockServer::start().await;
+        let config =
+            AutotaskConfig::new(USER, SecretString::from(CODE), SecretString::from(SECRET))
+                .with_base_url(format!("{}/ATServicesRest/", server.uri()).parse().unwrap());
+        let connector = AutotaskConnector::builder(tenant(), change(config))
+            .rate_limits(RateLimits::new())
+            .retry(fast_retry())
+            .build()
+            .unwrap();
+        at("GET", "ThresholdInformation")
+            .respond_with(ok(json!({"externalRequestThreshold": 10000,
+                "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": 124})))
+            .mount(&server)
+            .await;
+        Self { server, connector }
+    }
+
+    /// The picklists the connector reads at run time (the "usual" community numbers here).
+    async fn picklists(&self) {
+        at("GET", "Tickets/entityInformation/fields")
+            .respond_with(ok(json!({"fields": [
+                field("id", None),
+                field("status", Some(picklist(&[(1, "New", true), (8, "In Progress", false), (7, "Waiting Customer", false), (5, "Complete", false)]))),
+                field("priority", Some(picklist(&[(1, "High", false), (2, "Medium", true), (3, "Low", false)]))),
+                field("queueID", Some(picklist(&[(29682833, "Help Desk", true), (29682969, "Escalations", false)]))),
+                field("source", Some(picklist(&[(2, "Phone", false), (4, "Email", true)]))),
+                field("ticketType", Some(picklist(&[(1, "Service Request", true), (2, "Incident", false), (3, "Problem", false)]))),
+            ]})))
+            .expect(1)
+            .mount(&self.server)
+            .await;
+        at("GET", "TicketNotes/entityInformation/fields")
+            .respond_with(ok(json!({"fields": [
+                field("publish", Some(picklist(&[(1, "All Autotask Users", false), (2, "Internal Only", true), (4, "Internal & Co-Managed", false)]))),
+                field("noteType", Some(picklist(&[(1, "Task Summary", false), (13, "General", true)]))),
+            ]})))
+            .expect(1)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Company 250 and contact 31337, read in batches by id.
+    async fn company_and_contact(&self) {
+        at("GET", "Companies/query")
+            .and(SearchIs(
+                json!({"filter": [{"op": "in", "field": "id", "value": [250]}]}),
+            ))
+            .respond_with(ok(page(vec![company()], None)))
+            .mount(&self.server)
+            .await;
+        at("GET", "Contacts/query")
+            .and(SearchIs(
+                json!({"filter": [{"op": "in", "field": "id", "value": [31337]}]}),
+            ))
+            .respond_with(ok(page(vec![contact(31337, 1)], None)))
+            .mount(&self.server)
+            .await;
+    }
+
+    fn psa(&self) -> &dyn Psa {
+        self.connector.psa().unwrap()
+    }
+
+    async fn assert_spec_valid(&self) {
+        assert_valid(&self.server.received_requests().await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn zone_discovery_asks_zone_information_then_calls_the_zone() {
+    let discovery = MockServer::start().await;
+    let zone = MockServer::start().await;
+    at("GET", "ZoneInformation")
+        .and(query_param("user", USER))
+        .respond_with(ok(
+            json!({"zoneName": "Pre-release", "url": format!("{}/ATServicesRest/", zone.uri()),
+            "webUrl": "https://ww15.autotask.net/", "ci": 15}),
+        ))
+        .expect(1)
+        .mount(&discovery)
+        .await;
+    at("GET", "ThresholdInformation")
+        .respond_with(ok(json!({"externalRequestThreshold": 10000, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": 5})))
+        .expect(1)
+        .mount(&zone)
+        .await;
+    let config = AutotaskConfig::new(USER, SecretString::from(CODE), SecretString::from(SECRET))
+        .with_discovery_url(
+            format!("{}/ATServicesRest/", discovery.uri())
+                .parse()
+                .unwrap(),
+        );
+    let connector = AutotaskConnector::builder(tenant(), config)
+        .rate_limits(RateLimits::new())
+        .build()
+        .unwrap();
+    let health = connector.health().await.unwrap();
+    assert!(health.detail.contains("5 of 10000"), "{}", health.detail);
+    assert!(health.detail.contains(&zone.uri()), "{}", health.detail);
+    assert_valid(&discovery.received_requests().await.unwrap());
+    assert_valid(&zone.received_requests().await.unwrap());
+}
+
+#[tokio::test]
+async fn poll_tickets_filters_status_queue_and_watermark_and_follows_next_page_url() {
+    let s = Setup::new().await;
+    s.picklists().await;
+    s.company_and_contact().await;
+    let since = chrono::DateTime::parse_from_rfc3339("2025-03-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let search = json!({"filter": [
+        {"op": "in", "field": "status", "value": [1, 8]},
+        {"op": "in", "field": "queueID", "value": [29682833]},
+        {"op": "gt", "field": "lastActivityDate", "value": "2025-03-01T00:00:00.000Z"}
+    ]});
+    let next = format!(
+        "{}{BASE}/Tickets/query/next?paging=%7B%22pageSize%22%3A500%7D&search=x",
+        s.server.uri()
+    );
+    at("GET", "Tickets/query/next")
+        .and(query_param("paging", "{\"pageSize\":500}"))
+        .respond_with(ok(page(vec![ticket(98766, 8)], None)))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    at("GET", "Tickets/query")
+        .and(SearchIs(search))
+        .respond_with(ok(page(vec![ticket(98765, 1)], Some(next))))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let tickets = s
+        .psa()
+        .poll_tickets(&TicketQuery {
+            since: Some(since),
+            boards: vec!["help desk".into()],
+            statuses: vec!["New".into(), "In Progress".into()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(tickets.len(), 2);
+    let t = &tickets[0];
+    assert_eq!((t.id.as_str(), t.status.as_str()), ("98765", "New"));
+    assert_eq!(t.subject, "Locked out of M365");
+    assert_eq!(t.board.as_deref(), Some("Help Desk"));
+    assert_eq!(t.priority.as_deref(), Some("Medium"));
+    assert_eq!(t.source.as_deref(), Some("Phone"));
+    assert_eq!(t.company.as_ref().unwrap().identifier, "ACME");
+    assert_eq!(
+        t.contact.as_ref().unwrap().email.as_deref(),
+        Some("jane@acme.example")
+    );
+    assert_eq!(tickets[1].status, "In Progress");
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn poll_without_statuses_excludes_complete_and_scopes_to_the_company() {
+    let s = Setup::with(|c| c.with_company_id(250)).await;
+    s.picklists().await;
+    at("GET", "Tickets/query")
+        .and(SearchIs(json!({"filter": [
+            {"op": "eq", "field": "companyID", "value": 250},
+            {"op": "noteq", "field": "status", "value": 5}
+        ]})))
+        .respond_with(ok(page(vec![], None)))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    assert!(
+        s.psa()
+            .poll_tickets(&TicketQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let err = s
+        .psa()
+        .poll_tickets(&TicketQuery {
+            boards: vec!["Projects".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(err.message().contains("Help Desk, Escalations"), "{err}");
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn get_ticket_reads_the_item_with_its_company_and_contact() {
+    let s = Setup::new().await;
+    s.picklists().await;
+    s.company_and_contact().await;
+    at("GET", "Tickets/98765")
+        .respond_with(ok(json!({"item": ticket(98765, 1)})))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    at("GET", "Tickets/4")
+        .respond_with(ok(json!({"item": null})))
+        .mount(&s.server)
+        .await;
+    let t = s.psa().get_ticket("98765").await.unwrap();
+    assert_eq!(t.contact.unwrap().name, "Jane Doe");
+    assert_eq!(t.company.unwrap().name, "Acme Dental");
+    assert_eq!(t.created.to_rfc3339(), "2025-03-01T13:55:40.413+00:00");
+    assert!(!t.closed);
+    let err = s.psa().get_ticket("4").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn get_ticket_by_number_queries_ticket_number() {
+    let s = Setup::new().await;
+    s.picklists().await;
+    s.company_and_contact().await;
+    at("GET", "Tickets/query")
+        .and(SearchIs(
+            json!({"filter": [{"op": "eq", "field": "ticketNumber", "value": "T20250301.0042"}]}),
+        ))
+        .respond_with(ok(page(vec![ticket(98765, 1)], None)))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let t = s.psa().get_ticket("T20250301.0042").await.unwrap();
+    assert_eq!(t.id, "98765");
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn history_reads_complete_tickets_in_the_range_and_their_notes() {
+    let s = Setup::new().await;
+    s.picklists().await;
+    s.company_and_contact().await;
+    let mut closed = ticket(98765, 5);
+    closed["completedDate"] = json!("2025-03-02T09:00:00Z");
+    closed["resolution"] = json!("Unlocked the account.");
+    at("GET", "Tickets/query")
+        .and(SearchIs(json!({"filter": [
+            {"op": "eq", "field": "status", "value": 5},
+            {"op": "gte", "field": "completedDate", "value": "2025-03-01T00:00:00.000Z"},
+            {"op": "lt", "field": "completedDate", "value": "2025-04-01T00:00:00.000Z"}
+        ]})))
+        // The same ticket twice (a page boundary moving under us): returned once.
+        .respond_with(ok(page(vec![closed.clone(), closed], None)))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    at("GET", "TicketNotes/query")
+        .and(SearchIs(json!({"filter": [{"op": "in", "field": "ticketID", "value": [98765]}]})))
+        .respond_with(ok(page(
+            vec![
+                json!({"id": 2, "ticketID": 98765, "title": "Resolution", "description": "Unlocked.", "publish": 1, "noteType": 13,
+                       "creatorResourceID": 29684010, "createDateTime": "2025-03-02T09:00:00Z"}),
+                json!({"id": 1, "ticketID": 98765, "title": "Checked logs", "description": "Old phone.", "publish": 2, "noteType": 13,
+                       "creatorResourceID": 29684010, "createDateTime": "2025-03-01T15:00:00Z"}),
+            ],
+            None,
+        )))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let at_time = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let history = s
+        .psa()
+        .history(&HistoryQuery {
+            from: at_time("2025-03-01T00:00:00Z"),
+            to: at_time("2025-04-01T00:00:00Z"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    let h = &history[0];
+    assert!(h.ticket.closed);
+    assert_eq!(h.resolution.as_deref(), Some("Unlocked the account."));
+    assert_eq!(h.closed_at, Some(at_time("2025-03-02T09:00:00Z")));
+    assert_eq!(
+        h.notes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        ["1", "2"]
+    );
+    assert_eq!(h.notes[0].visibility, NoteVisibility::Internal);
+    assert!(h.notes[1].resolution && h.notes[1].visibility == NoteVisibility::Customer);
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn long_queries_are_posted_and_their_next_page_is_posted_with_the_same_body() {
+    let s = Setup::new().await;
+    s.picklists().await;
+    let ids: Vec<i64> = (1_000_000..1_000_200).collect();
+    let closed: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            let mut t = ticket(*id, 5);
+            t["companyID"] = Value::Null;
+            t["contactID"] = Value::Null;
+            t
+        })
+        .collect();
+    at("GET", "Tickets/query")
+        .respond_with(ok(page(closed, None)))
+        .mount(&s.server)
+        .await;
+    let notes_query = json!({"filter": [{"op": "in", "field": "ticketID", "value": ids}]});
+    let next = format!(
+        "{}{BASE}/TicketNotes/query/next?paging=opaque",
+        s.server.uri()
+    );
+    write("POST", "TicketNotes/query", notes_query.clone())
+        .respond_with(ok(page(
+            vec![json!({"id": 1, "ticketID": 1_000_000, "title": "t", "description": "first page", "publish": 2})],
+            Some(next),
+        )))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    write("POST", "TicketNotes/query/next", notes_query)
+        .and(query_param("paging", "opaque"))
+        .respond_with(ok(page(
+            vec![json!({"id": 2, "ticketID": 1_000_199, "title": "t", "description": "second page", "publish": 1})],
+            None,
+        )))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let now = chrono::Utc::now();
+    let history = s
+        .psa()
+        .history(&HistoryQuery {
+            from: now - chrono::Duration::days(30),
+            to: now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 200);
+    assert_eq!(history[0].notes[0].text, "first page");
+    assert_eq!(history[199].notes[0].text, "second page");
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn a_next_page_url_on_another_host_is_refused() {
+    let s = Setup::new().await;
+    s.picklists().await;
+    at("GET", "Tickets/query")
+        .respond_with(ok(page(
+            vec![],
+            Some("https://evil.example/ATServicesRest/V1.0/Tickets/query/next?paging=x".into()),
+        )))
+        .mount(&s.server)
+        .await;
+    let err = s
+        .psa()
+        .poll_tickets(&TicketQuery::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(err.message().contains("refusing"), "{err}");
+}
+
+#[tokio::test]
+async fn notes_are_read_through_ticket_notes_query() {
+    let s = Setup::new().await;
+    s.picklists().await;
+    at("GET", "Tickets/98765")
+        .respond_with(ok(json!({"item": ticket(98765, 1)})))
+        .mount(&s.server)
+        .await;
+    at("GET", "TicketNotes/query")
+        .and(SearchIs(json!({"filter": [{"op": "eq", "field": "ticketID", "value": 98765}]})))
+        .respond_with(ok(page(
+            vec![json!({"id": 7, "ticketID": 98765, "title": "Called", "description": "Voicemail.", "publish": 4,
+                        "noteType": 13, "createDateTime": "2025-03-01T14:00:00.123"})],
+            None,
+        )))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let notes = s.psa().notes("98765").await.unwrap();
+    assert_eq!(notes.len(), 1);
+    // "Internal & Co-Managed" is not customer-visible.
+    assert_eq!(notes[0].visibility, NoteVisibility::Internal);
+    assert!(notes[0].created.is_some());
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn add_note_posts_to_the_child_url_with_publish_and_note_type_from_the_picklists() {
+    let s = Setup::with(|c| c.with_impersonation(29684010)).await;
+    s.picklists().await;
+    at("GET", "Tickets/98765")
+        .and(header("ImpersonationResourceId", "29684010"))
+        .respond_with(ok(json!({"item": ticket(98765, 1)})))
+        .mount(&s.server)
+        .await;
+    write(
+        "POST",
+        "Tickets/98765/Notes",
+        json!({"ticketID": 98765, "title": "Unlocked the account.", "description": "Unlocked the account.\nCause: old phone.",
+               "noteType": 13, "publish": 2}),
+    )
+    .and(header("ImpersonationResourceId", "29684010"))
+    .respond_with(ok(json!({"itemId": 555})))
+    .expect(1)
+    .mount(&s.server)
+    .await;
+    write(
+        "POST",
+        "Tickets/98765/Notes",
+        json!({"ticketID": 98765, "title": "Resolution", "description": "All sorted, Jane.", "noteType": 13, "publish": 1}),
+    )
+    .respond_with(ok(json!({"itemId": 556})))
+    .expect(1)
+    .mount(&s.server)
+    .await;
+    write(
+        "PATCH",
+        "Tickets",
+        json!({"id": 98765, "resolution": "All sorted, Jane."}),
+    )
+    .respond_with(ok(json!({"itemId": 98765})))
+    .expect(1)
+    .mount(&s.server)
+    .await;
+    let internal = s
+        .psa()
+        .add_note(
+            "98765",
+            &NewNote {
+                text: "Unlocked the account.\nCause: old phone.".into(),
+                visibility: NoteVisibility::Internal,
+                resolution: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(internal.id, "555");
+    assert_eq!(internal.author.as_deref(), Some("29684010"));
+    let customer = s
+        .psa()
+        .add_note(
+            "98765",
+            &NewNote {
+                text: "All sorted, Jane.".into(),
+                visibility: NoteVisibility::Customer,
+                resolution: true,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(customer.id, "556");
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn set_status_patches_the_picklist_value_with_the_id_in_the_body() {
+    let s = Setup::new().await;
+    s.picklists().await;
+    at("GET", "Tickets/98765")
+        .respond_with(ok(json!({"item": ticket(98765, 1)})))
+        .mount(&s.server)
+        .await;
+    write("PATCH", "Tickets", json!({"id": 98765, "status": 7}))
+        .respond_with(ok(json!({"itemId": 98765})))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    s.psa()
+        .set_status("98765", "Waiting Customer")
+        .await
+        .unwrap();
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn close_sets_complete_and_the_resolution_in_one_patch_and_skips_closed_tickets() {
+    let s = Setup::new().await;
+    s.picklists().await;
+    at("GET", "Tickets/98765")
+        .respond_with(ok(json!({"item": ticket(98765, 1)})))
+        .mount(&s.server)
+        .await;
+    at("GET", "Tickets/98766")
+        .respond_with(ok(json!({"item": ticket(98766, 5)})))
+        .mount(&s.server)
+        .await;
+    write(
+        "PATCH",
+        "Tickets",
+        json!({"id": 98765, "status": 5, "resolution": "Unlocked the account."}),
+    )
+    .respond_with(ok(json!({"itemId": 98765})))
+    .expect(1)
+    .mount(&s.server)
+    .await;
+    s.psa()
+        .close("98765", Some("Unlocked the account."))
+        .await
+        .unwrap();
+    s.psa().close("98766", Some("Anything")).await.unwrap();
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn a_refused_update_is_invalid_and_not_retried() {
+    let s = Setup::new().await;
+    s.picklists().await;
+    at("GET", "Tickets/98765")
+        .respond_with(ok(json!({"item": ticket(98765, 1)})))
+        .mount(&s.server)
+        .await;
+    write("PATCH", "Tickets", json!({"id": 98765, "status": 5}))
+        .respond_with(ResponseTemplate::new(500).set_body_json(
+            json!({"errors": ["A resolution is required to complete this ticket."]}),
+        ))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let err = s.psa().close("98765", None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(!err.is_temporary());
+    assert!(err.message().contains("A resolution is required"), "{err}");
+    assert_eq!(err.context_value("http_status"), Some("500"));
+    assert_eq!(err.context_value("operation"), Some("close"));
+}
+
+#[tokio::test]
+async fn reassign_sets_the_queue_and_the_resource_with_its_role() {
+    let s = Setup::new().await;
+    s.picklists().await;
+    at("GET", "Tickets/98765")
+        .respond_with(ok(json!({"item": ticket(98765, 1)})))
+        .mount(&s.server)
+        .await;
+    at("GET", "Resources/query")
+        .and(SearchIs(json!({"filter": [{"op": "or", "items": [
+            {"op": "eq", "field": "userName", "value": "jlee"},
+            {"op": "eq", "field": "email", "value": "jlee"}
+        ]}]})))
+        .respond_with(ok(page(
+            vec![json!({"id": 29684022, "userName": "jlee", "email": "jlee@msp.example", "firstName": "Jordan",
+                        "lastName": "Lee", "isActive": true, "defaultServiceDeskRoleID": 29683470})],
+            None,
+        )))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    write(
+        "PATCH",
+        "Tickets",
+        json!({"id": 98765, "queueID": 29682969, "assignedResourceID": 29684022, "assignedResourceRoleID": 29683470}),
+    )
+    .respond_with(ok(json!({"itemId": 98765})))
+    .expect(1)
+    .mount(&s.server)
+    .await;
+    s.psa()
+        .reassign(
+            "98765",
+            &Assignment {
+                board: Some("Escalations".into()),
+                member: Some("jlee".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let err = s
+        .psa()
+        .reassign(
+            "98765",
+            &Assignment {
+                board: None,
+                member: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn find_contact_queries_the_email() {
+    let s = Setup::with(|c| c.with_company_id(250)).await;
+    at("GET", "Contacts/query")
+        .and(SearchIs(json!({"filter": [
+            {"op": "eq", "field": "emailAddress", "value": "jane@acme.example"},
+            {"op": "eq", "field": "companyID", "value": 250}
+        ]})))
+        .respond_with(ok(page(vec![contact(31336, 0), contact(31337, 1)], None)))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let found = s
+        .psa()
+        .find_contact("jane@acme.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.id.as_str(), found.active), ("31337", true));
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn create_contact_posts_under_the_company_then_reads_it_back() {
+    let s = Setup::new().await;
+    write(
+        "POST",
+        "Companies/250/Contacts",
+        json!({"companyID": 250, "firstName": "Jane", "lastName": "Doe", "emailAddress": "jane@acme.example", "isActive": 1}),
+    )
+    .respond_with(ok(json!({"itemId": 31337})))
+    .expect(1)
+    .mount(&s.server)
+    .await;
+    at("GET", "Contacts/31337")
+        .respond_with(ok(json!({"item": contact(31337, 1)})))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let created = s
+        .psa()
+        .create_contact(&NewContact {
+            company_id: "250".into(),
+            first_name: "Jane".into(),
+            last_name: "Doe".into(),
+            email: "jane@acme.example".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.id, "31337");
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn contacts_are_deactivated_and_activated_through_their_company() {
+    let s = Setup::new().await;
+    at("GET", "Contacts/31337")
+        .respond_with(ok(json!({"item": contact(31337, 1)})))
+        .mount(&s.server)
+        .await;
+    write(
+        "PATCH",
+        "Companies/250/Contacts",
+        json!({"id": 31337, "isActive": 0}),
+    )
+    .respond_with(ok(json!({"itemId": 31337})))
+    .expect(1)
+    .mount(&s.server)
+    .await;
+    write(
+        "PATCH",
+        "Companies/250/Contacts",
+        json!({"id": 31337, "isActive": 1}),
+    )
+    .respond_with(ok(json!({"itemId": 31337})))
+    .expect(1)
+    .mount(&s.server)
+    .await;
+    s.psa().deactivate_contact("31337").await.unwrap();
+    s.psa().activate_contact("31337").await.unwrap();
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn find_company_reads_by_id_or_queries_number_and_name() {
+    let s = Setup::new().await;
+    at("GET", "Companies/250")
+        .respond_with(ok(json!({"item": company()})))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    at("GET", "Companies/query")
+        .and(SearchIs(json!({"filter": [{"op": "or", "items": [
+            {"op": "eq", "field": "companyNumber", "value": "Acme Dental"},
+            {"op": "eq", "field": "companyName", "value": "Acme Dental"}
+        ]}]})))
+        .respond_with(ok(page(vec![company()], None)))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let by_id = s.psa().find_company("250").await.unwrap().unwrap();
+    let by_name = s.psa().find_company("Acme Dental").await.unwrap().unwrap();
+    assert_eq!(by_id, by_name);
+    assert_eq!(by_id.identifier, "ACME");
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn link_to_parent_makes_the_parent_a_problem_and_the_child_its_incident() {
+    let s = Setup::new().await;
+    s.picklists().await;
+    at("GET", "Tickets/100")
+        .respond_with(ok(json!({"item": ticket(100, 1)})))
+        .mount(&s.server)
+        .await;
+    at("GET", "Tickets/200")
+        .respond_with(ok(json!({"item": ticket(200, 1)})))
+        .mount(&s.server)
+        .await;
+    write("PATCH", "Tickets", json!({"id": 100, "ticketType": 3}))
+        .respond_with(ok(json!({"itemId": 100})))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    write(
+        "PATCH",
+        "Tickets",
+        json!({"id": 200, "ticketType": 2, "problemTicketId": 100}),
+    )
+    .respond_with(ok(json!({"itemId": 200})))
+    .expect(1)
+    .mount(&s.server)
+    .await;
+    s.psa().link_to_parent("200", "100").await.unwrap();
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn create_problem_ticket_posts_a_problem_with_picklist_defaults() {
+    let s = Setup::with(|c| c.with_company_id(250)).await;
+    s.picklists().await;
+    write(
+        "POST",
+        "Tickets",
+        json!({"companyID": 250, "title": "VPN outage", "description": "Several users.", "status": 1,
+               "priority": 2, "ticketType": 3, "queueID": 29682833}),
+    )
+    .respond_with(ok(json!({"itemId": 128926})))
+    .expect(1)
+    .mount(&s.server)
+    .await;
+    let id = s
+        .connector
+        .create_problem_ticket(None, "VPN outage", "Several users.")
+        .await
+        .unwrap();
+    assert_eq!(id, 128926);
+    let err = s
+        .connector
+        .create_problem_ticket(Some(251), "x", "y")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Forbidden);
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn errors_map_to_kinds_through_the_envelope() {
+    let s = Setup::new().await;
+    at("GET", "Companies/1")
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"errors": ["User is not authorized."]})),
+        )
+        .mount(&s.server)
+        .await;
+    at("GET", "Companies/2")
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>not json</html>"))
+        .mount(&s.server)
+        .await;
+    at("GET", "Companies/3")
+        .respond_with(
+            ResponseTemplate::new(500).set_body_json(json!({"Message": "An error has occurred."})),
+        )
+        .mount(&s.server)
+        .await;
+    at("GET", "Companies/4")
+        .respond_with(
+            ResponseTemplate::new(403).set_body_json(json!({"errors": ["Access denied."]})),
+        )
+        .mount(&s.server)
+        .await;
+    let psa = s.psa();
+    let err = psa.find_company("1").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    assert!(err.message().contains("User is not authorized."), "{err}");
+    let err = psa.find_company("2").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(err.message().contains("could not parse"), "{err}");
+    let err = psa.find_company("3").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert!(err.message().contains("An error has occurred."), "{err}");
+    let err = psa.find_company("4").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Forbidden);
+    for err in [psa.find_company("1").await.unwrap_err()] {
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains(SECRET) && !shown.contains(CODE), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_429_is_retried_after_backoff_and_usage_past_the_stop_line_holds_calls() {
+    let s = Setup::new().await;
+    at("GET", "Companies/250")
+        .respond_with(
+            ResponseTemplate::new(429).set_body_json(json!({"errors": ["Threshold exceeded."]})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    at("GET", "Companies/250")
+        .respond_with(ok(json!({"item": company()})))
+        .mount(&s.server)
+        .await;
+    assert!(s.psa().find_company("250").await.unwrap().is_some());
+
+    let busy = MockServer::start().await;
+    at("GET", "ThresholdInformation")
+        .respond_with(ok(json!({"externalRequestThreshold": 10000, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": 9500})))
+        .expect(1)
+        .mount(&busy)
+        .await;
+    let config = AutotaskConfig::new(USER, SecretString::from(CODE), SecretString::from(SECRET))
+        .with_base_url(busy.uri().parse().unwrap());
+    let connector = AutotaskConnector::builder(tenant(), config)
+        .rate_limits(RateLimits::new())
+        .build()
+        .unwrap();
+    let err = connector
+        .psa()
+        .unwrap()
+        .find_company("250")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert!(err.message().contains("9500 of 10000"), "{err}");
+    assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(60)));
+    assert_valid(&busy.received_requests().await.unwrap());
+}
