@@ -18,6 +18,7 @@ use stackhand_core::{
     Error, ErrorKind, ExecutionProof, Health, IdempotencyKey, Outcome, Plan, Principal, Result,
     Risk, Rmm, ScriptRun, StepStatus, TenantId, Typed, TypedAction,
 };
+use stackhand_testkit::Spec;
 use stackhand_testkit::conformance::{
     self, Fixture, Harness, PagingCase, PlanCase, Probe, Route, TokenEndpoint, Trial, TrialOutcome,
 };
@@ -25,6 +26,72 @@ use stackhand_testkit::conformance::{
 const CLIENT_SECRET: &str = "demo-client-secret-8f3a61";
 const ACCESS_TOKEN: &str = "demo-access-token-51c2e9";
 const TOKEN_PATH: &str = "/oauth2/token";
+
+/// The demo vendor's API document.
+const DEMO_SPEC: &str = r##"
+openapi: 3.0.3
+info: {title: Demo RMM, version: "1"}
+servers: [{url: "https://rmm.demo.example"}]
+paths:
+  /api/devices:
+    get:
+      parameters:
+        - {name: q, in: query, required: true, schema: {type: string}}
+        - {name: page, in: query, schema: {type: integer}}
+        - $ref: "#/components/parameters/client"
+      responses:
+        "200":
+          description: One page of devices.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/DevicePage"}
+  /api/devices/{id}:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+      - $ref: "#/components/parameters/client"
+    get:
+      responses:
+        "200":
+          description: The device.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Device"}
+  /api/devices/{id}/tags:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+      - $ref: "#/components/parameters/client"
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [tag]
+              additionalProperties: false
+              properties: {tag: {type: string}}
+      responses:
+        "204": {description: Tagged.}
+components:
+  parameters:
+    client: {name: X-Demo-Client, in: header, required: true, schema: {type: string}}
+  schemas:
+    Device:
+      type: object
+      required: [id, name]
+      properties:
+        id: {type: string}
+        name: {type: string}
+        tags: {type: array, items: {type: string}}
+        online: {type: boolean}
+        last_user: {type: string, nullable: true}
+    DevicePage:
+      type: object
+      required: [items]
+      properties:
+        items: {type: array, items: {$ref: "#/components/schemas/Device"}}
+        next: {type: string, nullable: true}
+"##;
 
 // ---------------------------------------------------------------------------------------------
 // The demo connector.
@@ -41,6 +108,9 @@ struct Defects {
     first_page_only: bool,
     undeclared_category: bool,
     secret_in_errors: bool,
+    no_client_header: bool,
+    /// A harness defect rather than a connector one: a fixture the vendor would never send.
+    fixture_off_spec: bool,
 }
 
 struct DemoConfig {
@@ -141,6 +211,9 @@ impl DemoConnector {
             let token = self.token().await?;
             tracing::debug!(method = %method, url, attempt, "calling demo");
             let mut request = self.http.request(method.clone(), url).bearer_auth(&token);
+            if !self.defects.no_client_header {
+                request = request.header("X-Demo-Client", &self.config.client_id);
+            }
             if let Some(body) = &body {
                 request = request.json(body);
             }
@@ -394,15 +467,20 @@ impl Harness for DemoHarness {
         vec![CLIENT_SECRET.into(), ACCESS_TOKEN.into()]
     }
 
+    fn spec(&self) -> Option<Spec> {
+        Some(Spec::parse("demo.yaml", DEMO_SPEC).expect("the demo document parses"))
+    }
+
     fn token_endpoint(&self) -> Option<TokenEndpoint> {
         Some(TokenEndpoint::bearer(TOKEN_PATH, ACCESS_TOKEN))
     }
 
     fn probe(&self, _server_url: &str) -> Probe {
-        Probe::new(Fixture::json(
-            Route::get("/api/devices/d1"),
-            device("d1", &[]),
-        ))
+        let mut body = device("d1", &[]);
+        if self.defects.fixture_off_spec {
+            body["name"] = json!(42);
+        }
+        Probe::new(Fixture::json(Route::get("/api/devices/d1"), body))
     }
 
     async fn run_probe(&self, connector: &dyn Connector) -> Result<()> {
@@ -625,6 +703,44 @@ async fn undeclared_capability_is_caught() {
     assert_eq!(
         failures,
         vec!["declares category identity but identity() returns None".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn requests_off_the_vendor_document_are_caught() {
+    let failures = failures_of(
+        Defects {
+            no_client_header: true,
+            ..Defects::default()
+        },
+        Trial::VendorSpec,
+    )
+    .await;
+    assert_mentions(
+        &failures,
+        "the connector sent GET /api/devices/d1: missing parameter: header X-Demo-Client",
+    );
+    assert_mentions(
+        &failures,
+        "the connector sent GET /api/devices?q=jane&page=2: missing parameter: header X-Demo-Client",
+    );
+}
+
+#[tokio::test]
+async fn fixtures_off_the_vendor_document_are_caught() {
+    let failures = failures_of(
+        Defects {
+            fixture_off_spec: true,
+            ..Defects::default()
+        },
+        Trial::VendorSpec,
+    )
+    .await;
+    assert_eq!(
+        failures,
+        vec![
+            "a fixture replays GET /api/devices/d1 -> 200: invalid response body: at /name: 42 is not of type \"string\"".to_string()
+        ]
     );
 }
 

@@ -65,6 +65,14 @@ impl Route {
         &self.method
     }
 
+    /// The exact path, unless the route matches by regular expression.
+    pub fn exact_path(&self) -> Option<&str> {
+        match &self.path {
+            PathMatch::Exact(path) => Some(path),
+            PathMatch::Regex(_) => None,
+        }
+    }
+
     /// `METHOD path`, for messages.
     pub fn describe(&self) -> String {
         let path = match &self.path {

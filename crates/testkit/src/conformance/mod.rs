@@ -14,6 +14,7 @@
 //! | [`Trial::RetryAfter`] | always | a 429 with `Retry-After: 1` is retried, and not before a second has passed |
 //! | [`Trial::TokenSingleFlight`] | a token endpoint given | 16 concurrent probes cause exactly one token fetch |
 //! | [`Trial::Paging`] | a paging case given | every page is fetched and every item returned |
+//! | [`Trial::VendorSpec`] | a vendor document given | every request the connector sent during the trials (token calls aside) matches the document's paths, methods, parameters and body schemas, and every 2xx fixture body matches the documented response |
 //! | [`Trial::NoSecretLeak`] | always | no secret in the connector's `Debug`, any error's `Display` or `Debug`, any plan's `Debug`, any request URL, or anything logged through `tracing` (captured at TRACE level) during the trials |
 //!
 //! Every failure message in the [`Report`] has the harness's secrets replaced by labels
@@ -38,7 +39,7 @@ use serde_json::Value;
 use stackhand_core::{Action, ActionRequest, Connector, Error, Result};
 
 pub use self::fixture::{Fixture, Route, TokenEndpoint};
-use crate::openapi::ObservedRequest;
+use crate::openapi::{ObservedRequest, Spec};
 
 /// What a connector crate supplies so the suite can exercise its connector.
 ///
@@ -224,6 +225,15 @@ pub trait Harness: Send + Sync {
         matches!(request.method.as_str(), "GET" | "HEAD" | "OPTIONS")
     }
 
+    /// The vendor's API document, with the prefix the connector puts before its paths and
+    /// any paths to skip: `Spec::load("okta.yaml").ok()`,
+    /// `Spec::load("microsoft-graph.yaml").ok().map(|s| s.with_prefix("/v1.0"))`. Every request
+    /// the connector sends during the trials, and every fixture's 2xx response body, must
+    /// match it. Requests to the token endpoint are not checked.
+    fn spec(&self) -> Option<Spec> {
+        None
+    }
+
     /// How long one connector call may take before the trial fails.
     fn call_timeout(&self) -> Duration {
         Duration::from_secs(30)
@@ -340,6 +350,8 @@ pub enum Trial {
     TokenSingleFlight,
     /// Paging runs to the end.
     Paging,
+    /// Every request sent and every fixture replayed matches the vendor's API document.
+    VendorSpec,
     /// No secret is observable.
     NoSecretLeak,
 }
@@ -347,7 +359,7 @@ pub enum Trial {
 impl Trial {
     /// Every trial, in the order the suite runs them (the leak check last, so it sees what
     /// the others produced).
-    pub const ALL: [Trial; 8] = [
+    pub const ALL: [Trial; 9] = [
         Trial::Capabilities,
         Trial::Specs,
         Trial::PlanNoWrite,
@@ -355,6 +367,7 @@ impl Trial {
         Trial::RetryAfter,
         Trial::TokenSingleFlight,
         Trial::Paging,
+        Trial::VendorSpec,
         Trial::NoSecretLeak,
     ];
 
@@ -368,6 +381,7 @@ impl Trial {
             Trial::RetryAfter => "retry_after",
             Trial::TokenSingleFlight => "token_single_flight",
             Trial::Paging => "paging",
+            Trial::VendorSpec => "vendor_spec",
             Trial::NoSecretLeak => "no_secret_leak",
         }
     }

@@ -8,14 +8,15 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use serde_json::Value;
 use stackhand_core::{
-    ActionContext, ActionSpec, Category, Connector, ConnectorSet, Error, ErrorKind, RetryStatus,
+    ActionContext, ActionSpec, Category, Connector, ConnectorSet, Error, ErrorKind, Plan,
+    RetryStatus,
 };
 use tracing::instrument::WithSubscriber;
 use wiremock::MockServer;
 
 use super::capture::Capture;
 use super::fixture::{self, Arrivals, Fixture, Timed};
-use super::{Harness, Trial, TrialOutcome};
+use super::{Harness, PlanCase, Trial, TrialOutcome};
 use crate::conformance::Report;
 use crate::openapi::ObservedRequest;
 
@@ -53,6 +54,8 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 struct Observed {
     /// (where it was seen, the text).
     texts: Mutex<Vec<(String, String)>>,
+    /// Every request the mock servers received, for the vendor-spec trial.
+    requests: Mutex<Vec<ObservedRequest>>,
 }
 
 impl Observed {
@@ -68,6 +71,7 @@ impl Observed {
     async fn note_requests(&self, server: &MockServer) {
         for request in server.received_requests().await.unwrap_or_default() {
             self.note("a request URL", request.url.to_string());
+            self.requests.lock().push(ObservedRequest::from(&request));
         }
     }
 }
@@ -124,6 +128,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
             Trial::RetryAfter => self.retry_after().await,
             Trial::TokenSingleFlight => self.token_single_flight().await,
             Trial::Paging => self.paging().await,
+            Trial::VendorSpec => self.vendor_spec().await,
             Trial::NoSecretLeak => self.no_secret_leak().await,
         }
     }
@@ -269,50 +274,55 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
         outcome(failures)
     }
 
+    /// Plan case `index` against its own fresh server (the fixtures are rebuilt for its
+    /// address). `Err` when the connector cannot even be set up.
+    async fn plan_case(&self, index: usize) -> Result<PlanRun, String> {
+        let server = self.server().await;
+        let case = self.harness.plan_cases(&server.uri()).swap_remove(index);
+        fixture::mount(&server, &case.fixtures).await;
+        let connector = self.connector(&server)?;
+        let tenant = connector.info().tenant.clone();
+        let set = ConnectorSet::new(tenant)
+            .with(connector)
+            .map_err(|e| e.to_string())?;
+        let ctx = ActionContext::new(Arc::new(set));
+        let place = format!("plan of {}", case.name);
+        let plan = self
+            .call(&place, case.action.plan(&ctx, &case.request))
+            .await;
+        if let Ok(plan) = &plan {
+            self.observed
+                .note(format!("Debug of the {place}"), format!("{plan:?}"));
+        }
+        self.observed.note_requests(&server).await;
+        Ok(PlanRun { case, server, plan })
+    }
+
     async fn plan_no_write(&self) -> TrialOutcome {
         let probe_server = MockServer::start().await;
-        let cases = self.harness.plan_cases(&probe_server.uri());
-        if cases.is_empty() {
+        let count = self.harness.plan_cases(&probe_server.uri()).len();
+        if count == 0 {
             return TrialOutcome::Skipped("the harness has no plan cases".into());
         }
+        let token_path = self.harness.token_endpoint().map(|t| t.path);
         let mut failures = Vec::new();
-        for index in 0..cases.len() {
-            // Each case gets its own server; the fixtures are rebuilt for its address.
-            let server = self.server().await;
-            let case = self.harness.plan_cases(&server.uri()).swap_remove(index);
-            fixture::mount(&server, &case.fixtures).await;
-            let connector = match self.connector(&server) {
-                Ok(c) => c,
+        for index in 0..count {
+            let PlanRun { case, server, plan } = match self.plan_case(index).await {
+                Ok(run) => run,
                 Err(failure) => return TrialOutcome::Failed(vec![failure]),
             };
-            let tenant = connector.info().tenant.clone();
-            let set = match ConnectorSet::new(tenant).with(connector) {
-                Ok(set) => set,
-                Err(e) => return TrialOutcome::Failed(vec![e.to_string()]),
-            };
-            let ctx = ActionContext::new(Arc::new(set));
-            let place = format!("plan of {}", case.name);
-            match self
-                .call(&place, case.action.plan(&ctx, &case.request))
-                .await
-            {
-                Ok(plan) => {
-                    self.observed
-                        .note(format!("Debug of the {place}"), format!("{plan:?}"));
-                    if plan.action != case.request.action {
-                        failures.push(format!(
-                            "plan case {}: the plan is for {}, not {}",
-                            case.name, plan.action, case.request.action
-                        ));
-                    }
-                }
+            match plan {
+                Ok(plan) if plan.action != case.request.action => failures.push(format!(
+                    "plan case {}: the plan is for {}, not {}",
+                    case.name, plan.action, case.request.action
+                )),
+                Ok(_) => {}
                 Err(failure) => failures.push(format!(
                     "plan case {}: the plan failed: {failure}{}",
                     case.name,
                     unmatched(&server, &case.fixtures).await
                 )),
             }
-            let token_path = self.harness.token_endpoint().map(|t| t.path);
             for request in server.received_requests().await.unwrap_or_default() {
                 let observed = ObservedRequest::from(&request);
                 let is_token =
@@ -325,7 +335,66 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
                     ));
                 }
             }
+        }
+        outcome(failures)
+    }
+
+    async fn vendor_spec(&self) -> TrialOutcome {
+        let Some(spec) = self.harness.spec() else {
+            return TrialOutcome::Skipped("the harness names no vendor API document".into());
+        };
+        // Exercise the successful paths here too, so the trial has requests when run alone.
+        let server = self.server().await;
+        let probe = self.harness.probe(&server.uri()).fixtures;
+        fixture::mount(&server, &probe).await;
+        let mut fixtures = probe;
+        if let Ok(connector) = self.connector(&server) {
+            let _ = self
+                .call("probe", self.harness.run_probe(&*connector))
+                .await;
+        }
+        self.observed.note_requests(&server).await;
+        let server = self.server().await;
+        if let Some(paging) = self.harness.paging(&server.uri()) {
+            fixture::mount(&server, &paging.pages).await;
+            if let Ok(connector) = self.connector(&server) {
+                let _ = self
+                    .call("paged listing", self.harness.run_paging(&*connector))
+                    .await;
+            }
             self.observed.note_requests(&server).await;
+            fixtures.extend(paging.pages);
+        }
+        let count = self.harness.plan_cases(&server.uri()).len();
+        for index in 0..count {
+            if let Ok(run) = self.plan_case(index).await {
+                fixtures.extend(run.case.fixtures);
+            }
+        }
+
+        let token_path = self.harness.token_endpoint().map(|t| t.path);
+        let mut failures = Vec::new();
+        let mut seen = BTreeSet::new();
+        let requests = self.observed.requests.lock().clone();
+        for request in &requests {
+            if request.method == "POST" && Some(&request.path) == token_path.as_ref() {
+                continue;
+            }
+            let key = (request.describe(), request.body.clone());
+            if !seen.insert(key) {
+                continue;
+            }
+            if let Err(violation) = spec.validate_request(request) {
+                failures.push(format!("the connector sent {violation}"));
+            }
+        }
+        if requests.is_empty() {
+            failures.push("no request reached the mock servers to check".into());
+        }
+        for fixture in &fixtures {
+            if let Err(violation) = spec.validate_fixture(fixture) {
+                failures.push(format!("a fixture replays {violation}"));
+            }
         }
         outcome(failures)
     }
@@ -568,6 +637,13 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
         }
         outcome(failures)
     }
+}
+
+/// One planned case, the server it ran against and the plan's result.
+struct PlanRun {
+    case: PlanCase,
+    server: MockServer,
+    plan: Result<Plan, CallFailure>,
 }
 
 /// Why a connector call did not succeed.

@@ -44,6 +44,7 @@ use stackhand_core::{Error, Result};
 
 use self::path::Template;
 use self::schema::{Converter, Direction};
+use crate::conformance::Fixture;
 
 /// The vendor documents compiled into the crate: (file name, text).
 const BUNDLED: [(&str, &str); 6] = [
@@ -291,6 +292,22 @@ impl Spec {
         };
         let key = (index, method.to_lowercase(), BodyKey::Response(code));
         self.validate_body(key, schema, Direction::Response, body, &what)
+    }
+
+    /// Check a fixture's response against the document: a 2xx fixture with a JSON body
+    /// must match the documented response schema. Error fixtures, empty bodies and routes
+    /// matched by regular expression are not checked.
+    pub fn validate_fixture(&self, fixture: &Fixture) -> Result<(), Violation> {
+        let Some(path) = fixture.route.exact_path() else {
+            return Ok(());
+        };
+        if !(200..300).contains(&fixture.status) || fixture.body.is_null() {
+            return Ok(());
+        }
+        if self.ignored.iter().any(|p| path.starts_with(p)) {
+            return Ok(());
+        }
+        self.validate_response(fixture.route.method(), path, fixture.status, &fixture.body)
     }
 
     fn check_request(&self, request: &ObservedRequest, prefix: &str) -> Result<(), Violation> {
