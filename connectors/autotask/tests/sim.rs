@@ -16,10 +16,10 @@ use stackhand_core::engine::Engine;
 use stackhand_core::policy::{Decision, DecisionInput, Effect, Policy, RuleId};
 use stackhand_core::*;
 use stackhand_http::{RateLimits, RetryConfig};
-use stackhand_sim::SimServer;
 use stackhand_sim::autotask::{
     API_SECRET, API_USER, AutotaskSim, CONTOSO_COMPANY_ID, GLOBEX_COMPANY_ID, INTEGRATION_CODE,
 };
+use stackhand_sim::{Faults, SimServer};
 
 use common::{assert_valid, fast_retry, tenant};
 
@@ -182,7 +182,19 @@ async fn intake_discovers_the_zone_and_polls_open_tickets_with_contact_and_compa
 #[tokio::test]
 async fn a_ticket_is_noted_internally_and_for_the_customer_then_closed_through_the_engine() {
     let f = contoso().await;
-    let id = f.open_ticket(CONTOSO_COMPANY_ID, "Locked out").to_string();
+    // Take the ticket the way intake does: from the open New tickets.
+    let taken = f
+        .psa()
+        .poll_tickets(&TicketQuery {
+            statuses: vec!["New".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.subject.contains("Locked out"))
+        .expect("the lockout ticket is taken in");
+    let id = taken.id.clone();
 
     struct AllowAll;
     impl Policy for AllowAll {
@@ -864,4 +876,29 @@ async fn the_open_problem_action_runs_through_the_engine() {
         );
     }
     f.assert_spec_valid();
+}
+
+#[tokio::test]
+async fn injected_latency_and_429s_are_absorbed_by_retries() {
+    let sim = AutotaskSim::seeded();
+    let server = sim
+        .start(Faults {
+            latency: std::time::Duration::from_millis(5),
+            rate_limit_every: 3,
+            retry_after_secs: 0,
+        })
+        .await
+        .unwrap();
+    let connector = connect(
+        config(&server).with_company_id(CONTOSO_COMPANY_ID),
+        fast_retry(),
+    );
+    let psa = connector.psa().unwrap();
+    for _ in 0..4 {
+        assert!(psa.find_company("CONTOSO").await.unwrap().is_some());
+    }
+    let tickets = psa.poll_tickets(&TicketQuery::default()).await.unwrap();
+    assert!(!tickets.is_empty());
+    let throttled = server.recorder().requests().len();
+    assert!(throttled >= 9, "{throttled}");
 }
