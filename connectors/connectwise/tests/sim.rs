@@ -583,3 +583,116 @@ async fn throttling_is_retried_after_the_servers_delay() {
         "waited for Retry-After"
     );
 }
+
+/// The simulator answers with the spec's shapes: every response body of the documented
+/// operations validates against its response schema, errors included.
+#[tokio::test]
+async fn simulator_responses_match_the_spec() {
+    use stackhand_sim::connectwise::{CLIENT_ID, COMPANY_ID, PRIVATE_KEY, PUBLIC_KEY};
+    use stackhand_testkit::openapi::Spec;
+
+    let rig = SimRig::start("CONTOSO-LAW").await;
+    let spec = Spec::load("connectwise-manage.json").unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("{}{}", rig.server.url(), rig.sim.api_path());
+    let open = open_ids(&rig, CONTOSO_LAW, "Help Desk")[0];
+    let calls: Vec<(&str, String, Option<serde_json::Value>)> = vec![
+        ("GET", "/system/info".into(), None),
+        (
+            "GET",
+            "/service/tickets?pageSize=50&conditions=closedFlag%3Dtrue".into(),
+            None,
+        ),
+        ("GET", "/service/tickets?pageSize=50".into(), None),
+        ("GET", format!("/service/tickets/{open}"), None),
+        ("GET", format!("/service/tickets/{open}/notes"), None),
+        ("GET", "/service/tickets/999999".into(), None),
+        ("GET", "/service/boards/1/statuses".into(), None),
+        ("GET", "/company/companies".into(), None),
+        ("GET", "/company/companies/250".into(), None),
+        ("GET", "/company/contacts?pageSize=100".into(), None),
+        ("GET", "/company/contacts/55".into(), None),
+        (
+            "POST",
+            format!("/service/tickets/{open}/notes"),
+            Some(serde_json::json!({"text": "Internal.", "internalAnalysisFlag": true})),
+        ),
+        (
+            "POST",
+            format!("/service/tickets/{open}/notes"),
+            Some(serde_json::json!({"text": "No flag."})),
+        ),
+        (
+            "PATCH",
+            format!("/service/tickets/{open}"),
+            Some(serde_json::json!([{"op": "replace", "path": "status", "value": {"id": 17}}])),
+        ),
+        (
+            "PATCH",
+            format!("/service/tickets/{open}"),
+            Some(serde_json::json!([{"op": "replace", "path": "status", "value": {"id": 20}}])),
+        ),
+        (
+            "POST",
+            "/service/tickets".into(),
+            Some(
+                serde_json::json!({"summary": "Printer offline", "company": {"id": CONTOSO_LAW}, "initialDescription": "Offline again."}),
+            ),
+        ),
+        (
+            "POST",
+            "/service/tickets".into(),
+            Some(serde_json::json!({"company": {"id": CONTOSO_LAW}})),
+        ),
+        (
+            "POST",
+            "/company/contacts".into(),
+            Some(
+                serde_json::json!({"firstName": "Sam", "lastName": "Patel", "company": {"id": CONTOSO_LAW}, "communicationItems": [{"type": {"id": 1}, "value": "sam.patel@contoso-law.example", "communicationType": "Email", "defaultFlag": true}]}),
+            ),
+        ),
+    ];
+    let mut statuses = Vec::new();
+    for (verb, path, body) in calls {
+        let mut request = http
+            .request(verb.parse().unwrap(), format!("{base}{path}"))
+            .basic_auth(format!("{COMPANY_ID}+{PUBLIC_KEY}"), Some(PRIVATE_KEY))
+            .header("clientId", CLIENT_ID);
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        statuses.push(status);
+        let json: serde_json::Value = response.json().await.unwrap();
+        spec.validate_response(
+            verb,
+            &format!("{}{path}", rig.sim.api_path()),
+            status,
+            &json,
+        )
+        .unwrap_or_else(|v| panic!("{verb} {path} -> {status}: {v}"));
+    }
+    assert!(
+        statuses.contains(&404) && statuses.contains(&400) && statuses.contains(&201),
+        "{statuses:?}"
+    );
+    let unauthorised = http
+        .get(format!("{base}/system/info"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorised.status(), 401);
+    let body: serde_json::Value = unauthorised.json().await.unwrap();
+    spec.validate_response(
+        "GET",
+        &format!("{}/system/info", rig.sim.api_path()),
+        401,
+        &body,
+    )
+    .unwrap();
+    // And the check can fail: a ticket whose summary is not a string is refused.
+    let wrong = serde_json::json!({"id": 1, "summary": 5, "company": {"id": 1}});
+    let path = format!("{}/service/tickets/1", rig.sim.api_path());
+    assert!(spec.validate_response("GET", &path, 200, &wrong).is_err());
+}
