@@ -1,0 +1,138 @@
+//! The sample policies in examples/policies load and decide the demo's requests as documented.
+
+mod policy_support;
+
+use std::path::PathBuf;
+
+use policy_support::{Case, assert_decision};
+use serde_json::json;
+use stackhand_core::policy::{LayeredPolicy, PolicyLoader};
+use stackhand_core::{Approver, Effect, Principal};
+
+fn examples() -> LayeredPolicy {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/policies");
+    PolicyLoader::new()
+        .add_dir(dir)
+        .build()
+        .unwrap_or_else(|e| panic!("sample policies should load: {e}"))
+}
+
+fn acme(case: Case) -> Case {
+    case.in_group("legal-clients")
+}
+
+#[test]
+fn the_sample_policies_load() {
+    let policy = examples();
+    assert_eq!(policy.rule_count(), 10);
+    assert_eq!(policy.cap_count(), 1);
+}
+
+#[test]
+fn end_users_fix_their_own_sign_in() {
+    let policy = examples();
+    for action in [
+        "identity.reset_password",
+        "identity.unlock",
+        "identity.reset_mfa",
+    ] {
+        let decision = acme(Case::self_service("acme-law", action)).decide(&policy);
+        assert_decision(&decision, "allow", "acme-self-service-sign-in");
+    }
+    // Not for someone else's account.
+    let other = acme(Case::new(
+        "acme-law",
+        "identity.reset_password",
+        Principal::end_user("jane@acme-law.example"),
+        "bob@acme-law.example",
+    ));
+    assert_decision(&other.decide(&policy), "deny", "no-policy");
+}
+
+#[test]
+fn protected_accounts_are_guarded_by_the_locked_global_rules() {
+    let policy = examples();
+    // An end user who is a Global Administrator cannot self-serve.
+    let admin_self = acme(Case::self_service("acme-law", "identity.reset_password"))
+        .facts(|f| f.roles = vec!["Global Administrator".into()]);
+    assert_decision(
+        &admin_self.decide(&policy),
+        "deny",
+        "protected-identity-technicians-only",
+    );
+    // A technician resetting a partner (protected by the tenant-group layer) needs a lead.
+    let partner = acme(Case::technician("acme-law", "identity.reset_password"))
+        .facts(|f| f.groups = vec!["Partners".into()]);
+    assert_decision(
+        &partner.decide(&policy),
+        "approve",
+        "protected-identity-needs-lead",
+    );
+    // The tenant's break-glass account.
+    let breakglass = acme(Case::technician("acme-law", "identity.unlock"))
+        .facts(|f| f.login = Some("breakglass@acme-law.example".into()));
+    assert_decision(
+        &breakglass.decide(&policy),
+        "approve",
+        "protected-identity-needs-lead",
+    );
+}
+
+#[test]
+fn licences_and_mailboxes_wait_for_a_lead_or_the_client_contact() {
+    let policy = examples();
+    let licence = acme(Case::technician("acme-law", "identity.assign_license"))
+        .params(json!({"user": "bob@acme-law.example", "sku": "SPE_E3"}));
+    let decision = licence.decide(&policy);
+    assert_decision(&decision, "approve", "acme-licences-approved");
+    assert_eq!(
+        decision.effect,
+        Effect::RequireApproval {
+            approvers: vec![
+                Approver::Role("msp.lead".into()),
+                Approver::Contact("it@acme-law.example".into())
+            ]
+        }
+    );
+    let unlisted_sku = acme(Case::technician("acme-law", "identity.assign_license"))
+        .params(json!({"sku": "SPE_E5"}));
+    assert_decision(&unlisted_sku.decide(&policy), "deny", "no-policy");
+    assert_decision(
+        &acme(Case::technician(
+            "acme-law",
+            "identity.grant_mailbox_access",
+        ))
+        .decide(&policy),
+        "approve",
+        "acme-mailbox-access-approved",
+    );
+    assert_decision(
+        &acme(Case::technician("acme-law", "identity.add_to_group")).decide(&policy),
+        "approve",
+        "acme-group-changes-approved",
+    );
+}
+
+#[test]
+fn the_agent_writes_notes_and_caps_and_denies_hold() {
+    let policy = examples();
+    let note = acme(Case::new(
+        "acme-law",
+        "psa.add_note",
+        Principal::agent("stackhand"),
+        "bob@acme-law.example",
+    ));
+    assert_decision(&note.decide(&policy), "allow", "agent-psa-notes");
+    let burst = acme(Case::self_service("acme-law", "identity.reset_password")).used(20);
+    assert_decision(&burst.decide(&policy), "deny", "cap-password-resets");
+    assert_decision(
+        &acme(Case::technician("acme-law", "m365.set_forwarding")).decide(&policy),
+        "deny",
+        "legal-no-external-forwarding",
+    );
+    assert_decision(
+        &acme(Case::technician("acme-law", "identity.delete_user")).decide(&policy),
+        "deny",
+        "no-user-deletion",
+    );
+}
