@@ -15,6 +15,7 @@
 //!   - a 429 with `Retry-After: 1` is retried, and not before a second has passed;
 //!   - 16 concurrent calls cause one token fetch;
 //!   - paging runs to the last page;
+//!   - every request sent matches the vendor's API document (see [`openapi`]);
 //!   - no secret appears in the connector's `Debug`, any error's `Display` or `Debug`, any
 //!     plan, any request URL, or anything logged through `tracing`.
 //! - [`openapi`]: validation against the vendors' own API documents, bundled from

@@ -66,6 +66,7 @@ use crate::openapi::{ObservedRequest, Spec};
 /// use stackhand_core::{
 ///     ActionId, ActionRequest, Connector, IdempotencyKey, Principal, Result, TenantId, UserQuery,
 /// };
+/// use stackhand_testkit::Spec;
 /// use stackhand_testkit::conformance::{
 ///     self, Fixture, Harness, PagingCase, PlanCase, Probe, Route, TokenEndpoint,
 /// };
@@ -161,6 +162,10 @@ use crate::openapi::{ObservedRequest, Spec};
 ///         ))]
 ///     }
 ///
+///     fn spec(&self) -> Option<Spec> {
+///         Spec::load("okta.yaml").ok()
+///     }
+///
 ///     // `is_read` keeps its default (GET, HEAD, OPTIONS): Okta has no read-only POSTs.
 /// }
 ///
@@ -213,7 +218,10 @@ pub trait Harness: Send + Sync {
         ))
     }
 
-    /// Actions whose plan must succeed without writing anything.
+    /// Actions whose plan must succeed without writing anything: built-in ones from
+    /// `stackhand_core::actions::builtin()` and the connector's own. The suite calls this
+    /// once per case, each time with a fresh server's address, so return the same cases in
+    /// the same order every time.
     fn plan_cases(&self, _server_url: &str) -> Vec<PlanCase> {
         Vec::new()
     }

@@ -220,14 +220,22 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
             Err(failure) => return TrialOutcome::Failed(vec![failure]),
         };
         let info = connector.info();
+        let actions = connector.actions();
+        let cases = self.harness.plan_cases(&server.uri());
+        if actions.is_empty() && cases.is_empty() {
+            return TrialOutcome::Skipped(
+                "the connector has no actions and the harness no plan cases".into(),
+            );
+        }
         let mut failures = Vec::new();
-        let mut seen = BTreeSet::new();
-        for action in connector.actions() {
+        let mut own_ids = BTreeSet::new();
+        for action in &actions {
             let spec = action.spec();
-            check_spec(spec, &mut failures);
-            if !seen.insert(spec.id.clone()) {
+            if !own_ids.insert(spec.id.clone()) {
                 failures.push(format!("{}: two actions share this id", spec.id));
+                continue;
             }
+            check_spec(spec, &mut failures);
             let namespace = spec.id.namespace();
             if namespace != info.vendor && !CATEGORIES.iter().any(|c| c.as_str() == namespace) {
                 failures.push(format!(
@@ -243,9 +251,12 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
                 ));
             }
         }
-        for case in self.harness.plan_cases(&server.uri()) {
+        let mut checked = own_ids;
+        for case in &cases {
             let spec = case.action.spec();
-            check_spec(spec, &mut failures);
+            if checked.insert(spec.id.clone()) {
+                check_spec(spec, &mut failures);
+            }
             if case.request.action != spec.id {
                 failures.push(format!(
                     "plan case {}: the request names {} but the action is {}",
@@ -262,14 +273,6 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
                     ));
                 }
             }
-        }
-        if seen.is_empty()
-            && failures.is_empty()
-            && self.harness.plan_cases(&server.uri()).is_empty()
-        {
-            return TrialOutcome::Skipped(
-                "the connector has no actions and the harness no plan cases".into(),
-            );
         }
         outcome(failures)
     }
