@@ -711,3 +711,156 @@ async fn wrong_credentials_are_unauthorized() {
     let health = okta.health().await.expect("health answers");
     assert!(!health.healthy);
 }
+
+#[tokio::test]
+async fn the_factory_builds_from_configuration_pointing_at_the_simulator() {
+    let org = seeded("globex-e2e-factory").await;
+    let mut registry = stackhand_core::Registry::new();
+    stackhand_okta::register(&mut registry);
+    let connector = registry
+        .build(
+            "okta",
+            &TenantId::new("globex-e2e-factory-built").expect("tenant"),
+            json!({
+                "base_url": org.server.url(),
+                "token_url": format!("{}/oauth2/v1/token", org.server.url()),
+                "auth": {
+                    "method": "private_key_jwt",
+                    "client_id": GLOBEX_CLIENT_ID,
+                    "key_id": "sh-test-key",
+                    "private_key_pem": TEST_PRIVATE_KEY
+                },
+                "rate_limit_reserve": 1,
+                "page_size": 50
+            }),
+        )
+        .expect("built");
+    assert_eq!(connector.info().vendor, "okta");
+    assert!(!format!("{connector:?}").contains("PRIVATE KEY"));
+    let user = connector
+        .identity()
+        .expect("identity")
+        .get_user("waylon.smithers@globex.example")
+        .await
+        .expect("read through OAuth");
+    assert_eq!(user.roles, ["HELP_DESK_ADMIN"]);
+
+    let error = registry
+        .build(
+            "okta",
+            &TenantId::new("globex-e2e-factory-bad").expect("tenant"),
+            json!({"base_url": "http://globex.okta.com", "auth": {"method": "api_token", "api_token": "x"}}),
+        )
+        .expect_err("plain http to a real host");
+    assert_eq!(error.kind(), ErrorKind::Invalid);
+    assert!(error.to_string().contains("https"), "{error}");
+}
+
+/// The simulator answers with the shapes the spec documents, errors included.
+#[tokio::test]
+async fn simulator_responses_match_the_spec() {
+    let org = seeded("globex-e2e-shapes").await;
+    let spec = stackhand_testkit::openapi::Spec::load("okta.yaml").expect("spec");
+    // The validator is not a no-op: a status outside the enum is refused.
+    assert!(
+        spec.validate_response(
+            "GET",
+            "/api/v1/users/x",
+            200,
+            &json!({"id": "x", "status": "HAPPY"})
+        )
+        .is_err()
+    );
+    let http = reqwest::Client::new();
+    let cases: Vec<(&str, String, u16)> = vec![
+        ("GET", "/api/v1/users".into(), 200),
+        (
+            "GET",
+            "/api/v1/users?search=status%20eq%20%22ACTIVE%22".into(),
+            200,
+        ),
+        ("GET", format!("/api/v1/users/{}", ids::HANK), 200),
+        ("GET", "/api/v1/users/nobody@globex.example".into(), 404),
+        ("GET", format!("/api/v1/users/{}/groups", ids::HANK), 200),
+        ("GET", format!("/api/v1/users/{}/factors", ids::LENNY), 200),
+        (
+            "GET",
+            format!("/api/v1/users/{}/factors/mbl1lennysms00000001", ids::LENNY),
+            200,
+        ),
+        ("GET", "/api/v1/groups".into(), 200),
+        ("GET", format!("/api/v1/groups/{}", ids::SALES), 200),
+        ("GET", format!("/api/v1/groups/{}/users", ids::SALES), 200),
+        (
+            "PUT",
+            format!("/api/v1/groups/{}/users/{}", ids::AD_ADMINS, ids::MARGE),
+            403,
+        ),
+        (
+            "POST",
+            format!(
+                "/api/v1/users/{}/lifecycle/reset_password?sendEmail=false",
+                ids::CARL
+            ),
+            200,
+        ),
+        (
+            "POST",
+            format!(
+                "/api/v1/users/{}/lifecycle/expire_password_with_temp_password",
+                ids::LISA
+            ),
+            200,
+        ),
+        (
+            "POST",
+            format!("/api/v1/users/{}/lifecycle/expire_password", ids::MARGE),
+            200,
+        ),
+        (
+            "POST",
+            format!(
+                "/api/v1/users/{}/lifecycle/activate?sendEmail=false",
+                ids::BART
+            ),
+            200,
+        ),
+        (
+            "POST",
+            format!("/api/v1/users/{}/lifecycle/suspend", ids::MINDY),
+            400,
+        ),
+        (
+            "POST",
+            format!("/api/v1/users/{}/lifecycle/unlock", ids::HOMER),
+            403,
+        ),
+    ];
+    for (method, path, status) in cases {
+        let response = http
+            .request(
+                method.parse().expect("method"),
+                format!("{}{path}", org.server.url()),
+            )
+            .header("Authorization", format!("SSWS {GLOBEX_API_TOKEN}"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status().as_u16(), status, "{method} {path}");
+        let body: Value = response.json().await.expect("json body");
+        spec.validate_response(method, &path, status, &body)
+            .unwrap_or_else(|v| panic!("{method} {path}: {v}"));
+    }
+    let created = http
+        .post(format!("{}/api/v1/users?activate=true", org.server.url()))
+        .header("Authorization", format!("SSWS {GLOBEX_API_TOKEN}"))
+        .json(&json!({"profile": {"firstName": "Sam", "lastName": "Spec", "email": "sam.spec@globex.example", "login": "sam.spec@globex.example"}, "credentials": {"password": {"value": "Xy7-Quiet-Bridge"}}}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(created.status().as_u16(), 200);
+    let body: Value = created.json().await.expect("json");
+    spec.validate_response("POST", "/api/v1/users", 200, &body)
+        .expect("created user shape");
+    check_spec(&org);
+}
