@@ -568,3 +568,57 @@ fn simulator_recordings_validate() {
     let observed = ObservedRequest::from(&recorded);
     assert_eq!(observed.query_value("sendEmail"), Some("false"));
 }
+
+/// A small Swagger 2 document given as JSON text: `basePath`, body parameters, `x-nullable`,
+/// and the header parameters OpenAPI says to ignore.
+#[test]
+fn inline_swagger_document() {
+    let text = json!({
+        "swagger": "2.0",
+        "basePath": "/api/v2",
+        "paths": {
+            "/widgets/{id}": {
+                "put": {
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": true, "type": "integer"},
+                        {"name": "Authorization", "in": "header", "required": true, "type": "string"},
+                        {"name": "body", "in": "body", "required": true,
+                         "schema": {"$ref": "#/definitions/Widget"}}
+                    ],
+                    "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/Widget"}}}
+                }
+            }
+        },
+        "definitions": {
+            "Widget": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "colour": {"type": "string", "x-nullable": true, "enum": ["red", "blue"]}
+                }
+            }
+        }
+    })
+    .to_string();
+    let spec = Spec::parse("widgets.json", &text).unwrap();
+    assert_eq!(spec.base_path(), "/api/v2");
+    let put = |body: Value| ObservedRequest::new("PUT", "/api/v2/widgets/7").with_json(&body);
+    spec.validate_request(&put(json!({"name": "w", "colour": null})))
+        .unwrap();
+    spec.validate_request(&put(json!({"name": "w", "colour": "red"})))
+        .unwrap();
+    assert_violation(
+        spec.validate_request(&put(json!({"name": "w", "colour": "green"}))),
+        ViolationKind::InvalidBody,
+        "/colour",
+    );
+    assert_violation(
+        spec.validate_request(&ObservedRequest::new("PUT", "/api/v2/widgets/7")),
+        ViolationKind::MissingBody,
+        "requires a body",
+    );
+    spec.validate_response("PUT", "/api/v2/widgets/7", 200, &json!({"name": "w"}))
+        .unwrap();
+    assert!(Spec::parse("broken.yaml", "paths: {}").is_err());
+}

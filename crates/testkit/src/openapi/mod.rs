@@ -340,6 +340,14 @@ impl Spec {
                     .filter(|(n, _)| n == name)
                     .map(|(_, v)| v.as_str())
                     .collect(),
+                // OpenAPI 3 says these header parameters "SHALL be ignored": the media type
+                // and security scheme govern them.
+                "header"
+                    if ["accept", "content-type", "authorization"]
+                        .contains(&name.to_ascii_lowercase().as_str()) =>
+                {
+                    continue;
+                }
                 "header" => request.header(name).into_iter().collect(),
                 "body" => {
                     body_parameter = Some(*parameter);
