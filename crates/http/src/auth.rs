@@ -62,7 +62,12 @@ impl Auth {
     /// The secrets this auth sends verbatim, so the redactor can scrub echoes of them.
     pub(crate) fn register_secrets(&self, mut redactor: Redactor) -> Redactor {
         match self {
-            Auth::None | Auth::Bearer(_) => {}
+            Auth::None => {}
+            Auth::Bearer(source) => {
+                for secret in source.secrets() {
+                    redactor = redactor.with_secret(secret);
+                }
+            }
             Auth::Basic { password, .. } => redactor = redactor.with_secret(password.clone()),
             Auth::Headers(headers) => {
                 for (_, value) in headers {
@@ -123,6 +128,12 @@ pub trait TokenSource: Send + Sync + fmt::Debug {
     /// [`token`](Self::token) fetches a fresh one. Comparing first means twenty requests failing
     /// on the same stale token cause one refresh, not twenty.
     async fn invalidate(&self, rejected: &SecretString);
+
+    /// Long-lived secrets this source holds (a client secret, a static token), so the client can
+    /// scrub echoes of them from vendor error text. Access tokens in use are scrubbed anyway.
+    fn secrets(&self) -> Vec<SecretString> {
+        Vec::new()
+    }
 }
 
 /// A caller-supplied token, for example a delegated token obtained elsewhere. It cannot be
@@ -150,6 +161,10 @@ impl TokenSource for StaticToken {
     }
 
     async fn invalidate(&self, _rejected: &SecretString) {}
+
+    fn secrets(&self) -> Vec<SecretString> {
+        vec![self.0.clone()]
+    }
 }
 
 /// How a confidential client proves its identity to the token endpoint.
@@ -490,6 +505,13 @@ impl TokenSource for ClientCredentials {
             .is_some_and(|c| c.token.expose_secret() == rejected.expose_secret())
         {
             *cache = None;
+        }
+    }
+
+    fn secrets(&self) -> Vec<SecretString> {
+        match &self.client_auth {
+            ClientAuth::ClientSecret(secret) => vec![secret.clone()],
+            ClientAuth::PrivateKeyJwt { .. } => Vec::new(),
         }
     }
 }

@@ -728,12 +728,17 @@ impl RequestBuilder {
                 reauthenticated = true;
                 continue;
             }
+            // The access token in use is not known at build time: scrub it too.
+            let redactor = match &bearer {
+                Some(token) => inner.redactor.clone().with_secret(token.clone()),
+                None => inner.redactor.clone(),
+            };
             let mut error = build_error(
                 status,
                 &headers,
                 &body,
                 inner.error_parser.as_ref(),
-                &inner.redactor,
+                &redactor,
                 Some(FailureContext {
                     vendor: inner.vendor,
                     tenant: inner.tenant.as_str(),
