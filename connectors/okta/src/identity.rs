@@ -252,12 +252,13 @@ impl IdentityProvider for OktaConnector {
             .filter(|g| g.profile.name.eq_ignore_ascii_case(name_or_id))
             .map(Group::from)
             .collect();
-        match found.len() {
-            0 => Err(Error::not_found(format!(
+        let count = found.len();
+        match (found.into_iter().next(), count) {
+            (Some(group), 1) => Ok(group),
+            (None, _) => Err(Error::not_found(format!(
                 "no Okta group named {name_or_id}"
             ))),
-            1 => Ok(found.into_iter().next().expect("one group")),
-            n => Err(Error::conflict(format!(
+            (Some(_), n) => Err(Error::conflict(format!(
                 "{n} Okta groups are named {name_or_id}; name the group by id"
             ))),
         }

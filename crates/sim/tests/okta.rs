@@ -850,6 +850,34 @@ async fn partial_update_sets_a_password_and_profile() {
 }
 
 #[tokio::test]
+async fn full_replace_needs_the_whole_profile() {
+    let org = Org::seeded().await;
+    let path = format!("/api/v1/users/{}", ids::CARL);
+    let (status, body) = org
+        .json(
+            Method::PUT,
+            &path,
+            Some(json!({"profile": {"title": "Only a title"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "E0000001");
+    let (status, user) = org
+        .json(
+            Method::PUT,
+            &path,
+            Some(json!({"profile": {"firstName": "Carl", "lastName": "Carlson", "email": "carl.carlson@globex.example", "login": "carl.carlson@globex.example"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        user["profile"].get("department").is_none(),
+        "unsent attributes are removed"
+    );
+    assert_eq!(org.sim.user(ids::CARL).expect("carl").profile.len(), 4);
+}
+
+#[tokio::test]
 async fn admin_roles_are_readable() {
     let org = Org::seeded().await;
     let (status, roles) = org

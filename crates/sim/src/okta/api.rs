@@ -894,7 +894,30 @@ pub(crate) async fn update_user(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let _params = Params::parse(raw)?;
+    write_user(sim, headers, id, raw, body, false)
+}
+
+/// `PUT /api/v1/users/{id}` (full replace: the profile sent is the whole profile).
+pub(crate) async fn replace_user(
+    State(sim): State<OktaSim>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> ApiResult {
+    write_user(sim, headers, id, raw, body, true)
+}
+
+fn write_user(
+    sim: OktaSim,
+    headers: HeaderMap,
+    id: String,
+    raw: Option<String>,
+    body: Bytes,
+    replace: bool,
+) -> ApiResult {
+    let params = Params::parse(raw)?;
+    let _strict = params.flag("strict", false)?;
     let body = parse_body(&body)?;
     let org = org(&sim, &headers);
     let password = password_value(&body)?;
@@ -906,7 +929,13 @@ pub(crate) async fn update_user(
         Some(_) => return Err(OktaError::malformed_body("profile must be an object.")),
     };
     let user_id = state.users[i].id.clone();
-    let mut causes = profile_problems(&state, &profile_update, false, Some(&user_id));
+    if replace && body.get("profile").is_none() {
+        return Err(OktaError::validation(
+            "profile",
+            vec!["profile: The field cannot be left blank".into()],
+        ));
+    }
+    let mut causes = profile_problems(&state, &profile_update, replace, Some(&user_id));
     let login = profile_update
         .get("login")
         .and_then(Value::as_str)
@@ -931,6 +960,9 @@ pub(crate) async fn update_user(
     }
     let user = &mut state.users[i];
     let now = Utc::now();
+    if replace {
+        user.profile.clear();
+    }
     for (key, value) in profile_update {
         user.profile.insert(key, value);
     }

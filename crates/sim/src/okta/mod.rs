@@ -20,7 +20,7 @@
 //!
 //! Deliberate simplifications: lifecycle operations complete synchronously (no
 //! `transitioningToStatus`), the rate budget is one bucket for the whole org rather than one per
-//! endpoint, `fields` projections and `PUT` (full replace) are not implemented, and
+//! endpoint, `fields` projections are ignored, and
 //! `authenticator-enrollments` is not served.
 
 mod api;
@@ -253,7 +253,9 @@ impl OktaSim {
             .route("/api/v1/users", get(api::list_users).post(api::create_user))
             .route(
                 "/api/v1/users/{id}",
-                get(api::get_user).post(api::update_user),
+                get(api::get_user)
+                    .post(api::update_user)
+                    .put(api::replace_user),
             )
             .route("/api/v1/users/{id}/groups", get(api::user_groups))
             .route("/api/v1/users/{id}/roles", get(api::user_roles))
