@@ -165,6 +165,9 @@ async fn apply(
         }
         .with_message(plan.summary.clone()));
     }
+    if transition.op == Lifecycle::Deactivate {
+        tracing::warn!(user_id = id, "deactivating an Okta user: irreversible");
+    }
     client.lifecycle(id, transition.op).await?;
     let after = client.get_user(id).await?;
     // Activation without a password ends in PROVISIONED, which is still a success.

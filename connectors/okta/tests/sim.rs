@@ -707,6 +707,12 @@ async fn wrong_credentials_are_unauthorized() {
         .expect_err("refused");
     assert_eq!(error.kind(), ErrorKind::Unauthorized);
     assert_eq!(error.context_value("vendor_code"), Some("E0000011"));
+    assert!(
+        error
+            .context_value("request_id")
+            .is_some_and(|id| id.starts_with("req")),
+        "X-Okta-Request-Id is kept for support: {error}"
+    );
     assert!(!error.to_string().contains("00not-the-token"));
     let health = okta.health().await.expect("health answers");
     assert!(!health.healthy);

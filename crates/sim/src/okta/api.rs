@@ -226,6 +226,7 @@ pub(crate) async fn guard(State(sim): State<OktaSim>, request: Request, next: Ne
     };
     let headers = response.headers_mut();
     for (name, value) in [
+        ("x-okta-request-id", new_id("req")),
         ("x-rate-limit-limit", limit.to_string()),
         ("x-rate-limit-remaining", remaining.to_string()),
         ("x-rate-limit-reset", reset.to_string()),
