@@ -42,7 +42,8 @@ impl Default for RetryConfig {
             max_attempts: 4,
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(10),
-            max_retry_after: Duration::from_secs(60),
+            // Just over a minute: Okta's per-minute window resets within 60 s.
+            max_retry_after: Duration::from_secs(65),
         }
     }
 }
@@ -67,6 +68,7 @@ struct Inner {
     auth: Auth,
     retry: RetryConfig,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    concurrency: Option<Arc<tokio::sync::Semaphore>>,
     budget: RateBudget,
     rate_headers: Option<Arc<dyn RateHeaders>>,
     error_parser: Arc<dyn ErrorParser>,
@@ -115,6 +117,7 @@ pub struct HttpClientBuilder {
     auth: Auth,
     retry: RetryConfig,
     quota: Option<Quota>,
+    max_concurrency: Option<usize>,
     rate_limits: Option<RateLimits>,
     rate_headers: Option<Arc<dyn RateHeaders>>,
     error_parser: Arc<dyn ErrorParser>,
@@ -146,6 +149,7 @@ impl HttpClient {
             auth: Auth::None,
             retry: RetryConfig::default(),
             quota: None,
+            max_concurrency: None,
             rate_limits: None,
             rate_headers: None,
             error_parser: Arc::new(JsonErrorParser),
@@ -203,9 +207,10 @@ impl HttpClient {
             }
             return Ok(url);
         }
+        // `./` keeps a first segment containing ':' from being read as a URL scheme.
         self.inner
             .base_url
-            .join(path.trim_start_matches('/'))
+            .join(&format!("./{}", path.trim_start_matches('/')))
             .map_err(|e| Error::invalid(format!("invalid path {path:?}: {e}")))
     }
 
@@ -248,9 +253,35 @@ impl HttpClient {
             headers: HeaderMap::new(),
             body: None,
             retry_safe: false,
+            timeout: None,
             error,
         }
     }
+}
+
+/// Percent-encode one path segment (an id, a UPN, a login taken from a ticket), so it cannot
+/// add segments (`/`), climb (`..`) or start a query (`?`). Unreserved characters and `@` stay
+/// readable.
+///
+/// ```
+/// use stackhand_http::encode_segment;
+/// assert_eq!(encode_segment("jane@contoso.com"), "jane@contoso.com");
+/// assert_eq!(encode_segment("../admin?x=1"), "..%2Fadmin%3Fx%3D1");
+/// assert_eq!(encode_segment(".."), "%2E%2E");
+/// ```
+pub fn encode_segment(segment: &str) -> String {
+    if segment == "." || segment == ".." {
+        return segment.replace('.', "%2E");
+    }
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'@') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The path part of a path or URL, without the query (queries can hold names and emails).
@@ -274,6 +305,14 @@ impl HttpClientBuilder {
     /// Limit requests with this quota, shared by every client of this (tenant, vendor).
     pub fn rate_limit(mut self, quota: Quota) -> Self {
         self.quota = Some(quota);
+        self
+    }
+
+    /// Allow at most `max` requests in flight at once, shared by every client of this
+    /// (tenant, vendor) (Autotask limits threads per endpoint; Okta allows 75 concurrent
+    /// transactions per org). The first value registered for a key wins.
+    pub fn max_concurrency(mut self, max: usize) -> Self {
+        self.max_concurrency = Some(max);
         self
     }
 
@@ -358,6 +397,9 @@ impl HttpClientBuilder {
         let limiter = self
             .quota
             .map(|quota| limits.limiter(&self.tenant, self.vendor, quota));
+        let concurrency = self
+            .max_concurrency
+            .map(|max| limits.concurrency(&self.tenant, self.vendor, max));
         let budget = limits.budget(&self.tenant, self.vendor);
         let redactor = self.auth.register_secrets(Redactor::new());
         Ok(HttpClient {
@@ -368,6 +410,7 @@ impl HttpClientBuilder {
                 auth: self.auth,
                 retry: self.retry,
                 limiter,
+                concurrency,
                 budget,
                 rate_headers: self.rate_headers,
                 error_parser: self.error_parser,
@@ -464,6 +507,7 @@ pub struct RequestBuilder {
     body: Option<(Vec<u8>, &'static str)>,
     operation: Cow<'static, str>,
     retry_safe: bool,
+    timeout: Option<Duration>,
     error: Option<Arc<Error>>,
 }
 
@@ -503,6 +547,12 @@ impl RequestBuilder {
     /// as POST or a call the vendor deduplicates.
     pub fn retry_safe(mut self) -> Self {
         self.retry_safe = true;
+        self
+    }
+
+    /// Override the client's timeout for this request (a slow export, a long-running cmdlet).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -686,6 +736,11 @@ impl RequestBuilder {
             if let Some(limiter) = &inner.limiter {
                 limiter.until_ready().await;
             }
+            // Held until the body is read; never closed, so acquiring cannot fail.
+            let _permit = match &inner.concurrency {
+                Some(semaphore) => semaphore.clone().acquire_owned().await.ok(),
+                None => None,
+            };
             let (request, bearer) = self.build_request(url).await?;
             let response = match inner.http.execute(request).await {
                 Ok(response) => response,
@@ -772,7 +827,7 @@ impl RequestBuilder {
         let mut builder = inner
             .http
             .request(self.method.clone(), url.clone())
-            .timeout(inner.timeout)
+            .timeout(self.timeout.unwrap_or(inner.timeout))
             .headers(inner.default_headers.clone())
             .headers(self.headers.clone());
         if let Some((body, content_type)) = &self.body {

@@ -94,7 +94,9 @@ pub use auth::{
     AssertionClaims, Auth, ClientAuth, ClientCredentials, JWT_BEARER_ASSERTION_TYPE, StaticToken,
     TokenSource, client_assertion,
 };
-pub use client::{HttpClient, HttpClientBuilder, RequestBuilder, Response, RetryConfig};
+pub use client::{
+    HttpClient, HttpClientBuilder, RequestBuilder, Response, RetryConfig, encode_segment,
+};
 pub use error::{
     ErrorParser, JsonErrorParser, VendorError, kind_for_status, parse_error, request_id,
     retry_after,

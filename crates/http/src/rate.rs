@@ -13,6 +13,7 @@ use tokio::time::Instant;
 /// The shared limits of one (tenant, vendor).
 struct Limits {
     limiter: OnceLock<Arc<DefaultDirectRateLimiter>>,
+    concurrency: OnceLock<Arc<tokio::sync::Semaphore>>,
     budget: RateBudget,
 }
 
@@ -56,6 +57,7 @@ impl RateLimits {
             .or_insert_with(|| {
                 Arc::new(Limits {
                     limiter: OnceLock::new(),
+                    concurrency: OnceLock::new(),
                     budget: RateBudget::default(),
                 })
             })
@@ -72,6 +74,20 @@ impl RateLimits {
         self.entry(tenant, vendor)
             .limiter
             .get_or_init(|| Arc::new(RateLimiter::direct(quota)))
+            .clone()
+    }
+
+    /// The in-flight request permits of (tenant, vendor), created with `max` permits if they do
+    /// not exist yet.
+    pub(crate) fn concurrency(
+        &self,
+        tenant: &TenantId,
+        vendor: &'static str,
+        max: usize,
+    ) -> Arc<tokio::sync::Semaphore> {
+        self.entry(tenant, vendor)
+            .concurrency
+            .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(max.max(1))))
             .clone()
     }
 

@@ -580,3 +580,107 @@ async fn the_quota_is_shared_per_tenant_and_vendor() {
     other_tenant.get("x").send_empty().await.unwrap();
     assert_eq!(count(&server, "/api/x").await, 2);
 }
+
+#[tokio::test]
+async fn an_okta_429_without_retry_after_waits_for_the_reset_header() {
+    let server = MockServer::start().await;
+    let reset = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/groups"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("X-Rate-Limit-Limit", "100")
+                .insert_header("X-Rate-Limit-Remaining", "0")
+                .insert_header("X-Rate-Limit-Reset", reset.to_string().as_str())
+                .set_body_json(serde_json::json!({
+                    "errorCode": "E0000047",
+                    "errorSummary": "API call exceeded rate limit due to too many requests.",
+                    "errorLink": "E0000047", "errorId": "oae1", "errorCauses": []
+                })),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let second = Recorder::new(ResponseTemplate::new(200).set_body_json(serde_json::json!([])));
+    Mock::given(method("GET"))
+        .and(path("/api/v1/groups"))
+        .respond_with(second.clone())
+        .mount(&server)
+        .await;
+    let client = builder(&server, "okta", "/")
+        .rate_headers(Arc::new(XRateLimitHeaders::default()))
+        .build()
+        .unwrap();
+    client.get("api/v1/groups").send_empty().await.unwrap();
+    assert!(second.arrivals()[0] >= UNIX_EPOCH + Duration::from_secs(reset));
+
+    // Without retries the error itself says how long to wait.
+    let spent = builder(&server, "okta", "/")
+        .rate_headers(Arc::new(XRateLimitHeaders::default()))
+        .retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    Mock::given(method("GET"))
+        .and(path("/api/v1/apps"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("X-Rate-Limit-Remaining", "0")
+                .insert_header("X-Rate-Limit-Reset", (reset + 30).to_string().as_str()),
+        )
+        .mount(&server)
+        .await;
+    let err = spent.get("api/v1/apps").send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert!(
+        err.retry_after()
+            .is_some_and(|d| d > Duration::from_secs(20)),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn max_concurrency_is_shared_per_tenant_and_vendor() {
+    let server = MockServer::start().await;
+    let slow = Recorder::new(ResponseTemplate::new(204).set_delay(Duration::from_millis(300)));
+    Mock::given(path("/api/slow"))
+        .respond_with(slow.clone())
+        .mount(&server)
+        .await;
+    let limits = RateLimits::new();
+    let make = || {
+        builder(&server, "autotask", "/api/")
+            .rate_limits(limits.clone())
+            .max_concurrency(1)
+            .build()
+            .unwrap()
+    };
+    // Two clients, one permit: the second request is sent only after the first's response.
+    let (a, b) = (make(), make());
+    let (ra, rb) = tokio::join!(a.get("slow").send_empty(), b.get("slow").send_empty());
+    ra.unwrap();
+    rb.unwrap();
+    let arrivals = slow.arrivals();
+    let gap = arrivals[1].duration_since(arrivals[0]).unwrap();
+    assert!(
+        gap >= Duration::from_millis(300),
+        "sent concurrently: {gap:?} apart"
+    );
+}
+
+#[tokio::test]
+async fn a_colon_in_the_first_segment_stays_a_path() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/users/x:1"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = builder(&server, "test", "/api/").build().unwrap();
+    assert_eq!(client.url("users/x:1").unwrap().path(), "/api/users/x:1");
+    assert_eq!(client.url("mailto:x").unwrap().path(), "/api/mailto:x");
+    client.get("users/x:1").send_empty().await.unwrap();
+}
