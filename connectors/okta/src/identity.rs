@@ -87,6 +87,18 @@ impl IdentityProvider for OktaConnector {
     }
 
     async fn find_users(&self, query: &UserQuery) -> Result<Vec<User>> {
+        if let UserQuery::Login(login) = query {
+            // A direct read is consistent (search is not) and takes the login as the id; the
+            // login check drops a match on a short name.
+            return match self.client().get_user(login).await {
+                Ok(user) if user.profile.login.eq_ignore_ascii_case(login) => {
+                    Ok(vec![user.into_user(Vec::new())])
+                }
+                Ok(_) => Ok(Vec::new()),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(Vec::new()),
+                Err(e) => Err(e),
+            };
+        }
         let text = quoted(query.text());
         let expression = match query {
             UserQuery::Login(_) => format!("profile.login eq {text}"),

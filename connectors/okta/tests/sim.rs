@@ -586,6 +586,16 @@ async fn capability_reads_against_the_simulator() {
         .await
         .expect("search");
     assert_eq!(by_email.len(), 1);
+    let exact = okta
+        .find_users(&UserQuery::Login("Homer.Simpson@globex.example".into()))
+        .await
+        .expect("login");
+    assert_eq!(exact.len(), 1);
+    let short = okta
+        .find_users(&UserQuery::Login("homer.simpson".into()))
+        .await
+        .expect("login");
+    assert!(short.is_empty(), "a short name is not a login");
     let homer = okta.get_user("homer.simpson").await.expect("short name");
     assert!(homer.externally_mastered && homer.locked);
     let methods = okta

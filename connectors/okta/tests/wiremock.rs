@@ -158,12 +158,22 @@ async fn find_users_searches_and_follows_link_pages() {
 async fn find_users_by_login_and_name_build_the_right_search() {
     let (server, okta) = setup().await;
     Mock::given(method("GET"))
-        .and(path("/api/v1/users"))
-        .and(query_param(
-            "search",
-            "profile.login eq \"a\\\"b@globex.example\"",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .and(path("/api/v1/users/a%22b@globex.example"))
+        .and(ssws())
+        .respond_with(ResponseTemplate::new(404).set_body_json(okta_error(
+            "E0000007",
+            "Not found: Resource not found: a\"b@globex.example (User)",
+            None,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK_LOGIN}")))
+        .and(ssws())
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(user(HANK, HANK_LOGIN, "ACTIVE", "OKTA")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -177,6 +187,13 @@ async fn find_users_by_login_and_name_build_the_right_search() {
         .expect(1)
         .mount(&server)
         .await;
+    assert_eq!(
+        okta.find_users(&UserQuery::Login(HANK_LOGIN.into()))
+            .await
+            .expect("ok")
+            .len(),
+        1
+    );
     assert!(
         okta.find_users(&UserQuery::Login("a\"b@globex.example".into()))
             .await
