@@ -358,9 +358,11 @@ impl ThresholdWatcher {
         state.force_check = true;
     }
 
+    /// Read usage when due, then hold this call as the pace demands: every call past the
+    /// slow-down line waits its spacing, and past the stop line no call is made.
     async fn before_call(&self, client: &AutotaskClient) -> Result<()> {
         let n = self.calls.fetch_add(1, Ordering::Relaxed);
-        let due = {
+        let (due, last) = {
             let mut state = self.lock();
             if let Some(until) = state.stopped_until {
                 let now = Instant::now();
@@ -378,30 +380,32 @@ impl ThresholdWatcher {
             } else {
                 u64::from(self.config.check_every)
             };
-            state.force_check || state.last.is_none() || n.is_multiple_of(every)
+            let due = state.force_check || state.last.is_none() || n.is_multiple_of(every);
+            (due, state.last)
         };
-        if !due {
-            return Ok(());
-        }
-        let reading = client.threshold().await?;
-        let decided = pace(&self.config, reading.usage());
-        {
+        let reading = if due {
+            let reading = client.threshold().await?;
             let mut state = self.lock();
             state.last = Some(reading);
             state.force_check = false;
-            if decided == Pace::Stop {
-                state.stopped_until = Some(Instant::now() + self.config.stop_for());
+            reading
+        } else {
+            match last {
+                Some(reading) => reading,
+                None => return Ok(()),
             }
-        }
-        match decided {
+        };
+        match pace(&self.config, reading.usage()) {
             Pace::Full => Ok(()),
             Pace::Slow(delay) => {
-                tracing::info!(
-                    used = reading.current_timeframe_request_count,
-                    threshold = reading.external_request_threshold,
-                    delay_ms = delay.as_millis() as u64,
-                    "autotask hourly threshold past the slow-down line; spacing calls"
-                );
+                if due {
+                    tracing::info!(
+                        used = reading.current_timeframe_request_count,
+                        threshold = reading.external_request_threshold,
+                        delay_ms = delay.as_millis() as u64,
+                        "autotask hourly threshold past the slow-down line; spacing calls"
+                    );
+                }
                 client.http.rate_budget().pause_for(delay);
                 Ok(())
             }
@@ -411,6 +415,7 @@ impl ThresholdWatcher {
                     threshold = reading.external_request_threshold,
                     "autotask hourly threshold nearly spent; holding calls"
                 );
+                self.lock().stopped_until = Some(Instant::now() + self.config.stop_for());
                 Err(self.stopped(Some(reading), self.config.stop_for()))
             }
         }

@@ -129,11 +129,11 @@ impl Autotask {
         Ok(fresh)
     }
 
-    /// Resolve a label through the cache, re-reading the picklists once when the label is
+    /// Resolve labels through the cache, re-reading the picklists once when a label is
     /// unknown (an admin may have added it since).
-    async fn resolve<F>(&self, lookup: F) -> Result<i64>
+    async fn resolve<T, F>(&self, lookup: F) -> Result<T>
     where
-        F: Fn(&Picklists) -> Result<i64>,
+        F: Fn(&Picklists) -> Result<T>,
     {
         let cached = self.picklists().await?;
         match lookup(&cached) {
@@ -357,30 +357,36 @@ impl Autotask {
 #[async_trait]
 impl Psa for Autotask {
     async fn poll_tickets(&self, query: &TicketQuery) -> Result<Vec<Ticket>> {
-        let picklists = self.picklists().await?;
         let mut filters: Vec<Value> = self.scope().into_iter().collect();
-        if query.statuses.is_empty() {
-            filters.push(filter::cmp(
-                "noteq",
-                "status",
-                self.complete_status(&picklists)?,
-            ));
-        } else {
-            let statuses = query
-                .statuses
-                .iter()
-                .map(|s| picklists.ticket("status")?.require(s))
-                .collect::<Result<Vec<_>>>()?;
-            filters.push(filter::is_in("status", &statuses));
-        }
-        if !query.boards.is_empty() {
-            let queues = query
-                .boards
-                .iter()
-                .map(|b| picklists.ticket("queueID")?.require(b))
-                .collect::<Result<Vec<_>>>()?;
-            filters.push(filter::is_in("queueID", &queues));
-        }
+        let picklist_filters = self
+            .resolve(|picklists| {
+                let mut filters = Vec::new();
+                if query.statuses.is_empty() {
+                    filters.push(filter::cmp(
+                        "noteq",
+                        "status",
+                        self.complete_status(picklists)?,
+                    ));
+                } else {
+                    let statuses = query
+                        .statuses
+                        .iter()
+                        .map(|s| picklists.ticket("status")?.require(s))
+                        .collect::<Result<Vec<_>>>()?;
+                    filters.push(filter::is_in("status", &statuses));
+                }
+                if !query.boards.is_empty() {
+                    let queues = query
+                        .boards
+                        .iter()
+                        .map(|b| picklists.ticket("queueID")?.require(b))
+                        .collect::<Result<Vec<_>>>()?;
+                    filters.push(filter::is_in("queueID", &queues));
+                }
+                Ok(filters)
+            })
+            .await?;
+        filters.extend(picklist_filters);
         if let Some(since) = query.since {
             filters.push(filter::cmp(
                 "gt",
