@@ -324,7 +324,7 @@ impl ClientCredentials {
             scopes: Vec::new(),
             extra_params: Vec::new(),
             refresh_before: Duration::from_secs(60),
-            http: reqwest::Client::new(),
+            http: crate::client::default_reqwest_client(),
             cache: Mutex::new(None),
         }
     }

@@ -259,6 +259,38 @@ impl HttpClient {
     }
 }
 
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
+
+/// A redirect policy that follows at most five redirects, and only within the origin of the
+/// original request. reqwest strips `Authorization` and `Cookie` on a cross-host redirect, but
+/// not other secret headers (Autotask `Secret`, Hudu `x-api-key`): stopping at the origin keeps
+/// every credential at the host it was meant for. A stopped redirect surfaces as its 3xx status.
+pub fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_none_or(|first| first.origin() == attempt.url().origin());
+        if attempt.previous().len() > MAX_REDIRECTS || !same_origin {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The reqwest client used when none is injected: rustls, [`same_origin_redirects`]. Build
+/// injected clients the same way (`reqwest::Client::builder().redirect(same_origin_redirects())`).
+pub fn default_reqwest_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(same_origin_redirects())
+        .build()
+        // Building only fails when the TLS backend cannot initialise; fall back to the default
+        // client, which then reports the same problem on the first request.
+        .unwrap_or_default()
+}
+
 /// Percent-encode one path segment (an id, a UPN, a login taken from a ticket), so it cannot
 /// add segments (`/`), climb (`..`) or start a query (`?`). Unreserved characters and `@` stay
 /// readable.
@@ -416,7 +448,7 @@ impl HttpClientBuilder {
                 error_parser: self.error_parser,
                 default_headers,
                 timeout: self.timeout,
-                http: self.http.unwrap_or_default(),
+                http: self.http.unwrap_or_else(default_reqwest_client),
                 redactor,
             }),
         })
@@ -527,6 +559,15 @@ impl fmt::Debug for RequestBuilder {
 struct Failure {
     error: Error,
     retryable: bool,
+    /// The vendor never saw the request (token fetch failed, connection refused), so retrying
+    /// is safe even for a non-idempotent method.
+    unsent: bool,
+}
+
+impl Failure {
+    fn may_retry(&self, method_may_retry: bool) -> bool {
+        self.retryable && (method_may_retry || self.unsent)
+    }
 }
 
 impl RequestBuilder {
@@ -701,7 +742,7 @@ impl RequestBuilder {
             self.attempt(&url).await
         })
         .retry(backoff)
-        .when(|f: &Failure| may_retry && f.retryable)
+        .when(|f: &Failure| f.may_retry(may_retry))
         .adjust(|f: &Failure, backoff| {
             // `None` from the backoff means the attempts ran out.
             let backoff = backoff?;
@@ -722,7 +763,7 @@ impl RequestBuilder {
         .await;
         match result {
             Ok(response) => Ok(response),
-            Err(f) if may_retry && f.retryable => Err(f.error.exhausted()),
+            Err(f) if f.may_retry(may_retry) => Err(f.error.exhausted()),
             Err(f) => Err(f.error),
         }
     }
@@ -815,7 +856,11 @@ impl RequestBuilder {
             }
             let retryable = matches!(status.as_u16(), 429 | 502 | 503 | 504);
             tracing::debug!(status = status.as_u16(), kind = %error.kind(), "request failed");
-            return Err(Failure { error, retryable });
+            return Err(Failure {
+                error,
+                retryable,
+                unsent: false,
+            });
         }
     }
 
@@ -860,6 +905,7 @@ impl RequestBuilder {
                             .with_context("tenant", inner.tenant.as_str())
                             .with_context("operation", self.operation.to_string()),
                         retryable,
+                        unsent: true,
                     }
                 })?;
                 let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
@@ -868,6 +914,7 @@ impl RequestBuilder {
                             "the access token contains characters not allowed in a header",
                         ),
                         retryable: false,
+                        unsent: true,
                     })?;
                 value.set_sensitive(true);
                 builder = builder.header(reqwest::header::AUTHORIZATION, value);
@@ -881,6 +928,7 @@ impl RequestBuilder {
                 inner.redactor.redact(&e.without_url().to_string())
             )),
             retryable: false,
+            unsent: true,
         })?;
         Ok((request, bearer))
     }
@@ -910,6 +958,7 @@ impl RequestBuilder {
             .with_context("tenant", inner.tenant.as_str())
             .with_context("operation", self.operation.to_string()),
             retryable,
+            unsent: e.is_connect(),
         }
     }
 

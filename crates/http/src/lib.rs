@@ -95,7 +95,8 @@ pub use auth::{
     TokenSource, client_assertion,
 };
 pub use client::{
-    HttpClient, HttpClientBuilder, RequestBuilder, Response, RetryConfig, encode_segment,
+    HttpClient, HttpClientBuilder, RequestBuilder, Response, RetryConfig, default_reqwest_client,
+    encode_segment, same_origin_redirects,
 };
 pub use error::{
     ErrorParser, JsonErrorParser, VendorError, kind_for_status, parse_error, request_id,

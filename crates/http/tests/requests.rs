@@ -265,6 +265,9 @@ async fn connection_failures_are_transient_and_retried() {
     assert_eq!(err.kind(), ErrorKind::Transient);
     assert_eq!(err.status(), RetryStatus::Exhausted);
     assert!(err.to_string().contains("test probe"), "{err}");
+    // The vendor never saw it, so even a POST is retried.
+    let err = client.post("x").send().await.unwrap_err();
+    assert_eq!(err.status(), RetryStatus::Exhausted, "{err}");
 }
 
 #[tokio::test]
@@ -683,4 +686,47 @@ async fn a_colon_in_the_first_segment_stays_a_path() {
     assert_eq!(client.url("users/x:1").unwrap().path(), "/api/users/x:1");
     assert_eq!(client.url("mailto:x").unwrap().path(), "/api/mailto:x");
     client.get("users/x:1").send_empty().await.unwrap();
+}
+
+#[tokio::test]
+async fn redirects_are_followed_only_within_the_origin() {
+    let server = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(path("/elsewhere"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    Mock::given(path("/api/moved"))
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "location",
+            format!("{}/elsewhere", elsewhere.uri()).as_str(),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/old"))
+        .respond_with(ResponseTemplate::new(301).insert_header("location", "/api/new"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/new"))
+        .and(header("secret", "autotask-secret"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"id": 5, "summary": "moved"})),
+        )
+        .mount(&server)
+        .await;
+    let client = builder(&server, "autotask", "/api/")
+        .auth(stackhand_http::Auth::Headers(vec![(
+            stackhand_http::HeaderName::from_static("secret"),
+            secrecy::SecretString::from("autotask-secret"),
+        )]))
+        .build()
+        .unwrap();
+    let err = client.get("moved").send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    assert_eq!(err.context_value("http_status"), Some("302"));
+    let ticket: Ticket = client.get("old").send_json().await.unwrap();
+    assert_eq!(ticket.id, 5);
+    elsewhere.verify().await;
 }
