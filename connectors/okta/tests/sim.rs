@@ -880,3 +880,44 @@ async fn simulator_responses_match_the_spec() {
         .expect("created user shape");
     check_spec(&org);
 }
+
+#[tokio::test]
+async fn injected_429s_and_latency_are_survived() {
+    let sim = OktaSim::seeded();
+    let server = sim
+        .start(Faults {
+            latency: std::time::Duration::from_millis(20),
+            rate_limit_every: 3,
+            retry_after_secs: 1,
+        })
+        .await
+        .expect("sim");
+    let config = OktaConfig::api_token(
+        server.url().parse().expect("url"),
+        SecretString::from(GLOBEX_API_TOKEN),
+    );
+    let okta = OktaConnector::new(TenantId::new("globex-e2e-faults").expect("tenant"), &config)
+        .expect("connector");
+    let idp = okta.identity().expect("identity");
+    for login in [
+        "lenny.leonard@globex.example",
+        "carl.carlson@globex.example",
+        "marge.simpson@globex.example",
+    ] {
+        let user = idp.get_user(login).await.expect("retried through E0000047");
+        assert!(
+            !idp.list_mfa_methods(&user)
+                .await
+                .expect("factors")
+                .is_empty()
+                || login.starts_with("marge")
+        );
+    }
+    // Nine calls succeeded; every third request was throttled and sent again.
+    let requests = server.recorder().requests().len();
+    assert!(
+        requests > 9,
+        "throttled calls were retried: {requests} requests"
+    );
+    assert_requests_match_spec(&server.recorder().requests());
+}

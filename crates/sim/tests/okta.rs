@@ -951,6 +951,41 @@ async fn over_budget_requests_get_e0000047_with_rate_headers() {
     );
 }
 
+#[tokio::test]
+async fn injected_faults_are_answered_in_oktas_shape() {
+    let sim = OktaSim::seeded();
+    let server = sim
+        .start(Faults {
+            rate_limit_every: 2,
+            retry_after_secs: 3,
+            ..Faults::default()
+        })
+        .await
+        .expect("sim starts");
+    let org = Org {
+        sim,
+        server,
+        http: Client::new(),
+    };
+    assert_eq!(
+        org.call(Method::GET, "/api/v1/users", None).await.status(),
+        StatusCode::OK
+    );
+    let throttled = org.call(Method::GET, "/api/v1/users", None).await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        !throttled.headers().contains_key("retry-after"),
+        "Okta sends no Retry-After"
+    );
+    let reset: i64 = throttled.headers()["x-rate-limit-reset"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("epoch seconds");
+    assert!(reset >= chrono::Utc::now().timestamp() + 2);
+    assert_error(&throttled.json::<Value>().await.expect("json"), "E0000047");
+}
+
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }

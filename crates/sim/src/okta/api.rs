@@ -195,7 +195,12 @@ pub(crate) async fn guard(State(sim): State<OktaSim>, request: Request, next: Ne
             state.window.used = 0;
         }
         let limit = sim.config.rate_limit;
-        let throttled = if state.forced_throttles > 0 {
+        state.injected.seen += 1;
+        let injected =
+            state.injected.every > 0 && state.injected.seen.is_multiple_of(state.injected.every);
+        let throttled = if injected {
+            true
+        } else if state.forced_throttles > 0 {
             state.forced_throttles -= 1;
             true
         } else if state.window.used >= limit {
@@ -209,7 +214,13 @@ pub(crate) async fn guard(State(sim): State<OktaSim>, request: Request, next: Ne
         } else {
             limit - state.window.used
         };
-        (limit, remaining, state.window.reset_epoch, throttled)
+        // An injected fault asks for its own wait, like Faults' Retry-After.
+        let reset = if injected {
+            Utc::now().timestamp() + i64::try_from(state.injected.reset_secs).unwrap_or(1)
+        } else {
+            state.window.reset_epoch
+        };
+        (limit, remaining, reset, throttled)
     };
     let mut response = if throttled {
         OktaError::rate_limited().into_response()

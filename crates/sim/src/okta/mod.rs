@@ -155,6 +155,14 @@ struct RateWindow {
     used: u32,
 }
 
+/// `Faults::rate_limit_every`, answered in Okta's shape rather than the shared server's.
+#[derive(Debug, Default)]
+struct InjectedThrottle {
+    every: u64,
+    reset_secs: u64,
+    seen: u64,
+}
+
 #[derive(Debug)]
 struct State {
     users: Vec<SimUser>,
@@ -163,6 +171,7 @@ struct State {
     used_jtis: HashSet<String>,
     window: RateWindow,
     forced_throttles: u32,
+    injected: InjectedThrottle,
 }
 
 impl State {
@@ -237,6 +246,7 @@ impl OktaSim {
                 used_jtis: HashSet::new(),
                 window: RateWindow::default(),
                 forced_throttles: 0,
+                injected: InjectedThrottle::default(),
             })),
             config: Arc::new(config),
         }
@@ -288,9 +298,20 @@ impl OktaSim {
             .merge(api.with_state(self.clone()))
     }
 
-    /// Serve on loopback with `faults`.
+    /// Serve on loopback with `faults`. Injected 429s (`rate_limit_every`) are answered in
+    /// Okta's shape: `E0000047` with `X-Rate-Limit-Reset` `retry_after_secs` ahead (Okta sends
+    /// no `Retry-After`); latency is left to the shared server.
     pub async fn start(&self, faults: Faults) -> std::io::Result<SimServer> {
-        SimServer::start(self.router(), faults).await
+        self.state.lock().injected = InjectedThrottle {
+            every: faults.rate_limit_every,
+            reset_secs: faults.retry_after_secs.max(1),
+            seen: 0,
+        };
+        let shared = Faults {
+            rate_limit_every: 0,
+            ..faults
+        };
+        SimServer::start(self.router(), shared).await
     }
 
     // -- accessors for tests -------------------------------------------------------------------
