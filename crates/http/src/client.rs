@@ -683,6 +683,11 @@ impl RequestBuilder {
         self.url.as_ref()
     }
 
+    /// The operation name (for error context).
+    pub fn operation_name(&self) -> &str {
+        &self.operation
+    }
+
     /// The client this request belongs to.
     pub fn client(&self) -> &HttpClient {
         &self.client

@@ -16,15 +16,18 @@
 //!   connection failures or timeouts, honouring `Retry-After`, only for idempotent methods or
 //!   requests marked [`RequestBuilder::retry_safe`]. When retries run out the error's status is
 //!   `Exhausted`.
-//! - **Rate limits** per (tenant, vendor) ([`RateLimits`]): a `governor` quota, plus a shared
-//!   [`RateBudget`] that vendor headers ([`RateHeaders`], e.g. Okta's [`XRateLimitHeaders`]),
-//!   429s and connectors themselves can pause, so the client slows down before a 429.
+//! - **Rate limits** per (tenant, vendor) ([`RateLimits`]): a `governor` quota, an optional cap
+//!   on requests in flight, and a shared [`RateBudget`] that vendor headers ([`RateHeaders`],
+//!   e.g. Okta's [`XRateLimitHeaders`]), 429s and connectors themselves can pause, so the client
+//!   slows down before a 429.
 //! - **One error path** ([`parse_error`]): status to [`ErrorKind`](stackhand_core::ErrorKind),
 //!   the vendor's code and message (via an [`ErrorParser`]), request id, `Retry-After`.
 //! - **Tracing**: every request runs in an `http.request` span with tenant, vendor, operation,
 //!   method, path, status and attempt. Header values are never recorded.
 //! - **Redaction** ([`Redactor`]): `Debug` never shows secrets, and vendor text quoted in errors
-//!   is scrubbed of known secrets and credential-shaped values.
+//!   is scrubbed of known secrets and credential-shaped values. Redirects are followed only
+//!   within the origin ([`same_origin_redirects`]), so secret headers never leave their host;
+//!   [`encode_segment`] keeps ids taken from tickets from reshaping a path.
 //! - **Pagination** ([`Paging`], [`Pager`]): `Link` headers, OData `@odata.nextLink`, a next URL
 //!   in the body, numbered pages; a repeating next link is an error, and so is passing the page cap.
 //!

@@ -306,9 +306,14 @@ impl Pager {
 
     fn error(&self, problem: String) -> Error {
         let client = self.first.client();
-        Error::permanent(format!("{} paging failed: {problem}", client.vendor()))
-            .with_context("vendor", client.vendor())
-            .with_context("tenant", client.tenant().as_str())
+        let operation = self.first.operation_name();
+        Error::permanent(format!(
+            "{} {operation} paging failed: {problem}",
+            client.vendor()
+        ))
+        .with_context("vendor", client.vendor())
+        .with_context("tenant", client.tenant().as_str())
+        .with_context("operation", operation.to_owned())
     }
 }
 
