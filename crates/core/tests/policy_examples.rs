@@ -24,7 +24,7 @@ fn acme(case: Case) -> Case {
 #[test]
 fn the_sample_policies_load() {
     let policy = examples();
-    assert_eq!(policy.rule_count(), 10);
+    assert_eq!(policy.rule_count(), 11);
     assert_eq!(policy.cap_count(), 1);
 }
 
