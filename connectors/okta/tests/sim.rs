@@ -374,6 +374,44 @@ async fn groups_disable_and_create_through_the_engine_with_undo() {
         Some(UserStatus::Active)
     );
 
+    // Enable a suspended user, undone (suspended again).
+    executed(
+        &engine,
+        request(
+            &org,
+            "enable-mindy",
+            "identity.enable",
+            json!({"user": "mindy.simmons@globex.example"}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        org.sim.user(ids::MINDY).map(|u| u.status),
+        Some(UserStatus::Active)
+    );
+    undo(&engine, &org, "enable-mindy").await;
+    assert_eq!(
+        org.sim.user(ids::MINDY).map(|u| u.status),
+        Some(UserStatus::Suspended)
+    );
+
+    // Find (read-only).
+    let found = executed(
+        &engine,
+        request(
+            &org,
+            "find-lisa",
+            "identity.find_user",
+            json!({"query": {"by": "email", "value": "lisa.simpson@globex.example"}}),
+        ),
+    )
+    .await;
+    assert!(
+        found.outcome.state_after.to_string().contains(ids::LISA),
+        "{:?}",
+        found.outcome
+    );
+
     // Create.
     let receipt = executed(
         &engine,
