@@ -30,6 +30,11 @@
 //! retried after the reset; Okta's error envelope is parsed once ([`OktaErrorParser`]) and
 //! state conflicts (`E0000016`, `E0000032`, `E0000038`) map to `Conflict`.
 //!
+//! Not implemented: DPoP-bound tokens (RFC 9449); turn "Require DPoP" off on the API Services
+//! app. The role read (`okta.roles.read`) is outside the trimmed spec kept in the repository;
+//! set `read_admin_roles = false` when the token may not read roles (every user then looks
+//! unprivileged to the policy).
+//!
 //! ## Example
 //!
 //! ```no_run

@@ -861,3 +861,57 @@ async fn oauth_private_key_jwt_fetches_a_bearer_token() {
     let observed = server.received_requests().await.expect("on");
     assert_requests_match_spec(&observed);
 }
+
+#[tokio::test]
+async fn deactivate_and_activate_send_no_email() {
+    let (server, okta) = setup().await;
+    for op in ["deactivate", "activate"] {
+        Mock::given(method("POST"))
+            .and(path(format!("/api/v1/users/{HANK}/lifecycle/{op}")))
+            .and(query_param("sendEmail", "false"))
+            .and(ssws())
+            .and(no_body)
+            .respond_with(if op == "activate" {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "activationToken": "XE6wE17zmphl3KqAPFxO",
+                    "activationUrl": "https://globex.okta.com/tokens/XE6wE17zmphl3KqAPFxO/verify"
+                }))
+            } else {
+                ResponseTemplate::new(200)
+            })
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let client = okta.client();
+    client
+        .lifecycle(HANK, stackhand_okta::Lifecycle::Deactivate)
+        .await
+        .expect("deactivated");
+    client
+        .lifecycle(HANK, stackhand_okta::Lifecycle::Activate)
+        .await
+        .expect("activated");
+    check_spec(&server).await;
+}
+
+#[tokio::test]
+async fn deactivation_is_not_retried_after_a_server_error() {
+    let (server, okta) = setup().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v1/users/{HANK}/lifecycle/deactivate")))
+        .respond_with(ResponseTemplate::new(503).set_body_json(okta_error(
+            "E0000009",
+            "Internal Server Error",
+            None,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let error = okta
+        .client()
+        .lifecycle(HANK, stackhand_okta::Lifecycle::Deactivate)
+        .await
+        .expect_err("503");
+    assert_eq!(error.kind(), ErrorKind::Transient);
+}
