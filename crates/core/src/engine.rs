@@ -684,7 +684,20 @@ impl Engine {
             serde_json::to_value(&decision)?,
         )
         .await?;
-        let key = request.idempotency_key.clone();
+        self.carry_out(entry, action, Operation::Execute, request, plan, decision)
+            .await
+    }
+
+    /// Act on a decision: refuse, ask for approval, or run with a proof.
+    async fn carry_out(
+        &self,
+        entry: &TenantEntry,
+        action: &dyn Action,
+        operation: Operation,
+        request: ActionRequest,
+        plan: Plan,
+        decision: Decision,
+    ) -> Result<Submission> {
         match &decision.effect {
             Effect::Deny => {
                 self.settle(
@@ -697,39 +710,23 @@ impl Engine {
                 Ok(Submission::Denied(decision))
             }
             Effect::RequireApproval { approvers } => {
+                let approvers = approvers.clone();
                 let approval = self
-                    .request_approval(
-                        Operation::Execute,
-                        request,
-                        plan,
-                        decision.clone(),
-                        approvers.clone(),
-                    )
+                    .request_approval(operation, request.clone(), plan, decision, approvers)
                     .await?;
-                self.inner
-                    .store
-                    .settle(
-                        &approval.tenant,
-                        &key,
-                        KeyState::Pending {
-                            approval: approval.id,
-                        },
-                    )
-                    .await?;
+                self.settle(
+                    &request,
+                    KeyState::Pending {
+                        approval: approval.id,
+                    },
+                )
+                .await?;
                 Ok(Submission::PendingApproval(Box::new(approval)))
             }
             Effect::Allow => {
                 let proof = ExecutionProof::issue(decision.rule.as_str(), None);
                 let receipt = self
-                    .run(
-                        entry,
-                        action,
-                        Operation::Execute,
-                        request,
-                        plan,
-                        decision,
-                        proof,
-                    )
+                    .run(entry, action, operation, request, plan, decision, proof)
                     .await?;
                 Ok(Submission::Executed(Box::new(receipt)))
             }
@@ -1180,52 +1177,15 @@ impl Engine {
             }),
         )
         .await?;
-        match &decision.effect {
-            Effect::Deny => {
-                self.settle(
-                    &request,
-                    KeyState::Denied {
-                        decision: decision.clone(),
-                    },
-                )
-                .await?;
-                Ok(Submission::Denied(decision))
-            }
-            Effect::RequireApproval { approvers } => {
-                let approval = self
-                    .request_approval(
-                        Operation::Undo,
-                        request.clone(),
-                        plan,
-                        decision.clone(),
-                        approvers.clone(),
-                    )
-                    .await?;
-                self.settle(
-                    &request,
-                    KeyState::Pending {
-                        approval: approval.id,
-                    },
-                )
-                .await?;
-                Ok(Submission::PendingApproval(Box::new(approval)))
-            }
-            Effect::Allow => {
-                let proof = ExecutionProof::issue(decision.rule.as_str(), None);
-                let receipt = self
-                    .run(
-                        &entry,
-                        action.as_ref(),
-                        Operation::Undo,
-                        request,
-                        plan,
-                        decision,
-                        proof,
-                    )
-                    .await?;
-                Ok(Submission::Executed(Box::new(receipt)))
-            }
-        }
+        self.carry_out(
+            &entry,
+            action.as_ref(),
+            Operation::Undo,
+            request,
+            plan,
+            decision,
+        )
+        .await
     }
 
     /// A tenant's audit trail.
