@@ -267,6 +267,15 @@ struct CachedToken {
     expires_at: Instant,
 }
 
+/// The cache behind the single-flight lock.
+#[derive(Default)]
+struct TokenCache {
+    token: Option<CachedToken>,
+    /// When the last fetch failed, and a copy of its error, so callers that queued behind a
+    /// failing fetch share its failure instead of each hitting the token endpoint again.
+    last_failure: Option<(Instant, Error)>,
+}
+
 /// OAuth 2.0 client credentials grant (RFC 6749 section 4.4) with single-flight caching.
 ///
 /// - Concurrent callers share one token request (a mutex around the cache).
@@ -299,7 +308,7 @@ pub struct ClientCredentials {
     extra_params: Vec<(String, String)>,
     refresh_before: Duration,
     http: reqwest::Client,
-    cache: Mutex<Option<CachedToken>>,
+    cache: Mutex<TokenCache>,
 }
 
 impl fmt::Debug for ClientCredentials {
@@ -325,7 +334,7 @@ impl ClientCredentials {
             extra_params: Vec::new(),
             refresh_before: Duration::from_secs(60),
             http: crate::client::default_reqwest_client(),
-            cache: Mutex::new(None),
+            cache: Mutex::new(TokenCache::default()),
         }
     }
 
@@ -485,26 +494,42 @@ impl TokenSource for ClientCredentials {
     async fn token(&self) -> Result<SecretString> {
         // Holding the lock across the fetch is the single flight: concurrent callers wait for
         // the one request in progress and then read its result from the cache.
+        let asked_at = Instant::now();
         let mut cache = self.cache.lock().await;
-        if let Some(cached) = cache.as_ref()
+        if let Some(cached) = cache.token.as_ref()
             && Instant::now() + self.refresh_before < cached.expires_at
         {
             return Ok(cached.token.clone());
         }
-        let fresh = self.fetch().await?;
-        tracing::debug!(client_id = %self.client_id, "fetched an access token");
-        let token = fresh.token.clone();
-        *cache = Some(fresh);
-        Ok(token)
+        if let Some((failed_at, error)) = &cache.last_failure
+            && *failed_at >= asked_at
+        {
+            return Err(crate::error::copy_error(error));
+        }
+        match self.fetch().await {
+            Ok(fresh) => {
+                tracing::debug!(client_id = %self.client_id, "fetched an access token");
+                let token = fresh.token.clone();
+                cache.token = Some(fresh);
+                cache.last_failure = None;
+                Ok(token)
+            }
+            Err(error) => {
+                tracing::warn!(client_id = %self.client_id, error = %error, "token request failed");
+                cache.last_failure = Some((Instant::now(), crate::error::copy_error(&error)));
+                Err(error)
+            }
+        }
     }
 
     async fn invalidate(&self, rejected: &SecretString) {
         let mut cache = self.cache.lock().await;
         if cache
+            .token
             .as_ref()
             .is_some_and(|c| c.token.expose_secret() == rejected.expose_secret())
         {
-            *cache = None;
+            cache.token = None;
         }
     }
 

@@ -463,6 +463,7 @@ pub struct Response {
     body: Vec<u8>,
     url: Url,
     vendor: &'static str,
+    tenant: TenantId,
     operation: String,
 }
 
@@ -524,6 +525,7 @@ impl Response {
             crate::redact::redact(detail)
         ))
         .with_context("vendor", self.vendor)
+        .with_context("tenant", self.tenant.as_str())
         .with_context("operation", self.operation.clone())
         .with_context("http_status", self.status.as_u16().to_string())
     }
@@ -713,7 +715,7 @@ impl RequestBuilder {
     /// Send, and return the response if its status is 2xx; otherwise the mapped error.
     pub async fn send(self) -> Result<Response> {
         if let Some(error) = &self.error {
-            return Err(clone_error(error));
+            return Err(crate::error::copy_error(error));
         }
         let Some(url) = self.url.clone() else {
             return Err(Error::invalid("the request has no URL"));
@@ -817,6 +819,7 @@ impl RequestBuilder {
                     body,
                     url: url.clone(),
                     vendor: inner.vendor,
+                    tenant: inner.tenant.clone(),
                     operation: self.operation.to_string(),
                 });
             }
@@ -1002,13 +1005,4 @@ fn error_chain(e: &reqwest::Error) -> String {
         text = "no further detail".to_owned();
     }
     text
-}
-
-/// The core error is not `Clone`; a builder error is reported on `send`, so rebuild it.
-fn clone_error(error: &Error) -> Error {
-    let mut copy = Error::new(error.kind(), error.message());
-    for (key, value) in error.context() {
-        copy = copy.with_context(key, value.clone());
-    }
-    copy
 }

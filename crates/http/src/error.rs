@@ -219,6 +219,18 @@ pub(crate) fn build_error(
     err
 }
 
+/// A copy of an error (the core error is not `Clone`); the source is dropped.
+pub(crate) fn copy_error(error: &Error) -> Error {
+    let mut copy = Error::new(error.kind(), error.message());
+    if let Some(after) = error.retry_after() {
+        copy = copy.with_retry_after(after);
+    }
+    for (key, value) in error.context() {
+        copy = copy.with_context(key, value.clone());
+    }
+    copy
+}
+
 /// The error kind for a non-success status.
 pub fn kind_for_status(status: StatusCode) -> ErrorKind {
     match status.as_u16() {

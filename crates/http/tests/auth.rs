@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{authorizations, builder, count};
@@ -412,4 +413,27 @@ async fn private_key_jwt_sends_an_assertion_and_no_secret() {
         jsonwebtoken::dangerous::insecure_decode_claims(assertion).unwrap();
     assert_eq!(claims.aud, okta_token_url.as_str());
     assert_eq!(claims.iss, "0oa-client");
+}
+
+#[tokio::test]
+async fn callers_queued_behind_a_failing_token_fetch_share_its_failure() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/tenant-1/oauth2/v2.0/token"))
+        .respond_with(ResponseTemplate::new(503).set_delay(Duration::from_millis(500)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let source = Arc::new(secret_credentials(&server));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..5 {
+        let source = source.clone();
+        tasks.spawn(async move { source.token().await });
+    }
+    while let Some(result) = tasks.join_next().await {
+        let err = result.unwrap().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+        assert_eq!(err.context_value("http_status"), Some("503"));
+    }
+    server.verify().await;
 }
