@@ -30,6 +30,7 @@ mod oauth;
 mod seed;
 
 use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -298,10 +299,16 @@ impl OktaSim {
             .merge(api.with_state(self.clone()))
     }
 
-    /// Serve on loopback with `faults`. Injected 429s (`rate_limit_every`) are answered in
-    /// Okta's shape: `E0000047` with `X-Rate-Limit-Reset` `retry_after_secs` ahead (Okta sends
-    /// no `Retry-After`); latency is left to the shared server.
+    /// Serve on loopback at a free port with `faults`. Injected 429s (`rate_limit_every`) are
+    /// answered in Okta's shape: `E0000047` with `X-Rate-Limit-Reset` `retry_after_secs` ahead
+    /// (Okta sends no `Retry-After`); latency is left to the shared server.
     pub async fn start(&self, faults: Faults) -> std::io::Result<SimServer> {
+        self.start_on(faults, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+    }
+
+    /// [`start`](Self::start) on a chosen address (the `stackhand sim` command's fixed ports).
+    pub async fn start_on(&self, faults: Faults, addr: SocketAddr) -> std::io::Result<SimServer> {
         self.state.lock().injected = InjectedThrottle {
             every: faults.rate_limit_every,
             reset_secs: faults.retry_after_secs.max(1),
@@ -311,7 +318,7 @@ impl OktaSim {
             rate_limit_every: 0,
             ..faults
         };
-        SimServer::start(self.router(), shared).await
+        SimServer::start_on(self.router(), shared, addr).await
     }
 
     // -- accessors for tests -------------------------------------------------------------------
