@@ -68,7 +68,15 @@ impl Auth {
                     redactor = redactor.with_secret(secret);
                 }
             }
-            Auth::Basic { password, .. } => redactor = redactor.with_secret(password.clone()),
+            Auth::Basic { username, password } => {
+                // The encoded credential as sent, in case a vendor echoes the header.
+                use base64::Engine as _;
+                let encoded = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{username}:{}", password.expose_secret()));
+                redactor = redactor
+                    .with_secret(password.clone())
+                    .with_secret(SecretString::from(encoded));
+            }
             Auth::Headers(headers) => {
                 for (_, value) in headers {
                     redactor = redactor.with_secret(value.clone());

@@ -190,7 +190,9 @@ pub(crate) fn build_error(
         None => "request".to_owned(),
     };
     let detail = match &parsed {
-        Some(v) if !v.message.is_empty() => redactor.redact(&v.message),
+        Some(v) if !v.message.is_empty() => {
+            truncate_chars(&redactor.redact(&v.message), MESSAGE_CHARS)
+        }
         Some(_) => "no message in the error body".to_owned(),
         None => describe_body(body, redactor),
     };
@@ -274,20 +276,31 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// How much of a body is examined for a snippet: bounded so a huge HTML page costs little, and
+/// far more than the snippet, so a secret cut at this boundary is never in the snippet.
+const SCAN_BYTES: usize = 4096;
+
+/// Longest vendor message quoted in an error.
+const MESSAGE_CHARS: usize = 600;
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 fn describe_body(body: &[u8], redactor: &Redactor) -> String {
-    let text = String::from_utf8_lossy(body);
+    let text = String::from_utf8_lossy(&body[..body.len().min(SCAN_BYTES)]);
     let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if collapsed.is_empty() {
         return "empty response body".to_owned();
     }
-    let redacted = redactor.redact(&collapsed);
-    let mut snippet: String = redacted.chars().take(SNIPPET_CHARS).collect();
-    if redacted.chars().count() > SNIPPET_CHARS {
-        snippet.push('…');
-    }
+    let snippet = truncate_chars(&redactor.redact(&collapsed), SNIPPET_CHARS);
     let shape = if collapsed.starts_with('<') {
         "an HTML/XML body"
-    } else if serde_json::from_str::<Value>(&collapsed).is_ok() {
+    } else if serde_json::from_slice::<Value>(body).is_ok() {
         "an unrecognised JSON body"
     } else {
         "a body that is not JSON"

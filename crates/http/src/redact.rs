@@ -97,7 +97,17 @@ fn replace_all(text: &str, secret: &str) -> String {
 }
 
 fn is_credential_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=' | '%')
+    c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=' | '%')
+}
+
+/// Whether the word after a scheme looks like a credential rather than prose
+/// ("Basic authentication is disabled"): tokens carry digits or symbols, or are long.
+fn looks_like_credential(word: &str) -> bool {
+    word.len() >= 6
+        && (word.len() >= 20
+            || word.chars().any(|c| {
+                c.is_ascii_digit() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=' | '%')
+            }))
 }
 
 /// `Bearer abc.def` -> `Bearer [redacted]`, for each scheme word at a word boundary.
@@ -120,8 +130,7 @@ fn scrub_after_schemes(text: &str) -> String {
                     .char_indices()
                     .find(|(_, c)| !is_credential_char(*c))
                     .map_or(text.len() - cred_start, |(n, _)| n);
-                // "basic auth failed" is prose, not a credential: require something token-like.
-                if cred_len >= 6 {
+                if looks_like_credential(&text[cred_start..cred_start + cred_len]) {
                     out.push_str(&text[i..cred_start]);
                     out.push_str(REDACTED);
                     i = cred_start + cred_len;
@@ -219,7 +228,7 @@ mod tests {
 
     #[test]
     fn scrubs_schemes_fields_and_known_secrets() {
-        let text = "Authorization: Bearer abc.def-ghi; basic auth failed; SSWS 00abcdEFGH; \
+        let text = "Authorization: Bearer abc.def-ghi; Basic authentication failed; SSWS 00abcdEFGH; \
                     {\"access_token\":\"qq\\\"zz\",\"password\": \"pw1\"} client_secret=cs&x=1 \
                     password: null";
         let out = Redactor::new()
@@ -236,9 +245,20 @@ mod tests {
         ] {
             assert!(!out.contains(leaked), "{leaked} leaked in {out}");
         }
-        assert!(out.contains("basic auth failed"), "{out}");
+        assert!(out.contains("Basic authentication failed"), "{out}");
         assert!(out.contains("password: null"), "{out}");
         assert!(out.contains("x=1"), "{out}");
+    }
+
+    #[test]
+    fn handles_non_ascii_text() {
+        let text = "Ünïcödé — Bearer äbc, password=pässwörd1 and SSWS 00ÄbcdefGH";
+        let out = redact(text);
+        assert!(
+            !out.contains("pässwörd1") && !out.contains("00Äbcdef"),
+            "{out}"
+        );
+        assert!(out.starts_with("Ünïcödé — Bearer äbc"), "{out}");
     }
 
     #[test]

@@ -66,6 +66,7 @@ async fn no_secret_reaches_debug_errors_or_traces() {
         "basic-password-PW",
         "autotask-header-secret",
         "static-delegated-token",
+        "dXNlcjpiYXNpYy1wYXNzd29yZC1QVw",
     ];
     let buffer = Buffer::default();
     let subscriber = tracing_subscriber::fmt()
@@ -91,7 +92,8 @@ async fn no_secret_reaches_debug_errors_or_traces() {
         ),
         (
             Auth::basic("user", SecretString::from("basic-password-PW")),
-            vec!["basic-password-PW"],
+            // base64("user:basic-password-PW"), as an echoed Authorization header would show it.
+            vec!["basic-password-PW", "dXNlcjpiYXNpYy1wYXNzd29yZC1QVw=="],
         ),
         (
             Auth::Headers(vec![(
