@@ -2,12 +2,13 @@
 //! version pinned in `Accept`, both paging styles, and the per-board caches.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use stackhand_core::{Error, Result, TenantId};
-use stackhand_http::{Auth, HttpClient, Paging, RequestBuilder};
+use stackhand_http::{Auth, HttpClient, Paging, Quota, RequestBuilder};
 use tokio::sync::OnceCell;
 use url::Url;
 
@@ -85,7 +86,12 @@ impl ConnectWiseClient {
 
     fn build_api(&self, codebase: &str) -> Result<HttpClient> {
         let config = &self.inner.config;
-        HttpClient::builder(VENDOR, self.inner.tenant.clone(), config.api_url(codebase)?)
+        let mut builder =
+            HttpClient::builder(VENDOR, self.inner.tenant.clone(), config.api_url(codebase)?);
+        if let Some(per_second) = config.requests_per_second.and_then(NonZeroU32::new) {
+            builder = builder.rate_limit(Quota::per_second(per_second));
+        }
+        builder
             .auth(Auth::basic(
                 format!("{}+{}", config.company_id, config.public_key),
                 config.private_key.clone(),

@@ -73,6 +73,11 @@ pub struct ConnectWiseConfig {
     /// Per-request timeout in seconds.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// A client-side cap on requests per second for this tenant. ConnectWise publishes no
+    /// quota (its cloud throttles with 429 and `Retry-After`, which the client honours
+    /// anyway); set this to stay well under it when several runners share one instance.
+    #[serde(default)]
+    pub requests_per_second: Option<u32>,
     /// Retry policy; not configurable from serde (tests and embedders set it in code).
     #[serde(skip, default)]
     pub retry: RetryConfig,
@@ -107,6 +112,7 @@ impl fmt::Debug for ConnectWiseConfig {
             .field("api_version", &self.api_version)
             .field("company_identifier", &self.company_identifier)
             .field("page_size", &self.page_size)
+            .field("requests_per_second", &self.requests_per_second)
             .finish_non_exhaustive()
     }
 }
@@ -134,6 +140,7 @@ impl ConnectWiseConfig {
             company_identifier: None,
             page_size: DEFAULT_PAGE_SIZE,
             timeout_secs: default_timeout_secs(),
+            requests_per_second: None,
             retry: RetryConfig::default(),
         }
     }
@@ -245,6 +252,12 @@ impl ConnectWiseConfig {
             && identifier.trim().is_empty()
         {
             return bad("company_identifier", "must not be empty when given".into());
+        }
+        if self.requests_per_second == Some(0) {
+            return bad(
+                "requests_per_second",
+                "must be at least 1 when given".into(),
+            );
         }
         if self.timeout_secs == 0 {
             return bad("timeout_secs", "must be at least 1".into());

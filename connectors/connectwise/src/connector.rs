@@ -127,8 +127,13 @@ impl ConnectorFactory for ConnectWiseFactory {
     }
 
     fn build(&self, tenant: &TenantId, config: serde_json::Value) -> Result<Arc<dyn Connector>> {
-        let config: ConnectWiseConfig = serde_json::from_value(config)
-            .map_err(|e| Error::invalid(format!("connectwise config: {e}")))?;
+        // serde quotes offending values; scrub anything credential-shaped from the message.
+        let config: ConnectWiseConfig = serde_json::from_value(config).map_err(|e| {
+            Error::invalid(format!(
+                "connectwise config: {}",
+                stackhand_http::redact(&e.to_string())
+            ))
+        })?;
         Ok(Arc::new(ConnectWise::new(tenant.clone(), config)?))
     }
 }
