@@ -3,6 +3,15 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// `null` (Graph answers it for a selected property a type lacks) as the default value.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 /// The `$select` the connector reads users with (Graph's default projection lacks
 /// `accountEnabled`, `usageLocation` and `onPremisesSyncEnabled`).
 pub const USER_SELECT: &str = "id,userPrincipalName,displayName,mail,accountEnabled,department,jobTitle,onPremisesSyncEnabled,usageLocation,userType";
@@ -46,7 +55,7 @@ pub struct GraphUser {
 #[serde(rename_all = "camelCase")]
 pub struct AssignedLicense {
     /// Service plans turned off.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub disabled_plans: Vec<String>,
     /// The SKU.
     pub sku_id: String,
@@ -76,10 +85,10 @@ pub struct UserLicenses {
     /// Object id.
     pub id: String,
     /// Every licence held.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub assigned_licenses: Vec<AssignedLicense>,
     /// How each is held.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub license_assignment_states: Vec<LicenseAssignmentState>,
     /// ISO country for licensing.
     #[serde(default)]
@@ -146,7 +155,7 @@ pub struct DirectoryObject {
 #[serde(rename_all = "camelCase")]
 pub struct GroupFields {
     /// `Unified`, `DynamicMembership`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub group_types: Vec<String>,
     /// Mail-enabled.
     #[serde(default)]
@@ -394,7 +403,7 @@ pub struct ExoMailbox {
     #[serde(default)]
     pub hidden_from_address_lists_enabled: bool,
     /// SendOnBehalf delegates.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub grant_send_on_behalf_to: Vec<String>,
 }
 
@@ -405,7 +414,7 @@ pub struct ExoMailboxPermission {
     /// The trustee.
     pub user: String,
     /// Rights.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub access_rights: Vec<String>,
     /// Inherited entries are not ours to change.
     #[serde(default)]
@@ -422,7 +431,7 @@ pub struct ExoRecipientPermission {
     /// The trustee.
     pub trustee: String,
     /// Rights.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub access_rights: Vec<String>,
     /// `Allow` or `Deny`.
     #[serde(default)]

@@ -1,0 +1,458 @@
+//! End to end against the simulated tenant: every capability operation changes the simulator's
+//! state as expected, and every Graph request it recorded validates against the spec.
+
+mod common;
+
+use secrecy::ExposeSecret as _;
+use stackhand_core::{
+    Connector, ErrorKind, GroupKind, IdentityProvider, MailboxPermission, MailboxRight, Message,
+    Messaging, NewUser, ResetPasswordOptions, UserQuery,
+};
+use stackhand_sim::Faults;
+use stackhand_sim::m365::seed::{groups, skus, users};
+
+#[tokio::test]
+async fn users_are_found_read_and_mapped() {
+    let (sim, server, m365) = common::start().await;
+    let daniel = m365.get_user("dreyes@contosolaw.com").await.unwrap();
+    assert_eq!(daniel.id, users::DANIEL);
+    assert!(daniel.enabled && !daniel.externally_mastered);
+    assert_eq!(daniel.usage_location.as_deref(), Some("US"));
+    let margaret = m365.get_user(users::MARGARET).await.unwrap();
+    assert_eq!(margaret.roles, vec!["Global Administrator"]);
+    assert!(
+        m365.get_user("breakglass@contosolaw.onmicrosoft.com")
+            .await
+            .unwrap()
+            .roles
+            .len()
+            == 1
+    );
+    assert!(
+        m365.get_user("tbecker@contosolaw.com")
+            .await
+            .unwrap()
+            .externally_mastered
+    );
+    let missing = m365.get_user("ghost@contosolaw.com").await.unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+
+    let by_login = m365
+        .find_users(&UserQuery::Login("PSHAH@contosolaw.com".into()))
+        .await
+        .unwrap();
+    assert_eq!(by_login.len(), 1);
+    let by_mail = m365
+        .find_users(&UserQuery::Email("evoss@contosolaw.com".into()))
+        .await
+        .unwrap();
+    assert_eq!(by_mail[0].id, users::ELEANOR);
+    assert!(!by_mail[0].enabled);
+    let by_name = m365
+        .find_users(&UserQuery::Name("reyes".into()))
+        .await
+        .unwrap();
+    assert_eq!(by_name[0].login, "dreyes@contosolaw.com");
+    assert_eq!(sim.users().len(), 9);
+    common::assert_recorded_requests_valid(&server.recorder().requests());
+}
+
+#[tokio::test]
+async fn password_reset_sets_a_strong_password_and_revokes_sessions() {
+    let (sim, server, m365) = common::start().await;
+    let before = sim.user(users::DANIEL).unwrap();
+    let user = m365.get_user(users::DANIEL).await.unwrap();
+    let reset = m365
+        .reset_password(&user, &ResetPasswordOptions::default())
+        .await
+        .unwrap();
+    let password = reset.temporary_password.unwrap();
+    let after = sim.user(users::DANIEL).unwrap();
+    assert_eq!(after.password, password.expose_secret());
+    assert!(after.force_change_password_next_sign_in);
+    assert!(after.sign_in_sessions_valid_from > before.sign_in_sessions_valid_from);
+
+    // Synced users are refused before any write, with the reason.
+    let tom = m365.get_user(users::TOM).await.unwrap();
+    let refused = m365
+        .reset_password(&tom, &ResetPasswordOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Invalid);
+    assert!(refused.to_string().contains("on-premises"), "{refused}");
+    assert_eq!(sim.user(users::TOM).unwrap().password, before.password);
+
+    // A Global Administrator needs a privileged app: Graph's 403 comes through as Forbidden.
+    let margaret = m365.get_user(users::MARGARET).await.unwrap();
+    let denied = m365
+        .reset_password(&margaret, &ResetPasswordOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(denied.kind(), ErrorKind::Forbidden);
+    assert_eq!(
+        denied.context_value("vendor_code"),
+        Some("Authorization_RequestDenied")
+    );
+    assert!(!denied.to_string().contains(seed_secret()));
+    common::assert_recorded_requests_valid(&server.recorder().requests());
+}
+
+fn seed_secret() -> &'static str {
+    stackhand_sim::m365::seed::CLIENT_SECRET
+}
+
+#[tokio::test]
+async fn block_unblock_unlock_and_revoke() {
+    let (sim, server, m365) = common::start().await;
+    let user = m365.get_user(users::PRIYA).await.unwrap();
+    m365.set_enabled(&user, false).await.unwrap();
+    assert!(!sim.user(users::PRIYA).unwrap().account_enabled);
+    let blocked = m365.get_user(users::PRIYA).await.unwrap();
+    m365.unlock(&blocked).await.unwrap();
+    assert!(sim.user(users::PRIYA).unwrap().account_enabled);
+    let before = sim.user(users::PRIYA).unwrap().sign_in_sessions_valid_from;
+    m365.revoke_sessions(&user).await.unwrap();
+    assert!(sim.user(users::PRIYA).unwrap().sign_in_sessions_valid_from > before);
+    let tom = m365.get_user(users::TOM).await.unwrap();
+    assert_eq!(
+        m365.set_enabled(&tom, false).await.unwrap_err().kind(),
+        ErrorKind::Invalid
+    );
+    common::assert_recorded_requests_valid(&server.recorder().requests());
+}
+
+#[tokio::test]
+async fn mfa_reset_removes_every_method_default_last_and_issues_a_tap() {
+    let (sim, server, m365) = common::start().await;
+    let user = m365.get_user(users::DANIEL).await.unwrap();
+    let methods = m365.list_mfa_methods(&user).await.unwrap();
+    assert_eq!(methods.len(), 3, "the password is not an MFA method");
+    let reset = m365.reset_mfa(&user, true).await.unwrap();
+    assert_eq!(reset.removed.len(), 3);
+    let tap = reset.temporary_access_pass.expect("a TAP was asked for");
+    assert_eq!(tap.expose_secret().len(), 8);
+    let left = sim.user(users::DANIEL).unwrap().methods;
+    assert_eq!(left.len(), 2, "password and the new TAP: {left:?}");
+    assert!(
+        left.iter()
+            .any(|m| m.kind == stackhand_sim::m365::MethodKind::TemporaryAccessPass)
+    );
+    // The default (Authenticator) was refused first and deleted after the others.
+    let deletes: Vec<String> = server
+        .recorder()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(deletes.len(), 4, "{deletes:?}");
+    assert!(
+        deletes
+            .last()
+            .unwrap()
+            .contains("microsoftAuthenticatorMethods")
+    );
+    common::assert_recorded_requests_valid(&server.recorder().requests());
+}
+
+#[tokio::test]
+async fn groups_through_graph_and_distribution_lists_through_exchange() {
+    let (sim, server, m365) = common::start().await;
+    let priya = m365.get_user(users::PRIYA).await.unwrap();
+    let litigation = m365.find_group("Litigation Team").await.unwrap();
+    assert_eq!(
+        (litigation.kind, litigation.writable),
+        (GroupKind::Security, true)
+    );
+    m365.add_to_group(&priya, &litigation).await.unwrap();
+    assert!(sim.is_member(groups::LITIGATION, users::PRIYA));
+    m365.add_to_group(&priya, &litigation).await.unwrap(); // idempotent
+    m365.remove_from_group(&priya, &litigation).await.unwrap();
+    assert!(!sim.is_member(groups::LITIGATION, users::PRIYA));
+    m365.remove_from_group(&priya, &litigation).await.unwrap(); // idempotent
+
+    let partners = m365.find_group("partners@contosolaw.com").await.unwrap();
+    assert_eq!(partners.kind, GroupKind::Distribution);
+    m365.add_to_group(&priya, &partners).await.unwrap();
+    assert!(sim.is_member(groups::PARTNERS_DL, users::PRIYA));
+    m365.remove_from_group(&priya, &partners).await.unwrap();
+    assert!(!sim.is_member(groups::PARTNERS_DL, users::PRIYA));
+
+    let dynamic = m365.find_group(groups::REMOTE_WORKERS).await.unwrap();
+    assert!(!dynamic.writable);
+    assert_eq!(
+        m365.add_to_group(&priya, &dynamic)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Invalid
+    );
+    let unified = m365.find_group("All Staff").await.unwrap();
+    assert_eq!(unified.kind, GroupKind::Unified);
+
+    let listed = m365.user_groups(&priya).await.unwrap();
+    let names: Vec<&str> = listed.iter().map(|g| g.name.as_str()).collect();
+    assert!(
+        names.contains(&"All Staff") && names.contains(&"Licensing - E3"),
+        "{names:?}"
+    );
+    assert_eq!(
+        m365.find_group("No Such Group").await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    common::assert_recorded_requests_valid(&server.recorder().requests());
+}
+
+#[tokio::test]
+async fn licences_set_usage_location_check_seats_and_report_inheritance() {
+    let (sim, server, m365) = common::start().await;
+    let skus_listed = m365.licenses().await.unwrap();
+    let e3 = skus_listed
+        .iter()
+        .find(|s| s.name == "SPE_E3")
+        .unwrap()
+        .clone();
+    assert_eq!((e3.total, e3.consumed, e3.available()), (5, 4, 1));
+    let bp = skus_listed
+        .iter()
+        .find(|s| s.name == "O365_BUSINESS_PREMIUM")
+        .unwrap()
+        .clone();
+    assert_eq!(bp.available(), 0);
+
+    // Olivia has no usage location: the connector sets the configured default first.
+    let olivia = m365.get_user(users::OLIVIA).await.unwrap();
+    m365.assign_license(&olivia, &e3).await.unwrap();
+    assert_eq!(
+        sim.user(users::OLIVIA).unwrap().usage_location.as_deref(),
+        Some("US")
+    );
+    assert_eq!(
+        sim.licenses_of(users::OLIVIA),
+        vec![skus::SPE_E3.to_string()]
+    );
+    m365.assign_license(&olivia, &e3).await.unwrap(); // already held: nothing to do
+
+    // No seat left.
+    let daniel = m365.get_user(users::DANIEL).await.unwrap();
+    let full = m365.assign_license(&daniel, &bp).await.unwrap_err();
+    assert_eq!(full.kind(), ErrorKind::Conflict);
+
+    // Inherited through a group: reported, not fought.
+    let priya = m365.get_user(users::PRIYA).await.unwrap();
+    let held = m365.user_licenses(&priya).await.unwrap();
+    assert_eq!(
+        held[0].inherited_from,
+        vec![groups::LICENSING_E3.to_string()]
+    );
+    assert!(!held[0].direct);
+    assert_eq!(held[0].sku_name.as_deref(), Some("SPE_E3"));
+    let refused = m365.remove_license(&priya, &e3).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("group-based licensing"),
+        "{refused}"
+    );
+
+    m365.remove_license(&olivia, &e3).await.unwrap();
+    assert!(sim.licenses_of(users::OLIVIA).is_empty());
+    common::assert_recorded_requests_valid(&server.recorder().requests());
+}
+
+#[tokio::test]
+async fn create_user_with_a_generated_password() {
+    let (sim, server, m365) = common::start().await;
+    let created = m365
+        .create_user(&NewUser {
+            login: "jdoe@contosolaw.com".into(),
+            first_name: "Jane".into(),
+            last_name: "Doe".into(),
+            display_name: None,
+            email: None,
+            department: Some("Litigation".into()),
+            job_title: Some("Associate".into()),
+            usage_location: Some("US".into()),
+            mail_nickname: None,
+        })
+        .await
+        .unwrap();
+    let password = created.initial_password.unwrap();
+    let stored = sim.user("jdoe@contosolaw.com").unwrap();
+    assert_eq!(stored.password, password.expose_secret());
+    assert_eq!(stored.display_name, "Jane Doe");
+    assert_eq!(stored.mail_nickname, "jdoe");
+    assert!(stored.force_change_password_next_sign_in);
+    assert_eq!(created.user.id, stored.id);
+    common::assert_recorded_requests_valid(&server.recorder().requests());
+}
+
+#[tokio::test]
+async fn mailbox_rights_are_granted_listed_and_removed() {
+    let (sim, _server, m365) = common::start().await;
+    let mailbox = "reception@contosolaw.com";
+    let existing = m365.mailbox_permissions(mailbox).await.unwrap();
+    assert_eq!(existing.len(), 3, "{existing:?}");
+    for right in [
+        MailboxRight::FullAccess,
+        MailboxRight::SendAs,
+        MailboxRight::SendOnBehalf,
+    ] {
+        let grant = MailboxPermission {
+            mailbox: mailbox.into(),
+            user: "sokafor@contosolaw.com".into(),
+            right,
+            automap: (right == MailboxRight::FullAccess).then_some(false),
+        };
+        m365.grant_mailbox_access(&grant).await.unwrap();
+        let listed = m365.mailbox_permissions(mailbox).await.unwrap();
+        assert!(
+            listed
+                .iter()
+                .any(|p| p.right == right && p.user == grant.user),
+            "{right:?}"
+        );
+        m365.remove_mailbox_access(&grant).await.unwrap();
+        m365.remove_mailbox_access(&grant).await.unwrap(); // idempotent
+    }
+    let state = sim.mailbox(mailbox).unwrap();
+    assert_eq!(state.full_access.len(), 1);
+    assert_eq!(state.send_as, vec!["pshah@contosolaw.com"]);
+    assert_eq!(state.grant_send_on_behalf_to, vec!["dreyes@contosolaw.com"]);
+    let missing = m365
+        .mailbox_permissions("nobody@contosolaw.com")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn exchange_settings_and_service_health() {
+    let (sim, server, m365) = common::start().await;
+    m365.set_mailbox_shared("dreyes@contosolaw.com", true)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.mailbox("dreyes").unwrap().recipient_type_details,
+        "SharedMailbox"
+    );
+    m365.set_forwarding(
+        "dreyes@contosolaw.com",
+        Some("mholloway@contosolaw.com"),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sim.mailbox("dreyes")
+            .unwrap()
+            .forwarding_smtp_address
+            .as_deref(),
+        Some("smtp:mholloway@contosolaw.com")
+    );
+    m365.set_forwarding("dreyes@contosolaw.com", None, false)
+        .await
+        .unwrap();
+    assert_eq!(sim.mailbox("dreyes").unwrap().forwarding_smtp_address, None);
+    m365.set_hidden_from_address_lists("dreyes@contosolaw.com", true)
+        .await
+        .unwrap();
+    assert!(sim.mailbox("dreyes").unwrap().hidden_from_address_lists);
+    let reply = m365.auto_reply("evoss@contosolaw.com").await.unwrap();
+    assert_eq!(reply.auto_reply_state, "Enabled");
+    m365.set_auto_reply("dreyes@contosolaw.com", &reply)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.mailbox("dreyes").unwrap().auto_reply.internal_message,
+        reply.internal_message.unwrap()
+    );
+
+    let health = m365.service_health().await.unwrap();
+    assert!(health.iter().any(|h| h.status == "serviceDegradation"));
+    let open = m365.service_issues(true, None).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].id, "EX912345");
+    assert_eq!(
+        m365.service_issues(false, Some("Microsoft 365 suite"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let exchange: Vec<_> = server
+        .recorder()
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/adminapi/"))
+        .collect();
+    assert!(exchange.iter().all(|r| {
+        r.headers["x-anchormailbox"]
+            .to_str()
+            .unwrap()
+            .starts_with("UPN:")
+    }));
+    assert!(
+        exchange
+            .iter()
+            .all(|r| r.headers["prefer"] == "odata.maxpagesize=1000")
+    );
+}
+
+#[tokio::test]
+async fn mail_is_sent_from_the_notify_sender() {
+    let (sim, _server, m365) = common::start().await;
+    m365.send(&Message {
+        to: "dreyes@contosolaw.com".into(),
+        subject: "Your password was reset".into(),
+        body: "Use the temporary password your technician gave you.".into(),
+    })
+    .await
+    .unwrap();
+    let sent = sim.sent_mail();
+    assert_eq!(sent[0].from, "sokafor@contosolaw.com");
+    assert_eq!(sent[0].to, vec!["dreyes@contosolaw.com"]);
+    assert_eq!(sent[0].content_type, "Text");
+}
+
+#[tokio::test]
+async fn throttling_is_retried_and_expired_tokens_refetched() {
+    let (_sim, server, m365) = common::start_with(Faults {
+        rate_limit_every: 2,
+        retry_after_secs: 0,
+        ..Faults::default()
+    })
+    .await;
+    // Every second request is a 429: the token fetch passes, the first Graph call is throttled
+    // and retried.
+    let user = m365.get_user(users::SAM).await.unwrap();
+    assert_eq!(user.login, "sokafor@contosolaw.com");
+    let statuses = server.recorder().requests().len();
+    assert!(statuses >= 3);
+
+    let (sim2, _server2, m365b) = common::start().await;
+    m365b.get_user(users::SAM).await.unwrap();
+    sim2.expire_tokens();
+    // A 401 drops the cached token; the retry fetches a new one.
+    m365b.get_user(users::SAM).await.unwrap();
+}
+
+#[tokio::test]
+async fn health_reports_bad_credentials() {
+    let (_sim, server, m365) = common::start().await;
+    assert!(m365.health().await.unwrap().healthy);
+    let mut config = common::config(&server.url());
+    config.auth = stackhand_m365::M365Auth::ClientSecret {
+        client_id: stackhand_sim::m365::seed::CLIENT_ID.into(),
+        client_secret: secrecy::SecretString::from("wrong-secret-value-123"),
+    };
+    let bad = stackhand_m365::M365Connector::new(common::tenant(), config).unwrap();
+    let health = bad.health().await.unwrap();
+    assert!(!health.healthy);
+    assert!(
+        !health.detail.contains("wrong-secret-value-123"),
+        "{}",
+        health.detail
+    );
+    let error = bad.get_user(users::SAM).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unauthorized, "{error}");
+}
