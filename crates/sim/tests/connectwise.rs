@@ -652,6 +652,14 @@ async fn companies_by_identifier_and_name() {
         )
         .await;
     assert_eq!(boards[0]["id"], 2);
+    let (status, board) = api.json(api.get("/service/boards/1")).await;
+    assert_eq!(
+        (status, board["name"].as_str()),
+        (StatusCode::OK, Some("Help Desk"))
+    );
+    let (status, body) = api.json(api.get("/service/boards/9")).await;
+    assert_eq!(status, 404);
+    assert_envelope(&body, "NotFound");
 }
 
 #[tokio::test]
