@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use oauth2::basic::{BasicClient, BasicErrorResponse};
 use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
+use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -15,6 +16,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use url::Url;
 
+use crate::dpop::DpopKey;
 use crate::redact::Redactor;
 
 /// How the client authenticates every request.
@@ -141,6 +143,21 @@ pub trait TokenSource: Send + Sync + fmt::Debug {
     /// scrub echoes of them from vendor error text. Access tokens in use are scrubbed anyway.
     fn secrets(&self) -> Vec<SecretString> {
         Vec::new()
+    }
+
+    /// The headers that authorize one request with `token`. The default is
+    /// `Authorization: Bearer <token>`; a DPoP-bound source sends `Authorization: DPoP <token>`
+    /// and a proof for this method and URL. The client marks every value sensitive.
+    fn authorize(
+        &self,
+        token: &SecretString,
+        _method: &Method,
+        _url: &Url,
+    ) -> Result<Vec<(HeaderName, SecretString)>> {
+        Ok(vec![(
+            AUTHORIZATION,
+            SecretString::from(format!("Bearer {}", token.expose_secret())),
+        )])
     }
 }
 
@@ -316,6 +333,9 @@ pub struct ClientCredentials {
     extra_params: Vec<(String, String)>,
     refresh_before: Duration,
     http: reqwest::Client,
+    dpop: Option<DpopKey>,
+    /// The token endpoint's latest `DPoP-Nonce`.
+    dpop_nonce: std::sync::Mutex<Option<String>>,
     cache: Mutex<TokenCache>,
 }
 
@@ -327,6 +347,7 @@ impl fmt::Debug for ClientCredentials {
             .field("client_auth", &self.client_auth)
             .field("scopes", &self.scopes)
             .field("refresh_before", &self.refresh_before)
+            .field("dpop", &self.dpop.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -342,6 +363,8 @@ impl ClientCredentials {
             extra_params: Vec::new(),
             refresh_before: Duration::from_secs(60),
             http: crate::client::default_reqwest_client(),
+            dpop: None,
+            dpop_nonce: std::sync::Mutex::new(None),
             cache: Mutex::new(TokenCache::default()),
         }
     }
@@ -374,6 +397,12 @@ impl ClientCredentials {
     /// Use this HTTP client for token requests (share the connector's client).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = client;
+        self
+    }
+
+    /// Bind tokens to `key` with DPoP (RFC 9449), as Okta requires when "Require DPoP" is on.
+    pub fn dpop(mut self, key: DpopKey) -> Self {
+        self.dpop = Some(key);
         self
     }
 
@@ -416,7 +445,10 @@ impl ClientCredentials {
                 .add_extra_param("client_assertion_type", JWT_BEARER_ASSERTION_TYPE)
                 .add_extra_param("client_assertion", assertion.expose_secret());
         }
-        let adapter = TokenHttp(&self.http);
+        let adapter = TokenHttp {
+            http: &self.http,
+            dpop: self.dpop.as_ref().map(|key| (key, &self.dpop_nonce)),
+        };
         let started = Instant::now();
         let response = request
             .request_async(&adapter)
@@ -468,6 +500,9 @@ impl ClientCredentials {
                 }
                 e
             }
+            RequestTokenError::Request(TokenHttpError::Dpop) => Error::invalid(
+                "could not build the DPoP proof for the token request (check the DPoP key)",
+            ),
             RequestTokenError::Request(TokenHttpError::Transport(source)) => Error::new(
                 ErrorKind::Transient,
                 format!(
@@ -541,6 +576,28 @@ impl TokenSource for ClientCredentials {
         }
     }
 
+    fn authorize(
+        &self,
+        token: &SecretString,
+        method: &Method,
+        url: &Url,
+    ) -> Result<Vec<(HeaderName, SecretString)>> {
+        let Some(key) = &self.dpop else {
+            return Ok(vec![(
+                AUTHORIZATION,
+                SecretString::from(format!("Bearer {}", token.expose_secret())),
+            )]);
+        };
+        let proof = key.proof(method, url, Some(token), None, SystemTime::now())?;
+        Ok(vec![
+            (
+                AUTHORIZATION,
+                SecretString::from(format!("DPoP {}", token.expose_secret())),
+            ),
+            (HeaderName::from_static("dpop"), proof),
+        ])
+    }
+
     fn secrets(&self) -> Vec<SecretString> {
         match &self.client_auth {
             ClientAuth::ClientSecret(secret) => vec![secret.clone()],
@@ -553,6 +610,8 @@ impl TokenSource for ClientCredentials {
 #[derive(Debug)]
 enum TokenHttpError {
     Transport(reqwest::Error),
+    /// The DPoP proof could not be built (bad key or URL).
+    Dpop,
     Status {
         status: reqwest::StatusCode,
         retry_after: Option<Duration>,
@@ -563,6 +622,7 @@ impl fmt::Display for TokenHttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TokenHttpError::Transport(e) => write!(f, "transport error: {e}"),
+            TokenHttpError::Dpop => f.write_str("could not build the DPoP proof"),
             TokenHttpError::Status { status, .. } => write!(f, "HTTP {status}"),
         }
     }
@@ -573,7 +633,11 @@ impl std::error::Error for TokenHttpError {}
 /// The adapter from oauth2's HTTP client trait onto the shared reqwest client. (A named type
 /// with a boxed `Send` future, because a closure's future is not provably `Send` for every
 /// borrow lifetime, which `async_trait` requires.)
-struct TokenHttp<'a>(&'a reqwest::Client);
+struct TokenHttp<'a> {
+    http: &'a reqwest::Client,
+    /// The DPoP key and the token endpoint's latest nonce, when tokens are DPoP-bound.
+    dpop: Option<(&'a DpopKey, &'a std::sync::Mutex<Option<String>>)>,
+}
 
 impl<'c> oauth2::AsyncHttpClient<'c> for TokenHttp<'_> {
     type Error = TokenHttpError;
@@ -587,21 +651,73 @@ impl<'c> oauth2::AsyncHttpClient<'c> for TokenHttp<'_> {
     >;
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(send_token_request(self.0, request))
+        Box::pin(send_token_request(self.http, self.dpop, request))
     }
 }
 
+/// The request as reqwest sends it, with a fresh DPoP proof when tokens are DPoP-bound.
+fn token_request(
+    template: &oauth2::HttpRequest,
+    dpop: Option<(&DpopKey, &std::sync::Mutex<Option<String>>)>,
+) -> std::result::Result<reqwest::Request, TokenHttpError> {
+    let mut builder = http::Request::builder()
+        .method(template.method().clone())
+        .uri(template.uri().clone());
+    if let Some(headers) = builder.headers_mut() {
+        *headers = template.headers().clone();
+        if let Some((key, nonce)) = dpop {
+            let nonce = nonce.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let url = Url::parse(&template.uri().to_string()).map_err(|_| TokenHttpError::Dpop)?;
+            let proof = key
+                .proof(
+                    &reqwest::Method::POST,
+                    &url,
+                    None,
+                    nonce.as_deref(),
+                    SystemTime::now(),
+                )
+                .map_err(|_| TokenHttpError::Dpop)?;
+            let mut value =
+                HeaderValue::from_str(proof.expose_secret()).map_err(|_| TokenHttpError::Dpop)?;
+            value.set_sensitive(true);
+            headers.insert(HeaderName::from_static("dpop"), value);
+        }
+    }
+    let request = builder
+        .body(template.body().clone())
+        .map_err(|_| TokenHttpError::Dpop)?;
+    reqwest::Request::try_from(request).map_err(TokenHttpError::Transport)
+}
+
 /// Send a token request. Throttling and server errors are reported as such rather than handed
-/// to oauth2 as an error body.
+/// to oauth2 as an error body. With DPoP, a `use_dpop_nonce` challenge is answered once.
 async fn send_token_request(
     http: &reqwest::Client,
-    request: oauth2::HttpRequest,
+    dpop: Option<(&DpopKey, &std::sync::Mutex<Option<String>>)>,
+    template: oauth2::HttpRequest,
 ) -> std::result::Result<oauth2::HttpResponse, TokenHttpError> {
-    let request = reqwest::Request::try_from(request).map_err(TokenHttpError::Transport)?;
-    let response = http
-        .execute(request)
-        .await
-        .map_err(TokenHttpError::Transport)?;
+    let mut answered_nonce = false;
+    let response = loop {
+        let request = token_request(&template, dpop)?;
+        let response = http
+            .execute(request)
+            .await
+            .map_err(TokenHttpError::Transport)?;
+        let new_nonce = response
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let (Some((_, nonce)), Some(new_nonce)) = (dpop, new_nonce) {
+            *nonce.lock().unwrap_or_else(|p| p.into_inner()) = Some(new_nonce);
+            // RFC 9449 section 8: 400 with `use_dpop_nonce` asks for a proof with the new nonce.
+            if response.status() == reqwest::StatusCode::BAD_REQUEST && !answered_nonce {
+                answered_nonce = true;
+                continue;
+            }
+        }
+        break response;
+    };
     let status = response.status();
     if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
         let retry_after = crate::error::retry_after(response.headers(), SystemTime::now());

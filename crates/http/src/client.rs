@@ -916,16 +916,25 @@ impl RequestBuilder {
                         unsent: true,
                     }
                 })?;
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-                    .map_err(|_| Failure {
-                        error: Error::invalid(
-                            "the access token contains characters not allowed in a header",
-                        ),
+                let headers = source
+                    .authorize(&token, &self.method, url)
+                    .map_err(|error| Failure {
+                        error,
                         retryable: false,
                         unsent: true,
                     })?;
-                value.set_sensitive(true);
-                builder = builder.header(reqwest::header::AUTHORIZATION, value);
+                for (name, value) in headers {
+                    let mut value =
+                        HeaderValue::from_str(value.expose_secret()).map_err(|_| Failure {
+                            error: Error::invalid(format!(
+                                "the {name} auth header contains characters not allowed in a header"
+                            )),
+                            retryable: false,
+                            unsent: true,
+                        })?;
+                    value.set_sensitive(true);
+                    builder = builder.header(name, value);
+                }
                 bearer = Some(token);
             }
         }

@@ -9,8 +9,9 @@
 //!   (`https://graph.microsoft.com/v1.0/`); absolute next-page links are followed only on the
 //!   base URL's origin. OAuth token URLs are set per [`ClientCredentials`].
 //! - **Auth injection** ([`Auth`]): bearer tokens from a [`TokenSource`] ([`ClientCredentials`]
-//!   with a client secret or a `private_key_jwt` assertion, single-flight cached and refreshed
-//!   before expiry, or a caller-supplied [`StaticToken`]); HTTP Basic; static secret headers.
+//!   with a client secret or a `private_key_jwt` assertion, optionally DPoP-bound with a
+//!   [`DpopKey`], single-flight cached and refreshed before expiry, or a caller-supplied
+//!   [`StaticToken`]); HTTP Basic; static secret headers.
 //!   A 401 on a bearer token invalidates it and retries the request once.
 //! - **Retries** with `backon`: exponential backoff with jitter on 429, 502, 503, 504 and
 //!   connection failures or timeouts, honouring `Retry-After`, only for idempotent methods or
@@ -88,6 +89,7 @@
 
 mod auth;
 mod client;
+mod dpop;
 mod error;
 mod paging;
 mod rate;
@@ -101,6 +103,7 @@ pub use client::{
     HttpClient, HttpClientBuilder, RequestBuilder, Response, RetryConfig, default_reqwest_client,
     encode_segment, same_origin_redirects,
 };
+pub use dpop::{DPOP_PROOF_TYPE, DpopClaims, DpopKey, access_token_hash};
 pub use error::{
     ErrorParser, JsonErrorParser, VendorError, kind_for_status, parse_error, request_id,
     retry_after,

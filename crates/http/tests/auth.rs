@@ -437,3 +437,102 @@ async fn callers_queued_behind_a_failing_token_fetch_share_its_failure() {
     }
     server.verify().await;
 }
+
+fn proof_claims(request: &wiremock::Request) -> stackhand_http::DpopClaims {
+    let proof = request
+        .headers
+        .get("dpop")
+        .expect("no DPoP header")
+        .to_str()
+        .unwrap();
+    let header = jsonwebtoken::decode_header(proof).unwrap();
+    assert_eq!(header.typ.as_deref(), Some(stackhand_http::DPOP_PROOF_TYPE));
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    // Signed by the key whose public half is in the header.
+    let key = jsonwebtoken::DecodingKey::from_jwk(header.jwk.as_ref().expect("no jwk")).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    jsonwebtoken::decode::<stackhand_http::DpopClaims>(proof, &key, &validation)
+        .unwrap()
+        .claims
+}
+
+/// Okta's token endpoint with "Require DPoP": a proof without nonce gets `use_dpop_nonce`.
+struct DpopTokenEndpoint;
+
+impl wiremock::Respond for DpopTokenEndpoint {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let claims = proof_claims(request);
+        assert_eq!(claims.htm, "POST");
+        assert!(claims.ath.is_none());
+        match claims.nonce.as_deref() {
+            Some("nonce-1") => ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "token_type": "DPoP", "expires_in": 3600, "access_token": "dpop-bound-token",
+                "scope": "okta.users.read"
+            })),
+            _ => ResponseTemplate::new(400)
+                .insert_header("DPoP-Nonce", "nonce-1")
+                .set_body_json(serde_json::json!({
+                    "error": "use_dpop_nonce",
+                    "error_description": "Authorization server requires nonce in DPoP proof."
+                })),
+        }
+    }
+}
+
+#[tokio::test]
+async fn dpop_answers_the_nonce_challenge_and_proves_every_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/v1/token"))
+        .respond_with(DpopTokenEndpoint)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/me"))
+        .and(header("authorization", "DPoP dpop-bound-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "00u1"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let key = stackhand_http::DpopKey::from_rsa_pem(&SecretString::from(KEY_PEM)).unwrap();
+    let source = ClientCredentials::new(
+        format!("{}/oauth2/v1/token", server.uri()).parse().unwrap(),
+        "0oa-client",
+        ClientAuth::PrivateKeyJwt {
+            key_pem: SecretString::from(KEY_PEM),
+            key_id: Some("kid-1".to_owned()),
+            x5t: None,
+        },
+    )
+    .scope("okta.users.read")
+    .dpop(key);
+    let client = builder(&server, "okta", "/")
+        .auth(Auth::bearer(source))
+        .build()
+        .unwrap();
+    client
+        .get("api/v1/users/me")
+        .query(&[("expand", "groups")])
+        .send_empty()
+        .await
+        .unwrap();
+    server.verify().await;
+
+    let api = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path() == "/api/v1/users/me")
+        .unwrap();
+    let claims = proof_claims(&api);
+    assert_eq!(claims.htm, "GET");
+    assert_eq!(claims.htu, format!("{}/api/v1/users/me", server.uri()));
+    assert_eq!(
+        claims.ath.as_deref(),
+        Some(stackhand_http::access_token_hash(&SecretString::from("dpop-bound-token")).as_str())
+    );
+}
