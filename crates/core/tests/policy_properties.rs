@@ -130,7 +130,10 @@ fn gen_request() -> impl Strategy<Value = GenRequest> {
 
 /// One document per scope, in order of first appearance; returns the texts and the rules in
 /// load order (which is the order ties are broken in).
-fn documents(rules: &[GenRule]) -> (Vec<(String, String)>, Vec<(String, GenRule)>) {
+/// `(origin, text)` of each document.
+type Documents = Vec<(String, String)>;
+
+fn documents(rules: &[GenRule]) -> (Documents, Vec<(String, GenRule)>) {
     let mut scopes: Vec<GenScope> = Vec::new();
     for rule in rules {
         if !scopes.contains(&rule.scope) {
