@@ -499,455 +499,625 @@ const LEAVER: Script = Script {
     ],
 };
 
-const OTHER: &[(&str, Script)] = &[
+/// One coherent non-routine case: its subject lines, description, work notes, customer update
+/// and resolutions all belong together.
+struct Case {
+    subjects: &'static [&'static str],
+    body: &'static str,
+    internal: &'static [&'static str],
+    customer: &'static str,
+    resolutions: &'static [&'static str],
+}
+
+const fn case(
+    subjects: &'static [&'static str],
+    body: &'static str,
+    internal: &'static [&'static str],
+    customer: &'static str,
+    resolutions: &'static [&'static str],
+) -> Case {
+    Case {
+        subjects,
+        body,
+        internal,
+        customer,
+        resolutions,
+    }
+}
+
+const OTHER: &[(&str, &[Case])] = &[
     (
         "printer",
-        Script {
-            subjects: &[
-                "Printer not working",
-                "2nd floor printer jammed",
-                "Can't print",
-                "Printer offline",
-                "Scanner to email not working",
-                "Printer says out of toner but it isn't",
-            ],
-            bodies: &[
-                "The printer on the second floor keeps jamming and showing an error.",
+        &[
+            case(
+                &[
+                    "Printer jammed",
+                    "2nd floor printer jamming again",
+                    "Printer error 13.A2",
+                ],
+                "The printer on the second floor keeps jamming and showing error 13.A2.",
+                &[
+                    "Remote check: fuser error logged 14 times this week.",
+                    "Logged call with print vendor for fuser replacement.",
+                ],
+                "Hi {first}, an engineer from the print company is booked for tomorrow morning.",
+                &[
+                    "Vendor replaced the fuser unit; test pages OK.",
+                    "Fuser replaced under the lease contract.",
+                ],
+            ),
+            case(
+                &["Can't print", "Print jobs stuck", "Nothing printing"],
                 "Nothing is printing, it just sits in the queue.",
+                &[
+                    "Spooler hung on the print server.",
+                    "Cleared print queue and restarted spooler.",
+                ],
+                "Hi {first}, the queue is cleared. Please try printing again.",
+                &[
+                    "Cleared queue and restarted spooler; printing restored.",
+                    "Spooler restarted; stuck job from a corrupt PDF removed.",
+                ],
+            ),
+            case(
+                &["Printer offline", "Printer shows offline on my laptop"],
+                "The printer shows offline on my laptop but works for everyone else.",
+                &[
+                    "Printer got a new IP after the power cut; laptop had a static port.",
+                    "Updated printer port to the DHCP reservation.",
+                ],
+                "Hi {first}, your laptop now points at the printer's new address.",
+                &[
+                    "Updated printer port after IP change.",
+                    "Reserved the printer's IP and fixed the port on the laptop.",
+                ],
+            ),
+            case(
+                &["Scan to email not working", "Scanner not sending emails"],
                 "Scan to email stopped working this morning.",
-                "The printer shows offline on my laptop but works for others.",
-            ],
-            internal: &[
-                "Cleared print queue and restarted spooler.",
-                "Printer had a new IP after power cut; updated port.",
-                "Logged call with print vendor for fuser replacement.",
-            ],
-            customer: &[
-                "Hi {first}, the printer is back online. Please try again.",
-                "Hi {first}, an engineer is booked for tomorrow morning.",
-            ],
-            resolutions: &[
-                "Cleared queue and restarted spooler; printing restored.",
-                "Updated printer port after IP change.",
-                "Vendor replaced the fuser unit.",
-                "Updated SMTP credentials for scan to email.",
-            ],
-        },
+                &[
+                    "SMTP relay rejecting the scanner: password expired on the scan account.",
+                    "Reset scan account password and updated the MFP.",
+                ],
+                "Hi {first}, scan to email is working again.",
+                &[
+                    "Updated SMTP credentials for scan to email.",
+                    "Scan account password renewed; scanning confirmed.",
+                ],
+            ),
+        ],
     ),
     (
         "vpn",
-        Script {
-            subjects: &[
-                "VPN not connecting",
-                "Can't connect from home",
-                "VPN keeps dropping",
-                "Remote access issue",
-            ],
-            bodies: &[
+        &[
+            case(
+                &[
+                    "VPN not connecting",
+                    "Can't connect from home",
+                    "Remote access issue",
+                ],
                 "The VPN says connection failed when I'm at home.",
-                "VPN drops every 10 minutes and I lose my files.",
-                "I can't reach the shared drive from home today.",
-            ],
-            internal: &[
-                "Client version outdated; pushed update.",
-                "Home router blocking UDP; switched to TCP profile.",
-                "Certificate expired on client; re-issued.",
-            ],
-            customer: &[
+                &["Client version outdated; pushed update from RMM."],
                 "Hi {first}, please restart your laptop to pick up the new VPN version.",
-                "Hi {first}, try connecting again now.",
-            ],
-            resolutions: &[
-                "Updated VPN client; connection stable.",
-                "Switched VPN profile to TCP.",
-                "Re-issued client certificate.",
-            ],
-        },
+                &[
+                    "Updated VPN client; connection stable.",
+                    "VPN client upgraded; user connected.",
+                ],
+            ),
+            case(
+                &["VPN keeps dropping", "VPN disconnects every few minutes"],
+                "VPN drops every 10 minutes and I lose my files.",
+                &["Home router blocking UDP; switched the profile to TCP."],
+                "Hi {first}, try connecting again now, we've changed how the VPN connects.",
+                &[
+                    "Switched VPN profile to TCP; no drops since.",
+                    "TCP profile fixed the drops.",
+                ],
+            ),
+            case(
+                &["VPN certificate error", "VPN says certificate expired"],
+                "VPN error says my certificate has expired.",
+                &["Machine certificate expired; re-issued from the CA."],
+                "Hi {first}, your certificate is renewed; the VPN should connect now.",
+                &[
+                    "Re-issued client certificate.",
+                    "Certificate renewed and auto-enrolment fixed.",
+                ],
+            ),
+        ],
     ),
     (
         "outlook",
-        Script {
-            subjects: &[
-                "Outlook crashing",
-                "Outlook very slow",
-                "Emails stuck in outbox",
-                "Outlook won't open",
-                "Search not working in Outlook",
-            ],
-            bodies: &[
+        &[
+            case(
+                &[
+                    "Outlook crashing",
+                    "Outlook keeps closing",
+                    "outlook crash when opening attachments",
+                ],
                 "Outlook crashes every time I open an attachment.",
-                "My emails are stuck in the outbox and won't send.",
-                "Outlook says it's updating the folder forever.",
-                "Search in Outlook doesn't find anything older than a week.",
-            ],
-            internal: &[
-                "Rebuilt Outlook profile.",
-                "Disabled faulty add-in.",
-                "Repaired Office installation.",
-                "Rebuilt search index.",
-            ],
-            customer: &[
-                "Hi {first}, we've rebuilt your Outlook profile; it may take a while to download your mail.",
+                &[
+                    "Crash module: PDF preview add-in.",
+                    "Disabled faulty add-in.",
+                ],
                 "Hi {first}, please try now, we've disabled the add-in that was crashing it.",
-            ],
-            resolutions: &[
-                "Rebuilt profile; Outlook stable.",
-                "Disabled PDF add-in causing crash.",
-                "Office repaired; emails sending.",
-                "Search index rebuilt.",
-            ],
-        },
+                &[
+                    "Disabled PDF add-in causing crash.",
+                    "Add-in removed; Outlook stable.",
+                ],
+            ),
+            case(
+                &["Emails stuck in outbox", "Can't send email"],
+                "My emails are stuck in the outbox and won't send.",
+                &[
+                    "Oversized attachment (48 MB) blocking the outbox.",
+                    "Moved item to drafts; sent a share link instead.",
+                ],
+                "Hi {first}, the big attachment was blocking everything. We've sent it as a link instead.",
+                &[
+                    "Removed oversized item from outbox; mail flowing.",
+                    "Outbox cleared; user shown how to share large files.",
+                ],
+            ),
+            case(
+                &["Outlook won't open", "Outlook stuck on loading profile"],
+                "Outlook is stuck on 'loading profile' and never opens.",
+                &["OST file corrupt.", "Rebuilt Outlook profile."],
+                "Hi {first}, we've rebuilt your Outlook profile; it may take a while to download your mail.",
+                &[
+                    "Rebuilt profile; Outlook stable.",
+                    "New profile created; mail synced.",
+                ],
+            ),
+            case(
+                &[
+                    "Search not working in Outlook",
+                    "Outlook search finds nothing",
+                ],
+                "Search in Outlook doesn't find anything older than a week.",
+                &["Windows search index stalled.", "Rebuilt search index."],
+                "Hi {first}, search will take a few hours to catch up while the index rebuilds.",
+                &[
+                    "Search index rebuilt.",
+                    "Index rebuilt; search returns older mail.",
+                ],
+            ),
+        ],
     ),
     (
         "slow_pc",
-        Script {
-            subjects: &[
-                "Laptop very slow",
-                "Computer running slow",
-                "PC takes ages to start",
-                "Everything freezing",
-            ],
-            bodies: &[
+        &[
+            case(
+                &[
+                    "Laptop very slow",
+                    "Computer running slow",
+                    "PC takes ages to start",
+                ],
                 "My laptop takes 15 minutes to start and everything freezes.",
-                "The computer has been really slow since the update.",
-                "Keeps freezing when I have more than two programs open.",
-            ],
-            internal: &[
-                "Disk at 98%; cleared temp files.",
-                "RAM 4GB, recommend upgrade.",
-                "Startup items trimmed; AV scan clean.",
-            ],
-            customer: &[
+                &[
+                    "Disk at 98%; cleared temp files and old updates.",
+                    "Trimmed startup items; AV scan clean.",
+                ],
                 "Hi {first}, we've cleaned things up remotely. Please restart and let us know.",
-                "Hi {first}, your laptop needs more memory; we'll send a quote.",
-            ],
-            resolutions: &[
-                "Cleared disk space and startup items; performance improved.",
-                "RAM upgraded to 16GB.",
-                "Replaced failing drive with SSD.",
-            ],
-        },
+                &["Cleared disk space and startup items; performance improved."],
+            ),
+            case(
+                &["Everything freezing", "Laptop freezes with Teams open"],
+                "Keeps freezing when I have more than two programs open.",
+                &[
+                    "Only 4 GB RAM; memory at 95% with Teams and Outlook.",
+                    "Quote sent for a RAM upgrade.",
+                ],
+                "Hi {first}, your laptop needs more memory; we've sent a quote to your manager.",
+                &[
+                    "RAM upgraded to 16 GB.",
+                    "Memory upgrade fitted; no more freezes.",
+                ],
+            ),
+            case(
+                &["PC slow since update", "Computer slow after updates"],
+                "The computer has been really slow since the update.",
+                &["SMART warnings on the drive.", "Cloned to SSD on site."],
+                "Hi {first}, the hard drive was failing; we'll swap it tomorrow.",
+                &["Replaced failing drive with SSD."],
+            ),
+        ],
     ),
     (
         "teams",
-        Script {
-            subjects: &[
-                "Teams audio problem",
-                "Can't share screen in Teams",
-                "No sound on Teams calls",
-                "Teams camera not working",
-            ],
-            bodies: &[
+        &[
+            case(
+                &[
+                    "Teams audio problem",
+                    "No sound on Teams calls",
+                    "People can't hear me on Teams",
+                ],
                 "People can't hear me on Teams calls.",
-                "Screen share shows a black screen.",
-                "My camera doesn't show up in Teams but works in other apps.",
-            ],
-            internal: &[
-                "Wrong default device selected.",
-                "Cleared Teams cache.",
-                "Updated camera driver.",
-            ],
-            customer: &[
+                &[
+                    "Teams was using the dock's microphone input.",
+                    "Set headset as default device.",
+                ],
                 "Hi {first}, please try a test call now.",
+                &["Set correct audio device; calls OK."],
+            ),
+            case(
+                &["Can't share screen in Teams", "Teams screen share black"],
+                "Screen share shows a black screen.",
+                &[
+                    "Known issue with old GPU driver.",
+                    "Updated graphics driver; cleared Teams cache.",
+                ],
                 "Hi {first}, we cleared the Teams cache; sign back in and try again.",
-            ],
-            resolutions: &[
-                "Set correct audio device; calls OK.",
-                "Cleared Teams cache; sharing works.",
-                "Camera driver updated.",
-            ],
-        },
+                &[
+                    "Driver updated; sharing works.",
+                    "Cleared Teams cache; sharing works.",
+                ],
+            ),
+            case(
+                &["Teams camera not working", "Camera not detected in Teams"],
+                "My camera doesn't show up in Teams but works in other apps.",
+                &[
+                    "Camera privacy setting blocking desktop apps.",
+                    "Allowed camera access for desktop apps.",
+                ],
+                "Hi {first}, the camera should now show in Teams.",
+                &["Camera permission fixed."],
+            ),
+        ],
     ),
     (
         "phishing",
-        Script {
-            subjects: &[
-                "Suspicious email",
-                "Is this email legit?",
-                "Phishing?",
-                "I clicked a link in an email",
-                "Strange invoice email from supplier",
-            ],
-            bodies: &[
+        &[
+            case(
+                &["Suspicious email", "Is this email legit?", "Phishing?"],
                 "I got an email asking me to sign in to see a document. Looks dodgy.",
-                "I clicked on a link before I realised it was fake. I didn't enter anything I think.",
-                "A supplier sent an invoice with new bank details, is this real?",
-            ],
-            internal: &[
-                "Message traced; purged from all mailboxes.",
-                "Sender domain blocked.",
-                "Sign-in logs reviewed, no suspicious activity; password reset as precaution.",
-                "Escalated to security team.",
-            ],
-            customer: &[
+                &[
+                    "Message traced; 14 recipients.",
+                    "Purged from all mailboxes; sender domain blocked.",
+                ],
                 "Hi {first}, thanks for reporting. It was phishing and we've removed it from everyone's inbox.",
-                "Hi {first}, please don't pay that invoice; call the supplier on a known number.",
-            ],
-            resolutions: &[
-                "Phishing confirmed, message purged and sender blocked.",
-                "No compromise found; precautionary password reset done.",
-                "Supplier confirmed fraud; finance informed.",
-            ],
-        },
+                &["Phishing confirmed, message purged and sender blocked."],
+            ),
+            case(
+                &[
+                    "I clicked a link in an email",
+                    "Clicked a dodgy link - help",
+                ],
+                "I clicked on a link before I realised it was fake. I didn't enter anything I think.",
+                &[
+                    "Sign-in logs reviewed: no suspicious activity.",
+                    "Password reset and sessions revoked as a precaution.",
+                    "Escalated to security team for endpoint scan.",
+                ],
+                "Hi {first}, nothing was compromised, but we've reset your password to be safe.",
+                &[
+                    "No compromise found; precautionary password reset done.",
+                    "Endpoint scan clean; credentials rotated.",
+                ],
+            ),
+            case(
+                &[
+                    "Strange invoice email from supplier",
+                    "Supplier changed bank details?",
+                ],
+                "A supplier sent an invoice with new bank details, is this real?",
+                &[
+                    "Lookalike domain registered 3 days ago.",
+                    "Finance told to call the supplier on a known number.",
+                ],
+                "Hi {first}, please don't pay that invoice; call the supplier on a number you already have.",
+                &["Supplier confirmed fraud; finance informed and domain blocked."],
+            ),
+        ],
     ),
     (
         "backup",
-        Script {
-            subjects: &[
-                "Backup failed - {server}",
-                "ALERT: Backup job failed",
-                "Backup warning on {server}",
-                "Backup did not run last night",
-            ],
-            bodies: &[
+        &[
+            case(
+                &[
+                    "Backup failed - {server}",
+                    "ALERT: Backup job failed on {server}",
+                ],
                 "Monitoring alert: backup job for {server} failed with error 'snapshot timeout'.",
-                "The nightly backup reported warnings for 3 files.",
-                "Backup job missed its schedule.",
-            ],
-            internal: &[
-                "Snapshot provider reset; job re-run manually.",
-                "VSS writer in failed state; restarted service.",
-                "Storage repository full; pruned old restore points.",
-            ],
-            customer: &[],
-            resolutions: &[
-                "Re-ran backup successfully after VSS fix.",
-                "Freed repository space; backups completing.",
-                "Transient failure; next run succeeded.",
-            ],
-        },
+                &[
+                    "VSS writer in failed state.",
+                    "Restarted the VSS service; re-ran the job manually.",
+                ],
+                "",
+                &["Re-ran backup successfully after VSS fix."],
+            ),
+            case(
+                &[
+                    "Backup warning on {server}",
+                    "Backup completed with warnings - {server}",
+                ],
+                "The nightly backup of {server} reported warnings for 3 files.",
+                &["Warnings were locked temp files; excluded the temp folder."],
+                "",
+                &["Excluded temp folder; next run clean."],
+            ),
+            case(
+                &[
+                    "Backup did not run last night",
+                    "ALERT: backup missed schedule {server}",
+                ],
+                "Backup job for {server} missed its schedule.",
+                &[
+                    "Storage repository full.",
+                    "Pruned old restore points per retention.",
+                ],
+                "",
+                &["Freed repository space; backups completing."],
+            ),
+        ],
     ),
     (
         "disk",
-        Script {
-            subjects: &[
-                "Low disk space on {server}",
-                "ALERT: C: drive below 10%",
-                "Disk space warning",
-            ],
-            bodies: &[
+        &[
+            case(
+                &[
+                    "Low disk space on {server}",
+                    "ALERT: C: drive below 10% on {server}",
+                ],
                 "Monitoring alert: {server} C: drive has 4% free.",
-                "Disk space low on the file server.",
-            ],
-            internal: &[
-                "Cleared windows update cache and old logs.",
-                "Extended the volume by 50 GB.",
-                "Moved IIS logs to D:.",
-            ],
-            customer: &[],
-            resolutions: &[
-                "Freed 20 GB; alert cleared.",
-                "Extended volume; free space now 35%.",
-                "Log rotation configured.",
-            ],
-        },
+                &["Cleared windows update cache and old logs."],
+                "",
+                &["Freed 20 GB; alert cleared."],
+            ),
+            case(
+                &[
+                    "Disk space warning {server}",
+                    "ALERT: data volume 95% full on {server}",
+                ],
+                "Disk space low on {server} data volume.",
+                &["Growth from scanned documents; extended the volume by 50 GB."],
+                "",
+                &["Extended volume; free space now 35%."],
+            ),
+        ],
     ),
     (
         "hardware",
-        Script {
-            subjects: &[
-                "Broken laptop screen",
-                "Keyboard not working",
-                "Monitor flickering",
-                "Laptop won't turn on",
-                "Docking station issue",
-            ],
-            bodies: &[
+        &[
+            case(
+                &["Broken laptop screen", "Cracked screen"],
                 "I dropped my laptop and the screen is cracked.",
+                &[
+                    "Accidental damage cover confirmed.",
+                    "Sent loan laptop; repair booked.",
+                ],
+                "Hi {first}, a loan laptop is on its way while yours is repaired.",
+                &["Screen replaced under accidental damage cover."],
+            ),
+            case(
+                &["Keyboard not working", "Some keys not working"],
                 "Some keys on my keyboard have stopped working.",
+                &[
+                    "Liquid damage visible on photo.",
+                    "Ordered replacement keyboard.",
+                ],
+                "Hi {first}, a new keyboard will be fitted on Thursday.",
+                &["Keyboard replaced."],
+            ),
+            case(
+                &["Monitor flickering", "Second screen keeps going black"],
                 "My second monitor keeps flickering and going black.",
+                &[
+                    "Dock firmware two versions behind.",
+                    "Updated dock firmware and swapped the cable.",
+                ],
+                "Hi {first}, please let us know if the flicker comes back.",
+                &[
+                    "Dock firmware updated; monitor stable.",
+                    "Swapped cable; monitor stable.",
+                ],
+            ),
+            case(
+                &["Laptop won't turn on", "Laptop dead"],
                 "Laptop won't power on at all.",
-            ],
-            internal: &[
-                "Warranty claim logged with manufacturer.",
-                "Sent loan laptop.",
-                "Replaced dock firmware.",
-            ],
-            customer: &[
-                "Hi {first}, a replacement is on its way.",
-                "Hi {first}, an engineer will visit on Thursday.",
-            ],
-            resolutions: &[
-                "Screen replaced under warranty.",
-                "Keyboard replaced.",
-                "Swapped cable; monitor stable.",
-                "Dock firmware updated.",
-            ],
-        },
+                &[
+                    "No lights with known-good charger.",
+                    "Warranty claim logged with manufacturer.",
+                ],
+                "Hi {first}, the manufacturer is sending an engineer; you have a loan laptop meanwhile.",
+                &["Motherboard replaced under warranty."],
+            ),
+        ],
     ),
     (
         "lob_app",
-        Script {
-            subjects: &[
-                "{app} error",
-                "Can't open {app}",
-                "{app} very slow today",
-                "{app} login problem",
-                "Error when saving in {app}",
-            ],
-            bodies: &[
+        &[
+            case(
+                &["{app} error", "Error when saving in {app}"],
                 "{app} gives an error when I try to save a document.",
-                "{app} won't open, says the database is unavailable.",
-                "Everyone in the office says {app} is very slow.",
-            ],
-            internal: &[
-                "Vendor support case opened.",
-                "Database service restarted on app server.",
-                "Applied vendor hotfix.",
-            ],
-            customer: &[
+                &[
+                    "Known bug in last week's release.",
+                    "Vendor support case opened; hotfix applied.",
+                ],
                 "Hi {first}, the vendor has fixed the issue; please try again.",
+                &["Vendor hotfix applied; saving works."],
+            ),
+            case(
+                &["Can't open {app}", "{app} says database unavailable"],
+                "{app} won't open, says the database is unavailable.",
+                &[
+                    "Database service stopped after server patching.",
+                    "Started service and set it to automatic.",
+                ],
                 "Hi {first}, we've restarted the service, can you check?",
-            ],
-            resolutions: &[
-                "Vendor hotfix applied; saving works.",
-                "Restarted app database service.",
-                "Cleared client cache.",
-            ],
-        },
+                &["Restarted app database service; set to start automatically."],
+            ),
+            case(
+                &["{app} very slow today", "{app} slow for everyone"],
+                "Everyone in the office says {app} is very slow.",
+                &[
+                    "SQL01 CPU at 100% from a runaway report.",
+                    "Killed the report query; asked vendor about indexing.",
+                ],
+                "Hi {first}, a stuck report was slowing everyone down; it's back to normal.",
+                &["Stopped runaway query; performance normal."],
+            ),
+        ],
     ),
     (
         "network",
-        Script {
-            subjects: &[
-                "Internet down",
-                "Wi-Fi not working in meeting room",
-                "No internet at the office",
-                "Slow internet",
-            ],
-            bodies: &[
+        &[
+            case(
+                &["Internet down", "No internet at the office"],
                 "The whole office has no internet.",
-                "Wi-Fi in the boardroom keeps disconnecting.",
-                "Internet is really slow today, pages won't load.",
-            ],
-            internal: &[
-                "ISP outage confirmed; failover to 4G.",
-                "Access point rebooted; firmware updated.",
-                "Switch port errors; replaced cable.",
-            ],
-            customer: &[
+                &[
+                    "ISP outage confirmed for the area.",
+                    "Failover to 4G backup line.",
+                ],
                 "Hi {first}, it's an ISP fault; we're on the backup line for now.",
-                "Hi {first}, Wi-Fi should be back in the boardroom.",
-            ],
-            resolutions: &[
-                "ISP restored service.",
-                "AP firmware updated; Wi-Fi stable.",
-                "Replaced faulty patch cable.",
-            ],
-        },
+                &["ISP restored service; failback done."],
+            ),
+            case(
+                &[
+                    "Wi-Fi not working in meeting room",
+                    "Boardroom Wi-Fi dropping",
+                ],
+                "Wi-Fi in the boardroom keeps disconnecting.",
+                &[
+                    "Access point rebooting every few minutes.",
+                    "Updated AP firmware.",
+                ],
+                "Hi {first}, Wi-Fi should be stable in the boardroom now.",
+                &["AP firmware updated; Wi-Fi stable."],
+            ),
+            case(
+                &["Slow internet", "Internet really slow today"],
+                "Internet is really slow today, pages won't load.",
+                &["Switch port errors on the uplink.", "Replaced patch cable."],
+                "Hi {first}, we found a faulty cable; speeds are back to normal.",
+                &["Replaced faulty patch cable."],
+            ),
+        ],
     ),
     (
         "quote",
-        Script {
-            subjects: &[
-                "Quote for new laptops",
-                "Need a quote - {device}s",
-                "Pricing for extra monitors",
-                "New equipment request",
-            ],
-            bodies: &[
+        &[
+            case(
+                &["Quote for new laptops", "Need a quote - {device}s"],
                 "Could you send us a quote for 5 new {device}s for the new starters?",
-                "We'd like dual monitors for the accounts team, can you quote?",
-                "Looking to replace the old desktops in reception.",
-            ],
-            internal: &[
-                "Quote prepared and sent to account manager.",
-                "Checked stock with distributor.",
-            ],
-            customer: &[
+                &[
+                    "Checked stock with distributor.",
+                    "Quote prepared and sent to account manager.",
+                ],
                 "Hi {first}, the quote is attached. Let us know if you'd like to go ahead.",
-            ],
-            resolutions: &[
-                "Quote sent; order placed.",
-                "Quote sent; client declined for now.",
-                "Quote sent and approved.",
-            ],
-        },
+                &["Quote sent; order placed.", "Quote sent and approved."],
+            ),
+            case(
+                &["Pricing for extra monitors", "Dual monitors quote"],
+                "We'd like dual monitors for the accounts team, can you quote?",
+                &["Quote prepared for 6 monitors and arms."],
+                "Hi {first}, the quote for the monitors is attached.",
+                &[
+                    "Quote sent; client declined for now.",
+                    "Quote approved; monitors installed.",
+                ],
+            ),
+            case(
+                &["New equipment request", "Replace reception PCs"],
+                "Looking to replace the old desktops in reception.",
+                &["Recommended small form factor PCs; quote sent."],
+                "Hi {first}, we've sent a quote for two new PCs.",
+                &["Quote sent; order placed."],
+            ),
+        ],
     ),
     (
         "phone_system",
-        Script {
-            subjects: &[
-                "Desk phone not working",
-                "Call forwarding",
-                "Voicemail not working",
-                "Phones down",
-            ],
-            bodies: &[
+        &[
+            case(
+                &["Desk phone not working", "Phone says registering"],
                 "My desk phone just says registering.",
-                "Can you forward my calls to my mobile while I'm away?",
-                "I'm not getting voicemail notifications.",
-            ],
-            internal: &[
-                "Re-provisioned handset.",
-                "Forwarding set in portal.",
-                "Voicemail email address corrected.",
-            ],
-            customer: &[
+                &[
+                    "Handset lost its provisioning after a power cut.",
+                    "Re-provisioned handset.",
+                ],
                 "Hi {first}, your phone is working again.",
+                &["Handset re-provisioned."],
+            ),
+            case(
+                &["Call forwarding", "Forward my calls please"],
+                "Can you forward my calls to my mobile while I'm away?",
+                &["Forwarding set in portal until Friday."],
                 "Hi {first}, forwarding is on until Friday.",
-            ],
-            resolutions: &[
-                "Handset re-provisioned.",
-                "Call forwarding configured.",
-                "Voicemail-to-email fixed.",
-            ],
-        },
+                &["Call forwarding configured."],
+            ),
+            case(
+                &["Voicemail not working", "No voicemail emails"],
+                "I'm not getting voicemail notifications.",
+                &[
+                    "Voicemail email address had a typo.",
+                    "Corrected the address.",
+                ],
+                "Hi {first}, voicemail emails should come through now.",
+                &["Voicemail-to-email fixed."],
+            ),
+        ],
     ),
     (
         "file_restore",
-        Script {
-            subjects: &[
-                "Deleted a folder by mistake",
-                "Restore file please",
-                "File overwritten",
-                "Lost document",
-            ],
-            bodies: &[
+        &[
+            case(
+                &[
+                    "Deleted a folder by mistake",
+                    "Folder missing from shared drive",
+                ],
                 "I accidentally deleted a folder from the shared drive this morning.",
-                "I saved over an important spreadsheet. Can you get yesterday's version back?",
-                "A document I was working on has disappeared.",
-            ],
-            internal: &[
-                "Restored from last night's snapshot.",
-                "Restored previous version from recycle bin.",
-            ],
-            customer: &[
+                &["Restored from last night's snapshot."],
                 "Hi {first}, the folder is back where it was.",
+                &["Folder restored from backup."],
+            ),
+            case(
+                &["File overwritten", "Restore file please"],
+                "I saved over an important spreadsheet. Can you get yesterday's version back?",
+                &["Previous version available in SharePoint history."],
                 "Hi {first}, yesterday's version has been restored with '(restored)' in the name.",
-            ],
-            resolutions: &[
-                "File restored from backup.",
-                "Restored from recycle bin.",
-                "Previous version restored.",
-            ],
-        },
+                &["Previous version restored."],
+            ),
+            case(
+                &["Lost document", "Document disappeared"],
+                "A document I was working on has disappeared.",
+                &["Found in the OneDrive recycle bin."],
+                "Hi {first}, it was in the recycle bin; it's back in your Documents.",
+                &["Restored from recycle bin."],
+            ),
+        ],
     ),
     (
         "software_install",
-        Script {
-            subjects: &[
-                "Install software",
-                "Need Zoom installed",
-                "Can you install {app} on new PC",
-                "Software request",
-            ],
-            bodies: &[
+        &[
+            case(
+                &["Install software", "Need Zoom installed"],
                 "Could you install Zoom on my laptop? A client uses it.",
-                "I need Adobe Reader updated, it keeps asking for admin rights.",
-                "Please install {app} on the new PC in reception.",
-            ],
-            internal: &["Deployed via RMM.", "Approved app added to company portal."],
-            customer: &[
+                &["Approved app; deployed via RMM."],
                 "Hi {first}, it's installed now.",
-                "Hi {first}, you can install it yourself from the Company Portal.",
-            ],
-            resolutions: &[
-                "Software deployed via RMM.",
-                "Installed and licensed.",
-                "Made available in company portal.",
-            ],
-        },
+                &["Software deployed via RMM."],
+            ),
+            case(
+                &[
+                    "Adobe Reader keeps asking for admin",
+                    "Software update needs admin rights",
+                ],
+                "I need Adobe Reader updated, it keeps asking for admin rights.",
+                &["Pushed the update via RMM; enabled auto-update."],
+                "Hi {first}, Reader is updated and will update itself from now on.",
+                &["Updated via RMM; auto-update on."],
+            ),
+            case(
+                &[
+                    "Can you install {app} on new PC",
+                    "{app} needed on reception PC",
+                ],
+                "Please install {app} on the new PC in reception.",
+                &["Installed client and licensed the seat."],
+                "Hi {first}, {app} is ready on the reception PC.",
+                &["Installed and licensed."],
+            ),
+        ],
     ),
 ];
 
@@ -974,28 +1144,58 @@ impl HistoryGenerator {
         *items.choose(&mut self.rng).expect("non-empty list")
     }
 
-    fn category(&mut self) -> (Category, &'static Script) {
+    fn category(&mut self) -> (Category, Source) {
         // Roughly 55% routine, the rest spread over everything else an MSP sees.
         let roll = self.rng.random_range(0..100);
         match roll {
-            0..=11 => (Category::PasswordReset, &PASSWORD),
-            12..=19 => (Category::AccountLockout, &LOCKOUT),
-            20..=26 => (Category::MfaReset, &MFA),
-            27..=33 => (Category::MailboxAccess, &MAILBOX),
-            34..=40 => (Category::GroupAccess, &GROUP),
-            41..=46 => (Category::Licence, &LICENCE),
-            47..=51 => (Category::NewStarter, &STARTER),
-            52..=55 => (Category::Leaver, &LEAVER),
+            0..=11 => (Category::PasswordReset, Source::Script(&PASSWORD)),
+            12..=19 => (Category::AccountLockout, Source::Script(&LOCKOUT)),
+            20..=26 => (Category::MfaReset, Source::Script(&MFA)),
+            27..=33 => (Category::MailboxAccess, Source::Script(&MAILBOX)),
+            34..=40 => (Category::GroupAccess, Source::Script(&GROUP)),
+            41..=46 => (Category::Licence, Source::Script(&LICENCE)),
+            47..=51 => (Category::NewStarter, Source::Script(&STARTER)),
+            52..=55 => (Category::Leaver, Source::Script(&LEAVER)),
             _ => {
-                let (kind, script) = &OTHER[self.rng.random_range(0..OTHER.len())];
-                (Category::Other(kind), script)
+                let (kind, cases) = OTHER[self.rng.random_range(0..OTHER.len())];
+                let case = &cases[self.rng.random_range(0..cases.len())];
+                (Category::Other(kind), Source::Case(case))
             }
+        }
+    }
+
+    /// The texts of one ticket: routine requests mix interchangeable phrasings, other cases
+    /// keep their subject, notes and resolution together.
+    fn draft(&mut self, source: Source) -> Draft {
+        match source {
+            Source::Script(script) => {
+                let internal_count = self.rng.random_range(1..=script.internal.len().min(3));
+                Draft {
+                    subject: self.pick(script.subjects),
+                    body: self.pick(script.bodies),
+                    internal: script
+                        .internal
+                        .choose_multiple(&mut self.rng, internal_count)
+                        .copied()
+                        .collect(),
+                    customer: script.customer.choose(&mut self.rng).copied(),
+                    resolution: self.pick(script.resolutions),
+                }
+            }
+            Source::Case(case) => Draft {
+                subject: self.pick(case.subjects),
+                body: case.body,
+                internal: case.internal.to_vec(),
+                customer: (!case.customer.is_empty()).then_some(case.customer),
+                resolution: self.pick(case.resolutions),
+            },
         }
     }
 
     /// The next ticket.
     pub fn next_ticket(&mut self) -> GeneratedTicket {
-        let (category, script) = self.category();
+        let (category, source) = self.category();
+        let draft = self.draft(source);
         let requester = self.rng.random_range(0..self.org.people.len());
         let other = self.rng.random_range(0..self.org.people.len());
         // A leaver is someone else on the staff list; the requester (their manager) takes over.
@@ -1028,8 +1228,11 @@ impl HistoryGenerator {
             org: self.org.clone(),
         };
 
-        let mut subject = vars.fill(self.pick(script.subjects));
-        if self.rng.random_bool(0.15) {
+        let monitoring = matches!(category, Category::Other("backup" | "disk"));
+        let mut subject = vars.fill(draft.subject);
+        if monitoring {
+            // Alerts keep the monitoring system's wording.
+        } else if self.rng.random_bool(0.15) {
             subject = subject.to_lowercase();
         } else if self.rng.random_bool(0.05) {
             subject = format!("RE: {subject}");
@@ -1038,7 +1241,7 @@ impl HistoryGenerator {
         }
         subject.truncate(100);
 
-        let channel = if matches!(category, Category::Other("backup" | "disk")) {
+        let channel = if monitoring {
             Channel::Monitoring
         } else {
             match self.rng.random_range(0..10) {
@@ -1048,36 +1251,27 @@ impl HistoryGenerator {
             }
         };
         let body = match channel {
-            Channel::Monitoring => vars.fill(self.pick(script.bodies)),
-            Channel::Phone => format!(
-                "{} called: {}",
-                vars.requester.first,
-                vars.fill(self.pick(script.bodies))
-            ),
+            Channel::Monitoring => vars.fill(draft.body),
+            Channel::Phone => format!("{} called: {}", vars.requester.first, vars.fill(draft.body)),
             _ => {
                 let greeting = self.pick(GREETINGS);
                 let signoff = self.pick(SIGNOFFS);
                 let urgency = self.pick(URGENCY);
                 let text = format!(
                     "{greeting}\n\n{}{urgency}\n\n{signoff}",
-                    vars.fill(self.pick(script.bodies))
+                    vars.fill(draft.body)
                 );
                 vars.fill(text.trim())
             }
         };
 
-        let internal_count = self.rng.random_range(1..=script.internal.len().min(3));
-        let internal_notes = script
-            .internal
-            .choose_multiple(&mut self.rng, internal_count)
-            .map(|t| vars.fill(t))
-            .collect();
-        let customer_notes = if script.customer.is_empty() || self.rng.random_bool(0.2) {
-            Vec::new()
-        } else {
-            vec![vars.fill(self.pick(script.customer))]
+        let internal_notes = draft.internal.iter().map(|t| vars.fill(t)).collect();
+        // Technicians skip the customer update on some tickets.
+        let customer_notes = match draft.customer {
+            Some(text) if !self.rng.random_bool(0.2) => vec![vars.fill(text)],
+            _ => Vec::new(),
         };
-        let resolution = vars.fill(self.pick(script.resolutions));
+        let resolution = vars.fill(draft.resolution);
         let priority = match channel {
             Channel::Monitoring => self.rng.random_range(2..=3),
             _ if subject.contains("URGENT") || body.contains("ASAP") => 2,
@@ -1105,6 +1299,20 @@ impl HistoryGenerator {
             hours,
         }
     }
+}
+
+#[derive(Clone, Copy)]
+enum Source {
+    Script(&'static Script),
+    Case(&'static Case),
+}
+
+struct Draft {
+    subject: &'static str,
+    body: &'static str,
+    internal: Vec<&'static str>,
+    customer: Option<&'static str>,
+    resolution: &'static str,
 }
 
 struct Vars {
