@@ -275,3 +275,26 @@ fn a_policy_error_converts_into_an_invalid_core_error() {
         err.message()
     );
 }
+
+#[test]
+fn file_and_directory_sources_must_be_what_they_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("global.toml");
+    std::fs::write(&file, HEAD).unwrap();
+    let err = PolicyLoader::new()
+        .add_file(dir.path())
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("is a directory, not a policy file"),
+        "{err}"
+    );
+    let err = PolicyLoader::new().add_dir(&file).build().unwrap_err();
+    assert!(err.to_string().contains("is not a directory"), "{err}");
+    // add_path takes either.
+    for path in [dir.path(), file.as_path()] {
+        let policy = PolicyLoader::new().add_path(path).build().unwrap();
+        assert_eq!(policy.rule_count(), 1);
+    }
+}

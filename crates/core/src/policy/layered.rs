@@ -20,7 +20,6 @@ pub use error::PolicyError;
 pub use loader::PolicyLoader;
 
 use document::{Cap, Protected, Rule, RuleEffect, When};
-use error::PolicyError as Error;
 use index::{ActionIndex, ActionIndexBuilder};
 
 use crate::model::{Department, TenantGroupId, TenantId};
@@ -171,7 +170,7 @@ impl LayeredPolicy {
                 match seen.entry(id.to_string()) {
                     Entry::Occupied(first) => {
                         let (first_origin, first_line) = first.get();
-                        return Err(Error::Document {
+                        return Err(PolicyError::Document {
                             origin: doc.origin.clone(),
                             line,
                             field: Some(field),

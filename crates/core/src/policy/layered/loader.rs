@@ -4,9 +4,17 @@ use std::path::{Path, PathBuf};
 
 use super::{LayeredPolicy, PolicyDocument, PolicyError};
 
+/// What a path must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    File,
+    Dir,
+    Either,
+}
+
 #[derive(Debug)]
 enum Source {
-    Path(PathBuf),
+    Path(PathBuf, Expect),
     Text { origin: String, text: String },
     Document(PolicyDocument),
 }
@@ -52,18 +60,20 @@ impl PolicyLoader {
     }
 
     /// Add a policy file.
-    pub fn add_file(self, path: impl Into<PathBuf>) -> Self {
-        self.add_path(path)
+    pub fn add_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.sources.push(Source::Path(path.into(), Expect::File));
+        self
     }
 
     /// Add every `*.toml` file directly in a directory, sorted by name.
-    pub fn add_dir(self, path: impl Into<PathBuf>) -> Self {
-        self.add_path(path)
+    pub fn add_dir(mut self, path: impl Into<PathBuf>) -> Self {
+        self.sources.push(Source::Path(path.into(), Expect::Dir));
+        self
     }
 
     /// Add a file, or every `*.toml` file of a directory; which one is decided when building.
     pub fn add_path(mut self, path: impl Into<PathBuf>) -> Self {
-        self.sources.push(Source::Path(path.into()));
+        self.sources.push(Source::Path(path.into(), Expect::Either));
         self
     }
 
@@ -89,7 +99,7 @@ impl PolicyLoader {
         let mut documents = Vec::new();
         for source in self.sources {
             match source {
-                Source::Path(path) => read_path(&path, &mut documents)?,
+                Source::Path(path, expect) => read_path(&path, expect, &mut documents)?,
                 Source::Text { origin, text } => {
                     documents.push(PolicyDocument::parse(origin, &text)?);
                 }
@@ -107,8 +117,23 @@ fn read_error(path: &Path) -> impl FnOnce(std::io::Error) -> PolicyError + '_ {
     }
 }
 
-fn read_path(path: &Path, documents: &mut Vec<PolicyDocument>) -> Result<(), PolicyError> {
+fn read_path(
+    path: &Path,
+    expect: Expect,
+    documents: &mut Vec<PolicyDocument>,
+) -> Result<(), PolicyError> {
     let metadata = std::fs::metadata(path).map_err(read_error(path))?;
+    let wrong_kind = match expect {
+        Expect::File if metadata.is_dir() => Some("is a directory, not a policy file"),
+        Expect::Dir if !metadata.is_dir() => Some("is not a directory"),
+        _ => None,
+    };
+    if let Some(problem) = wrong_kind {
+        return Err(read_error(path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            problem,
+        )));
+    }
     if !metadata.is_dir() {
         let text = std::fs::read_to_string(path).map_err(read_error(path))?;
         documents.push(PolicyDocument::parse(path.display().to_string(), &text)?);
