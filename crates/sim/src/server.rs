@@ -69,9 +69,14 @@ impl Recorder {
     }
 }
 
+/// The body an injected `429` carries: each vendor's own error envelope.
+const DEFAULT_THROTTLE_BODY: &str =
+    r#"{"error":{"code":"TooManyRequests","message":"Simulated throttling."}}"#;
+
 #[derive(Clone)]
 struct FaultState {
     faults: Faults,
+    throttle_body: &'static str,
     counter: Arc<AtomicU64>,
     recorder: Recorder,
 }
@@ -102,9 +107,7 @@ async fn record_and_inject(
             .status(StatusCode::TOO_MANY_REQUESTS)
             .header("Retry-After", state.faults.retry_after_secs.to_string())
             .header("Content-Type", "application/json")
-            .body(Body::from(
-                r#"{"error":{"code":"TooManyRequests","message":"Simulated throttling."}}"#,
-            ))
+            .body(Body::from(state.throttle_body))
             .expect("static response");
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
@@ -143,9 +146,21 @@ impl SimServer {
         faults: Faults,
         addr: SocketAddr,
     ) -> std::io::Result<Self> {
+        Self::start_throttled(router, faults, addr, DEFAULT_THROTTLE_BODY).await
+    }
+
+    /// Serve on a chosen address, answering injected `429`s with `throttle_body` (the vendor's
+    /// error envelope) instead of the Graph-shaped default.
+    pub async fn start_throttled(
+        router: Router,
+        faults: Faults,
+        addr: SocketAddr,
+        throttle_body: &'static str,
+    ) -> std::io::Result<Self> {
         let recorder = Recorder::default();
         let state = FaultState {
             faults,
+            throttle_body,
             counter: Arc::new(AtomicU64::new(0)),
             recorder: recorder.clone(),
         };

@@ -255,7 +255,13 @@ impl AutotaskSim {
 
     /// Serve on loopback with `faults`.
     pub async fn start(&self, faults: Faults) -> std::io::Result<SimServer> {
-        SimServer::start(self.router(), faults).await
+        SimServer::start_throttled(
+            self.router(),
+            faults,
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            r#"{"errors":["Request was rejected: the API request threshold was reached. Retry later."]}"#,
+        )
+        .await
     }
 
     /// The current settings.

@@ -158,7 +158,13 @@ impl ConnectWiseSim {
 
     /// Serve on loopback with `faults`.
     pub async fn start(&self, faults: Faults) -> std::io::Result<SimServer> {
-        SimServer::start(self.router(), faults).await
+        SimServer::start_throttled(
+            self.router(),
+            faults,
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            r#"{"code":"TooManyRequests","message":"Rate limit exceeded. Please retry after the indicated time."}"#,
+        )
+        .await
     }
 
     /// One ticket with its names resolved.
