@@ -72,7 +72,7 @@ enum PolicyCommand {
 enum AuditCommand {
     /// Verify every tenant chain in a JSON-lines audit directory.
     Verify {
-        /// The directory (one <tenant>.jsonl per tenant).
+        /// The directory (one `<tenant>.jsonl` per tenant).
         dir: PathBuf,
     },
 }
