@@ -1,9 +1,8 @@
 //! `IdentityProvider` for Okta.
 
 use async_trait::async_trait;
-use rand::Rng;
-use rand::seq::{IndexedRandom, SliceRandom};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
+use stackhand_core::password::generate_password_for as generate_password;
 use stackhand_core::{
     CreatedUser, Error, ErrorKind, Group, IdentityFeatures, IdentityProvider, MfaMethod, MfaReset,
     NewUser, PasswordReset, ResetDelivery, ResetPasswordOptions, Result, User, UserQuery,
@@ -12,39 +11,6 @@ use stackhand_core::{
 use crate::client::{Lifecycle, quoted};
 use crate::connector::OktaConnector;
 use crate::models::{OktaProfile, OktaUser, status};
-
-const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
-const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
-const DIGITS: &[u8] = b"23456789";
-const SYMBOLS: &[u8] = b"!#$%&*+-=?@^_";
-const PASSWORD_LEN: usize = 20;
-
-/// A password from the thread CSPRNG: 20 characters with upper- and lower-case letters, digits
-/// and symbols, and none of the login's name parts (Okta's policy refuses those).
-pub(crate) fn generate_password(login: &str) -> SecretString {
-    let mut rng = rand::rng();
-    let local = login.split('@').next().unwrap_or(login).to_lowercase();
-    let parts: Vec<&str> = local
-        .split(['.', '_', '-'])
-        .filter(|p| p.len() >= 3)
-        .collect();
-    let all: Vec<u8> = [UPPER, LOWER, DIGITS, SYMBOLS].concat();
-    loop {
-        let mut chars: Vec<u8> = [UPPER, LOWER, DIGITS, SYMBOLS]
-            .iter()
-            .filter_map(|class| class.choose(&mut rng).copied())
-            .collect();
-        while chars.len() < PASSWORD_LEN {
-            chars.push(all[rng.random_range(0..all.len())]);
-        }
-        chars.shuffle(&mut rng);
-        let candidate = String::from_utf8(chars).unwrap_or_default();
-        let lowered = candidate.to_lowercase();
-        if candidate.len() == PASSWORD_LEN && !parts.iter().any(|p| lowered.contains(p)) {
-            return SecretString::from(candidate);
-        }
-    }
-}
 
 impl OktaConnector {
     async fn to_user(&self, user: OktaUser) -> Result<User> {
@@ -320,27 +286,4 @@ fn check_writable(group: &Group) -> Result<()> {
         "the membership of Okta group {} ({}) cannot be changed through the API: only OKTA_GROUP groups are writable; APP_GROUP groups are managed by the app that imported them (e.g. Active Directory) and BUILT_IN groups by Okta",
         group.name, group.id
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_passwords_meet_the_policy() {
-        for _ in 0..200 {
-            let password = generate_password("ann.lee@globex.example");
-            let text = password.expose_secret();
-            assert_eq!(text.len(), PASSWORD_LEN);
-            assert!(text.bytes().any(|b| UPPER.contains(&b)));
-            assert!(text.bytes().any(|b| LOWER.contains(&b)));
-            assert!(text.bytes().any(|b| DIGITS.contains(&b)));
-            assert!(text.bytes().any(|b| SYMBOLS.contains(&b)));
-            assert!(!text.to_lowercase().contains("lee"));
-        }
-        assert_ne!(
-            generate_password("x@y.z").expose_secret(),
-            generate_password("x@y.z").expose_secret()
-        );
-    }
 }

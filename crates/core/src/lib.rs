@@ -83,6 +83,7 @@ pub mod engine;
 pub mod error;
 pub mod memory;
 pub mod model;
+pub mod password;
 pub mod policy;
 
 pub use action::{

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 use parking_lot::Mutex;
-use rand::Rng;
-use secrecy::SecretString;
 
 use crate::capability::*;
 use crate::connector::{Connector, ConnectorInfo, Health};
 use crate::error::{Error, Result};
 use crate::model::{Category, Department, TenantId};
+use crate::password::{generate_password, generate_password_for};
 
 /// What the memory connector holds; public so tests can inspect and arrange it.
 #[derive(Debug, Default, Clone)]
@@ -264,28 +263,6 @@ impl MemoryConnector {
     }
 }
 
-/// A strong random password: 20 characters with upper, lower, digit and symbol.
-pub fn generate_password() -> SecretString {
-    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
-    const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
-    const DIGIT: &[u8] = b"23456789";
-    const SYMBOL: &[u8] = b"!#$%*+-=?@";
-    let mut rng = rand::rng();
-    let all: Vec<u8> = [UPPER, LOWER, DIGIT, SYMBOL].concat();
-    let mut chars: Vec<u8> = [UPPER, LOWER, DIGIT, SYMBOL]
-        .iter()
-        .map(|set| set[rng.random_range(0..set.len())])
-        .collect();
-    while chars.len() < 20 {
-        chars.push(all[rng.random_range(0..all.len())]);
-    }
-    // Shuffle so the guaranteed classes are not always first.
-    for i in (1..chars.len()).rev() {
-        chars.swap(i, rng.random_range(0..=i));
-    }
-    SecretString::from(String::from_utf8(chars).expect("ascii"))
-}
-
 #[async_trait]
 impl Connector for MemoryConnector {
     fn info(&self) -> &ConnectorInfo {
@@ -358,7 +335,7 @@ impl IdentityProvider for MemoryConnector {
         let u = s.user_mut(&user.id)?;
         u.locked = false;
         Ok(PasswordReset {
-            temporary_password: Some(generate_password()),
+            temporary_password: Some(generate_password_for(&user.login)),
             reset_link: None,
         })
     }
@@ -456,7 +433,7 @@ impl IdentityProvider for MemoryConnector {
         s.users.insert(id, user.clone());
         Ok(CreatedUser {
             user,
-            initial_password: Some(generate_password()),
+            initial_password: Some(generate_password_for(&new_user.login)),
         })
     }
 
@@ -734,24 +711,5 @@ impl Messaging for MemoryConnector {
     async fn send(&self, message: &Message) -> Result<()> {
         self.state.lock().outbox.push(message.clone());
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use secrecy::ExposeSecret;
-
-    #[test]
-    fn generated_passwords_are_strong() {
-        for _ in 0..50 {
-            let p = generate_password();
-            let p = p.expose_secret();
-            assert_eq!(p.len(), 20);
-            assert!(p.chars().any(|c| c.is_ascii_uppercase()));
-            assert!(p.chars().any(|c| c.is_ascii_lowercase()));
-            assert!(p.chars().any(|c| c.is_ascii_digit()));
-            assert!(p.chars().any(|c| !c.is_ascii_alphanumeric()));
-        }
     }
 }
