@@ -57,7 +57,7 @@ pub async fn start_with(faults: Faults) -> (M365Sim, SimServer, M365Connector) {
 
 /// Paths the trimmed Graph document does not describe: the token endpoint, Exchange's
 /// `InvokeCommand`, service health and `sendMail` (see the report: the spec needs them).
-fn described_by_graph_spec(path: &str) -> bool {
+pub fn described_by_graph_spec(path: &str) -> bool {
     path.starts_with("/v1.0/")
         && !path.starts_with("/v1.0/admin/serviceAnnouncement")
         && !path.ends_with("/sendMail")
@@ -65,11 +65,19 @@ fn described_by_graph_spec(path: &str) -> bool {
 
 /// Validate every Graph request the simulator recorded against the bundled Graph document.
 pub fn assert_recorded_requests_valid(requests: &[RecordedRequest]) {
+    assert_graph_requests_valid(requests.iter().map(ObservedRequest::from).collect());
+}
+
+/// Validate every request a wiremock server received that the Graph document describes.
+pub fn assert_wiremock_requests_valid(requests: &[wiremock::Request]) {
+    assert_graph_requests_valid(requests.iter().map(ObservedRequest::from).collect());
+}
+
+fn assert_graph_requests_valid(requests: Vec<ObservedRequest>) {
     let spec = Spec::load("microsoft-graph.yaml").unwrap();
     let graph: Vec<ObservedRequest> = requests
-        .iter()
+        .into_iter()
         .filter(|r| described_by_graph_spec(&r.path))
-        .map(ObservedRequest::from)
         .collect();
     assert_all_valid(&spec, &graph, "");
 }

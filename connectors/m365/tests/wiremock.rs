@@ -1,0 +1,1013 @@
+//! Every operation against wiremock: each request is pinned (method, path, query, headers,
+//! body), answered with the documented response shape, and the Graph requests are validated
+//! against the bundled OpenAPI document.
+
+mod common;
+
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::{Value, json};
+use stackhand_core::{
+    Connector as _, ErrorKind, Group, GroupKind, IdentityProvider, LicenseSku, MailboxPermission,
+    MailboxRight, Message, Messaging, NewUser, ResetPasswordOptions, User, UserQuery,
+};
+use stackhand_m365::{M365Config, M365Connector, models::USER_SELECT};
+use wiremock::matchers::{
+    body_json, body_partial_json, body_string_contains, header, method, path, query_param,
+    query_param_is_missing,
+};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+const TENANT: &str = "7d1f3c2a-4b5e-4f60-9a1b-2c3d4e5f6a70";
+const SECRET: &str = "wiremock-client-secret-55aa";
+const GRAPH_TOKEN: &str = "graph-token-abc";
+const EXO_TOKEN: &str = "exo-token-def";
+const USER_ID: &str = "87d349ed-44d7-43e1-9a83-5f2406dee5bd";
+const E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
+const INVOKE: &str = "/adminapi/beta/7d1f3c2a-4b5e-4f60-9a1b-2c3d4e5f6a70/InvokeCommand";
+
+struct Wire {
+    server: MockServer,
+    m365: M365Connector,
+}
+
+async fn wire() -> Wire {
+    let server = MockServer::start().await;
+    for (scope, token) in [
+        ("https%3A%2F%2Fgraph.microsoft.com%2F.default", GRAPH_TOKEN),
+        ("https%3A%2F%2Foutlook.office365.com%2F.default", EXO_TOKEN),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(format!("/{TENANT}/oauth2/v2.0/token")))
+            .and(header("content-type", "application/x-www-form-urlencoded"))
+            .and(body_string_contains("grant_type=client_credentials"))
+            .and(body_string_contains("client_id=app-id"))
+            .and(body_string_contains(format!("client_secret={SECRET}")))
+            .and(body_string_contains(format!("scope={scope}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token
+            })))
+            .mount(&server)
+            .await;
+    }
+    let config = M365Config::client_secret(TENANT, "app-id", SecretString::from(SECRET))
+        .with_server(&server.uri())
+        .unwrap()
+        .with_notify_sender("helpdesk@contoso.example")
+        .with_default_usage_location("US")
+        .with_retry(common::fast_retry());
+    let m365 = M365Connector::new(common::tenant(), config).unwrap();
+    Wire { server, m365 }
+}
+
+impl Wire {
+    /// Every Graph request the server saw validates against the Graph document.
+    async fn validate(&self) {
+        common::assert_wiremock_requests_valid(&self.server.received_requests().await.unwrap());
+    }
+
+    async fn body_of(&self, method_name: &str, path_suffix: &str) -> Value {
+        let requests = self.server.received_requests().await.unwrap();
+        let request = requests
+            .iter()
+            .find(|r| r.method.as_str() == method_name && r.url.path().ends_with(path_suffix))
+            .unwrap_or_else(|| panic!("no {method_name} {path_suffix}"));
+        serde_json::from_slice(&request.body).unwrap()
+    }
+}
+
+fn graph(verb: &str, graph_path: &str) -> MockBuilder {
+    Mock::given(method(verb))
+        .and(path(format!("/v1.0/{graph_path}")))
+        .and(header(
+            "authorization",
+            format!("Bearer {GRAPH_TOKEN}").as_str(),
+        ))
+}
+
+fn json_body(verb: &str, graph_path: &str, body: Value) -> MockBuilder {
+    graph(verb, graph_path)
+        .and(header("content-type", "application/json"))
+        .and(body_json(body))
+}
+
+fn exo(cmdlet: &str, parameters: Value, anchor: &str) -> MockBuilder {
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .and(header(
+            "authorization",
+            format!("Bearer {EXO_TOKEN}").as_str(),
+        ))
+        .and(header("x-anchormailbox", anchor))
+        .and(header("prefer", "odata.maxpagesize=1000"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(
+            json!({"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}}),
+        ))
+}
+
+fn ok(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+fn exo_ok(value: Value) -> ResponseTemplate {
+    ok(json!({
+        "@odata.context": format!("https://outlook.office365.com/adminapi/beta/{TENANT}/$metadata#Collection(Exchange.GenericHashTable)"),
+        "adminapi.warnings@odata.type": "#Collection(String)",
+        "@adminapi.warnings": [],
+        "value": value,
+    }))
+}
+
+fn no_content() -> ResponseTemplate {
+    ResponseTemplate::new(204)
+}
+
+fn graph_user() -> Value {
+    json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(id,userPrincipalName)/$entity",
+        "id": USER_ID, "userPrincipalName": "adelev@contoso.example", "displayName": "Adele Vance",
+        "mail": "AdeleV@contoso.example", "accountEnabled": true, "department": "Retail",
+        "jobTitle": "Retail Manager", "onPremisesSyncEnabled": null, "usageLocation": "US", "userType": "Member"
+    })
+}
+
+fn user() -> User {
+    User {
+        id: USER_ID.into(),
+        login: "adelev@contoso.example".into(),
+        display_name: "Adele Vance".into(),
+        email: Some("AdeleV@contoso.example".into()),
+        enabled: true,
+        locked: false,
+        status: None,
+        department: None,
+        job_title: None,
+        externally_mastered: false,
+        roles: Vec::new(),
+        usage_location: Some("US".into()),
+    }
+}
+
+fn e3() -> LicenseSku {
+    LicenseSku {
+        id: E3.into(),
+        name: "SPE_E3".into(),
+        total: 5,
+        consumed: 4,
+    }
+}
+
+fn skus_page(consumed: u32) -> Value {
+    json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#subscribedSkus", "value": [{
+        "accountId": TENANT, "appliesTo": "User", "capabilityStatus": "Enabled", "consumedUnits": consumed,
+        "id": format!("{TENANT}_{E3}"), "prepaidUnits": {"enabled": 5, "suspended": 0, "warning": 0, "lockedOut": 0},
+        "servicePlans": [], "skuId": E3, "skuPartNumber": "SPE_E3", "subscriptionIds": ["s1"]
+    }]})
+}
+
+fn member_of_page(items: Value) -> ResponseTemplate {
+    ok(
+        json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects", "value": items}),
+    )
+}
+
+const GROUP_SELECT: &str =
+    "id,displayName,groupTypes,mailEnabled,securityEnabled,mail,onPremisesSyncEnabled";
+
+#[tokio::test]
+async fn get_user_reads_the_user_and_its_roles() {
+    let w = wire().await;
+    graph("GET", "users/adelev@contoso.example")
+        .and(query_param("$select", USER_SELECT))
+        .respond_with(ok(graph_user()))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    graph("GET", &format!("users/{USER_ID}/memberOf"))
+        .and(query_param("$select", GROUP_SELECT))
+        .respond_with(member_of_page(json!([
+            {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "User Administrator", "groupTypes": null},
+            {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Sales", "groupTypes": [], "mailEnabled": false, "securityEnabled": true}
+        ])))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    let found = w.m365.get_user("adelev@contoso.example").await.unwrap();
+    assert_eq!(found.id, USER_ID);
+    assert_eq!(found.roles, vec!["User Administrator"]);
+    assert_eq!(found.status.as_deref(), Some("enabled"));
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn get_user_maps_graph_404_to_not_found() {
+    let w = wire().await;
+    graph("GET", "users/ghost@contoso.example")
+        .respond_with(ResponseTemplate::new(404).insert_header("request-id", "rid-404").set_body_json(json!({
+            "error": {"code": "Request_ResourceNotFound", "message": "Resource 'ghost@contoso.example' does not exist or one of its queried reference-property objects are not present.",
+                      "innerError": {"date": "2026-11-23T10:00:00", "request-id": "rid-404", "client-request-id": "rid-404"}}})))
+        .mount(&w.server)
+        .await;
+    let error = w.m365.get_user("ghost@contoso.example").await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn find_users_by_login_email_and_name() {
+    let w = wire().await;
+    let page = ok(json!({"value": [graph_user()]}));
+    graph("GET", "users")
+        .and(query_param(
+            "$filter",
+            "userPrincipalName eq 'adelev@contoso.example'",
+        ))
+        .and(query_param("$select", USER_SELECT))
+        .respond_with(page.clone())
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    graph("GET", "users")
+        .and(query_param(
+            "$filter",
+            "mail eq 'o''neil@contoso.example' or userPrincipalName eq 'o''neil@contoso.example'",
+        ))
+        .respond_with(page.clone())
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    graph("GET", "users")
+        .and(query_param("$search", "\"displayName:adele\""))
+        .and(header("consistencylevel", "eventual"))
+        .respond_with(page)
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    for query in [
+        UserQuery::Login("adelev@contoso.example".into()),
+        UserQuery::Email("o'neil@contoso.example".into()),
+        UserQuery::Name("adele".into()),
+    ] {
+        assert_eq!(w.m365.find_users(&query).await.unwrap().len(), 1);
+    }
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn reset_password_patches_the_profile_then_revokes() {
+    let w = wire().await;
+    graph("PATCH", &format!("users/{USER_ID}"))
+        .and(header("content-type", "application/json"))
+        .and(body_partial_json(
+            json!({"passwordProfile": {"forceChangePasswordNextSignIn": true}}),
+        ))
+        .respond_with(no_content())
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    graph("POST", &format!("users/{USER_ID}/revokeSignInSessions"))
+        .respond_with(ok(json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": true})))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    let reset = w
+        .m365
+        .reset_password(&user(), &ResetPasswordOptions::default())
+        .await
+        .unwrap();
+    let password = reset.temporary_password.unwrap();
+    let sent = w.body_of("PATCH", USER_ID).await;
+    assert_eq!(
+        sent["passwordProfile"]["password"],
+        password.expose_secret()
+    );
+    assert_eq!(
+        sent.as_object().unwrap().len(),
+        1,
+        "only the password profile is sent"
+    );
+    let revoke = w
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path().ends_with("revokeSignInSessions"))
+        .unwrap();
+    assert!(revoke.body.is_empty(), "revokeSignInSessions takes no body");
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn reset_password_refuses_synced_users_and_links() {
+    let w = wire().await;
+    let synced = User {
+        externally_mastered: true,
+        ..user()
+    };
+    let error = w
+        .m365
+        .reset_password(&synced, &ResetPasswordOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Invalid);
+    let link = ResetPasswordOptions {
+        delivery: stackhand_core::ResetDelivery::ResetLink,
+        ..Default::default()
+    };
+    assert_eq!(
+        w.m365
+            .reset_password(&user(), &link)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Unsupported
+    );
+    assert!(
+        w.server.received_requests().await.unwrap().is_empty(),
+        "refused before any call"
+    );
+}
+
+#[tokio::test]
+async fn block_unblock_and_unlock_patch_account_enabled() {
+    let w = wire().await;
+    json_body(
+        "PATCH",
+        &format!("users/{USER_ID}"),
+        json!({"accountEnabled": false}),
+    )
+    .respond_with(no_content())
+    .expect(1)
+    .mount(&w.server)
+    .await;
+    json_body(
+        "PATCH",
+        &format!("users/{USER_ID}"),
+        json!({"accountEnabled": true}),
+    )
+    .respond_with(no_content())
+    .expect(2)
+    .mount(&w.server)
+    .await;
+    w.m365.set_enabled(&user(), false).await.unwrap();
+    w.m365.set_enabled(&user(), true).await.unwrap();
+    w.m365
+        .unlock(&User {
+            enabled: false,
+            ..user()
+        })
+        .await
+        .unwrap();
+    w.m365.unlock(&user()).await.unwrap(); // enabled already: nothing to send
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn revoke_sessions_posts_without_body() {
+    let w = wire().await;
+    graph("POST", &format!("users/{USER_ID}/revokeSignInSessions"))
+        .respond_with(ok(json!({"value": true})))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    w.m365.revoke_sessions(&user()).await.unwrap();
+    w.validate().await;
+}
+
+fn methods_page() -> Value {
+    json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users('x')/authentication/methods", "value": [
+        {"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "28c10230-6103-485e-b985-444c60001490", "password": null, "createdDateTime": "2024-05-14T09:00:00Z"},
+        {"@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "id": "m-auth", "displayName": "iPhone 15", "deviceTag": "SoftwareTokenActivated", "phoneAppVersion": "6.8.7"},
+        {"@odata.type": "#microsoft.graph.phoneAuthenticationMethod", "id": "3179e48a-750b-4051-897c-87b9720928f7", "phoneNumber": "+1 2065550100", "phoneType": "mobile", "smsSignInState": "notEnabled"}
+    ]})
+}
+
+#[tokio::test]
+async fn mfa_reset_retries_the_refused_default_and_issues_a_tap() {
+    let w = wire().await;
+    graph("GET", &format!("users/{USER_ID}/authentication/methods"))
+        .respond_with(ok(methods_page()))
+        .mount(&w.server)
+        .await;
+    // The default method is refused while the phone is still registered, then accepted.
+    graph("DELETE", &format!("users/{USER_ID}/authentication/microsoftAuthenticatorMethods/m-auth"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {"code": "badRequest",
+            "message": "The method is the user's default sign-in method and cannot be deleted while other methods are registered."}})))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.server)
+        .await;
+    graph(
+        "DELETE",
+        &format!("users/{USER_ID}/authentication/microsoftAuthenticatorMethods/m-auth"),
+    )
+    .respond_with(no_content())
+    .expect(1)
+    .mount(&w.server)
+    .await;
+    graph(
+        "DELETE",
+        &format!(
+            "users/{USER_ID}/authentication/phoneMethods/3179e48a-750b-4051-897c-87b9720928f7"
+        ),
+    )
+    .respond_with(no_content())
+    .expect(1)
+    .mount(&w.server)
+    .await;
+    json_body("POST", &format!("users/{USER_ID}/authentication/temporaryAccessPassMethods"),
+        json!({"lifetimeInMinutes": 60, "isUsableOnce": true}))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod", "id": "tap-1",
+            "temporaryAccessPass": "TAPRMRR8", "createdDateTime": "2026-11-23T10:00:00Z", "startDateTime": "2026-11-23T10:00:00Z",
+            "lifetimeInMinutes": 60, "isUsableOnce": true, "isUsable": true, "methodUsabilityReason": "EnabledByPolicy"})))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    let listed = w.m365.list_mfa_methods(&user()).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].description.as_deref(), Some("iPhone 15"));
+    let reset = w.m365.reset_mfa(&user(), true).await.unwrap();
+    assert_eq!(reset.removed.len(), 2);
+    assert_eq!(
+        reset.temporary_access_pass.unwrap().expose_secret(),
+        "TAPRMRR8"
+    );
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn mfa_reset_stops_when_a_whole_pass_is_refused() {
+    let w = wire().await;
+    graph("GET", &format!("users/{USER_ID}/authentication/methods"))
+        .respond_with(ok(methods_page()))
+        .mount(&w.server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": {"code": "badRequest", "message": "refused"}})),
+        )
+        .expect(2)
+        .mount(&w.server)
+        .await;
+    let error = w.m365.reset_mfa(&user(), false).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Invalid);
+}
+
+#[tokio::test]
+async fn groups_are_read_found_and_classified() {
+    let w = wire().await;
+    graph("GET", &format!("users/{USER_ID}/memberOf"))
+        .respond_with(member_of_page(json!([
+            {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Sales", "groupTypes": ["Unified"], "mailEnabled": true, "securityEnabled": false},
+            {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "Global Administrator"},
+            {"@odata.type": "#microsoft.graph.administrativeUnit", "id": "au1", "displayName": "Seattle"}
+        ])))
+        .mount(&w.server)
+        .await;
+    graph("GET", "groups/8b4e6d20-2c1a-4f3b-8d5e-6f7a8b9c0d01")
+        .and(query_param("$select", GROUP_SELECT))
+        .respond_with(ok(json!({"id": "8b4e6d20-2c1a-4f3b-8d5e-6f7a8b9c0d01", "displayName": "Remote", "groupTypes": ["DynamicMembership"], "mailEnabled": false, "securityEnabled": true})))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    graph("GET", "groups")
+        .and(query_param("$filter", "displayName eq 'Partners' or mail eq 'Partners'"))
+        .and(query_param("$select", GROUP_SELECT))
+        .respond_with(ok(json!({"value": [{"id": "dl1", "displayName": "Partners", "groupTypes": [], "mailEnabled": true, "securityEnabled": false, "mail": "partners@contoso.example"}]})))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    let groups = w.m365.user_groups(&user()).await.unwrap();
+    assert_eq!(
+        groups,
+        vec![Group {
+            id: "g1".into(),
+            name: "Sales".into(),
+            kind: GroupKind::Unified,
+            writable: true
+        }]
+    );
+    let dynamic = w
+        .m365
+        .find_group("8b4e6d20-2c1a-4f3b-8d5e-6f7a8b9c0d01")
+        .await
+        .unwrap();
+    assert_eq!(
+        (dynamic.kind, dynamic.writable),
+        (GroupKind::External, false)
+    );
+    assert_eq!(
+        w.m365.find_group("Partners").await.unwrap().kind,
+        GroupKind::Distribution
+    );
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn graph_group_membership_uses_member_refs() {
+    let w = wire().await;
+    let security = Group {
+        id: "g1".into(),
+        name: "Sales".into(),
+        kind: GroupKind::Security,
+        writable: true,
+    };
+    json_body(
+        "POST",
+        "groups/g1/members/$ref",
+        json!({"@odata.id": format!("{}/v1.0/directoryObjects/{USER_ID}", w.server.uri())}),
+    )
+    .respond_with(no_content())
+    .expect(1)
+    .mount(&w.server)
+    .await;
+    graph("DELETE", &format!("groups/g1/members/{USER_ID}/$ref"))
+        .respond_with(no_content())
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    w.m365.add_to_group(&user(), &security).await.unwrap();
+    w.m365.remove_from_group(&user(), &security).await.unwrap();
+    let external = Group {
+        kind: GroupKind::External,
+        writable: false,
+        ..security
+    };
+    assert_eq!(
+        w.m365
+            .add_to_group(&user(), &external)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Invalid
+    );
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn distribution_list_membership_goes_through_exchange() {
+    let w = wire().await;
+    let anchor = format!("APP:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{TENANT}");
+    exo("Add-DistributionGroupMember",
+        json!({"Identity": "dl1", "Member": "adelev@contoso.example", "BypassSecurityGroupManagerCheck": true}), &anchor)
+        .respond_with(exo_ok(json!([])))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    exo("Remove-DistributionGroupMember",
+        json!({"Identity": "dl1", "Member": "adelev@contoso.example", "BypassSecurityGroupManagerCheck": true, "Confirm": false}), &anchor)
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {"code": "BadRequest",
+            "message": "Ex6F9304|Microsoft.Exchange.Management.Tasks.MemberNotFoundException|The recipient adelev@contoso.example isn't a member of the group Partners.",
+            "details": [{"code": "Context", "target": "", "message": "Ex6F9304|Microsoft.Exchange.Management.Tasks.MemberNotFoundException|The recipient adelev@contoso.example isn't a member of the group Partners."}]}})))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    let dl = Group {
+        id: "dl1".into(),
+        name: "Partners".into(),
+        kind: GroupKind::Distribution,
+        writable: true,
+    };
+    w.m365.add_to_group(&user(), &dl).await.unwrap();
+    // Not a member: already in the desired state.
+    w.m365.remove_from_group(&user(), &dl).await.unwrap();
+}
+
+#[tokio::test]
+async fn create_user_posts_the_required_fields() {
+    let w = wire().await;
+    graph("POST", "users")
+        .and(header("content-type", "application/json"))
+        .and(body_partial_json(json!({
+            "accountEnabled": true, "displayName": "Jane Doe", "givenName": "Jane", "surname": "Doe",
+            "mailNickname": "jdoe", "userPrincipalName": "jdoe@contoso.example", "usageLocation": "US",
+            "department": "Legal", "passwordProfile": {"forceChangePasswordNextSignIn": true}
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
+            "id": "new-id", "businessPhones": [], "displayName": "Jane Doe", "givenName": "Jane", "jobTitle": null,
+            "mail": null, "mobilePhone": null, "officeLocation": null, "preferredLanguage": null, "surname": "Doe",
+            "userPrincipalName": "jdoe@contoso.example"})))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    let created = w
+        .m365
+        .create_user(&NewUser {
+            login: "jdoe@contoso.example".into(),
+            first_name: "Jane".into(),
+            last_name: "Doe".into(),
+            display_name: None,
+            email: None,
+            department: Some("Legal".into()),
+            job_title: None,
+            usage_location: Some("US".into()),
+            mail_nickname: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.user.id, "new-id");
+    assert!(created.user.enabled);
+    let sent = w.body_of("POST", "/v1.0/users").await;
+    assert_eq!(
+        sent["passwordProfile"]["password"],
+        created.initial_password.unwrap().expose_secret()
+    );
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn licences_list_state_assign_and_remove() {
+    let w = wire().await;
+    graph("GET", "subscribedSkus")
+        .respond_with(ok(skus_page(4)))
+        .mount(&w.server)
+        .await;
+    graph("GET", &format!("users/{USER_ID}"))
+        .and(query_param("$select", "id,assignedLicenses,licenseAssignmentStates,usageLocation"))
+        .respond_with(ok(json!({"id": USER_ID, "usageLocation": null,
+            "assignedLicenses": [{"disabledPlans": [], "skuId": E3}],
+            "licenseAssignmentStates": [{"assignedByGroup": "grp-lic", "disabledPlans": [], "error": "None", "skuId": E3, "state": "Active"}]})))
+        .mount(&w.server)
+        .await;
+    json_body(
+        "PATCH",
+        &format!("users/{USER_ID}"),
+        json!({"usageLocation": "US"}),
+    )
+    .respond_with(no_content())
+    .expect(1)
+    .mount(&w.server)
+    .await;
+    json_body(
+        "POST",
+        &format!("users/{USER_ID}/assignLicense"),
+        json!({"addLicenses": [{"disabledPlans": [], "skuId": E3}], "removeLicenses": []}),
+    )
+    .respond_with(ok(graph_user()))
+    .expect(1)
+    .mount(&w.server)
+    .await;
+
+    let skus = w.m365.licenses().await.unwrap();
+    assert_eq!(skus, vec![e3()]);
+    let held = w.m365.user_licenses(&user()).await.unwrap();
+    assert_eq!(held[0].inherited_from, vec!["grp-lic"]);
+    assert!(!held[0].direct);
+    // Held only through the group: assign directly, after setting the usage location.
+    w.m365.assign_license(&user(), &e3()).await.unwrap();
+    // Inherited: reported, not fought.
+    let error = w.m365.remove_license(&user(), &e3()).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Invalid);
+    assert!(error.to_string().contains("grp-lic"));
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn licence_removal_and_full_skus() {
+    let w = wire().await;
+    graph("GET", "subscribedSkus")
+        .respond_with(ok(skus_page(5)))
+        .mount(&w.server)
+        .await;
+    graph("GET", &format!("users/{USER_ID}"))
+        .and(query_param("$select", "id,assignedLicenses,licenseAssignmentStates,usageLocation"))
+        .respond_with(ok(json!({"id": USER_ID, "usageLocation": "US",
+            "assignedLicenses": [{"disabledPlans": [], "skuId": E3}],
+            "licenseAssignmentStates": [{"assignedByGroup": null, "disabledPlans": [], "error": "None", "skuId": E3, "state": "Active"}]})))
+        .mount(&w.server)
+        .await;
+    json_body(
+        "POST",
+        &format!("users/{USER_ID}/assignLicense"),
+        json!({"addLicenses": [], "removeLicenses": [E3]}),
+    )
+    .respond_with(ok(graph_user()))
+    .expect(1)
+    .mount(&w.server)
+    .await;
+    w.m365.remove_license(&user(), &e3()).await.unwrap();
+    // Already held directly: assigning again sends nothing.
+    w.m365.assign_license(&user(), &e3()).await.unwrap();
+    let other = User {
+        id: "other".into(),
+        ..user()
+    };
+    graph("GET", "users/other")
+        .respond_with(ok(json!({"id": "other", "usageLocation": "US", "assignedLicenses": [], "licenseAssignmentStates": []})))
+        .mount(&w.server)
+        .await;
+    let full = w.m365.assign_license(&other, &e3()).await.unwrap_err();
+    assert_eq!(full.kind(), ErrorKind::Conflict);
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn mailbox_permissions_are_read_from_three_cmdlets() {
+    let w = wire().await;
+    let anchor = "UPN:shared@contoso.example";
+    exo("Get-MailboxPermission", json!({"Identity": "shared@contoso.example"}), anchor)
+        .respond_with(exo_ok(json!([
+            {"Identity": "shared", "User": "NT AUTHORITY\\SELF", "AccessRights": ["FullAccess", "ReadPermission"], "IsInherited": false, "Deny": false},
+            {"Identity": "shared", "User": "adelev@contoso.example", "AccessRights": ["FullAccess"], "IsInherited": false, "Deny": false},
+            {"Identity": "shared", "User": "admin@contoso.example", "AccessRights": ["FullAccess"], "IsInherited": true, "Deny": false}
+        ])))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    exo("Get-RecipientPermission", json!({"Identity": "shared@contoso.example"}), anchor)
+        .respond_with(exo_ok(json!([
+            {"Identity": "shared", "Trustee": "NT AUTHORITY\\SELF", "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false},
+            {"Identity": "shared", "Trustee": "bob@contoso.example", "AccessControlType": "Allow", "AccessRights": ["SendAs"], "IsInherited": false}
+        ])))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    exo("Get-Mailbox", json!({"Identity": "shared@contoso.example"}), anchor)
+        .respond_with(exo_ok(json!([{"Identity": "shared", "UserPrincipalName": "shared@contoso.example",
+            "RecipientTypeDetails": "SharedMailbox", "GrantSendOnBehalfTo": ["carol@contoso.example"],
+            "ForwardingSmtpAddress": null, "DeliverToMailboxAndForward": false, "HiddenFromAddressListsEnabled": false}])))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    let permissions = w
+        .m365
+        .mailbox_permissions("shared@contoso.example")
+        .await
+        .unwrap();
+    let summary: Vec<(String, MailboxRight)> =
+        permissions.into_iter().map(|p| (p.user, p.right)).collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "adelev@contoso.example".to_string(),
+                MailboxRight::FullAccess
+            ),
+            ("bob@contoso.example".to_string(), MailboxRight::SendAs),
+            (
+                "carol@contoso.example".to_string(),
+                MailboxRight::SendOnBehalf
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn mailbox_rights_are_granted_and_removed_with_the_documented_cmdlets() {
+    let w = wire().await;
+    let anchor = "UPN:shared@contoso.example";
+    let cases = [
+        (
+            "Add-MailboxPermission",
+            json!({"Identity": "shared@contoso.example", "User": "adelev@contoso.example",
+            "AccessRights": ["FullAccess"], "AutoMapping": false, "InheritanceType": "All"}),
+        ),
+        (
+            "Remove-MailboxPermission",
+            json!({"Identity": "shared@contoso.example", "User": "adelev@contoso.example",
+            "AccessRights": ["FullAccess"], "InheritanceType": "All", "Confirm": false}),
+        ),
+        (
+            "Add-RecipientPermission",
+            json!({"Identity": "shared@contoso.example", "Trustee": "adelev@contoso.example",
+            "AccessRights": ["SendAs"], "Confirm": false}),
+        ),
+        (
+            "Remove-RecipientPermission",
+            json!({"Identity": "shared@contoso.example", "Trustee": "adelev@contoso.example",
+            "AccessRights": ["SendAs"], "Confirm": false}),
+        ),
+        (
+            "Set-Mailbox",
+            json!({"Identity": "shared@contoso.example",
+            "GrantSendOnBehalfTo": {"@odata.type": "#Exchange.GenericHashTable", "add": "adelev@contoso.example"}}),
+        ),
+        (
+            "Set-Mailbox",
+            json!({"Identity": "shared@contoso.example",
+            "GrantSendOnBehalfTo": {"@odata.type": "#Exchange.GenericHashTable", "remove": "adelev@contoso.example"}}),
+        ),
+    ];
+    for (cmdlet, parameters) in cases {
+        exo(cmdlet, parameters, anchor)
+            .respond_with(exo_ok(json!([])))
+            .expect(1)
+            .mount(&w.server)
+            .await;
+    }
+    for right in [
+        MailboxRight::FullAccess,
+        MailboxRight::SendAs,
+        MailboxRight::SendOnBehalf,
+    ] {
+        let grant = MailboxPermission {
+            mailbox: "shared@contoso.example".into(),
+            user: "adelev@contoso.example".into(),
+            right,
+            automap: (right == MailboxRight::FullAccess).then_some(false),
+        };
+        w.m365.grant_mailbox_access(&grant).await.unwrap();
+        w.m365.remove_mailbox_access(&grant).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn exchange_errors_map_to_kinds_and_pages_are_followed() {
+    let w = wire().await;
+    let anchor = "UPN:ghost@contoso.example";
+    exo("Get-Mailbox", json!({"Identity": "ghost@contoso.example"}), anchor)
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {"code": "BadRequest",
+            "message": "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'ghost@contoso.example' couldn't be found.",
+            "details": [{"code": "Context", "target": "", "message": "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'ghost@contoso.example' couldn't be found."}]}})))
+        .mount(&w.server)
+        .await;
+    let error = w.m365.mailbox("ghost@contoso.example").await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+    assert_eq!(
+        error.context_value("vendor_code"),
+        Some("ManagementObjectNotFoundException")
+    );
+    assert!(error.to_string().contains("couldn't be found"));
+
+    // Paging: the next link is re-POSTed with the same body.
+    let next = format!("{}{INVOKE}?$skiptoken=1", w.server.uri());
+    exo(
+        "Get-MailboxAutoReplyConfiguration",
+        json!({"Identity": "a@contoso.example"}),
+        "UPN:a@contoso.example",
+    )
+    .and(query_param_is_missing("$skiptoken"))
+    .respond_with(ok(json!({"value": [], "@odata.nextLink": next})))
+    .expect(1)
+    .mount(&w.server)
+    .await;
+    exo("Get-MailboxAutoReplyConfiguration", json!({"Identity": "a@contoso.example"}), "UPN:a@contoso.example")
+        .and(query_param("$skiptoken", "1"))
+        .respond_with(exo_ok(json!([{"AutoReplyState": "Enabled", "InternalMessage": "Away", "ExternalMessage": "Away", "ExternalAudience": "All"}])))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    let reply = w.m365.auto_reply("a@contoso.example").await.unwrap();
+    assert_eq!(reply.auto_reply_state, "Enabled");
+}
+
+#[tokio::test]
+async fn mailbox_settings_use_set_mailbox() {
+    let w = wire().await;
+    let anchor = "UPN:a@contoso.example";
+    for parameters in [
+        json!({"Identity": "a@contoso.example", "Type": "Shared"}),
+        json!({"Identity": "a@contoso.example", "ForwardingSmtpAddress": "smtp:b@contoso.example", "DeliverToMailboxAndForward": true}),
+        json!({"Identity": "a@contoso.example", "ForwardingSmtpAddress": null, "DeliverToMailboxAndForward": false}),
+        json!({"Identity": "a@contoso.example", "HiddenFromAddressListsEnabled": true}),
+    ] {
+        exo("Set-Mailbox", parameters, anchor)
+            .respond_with(exo_ok(json!([])))
+            .expect(1)
+            .mount(&w.server)
+            .await;
+    }
+    exo(
+        "Set-MailboxAutoReplyConfiguration",
+        json!({"Identity": "a@contoso.example", "AutoReplyState": "Enabled",
+        "InternalMessage": "Away", "ExternalAudience": "Known"}),
+        anchor,
+    )
+    .respond_with(exo_ok(json!([])))
+    .expect(1)
+    .mount(&w.server)
+    .await;
+    w.m365
+        .set_mailbox_shared("a@contoso.example", true)
+        .await
+        .unwrap();
+    w.m365
+        .set_forwarding("a@contoso.example", Some("b@contoso.example"), true)
+        .await
+        .unwrap();
+    w.m365
+        .set_forwarding("a@contoso.example", None, false)
+        .await
+        .unwrap();
+    w.m365
+        .set_hidden_from_address_lists("a@contoso.example", true)
+        .await
+        .unwrap();
+    w.m365
+        .set_auto_reply(
+            "a@contoso.example",
+            &stackhand_m365::models::ExoAutoReply {
+                auto_reply_state: "Enabled".into(),
+                internal_message: Some("Away".into()),
+                external_message: None,
+                external_audience: Some("Known".into()),
+                start_time: None,
+                end_time: None,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn send_mail_and_service_health() {
+    let w = wire().await;
+    json_body("POST", "users/helpdesk@contoso.example/sendMail", json!({
+        "message": {"subject": "Done", "body": {"contentType": "Text", "content": "Your access was granted."},
+                    "toRecipients": [{"emailAddress": {"address": "adelev@contoso.example"}}]},
+        "saveToSentItems": true
+    }))
+    .respond_with(ResponseTemplate::new(202))
+    .expect(1)
+    .mount(&w.server)
+    .await;
+    graph("GET", "admin/serviceAnnouncement/healthOverviews")
+        .respond_with(ok(json!({"value": [{"id": "Exchange", "service": "Exchange Online", "status": "serviceDegradation"}]})))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    graph("GET", "admin/serviceAnnouncement/issues")
+        .and(query_param(
+            "$filter",
+            "isResolved eq false and service eq 'Exchange Online'",
+        ))
+        .respond_with(ok(
+            json!({"value": [{"id": "EX1", "title": "Delays", "service": "Exchange Online",
+            "classification": "incident", "status": "serviceDegradation", "isResolved": false}]}),
+        ))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    w.m365
+        .send(&Message {
+            to: "adelev@contoso.example".into(),
+            subject: "Done".into(),
+            body: "Your access was granted.".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        w.m365.service_health().await.unwrap()[0].status,
+        "serviceDegradation"
+    );
+    assert_eq!(
+        w.m365
+            .service_issues(true, Some("Exchange Online"))
+            .await
+            .unwrap()[0]
+            .id,
+        "EX1"
+    );
+}
+
+#[tokio::test]
+async fn throttling_honours_retry_after_and_garbage_is_invalid() {
+    let w = wire().await;
+    graph("GET", "subscribedSkus")
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "1")
+                .set_body_json(json!({
+            "error": {"code": "TooManyRequests", "message": "Too many requests"}})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    graph("GET", "subscribedSkus")
+        .respond_with(ok(skus_page(4)))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    let started = std::time::Instant::now();
+    assert_eq!(w.m365.licenses().await.unwrap().len(), 1);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "Retry-After honoured"
+    );
+
+    graph("GET", "admin/serviceAnnouncement/healthOverviews")
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>not json</html>"))
+        .mount(&w.server)
+        .await;
+    let garbage = w.m365.service_health().await.unwrap_err();
+    assert_eq!(garbage.kind(), ErrorKind::Invalid);
+}
+
+#[tokio::test]
+async fn health_probes_graph() {
+    let w = wire().await;
+    graph("GET", "users")
+        .and(query_param("$top", "1"))
+        .and(query_param("$select", "id"))
+        .respond_with(ok(json!({"value": [{"id": USER_ID}]})))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    assert!(w.m365.health().await.unwrap().healthy);
+    w.validate().await;
+}
