@@ -456,3 +456,65 @@ async fn health_reports_bad_credentials() {
     let error = bad.get_user(users::SAM).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Unauthorized, "{error}");
 }
+
+/// A throwaway RSA key made for these tests only; the simulator checks the assertion's claims
+/// and `x5t`, not its signature, so no certificate is registered anywhere.
+const TEST_KEY: &str = include_str!("fixtures/sim-app-test-key.pem");
+
+#[tokio::test]
+async fn certificate_credentials_sign_an_assertion_for_each_resource() {
+    use stackhand_sim::m365::seed;
+    let (_sim, server, _) = common::start().await;
+    let mut config = common::config(&server.url());
+    config.auth = stackhand_m365::M365Auth::Certificate {
+        client_id: seed::CLIENT_ID.into(),
+        private_key_pem: secrecy::SecretString::from(TEST_KEY),
+        thumbprint: seed::CERTIFICATE_THUMBPRINT.into(),
+    };
+    let m365 = stackhand_m365::M365Connector::new(common::tenant(), config).unwrap();
+    assert_eq!(m365.get_user(users::SAM).await.unwrap().id, users::SAM);
+    assert!(m365.mailbox("sokafor@contosolaw.com").await.is_ok());
+    let tokens: Vec<String> = server
+        .recorder()
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/oauth2/v2.0/token"))
+        .map(|r| String::from_utf8_lossy(&r.body).to_string())
+        .collect();
+    assert_eq!(tokens.len(), 2, "one token per resource");
+    assert!(tokens.iter().all(|t| t.contains(
+        "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+    )));
+    assert!(tokens.iter().all(|t| !t.contains("client_secret")));
+}
+
+#[tokio::test]
+async fn delegated_tokens_supplied_by_the_caller() {
+    use stackhand_sim::m365::Audience;
+    let (sim, server, _) = common::start().await;
+    let mut config = common::config(&server.url());
+    config.auth = stackhand_m365::M365Auth::Delegated {
+        graph_token: secrecy::SecretString::from(sim.delegated_token(Audience::Graph)),
+        exchange_token: None,
+    };
+    let m365 = stackhand_m365::M365Connector::new(common::tenant(), config).unwrap();
+    // The admin's own token is not held to the app's directory role.
+    let margaret = m365.get_user(users::MARGARET).await.unwrap();
+    m365.reset_password(&margaret, &ResetPasswordOptions::default())
+        .await
+        .unwrap();
+    // Without an Exchange token, mailbox work says why.
+    let error = m365
+        .mailbox_permissions("reception@contosolaw.com")
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unauthorized);
+    assert!(error.to_string().contains("exchange_token"), "{error}");
+    assert!(
+        server
+            .recorder()
+            .requests()
+            .iter()
+            .all(|r| !r.path.ends_with("/token"))
+    );
+}
