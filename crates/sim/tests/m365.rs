@@ -1274,3 +1274,54 @@ async fn injected_throttling_answers_429_with_retry_after() {
     assert_eq!(status, 200);
     assert_eq!(t.server.recorder().requests().len(), 4);
 }
+
+#[tokio::test]
+async fn reset_password_method_is_delegated_only() {
+    let t = Tenant::start().await;
+    let path = format!(
+        "/v1.0/users/{}/authentication/methods/{}/resetPassword",
+        users::PRIYA,
+        stackhand_sim::m365::PASSWORD_METHOD_ID
+    );
+    let (status, body) = t.send(reqwest::Method::POST, &path, Some(json!({}))).await;
+    assert_eq!(status, 403, "app-only tokens are refused");
+    assert_eq!(error_code(&body), "accessDenied");
+
+    let delegated = t.sim.delegated_token(Audience::Graph);
+    let response = t
+        .http
+        .post(t.url(&path))
+        .bearer_auth(&delegated)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    assert!(
+        response.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("/authentication/operations/")
+    );
+    let body: Value = response.json().await.unwrap();
+    let generated = body["newPassword"].as_str().unwrap().to_string();
+    assert_eq!(t.sim.user(users::PRIYA).unwrap().password, generated);
+
+    let response = t
+        .http
+        .post(t.url(&path))
+        .bearer_auth(&delegated)
+        .json(&json!({"newPassword": "Chosen-Passw0rd!77"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["newPassword"],
+        Value::Null
+    );
+    assert_eq!(
+        t.sim.user(users::PRIYA).unwrap().password,
+        "Chosen-Passw0rd!77"
+    );
+}

@@ -68,6 +68,10 @@ pub(crate) fn router(sim: M365Sim) -> Router {
         .route(
             "/v1.0/users/{user}/authentication/{segment}/{method}",
             get(get_method).delete(delete_method),
+        )
+        .route(
+            "/v1.0/users/{user}/authentication/methods/{method}/resetPassword",
+            post(reset_password),
         );
     let groups = Router::new()
         .route("/v1.0/groups", get(list_groups))
@@ -998,6 +1002,73 @@ async fn delete_method(
         }
     }
     no_content()
+}
+
+/// `resetPassword` on the password method: delegated callers only (Graph refuses app-only
+/// tokens), 202 with a `Location` to poll, and the generated password when none was given.
+async fn reset_password(
+    State(sim): State<M365Sim>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path((id, method)): Path<(String, String)>,
+    body: Bytes,
+) -> GraphResult {
+    let body = json_body(&headers, &body)?;
+    if !caller.delegated {
+        return Err(GraphError::new(
+            StatusCode::FORBIDDEN,
+            "accessDenied",
+            "Request Authorization failed: resetPassword is not supported with application permissions.",
+        ));
+    }
+    if !method.eq_ignore_ascii_case(PASSWORD_METHOD_ID) {
+        return Err(GraphError::not_found(&method));
+    }
+    let given = match body.get("newPassword") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(_) => return Err(methods_error("newPassword must be a string.")),
+    };
+    if given.as_deref().is_some_and(|p| !password_complex(p)) {
+        return Err(complexity_error());
+    }
+    let mut state = sim.state.lock();
+    let user = lookup(&state, &id)?.clone();
+    if user.on_premises_sync_enabled {
+        return Err(GraphError::on_premises_mastered());
+    }
+    let generated = given.is_none().then(|| {
+        format!(
+            "Sim-{}!{}",
+            generate_tap(),
+            rand::rng().random_range(10..99)
+        )
+    });
+    let password = given.or_else(|| generated.clone()).unwrap_or_default();
+    if let Some(slot) = state.find_user_mut(&user.id) {
+        slot.password = password;
+        slot.force_change_password_next_sign_in = true;
+        slot.last_password_change = Utc::now();
+    }
+    let operation = uuid::Uuid::new_v4();
+    let location = format!(
+        "{}/v1.0/users/{}/authentication/operations/{operation}",
+        request_base(&headers),
+        user.id
+    );
+    let mut response = (
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.passwordResetResponse",
+            "newPassword": generated,
+        })),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        "Location",
+        axum::http::HeaderValue::from_str(&location).expect("ASCII URL"),
+    );
+    Ok(response)
 }
 
 // ---------------------------------------------------------------------------------------------

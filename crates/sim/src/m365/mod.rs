@@ -83,6 +83,15 @@ impl M365Sim {
         SimServer::start(self.router(), faults).await
     }
 
+    /// Serve on a chosen address (the `stackhand sim` command uses fixed ports).
+    pub async fn start_on(
+        &self,
+        faults: Faults,
+        addr: std::net::SocketAddr,
+    ) -> std::io::Result<SimServer> {
+        SimServer::start_on(self.router(), faults, addr).await
+    }
+
     /// The tenant id.
     pub fn tenant_id(&self) -> String {
         self.state.lock().tenant_id.clone()
