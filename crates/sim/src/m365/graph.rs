@@ -263,7 +263,16 @@ async fn list_users(
     Query(query): Query<QueryMap>,
 ) -> GraphResult {
     let state = sim.state.lock();
-    let objects = state.users.iter().map(|u| state.user_json(u)).collect();
+    // A homogeneous collection carries no per-item `@odata.type`.
+    let objects = state
+        .users
+        .iter()
+        .map(|u| {
+            let mut object = state.user_json(u);
+            object.as_object_mut().map(|m| m.remove("@odata.type"));
+            object
+        })
+        .collect();
     query_collection(
         &headers,
         &query,
