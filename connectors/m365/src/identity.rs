@@ -18,7 +18,7 @@ use crate::models::{
     ExoMailboxPermission, ExoRecipientPermission, GROUP_SELECT, GraphGroup, GraphUser, GroupFields,
     NewTemporaryAccessPass, SubscribedSku, USER_SELECT, UserLicenses, is_builtin_trustee,
 };
-use crate::password::generate_password;
+use stackhand_core::password::generate_password_for;
 
 /// Lifetime of the Temporary Access Pass issued on an MFA reset.
 const TAP_LIFETIME_MINUTES: u32 = 60;
@@ -287,7 +287,7 @@ impl IdentityProvider for M365Connector {
             return Err(Error::unsupported("m365: password reset links"));
         }
         Self::refuse_on_premises(user, "password")?;
-        let password = generate_password();
+        let password = generate_password_for(&user.login);
         self.patch_user(
             user,
             json!({"passwordProfile": {
@@ -519,7 +519,7 @@ impl IdentityProvider for M365Connector {
     }
 
     async fn create_user(&self, new_user: &NewUser) -> Result<CreatedUser> {
-        let password: SecretString = generate_password();
+        let password: SecretString = generate_password_for(&new_user.login);
         let mut body = json!({
             "accountEnabled": true,
             "displayName": new_user.display(),

@@ -66,7 +66,6 @@ mod connector;
 mod error;
 mod identity;
 pub mod models;
-mod password;
 
 use std::sync::Arc;
 
@@ -74,7 +73,6 @@ pub use client::{CmdletOutput, GraphClient};
 pub use config::{EXCHANGE_SCOPE, GRAPH_SCOPE, M365Auth, M365Config};
 pub use connector::{M365Connector, M365Factory};
 pub use error::MicrosoftErrorParser;
-pub use password::{PASSWORD_LENGTH, generate_password};
 
 /// Add the `m365` factory to a registry.
 pub fn register(registry: &mut stackhand_core::Registry) {
