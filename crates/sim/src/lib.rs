@@ -27,6 +27,8 @@ pub use server::{Faults, RecordedRequest, Recorder, SimServer};
 pub mod autotask;
 #[cfg(feature = "connectwise")]
 pub mod connectwise;
+#[cfg(any(feature = "connectwise", feature = "autotask"))]
+pub mod history;
 #[cfg(feature = "m365")]
 pub mod m365;
 #[cfg(feature = "okta")]

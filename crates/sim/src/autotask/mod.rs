@@ -562,8 +562,7 @@ impl Db {
                     "title": t.title,
                 })),
             );
-            for (title, text, publish, minutes) in t.notes {
-                let at = t.created + chrono::Duration::minutes(minutes);
+            for (title, text, publish, at) in t.notes {
                 self.insert(
                     Entity::TicketNotes,
                     obj(json!({

@@ -5,12 +5,14 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::history::{Channel, GeneratedTicket, HistoryGenerator, Organisation, Person};
 use super::model::{
     Board, BoardStatus, CommunicationItem, CommunicationType, Company, Contact, Member, Note,
     Priority, Source, Ticket,
 };
 use super::state::State;
+use crate::history::{
+    Category, Channel, HistoricalTicket, HistoryGenerator, NoteVisibility, Organisation, Person,
+};
 
 /// Board ids of the demo instance.
 pub const HELP_DESK_BOARD: i64 = 1;
@@ -591,9 +593,13 @@ fn contact_by_email<'a>(state: &'a State, address: &str) -> &'a Contact {
         .expect("seeded contact")
 }
 
+/// The members who work the help desk, in the order the history generator numbers them.
+const TECHNICIANS: &[&str] = &["amorgan", "bkhan", "cfischer", "dosei"];
+
 fn seed_history(state: &mut State, anchor: DateTime<Utc>, seed: u64) {
+    // Board and status choices are ConnectWise's own; the tickets come from the shared generator.
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
-    let mut generated: Vec<(i64, DateTime<Utc>, GeneratedTicket, Vec<i64>)> = Vec::new();
+    let mut generated: Vec<(i64, HistoricalTicket, Vec<i64>)> = Vec::new();
     for (index, client) in CLIENTS.iter().enumerate() {
         let contact_ids: Vec<i64> = client
             .people
@@ -612,36 +618,31 @@ fn seed_history(state: &mut State, anchor: DateTime<Utc>, seed: u64) {
                 .collect(),
             business_app: client.business_app.into(),
         };
-        let mut generator = HistoryGenerator::new(seed.wrapping_add(index as u64 * 7919), org);
-        for _ in 0..HISTORY_PER_COMPANY {
-            let ticket = generator.next_ticket();
-            // Spread over the last year, during working hours, and closed before the anchor.
-            let days_ago = rng.random_range(2..365);
-            let minutes = rng.random_range(8 * 60..18 * 60);
-            let created = (anchor - Duration::days(days_ago))
-                .date_naive()
-                .and_hms_opt(0, 0, 0)
-                .expect("midnight")
-                .and_utc()
-                + Duration::minutes(minutes);
-            generated.push((client.id, created, ticket, contact_ids.clone()));
+        let mut generator = HistoryGenerator::new(
+            seed.wrapping_add(index as u64 * 7919),
+            org,
+            anchor,
+            TECHNICIANS.len(),
+        );
+        for ticket in generator.tickets(HISTORY_PER_COMPANY) {
+            generated.push((client.id, ticket, contact_ids.clone()));
         }
     }
     // ConnectWise ids grow with time.
-    generated.sort_by_key(|(_, created, _, _)| *created);
-    for (company_id, created, generated_ticket, contact_ids) in generated {
-        let closed_at = (created + Duration::minutes(generated_ticket.minutes_to_close))
-            .min(anchor - Duration::hours(1));
+    generated.sort_by_key(|(_, ticket, _)| ticket.created);
+    for (company_id, generated_ticket, contact_ids) in generated {
+        let created = generated_ticket.created;
+        let closed_at = generated_ticket.closed;
         let contact = state.contacts[&contact_ids[generated_ticket.requester]].clone();
         let technician = state
             .members
             .iter()
-            .find(|m| m.identifier == generated_ticket.technician)
+            .find(|m| m.identifier == TECHNICIANS[generated_ticket.technician])
             .cloned()
             .expect("technician member");
         let on_projects = matches!(
             generated_ticket.category,
-            super::history::Category::NewStarter | super::history::Category::Other("quote")
+            Category::NewStarter | Category::Other("quote")
         ) && rng.random_bool(0.5);
         let board_id = if on_projects {
             PROJECTS_BOARD
@@ -694,7 +695,6 @@ fn seed_history(state: &mut State, anchor: DateTime<Utc>, seed: u64) {
                 updated_by: technician.identifier.clone(),
             },
         );
-        let span = (closed_at - created).num_minutes().max(2);
         let push = |state: &mut State,
                     text: &str,
                     flags: (bool, bool, bool),
@@ -723,6 +723,8 @@ fn seed_history(state: &mut State, anchor: DateTime<Utc>, seed: u64) {
                 },
             );
         };
+        // The description is the first Discussion note, written by the contact unless a
+        // technician took it by phone or monitoring raised it.
         push(
             state,
             &generated_ticket.body,
@@ -731,29 +733,12 @@ fn seed_history(state: &mut State, anchor: DateTime<Utc>, seed: u64) {
             generated_ticket.channel != Channel::Phone
                 && generated_ticket.channel != Channel::Monitoring,
         );
-        let steps = (generated_ticket.internal_notes.len()
-            + generated_ticket.customer_notes.len()
-            + 1) as i64;
-        let mut step = 1;
-        for note in &generated_ticket.internal_notes {
-            push(
-                state,
-                note,
-                (false, true, false),
-                created + Duration::minutes(span * step / (steps + 1)),
-                false,
-            );
-            step += 1;
-        }
-        for note in &generated_ticket.customer_notes {
-            push(
-                state,
-                note,
-                (true, false, false),
-                created + Duration::minutes(span * step / (steps + 1)),
-                false,
-            );
-            step += 1;
+        for note in &generated_ticket.notes {
+            let flags = match note.visibility {
+                NoteVisibility::Internal => (false, true, false),
+                NoteVisibility::Customer => (true, false, false),
+            };
+            push(state, &note.text, flags, note.at, false);
         }
         // Project boards don't demand a resolution and techs often skip it there.
         if board_id == HELP_DESK_BOARD || rng.random_bool(0.5) {

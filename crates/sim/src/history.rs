@@ -2,24 +2,29 @@
 //! phrasing for the routine requests (password resets, lockouts, MFA, access, licences, new
 //! starters, leavers) and plenty that is not routine (printers, VPN, phishing, backups, quotes).
 //!
-//! It is vendor-neutral on purpose: it produces subjects, bodies, internal work notes,
-//! customer-facing updates and resolutions from a seed, and each simulator maps them onto its own
-//! records. The same seed always yields the same tickets.
+//! It is vendor-neutral on purpose and shared by the PSA simulators: it produces subjects,
+//! bodies, internal work notes, customer-facing updates, resolutions, requesters and dates from a
+//! seed, and each simulator maps them onto its own records (ConnectWise boards, statuses and note
+//! flags; Autotask picklist ids). The same seed always yields the same tickets.
 //!
 //! ```
-//! use stackhand_sim::connectwise::history::{HistoryGenerator, Organisation, Person};
+//! use chrono::{TimeZone, Utc};
+//! use stackhand_sim::history::{HistoryGenerator, Organisation, Person};
 //! let org = Organisation {
 //!     name: "Contoso Law".into(),
 //!     domain: "contoso-law.example".into(),
 //!     people: vec![Person::new("Jane", "Doe", "jane.doe@contoso-law.example")],
 //!     business_app: "the case management system".into(),
 //! };
-//! let mut generator = HistoryGenerator::new(7, org);
+//! let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();
+//! let mut generator = HistoryGenerator::new(7, org, anchor, 3);
 //! let ticket = generator.next_ticket();
-//! assert!(!ticket.subject.is_empty());
-//! assert!(!ticket.resolution.is_empty());
+//! assert!(!ticket.subject.is_empty() && !ticket.resolution.is_empty());
+//! assert!(ticket.created < ticket.closed && ticket.closed < anchor);
+//! println!("{} ({})", ticket.subject, ticket.category.label());
 //! ```
 
+use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -117,9 +122,29 @@ pub enum Channel {
     Monitoring,
 }
 
-/// One generated ticket, ready to be mapped onto a simulator's records.
+/// Who may read a note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteVisibility {
+    /// Technicians only (work notes).
+    Internal,
+    /// Visible to the client (updates and replies).
+    Customer,
+}
+
+/// One note on a historical ticket, between its creation and its close.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GeneratedTicket {
+pub struct HistoricalNote {
+    /// The note text.
+    pub text: String,
+    /// Who may read it.
+    pub visibility: NoteVisibility,
+    /// When it was written.
+    pub at: DateTime<Utc>,
+}
+
+/// One closed ticket from the past year, ready to be mapped onto a simulator's records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoricalTicket {
     /// What it was about.
     pub category: Category,
     /// Index of the requester in [`Organisation::people`].
@@ -132,22 +157,20 @@ pub struct GeneratedTicket {
     pub channel: Channel,
     /// 1 (critical) to 4 (low).
     pub priority: u8,
-    /// Internal work notes, in order.
-    pub internal_notes: Vec<String>,
-    /// Customer-visible updates and replies, in order.
-    pub customer_notes: Vec<String>,
-    /// The resolution.
+    /// Work notes and customer updates in the order they were written: at least one internal
+    /// note, then the customer update if the technician sent one.
+    pub notes: Vec<HistoricalNote>,
+    /// The resolution, written when the ticket closed.
     pub resolution: String,
-    /// Technician identifier who worked it.
-    pub technician: &'static str,
-    /// Minutes from creation to close.
-    pub minutes_to_close: i64,
+    /// Index of the technician who worked it, below the count given to the generator.
+    pub technician: usize,
+    /// When it was opened: a working hour within the year before the anchor.
+    pub created: DateTime<Utc>,
+    /// When it was closed: after `created` and at least an hour before the anchor.
+    pub closed: DateTime<Utc>,
     /// Hours logged.
     pub hours: f64,
 }
-
-/// The technicians who work tickets, as member identifiers.
-pub const TECHNICIANS: &[&str] = &["amorgan", "bkhan", "cfischer", "dosei"];
 
 const GREETINGS: &[&str] = &[
     "Hi,",
@@ -1122,22 +1145,45 @@ const OTHER: &[(&str, &[Case])] = &[
 ];
 
 const SERVERS: &[&str] = &["FS01", "DC01", "APP01", "SQL01", "BACKUP01"];
+const STARTER_FIRST: &[&str] = &[
+    "Sam", "Alex", "Jordan", "Maya", "Leo", "Zara", "Omar", "Ivy",
+];
+const STARTER_LAST: &[&str] = &[
+    "Patel", "Nowak", "Reid", "Santos", "Byrne", "Ito", "Mensah", "Kaur",
+];
 
-/// Generates tickets for one organisation from a seed.
+/// How far back the history reaches.
+pub const HISTORY_DAYS: i64 = 365;
+
+/// Generates closed tickets for one organisation from a seed.
 #[derive(Debug)]
 pub struct HistoryGenerator {
     rng: StdRng,
     org: Organisation,
+    anchor: DateTime<Utc>,
+    technicians: usize,
 }
 
 impl HistoryGenerator {
-    /// A generator for `org` (which must have at least one person).
-    pub fn new(seed: u64, org: Organisation) -> Self {
+    /// A generator for `org` (which must have at least one person) whose tickets were opened in
+    /// the [`HISTORY_DAYS`] before `anchor` and worked by one of `technicians` (at least one)
+    /// technicians.
+    pub fn new(seed: u64, org: Organisation, anchor: DateTime<Utc>, technicians: usize) -> Self {
         assert!(!org.people.is_empty(), "the organisation needs people");
+        assert!(technicians > 0, "someone has to work the tickets");
         Self {
             rng: StdRng::seed_from_u64(seed),
             org,
+            anchor,
+            technicians,
         }
+    }
+
+    /// `count` tickets, oldest first.
+    pub fn tickets(&mut self, count: usize) -> Vec<HistoricalTicket> {
+        let mut tickets: Vec<_> = (0..count).map(|_| self.next_ticket()).collect();
+        tickets.sort_by_key(|t| t.created);
+        tickets
     }
 
     fn pick<T: Copy>(&mut self, items: &[T]) -> T {
@@ -1192,8 +1238,25 @@ impl HistoryGenerator {
         }
     }
 
-    /// The next ticket.
-    pub fn next_ticket(&mut self) -> GeneratedTicket {
+    /// When a ticket was opened and closed: opened during working hours on a day in the year
+    /// before the anchor, closed `minutes_to_close` later but never within the anchor's last hour.
+    fn dates(&mut self, minutes_to_close: i64) -> (DateTime<Utc>, DateTime<Utc>) {
+        let days_ago = self.rng.random_range(2..HISTORY_DAYS);
+        let minute_of_day = self.rng.random_range(8 * 60..18 * 60);
+        let created = (self.anchor - Duration::days(days_ago))
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+            + Duration::minutes(minute_of_day);
+        let closed = (created + Duration::minutes(minutes_to_close))
+            .min(self.anchor - Duration::hours(1))
+            .max(created + Duration::minutes(1));
+        (created, closed)
+    }
+
+    /// The next ticket (tickets come in no particular date order; see [`Self::tickets`]).
+    pub fn next_ticket(&mut self) -> HistoricalTicket {
         let (category, source) = self.category();
         let draft = self.draft(source);
         let requester = self.rng.random_range(0..self.org.people.len());
@@ -1209,13 +1272,7 @@ impl HistoryGenerator {
             other: self.org.people[other].clone(),
             // New starters are not on the staff list yet; invent a name for them.
             subject_person: if category == Category::NewStarter {
-                let first = self.pick(&[
-                    "Sam", "Alex", "Jordan", "Maya", "Leo", "Zara", "Omar", "Ivy",
-                ]);
-                let last = self.pick(&[
-                    "Patel", "Nowak", "Reid", "Santos", "Byrne", "Ito", "Mensah", "Kaur",
-                ]);
-                Person::new(first, last, "")
+                Person::new(self.pick(STARTER_FIRST), self.pick(STARTER_LAST), "")
             } else {
                 self.org.people[leaver].clone()
             },
@@ -1265,12 +1322,17 @@ impl HistoryGenerator {
             }
         };
 
-        let internal_notes = draft.internal.iter().map(|t| vars.fill(t)).collect();
+        let mut notes: Vec<(String, NoteVisibility)> = draft
+            .internal
+            .iter()
+            .map(|t| (vars.fill(t), NoteVisibility::Internal))
+            .collect();
         // Technicians skip the customer update on some tickets.
-        let customer_notes = match draft.customer {
-            Some(text) if !self.rng.random_bool(0.2) => vec![vars.fill(text)],
-            _ => Vec::new(),
-        };
+        if let Some(text) = draft.customer
+            && !self.rng.random_bool(0.2)
+        {
+            notes.push((vars.fill(text), NoteVisibility::Customer));
+        }
         let resolution = vars.fill(draft.resolution);
         let priority = match channel {
             Channel::Monitoring => self.rng.random_range(2..=3),
@@ -1284,18 +1346,32 @@ impl HistoryGenerator {
             self.rng.random_range(30..7 * 24 * 60)
         };
         let hours = f64::from(self.rng.random_range(1..=16u32)) * 0.25;
-        GeneratedTicket {
+        let technician = self.rng.random_range(0..self.technicians);
+        let (created, closed) = self.dates(minutes_to_close);
+        // Notes are spread evenly over the time the ticket was open, before the resolution.
+        let span = (closed - created).num_seconds();
+        let steps = notes.len() as i64 + 1;
+        let notes = notes
+            .into_iter()
+            .zip(1..)
+            .map(|((text, visibility), step)| HistoricalNote {
+                text,
+                visibility,
+                at: created + Duration::seconds(span * step / steps),
+            })
+            .collect();
+        HistoricalTicket {
             category,
             requester,
             subject,
             body,
             channel,
             priority,
-            internal_notes,
-            customer_notes,
+            notes,
             resolution,
-            technician: self.pick(TECHNICIANS),
-            minutes_to_close,
+            technician,
+            created,
+            closed,
             hours,
         }
     }
@@ -1357,7 +1433,8 @@ impl Vars {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
+    use chrono::TimeZone;
+    use std::collections::{HashMap, HashSet};
 
     fn org() -> Organisation {
         Organisation {
@@ -1366,33 +1443,142 @@ mod tests {
             people: vec![
                 Person::new("Jane", "Doe", "jane.doe@contoso-law.example"),
                 Person::new("Tom", "Okafor", "tom.okafor@contoso-law.example"),
+                Person::new("Priya", "Patel", "priya.patel@contoso-law.example"),
             ],
             business_app: "the case system".into(),
         }
     }
 
+    fn anchor() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap()
+    }
+
+    fn history(seed: u64, count: usize) -> Vec<HistoricalTicket> {
+        HistoryGenerator::new(seed, org(), anchor(), 4).tickets(count)
+    }
+
     #[test]
-    fn same_seed_same_history_and_the_phrasing_varies() {
-        let a: Vec<_> = {
-            let mut g = HistoryGenerator::new(42, org());
-            (0..300).map(|_| g.next_ticket()).collect()
-        };
-        let b: Vec<_> = {
-            let mut g = HistoryGenerator::new(42, org());
-            (0..300).map(|_| g.next_ticket()).collect()
-        };
-        assert_eq!(a, b);
-        let subjects: HashSet<_> = a.iter().map(|t| t.subject.clone()).collect();
+    fn the_same_seed_gives_the_same_history_and_another_seed_does_not() {
+        assert_eq!(history(42, 300), history(42, 300));
+        assert_ne!(history(42, 50), history(43, 50));
+    }
+
+    #[test]
+    fn every_routine_kind_comes_in_several_phrasings() {
+        let tickets = history(7, 600);
+        let mut subjects: HashMap<String, HashSet<String>> = HashMap::new();
+        // Compare wording, not the names, mailboxes, groups and licences filled in.
+        let people = org().people;
+        let names = people
+            .iter()
+            .flat_map(|p| [p.first.as_str(), p.last.as_str()]);
+        let fillers: Vec<&str> = [
+            MAILBOXES,
+            GROUPS,
+            LICENCES,
+            DEVICES,
+            STARTER_FIRST,
+            STARTER_LAST,
+        ]
+        .concat()
+        .into_iter()
+        .chain(names)
+        .collect();
+        for t in tickets.iter().filter(|t| t.category.is_routine()) {
+            let wording = fillers
+                .iter()
+                .fold(t.subject.clone(), |text, filler| text.replace(filler, "_"))
+                .to_lowercase();
+            subjects
+                .entry(t.category.label())
+                .or_default()
+                .insert(wording);
+        }
+        for kind in [
+            Category::PasswordReset,
+            Category::AccountLockout,
+            Category::MfaReset,
+            Category::MailboxAccess,
+            Category::GroupAccess,
+            Category::Licence,
+            Category::NewStarter,
+            Category::Leaver,
+        ] {
+            let phrasings = subjects.get(&kind.label()).map_or(0, HashSet::len);
+            assert!(phrasings >= 4, "{}: {phrasings} phrasings", kind.label());
+        }
+        let distinct: HashSet<_> = tickets.iter().map(|t| t.subject.as_str()).collect();
         assert!(
-            subjects.len() > 120,
+            distinct.len() > 200,
             "only {} distinct subjects",
-            subjects.len()
+            distinct.len()
         );
-        let routine = a.iter().filter(|t| t.category.is_routine()).count();
-        assert!((100..250).contains(&routine), "{routine} routine of 300");
+    }
+
+    #[test]
+    fn a_good_share_is_not_routine_and_spans_many_kinds() {
+        let tickets = history(11, 600);
+        let other: Vec<_> = tickets
+            .iter()
+            .filter(|t| !t.category.is_routine())
+            .collect();
         assert!(
-            a.iter()
-                .all(|t| !t.body.contains('{') && t.subject.len() <= 100)
+            (600 * 3 / 10..600 * 6 / 10).contains(&other.len()),
+            "{} of 600 not routine",
+            other.len()
         );
+        let kinds: HashSet<_> = other.iter().map(|t| t.category).collect();
+        assert!(kinds.len() >= 12, "only {} non-routine kinds", kinds.len());
+    }
+
+    #[test]
+    fn dates_fall_in_the_year_before_the_anchor_and_notes_between_open_and_close() {
+        let tickets = history(3, 400);
+        let start = anchor() - Duration::days(HISTORY_DAYS);
+        for t in &tickets {
+            assert!(t.created >= start && t.created < t.closed, "{t:?}");
+            assert!(t.closed <= anchor() - Duration::hours(1), "{t:?}");
+            assert!(
+                t.notes.iter().all(|n| t.created < n.at && n.at < t.closed),
+                "{t:?}"
+            );
+            assert!(t.notes.windows(2).all(|w| w[0].at <= w[1].at));
+        }
+        assert!(tickets.windows(2).all(|w| w[0].created <= w[1].created));
+        let oldest = tickets.first().unwrap().created;
+        let newest = tickets.last().unwrap().created;
+        assert!(anchor() - oldest > Duration::days(300), "{oldest}");
+        assert!(anchor() - newest < Duration::days(30), "{newest}");
+    }
+
+    #[test]
+    fn tickets_are_complete_and_their_placeholders_filled() {
+        let tickets = history(5, 400);
+        let mut technicians = HashSet::new();
+        for t in &tickets {
+            assert!(t.subject.len() <= 100 && !t.subject.is_empty());
+            assert!(!t.body.is_empty() && !t.resolution.is_empty());
+            assert!(t.requester < org().people.len() && t.technician < 4);
+            assert!((1..=4).contains(&t.priority));
+            assert_eq!(
+                t.notes.first().map(|n| n.visibility),
+                Some(NoteVisibility::Internal),
+                "every ticket has a work note: {t:?}"
+            );
+            let texts = t.notes.iter().map(|n| n.text.as_str());
+            for text in [t.subject.as_str(), &t.body, &t.resolution]
+                .into_iter()
+                .chain(texts)
+            {
+                assert!(!text.contains('{') && !text.contains('}'), "{text}");
+            }
+            technicians.insert(t.technician);
+        }
+        assert_eq!(technicians.len(), 4);
+        assert!(tickets.iter().any(|t| {
+            t.notes
+                .iter()
+                .any(|n| n.visibility == NoteVisibility::Customer)
+        }));
     }
 }
