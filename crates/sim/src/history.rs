@@ -258,6 +258,9 @@ const PASSWORD: Script = Script {
         "Locked out of email (password)",
         "PW reset please",
         "Password not working after holiday",
+        "Forgot my password",
+        "password expired - can't get in",
+        "Can't remember new password after change",
     ],
     bodies: &[
         "I've forgotten my password and can't get into my computer.",
@@ -267,6 +270,9 @@ const PASSWORD: Script = Script {
         "Outlook keeps asking for my password and the one I have doesn't work.",
         "Back from leave and my password has expired. Can't get past the login screen.",
         "Could you reset {first}'s password - she's at the front desk and can't log in. (sent on her behalf)",
+        "I've forgotten my password again. Could you reset it?",
+        "My password expired overnight and the change screen keeps rejecting what I type. Please reset.",
+        "Please reset my password, I think I typed the new one wrong twice when I changed it.",
     ],
     internal: &[
         "Verified caller identity via callback to number on file.",
@@ -274,11 +280,13 @@ const PASSWORD: Script = Script {
         "Checked sign-in logs: password expired {days} days ago.",
         "SSPR registration missing for user; recommended enrolment.",
         "Reset password in admin portal, set change-at-next-logon.",
+        "Checked sign-in logs: no suspicious activity before the reset.",
     ],
     customer: &[
         "Hi {first}, I've reset your password; the temporary one has been sent to your mobile. You'll be asked to change it when you sign in.",
         "Hi {first}, all done. Please sign in with the temporary password we gave you on the phone and pick a new one.",
         "Hi {first}, your password has been reset. Let us know if you have any trouble.",
+        "Hi {first}, password reset done - please sign in with the temporary password we texted you and set your own.",
     ],
     resolutions: &[
         "Password reset, user signed in and changed password.",
@@ -286,6 +294,8 @@ const PASSWORD: Script = Script {
         "Temporary password issued via phone after identity check; user logged in OK.",
         "Password reset. Also enrolled user in self-service password reset.",
         "User remembered password after unlock; no reset needed.",
+        "Reset password with forced change at next sign-in. Confirmed working with user.",
+        "Temporary password issued by SMS; user confirmed access restored.",
     ],
 };
 
@@ -299,6 +309,10 @@ const LOCKOUT: Script = Script {
         "Account lockout",
         "Help - locked out of my PC",
         "User locked out",
+        "Locked out of my account",
+        "{first} locked out of Office 365",
+        "Lockout after too many attempts",
+        "locked out again!!",
     ],
     bodies: &[
         "It says my account has been locked. I think I typed my password wrong too many times.",
@@ -306,23 +320,29 @@ const LOCKOUT: Script = Script {
         "I'm locked out again, third time this week. Is something wrong with my account?",
         "Can't log in to anything, message says the referenced account is currently locked out.",
         "My phone kept trying an old password and now I'm locked out.",
+        "Getting 'account locked' on webmail and on my laptop.",
+        "Locked out after a few wrong tries. Can you unlock it please?",
     ],
     internal: &[
         "Lockout source traced to old credentials cached on mobile mail client.",
         "Unlocked account in AD; bad password count reset.",
         "Multiple lockouts from the same device; asked user to update password on phone.",
         "Checked for password spray, none seen; lockouts all from user's own device.",
+        "Sign-in logs show 14 failed attempts from the user's iPhone.",
+        "No failed attempts from unknown locations; looks like a stale credential.",
     ],
     customer: &[
         "Hi {first}, your account is unlocked. If it happens again please remove and re-add your work account on your phone.",
         "Hi {first}, you're unlocked now. Please try signing in again.",
         "Hi {first}, unlocked. The lockouts were coming from your phone's mail app with an old password.",
+        "Hi {first}, you're unlocked - give it a minute and try again.",
     ],
     resolutions: &[
         "Account unlocked; user confirmed access.",
         "Unlocked account and updated the stored password on the user's phone.",
         "Unlocked. Root cause: stale credentials on mobile device.",
         "Account unlocked and password reset at user's request.",
+        "Account unlocked; cause was a cached password on a mobile device.",
     ],
 };
 
@@ -336,6 +356,10 @@ const MFA: Script = Script {
         "Not getting the MFA prompt",
         "New mobile - need to move Authenticator",
         "2FA codes not accepted",
+        "MFA reset - new phone",
+        "Authenticator not working on new phone",
+        "Lost phone, can't do two-factor",
+        "Need to re-register MFA",
     ],
     bodies: &[
         "I got a new phone over the weekend and the Authenticator app didn't come across. Now I can't sign in.",
@@ -343,23 +367,28 @@ const MFA: Script = Script {
         "The authenticator app keeps saying the code is wrong.",
         "I'm not getting the push notification any more since I reinstalled the app.",
         "My phone was replaced under warranty and I need to set up MFA again.",
+        "Left my phone in a taxi. I can't sign in because it asks for the code.",
+        "The MFA prompt never shows up on my phone any more. Tried reinstalling the app.",
     ],
     internal: &[
         "Verified identity by video call before clearing methods.",
         "Removed old authenticator registration; required re-registration at next sign-in.",
         "Issued temporary access pass valid for 1 hour.",
         "Confirmed old device is wiped (lost phone).",
+        "Old device still registered in the portal; deleted it.",
     ],
     customer: &[
         "Hi {first}, we've cleared your old authenticator. Next time you sign in you'll be asked to set it up again on your new phone.",
         "Hi {first}, your MFA has been reset. Please follow the prompts to register the Authenticator app.",
         "Hi {first}, we've given you a one-time pass to get back in; please register the app straight away.",
+        "Hi {first}, MFA reset done - please sign in from your laptop and follow the prompts to add your new phone.",
     ],
     resolutions: &[
         "MFA methods reset; user re-registered Authenticator on new phone.",
         "Cleared MFA registration and issued a temporary access pass; user re-enrolled.",
         "Re-enrolled MFA after identity verification.",
         "User had the wrong account in the app; removed and re-added, prompts working.",
+        "Old device removed; user set up MFA again and confirmed prompts work.",
     ],
 };
 
@@ -371,17 +400,21 @@ const MAILBOX: Script = Script {
         "Need access to {mailbox} mailbox for {first}",
         "Can {first} see the {mailbox} emails",
         "Mailbox permissions request",
+        "Access to shared mailbox",
+        "{mailbox} inbox - need access",
     ],
     bodies: &[
         "Could you give me access to the {mailbox}@{domain} mailbox? My manager has approved it.",
         "I'm covering for a colleague and need to see the {mailbox} shared mailbox, full access and send as please.",
         "Please add {first} {last} to the {mailbox} mailbox, she's joining the team.",
         "I can't see the {mailbox} mailbox in Outlook any more, did something change?",
+        "I've been asked to help with the {mailbox} inbox while the team is short - can I get access? {other} approved it.",
     ],
     internal: &[
         "Approval from line manager received by email.",
         "Granted FullAccess with automapping; SendAs added.",
         "Mailbox permission replicated; Outlook restart required.",
+        "Approval from {other} attached to the ticket.",
     ],
     customer: &[
         "Hi {first}, you now have access to {mailbox}@{domain}. It should appear in Outlook within an hour or after a restart.",
@@ -392,6 +425,7 @@ const MAILBOX: Script = Script {
         "Mailbox access added; appeared in Outlook after restart.",
         "Access granted after manager approval.",
         "Re-added automapping for {mailbox} mailbox.",
+        "Permission granted per approval from {other}.",
     ],
 };
 
@@ -403,17 +437,21 @@ const GROUP: Script = Script {
         "Can't open {group} files",
         "Access request: {group}",
         "Need {group} SharePoint access",
+        "Can {first} get access to the {group} folder",
+        "Add to {group} distribution list",
     ],
     bodies: &[
         "I need access to the {group} folder on the shared drive for a project.",
         "Please add me to the {group} Teams channel, {first} said it was OK.",
         "I get access denied when I open the {group} documents.",
         "Could {first} {last} be added to the {group} group? Approved by the department head.",
+        "I need to see the {group} folder for the new matter. Approved by {other}.",
     ],
     internal: &[
         "Owner of {group} approved the request.",
         "Added user to security group; waited for sync.",
         "Checked folder ACL; group membership is the only route.",
+        "Added user to {group} with read/write.",
     ],
     customer: &[
         "Hi {first}, you've been added to {group}. You may need to sign out and back in before it shows.",
@@ -423,6 +461,7 @@ const GROUP: Script = Script {
         "Added to {group} group; access confirmed.",
         "Group membership granted after owner approval.",
         "User added to {group}; access working after re-login.",
+        "Granted access to {group}; user confirmed they can see it.",
     ],
 };
 
@@ -434,27 +473,34 @@ const LICENCE: Script = Script {
         "Software licence please",
         "Can I get {licence}?",
         "Upgrade licence",
+        "{licence} says unlicensed",
+        "Office says product deactivated",
     ],
     bodies: &[
         "I need {licence} for some diagrams I'm doing for a client. My manager said yes.",
         "Could {first} get a {licence} licence? Cost centre approved.",
         "It says I don't have a licence for this app. Can you sort it?",
         "We need to swap {first} from her current licence to {licence}.",
+        "{licence} opened today with a banner saying it isn't licensed.",
+        "Word and Excel are in read-only mode and say the product is deactivated.",
     ],
     internal: &[
         "Spare licence available in tenant; assigned.",
         "No spare seats; purchased one additional seat via CSP.",
         "Confirmed approval with the account owner.",
+        "Usage location was missing on the account; set it before assigning the licence.",
     ],
     customer: &[
         "Hi {first}, {licence} has been assigned to you. It can take up to an hour to show up.",
         "Hi {first}, licence added. Sign out of Office and back in to pick it up.",
+        "Hi {first}, licence assigned - please restart the app.",
     ],
     resolutions: &[
         "Assigned {licence}; user activated it.",
         "Purchased and assigned an additional {licence} seat.",
         "Licence assigned after approval.",
         "Swapped licence to {licence}; apps re-activated.",
+        "Reactivated Office after reassigning the licence.",
     ],
 };
 
@@ -466,18 +512,22 @@ const STARTER: Script = Script {
         "New employee next week",
         "Please set up account for new starter",
         "NEW STARTER {first} {last}",
+        "Account needed for new hire {first} {last}",
+        "Onboarding {first} {last} next week",
     ],
     bodies: &[
         "We have a new starter, {first} {last}, joining on Monday as a paralegal. Please set up their email, Teams and access to the usual folders. Same access as {other}.",
         "Please create an account for {first} {last} starting next week. They'll need a laptop too.",
         "New hire: {first} {last}, start date Monday, department Finance, manager {other}.",
         "Can you onboard {first} {last}? Needs email, phone and a {device}.",
+        "{first} {last} starts on Monday. Needs email, Teams, the {group} drive and a laptop.",
     ],
     internal: &[
         "Created account, assigned licence, added to department groups.",
         "Laptop imaged and enrolled; shipped to office.",
         "Copied group memberships from {other}.",
         "Created PSA contact and portal access.",
+        "Licence assigned, MFA registration pending first sign-in.",
     ],
     customer: &[
         "Hi, {first}'s account is ready. The username and temporary password have been sent to the manager.",
@@ -487,6 +537,7 @@ const STARTER: Script = Script {
         "New starter account created with licence, groups and device.",
         "Onboarding complete; credentials sent to manager.",
         "Account, mailbox and laptop ready for start date.",
+        "Onboarding complete; user signed in on day one.",
     ],
 };
 
@@ -498,27 +549,32 @@ const LEAVER: Script = Script {
         "Please disable {first}'s account",
         "{first} {last} last day Friday",
         "User termination",
+        "Disable account for {first} {last}",
     ],
     bodies: &[
         "{first} {last} leaves on Friday. Please disable the account at 5pm and forward email to {other}.",
         "Please offboard {first} {last}, today is their last day. Convert mailbox to shared and give {other} access.",
         "{first} has left the company. Block sign-in, remove licences and collect the laptop.",
         "Urgent: {first} {last} has been let go, please disable access immediately.",
+        "{first} {last} has resigned effective immediately. Remove all access and collect the laptop.",
     ],
     internal: &[
         "Sign-in blocked, sessions revoked.",
         "Mailbox converted to shared; access for {other}.",
         "Licences removed; device wipe queued.",
         "Removed from all groups; PSA contact set inactive.",
+        "Laptop returned and wiped.",
     ],
     customer: &[
         "Hi, {first}'s account has been disabled and mail is forwarded to {other}.",
         "Hi, offboarding is done. The laptop can be dropped off at reception.",
+        "Hi {requester}, {first}'s account is disabled and their mail is now shared with you.",
     ],
     resolutions: &[
         "Account disabled, licences removed, mailbox converted to shared.",
         "Leaver processed: sign-in blocked, email forwarded, device wiped.",
         "Offboarding complete per checklist.",
+        "Account disabled, sessions revoked, files kept for 90 days.",
     ],
 };
 
@@ -652,6 +708,48 @@ const OTHER: &[(&str, &[Case])] = &[
     (
         "outlook",
         &[
+            case(
+                &[
+                    "Calendar not syncing to phone",
+                    "Meetings missing on my phone",
+                ],
+                "Meetings I accept on my laptop don't show on my phone.",
+                &[
+                    "Phone had two copies of the account; one stale.",
+                    "Removed the stale account and re-added it.",
+                ],
+                "Hi {first}, your calendar should sync now - give it a few minutes.",
+                &[
+                    "Re-added mail account on phone; calendar syncing.",
+                    "Calendar sync fixed after removing duplicate account.",
+                ],
+            ),
+            case(
+                &["Mailbox full warning", "Mailbox almost full"],
+                "Outlook says my mailbox is almost full and I can't send.",
+                &[
+                    "Mailbox at 49.5 GB of 50 GB.",
+                    "Enabled online archive with a two-year retention policy.",
+                ],
+                "Hi {first}, we've turned on your archive; older mail will move there automatically.",
+                &[
+                    "Online archive enabled; mailbox under quota.",
+                    "Archive policy applied; mailbox back to 30 GB.",
+                ],
+            ),
+            case(
+                &["Not receiving external email", "Clients' emails bouncing"],
+                "Clients say their emails to me bounce back.",
+                &[
+                    "A transport rule was rejecting a partner domain.",
+                    "Removed the rule and replayed the message trace.",
+                ],
+                "Hi {first}, mail flow is fixed - please ask the client to resend.",
+                &[
+                    "Faulty transport rule removed; external mail arriving.",
+                    "Mail flow restored after removing the transport rule.",
+                ],
+            ),
             case(
                 &[
                     "Outlook crashing",
@@ -903,6 +1001,35 @@ const OTHER: &[(&str, &[Case])] = &[
         "hardware",
         &[
             case(
+                &[
+                    "Docking station not detecting monitors",
+                    "Monitors black when docked",
+                ],
+                "When I dock my laptop the monitors stay black.",
+                &[
+                    "Dock firmware two versions behind.",
+                    "Updated dock firmware and display driver.",
+                ],
+                "Hi {first}, please re-dock - both monitors should come up now.",
+                &[
+                    "Dock firmware and display driver updated; both monitors detected.",
+                    "Replaced faulty docking station.",
+                ],
+            ),
+            case(
+                &["Blue screen on startup", "Laptop keeps blue screening"],
+                "I got a blue screen twice today and the second time it wouldn't boot.",
+                &[
+                    "Crash dumps point at the storage driver.",
+                    "Hardware diagnostics: SSD reporting SMART errors; warranty claim raised.",
+                ],
+                "Hi {first}, we're sending you a loan laptop while yours is repaired.",
+                &[
+                    "SSD replaced under warranty and profile restored.",
+                    "Storage driver rolled back; no crashes since.",
+                ],
+            ),
+            case(
                 &["Broken laptop screen", "Cracked screen"],
                 "I dropped my laptop and the screen is cracked.",
                 &[
@@ -951,6 +1078,19 @@ const OTHER: &[(&str, &[Case])] = &[
         "lob_app",
         &[
             case(
+                &["{app} update required", "Vendor says we must update {app}"],
+                "The vendor says we must update {app} to the new version before the end of the month.",
+                &[
+                    "Scheduled the upgrade with the vendor for Saturday.",
+                    "Took a backup of the database before upgrading.",
+                ],
+                "Hi {first}, the {app} upgrade is booked for Saturday morning; it'll be unavailable until midday.",
+                &[
+                    "{app} upgraded over the weekend; tested with the office manager.",
+                    "Upgrade completed and users' clients updated.",
+                ],
+            ),
+            case(
                 &["{app} error", "Error when saving in {app}"],
                 "{app} gives an error when I try to save a document.",
                 &[
@@ -985,6 +1125,19 @@ const OTHER: &[(&str, &[Case])] = &[
     (
         "network",
         &[
+            case(
+                &["Remote desktop not connecting", "Can't RDP to my desktop"],
+                "I can't remote desktop to my office PC from home, it just times out.",
+                &[
+                    "Office PC had gone to sleep; wake-on-LAN not enabled.",
+                    "Enabled wake-on-LAN and set the power plan to stay awake in hours.",
+                ],
+                "Hi {first}, you should be able to connect now - your PC will stay awake during working hours.",
+                &[
+                    "Fixed power settings; remote desktop working.",
+                    "PC woken remotely and power plan corrected.",
+                ],
+            ),
             case(
                 &["Internet down", "No internet at the office"],
                 "The whole office has no internet.",

@@ -5,7 +5,8 @@
 //! `Completed` and `Closed` closed, plus a retired one), the client companies `CONTOSO-LAW` and
 //! `GLOBEX` with their contacts (`jane.doe@contoso-law.example`, `alice.nguyen@globex.example`,
 //! ...), open tickets both routine and not, and [`seed::HISTORY_PER_COMPANY`] closed tickets per
-//! company over the last year, with notes and resolutions phrased by the shared [`crate::history`] generator.
+//! company over the last year, with notes and resolutions from the shared [`crate::history`]
+//! generator.
 //!
 //! The API lives under `/{codebase}apis/3.0` (`/v4_6_release/apis/3.0`) and answers only with
 //! Basic `companyId+publicKey:privateKey` and the `clientId` header. `GET
