@@ -1372,11 +1372,17 @@ impl HistoryGenerator {
                 Draft {
                     subject: self.pick(script.subjects),
                     body: self.pick(script.bodies),
-                    internal: script
-                        .internal
-                        .choose_multiple(&mut self.rng, internal_count)
-                        .copied()
-                        .collect(),
+                    internal: {
+                        // Scripts list work notes in the order the work is done; keep it.
+                        let mut chosen = rand::seq::index::sample(
+                            &mut self.rng,
+                            script.internal.len(),
+                            internal_count,
+                        )
+                        .into_vec();
+                        chosen.sort_unstable();
+                        chosen.into_iter().map(|i| script.internal[i]).collect()
+                    },
                     customer: script.customer.choose(&mut self.rng).copied(),
                     resolution: self.pick(script.resolutions),
                 }
@@ -1413,7 +1419,13 @@ impl HistoryGenerator {
         let (category, source) = self.category();
         let draft = self.draft(source);
         let requester = self.rng.random_range(0..self.org.people.len());
-        let other = self.rng.random_range(0..self.org.people.len());
+        // Someone other than the requester (a colleague, approver or leaver), when there is one.
+        let people = self.org.people.len();
+        let other = if people > 1 {
+            (requester + self.rng.random_range(1..people)) % people
+        } else {
+            requester
+        };
         // A leaver is someone else on the staff list; the requester (their manager) takes over.
         let (other, leaver) = if category == Category::Leaver {
             (requester, other)
@@ -1724,6 +1736,11 @@ mod tests {
                 .chain(texts)
             {
                 assert!(!text.contains('{') && !text.contains('}'), "{text}");
+            }
+            if t.category == Category::Leaver {
+                // The manager asks for someone else to be offboarded, never themselves.
+                let requester = &org().people[t.requester];
+                assert!(!t.subject.contains(&requester.first), "{t:?}");
             }
             technicians.insert(t.technician);
         }
