@@ -106,10 +106,43 @@ impl AuditEvent {
 }
 
 fn content_hash(seq: u64, record: &AuditRecord, prev_hash: &str) -> String {
-    // serde_json writes struct fields in declaration order and maps sorted (no preserve_order),
-    // so the serialisation is canonical for hashing.
-    let body = serde_json::to_vec(&(seq, record, prev_hash)).unwrap_or_default();
-    hex::encode(Sha256::digest(&body))
+    let value = serde_json::to_value((seq, record, prev_hash)).unwrap_or_default();
+    let mut canonical = String::new();
+    write_canonical(&value, &mut canonical);
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// JSON with object keys sorted at every level, so the hash does not depend on whether
+/// serde_json's `preserve_order` feature is on in this build (another crate may turn it on) or
+/// in the build that wrote the chain.
+fn write_canonical(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[key], out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
 }
 
 const SECRET_KEY_PARTS: &[&str] = &[
@@ -395,6 +428,24 @@ mod tests {
         let forged = AuditEvent::seal(record("acme", 99), Some(&events[1]));
         inserted.insert(2, forged);
         assert!(verify(&inserted).is_err());
+    }
+
+    #[test]
+    fn the_hash_ignores_key_order() {
+        let mut a = record("acme", 1);
+        a.data = serde_json::json!({ "b": 1, "a": { "y": [1, {"q": 2, "p": 3}], "x": "s" } });
+        let mut b = a.clone();
+        b.data = serde_json::from_str(r#"{"a":{"x":"s","y":[1,{"p":3,"q":2}]},"b":1}"#).unwrap();
+        assert_eq!(
+            content_hash(1, &a, GENESIS_HASH),
+            content_hash(1, &b, GENESIS_HASH)
+        );
+        let mut c = a.clone();
+        c.data["b"] = serde_json::json!(2);
+        assert_ne!(
+            content_hash(1, &a, GENESIS_HASH),
+            content_hash(1, &c, GENESIS_HASH)
+        );
     }
 
     #[tokio::test]
