@@ -49,7 +49,10 @@ fn ci() -> Result<()> {
     )?;
     // The bench crate only has benches; leaving it out also keeps cedar-policy's feature
     // choices (serde_json preserve_order) out of the test build, as in an integrator's build.
-    cargo(&["test", "--workspace", "--exclude", "stackhand-bench"], &[])?;
+    cargo(
+        &["test", "--workspace", "--exclude", "stackhand-bench"],
+        &[],
+    )?;
     cargo(
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],

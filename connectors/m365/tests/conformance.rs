@@ -210,6 +210,10 @@ async fn m365_conforms() {
     let report = conformance::run(&M365Harness).await;
     // Nothing this connector declares may be skipped.
     for trial in Trial::ALL {
-        assert_eq!(report.outcome(trial), Some(&TrialOutcome::Passed), "{trial:?}");
+        assert_eq!(
+            report.outcome(trial),
+            Some(&TrialOutcome::Passed),
+            "{trial:?}"
+        );
     }
 }
