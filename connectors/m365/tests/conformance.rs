@@ -181,8 +181,7 @@ impl Harness for M365Harness {
         Some(
             Spec::load("microsoft-graph.yaml")
                 .ok()?
-                .ignoring("/adminapi/")
-                .ignoring("/v1.0/admin/serviceAnnouncement"),
+                .ignoring("/adminapi/"),
         )
     }
 
