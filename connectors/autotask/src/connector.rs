@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 use stackhand_core::{
     Action, ActionContext, ActionRequest, Category, Change, Connector, ConnectorFactory,
-    ConnectorInfo, Descriptor, Error, ExecutionProof, Health, Outcome, Plan, Psa, Result, Risk,
-    StepStatus, TenantId, Typed, TypedAction,
+    ConnectorInfo, Descriptor, Error, ExecutionProof, Health, Outcome, Plan, Psa, PsaWrites,
+    Result, Risk, StepStatus, TenantId, Typed, TypedAction,
 };
 use stackhand_http::{RateLimits, RetryConfig};
 
@@ -65,7 +65,7 @@ impl AutotaskConnector {
 
     /// Create a Problem ticket (for `company`, or the configured company) and return its id.
     /// Incidents are then linked to it with [`Psa::link_to_parent`].
-    pub async fn create_problem_ticket(
+    pub(crate) async fn create_problem_ticket(
         &self,
         company: Option<i64>,
         title: &str,
@@ -138,6 +138,10 @@ impl Connector for AutotaskConnector {
     }
 
     fn psa(&self) -> Option<&dyn Psa> {
+        Some(self.inner.as_ref())
+    }
+
+    fn psa_writes(&self) -> Option<&dyn PsaWrites> {
         Some(self.inner.as_ref())
     }
 
@@ -247,7 +251,7 @@ impl TypedAction for OpenProblem {
         _request: &ActionRequest,
         params: &OpenProblemParams,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let problem = self
             .autotask
@@ -255,7 +259,7 @@ impl TypedAction for OpenProblem {
             .await?;
         let problem_id = problem.to_string();
         for incident in &params.incidents {
-            self.autotask.link_to_parent(incident, &problem_id).await?;
+            self.autotask.link_to_parent(proof, incident, &problem_id).await?;
         }
         let mut linked = Vec::new();
         for incident in &params.incidents {

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 use serde_json::{Value, json};
 use stackhand_core::{
-    Assignment, Company, Contact, Error, HistoricalTicket, HistoryQuery, NewContact, NewNote, Note,
-    Psa, Result, TenantId, Ticket, TicketQuery,
+    Assignment, Company, Contact, Error, ExecutionProof, HistoricalTicket, HistoryQuery,
+    NewContact, NewNote, Note, Psa, PsaWrites, Result, TenantId, Ticket, TicketQuery,
 };
 use tokio::sync::{OnceCell, RwLock};
 
@@ -495,7 +495,62 @@ impl Psa for Autotask {
             .collect())
     }
 
-    async fn add_note(&self, ticket_id: &str, note: &NewNote) -> Result<Note> {
+    async fn find_contact(&self, email: &str) -> Result<Option<Contact>> {
+        let email = email.trim();
+        if email.is_empty() {
+            return Err(Error::invalid("autotask find_contact: the email is empty"));
+        }
+        let mut filters = vec![filter::eq("emailAddress", email)];
+        filters.extend(self.scope());
+        let mut found: Vec<models::Contact> = self
+            .client()
+            .await?
+            .query("Contacts", filters, "find_contact")
+            .await?;
+        // Prefer an active contact when an address was reused.
+        found.sort_by_key(|c| (c.is_active != Some(1), c.id));
+        Ok(found.into_iter().next().map(contact))
+    }
+
+    async fn find_company(&self, identifier: &str) -> Result<Option<Company>> {
+        let identifier = identifier.trim();
+        if identifier.is_empty() {
+            return Err(Error::invalid(
+                "autotask find_company: the identifier is empty",
+            ));
+        }
+        let client = self.client().await?;
+        let found = match identifier.parse::<i64>() {
+            Ok(id) => {
+                client
+                    .get::<models::Company>("Companies", id, "get_company")
+                    .await?
+            }
+            Err(_) => client
+                .query::<models::Company>(
+                    "Companies",
+                    vec![filter::or(vec![
+                        filter::eq("companyNumber", identifier),
+                        filter::eq("companyName", identifier),
+                    ])],
+                    "find_company",
+                )
+                .await?
+                .into_iter()
+                .next(),
+        };
+        Ok(found.filter(|c| self.in_scope(Some(c.id))).map(company))
+    }
+}
+
+#[async_trait]
+impl PsaWrites for Autotask {
+    async fn add_note(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        note: &NewNote,
+    ) -> Result<Note> {
         let text = note.text.trim();
         if text.is_empty() {
             return Err(Error::invalid("autotask add_note: the note text is empty"));
@@ -546,12 +601,17 @@ impl Psa for Autotask {
         })
     }
 
-    async fn set_status(&self, ticket_id: &str, status: &str) -> Result<()> {
+    async fn set_status(
+        &self,
+        proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        status: &str,
+    ) -> Result<()> {
         if status
             .trim()
             .eq_ignore_ascii_case(self.config.complete_status.trim())
         {
-            return self.close(ticket_id, None).await;
+            return self.close(proof, ticket_id, None).await;
         }
         let ticket = self.raw_ticket(ticket_id).await?;
         let value = self
@@ -561,7 +621,12 @@ impl Psa for Autotask {
             .await
     }
 
-    async fn close(&self, ticket_id: &str, resolution: Option<&str>) -> Result<()> {
+    async fn close(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        resolution: Option<&str>,
+    ) -> Result<()> {
         let ticket = self.raw_ticket(ticket_id).await?;
         let complete = self.resolve(|p| self.complete_status(p)).await?;
         if ticket.status == Some(complete) {
@@ -576,7 +641,12 @@ impl Psa for Autotask {
         self.patch_ticket(body, "close").await
     }
 
-    async fn reassign(&self, ticket_id: &str, assignment: &Assignment) -> Result<()> {
+    async fn reassign(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        assignment: &Assignment,
+    ) -> Result<()> {
         if assignment.board.is_none() && assignment.member.is_none() {
             return Err(Error::invalid(
                 "autotask reassign: give a queue (board), a member, or both",
@@ -626,24 +696,11 @@ impl Psa for Autotask {
         self.patch_ticket(body, "reassign").await
     }
 
-    async fn find_contact(&self, email: &str) -> Result<Option<Contact>> {
-        let email = email.trim();
-        if email.is_empty() {
-            return Err(Error::invalid("autotask find_contact: the email is empty"));
-        }
-        let mut filters = vec![filter::eq("emailAddress", email)];
-        filters.extend(self.scope());
-        let mut found: Vec<models::Contact> = self
-            .client()
-            .await?
-            .query("Contacts", filters, "find_contact")
-            .await?;
-        // Prefer an active contact when an address was reused.
-        found.sort_by_key(|c| (c.is_active != Some(1), c.id));
-        Ok(found.into_iter().next().map(contact))
-    }
-
-    async fn create_contact(&self, new: &NewContact) -> Result<Contact> {
+    async fn create_contact(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        new: &NewContact,
+    ) -> Result<Contact> {
         let company = parse_id("company", &new.company_id)?;
         if !self.in_scope(Some(company)) {
             return Err(Error::forbidden(format!(
@@ -686,45 +743,24 @@ impl Psa for Autotask {
             })
     }
 
-    async fn deactivate_contact(&self, contact_id: &str) -> Result<()> {
+    async fn deactivate_contact(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        contact_id: &str,
+    ) -> Result<()> {
         self.set_contact_active(contact_id, false).await
     }
 
-    async fn activate_contact(&self, contact_id: &str) -> Result<()> {
+    async fn activate_contact(&self, _proof: &ExecutionProof<'_>, contact_id: &str) -> Result<()> {
         self.set_contact_active(contact_id, true).await
     }
 
-    async fn find_company(&self, identifier: &str) -> Result<Option<Company>> {
-        let identifier = identifier.trim();
-        if identifier.is_empty() {
-            return Err(Error::invalid(
-                "autotask find_company: the identifier is empty",
-            ));
-        }
-        let client = self.client().await?;
-        let found = match identifier.parse::<i64>() {
-            Ok(id) => {
-                client
-                    .get::<models::Company>("Companies", id, "get_company")
-                    .await?
-            }
-            Err(_) => client
-                .query::<models::Company>(
-                    "Companies",
-                    vec![filter::or(vec![
-                        filter::eq("companyNumber", identifier),
-                        filter::eq("companyName", identifier),
-                    ])],
-                    "find_company",
-                )
-                .await?
-                .into_iter()
-                .next(),
-        };
-        Ok(found.filter(|c| self.in_scope(Some(c.id))).map(company))
-    }
-
-    async fn link_to_parent(&self, child_id: &str, parent_id: &str) -> Result<()> {
+    async fn link_to_parent(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        child_id: &str,
+        parent_id: &str,
+    ) -> Result<()> {
         let child = self.raw_ticket(child_id).await?;
         let parent = self.raw_ticket(parent_id).await?;
         if child.id == parent.id {

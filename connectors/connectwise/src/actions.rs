@@ -70,7 +70,7 @@ impl CreateTicket {
     }
 
     async fn resolve(&self, ctx: &ActionContext, params: &CreateTicketParams) -> Result<Resolved> {
-        let psa = ctx.connectors().psa()?;
+        let psa = ctx.psa()?;
         let company_id = match (&params.company, self.client.scope().await?) {
             (None, Some(scope)) => scope.id,
             (Some(name), _) => psa
@@ -169,7 +169,7 @@ impl TypedAction for CreateTicket {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         self.check_tenant(ctx)?;
         let resolved: Resolved = serde_json::from_value(plan.state_before["resolved"].clone())

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use stackhand_core::{
-    Action, Category, Connector, ConnectorFactory, ConnectorInfo, Error, Health, Psa, Result,
-    TenantId, Typed,
+    Action, Category, Connector, ConnectorFactory, ConnectorInfo, Error, Health, Psa, PsaWrites,
+    Result, TenantId, Typed,
 };
 
 use crate::actions::CreateTicket;
@@ -52,7 +52,7 @@ impl ConnectWise {
     }
 
     /// The underlying API client.
-    pub fn client(&self) -> &ConnectWiseClient {
+    pub(crate) fn client(&self) -> &ConnectWiseClient {
         &self.client
     }
 }
@@ -109,6 +109,10 @@ impl Connector for ConnectWise {
     }
 
     fn psa(&self) -> Option<&dyn Psa> {
+        Some(self)
+    }
+
+    fn psa_writes(&self) -> Option<&dyn PsaWrites> {
         Some(self)
     }
 

@@ -178,7 +178,7 @@ impl TypedAction for ConvertToShared {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         check_tenant(&self.0, ctx)?;
         self.convert(&params.mailbox, true, plan).await
@@ -190,7 +190,7 @@ impl TypedAction for ConvertToShared {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         check_tenant(&self.0, ctx)?;
         let kind: String = before(plan, "recipient_type_details")?;
@@ -320,7 +320,7 @@ impl TypedAction for SetForwarding {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         check_tenant(&self.0, ctx)?;
         let wanted = Forwarding {
@@ -336,7 +336,7 @@ impl TypedAction for SetForwarding {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         check_tenant(&self.0, ctx)?;
         let previous: Forwarding = before(plan, "forwarding")?;
@@ -466,7 +466,7 @@ impl TypedAction for SetAutoReply {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         check_tenant(&self.0, ctx)?;
         self.apply(&params.mailbox, &wanted_reply(params), plan)
@@ -479,7 +479,7 @@ impl TypedAction for SetAutoReply {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         check_tenant(&self.0, ctx)?;
         let previous: ExoAutoReply = before(plan, "auto_reply")?;
@@ -594,7 +594,7 @@ impl TypedAction for HideFromGal {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         check_tenant(&self.0, ctx)?;
         self.apply(&params.mailbox, params.hidden, plan).await
@@ -606,7 +606,7 @@ impl TypedAction for HideFromGal {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         check_tenant(&self.0, ctx)?;
         let hidden: bool = before(plan, "hidden")?;
@@ -668,7 +668,7 @@ impl TypedAction for ListServiceIssues {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         check_tenant(&self.0, ctx)?;
         let issues = self

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use stackhand_core::{
-    Action, Category, Connector, ConnectorFactory, ConnectorInfo, Error, Health, IdentityProvider,
-    Message, Messaging, Result, TenantId,
+    Action, Category, Connector, ConnectorFactory, ConnectorInfo, Error, ExecutionProof, Health,
+    IdentityProvider, IdentityWrites, Message, Messaging, Result, TenantId,
 };
 
 use crate::client::{CmdletOutput, GraphClient, odata_literal, segment};
@@ -74,7 +74,7 @@ impl M365Connector {
     }
 
     /// The typed Graph / Exchange client.
-    pub fn client(&self) -> &GraphClient {
+    pub(crate) fn client(&self) -> &GraphClient {
         &self.inner.client
     }
 
@@ -108,7 +108,7 @@ impl M365Connector {
     }
 
     /// Convert a mailbox to shared (`true`) or back to a regular user mailbox.
-    pub async fn set_mailbox_shared(&self, mailbox: &str, shared: bool) -> Result<()> {
+    pub(crate) async fn set_mailbox_shared(&self, mailbox: &str, shared: bool) -> Result<()> {
         let kind = if shared { "Shared" } else { "Regular" };
         self.mailbox_cmdlet("Set-Mailbox", mailbox, json!({ "Type": kind }))
             .await
@@ -116,7 +116,7 @@ impl M365Connector {
     }
 
     /// Forward a mailbox's mail to `target` (keeping a copy or not), or stop forwarding.
-    pub async fn set_forwarding(
+    pub(crate) async fn set_forwarding(
         &self,
         mailbox: &str,
         target: Option<&str>,
@@ -139,7 +139,7 @@ impl M365Connector {
     }
 
     /// Hide a mailbox from the address lists, or show it again.
-    pub async fn set_hidden_from_address_lists(&self, mailbox: &str, hidden: bool) -> Result<()> {
+    pub(crate) async fn set_hidden_from_address_lists(&self, mailbox: &str, hidden: bool) -> Result<()> {
         self.mailbox_cmdlet(
             "Set-Mailbox",
             mailbox,
@@ -160,7 +160,7 @@ impl M365Connector {
     }
 
     /// Set a mailbox's automatic reply.
-    pub async fn set_auto_reply(&self, mailbox: &str, reply: &ExoAutoReply) -> Result<()> {
+    pub(crate) async fn set_auto_reply(&self, mailbox: &str, reply: &ExoAutoReply) -> Result<()> {
         let mut parameters = json!({ "AutoReplyState": reply.auto_reply_state });
         for (name, value) in [
             ("InternalMessage", &reply.internal_message),
@@ -253,6 +253,10 @@ impl Connector for M365Connector {
         Some(self)
     }
 
+    fn identity_writes(&self) -> Option<&dyn IdentityWrites> {
+        Some(self)
+    }
+
     fn messaging(&self) -> Option<&dyn Messaging> {
         Some(self)
     }
@@ -264,7 +268,7 @@ impl Connector for M365Connector {
 
 #[async_trait]
 impl Messaging for M365Connector {
-    async fn send(&self, message: &Message) -> Result<()> {
+    async fn send(&self, _proof: &ExecutionProof<'_>, message: &Message) -> Result<()> {
         let sender = self.inner.notify_sender.as_deref().ok_or_else(|| {
             Error::invalid(
                 "m365: notify_sender is not configured, so there is no mailbox to send from",

@@ -5,9 +5,10 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
 use stackhand_core::{
-    CreatedUser, Error, ErrorKind, Group, GroupKind, IdentityFeatures, IdentityProvider,
-    LicenseAssignment, LicenseSku, MailboxPermission, MailboxRight, MfaMethod, MfaReset, NewUser,
-    PasswordReset, ResetDelivery, ResetPasswordOptions, Result, User, UserQuery,
+    CreatedUser, Error, ErrorKind, ExecutionProof, Group, GroupKind, IdentityFeatures,
+    IdentityProvider, IdentityWrites, LicenseAssignment, LicenseSku, MailboxPermission,
+    MailboxRight, MfaMethod, MfaReset, NewUser, PasswordReset, ResetDelivery, ResetPasswordOptions,
+    Result, User, UserQuery,
 };
 
 use crate::client::{odata_literal, segment};
@@ -278,8 +279,181 @@ impl IdentityProvider for M365Connector {
         Ok(to_user(user, roles))
     }
 
+    async fn list_mfa_methods(&self, user: &User) -> Result<Vec<MfaMethod>> {
+        Ok(self
+            .auth_methods(user)
+            .await?
+            .into_iter()
+            .filter(|m| !m.is_password())
+            .map(|m| MfaMethod {
+                description: m.description(),
+                id: m.id,
+                method_type: m.odata_type,
+            })
+            .collect())
+    }
+
+    async fn user_groups(&self, user: &User) -> Result<Vec<Group>> {
+        Ok(self
+            .member_of(&user.id)
+            .await?
+            .into_iter()
+            .filter(|o| o.odata_type.as_deref() == Some("#microsoft.graph.group"))
+            .map(|o| to_group(o.id, o.display_name, &o.group))
+            .collect())
+    }
+
+    async fn find_group(&self, name_or_id: &str) -> Result<Group> {
+        if is_guid(name_or_id) {
+            let group: GraphGroup = self
+                .inner
+                .client
+                .get(
+                    &format!("groups/{}", segment(name_or_id)),
+                    &[("$select", GROUP_SELECT)],
+                    "get_group",
+                )
+                .await?;
+            return Ok(to_group(group.id, group.display_name, &group.fields));
+        }
+        let request = self
+            .graph()
+            .get("groups")
+            .query(&[
+                (
+                    "$filter",
+                    format!(
+                        "displayName eq {0} or mail eq {0}",
+                        odata_literal(name_or_id)
+                    ),
+                ),
+                ("$select", GROUP_SELECT.to_string()),
+            ])
+            .operation("find_group");
+        let mut groups: Vec<GraphGroup> = self.inner.client.list(request).await?;
+        match groups.len() {
+            0 => Err(Error::not_found(format!(
+                "m365: no group named {name_or_id:?}"
+            ))),
+            1 => {
+                let group = groups.remove(0);
+                Ok(to_group(group.id, group.display_name, &group.fields))
+            }
+            n => Err(Error::conflict(format!(
+                "m365: {n} groups are named {name_or_id:?}; name the group by id"
+            ))),
+        }
+    }
+
+    async fn licenses(&self) -> Result<Vec<LicenseSku>> {
+        Ok(self
+            .subscribed_skus()
+            .await?
+            .into_iter()
+            .map(|sku| LicenseSku {
+                id: sku.sku_id,
+                name: sku.sku_part_number,
+                total: sku.prepaid_units.enabled,
+                consumed: sku.consumed_units,
+            })
+            .collect())
+    }
+
+    async fn user_licenses(&self, user: &User) -> Result<Vec<LicenseAssignment>> {
+        let state = self.user_license_state(user).await?;
+        let names = self.subscribed_skus().await?;
+        let name_of = |sku: &str| {
+            names
+                .iter()
+                .find(|s| s.sku_id.eq_ignore_ascii_case(sku))
+                .map(|s| s.sku_part_number.clone())
+        };
+        Ok(state
+            .assigned_licenses
+            .iter()
+            .map(|held| {
+                let states: Vec<_> = state
+                    .license_assignment_states
+                    .iter()
+                    .filter(|s| s.sku_id.eq_ignore_ascii_case(&held.sku_id))
+                    .collect();
+                let inherited_from: Vec<String> = states
+                    .iter()
+                    .filter_map(|s| s.assigned_by_group.clone())
+                    .collect();
+                // Without assignment states (older tenants) every licence counts as direct.
+                let direct =
+                    states.is_empty() || states.iter().any(|s| s.assigned_by_group.is_none());
+                LicenseAssignment {
+                    sku_id: held.sku_id.clone(),
+                    sku_name: name_of(&held.sku_id),
+                    inherited_from,
+                    direct,
+                }
+            })
+            .collect())
+    }
+
+    async fn mailbox_permissions(&self, mailbox: &str) -> Result<Vec<MailboxPermission>> {
+        let full: Vec<ExoMailboxPermission> = self
+            .mailbox_cmdlet("Get-MailboxPermission", mailbox, json!({}))
+            .await?
+            .items()?;
+        let send_as: Vec<ExoRecipientPermission> = self
+            .mailbox_cmdlet("Get-RecipientPermission", mailbox, json!({}))
+            .await?
+            .items()?;
+        let settings = self.mailbox(mailbox).await?;
+        let mut permissions: Vec<MailboxPermission> = full
+            .into_iter()
+            .filter(|p| !p.is_inherited && !p.deny && !is_builtin_trustee(&p.user))
+            .filter(|p| p.access_rights.iter().any(|r| r == "FullAccess"))
+            .map(|p| MailboxPermission {
+                mailbox: mailbox.to_string(),
+                user: p.user,
+                right: MailboxRight::FullAccess,
+                automap: None,
+            })
+            .collect();
+        permissions.extend(
+            send_as
+                .into_iter()
+                .filter(|p| !p.is_inherited && !is_builtin_trustee(&p.trustee))
+                .filter(|p| p.access_control_type.as_deref() != Some("Deny"))
+                .filter(|p| p.access_rights.iter().any(|r| r == "SendAs"))
+                .map(|p| MailboxPermission {
+                    mailbox: mailbox.to_string(),
+                    user: p.trustee,
+                    right: MailboxRight::SendAs,
+                    automap: None,
+                }),
+        );
+        permissions.extend(settings.grant_send_on_behalf_to.into_iter().map(|user| {
+            MailboxPermission {
+                mailbox: mailbox.to_string(),
+                user,
+                right: MailboxRight::SendOnBehalf,
+                automap: None,
+            }
+        }));
+        Ok(permissions)
+    }
+}
+
+/// Unlock is refused on a disabled account: re-enabling is `identity.enable`.
+fn disabled_not_locked(user: &User) -> Error {
+    Error::invalid(format!(
+        "{} is disabled (sign-in blocked by an administrator), not locked out: unlock never \
+         re-enables an account; use identity.enable, which has its own policy and risk",
+        user.login
+    ))
+}
+
+#[async_trait]
+impl IdentityWrites for M365Connector {
     async fn reset_password(
         &self,
+        proof: &ExecutionProof<'_>,
         user: &User,
         options: &ResetPasswordOptions,
     ) -> Result<PasswordReset> {
@@ -298,7 +472,7 @@ impl IdentityProvider for M365Connector {
         )
         .await?;
         if options.revoke_sessions {
-            self.revoke_sessions(user).await?;
+            self.revoke_sessions(proof, user).await?;
         }
         Ok(PasswordReset {
             temporary_password: Some(password),
@@ -308,33 +482,24 @@ impl IdentityProvider for M365Connector {
 
     /// Entra ID has no unlock call: smart lockout expires by itself, and an admin password
     /// reset (`identity.reset_password`) is the practical unlock, since it hands over a new
-    /// password. Here, unlock re-enables sign-in when it is blocked; the reset is left to the
-    /// reset action so the password reaches the user.
-    async fn unlock(&self, user: &User) -> Result<()> {
+    /// password. Unlock never re-enables an account whose sign-in an administrator blocked:
+    /// that is `identity.enable`, its own action and risk, so it is refused here.
+    async fn unlock(&self, _proof: &ExecutionProof<'_>, user: &User) -> Result<()> {
         Self::refuse_on_premises(user, "lockout state")?;
         if !user.enabled {
-            self.set_enabled(user, true).await?;
+            return Err(disabled_not_locked(user));
         }
         Ok(())
     }
 
-    async fn list_mfa_methods(&self, user: &User) -> Result<Vec<MfaMethod>> {
-        Ok(self
-            .auth_methods(user)
-            .await?
-            .into_iter()
-            .filter(|m| !m.is_password())
-            .map(|m| MfaMethod {
-                description: m.description(),
-                id: m.id,
-                method_type: m.odata_type,
-            })
-            .collect())
-    }
-
     /// Deletes every non-password method. Entra refuses to delete the default method while
     /// others remain (400), so refused deletions are retried after the others are gone.
-    async fn reset_mfa(&self, user: &User, issue_temporary_access_pass: bool) -> Result<MfaReset> {
+    async fn reset_mfa(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        issue_temporary_access_pass: bool,
+    ) -> Result<MfaReset> {
         let mut pending: Vec<AuthMethod> = self
             .auth_methods(user)
             .await?
@@ -396,7 +561,7 @@ impl IdentityProvider for M365Connector {
         })
     }
 
-    async fn revoke_sessions(&self, user: &User) -> Result<()> {
+    async fn revoke_sessions(&self, _proof: &ExecutionProof<'_>, user: &User) -> Result<()> {
         self.graph()
             .post(&format!("users/{}/revokeSignInSessions", segment(&user.id)))
             .operation("revoke_sessions")
@@ -404,65 +569,23 @@ impl IdentityProvider for M365Connector {
             .await
     }
 
-    async fn set_enabled(&self, user: &User, enabled: bool) -> Result<()> {
+    async fn set_enabled(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        enabled: bool,
+    ) -> Result<()> {
         Self::refuse_on_premises(user, "sign-in state (accountEnabled)")?;
         self.patch_user(user, json!({ "accountEnabled": enabled }), "set_sign_in")
             .await
     }
 
-    async fn user_groups(&self, user: &User) -> Result<Vec<Group>> {
-        Ok(self
-            .member_of(&user.id)
-            .await?
-            .into_iter()
-            .filter(|o| o.odata_type.as_deref() == Some("#microsoft.graph.group"))
-            .map(|o| to_group(o.id, o.display_name, &o.group))
-            .collect())
-    }
-
-    async fn find_group(&self, name_or_id: &str) -> Result<Group> {
-        if is_guid(name_or_id) {
-            let group: GraphGroup = self
-                .inner
-                .client
-                .get(
-                    &format!("groups/{}", segment(name_or_id)),
-                    &[("$select", GROUP_SELECT)],
-                    "get_group",
-                )
-                .await?;
-            return Ok(to_group(group.id, group.display_name, &group.fields));
-        }
-        let request = self
-            .graph()
-            .get("groups")
-            .query(&[
-                (
-                    "$filter",
-                    format!(
-                        "displayName eq {0} or mail eq {0}",
-                        odata_literal(name_or_id)
-                    ),
-                ),
-                ("$select", GROUP_SELECT.to_string()),
-            ])
-            .operation("find_group");
-        let mut groups: Vec<GraphGroup> = self.inner.client.list(request).await?;
-        match groups.len() {
-            0 => Err(Error::not_found(format!(
-                "m365: no group named {name_or_id:?}"
-            ))),
-            1 => {
-                let group = groups.remove(0);
-                Ok(to_group(group.id, group.display_name, &group.fields))
-            }
-            n => Err(Error::conflict(format!(
-                "m365: {n} groups are named {name_or_id:?}; name the group by id"
-            ))),
-        }
-    }
-
-    async fn add_to_group(&self, user: &User, group: &Group) -> Result<()> {
+    async fn add_to_group(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        group: &Group,
+    ) -> Result<()> {
         match group.kind {
             GroupKind::External => Err(Error::invalid(format!(
                 "m365: group {} is dynamic or synced from on-premises; its membership cannot be changed here",
@@ -489,7 +612,12 @@ impl IdentityProvider for M365Connector {
         }
     }
 
-    async fn remove_from_group(&self, user: &User, group: &Group) -> Result<()> {
+    async fn remove_from_group(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        group: &Group,
+    ) -> Result<()> {
         match group.kind {
             GroupKind::External => Err(Error::invalid(format!(
                 "m365: group {} is dynamic or synced from on-premises; its membership cannot be changed here",
@@ -518,7 +646,11 @@ impl IdentityProvider for M365Connector {
         }
     }
 
-    async fn create_user(&self, new_user: &NewUser) -> Result<CreatedUser> {
+    async fn create_user(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        new_user: &NewUser,
+    ) -> Result<CreatedUser> {
         let password: SecretString = generate_password_for(&new_user.login);
         let mut body = json!({
             "accountEnabled": true,
@@ -560,58 +692,14 @@ impl IdentityProvider for M365Connector {
         })
     }
 
-    async fn licenses(&self) -> Result<Vec<LicenseSku>> {
-        Ok(self
-            .subscribed_skus()
-            .await?
-            .into_iter()
-            .map(|sku| LicenseSku {
-                id: sku.sku_id,
-                name: sku.sku_part_number,
-                total: sku.prepaid_units.enabled,
-                consumed: sku.consumed_units,
-            })
-            .collect())
-    }
-
-    async fn user_licenses(&self, user: &User) -> Result<Vec<LicenseAssignment>> {
-        let state = self.user_license_state(user).await?;
-        let names = self.subscribed_skus().await?;
-        let name_of = |sku: &str| {
-            names
-                .iter()
-                .find(|s| s.sku_id.eq_ignore_ascii_case(sku))
-                .map(|s| s.sku_part_number.clone())
-        };
-        Ok(state
-            .assigned_licenses
-            .iter()
-            .map(|held| {
-                let states: Vec<_> = state
-                    .license_assignment_states
-                    .iter()
-                    .filter(|s| s.sku_id.eq_ignore_ascii_case(&held.sku_id))
-                    .collect();
-                let inherited_from: Vec<String> = states
-                    .iter()
-                    .filter_map(|s| s.assigned_by_group.clone())
-                    .collect();
-                // Without assignment states (older tenants) every licence counts as direct.
-                let direct =
-                    states.is_empty() || states.iter().any(|s| s.assigned_by_group.is_none());
-                LicenseAssignment {
-                    sku_id: held.sku_id.clone(),
-                    sku_name: name_of(&held.sku_id),
-                    inherited_from,
-                    direct,
-                }
-            })
-            .collect())
-    }
-
     /// Sets the usage location first when the user has none (from `default_usage_location`),
     /// and checks for a free seat before assigning.
-    async fn assign_license(&self, user: &User, sku: &LicenseSku) -> Result<()> {
+    async fn assign_license(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        sku: &LicenseSku,
+    ) -> Result<()> {
         let state = self.user_license_state(user).await?;
         let held_directly = state
             .license_assignment_states
@@ -661,7 +749,12 @@ impl IdentityProvider for M365Connector {
 
     /// Removes a directly assigned licence; one inherited through a group is reported, not
     /// fought (remove the user from the group instead).
-    async fn remove_license(&self, user: &User, sku: &LicenseSku) -> Result<()> {
+    async fn remove_license(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        sku: &LicenseSku,
+    ) -> Result<()> {
         let held = self.user_licenses(user).await?;
         let Some(current) = held.iter().find(|l| l.sku_id.eq_ignore_ascii_case(&sku.id)) else {
             return Ok(());
@@ -684,52 +777,11 @@ impl IdentityProvider for M365Connector {
         .await
     }
 
-    async fn mailbox_permissions(&self, mailbox: &str) -> Result<Vec<MailboxPermission>> {
-        let full: Vec<ExoMailboxPermission> = self
-            .mailbox_cmdlet("Get-MailboxPermission", mailbox, json!({}))
-            .await?
-            .items()?;
-        let send_as: Vec<ExoRecipientPermission> = self
-            .mailbox_cmdlet("Get-RecipientPermission", mailbox, json!({}))
-            .await?
-            .items()?;
-        let settings = self.mailbox(mailbox).await?;
-        let mut permissions: Vec<MailboxPermission> = full
-            .into_iter()
-            .filter(|p| !p.is_inherited && !p.deny && !is_builtin_trustee(&p.user))
-            .filter(|p| p.access_rights.iter().any(|r| r == "FullAccess"))
-            .map(|p| MailboxPermission {
-                mailbox: mailbox.to_string(),
-                user: p.user,
-                right: MailboxRight::FullAccess,
-                automap: None,
-            })
-            .collect();
-        permissions.extend(
-            send_as
-                .into_iter()
-                .filter(|p| !p.is_inherited && !is_builtin_trustee(&p.trustee))
-                .filter(|p| p.access_control_type.as_deref() != Some("Deny"))
-                .filter(|p| p.access_rights.iter().any(|r| r == "SendAs"))
-                .map(|p| MailboxPermission {
-                    mailbox: mailbox.to_string(),
-                    user: p.trustee,
-                    right: MailboxRight::SendAs,
-                    automap: None,
-                }),
-        );
-        permissions.extend(settings.grant_send_on_behalf_to.into_iter().map(|user| {
-            MailboxPermission {
-                mailbox: mailbox.to_string(),
-                user,
-                right: MailboxRight::SendOnBehalf,
-                automap: None,
-            }
-        }));
-        Ok(permissions)
-    }
-
-    async fn grant_mailbox_access(&self, grant: &MailboxPermission) -> Result<()> {
+    async fn grant_mailbox_access(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        grant: &MailboxPermission,
+    ) -> Result<()> {
         let (cmdlet, parameters) = match grant.right {
             MailboxRight::FullAccess => (
                 "Add-MailboxPermission",
@@ -750,7 +802,11 @@ impl IdentityProvider for M365Connector {
             .map(drop)
     }
 
-    async fn remove_mailbox_access(&self, grant: &MailboxPermission) -> Result<()> {
+    async fn remove_mailbox_access(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        grant: &MailboxPermission,
+    ) -> Result<()> {
         let (cmdlet, parameters) = match grant.right {
             MailboxRight::FullAccess => (
                 "Remove-MailboxPermission",

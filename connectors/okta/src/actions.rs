@@ -268,7 +268,7 @@ macro_rules! lifecycle_action {
                 _request: &ActionRequest,
                 _params: &Self::Params,
                 plan: &Plan,
-                _proof: &ExecutionProof,
+                _proof: &ExecutionProof<'_>,
             ) -> Result<Outcome> {
                 apply(&self.client, ctx, plan, $transition).await
             }
@@ -279,7 +279,7 @@ macro_rules! lifecycle_action {
                 _request: &ActionRequest,
                 _params: &Self::Params,
                 plan: &Plan,
-                _proof: &ExecutionProof,
+                _proof: &ExecutionProof<'_>,
             ) -> Result<Outcome> {
                 let undo: Option<Transition> = $undo;
                 match undo {

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use stackhand_core::{
-    Action, Category, Connector, ConnectorFactory, ConnectorInfo, Health, IdentityProvider, Result,
-    TenantId, Typed,
+    Action, Category, Connector, ConnectorFactory, ConnectorInfo, Health, IdentityProvider,
+    IdentityWrites, Result, TenantId, Typed,
 };
 
 use crate::actions::{Activate, Deactivate, Suspend, Unsuspend};
@@ -45,7 +45,7 @@ impl OktaConnector {
     }
 
     /// The typed Okta client.
-    pub fn client(&self) -> &OktaClient {
+    pub(crate) fn client(&self) -> &OktaClient {
         &self.client
     }
 }
@@ -73,6 +73,10 @@ impl Connector for OktaConnector {
     }
 
     fn identity(&self) -> Option<&dyn IdentityProvider> {
+        Some(self)
+    }
+
+    fn identity_writes(&self) -> Option<&dyn IdentityWrites> {
         Some(self)
     }
 

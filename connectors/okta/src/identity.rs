@@ -4,8 +4,9 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use stackhand_core::password::generate_password_for as generate_password;
 use stackhand_core::{
-    CreatedUser, Error, ErrorKind, Group, IdentityFeatures, IdentityProvider, MfaMethod, MfaReset,
-    NewUser, PasswordReset, ResetDelivery, ResetPasswordOptions, Result, User, UserQuery,
+    CreatedUser, Error, ErrorKind, ExecutionProof, Group, IdentityFeatures, IdentityProvider,
+    IdentityWrites, MfaMethod, MfaReset, NewUser, PasswordReset, ResetDelivery,
+    ResetPasswordOptions, Result, User, UserQuery,
 };
 
 use crate::client::{Lifecycle, quoted};
@@ -99,50 +100,6 @@ impl IdentityProvider for OktaConnector {
         self.to_user(user).await
     }
 
-    async fn reset_password(
-        &self,
-        user: &User,
-        options: &ResetPasswordOptions,
-    ) -> Result<PasswordReset> {
-        Self::directory_refusal(user, "reset the password")?;
-        let client = self.client();
-        match (options.delivery, options.force_change) {
-            (ResetDelivery::ResetLink, _) => Ok(PasswordReset {
-                reset_link: Some(
-                    client
-                        .reset_password_link(&user.id, options.revoke_sessions)
-                        .await?,
-                ),
-                temporary_password: None,
-            }),
-            // Okta's temporary password is always expired: the user must change it.
-            (ResetDelivery::TemporaryPassword, true) => Ok(PasswordReset {
-                temporary_password: Some(
-                    client
-                        .temporary_password(&user.id, options.revoke_sessions)
-                        .await?,
-                ),
-                reset_link: None,
-            }),
-            (ResetDelivery::TemporaryPassword, false) => {
-                let password = generate_password(&user.login);
-                client.set_password(&user.id, &password).await?;
-                if options.revoke_sessions {
-                    client.revoke_sessions(&user.id).await?;
-                }
-                Ok(PasswordReset {
-                    temporary_password: Some(password),
-                    reset_link: None,
-                })
-            }
-        }
-    }
-
-    async fn unlock(&self, user: &User) -> Result<()> {
-        Self::directory_refusal(user, "unlock the account")?;
-        self.client().lifecycle(&user.id, Lifecycle::Unlock).await
-    }
-
     async fn list_mfa_methods(&self, user: &User) -> Result<Vec<MfaMethod>> {
         Ok(self
             .client()
@@ -151,56 +108,6 @@ impl IdentityProvider for OktaConnector {
             .into_iter()
             .map(MfaMethod::from)
             .collect())
-    }
-
-    async fn reset_mfa(&self, user: &User, issue_temporary_access_pass: bool) -> Result<MfaReset> {
-        if issue_temporary_access_pass {
-            return Err(Error::unsupported(
-                "issuing a Temporary Access Pass (Okta has none; the user re-enrols at next sign-in)",
-            ));
-        }
-        let removed = self.list_mfa_methods(user).await?;
-        if !removed.is_empty() {
-            self.client()
-                .lifecycle(&user.id, Lifecycle::ResetFactors)
-                .await?;
-        }
-        Ok(MfaReset {
-            removed,
-            temporary_access_pass: None,
-        })
-    }
-
-    async fn revoke_sessions(&self, user: &User) -> Result<()> {
-        self.client().revoke_sessions(&user.id).await
-    }
-
-    async fn set_enabled(&self, user: &User, enabled: bool) -> Result<()> {
-        // Okta's reversible block is suspend; deactivate is destructive and stays an explicit
-        // `okta.deactivate` action.
-        let current = self.client().get_user(&user.id).await?;
-        match (enabled, current.status.as_str()) {
-            (false, status::SUSPENDED) | (true, status::ACTIVE) => Ok(()),
-            (false, status::ACTIVE) => self.client().lifecycle(&user.id, Lifecycle::Suspend).await,
-            (true, status::SUSPENDED) => {
-                self.client()
-                    .lifecycle(&user.id, Lifecycle::Unsuspend)
-                    .await
-            }
-            (false, other) => Err(Error::conflict(format!(
-                "cannot block {}: Okta only suspends ACTIVE users and the user is {other}",
-                user.login
-            ))),
-            (true, other) => Err(Error::conflict(format!(
-                "cannot enable {}: only a SUSPENDED user can be unsuspended and the user is {other}{}",
-                user.login,
-                if other == status::DEPROVISIONED {
-                    " (use okta.activate)"
-                } else {
-                    ""
-                }
-            ))),
-        }
     }
 
     async fn user_groups(&self, user: &User) -> Result<Vec<Group>> {
@@ -241,18 +148,140 @@ impl IdentityProvider for OktaConnector {
             ))),
         }
     }
+}
 
-    async fn add_to_group(&self, user: &User, group: &Group) -> Result<()> {
+#[async_trait]
+impl IdentityWrites for OktaConnector {
+    async fn reset_password(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        options: &ResetPasswordOptions,
+    ) -> Result<PasswordReset> {
+        Self::directory_refusal(user, "reset the password")?;
+        let client = self.client();
+        match (options.delivery, options.force_change) {
+            (ResetDelivery::ResetLink, _) => Ok(PasswordReset {
+                reset_link: Some(
+                    client
+                        .reset_password_link(&user.id, options.revoke_sessions)
+                        .await?,
+                ),
+                temporary_password: None,
+            }),
+            // Okta's temporary password is always expired: the user must change it.
+            (ResetDelivery::TemporaryPassword, true) => Ok(PasswordReset {
+                temporary_password: Some(
+                    client
+                        .temporary_password(&user.id, options.revoke_sessions)
+                        .await?,
+                ),
+                reset_link: None,
+            }),
+            (ResetDelivery::TemporaryPassword, false) => {
+                let password = generate_password(&user.login);
+                client.set_password(&user.id, &password).await?;
+                if options.revoke_sessions {
+                    client.revoke_sessions(&user.id).await?;
+                }
+                Ok(PasswordReset {
+                    temporary_password: Some(password),
+                    reset_link: None,
+                })
+            }
+        }
+    }
+
+    async fn unlock(&self, _proof: &ExecutionProof<'_>, user: &User) -> Result<()> {
+        Self::directory_refusal(user, "unlock the account")?;
+        self.client().lifecycle(&user.id, Lifecycle::Unlock).await
+    }
+
+    async fn reset_mfa(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        issue_temporary_access_pass: bool,
+    ) -> Result<MfaReset> {
+        if issue_temporary_access_pass {
+            return Err(Error::unsupported(
+                "issuing a Temporary Access Pass (Okta has none; the user re-enrols at next sign-in)",
+            ));
+        }
+        let removed = self.list_mfa_methods(user).await?;
+        if !removed.is_empty() {
+            self.client()
+                .lifecycle(&user.id, Lifecycle::ResetFactors)
+                .await?;
+        }
+        Ok(MfaReset {
+            removed,
+            temporary_access_pass: None,
+        })
+    }
+
+    async fn revoke_sessions(&self, _proof: &ExecutionProof<'_>, user: &User) -> Result<()> {
+        self.client().revoke_sessions(&user.id).await
+    }
+
+    async fn set_enabled(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        enabled: bool,
+    ) -> Result<()> {
+        // Okta's reversible block is suspend; deactivate is destructive and stays an explicit
+        // `okta.deactivate` action.
+        let current = self.client().get_user(&user.id).await?;
+        match (enabled, current.status.as_str()) {
+            (false, status::SUSPENDED) | (true, status::ACTIVE) => Ok(()),
+            (false, status::ACTIVE) => self.client().lifecycle(&user.id, Lifecycle::Suspend).await,
+            (true, status::SUSPENDED) => {
+                self.client()
+                    .lifecycle(&user.id, Lifecycle::Unsuspend)
+                    .await
+            }
+            (false, other) => Err(Error::conflict(format!(
+                "cannot block {}: Okta only suspends ACTIVE users and the user is {other}",
+                user.login
+            ))),
+            (true, other) => Err(Error::conflict(format!(
+                "cannot enable {}: only a SUSPENDED user can be unsuspended and the user is {other}{}",
+                user.login,
+                if other == status::DEPROVISIONED {
+                    " (use okta.activate)"
+                } else {
+                    ""
+                }
+            ))),
+        }
+    }
+
+    async fn add_to_group(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        group: &Group,
+    ) -> Result<()> {
         check_writable(group)?;
         self.client().add_member(&group.id, &user.id).await
     }
 
-    async fn remove_from_group(&self, user: &User, group: &Group) -> Result<()> {
+    async fn remove_from_group(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        group: &Group,
+    ) -> Result<()> {
         check_writable(group)?;
         self.client().remove_member(&group.id, &user.id).await
     }
 
-    async fn create_user(&self, new_user: &NewUser) -> Result<CreatedUser> {
+    async fn create_user(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        new_user: &NewUser,
+    ) -> Result<CreatedUser> {
         let profile = OktaProfile {
             login: new_user.login.clone(),
             email: Some(

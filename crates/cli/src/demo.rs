@@ -349,8 +349,7 @@ pub(crate) async fn run(json_output: bool, audit_dir: Option<PathBuf>) -> Result
 
     let psa_tickets = {
         let ctx = demo.engine.connectors(&tenant)?;
-        ctx.connectors()
-            .psa()?
+        ctx.psa()?
             .poll_tickets(&Default::default())
             .await?
     };

@@ -9,46 +9,134 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use crate::connector::ConnectorSet;
+use crate::approval::Operation;
+use crate::capability::{
+    Documentation, DocumentationWrites, IdentityProvider, IdentityWrites, Messaging, Psa,
+    PsaWrites, Rmm, RmmWrites,
+};
+use crate::connector::{ConnectorReads, ConnectorSet};
 use crate::error::{Error, Result};
 use crate::model::{ActionId, ActionRequest, ActionSpec, Category, Outcome, Plan, Risk, TenantId};
 
-/// Proof that the engine authorised this execution: the policy allowed it, or an authorised
-/// approver who is not the requester approved it.
+/// Proof that the engine authorised one execution: the policy allowed this request, or an
+/// authorised approver who is not the requester approved it.
 ///
-/// It has no public constructor, so no code outside `stackhand-core`'s engine can call
-/// [`Action::execute`] or [`Action::undo`]. Connector crates implement those methods but cannot
-/// invoke them.
-pub struct ExecutionProof {
-    rule: String,
-    approved_by: Option<String>,
-    _seal: (),
+/// A proof is bound to the one request it was issued for: it carries that request (tenant,
+/// idempotency key, action, target, parameters) and its plan, so an action reads both from the
+/// proof and cannot present it for anything else. Every capability write
+/// ([`IdentityWrites`](crate::IdentityWrites), [`PsaWrites`](crate::PsaWrites), ...) borrows it.
+///
+/// - It has no public constructor: only the engine issues one, after the decision.
+/// - It is neither `Clone` nor `Copy`, and the engine lends it (`&ExecutionProof`) for the length
+///   of one [`Action::execute`] or [`Action::undo`] call and drops it when the call returns, so it
+///   cannot be kept for a later request.
+///
+/// ```compile_fail
+/// // Building a proof outside the engine does not compile.
+/// let proof = stackhand_core::ExecutionProof::issue("allow-all", None);
+/// ```
+///
+/// ```compile_fail
+/// // Nor does cloning one to keep it.
+/// fn keep(proof: &stackhand_core::ExecutionProof<'_>) -> stackhand_core::ExecutionProof<'static> {
+///     proof.clone()
+/// }
+/// ```
+///
+/// ```compile_fail
+/// // Nor stashing the borrowed proof somewhere that outlives the execution, to reuse it for a
+/// // second request later.
+/// use std::sync::Mutex;
+/// static STASH: Mutex<Option<&'static stackhand_core::ExecutionProof<'static>>> = Mutex::new(None);
+/// fn stash(proof: &stackhand_core::ExecutionProof<'_>) {
+///     *STASH.lock().unwrap() = Some(proof);
+/// }
+/// ```
+///
+/// ```compile_fail
+/// // Nor taking it into a task that outlives the execution.
+/// fn spawn_later(proof: &stackhand_core::ExecutionProof<'_>) {
+///     std::thread::spawn(move || println!("{}", proof.rule()));
+/// }
+/// ```
+pub struct ExecutionProof<'a> {
+    request: &'a ActionRequest,
+    plan: &'a Plan,
+    operation: Operation,
+    rule: &'a str,
+    approved_by: Option<&'a str>,
 }
 
-impl ExecutionProof {
+impl<'a> ExecutionProof<'a> {
     /// Only the engine constructs proofs.
-    pub(crate) fn issue(rule: &str, approved_by: Option<&str>) -> Self {
+    pub(crate) fn issue(
+        request: &'a ActionRequest,
+        plan: &'a Plan,
+        operation: Operation,
+        rule: &'a str,
+        approved_by: Option<&'a str>,
+    ) -> Self {
         Self {
-            rule: rule.to_string(),
-            approved_by: approved_by.map(str::to_string),
-            _seal: (),
+            request,
+            plan,
+            operation,
+            rule,
+            approved_by,
         }
     }
 
+    /// The request this proof authorises, and only it.
+    pub fn request(&self) -> &'a ActionRequest {
+        self.request
+    }
+
+    /// The plan the decision was made on (its `state_before` is what undo restores).
+    pub fn plan(&self) -> &'a Plan {
+        self.plan
+    }
+
+    /// The tenant the request acts in.
+    pub fn tenant(&self) -> &'a TenantId {
+        &self.request.tenant
+    }
+
+    /// Whether this authorises the forward action or its undo.
+    pub fn operation(&self) -> Operation {
+        self.operation
+    }
+
     /// The policy rule that allowed, or required the approval.
-    pub fn rule(&self) -> &str {
-        &self.rule
+    pub fn rule(&self) -> &'a str {
+        self.rule
     }
 
     /// The approver, when execution followed an approval.
-    pub fn approved_by(&self) -> Option<&str> {
-        self.approved_by.as_deref()
+    pub fn approved_by(&self) -> Option<&'a str> {
+        self.approved_by
+    }
+
+    /// Fail unless this proof was issued in `tenant`: a write through one tenant's connectors
+    /// never runs on another tenant's proof.
+    pub fn check_tenant(&self, tenant: &TenantId) -> Result<()> {
+        if &self.request.tenant == tenant {
+            Ok(())
+        } else {
+            Err(Error::forbidden(format!(
+                "a proof issued for tenant {} cannot authorise a write in tenant {tenant}",
+                self.request.tenant
+            )))
+        }
     }
 }
 
-impl fmt::Debug for ExecutionProof {
+impl fmt::Debug for ExecutionProof<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ExecutionProof")
+            .field("tenant", &self.request.tenant)
+            .field("request", &self.request.idempotency_key)
+            .field("action", &self.request.action)
+            .field("target", &self.request.target)
+            .field("operation", &self.operation)
             .field("rule", &self.rule)
             .field("approved_by", &self.approved_by)
             .finish()
@@ -56,6 +144,9 @@ impl fmt::Debug for ExecutionProof {
 }
 
 /// What an action runs against: one tenant's connectors.
+///
+/// Reads are open ([`identity`](Self::identity), [`psa`](Self::psa), ...); every write accessor
+/// takes the request's [`ExecutionProof`] and refuses a proof of another tenant.
 #[derive(Debug, Clone)]
 pub struct ActionContext {
     connectors: Arc<ConnectorSet>,
@@ -72,9 +163,64 @@ impl ActionContext {
         self.connectors.tenant()
     }
 
-    /// The tenant's connectors.
-    pub fn connectors(&self) -> &ConnectorSet {
-        &self.connectors
+    /// The tenant's connectors, read-only.
+    pub fn reads(&self) -> ConnectorReads {
+        ConnectorReads::new(self.connectors.clone())
+    }
+
+    /// The identity provider's reads.
+    pub fn identity(&self) -> Result<&dyn IdentityProvider> {
+        self.connectors.identity()
+    }
+
+    /// The PSA's reads.
+    pub fn psa(&self) -> Result<&dyn Psa> {
+        self.connectors.psa()
+    }
+
+    /// The RMM's reads.
+    pub fn rmm(&self) -> Result<&dyn Rmm> {
+        self.connectors.rmm()
+    }
+
+    /// The documentation system's reads.
+    pub fn docs(&self) -> Result<&dyn Documentation> {
+        self.connectors.docs()
+    }
+
+    /// Fail unless a messaging connector is enabled (for plans: sending itself is a write).
+    pub fn check_messaging(&self) -> Result<()> {
+        self.connectors.messaging().map(|_| ())
+    }
+
+    /// The identity provider's writes, for the request `proof` authorises.
+    pub fn identity_writes(&self, proof: &ExecutionProof<'_>) -> Result<&dyn IdentityWrites> {
+        proof.check_tenant(self.tenant())?;
+        self.connectors.identity_writes()
+    }
+
+    /// The PSA's writes, for the request `proof` authorises.
+    pub fn psa_writes(&self, proof: &ExecutionProof<'_>) -> Result<&dyn PsaWrites> {
+        proof.check_tenant(self.tenant())?;
+        self.connectors.psa_writes()
+    }
+
+    /// The RMM's writes, for the request `proof` authorises.
+    pub fn rmm_writes(&self, proof: &ExecutionProof<'_>) -> Result<&dyn RmmWrites> {
+        proof.check_tenant(self.tenant())?;
+        self.connectors.rmm_writes()
+    }
+
+    /// The documentation system's writes, for the request `proof` authorises.
+    pub fn docs_writes(&self, proof: &ExecutionProof<'_>) -> Result<&dyn DocumentationWrites> {
+        proof.check_tenant(self.tenant())?;
+        self.connectors.docs_writes()
+    }
+
+    /// Messaging (every message is a write), for the request `proof` authorises.
+    pub fn messaging(&self, proof: &ExecutionProof<'_>) -> Result<&dyn Messaging> {
+        proof.check_tenant(self.tenant())?;
+        self.connectors.messaging()
     }
 }
 
@@ -87,23 +233,12 @@ pub trait Action: Send + Sync {
     /// Read the current state and say what would change. Must not write anything.
     async fn plan(&self, ctx: &ActionContext, request: &ActionRequest) -> Result<Plan>;
 
-    /// Make the change. Only the engine holds an [`ExecutionProof`].
-    async fn execute(
-        &self,
-        ctx: &ActionContext,
-        request: &ActionRequest,
-        plan: &Plan,
-        proof: &ExecutionProof,
-    ) -> Result<Outcome>;
+    /// Make the change the proof's request asks for, as its plan says. Only the engine holds an
+    /// [`ExecutionProof`]; the request and plan are read from it.
+    async fn execute(&self, ctx: &ActionContext, proof: &ExecutionProof<'_>) -> Result<Outcome>;
 
-    /// Restore the state before recorded in `plan`. Only for reversible actions.
-    async fn undo(
-        &self,
-        _ctx: &ActionContext,
-        _request: &ActionRequest,
-        _plan: &Plan,
-        _proof: &ExecutionProof,
-    ) -> Result<Outcome> {
+    /// Restore the state before recorded in the proof's plan. Only for reversible actions.
+    async fn undo(&self, _ctx: &ActionContext, _proof: &ExecutionProof<'_>) -> Result<Outcome> {
         Err(Error::unsupported(&format!("undo of {}", self.spec().id)))
     }
 }
@@ -152,7 +287,7 @@ pub trait TypedAction: Send + Sync + 'static {
         request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome>;
 
     /// See [`Action::undo`].
@@ -162,7 +297,7 @@ pub trait TypedAction: Send + Sync + 'static {
         _request: &ActionRequest,
         _params: &Self::Params,
         _plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         Err(Error::unsupported(&format!(
             "undo of {}",
@@ -203,6 +338,24 @@ impl<A: TypedAction> Typed<A> {
         Arc::new(Self::new(inner))
     }
 
+    /// The proof's request, refusing a proof issued for another action or operation.
+    fn bound_request<'p>(
+        &self,
+        proof: &ExecutionProof<'p>,
+        operation: Operation,
+    ) -> Result<&'p ActionRequest> {
+        let request = proof.request();
+        if request.action != self.spec.id || proof.operation() != operation {
+            return Err(Error::forbidden(format!(
+                "a proof for {} ({:?}) cannot authorise {} ({operation:?})",
+                request.action,
+                proof.operation(),
+                self.spec.id
+            )));
+        }
+        Ok(request)
+    }
+
     fn params(&self, request: &ActionRequest) -> Result<A::Params> {
         A::Params::deserialize(&request.params).map_err(|e| {
             Error::invalid(format!("invalid parameters for {}: {e}", self.spec.id))
@@ -224,24 +377,16 @@ impl<A: TypedAction> Action for Typed<A> {
         self.inner.plan(ctx, request, &params).await
     }
 
-    async fn execute(
-        &self,
-        ctx: &ActionContext,
-        request: &ActionRequest,
-        plan: &Plan,
-        proof: &ExecutionProof,
-    ) -> Result<Outcome> {
+    async fn execute(&self, ctx: &ActionContext, proof: &ExecutionProof<'_>) -> Result<Outcome> {
+        let request = self.bound_request(proof, Operation::Execute)?;
         let params = self.params(request)?;
-        self.inner.execute(ctx, request, &params, plan, proof).await
+        self.inner
+            .execute(ctx, request, &params, proof.plan(), proof)
+            .await
     }
 
-    async fn undo(
-        &self,
-        ctx: &ActionContext,
-        request: &ActionRequest,
-        plan: &Plan,
-        proof: &ExecutionProof,
-    ) -> Result<Outcome> {
+    async fn undo(&self, ctx: &ActionContext, proof: &ExecutionProof<'_>) -> Result<Outcome> {
+        let request = self.bound_request(proof, Operation::Undo)?;
         if !self.spec.reversible {
             return Err(Error::invalid(format!(
                 "{} is not reversible",
@@ -249,7 +394,9 @@ impl<A: TypedAction> Action for Typed<A> {
             )));
         }
         let params = self.params(request)?;
-        self.inner.undo(ctx, request, &params, plan, proof).await
+        self.inner
+            .undo(ctx, request, &params, proof.plan(), proof)
+            .await
     }
 }
 
@@ -271,9 +418,25 @@ impl ActionCatalog {
         Self::default()
     }
 
-    /// Add (or replace) an action.
-    pub fn insert(&mut self, action: Arc<dyn Action>) {
-        self.actions.insert(action.spec().id.clone(), action);
+    /// Add an action. An id that is already taken is an error: a connector's action can never
+    /// silently replace a built-in one (or another connector's).
+    pub fn insert(&mut self, action: Arc<dyn Action>) -> Result<()> {
+        match self.actions.entry(action.spec().id.clone()) {
+            std::collections::btree_map::Entry::Occupied(taken) => Err(Error::conflict(format!(
+                "action id {} is already taken; a connector's actions need ids of their own \
+                 (namespace them with the vendor key, e.g. `m365.convert_to_shared`)",
+                taken.key()
+            ))),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(action);
+                Ok(())
+            }
+        }
+    }
+
+    /// The ids, ordered.
+    pub fn ids(&self) -> impl Iterator<Item = &ActionId> + '_ {
+        self.actions.keys()
     }
 
     /// Look one up.

@@ -1,5 +1,10 @@
 //! Capability traits a connector may implement, and the vendor-neutral types they speak.
 //!
+//! Each capability is split in two: its reads (`IdentityProvider`, `Psa`, `Rmm`,
+//! `Documentation`), open to any caller, and its writes (`IdentityWrites`, `PsaWrites`,
+//! `RmmWrites`, `DocumentationWrites`, `Messaging`), each method of which borrows the
+//! [`ExecutionProof`] that only the engine issues for one authorised request.
+//!
 //! Built-in actions are written once over these traits, so `identity.reset_password` works for
 //! Entra ID and Okta alike. Optional operations have default bodies that answer
 //! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported); each trait's `features` says which
@@ -10,6 +15,7 @@ use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::action::ExecutionProof;
 use crate::error::{Error, Result};
 use crate::model::{Department, TenantId, Timestamp};
 
@@ -308,7 +314,7 @@ pub struct IdentityFeatures {
     pub suspend: bool,
 }
 
-/// An identity provider: Entra ID, Okta.
+/// The reads of an identity provider (Entra ID, Okta); its writes are [`IdentityWrites`].
 #[async_trait]
 pub trait IdentityProvider: Send + Sync {
     /// What this connector offers.
@@ -320,42 +326,14 @@ pub trait IdentityProvider: Send + Sync {
     /// Read one user by id or login; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) if absent.
     async fn get_user(&self, id_or_login: &str) -> Result<User>;
 
-    /// Reset the password.
-    async fn reset_password(
-        &self,
-        user: &User,
-        options: &ResetPasswordOptions,
-    ) -> Result<PasswordReset>;
-
-    /// Unlock a locked-out account.
-    async fn unlock(&self, user: &User) -> Result<()>;
-
     /// List enrolled MFA methods / factors (the password method excluded).
     async fn list_mfa_methods(&self, user: &User) -> Result<Vec<MfaMethod>>;
-
-    /// Remove every MFA method so the user re-enrols; optionally issue a TAP.
-    async fn reset_mfa(&self, user: &User, issue_temporary_access_pass: bool) -> Result<MfaReset>;
-
-    /// Revoke sign-in sessions and refresh tokens.
-    async fn revoke_sessions(&self, user: &User) -> Result<()>;
-
-    /// Allow or block sign-in.
-    async fn set_enabled(&self, user: &User, enabled: bool) -> Result<()>;
 
     /// Groups the user is a direct member of (roles excluded).
     async fn user_groups(&self, user: &User) -> Result<Vec<Group>>;
 
     /// Find a group by exact name or id.
     async fn find_group(&self, name_or_id: &str) -> Result<Group>;
-
-    /// Add the user to a group.
-    async fn add_to_group(&self, user: &User, group: &Group) -> Result<()>;
-
-    /// Remove the user from a group.
-    async fn remove_from_group(&self, user: &User, group: &Group) -> Result<()>;
-
-    /// Create a user.
-    async fn create_user(&self, new_user: &NewUser) -> Result<CreatedUser>;
 
     /// Subscribed licence SKUs with seat counts.
     async fn licenses(&self) -> Result<Vec<LicenseSku>> {
@@ -367,28 +345,106 @@ pub trait IdentityProvider: Send + Sync {
         Err(Error::unsupported("user_licenses"))
     }
 
-    /// Assign a licence (setting the usage location first when needed).
-    async fn assign_license(&self, _user: &User, _sku: &LicenseSku) -> Result<()> {
-        Err(Error::unsupported("assign_license"))
-    }
-
-    /// Remove a directly assigned licence.
-    async fn remove_license(&self, _user: &User, _sku: &LicenseSku) -> Result<()> {
-        Err(Error::unsupported("remove_license"))
-    }
-
     /// Rights others hold on a mailbox.
     async fn mailbox_permissions(&self, _mailbox: &str) -> Result<Vec<MailboxPermission>> {
         Err(Error::unsupported("mailbox_permissions"))
     }
+}
+
+/// The writes of an identity provider. Each borrows the [`ExecutionProof`] of the one request
+/// it serves, which only the engine issues, so nothing changes in a directory without a policy
+/// decision.
+#[async_trait]
+pub trait IdentityWrites: Send + Sync {
+    /// Reset the password.
+    async fn reset_password(
+        &self,
+        proof: &ExecutionProof<'_>,
+        user: &User,
+        options: &ResetPasswordOptions,
+    ) -> Result<PasswordReset>;
+
+    /// Unlock a locked-out account. Never re-enables an account an administrator disabled:
+    /// that is [`set_enabled`](Self::set_enabled), its own action and risk.
+    async fn unlock(&self, proof: &ExecutionProof<'_>, user: &User) -> Result<()>;
+
+    /// Remove every MFA method so the user re-enrols; optionally issue a TAP.
+    async fn reset_mfa(
+        &self,
+        proof: &ExecutionProof<'_>,
+        user: &User,
+        issue_temporary_access_pass: bool,
+    ) -> Result<MfaReset>;
+
+    /// Revoke sign-in sessions and refresh tokens.
+    async fn revoke_sessions(&self, proof: &ExecutionProof<'_>, user: &User) -> Result<()>;
+
+    /// Allow or block sign-in.
+    async fn set_enabled(
+        &self,
+        proof: &ExecutionProof<'_>,
+        user: &User,
+        enabled: bool,
+    ) -> Result<()>;
+
+    /// Add the user to a group.
+    async fn add_to_group(
+        &self,
+        proof: &ExecutionProof<'_>,
+        user: &User,
+        group: &Group,
+    ) -> Result<()>;
+
+    /// Remove the user from a group.
+    async fn remove_from_group(
+        &self,
+        proof: &ExecutionProof<'_>,
+        user: &User,
+        group: &Group,
+    ) -> Result<()>;
+
+    /// Create a user.
+    async fn create_user(
+        &self,
+        proof: &ExecutionProof<'_>,
+        new_user: &NewUser,
+    ) -> Result<CreatedUser>;
+
+    /// Assign a licence (setting the usage location first when needed).
+    async fn assign_license(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        _user: &User,
+        _sku: &LicenseSku,
+    ) -> Result<()> {
+        Err(Error::unsupported("assign_license"))
+    }
+
+    /// Remove a directly assigned licence.
+    async fn remove_license(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        _user: &User,
+        _sku: &LicenseSku,
+    ) -> Result<()> {
+        Err(Error::unsupported("remove_license"))
+    }
 
     /// Grant a mailbox right.
-    async fn grant_mailbox_access(&self, _grant: &MailboxPermission) -> Result<()> {
+    async fn grant_mailbox_access(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        _grant: &MailboxPermission,
+    ) -> Result<()> {
         Err(Error::unsupported("grant_mailbox_access"))
     }
 
     /// Remove a mailbox right.
-    async fn remove_mailbox_access(&self, _grant: &MailboxPermission) -> Result<()> {
+    async fn remove_mailbox_access(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        _grant: &MailboxPermission,
+    ) -> Result<()> {
         Err(Error::unsupported("remove_mailbox_access"))
     }
 }
@@ -568,7 +624,7 @@ pub struct Assignment {
     pub member: Option<String>,
 }
 
-/// A PSA: ConnectWise Manage, Autotask.
+/// The reads of a PSA (ConnectWise Manage, Autotask); its writes are [`PsaWrites`].
 #[async_trait]
 pub trait Psa: Send + Sync {
     /// Open tickets matching the query, oldest change first, every page read.
@@ -583,42 +639,75 @@ pub trait Psa: Send + Sync {
     /// Notes on a ticket.
     async fn notes(&self, ticket_id: &str) -> Result<Vec<Note>>;
 
-    /// Add a note.
-    async fn add_note(&self, ticket_id: &str, note: &NewNote) -> Result<Note>;
-
-    /// Set the status by name (resolved per board / from the picklist).
-    async fn set_status(&self, ticket_id: &str, status: &str) -> Result<()>;
-
-    /// Close with the board's / picklist's closed status; adds the resolution first if given.
-    async fn close(&self, ticket_id: &str, resolution: Option<&str>) -> Result<()>;
-
-    /// Hand the ticket to a board / queue or a member.
-    async fn reassign(&self, ticket_id: &str, assignment: &Assignment) -> Result<()>;
-
     /// Find a contact by email.
     async fn find_contact(&self, email: &str) -> Result<Option<Contact>>;
 
-    /// Create a contact.
-    async fn create_contact(&self, contact: &NewContact) -> Result<Contact>;
-
-    /// Mark a contact inactive.
-    async fn deactivate_contact(&self, contact_id: &str) -> Result<()>;
-
-    /// Set a contact active again (undo of deactivate).
-    async fn activate_contact(&self, _contact_id: &str) -> Result<()> {
-        Err(Error::unsupported("activate_contact"))
-    }
-
     /// Find a company by identifier or name.
     async fn find_company(&self, identifier: &str) -> Result<Option<Company>>;
-
-    /// Link a ticket to a parent incident.
-    async fn link_to_parent(&self, child_id: &str, parent_id: &str) -> Result<()>;
 
     /// Parse a webhook / callback payload into the ticket it concerns.
     fn parse_callback(&self, _tenant: &TenantId, _payload: &serde_json::Value) -> Result<Ticket> {
         Err(Error::unsupported("parse_callback"))
     }
+}
+
+/// The writes of a PSA, each borrowing the request's [`ExecutionProof`].
+#[async_trait]
+pub trait PsaWrites: Send + Sync {
+    /// Add a note.
+    async fn add_note(
+        &self,
+        proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        note: &NewNote,
+    ) -> Result<Note>;
+
+    /// Set the status by name (resolved per board / from the picklist).
+    async fn set_status(
+        &self,
+        proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        status: &str,
+    ) -> Result<()>;
+
+    /// Close with the board's / picklist's closed status; adds the resolution first if given.
+    async fn close(
+        &self,
+        proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        resolution: Option<&str>,
+    ) -> Result<()>;
+
+    /// Hand the ticket to a board / queue or a member.
+    async fn reassign(
+        &self,
+        proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        assignment: &Assignment,
+    ) -> Result<()>;
+
+    /// Create a contact.
+    async fn create_contact(
+        &self,
+        proof: &ExecutionProof<'_>,
+        contact: &NewContact,
+    ) -> Result<Contact>;
+
+    /// Mark a contact inactive.
+    async fn deactivate_contact(&self, proof: &ExecutionProof<'_>, contact_id: &str) -> Result<()>;
+
+    /// Set a contact active again (undo of deactivate).
+    async fn activate_contact(&self, _proof: &ExecutionProof<'_>, _contact_id: &str) -> Result<()> {
+        Err(Error::unsupported("activate_contact"))
+    }
+
+    /// Link a ticket to a parent incident.
+    async fn link_to_parent(
+        &self,
+        proof: &ExecutionProof<'_>,
+        child_id: &str,
+        parent_id: &str,
+    ) -> Result<()>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -666,26 +755,37 @@ pub struct ScriptRun {
     pub output: Option<String>,
 }
 
-/// An RMM: NinjaOne.
+/// The reads of an RMM (NinjaOne); its writes are [`RmmWrites`].
 #[async_trait]
 pub trait Rmm: Send + Sync {
     /// Find devices by name or last logged-in user.
     async fn find_devices(&self, query: &str) -> Result<Vec<Device>>;
     /// Read a device.
     async fn get_device(&self, id: &str) -> Result<Device>;
+    /// Read a script run's state.
+    async fn script_run(&self, device_id: &str, run_id: &str) -> Result<ScriptRun>;
+}
+
+/// The writes of an RMM, each borrowing the request's [`ExecutionProof`].
+#[async_trait]
+pub trait RmmWrites: Send + Sync {
     /// Add one tag, keeping the others.
-    async fn add_tag(&self, device_id: &str, tag: &str) -> Result<()>;
+    async fn add_tag(&self, proof: &ExecutionProof<'_>, device_id: &str, tag: &str) -> Result<()>;
     /// Remove one tag, keeping the others.
-    async fn remove_tag(&self, device_id: &str, tag: &str) -> Result<()>;
+    async fn remove_tag(
+        &self,
+        proof: &ExecutionProof<'_>,
+        device_id: &str,
+        tag: &str,
+    ) -> Result<()>;
     /// Run a script with parameters; returns the run to follow.
     async fn run_script(
         &self,
+        proof: &ExecutionProof<'_>,
         device_id: &str,
         script: &str,
         parameters: &str,
     ) -> Result<ScriptRun>;
-    /// Read a script run's state.
-    async fn script_run(&self, device_id: &str, run_id: &str) -> Result<ScriptRun>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -706,12 +806,20 @@ pub struct Asset {
     pub archived: bool,
 }
 
-/// Documentation: Hudu.
+/// The reads of a documentation system (Hudu); its writes are [`DocumentationWrites`].
 #[async_trait]
 pub trait Documentation: Send + Sync {
+    /// The asset of a company with this exact name, if any.
+    async fn find_asset(&self, company: &str, name: &str) -> Result<Option<Asset>>;
+}
+
+/// The writes of a documentation system, each borrowing the request's [`ExecutionProof`].
+#[async_trait]
+pub trait DocumentationWrites: Send + Sync {
     /// Create or update the person asset for a user.
     async fn upsert_user_asset(
         &self,
+        proof: &ExecutionProof<'_>,
         company: &str,
         name: &str,
         fields: &std::collections::BTreeMap<String, String>,
@@ -719,17 +827,24 @@ pub trait Documentation: Send + Sync {
     /// Store a password against a company (never logged).
     async fn store_password(
         &self,
+        proof: &ExecutionProof<'_>,
         company: &str,
         name: &str,
         username: &str,
         password: &SecretString,
     ) -> Result<String>;
     /// Archive an asset.
-    async fn archive_asset(&self, asset_id: &str) -> Result<()>;
+    async fn archive_asset(&self, proof: &ExecutionProof<'_>, asset_id: &str) -> Result<()>;
     /// Unarchive an asset (undo of archive).
-    async fn unarchive_asset(&self, asset_id: &str) -> Result<()>;
+    async fn unarchive_asset(&self, proof: &ExecutionProof<'_>, asset_id: &str) -> Result<()>;
     /// Create a knowledge-base article.
-    async fn create_article(&self, company: &str, title: &str, body: &str) -> Result<String>;
+    async fn create_article(
+        &self,
+        proof: &ExecutionProof<'_>,
+        company: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<String>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -746,9 +861,10 @@ pub struct Message {
     pub body: String,
 }
 
-/// Telling people what was done: mail through Graph, chat later.
+/// Telling people what was done: mail through Graph, chat later. Sending is a write, so it
+/// borrows the request's [`ExecutionProof`].
 #[async_trait]
 pub trait Messaging: Send + Sync {
     /// Send a message.
-    async fn send(&self, message: &Message) -> Result<()>;
+    async fn send(&self, proof: &ExecutionProof<'_>, message: &Message) -> Result<()>;
 }

@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::action::Action;
-use crate::capability::{Documentation, IdentityProvider, Messaging, Psa, Rmm};
+use crate::capability::{
+    Documentation, DocumentationWrites, IdentityProvider, IdentityWrites, Messaging, Psa,
+    PsaWrites, Rmm, RmmWrites,
+};
 use crate::error::{Error, Result};
 use crate::model::{Category, TenantId};
 
@@ -36,7 +39,10 @@ pub struct Health {
 /// One configured client for one vendor in one tenant.
 ///
 /// Capabilities are exposed through accessors rather than supertraits so a connector offers
-/// exactly the ones its vendor has, and callers discover them at run time.
+/// exactly the ones its vendor has, and callers discover them at run time. Each capability has a
+/// read accessor and a write accessor; every write method borrows an
+/// [`ExecutionProof`](crate::ExecutionProof), so handing out a connector hands out no power to
+/// change anything.
 #[async_trait]
 pub trait Connector: Send + Sync + fmt::Debug {
     /// What this connector is.
@@ -45,27 +51,47 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// Check the vendor answers and the credentials work.
     async fn health(&self) -> Result<Health>;
 
-    /// The identity capability, if offered.
+    /// The identity capability's reads, if offered.
     fn identity(&self) -> Option<&dyn IdentityProvider> {
         None
     }
 
-    /// The PSA capability, if offered.
+    /// The identity capability's writes, if offered.
+    fn identity_writes(&self) -> Option<&dyn IdentityWrites> {
+        None
+    }
+
+    /// The PSA capability's reads, if offered.
     fn psa(&self) -> Option<&dyn Psa> {
         None
     }
 
-    /// The RMM capability, if offered.
+    /// The PSA capability's writes, if offered.
+    fn psa_writes(&self) -> Option<&dyn PsaWrites> {
+        None
+    }
+
+    /// The RMM capability's reads, if offered.
     fn rmm(&self) -> Option<&dyn Rmm> {
         None
     }
 
-    /// The documentation capability, if offered.
+    /// The RMM capability's writes, if offered.
+    fn rmm_writes(&self) -> Option<&dyn RmmWrites> {
+        None
+    }
+
+    /// The documentation capability's reads, if offered.
     fn docs(&self) -> Option<&dyn Documentation> {
         None
     }
 
-    /// The messaging capability, if offered.
+    /// The documentation capability's writes, if offered.
+    fn docs_writes(&self) -> Option<&dyn DocumentationWrites> {
+        None
+    }
+
+    /// The messaging capability (every message is a write), if offered.
     fn messaging(&self) -> Option<&dyn Messaging> {
         None
     }
@@ -121,49 +147,155 @@ impl ConnectorSet {
         &self.connectors
     }
 
-    /// The first identity provider.
+    /// The first identity provider's reads.
     pub fn identity(&self) -> Result<&dyn IdentityProvider> {
-        self.connectors
-            .iter()
-            .find_map(|c| c.identity())
-            .ok_or_else(|| self.missing(crate::Category::Identity))
+        self.first(crate::Category::Identity, |c| c.identity())
     }
 
-    /// The first PSA.
+    /// The first PSA's reads.
     pub fn psa(&self) -> Result<&dyn Psa> {
-        self.connectors
-            .iter()
-            .find_map(|c| c.psa())
-            .ok_or_else(|| self.missing(crate::Category::Psa))
+        self.first(crate::Category::Psa, |c| c.psa())
     }
 
-    /// The first RMM.
+    /// The first RMM's reads.
     pub fn rmm(&self) -> Result<&dyn Rmm> {
-        self.connectors
-            .iter()
-            .find_map(|c| c.rmm())
-            .ok_or_else(|| self.missing(crate::Category::Rmm))
+        self.first(crate::Category::Rmm, |c| c.rmm())
     }
 
-    /// The first documentation connector.
+    /// The first documentation connector's reads.
     pub fn docs(&self) -> Result<&dyn Documentation> {
-        self.connectors
-            .iter()
-            .find_map(|c| c.docs())
-            .ok_or_else(|| self.missing(crate::Category::Docs))
+        self.first(crate::Category::Docs, |c| c.docs())
+    }
+
+    /// The writes of the identity provider [`identity`](Self::identity) reads from.
+    pub(crate) fn identity_writes(&self) -> Result<&dyn IdentityWrites> {
+        self.writes_of(
+            crate::Category::Identity,
+            |c| c.identity().is_some(),
+            |c| c.identity_writes(),
+        )
+    }
+
+    /// The writes of the PSA [`psa`](Self::psa) reads from.
+    pub(crate) fn psa_writes(&self) -> Result<&dyn PsaWrites> {
+        self.writes_of(
+            crate::Category::Psa,
+            |c| c.psa().is_some(),
+            |c| c.psa_writes(),
+        )
+    }
+
+    /// The writes of the RMM [`rmm`](Self::rmm) reads from.
+    pub(crate) fn rmm_writes(&self) -> Result<&dyn RmmWrites> {
+        self.writes_of(
+            crate::Category::Rmm,
+            |c| c.rmm().is_some(),
+            |c| c.rmm_writes(),
+        )
+    }
+
+    /// The writes of the documentation connector [`docs`](Self::docs) reads from.
+    pub(crate) fn docs_writes(&self) -> Result<&dyn DocumentationWrites> {
+        self.writes_of(
+            crate::Category::Docs,
+            |c| c.docs().is_some(),
+            |c| c.docs_writes(),
+        )
     }
 
     /// The first messaging connector.
-    pub fn messaging(&self) -> Result<&dyn Messaging> {
+    pub(crate) fn messaging(&self) -> Result<&dyn Messaging> {
+        self.first(crate::Category::Messaging, |c| c.messaging())
+    }
+
+    fn first<'s, T: ?Sized + 's>(
+        &'s self,
+        category: crate::Category,
+        pick: impl Fn(&'s dyn Connector) -> Option<&'s T>,
+    ) -> Result<&'s T> {
         self.connectors
             .iter()
-            .find_map(|c| c.messaging())
-            .ok_or_else(|| self.missing(crate::Category::Messaging))
+            .map(|c| c.as_ref())
+            .find_map(pick)
+            .ok_or_else(|| self.missing(category))
+    }
+
+    /// Writes go to the same connector the reads came from, so a plan read from one system is
+    /// never executed against another.
+    fn writes_of<'s, T: ?Sized + 's>(
+        &'s self,
+        category: crate::Category,
+        reads: impl Fn(&'s dyn Connector) -> bool,
+        writes: impl Fn(&'s dyn Connector) -> Option<&'s T>,
+    ) -> Result<&'s T> {
+        let connector: &'s dyn Connector = self
+            .connectors
+            .iter()
+            .map(|c| c.as_ref())
+            .find(|c| reads(*c))
+            .ok_or_else(|| self.missing(category))?;
+        writes(connector).ok_or_else(|| {
+            Error::unsupported(&format!("{} writes", category.as_str()))
+                .with_context("connector", connector.info().vendor.as_str())
+                .with_context("tenant", self.tenant.as_str())
+        })
     }
 
     fn missing(&self, category: crate::Category) -> Error {
         Error::unsupported(&format!("{} capability", category.as_str()))
             .with_context("tenant", self.tenant.as_str())
+    }
+}
+
+/// A read-only view of one tenant's connectors: what the engine hands out to intake, triage
+/// and reporting. It exposes no write accessor and no connector handle.
+#[derive(Debug, Clone)]
+pub struct ConnectorReads {
+    set: Arc<ConnectorSet>,
+}
+
+impl ConnectorReads {
+    pub(crate) fn new(set: Arc<ConnectorSet>) -> Self {
+        Self { set }
+    }
+
+    /// The tenant.
+    pub fn tenant(&self) -> &TenantId {
+        self.set.tenant()
+    }
+
+    /// What each connector is.
+    pub fn infos(&self) -> Vec<ConnectorInfo> {
+        self.set.all().iter().map(|c| c.info().clone()).collect()
+    }
+
+    /// The identity provider's reads.
+    pub fn identity(&self) -> Result<&dyn IdentityProvider> {
+        self.set.identity()
+    }
+
+    /// The PSA's reads.
+    pub fn psa(&self) -> Result<&dyn Psa> {
+        self.set.psa()
+    }
+
+    /// The RMM's reads.
+    pub fn rmm(&self) -> Result<&dyn Rmm> {
+        self.set.rmm()
+    }
+
+    /// The documentation system's reads.
+    pub fn docs(&self) -> Result<&dyn Documentation> {
+        self.set.docs()
+    }
+
+    /// Check every connector's health.
+    pub async fn health(&self) -> Vec<(ConnectorInfo, Result<Health>)> {
+        let mut out = Vec::new();
+        for connector in self.set.all() {
+            out.push((connector.info().clone(), connector.health().await));
+        }
+        out
     }
 }
 

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::action::{Action, ActionCatalog, ActionContext, ExecutionProof};
 use crate::approval::{Approval, ApprovalId, ApprovalStatus, Operation};
 use crate::audit::{AuditKind, AuditRecord, AuditSink};
-use crate::connector::ConnectorSet;
+use crate::connector::{ConnectorReads, ConnectorSet};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
     ActionId, ActionRequest, IdempotencyKey, Outcome, Plan, Principal, StepStatus, Tenant, TenantId,
@@ -359,10 +359,11 @@ impl EngineBuilder {
         self
     }
 
-    /// Add actions beyond the built-in ones (available to every tenant).
-    pub fn action(mut self, action: Arc<dyn Action>) -> Self {
-        self.actions.insert(action);
-        self
+    /// Add an action beyond the built-in ones (available to every tenant). An id already taken
+    /// is an error.
+    pub fn action(mut self, action: Arc<dyn Action>) -> Result<Self> {
+        self.actions.insert(action)?;
+        Ok(self)
     }
 
     /// How long an approval waits before it expires (default 24 hours).
@@ -485,12 +486,23 @@ impl Engine {
     }
 
     /// Enable a tenant with its connectors. The tenant's catalog is the built-in actions plus
-    /// the vendor-specific actions of its connectors.
-    pub fn add_tenant(&self, tenant: Tenant, connectors: ConnectorSet) {
+    /// the vendor-specific actions of its connectors; a connector action whose id is already
+    /// taken (by a built-in or another connector) is refused, and the tenant is not added.
+    pub fn add_tenant(&self, tenant: Tenant, connectors: ConnectorSet) -> Result<()> {
+        if tenant.id != *connectors.tenant() {
+            return Err(Error::invalid(format!(
+                "tenant {} was given the connectors of tenant {}",
+                tenant.id,
+                connectors.tenant()
+            )));
+        }
         let mut actions = self.inner.actions.clone();
         for connector in connectors.all() {
             for action in connector.actions() {
-                actions.insert(action);
+                actions.insert(action).map_err(|e| {
+                    e.with_context("connector", connector.info().vendor.as_str())
+                        .with_context("tenant", tenant.id.as_str())
+                })?;
             }
         }
         let entry = TenantEntry {
@@ -502,6 +514,7 @@ impl Engine {
             .tenants
             .write()
             .insert(tenant.id, Arc::new(entry));
+        Ok(())
     }
 
     fn tenant(&self, id: &TenantId) -> Result<Arc<TenantEntry>> {
@@ -518,9 +531,10 @@ impl Engine {
         Ok(self.tenant(tenant)?.actions.specs().cloned().collect())
     }
 
-    /// The tenant's connectors (for the runner's intake and documentation steps).
-    pub fn connectors(&self, tenant: &TenantId) -> Result<ActionContext> {
-        Ok(self.tenant(tenant)?.context.clone())
+    /// The tenant's connectors, read-only (for intake, triage and reporting). Every change
+    /// goes through [`submit`](Self::submit).
+    pub fn connectors(&self, tenant: &TenantId) -> Result<ConnectorReads> {
+        Ok(self.tenant(tenant)?.context.reads())
     }
 
     fn action(entry: &TenantEntry, id: &ActionId) -> Result<Arc<dyn Action>> {
@@ -724,9 +738,8 @@ impl Engine {
                 Ok(Submission::PendingApproval(Box::new(approval)))
             }
             Effect::Allow => {
-                let proof = ExecutionProof::issue(decision.rule.as_str(), None);
                 let receipt = self
-                    .run(entry, action, operation, request, plan, decision, proof)
+                    .run(entry, action, operation, request, plan, decision, None)
                     .await?;
                 Ok(Submission::Executed(Box::new(receipt)))
             }
@@ -787,7 +800,7 @@ impl Engine {
         request: ActionRequest,
         plan: Plan,
         decision: Decision,
-        proof: ExecutionProof,
+        approved_by: Option<String>,
     ) -> Result<Receipt> {
         let (started, succeeded, failed) = match operation {
             Operation::Execute => (
@@ -801,9 +814,9 @@ impl Engine {
                 AuditKind::UndoFailed,
             ),
         };
-        let actor = proof
-            .approved_by()
-            .map_or_else(|| request.requester.id.clone(), str::to_string);
+        let actor = approved_by
+            .clone()
+            .unwrap_or_else(|| request.requester.id.clone());
         self.inner
             .usage
             .record(&request.tenant, &request.action, self.inner.clock.now());
@@ -812,8 +825,8 @@ impl Engine {
             &request,
             &actor,
             serde_json::json!({
-                "rule": proof.rule(),
-                "approved_by": proof.approved_by(),
+                "rule": decision.rule,
+                "approved_by": approved_by,
                 "changes": plan.changes,
             }),
         )
@@ -827,13 +840,18 @@ impl Engine {
             }
             .with_message("Nothing to change: already in the requested state."))
         } else {
+            // The proof lives for this call only: it borrows the request and plan and is
+            // dropped when the action returns.
+            let proof = ExecutionProof::issue(
+                &request,
+                &plan,
+                operation,
+                decision.rule.as_str(),
+                approved_by.as_deref(),
+            );
             match operation {
-                Operation::Execute => {
-                    action
-                        .execute(&entry.context, &request, &plan, &proof)
-                        .await
-                }
-                Operation::Undo => action.undo(&entry.context, &request, &plan, &proof).await,
+                Operation::Execute => action.execute(&entry.context, &proof).await,
+                Operation::Undo => action.undo(&entry.context, &proof).await,
             }
         };
         let (outcome, failure) = match result {
@@ -866,7 +884,7 @@ impl Engine {
         };
         let receipt = Receipt {
             operation,
-            approved_by: proof.approved_by().map(str::to_string),
+            approved_by,
             request,
             plan,
             decision,
@@ -1039,7 +1057,6 @@ impl Engine {
             }
             Operation::Undo => (approval.plan.clone(), approval.decision.clone()),
         };
-        let proof = ExecutionProof::issue(decision.rule.as_str(), Some(&approver.id));
         let receipt = self
             .run(
                 &entry,
@@ -1048,7 +1065,7 @@ impl Engine {
                 request,
                 plan,
                 decision,
-                proof,
+                Some(approver.id.clone()),
             )
             .await?;
         Ok(Submission::Executed(Box::new(receipt)))

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use parking_lot::Mutex;
 
+use crate::action::ExecutionProof;
 use crate::capability::*;
 use crate::connector::{Connector, ConnectorInfo, Health};
 use crate::error::{Error, Result};
@@ -280,7 +281,15 @@ impl Connector for MemoryConnector {
         Some(self)
     }
 
+    fn identity_writes(&self) -> Option<&dyn IdentityWrites> {
+        Some(self)
+    }
+
     fn psa(&self) -> Option<&dyn Psa> {
+        Some(self)
+    }
+
+    fn psa_writes(&self) -> Option<&dyn PsaWrites> {
         Some(self)
     }
 
@@ -323,28 +332,6 @@ impl IdentityProvider for MemoryConnector {
         self.state.lock().user_by(id_or_login).cloned()
     }
 
-    async fn reset_password(
-        &self,
-        user: &User,
-        options: &ResetPasswordOptions,
-    ) -> Result<PasswordReset> {
-        if options.delivery == ResetDelivery::ResetLink {
-            return Err(Error::unsupported("password reset links"));
-        }
-        let mut s = self.state.lock();
-        let u = s.user_mut(&user.id)?;
-        u.locked = false;
-        Ok(PasswordReset {
-            temporary_password: Some(generate_password_for(&user.login)),
-            reset_link: None,
-        })
-    }
-
-    async fn unlock(&self, user: &User) -> Result<()> {
-        self.state.lock().user_mut(&user.id)?.locked = false;
-        Ok(())
-    }
-
     async fn list_mfa_methods(&self, user: &User) -> Result<Vec<MfaMethod>> {
         Ok(self
             .state
@@ -353,24 +340,6 @@ impl IdentityProvider for MemoryConnector {
             .get(&user.id)
             .cloned()
             .unwrap_or_default())
-    }
-
-    async fn reset_mfa(&self, user: &User, issue_temporary_access_pass: bool) -> Result<MfaReset> {
-        let removed = self.state.lock().mfa.remove(&user.id).unwrap_or_default();
-        Ok(MfaReset {
-            removed,
-            temporary_access_pass: issue_temporary_access_pass.then(generate_password),
-        })
-    }
-
-    async fn revoke_sessions(&self, user: &User) -> Result<()> {
-        self.state.lock().revoked_sessions.push(user.id.clone());
-        Ok(())
-    }
-
-    async fn set_enabled(&self, user: &User, enabled: bool) -> Result<()> {
-        self.state.lock().user_mut(&user.id)?.enabled = enabled;
-        Ok(())
     }
 
     async fn user_groups(&self, user: &User) -> Result<Vec<Group>> {
@@ -391,7 +360,96 @@ impl IdentityProvider for MemoryConnector {
             .ok_or_else(|| Error::not_found(format!("no group {name_or_id}")))
     }
 
-    async fn add_to_group(&self, user: &User, group: &Group) -> Result<()> {
+    async fn licenses(&self) -> Result<Vec<LicenseSku>> {
+        Ok(self.state.lock().skus.values().cloned().collect())
+    }
+
+    async fn user_licenses(&self, user: &User) -> Result<Vec<LicenseAssignment>> {
+        let s = self.state.lock();
+        Ok(s.licenses
+            .get(&user.id)
+            .into_iter()
+            .flatten()
+            .map(|sku| LicenseAssignment {
+                sku_id: sku.clone(),
+                sku_name: s.skus.get(sku).map(|k| k.name.clone()),
+                inherited_from: Vec::new(),
+                direct: true,
+            })
+            .collect())
+    }
+
+    async fn mailbox_permissions(&self, mailbox: &str) -> Result<Vec<MailboxPermission>> {
+        Ok(self
+            .state
+            .lock()
+            .mailbox_permissions
+            .iter()
+            .filter(|p| p.mailbox.eq_ignore_ascii_case(mailbox))
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl IdentityWrites for MemoryConnector {
+    async fn reset_password(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        options: &ResetPasswordOptions,
+    ) -> Result<PasswordReset> {
+        if options.delivery == ResetDelivery::ResetLink {
+            return Err(Error::unsupported("password reset links"));
+        }
+        let mut s = self.state.lock();
+        let u = s.user_mut(&user.id)?;
+        u.locked = false;
+        Ok(PasswordReset {
+            temporary_password: Some(generate_password_for(&user.login)),
+            reset_link: None,
+        })
+    }
+
+    async fn unlock(&self, _proof: &ExecutionProof<'_>, user: &User) -> Result<()> {
+        self.state.lock().user_mut(&user.id)?.locked = false;
+        Ok(())
+    }
+
+    async fn reset_mfa(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        issue_temporary_access_pass: bool,
+    ) -> Result<MfaReset> {
+        let removed = self.state.lock().mfa.remove(&user.id).unwrap_or_default();
+        Ok(MfaReset {
+            removed,
+            temporary_access_pass: issue_temporary_access_pass.then(generate_password),
+        })
+    }
+
+    async fn revoke_sessions(&self, _proof: &ExecutionProof<'_>, user: &User) -> Result<()> {
+        self.state.lock().revoked_sessions.push(user.id.clone());
+        Ok(())
+    }
+
+    async fn set_enabled(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        enabled: bool,
+    ) -> Result<()> {
+        self.state.lock().user_mut(&user.id)?.enabled = enabled;
+        Ok(())
+    }
+
+    async fn add_to_group(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        group: &Group,
+    ) -> Result<()> {
         let mut s = self.state.lock();
         let members = s.members.entry(group.id.clone()).or_default();
         if !members.contains(&user.id) {
@@ -400,14 +458,23 @@ impl IdentityProvider for MemoryConnector {
         Ok(())
     }
 
-    async fn remove_from_group(&self, user: &User, group: &Group) -> Result<()> {
+    async fn remove_from_group(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        group: &Group,
+    ) -> Result<()> {
         if let Some(members) = self.state.lock().members.get_mut(&group.id) {
             members.retain(|m| m != &user.id);
         }
         Ok(())
     }
 
-    async fn create_user(&self, new_user: &NewUser) -> Result<CreatedUser> {
+    async fn create_user(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        new_user: &NewUser,
+    ) -> Result<CreatedUser> {
         let mut s = self.state.lock();
         if s.user_by(&new_user.login).is_ok() {
             return Err(Error::conflict(format!("user {} exists", new_user.login)));
@@ -437,26 +504,12 @@ impl IdentityProvider for MemoryConnector {
         })
     }
 
-    async fn licenses(&self) -> Result<Vec<LicenseSku>> {
-        Ok(self.state.lock().skus.values().cloned().collect())
-    }
-
-    async fn user_licenses(&self, user: &User) -> Result<Vec<LicenseAssignment>> {
-        let s = self.state.lock();
-        Ok(s.licenses
-            .get(&user.id)
-            .into_iter()
-            .flatten()
-            .map(|sku| LicenseAssignment {
-                sku_id: sku.clone(),
-                sku_name: s.skus.get(sku).map(|k| k.name.clone()),
-                inherited_from: Vec::new(),
-                direct: true,
-            })
-            .collect())
-    }
-
-    async fn assign_license(&self, user: &User, sku: &LicenseSku) -> Result<()> {
+    async fn assign_license(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        sku: &LicenseSku,
+    ) -> Result<()> {
         let mut s = self.state.lock();
         let stock = s
             .skus
@@ -473,7 +526,12 @@ impl IdentityProvider for MemoryConnector {
         Ok(())
     }
 
-    async fn remove_license(&self, user: &User, sku: &LicenseSku) -> Result<()> {
+    async fn remove_license(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        user: &User,
+        sku: &LicenseSku,
+    ) -> Result<()> {
         let mut s = self.state.lock();
         let held = s.licenses.entry(user.id.clone()).or_default();
         let before = held.len();
@@ -486,18 +544,11 @@ impl IdentityProvider for MemoryConnector {
         Ok(())
     }
 
-    async fn mailbox_permissions(&self, mailbox: &str) -> Result<Vec<MailboxPermission>> {
-        Ok(self
-            .state
-            .lock()
-            .mailbox_permissions
-            .iter()
-            .filter(|p| p.mailbox.eq_ignore_ascii_case(mailbox))
-            .cloned()
-            .collect())
-    }
-
-    async fn grant_mailbox_access(&self, grant: &MailboxPermission) -> Result<()> {
+    async fn grant_mailbox_access(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        grant: &MailboxPermission,
+    ) -> Result<()> {
         let mut s = self.state.lock();
         s.user_by(&grant.mailbox)?;
         s.user_by(&grant.user)?;
@@ -507,7 +558,11 @@ impl IdentityProvider for MemoryConnector {
         Ok(())
     }
 
-    async fn remove_mailbox_access(&self, grant: &MailboxPermission) -> Result<()> {
+    async fn remove_mailbox_access(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        grant: &MailboxPermission,
+    ) -> Result<()> {
         self.state
             .lock()
             .mailbox_permissions
@@ -582,7 +637,42 @@ impl Psa for MemoryConnector {
         Ok(s.notes.get(ticket_id).cloned().unwrap_or_default())
     }
 
-    async fn add_note(&self, ticket_id: &str, note: &NewNote) -> Result<Note> {
+    async fn find_contact(&self, email: &str) -> Result<Option<Contact>> {
+        Ok(self
+            .state
+            .lock()
+            .contacts
+            .values()
+            .find(|c| {
+                c.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            })
+            .cloned())
+    }
+
+    async fn find_company(&self, identifier: &str) -> Result<Option<Company>> {
+        Ok(self
+            .state
+            .lock()
+            .companies
+            .values()
+            .find(|c| {
+                c.identifier.eq_ignore_ascii_case(identifier)
+                    || c.name.eq_ignore_ascii_case(identifier)
+            })
+            .cloned())
+    }
+}
+
+#[async_trait]
+impl PsaWrites for MemoryConnector {
+    async fn add_note(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        note: &NewNote,
+    ) -> Result<Note> {
         let mut s = self.state.lock();
         s.ticket_mut(ticket_id)?;
         let id = s.id("note");
@@ -601,7 +691,12 @@ impl Psa for MemoryConnector {
         Ok(note)
     }
 
-    async fn set_status(&self, ticket_id: &str, status: &str) -> Result<()> {
+    async fn set_status(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        status: &str,
+    ) -> Result<()> {
         let mut s = self.state.lock();
         let t = s.ticket_mut(ticket_id)?;
         t.status = status.to_string();
@@ -610,9 +705,15 @@ impl Psa for MemoryConnector {
         Ok(())
     }
 
-    async fn close(&self, ticket_id: &str, resolution: Option<&str>) -> Result<()> {
+    async fn close(
+        &self,
+        proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        resolution: Option<&str>,
+    ) -> Result<()> {
         if let Some(text) = resolution {
             self.add_note(
+                proof,
                 ticket_id,
                 &NewNote {
                     text: text.into(),
@@ -622,10 +723,15 @@ impl Psa for MemoryConnector {
             )
             .await?;
         }
-        self.set_status(ticket_id, "Closed").await
+        self.set_status(proof, ticket_id, "Closed").await
     }
 
-    async fn reassign(&self, ticket_id: &str, assignment: &Assignment) -> Result<()> {
+    async fn reassign(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        assignment: &Assignment,
+    ) -> Result<()> {
         let mut s = self.state.lock();
         let t = s.ticket_mut(ticket_id)?;
         if let Some(board) = &assignment.board {
@@ -635,21 +741,11 @@ impl Psa for MemoryConnector {
         Ok(())
     }
 
-    async fn find_contact(&self, email: &str) -> Result<Option<Contact>> {
-        Ok(self
-            .state
-            .lock()
-            .contacts
-            .values()
-            .find(|c| {
-                c.email
-                    .as_deref()
-                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
-            })
-            .cloned())
-    }
-
-    async fn create_contact(&self, contact: &NewContact) -> Result<Contact> {
+    async fn create_contact(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        contact: &NewContact,
+    ) -> Result<Contact> {
         let mut s = self.state.lock();
         let id = s.id("contact");
         let created = Contact {
@@ -663,28 +759,24 @@ impl Psa for MemoryConnector {
         Ok(created)
     }
 
-    async fn deactivate_contact(&self, contact_id: &str) -> Result<()> {
+    async fn deactivate_contact(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        contact_id: &str,
+    ) -> Result<()> {
         self.set_contact_active(contact_id, false)
     }
 
-    async fn activate_contact(&self, contact_id: &str) -> Result<()> {
+    async fn activate_contact(&self, _proof: &ExecutionProof<'_>, contact_id: &str) -> Result<()> {
         self.set_contact_active(contact_id, true)
     }
 
-    async fn find_company(&self, identifier: &str) -> Result<Option<Company>> {
-        Ok(self
-            .state
-            .lock()
-            .companies
-            .values()
-            .find(|c| {
-                c.identifier.eq_ignore_ascii_case(identifier)
-                    || c.name.eq_ignore_ascii_case(identifier)
-            })
-            .cloned())
-    }
-
-    async fn link_to_parent(&self, child_id: &str, parent_id: &str) -> Result<()> {
+    async fn link_to_parent(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        child_id: &str,
+        parent_id: &str,
+    ) -> Result<()> {
         let mut s = self.state.lock();
         if !s.tickets.contains_key(parent_id) {
             return Err(Error::not_found(format!("no ticket {parent_id}")));
@@ -708,7 +800,7 @@ impl MemoryConnector {
 
 #[async_trait]
 impl Messaging for MemoryConnector {
-    async fn send(&self, message: &Message) -> Result<()> {
+    async fn send(&self, _proof: &ExecutionProof<'_>, message: &Message) -> Result<()> {
         self.state.lock().outbox.push(message.clone());
         Ok(())
     }

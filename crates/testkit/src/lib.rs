@@ -18,6 +18,7 @@
 //!   - every request sent matches the vendor's API document (see [`openapi`]);
 //!   - no secret appears in the connector's `Debug`, any error's `Display` or `Debug`, any
 //!     plan, any request URL, or anything logged through `tracing`.
+//! - [`writes`]: a connector test reaches its writes through a real engine, as everything does.
 //! - [`openapi`]: validation against the vendors' own API documents, bundled from
 //!   `crates/testkit/specs` (Microsoft Graph, Okta, ConnectWise Manage, Autotask, Hudu,
 //!   NinjaOne; provenance in `SOURCES.md` there). [`openapi::assert_all_valid`] checks, in one
@@ -70,6 +71,7 @@
 
 pub mod conformance;
 pub mod openapi;
+pub mod writes;
 
 pub use conformance::{Harness, run};
 pub use openapi::{ObservedRequest, Spec, Violation, assert_all_valid};

@@ -305,6 +305,10 @@ impl Connector for DemoConnector {
         Some(self)
     }
 
+    fn rmm_writes(&self) -> Option<&dyn RmmWrites> {
+        Some(self)
+    }
+
     fn actions(&self) -> Vec<Arc<dyn Action>> {
         vec![Typed::shared(ResetAgent {
             plan_writes: self.defects.plan_writes,
@@ -340,14 +344,26 @@ impl Rmm for DemoConnector {
         Ok(serde_json::from_value(value)?)
     }
 
-    async fn add_tag(&self, device_id: &str, tag: &str) -> Result<()> {
+    async fn script_run(&self, _device_id: &str, _run_id: &str) -> Result<ScriptRun> {
+        Err(Error::unsupported("script_run on the demo RMM"))
+    }
+}
+
+#[async_trait]
+impl RmmWrites for DemoConnector {
+    async fn add_tag(&self, _proof: &ExecutionProof<'_>, device_id: &str, tag: &str) -> Result<()> {
         let url = format!("{}/tags", self.device_url(device_id));
         self.send(reqwest::Method::POST, &url, Some(json!({"tag": tag})))
             .await
             .map(drop)
     }
 
-    async fn remove_tag(&self, device_id: &str, tag: &str) -> Result<()> {
+    async fn remove_tag(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        device_id: &str,
+        tag: &str,
+    ) -> Result<()> {
         let url = format!("{}/tags/{tag}", self.device_url(device_id));
         self.send(reqwest::Method::DELETE, &url, None)
             .await
@@ -356,15 +372,12 @@ impl Rmm for DemoConnector {
 
     async fn run_script(
         &self,
+        _proof: &ExecutionProof<'_>,
         _device_id: &str,
         _script: &str,
         _parameters: &str,
     ) -> Result<ScriptRun> {
         Err(Error::unsupported("run_script on the demo RMM"))
-    }
-
-    async fn script_run(&self, _device_id: &str, _run_id: &str) -> Result<ScriptRun> {
-        Err(Error::unsupported("script_run on the demo RMM"))
     }
 }
 
@@ -416,7 +429,7 @@ impl TypedAction for ResetAgent {
         _request: &ActionRequest,
         params: &Self::Params,
         _plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         ctx.connectors()
             .rmm()?

@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
 use stackhand_core::{
-    Assignment, Company, Contact, Error, HistoricalTicket, HistoryQuery, NewContact, NewNote, Note,
-    NoteVisibility, Psa, Result, TenantId, Ticket, TicketQuery,
+    Assignment, Company, Contact, Error, ExecutionProof, HistoricalTicket, HistoryQuery,
+    NewContact, NewNote, Note, NoteVisibility, Psa, PsaWrites, Result, TenantId, Ticket,
+    TicketQuery,
 };
 
 use crate::connector::ConnectWise;
@@ -441,7 +442,128 @@ impl Psa for ConnectWise {
         Ok(self.all_notes(id).await?.into_iter().map(note_of).collect())
     }
 
-    async fn add_note(&self, ticket_id: &str, note: &NewNote) -> Result<Note> {
+    async fn find_contact(&self, email: &str) -> Result<Option<Contact>> {
+        let email = email.trim();
+        if !email.contains('@') {
+            return Err(Error::invalid(format!("{email:?} is not an email address")));
+        }
+        let mut query = vec![(
+            "childConditions",
+            format!(
+                "communicationItems/value={} AND communicationItems/communicationType=\"Email\"",
+                quote(email)
+            ),
+        )];
+        if let Some(scope) = self.client().scope().await? {
+            query.push(("conditions", format!("company/id={}", scope.id)));
+        }
+        let contacts: Vec<CwContact> = self
+            .client()
+            .list("company/contacts", &query, "find_contact")
+            .await?;
+        // An inactive former employee may share the address with the current contact.
+        let best = contacts
+            .iter()
+            .find(|c| c.inactive_flag != Some(true))
+            .or_else(|| contacts.first());
+        Ok(best.map(contact_of))
+    }
+
+    async fn find_company(&self, identifier: &str) -> Result<Option<Company>> {
+        let identifier = identifier.trim();
+        if identifier.is_empty() {
+            return Err(Error::invalid("a company identifier or name is needed"));
+        }
+        let conditions = format!(
+            "(identifier={q} or name={q}) and deletedFlag=false",
+            q = quote(identifier)
+        );
+        let companies: Vec<CwCompany> = self
+            .client()
+            .list(
+                "company/companies",
+                &[
+                    ("conditions", conditions),
+                    ("fields", "id,identifier,name,deletedFlag".to_string()),
+                ],
+                "find_company",
+            )
+            .await?;
+        let scope = self.client().scope().await?;
+        let best = companies
+            .iter()
+            .filter(|c| scope.is_none_or(|s| s.id == c.id))
+            .max_by_key(|c| c.identifier.eq_ignore_ascii_case(identifier));
+        Ok(best.map(company_of))
+    }
+
+    fn parse_callback(&self, tenant: &TenantId, payload: &serde_json::Value) -> Result<Ticket> {
+        if tenant != &self.info.tenant {
+            return Err(Error::invalid(format!(
+                "callback for tenant {tenant} reached the connector of tenant {}",
+                self.info.tenant
+            )));
+        }
+        let callback: CallbackPayload = serde_json::from_value(payload.clone()).map_err(|e| {
+            Error::invalid(format!(
+                "not a ConnectWise callback (Action, Type, ID, Entity): {e}"
+            ))
+        })?;
+        if !callback.kind.eq_ignore_ascii_case("ticket") {
+            return Err(Error::invalid(format!(
+                "ConnectWise callback is for a {}, not a ticket",
+                callback.kind
+            )));
+        }
+        let entity = callback
+            .entity
+            .as_deref()
+            .filter(|e| !e.trim().is_empty() && e.trim() != "null")
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "ConnectWise callback {} of ticket {} carries no Entity",
+                    callback.action, callback.id
+                ))
+            })?;
+        let ticket: CwTicket = serde_json::from_str(entity).map_err(|e| {
+            Error::invalid(format!("ConnectWise callback Entity is not a ticket: {e}"))
+        })?;
+        if ticket.id != callback.id {
+            return Err(Error::invalid(format!(
+                "ConnectWise callback ID {} does not match its Entity id {}",
+                callback.id, ticket.id
+            )));
+        }
+        // The scope is only known after a lookup; a callback is checked against the configured
+        // identifier directly so parsing stays synchronous.
+        if let Some(identifier) = self.client().config().company_identifier.as_deref() {
+            let company = ticket
+                .company
+                .as_ref()
+                .and_then(|c| c.identifier.as_deref());
+            if !company.is_some_and(|c| c.eq_ignore_ascii_case(identifier)) {
+                return Err(Error::forbidden(format!(
+                    "ConnectWise callback for ticket {} is for company {}, not tenant {}'s {identifier}",
+                    ticket.id,
+                    company.unwrap_or("(none)"),
+                    self.info.tenant
+                )));
+            }
+        }
+        // Callbacks carry the ticket record but not its description; intake reads it with
+        // get_ticket when it needs the body.
+        Ok(self.ticket_of(&ticket, String::new(), None))
+    }
+}
+
+#[async_trait]
+impl PsaWrites for ConnectWise {
+    async fn add_note(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        note: &NewNote,
+    ) -> Result<Note> {
         if note.text.trim().is_empty() {
             return Err(Error::invalid("a ConnectWise note needs text"));
         }
@@ -468,7 +590,12 @@ impl Psa for ConnectWise {
         Ok(note_of(created))
     }
 
-    async fn set_status(&self, ticket_id: &str, status: &str) -> Result<()> {
+    async fn set_status(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        status: &str,
+    ) -> Result<()> {
         let ticket = self.load_ticket(ticket_id).await?;
         let board_id = Self::board_id(&ticket)?;
         let statuses = self.client().board_statuses(board_id).await?;
@@ -498,7 +625,12 @@ impl Psa for ConnectWise {
         .map(drop)
     }
 
-    async fn close(&self, ticket_id: &str, resolution: Option<&str>) -> Result<()> {
+    async fn close(
+        &self,
+        proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        resolution: Option<&str>,
+    ) -> Result<()> {
         let ticket = self.load_ticket(ticket_id).await?;
         if ticket.closed_flag == Some(true) {
             return Ok(());
@@ -508,6 +640,7 @@ impl Psa for ConnectWise {
         // Boards whose workflow demands a resolution refuse the closed status until one exists.
         if let Some(text) = resolution.filter(|t| !t.trim().is_empty()) {
             self.add_note(
+                proof,
                 ticket_id,
                 &NewNote {
                     text: text.to_string(),
@@ -526,7 +659,12 @@ impl Psa for ConnectWise {
         .map(drop)
     }
 
-    async fn reassign(&self, ticket_id: &str, assignment: &Assignment) -> Result<()> {
+    async fn reassign(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        ticket_id: &str,
+        assignment: &Assignment,
+    ) -> Result<()> {
         let ticket = self.load_ticket(ticket_id).await?;
         let mut ops = Vec::new();
         if let Some(board_name) = assignment.board.as_deref().filter(|b| !b.trim().is_empty()) {
@@ -586,34 +724,11 @@ impl Psa for ConnectWise {
             .map(drop)
     }
 
-    async fn find_contact(&self, email: &str) -> Result<Option<Contact>> {
-        let email = email.trim();
-        if !email.contains('@') {
-            return Err(Error::invalid(format!("{email:?} is not an email address")));
-        }
-        let mut query = vec![(
-            "childConditions",
-            format!(
-                "communicationItems/value={} AND communicationItems/communicationType=\"Email\"",
-                quote(email)
-            ),
-        )];
-        if let Some(scope) = self.client().scope().await? {
-            query.push(("conditions", format!("company/id={}", scope.id)));
-        }
-        let contacts: Vec<CwContact> = self
-            .client()
-            .list("company/contacts", &query, "find_contact")
-            .await?;
-        // An inactive former employee may share the address with the current contact.
-        let best = contacts
-            .iter()
-            .find(|c| c.inactive_flag != Some(true))
-            .or_else(|| contacts.first());
-        Ok(best.map(contact_of))
-    }
-
-    async fn create_contact(&self, contact: &NewContact) -> Result<Contact> {
+    async fn create_contact(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        contact: &NewContact,
+    ) -> Result<Contact> {
         let company_id = numeric_id(&contact.company_id, "company")?;
         if let Some(scope) = self.client().scope().await?
             && scope.id != company_id
@@ -652,43 +767,24 @@ impl Psa for ConnectWise {
         Ok(contact_of(&created))
     }
 
-    async fn deactivate_contact(&self, contact_id: &str) -> Result<()> {
+    async fn deactivate_contact(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        contact_id: &str,
+    ) -> Result<()> {
         self.set_contact_inactive(contact_id, true).await
     }
 
-    async fn activate_contact(&self, contact_id: &str) -> Result<()> {
+    async fn activate_contact(&self, _proof: &ExecutionProof<'_>, contact_id: &str) -> Result<()> {
         self.set_contact_inactive(contact_id, false).await
     }
 
-    async fn find_company(&self, identifier: &str) -> Result<Option<Company>> {
-        let identifier = identifier.trim();
-        if identifier.is_empty() {
-            return Err(Error::invalid("a company identifier or name is needed"));
-        }
-        let conditions = format!(
-            "(identifier={q} or name={q}) and deletedFlag=false",
-            q = quote(identifier)
-        );
-        let companies: Vec<CwCompany> = self
-            .client()
-            .list(
-                "company/companies",
-                &[
-                    ("conditions", conditions),
-                    ("fields", "id,identifier,name,deletedFlag".to_string()),
-                ],
-                "find_company",
-            )
-            .await?;
-        let scope = self.client().scope().await?;
-        let best = companies
-            .iter()
-            .filter(|c| scope.is_none_or(|s| s.id == c.id))
-            .max_by_key(|c| c.identifier.eq_ignore_ascii_case(identifier));
-        Ok(best.map(company_of))
-    }
-
-    async fn link_to_parent(&self, child_id: &str, parent_id: &str) -> Result<()> {
+    async fn link_to_parent(
+        &self,
+        _proof: &ExecutionProof<'_>,
+        child_id: &str,
+        parent_id: &str,
+    ) -> Result<()> {
         let child = self.load_ticket(child_id).await?;
         let parent = self.load_ticket(parent_id).await?;
         if child.parent_ticket_id == Some(parent.id) {
@@ -701,63 +797,5 @@ impl Psa for ConnectWise {
         )
         .await
         .map(drop)
-    }
-
-    fn parse_callback(&self, tenant: &TenantId, payload: &serde_json::Value) -> Result<Ticket> {
-        if tenant != &self.info.tenant {
-            return Err(Error::invalid(format!(
-                "callback for tenant {tenant} reached the connector of tenant {}",
-                self.info.tenant
-            )));
-        }
-        let callback: CallbackPayload = serde_json::from_value(payload.clone()).map_err(|e| {
-            Error::invalid(format!(
-                "not a ConnectWise callback (Action, Type, ID, Entity): {e}"
-            ))
-        })?;
-        if !callback.kind.eq_ignore_ascii_case("ticket") {
-            return Err(Error::invalid(format!(
-                "ConnectWise callback is for a {}, not a ticket",
-                callback.kind
-            )));
-        }
-        let entity = callback
-            .entity
-            .as_deref()
-            .filter(|e| !e.trim().is_empty() && e.trim() != "null")
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "ConnectWise callback {} of ticket {} carries no Entity",
-                    callback.action, callback.id
-                ))
-            })?;
-        let ticket: CwTicket = serde_json::from_str(entity).map_err(|e| {
-            Error::invalid(format!("ConnectWise callback Entity is not a ticket: {e}"))
-        })?;
-        if ticket.id != callback.id {
-            return Err(Error::invalid(format!(
-                "ConnectWise callback ID {} does not match its Entity id {}",
-                callback.id, ticket.id
-            )));
-        }
-        // The scope is only known after a lookup; a callback is checked against the configured
-        // identifier directly so parsing stays synchronous.
-        if let Some(identifier) = self.client().config().company_identifier.as_deref() {
-            let company = ticket
-                .company
-                .as_ref()
-                .and_then(|c| c.identifier.as_deref());
-            if !company.is_some_and(|c| c.eq_ignore_ascii_case(identifier)) {
-                return Err(Error::forbidden(format!(
-                    "ConnectWise callback for ticket {} is for company {}, not tenant {}'s {identifier}",
-                    ticket.id,
-                    company.unwrap_or("(none)"),
-                    self.info.tenant
-                )));
-            }
-        }
-        // Callbacks carry the ticket record but not its description; intake reads it with
-        // get_ticket when it needs the body.
-        Ok(self.ticket_of(&ticket, String::new(), None))
     }
 }

@@ -57,7 +57,7 @@ impl TypedAction for UpsertUserAsset {
         request: &ActionRequest,
         params: &Self::Params,
     ) -> Result<Plan> {
-        ctx.connectors().docs()?;
+        ctx.docs()?;
         let mut plan = plan_of::<Self>(
             request,
             format!("Document {} at {}", params.name, params.company),
@@ -77,12 +77,11 @@ impl TypedAction for UpsertUserAsset {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let asset = ctx
-            .connectors()
-            .docs()?
-            .upsert_user_asset(&params.company, &params.name, &params.fields)
+            .docs_writes(proof)?
+            .upsert_user_asset(proof, &params.company, &params.name, &params.fields)
             .await?;
         Ok(succeeded(plan, serde_json::to_value(&asset)?))
     }
@@ -125,7 +124,7 @@ impl TypedAction for StorePassword {
         request: &ActionRequest,
         params: &Self::Params,
     ) -> Result<Plan> {
-        ctx.connectors().docs()?;
+        ctx.docs()?;
         let mut plan = plan_of::<Self>(
             request,
             format!(
@@ -148,12 +147,12 @@ impl TypedAction for StorePassword {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let id = ctx
-            .connectors()
-            .docs()?
+            .docs_writes(proof)?
             .store_password(
+                proof,
                 &params.company,
                 &params.name,
                 &params.username,
@@ -194,7 +193,7 @@ impl TypedAction for ArchiveAsset {
         request: &ActionRequest,
         params: &Self::Params,
     ) -> Result<Plan> {
-        ctx.connectors().docs()?;
+        ctx.docs()?;
         let mut plan = plan_of::<Self>(request, format!("Archive asset {}", params.asset));
         plan.changes.push(Change::new(
             format!("asset:{}", params.asset),
@@ -211,11 +210,10 @@ impl TypedAction for ArchiveAsset {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        ctx.connectors()
-            .docs()?
-            .archive_asset(&params.asset)
+        ctx.docs_writes(proof)?
+            .archive_asset(proof, &params.asset)
             .await?;
         Ok(succeeded(plan, json!({ "archived": true })))
     }
@@ -226,11 +224,10 @@ impl TypedAction for ArchiveAsset {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        ctx.connectors()
-            .docs()?
-            .unarchive_asset(&params.asset)
+        ctx.docs_writes(proof)?
+            .unarchive_asset(proof, &params.asset)
             .await?;
         Ok(succeeded(plan, json!({ "archived": false })))
     }
@@ -270,7 +267,7 @@ impl TypedAction for CreateArticle {
         request: &ActionRequest,
         params: &Self::Params,
     ) -> Result<Plan> {
-        ctx.connectors().docs()?;
+        ctx.docs()?;
         let mut plan = plan_of::<Self>(request, format!("Write article {:?}", params.title));
         plan.changes.push(Change::new(
             format!("article:{}", params.title),
@@ -287,12 +284,11 @@ impl TypedAction for CreateArticle {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let id = ctx
-            .connectors()
-            .docs()?
-            .create_article(&params.company, &params.title, &params.body)
+            .docs_writes(proof)?
+            .create_article(proof, &params.company, &params.title, &params.body)
             .await?;
         Ok(succeeded(plan, json!({ "id": id })))
     }

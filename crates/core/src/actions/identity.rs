@@ -23,7 +23,7 @@ pub struct UserParams {
 }
 
 fn identity(ctx: &ActionContext) -> Result<&dyn IdentityProvider> {
-    ctx.connectors().identity()
+    ctx.identity()
 }
 
 fn resource(user: &User) -> String {
@@ -133,7 +133,7 @@ impl TypedAction for FindUser {
         _request: &ActionRequest,
         _params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        _proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         Ok(Outcome {
             state_before: plan.state_before.clone(),
@@ -207,13 +207,18 @@ impl TypedAction for ResetPassword {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let idp = identity(ctx)?;
         let user = idp.get_user(&params.user).await?;
-        let reset = idp.reset_password(&user, &params.options).await?;
+        let reset = ctx
+            .identity_writes(proof)?
+            .reset_password(proof, &user, &params.options)
+            .await?;
         if params.options.revoke_sessions {
-            idp.revoke_sessions(&user).await?;
+            ctx.identity_writes(proof)?
+                .revoke_sessions(proof, &user)
+                .await?;
         }
         let mut outcome = Outcome {
             changes: plan.changes.clone(),
@@ -275,11 +280,11 @@ impl TypedAction for Unlock {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let idp = identity(ctx)?;
         let user = idp.get_user(&params.user).await?;
-        idp.unlock(&user).await?;
+        ctx.identity_writes(proof)?.unlock(proof, &user).await?;
         let after = idp.get_user(&params.user).await?;
         Ok(Outcome {
             changes: plan.changes.clone(),
@@ -356,12 +361,13 @@ impl TypedAction for ResetMfa {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let idp = identity(ctx)?;
         let user = idp.get_user(&params.user).await?;
-        let reset = idp
-            .reset_mfa(&user, params.issue_temporary_access_pass)
+        let reset = ctx
+            .identity_writes(proof)?
+            .reset_mfa(proof, &user, params.issue_temporary_access_pass)
             .await?;
         let left = idp.list_mfa_methods(&user).await?;
         let mut outcome = Outcome {
@@ -417,11 +423,13 @@ impl TypedAction for RevokeSessions {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let idp = identity(ctx)?;
         let user = idp.get_user(&params.user).await?;
-        idp.revoke_sessions(&user).await?;
+        ctx.identity_writes(proof)?
+            .revoke_sessions(proof, &user)
+            .await?;
         Ok(Outcome {
             changes: plan.changes.clone(),
             state_before: plan.state_before.clone(),
@@ -438,13 +446,16 @@ pub struct SetSignIn<const ENABLE: bool>;
 impl<const ENABLE: bool> SetSignIn<ENABLE> {
     async fn apply(
         ctx: &ActionContext,
+        proof: &ExecutionProof<'_>,
         login: &str,
         enabled: bool,
         plan: &Plan,
     ) -> Result<Outcome> {
         let idp = identity(ctx)?;
         let user = idp.get_user(login).await?;
-        idp.set_enabled(&user, enabled).await?;
+        ctx.identity_writes(proof)?
+            .set_enabled(proof, &user, enabled)
+            .await?;
         let after = idp.get_user(login).await?;
         Ok(Outcome {
             changes: vec![Change::new(
@@ -512,9 +523,9 @@ impl<const ENABLE: bool> TypedAction for SetSignIn<ENABLE> {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        Self::apply(ctx, &params.user, ENABLE, plan).await
+        Self::apply(ctx, proof, &params.user, ENABLE, plan).await
     }
 
     async fn undo(
@@ -523,12 +534,12 @@ impl<const ENABLE: bool> TypedAction for SetSignIn<ENABLE> {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let before = plan.state_before["enabled"]
             .as_bool()
             .ok_or_else(|| Error::invalid("the recorded state before has no `enabled` flag"))?;
-        Self::apply(ctx, &params.user, before, plan).await
+        Self::apply(ctx, proof, &params.user, before, plan).await
     }
 }
 
@@ -549,6 +560,7 @@ pub struct LicenseChange<const ADD: bool>;
 impl<const ADD: bool> LicenseChange<ADD> {
     async fn apply(
         ctx: &ActionContext,
+        proof: &ExecutionProof<'_>,
         params: &LicenseParams,
         add: bool,
         plan: &Plan,
@@ -557,9 +569,13 @@ impl<const ADD: bool> LicenseChange<ADD> {
         let user = idp.get_user(&params.user).await?;
         let sku = find_sku(idp, &params.sku).await?;
         if add {
-            idp.assign_license(&user, &sku).await?;
+            ctx.identity_writes(proof)?
+                .assign_license(proof, &user, &sku)
+                .await?;
         } else {
-            idp.remove_license(&user, &sku).await?;
+            ctx.identity_writes(proof)?
+                .remove_license(proof, &user, &sku)
+                .await?;
         }
         let held = idp.user_licenses(&user).await?;
         let has = held.iter().any(|l| l.sku_id == sku.id && l.direct);
@@ -679,9 +695,9 @@ impl<const ADD: bool> TypedAction for LicenseChange<ADD> {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        Self::apply(ctx, params, ADD, plan).await
+        Self::apply(ctx, proof, params, ADD, plan).await
     }
 
     async fn undo(
@@ -690,9 +706,9 @@ impl<const ADD: bool> TypedAction for LicenseChange<ADD> {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        Self::apply(ctx, params, !ADD, plan).await
+        Self::apply(ctx, proof, params, !ADD, plan).await
     }
 }
 
@@ -713,6 +729,7 @@ pub struct GroupChange<const ADD: bool>;
 impl<const ADD: bool> GroupChange<ADD> {
     async fn apply(
         ctx: &ActionContext,
+        proof: &ExecutionProof<'_>,
         params: &GroupParams,
         add: bool,
         plan: &Plan,
@@ -721,9 +738,13 @@ impl<const ADD: bool> GroupChange<ADD> {
         let user = idp.get_user(&params.user).await?;
         let group = idp.find_group(&params.group).await?;
         if add {
-            idp.add_to_group(&user, &group).await?;
+            ctx.identity_writes(proof)?
+                .add_to_group(proof, &user, &group)
+                .await?;
         } else {
-            idp.remove_from_group(&user, &group).await?;
+            ctx.identity_writes(proof)?
+                .remove_from_group(proof, &user, &group)
+                .await?;
         }
         let member = idp
             .user_groups(&user)
@@ -806,9 +827,9 @@ impl<const ADD: bool> TypedAction for GroupChange<ADD> {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        Self::apply(ctx, params, ADD, plan).await
+        Self::apply(ctx, proof, params, ADD, plan).await
     }
 
     async fn undo(
@@ -817,9 +838,9 @@ impl<const ADD: bool> TypedAction for GroupChange<ADD> {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        Self::apply(ctx, params, !ADD, plan).await
+        Self::apply(ctx, proof, params, !ADD, plan).await
     }
 }
 
@@ -875,10 +896,13 @@ impl TypedAction for CreateUser {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let idp = identity(ctx)?;
-        let created = idp.create_user(params).await?;
+        let created = ctx
+            .identity_writes(proof)?
+            .create_user(proof, params)
+            .await?;
         let found = idp.get_user(&created.user.login).await.is_ok();
         let mut outcome = Outcome {
             changes: plan.changes.clone(),
@@ -938,6 +962,7 @@ impl<const GRANT: bool> MailboxAccess<GRANT> {
 
     async fn apply(
         ctx: &ActionContext,
+        proof: &ExecutionProof<'_>,
         params: &MailboxParams,
         grant: bool,
         plan: &Plan,
@@ -945,9 +970,13 @@ impl<const GRANT: bool> MailboxAccess<GRANT> {
         let idp = identity(ctx)?;
         let permission = params.grant();
         if grant {
-            idp.grant_mailbox_access(&permission).await?;
+            ctx.identity_writes(proof)?
+                .grant_mailbox_access(proof, &permission)
+                .await?;
         } else {
-            idp.remove_mailbox_access(&permission).await?;
+            ctx.identity_writes(proof)?
+                .remove_mailbox_access(proof, &permission)
+                .await?;
         }
         let holds = Self::holds(idp, &permission).await?;
         Ok(Outcome {
@@ -1031,9 +1060,9 @@ impl<const GRANT: bool> TypedAction for MailboxAccess<GRANT> {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        Self::apply(ctx, params, GRANT, plan).await
+        Self::apply(ctx, proof, params, GRANT, plan).await
     }
 
     async fn undo(
@@ -1042,8 +1071,8 @@ impl<const GRANT: bool> TypedAction for MailboxAccess<GRANT> {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        Self::apply(ctx, params, !GRANT, plan).await
+        Self::apply(ctx, proof, params, !GRANT, plan).await
     }
 }

@@ -31,7 +31,7 @@ impl TypedAction for SendMessage {
         request: &ActionRequest,
         params: &Self::Params,
     ) -> Result<Plan> {
-        ctx.connectors().messaging()?;
+        ctx.check_messaging()?;
         if !params.to.contains('@') {
             return Err(Error::invalid(format!(
                 "messaging.send needs an email address, got {:?}",
@@ -55,9 +55,9 @@ impl TypedAction for SendMessage {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        ctx.connectors().messaging()?.send(params).await?;
+        ctx.messaging(proof)?.send(proof, params).await?;
         Ok(Outcome {
             changes: plan.changes.clone(),
             ..Outcome::new(StepStatus::Succeeded)

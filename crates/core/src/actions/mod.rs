@@ -56,7 +56,9 @@ pub fn builtin() -> ActionCatalog {
     ];
     let mut catalog = ActionCatalog::new();
     for action in all {
-        catalog.insert(action);
+        catalog
+            .insert(action)
+            .expect("built-in action ids are unique (tested below)");
     }
     catalog
 }

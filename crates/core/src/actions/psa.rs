@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::{ActionRequest, Category, Change, Outcome, Plan, Risk, StepStatus};
 
 fn psa(ctx: &ActionContext) -> Result<&dyn Psa> {
-    ctx.connectors().psa()
+    ctx.psa()
 }
 
 fn resource(ticket_id: &str) -> String {
@@ -106,10 +106,13 @@ impl TypedAction for AddNote {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let psa = psa(ctx)?;
-        let note = psa.add_note(&params.ticket, &params.note).await?;
+        let note = ctx
+            .psa_writes(proof)?
+            .add_note(proof, &params.ticket, &params.note)
+            .await?;
         let present = psa
             .notes(&params.ticket)
             .await?
@@ -170,10 +173,12 @@ impl TypedAction for SetStatus {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let psa = psa(ctx)?;
-        psa.set_status(&params.ticket, &params.status).await?;
+        ctx.psa_writes(proof)?
+            .set_status(proof, &params.ticket, &params.status)
+            .await?;
         let after = psa.get_ticket(&params.ticket).await?;
         let ok = after.status.eq_ignore_ascii_case(&params.status);
         Ok(done(plan, json!({ "status": after.status }), ok))
@@ -185,18 +190,25 @@ impl TypedAction for SetStatus {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        restore_status(ctx, &params.ticket, plan).await
+        restore_status(ctx, proof, &params.ticket, plan).await
     }
 }
 
-async fn restore_status(ctx: &ActionContext, ticket_id: &str, plan: &Plan) -> Result<Outcome> {
+async fn restore_status(
+    ctx: &ActionContext,
+    proof: &ExecutionProof<'_>,
+    ticket_id: &str,
+    plan: &Plan,
+) -> Result<Outcome> {
     let before = plan.state_before["status"]
         .as_str()
         .ok_or_else(|| Error::invalid("the recorded state before has no status"))?;
     let psa = psa(ctx)?;
-    psa.set_status(ticket_id, before).await?;
+    ctx.psa_writes(proof)?
+        .set_status(proof, ticket_id, before)
+        .await?;
     let after = psa.get_ticket(ticket_id).await?;
     Ok(done(
         plan,
@@ -256,10 +268,11 @@ impl TypedAction for CloseTicket {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let psa = psa(ctx)?;
-        psa.close(&params.ticket, params.resolution.as_deref())
+        ctx.psa_writes(proof)?
+            .close(proof, &params.ticket, params.resolution.as_deref())
             .await?;
         let after = psa.get_ticket(&params.ticket).await?;
         Ok(done(
@@ -275,9 +288,9 @@ impl TypedAction for CloseTicket {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        restore_status(ctx, &params.ticket, plan).await
+        restore_status(ctx, proof, &params.ticket, plan).await
     }
 }
 
@@ -334,10 +347,12 @@ impl TypedAction for Reassign {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let psa = psa(ctx)?;
-        psa.reassign(&params.ticket, &params.to).await?;
+        ctx.psa_writes(proof)?
+            .reassign(proof, &params.ticket, &params.to)
+            .await?;
         let after = psa.get_ticket(&params.ticket).await?;
         let ok = params
             .to
@@ -393,10 +408,10 @@ impl TypedAction for CreateContact {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let psa = psa(ctx)?;
-        let contact = psa.create_contact(params).await?;
+        let contact = ctx.psa_writes(proof)?.create_contact(proof, params).await?;
         let found = psa.find_contact(&params.email).await?.is_some();
         Ok(done(plan, serde_json::to_value(&contact)?, found))
     }
@@ -455,9 +470,9 @@ impl TypedAction for DeactivateContact {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        set_contact_active(ctx, &params.email, false, plan).await
+        set_contact_active(ctx, proof, &params.email, false, plan).await
     }
 
     async fn undo(
@@ -466,14 +481,15 @@ impl TypedAction for DeactivateContact {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        set_contact_active(ctx, &params.email, true, plan).await
+        set_contact_active(ctx, proof, &params.email, true, plan).await
     }
 }
 
 async fn set_contact_active(
     ctx: &ActionContext,
+    proof: &ExecutionProof<'_>,
     email: &str,
     active: bool,
     plan: &Plan,
@@ -483,9 +499,9 @@ async fn set_contact_active(
         .as_str()
         .ok_or_else(|| Error::invalid("the recorded state before has no contact id"))?;
     if active {
-        psa.activate_contact(id).await?;
+        ctx.psa_writes(proof)?.activate_contact(proof, id).await?;
     } else {
-        psa.deactivate_contact(id).await?;
+        ctx.psa_writes(proof)?.deactivate_contact(proof, id).await?;
     }
     let after = psa.find_contact(email).await?;
     let ok = after.as_ref().is_some_and(|c| c.active == active);
@@ -547,10 +563,12 @@ impl TypedAction for LinkToParent {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let psa = psa(ctx)?;
-        psa.link_to_parent(&params.ticket, &params.parent).await?;
+        ctx.psa_writes(proof)?
+            .link_to_parent(proof, &params.ticket, &params.parent)
+            .await?;
         let after = psa.get_ticket(&params.ticket).await?;
         let ok = after.parent_id.as_deref() == Some(params.parent.as_str());
         Ok(done(plan, json!({ "parent_id": after.parent_id }), ok))

@@ -28,17 +28,20 @@ pub struct DeviceTag<const ADD: bool>;
 impl<const ADD: bool> DeviceTag<ADD> {
     async fn apply(
         ctx: &ActionContext,
+        proof: &ExecutionProof<'_>,
         params: &TagParams,
         add: bool,
         plan: &Plan,
     ) -> Result<Outcome> {
-        let rmm = ctx.connectors().rmm()?;
+        let writes = ctx.rmm_writes(proof)?;
         if add {
-            rmm.add_tag(&params.device, &params.tag).await?;
+            writes.add_tag(proof, &params.device, &params.tag).await?;
         } else {
-            rmm.remove_tag(&params.device, &params.tag).await?;
+            writes
+                .remove_tag(proof, &params.device, &params.tag)
+                .await?;
         }
-        let after = rmm.get_device(&params.device).await?;
+        let after = ctx.rmm()?.get_device(&params.device).await?;
         let has = after.tags.contains(&params.tag);
         Ok(Outcome {
             changes: plan.changes.clone(),
@@ -82,7 +85,7 @@ impl<const ADD: bool> TypedAction for DeviceTag<ADD> {
         request: &ActionRequest,
         params: &Self::Params,
     ) -> Result<Plan> {
-        let device = ctx.connectors().rmm()?.get_device(&params.device).await?;
+        let device = ctx.rmm()?.get_device(&params.device).await?;
         let verb = if ADD { "Tag" } else { "Untag" };
         let mut plan = plan_of::<Self>(
             request,
@@ -106,9 +109,9 @@ impl<const ADD: bool> TypedAction for DeviceTag<ADD> {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        Self::apply(ctx, params, ADD, plan).await
+        Self::apply(ctx, proof, params, ADD, plan).await
     }
 
     async fn undo(
@@ -117,9 +120,9 @@ impl<const ADD: bool> TypedAction for DeviceTag<ADD> {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        Self::apply(ctx, params, !ADD, plan).await
+        Self::apply(ctx, proof, params, !ADD, plan).await
     }
 }
 
@@ -158,7 +161,7 @@ impl TypedAction for RunScript {
         request: &ActionRequest,
         params: &Self::Params,
     ) -> Result<Plan> {
-        let device = ctx.connectors().rmm()?.get_device(&params.device).await?;
+        let device = ctx.rmm()?.get_device(&params.device).await?;
         let mut plan =
             plan_of::<Self>(request, format!("Run {} on {}", params.script, device.name));
         plan.state_before = json!({ "online": device.online });
@@ -183,12 +186,11 @@ impl TypedAction for RunScript {
         _request: &ActionRequest,
         params: &Self::Params,
         plan: &Plan,
-        _proof: &ExecutionProof,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         let run = ctx
-            .connectors()
-            .rmm()?
-            .run_script(&params.device, &params.script, &params.parameters)
+            .rmm_writes(proof)?
+            .run_script(proof, &params.device, &params.script, &params.parameters)
             .await?;
         let status = match run.state {
             ScriptState::Succeeded => StepStatus::Verified,
