@@ -29,7 +29,7 @@ async fn main() -> Result<()> {
     engine.add_tenant(
         Tenant::new(tenant.clone(), "Acme Ltd"),
         ConnectorSet::new(tenant.clone()).with(Arc::new(memory.clone()))?,
-    );
+    )?;
 
     let request = |key: &str,
                    action: &str,

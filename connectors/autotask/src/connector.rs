@@ -259,7 +259,9 @@ impl TypedAction for OpenProblem {
             .await?;
         let problem_id = problem.to_string();
         for incident in &params.incidents {
-            self.autotask.link_to_parent(proof, incident, &problem_id).await?;
+            self.autotask
+                .link_to_parent(proof, incident, &problem_id)
+                .await?;
         }
         let mut linked = Vec::new();
         for incident in &params.incidents {

@@ -139,7 +139,11 @@ impl M365Connector {
     }
 
     /// Hide a mailbox from the address lists, or show it again.
-    pub(crate) async fn set_hidden_from_address_lists(&self, mailbox: &str, hidden: bool) -> Result<()> {
+    pub(crate) async fn set_hidden_from_address_lists(
+        &self,
+        mailbox: &str,
+        hidden: bool,
+    ) -> Result<()> {
         self.mailbox_cmdlet(
             "Set-Mailbox",
             mailbox,

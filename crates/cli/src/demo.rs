@@ -339,7 +339,7 @@ pub(crate) async fn run(json_output: bool, audit_dir: Option<PathBuf>) -> Result
     engine.add_tenant(
         Tenant::new(tenant.clone(), "Acme Law LLP").in_group(TenantGroupId::new("legal-clients")?),
         ConnectorSet::new(tenant.clone()).with(Arc::new(memory.clone()))?,
-    );
+    )?;
     let demo = Demo {
         engine,
         tenant: tenant.clone(),
@@ -349,9 +349,7 @@ pub(crate) async fn run(json_output: bool, audit_dir: Option<PathBuf>) -> Result
 
     let psa_tickets = {
         let ctx = demo.engine.connectors(&tenant)?;
-        ctx.psa()?
-            .poll_tickets(&Default::default())
-            .await?
+        ctx.psa()?.poll_tickets(&Default::default()).await?
     };
     let domain = format!("{tenant}.example");
     let mut reports = Vec::new();

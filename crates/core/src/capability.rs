@@ -354,6 +354,36 @@ pub trait IdentityProvider: Send + Sync {
 /// The writes of an identity provider. Each borrows the [`ExecutionProof`] of the one request
 /// it serves, which only the engine issues, so nothing changes in a directory without a policy
 /// decision.
+///
+/// With the proof an action is lent, a write compiles:
+///
+/// ```
+/// use stackhand_core::{ExecutionProof, IdentityWrites, Result, User};
+/// use stackhand_core::memory::MemoryConnector;
+///
+/// async fn disable(idp: &MemoryConnector, proof: &ExecutionProof<'_>, jane: &User) -> Result<()> {
+///     idp.set_enabled(proof, jane, false).await
+/// }
+/// ```
+///
+/// Without one, it does not:
+///
+/// ```compile_fail
+/// use stackhand_core::{IdentityWrites, Result, User};
+/// use stackhand_core::memory::MemoryConnector;
+///
+/// async fn disable(idp: &MemoryConnector, jane: &User) -> Result<()> {
+///     idp.set_enabled(jane, false).await
+/// }
+/// ```
+///
+/// And the connectors the engine hands out have no writes at all:
+///
+/// ```compile_fail
+/// fn writes(engine: &stackhand_core::engine::Engine, tenant: &stackhand_core::TenantId) {
+///     let _ = engine.connectors(tenant).unwrap().identity_writes();
+/// }
+/// ```
 #[async_trait]
 pub trait IdentityWrites: Send + Sync {
     /// Reset the password.

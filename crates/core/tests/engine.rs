@@ -41,12 +41,14 @@ fn fixture(policy: impl Policy + 'static) -> Fixture {
         .clock(clock.clone())
         .build();
     let memory = MemoryConnector::demo(tenant.clone());
-    engine.add_tenant(
-        Tenant::new(tenant.clone(), "Acme"),
-        ConnectorSet::new(tenant.clone())
-            .with(Arc::new(memory.clone()))
-            .unwrap(),
-    );
+    engine
+        .add_tenant(
+            Tenant::new(tenant.clone(), "Acme"),
+            ConnectorSet::new(tenant.clone())
+                .with(Arc::new(memory.clone()))
+                .unwrap(),
+        )
+        .unwrap();
     Fixture {
         engine,
         audit,

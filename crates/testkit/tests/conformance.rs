@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use stackhand_core::{
     ActionContext, ActionId, ActionRequest, Category, Connector, ConnectorInfo, Descriptor, Device,
     Error, ErrorKind, ExecutionProof, Health, IdempotencyKey, Outcome, Plan, Principal, Result,
-    Risk, Rmm, ScriptRun, StepStatus, TenantId, Typed, TypedAction,
+    Risk, Rmm, RmmWrites, ScriptRun, StepStatus, TenantId, Typed, TypedAction,
 };
 use stackhand_testkit::Spec;
 use stackhand_testkit::conformance::{
@@ -311,7 +311,12 @@ impl Connector for DemoConnector {
 
     fn actions(&self) -> Vec<Arc<dyn Action>> {
         vec![Typed::shared(ResetAgent {
-            plan_writes: self.defects.plan_writes,
+            // The defect: the action keeps a raw route to the vendor, outside the capability
+            // traits, where no proof is asked for.
+            plan_writes: self
+                .defects
+                .plan_writes
+                .then(|| self.config.base_url.to_string()),
         })]
     }
 }
@@ -383,7 +388,8 @@ impl RmmWrites for DemoConnector {
 
 /// `demo.reset_agent`: the connector's own action.
 struct ResetAgent {
-    plan_writes: bool,
+    /// The vendor's base URL, when the action has the plan-writes defect.
+    plan_writes: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, schemars::JsonSchema)]
@@ -410,11 +416,16 @@ impl TypedAction for ResetAgent {
         request: &ActionRequest,
         params: &Self::Params,
     ) -> Result<Plan> {
-        let rmm = ctx.connectors().rmm()?;
-        let device = rmm.get_device(&params.device).await?;
-        if self.plan_writes {
-            // The defect: "checking" the agent by resetting it.
-            rmm.add_tag(&device.id, "agent-reset").await?;
+        let device = ctx.rmm()?.get_device(&params.device).await?;
+        if let Some(base_url) = &self.plan_writes {
+            // The defect: "checking" the agent by resetting it, through a raw client, since the
+            // capability's writes need a proof a plan never has.
+            reqwest::Client::new()
+                .post(format!("{base_url}/api/devices/{}/tags", device.id))
+                .json(&json!({"tag": "agent-reset"}))
+                .send()
+                .await
+                .map_err(transport)?;
         }
         Ok(Plan::new(
             request.action.clone(),
@@ -429,11 +440,10 @@ impl TypedAction for ResetAgent {
         _request: &ActionRequest,
         params: &Self::Params,
         _plan: &Plan,
-        _proof: &ExecutionProof<'_>,
+        proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        ctx.connectors()
-            .rmm()?
-            .add_tag(&params.device, "agent-reset")
+        ctx.rmm_writes(proof)?
+            .add_tag(proof, &params.device, "agent-reset")
             .await?;
         Ok(Outcome::new(StepStatus::Succeeded))
     }
@@ -527,14 +537,14 @@ impl Harness for DemoHarness {
         Ok(rmm.find_devices("jane").await?.len())
     }
 
-    fn plan_cases(&self, _server_url: &str) -> Vec<PlanCase> {
+    fn plan_cases(&self, server_url: &str) -> Vec<PlanCase> {
         let builtin = stackhand_core::actions::builtin();
         let tag = builtin
             .get(&ActionId::from_static("rmm.tag_device"))
             .expect("core has rmm.tag_device")
             .clone();
         let reset_agent = Typed::shared(ResetAgent {
-            plan_writes: self.defects.plan_writes,
+            plan_writes: self.defects.plan_writes.then(|| server_url.to_string()),
         });
         let read_d1 = Fixture::json(Route::get("/api/devices/d1"), device("d1", &["finance"]));
         vec![

@@ -263,6 +263,15 @@ impl TypedAction for Unlock {
     ) -> Result<Plan> {
         let (mut plan, user) = user_plan::<Self>(ctx, request, &params.user, "Unlock").await?;
         refuse_externally_mastered(&user, "an unlock")?;
+        if !user.enabled {
+            // A lockout clears; a disabled account was switched off by someone. Turning it back
+            // on is identity.enable, which the policy decides on its own (and usually gates).
+            return Err(Error::invalid(format!(
+                "{} is disabled, not locked out: unlock never re-enables an account; \
+                 identity.enable does, under its own policy",
+                user.login
+            )));
+        }
         if user.locked || !identity(ctx)?.features().native_unlock {
             plan.changes.push(Change::new(
                 resource(&user),
@@ -284,6 +293,12 @@ impl TypedAction for Unlock {
     ) -> Result<Outcome> {
         let idp = identity(ctx)?;
         let user = idp.get_user(&params.user).await?;
+        if !user.enabled {
+            return Err(Error::conflict(format!(
+                "{} was disabled after the plan was made; unlock does not re-enable it",
+                user.login
+            )));
+        }
         ctx.identity_writes(proof)?.unlock(proof, &user).await?;
         let after = idp.get_user(&params.user).await?;
         Ok(Outcome {
