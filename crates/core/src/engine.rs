@@ -21,7 +21,8 @@ use crate::audit::{AuditKind, AuditRecord, AuditSink};
 use crate::connector::{ConnectorReads, ConnectorSet};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    ActionId, ActionRequest, IdempotencyKey, Outcome, Plan, Principal, StepStatus, Tenant, TenantId,
+    ActionId, ActionRequest, IdempotencyKey, Outcome, Plan, Principal, PrincipalKind, StepStatus,
+    Tenant, TenantId,
 };
 use crate::policy::{Decision, DecisionInput, Effect, Policy, UsageView};
 
@@ -156,12 +157,44 @@ impl Submission {
     }
 }
 
+/// What the engine knew when it began to execute (or undo) a request: enough to settle the key
+/// by reading the target back if the result could not be recorded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Started {
+    /// Execute or undo.
+    pub operation: Operation,
+    /// The request.
+    pub request: ActionRequest,
+    /// The plan being executed.
+    pub plan: Plan,
+    /// The decision that allowed it.
+    pub decision: Decision,
+    /// The approver, if one approved.
+    pub approved_by: Option<String>,
+    /// When execution began.
+    pub at: DateTime<Utc>,
+}
+
 /// What the store holds for an idempotency key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum KeyState {
-    /// Being processed now.
+    /// Claimed; nothing decided or executed yet. The only state a key is released from.
     InFlight,
+    /// Execution began: the vendor may have been called. Never released.
+    Executing {
+        /// What was being executed.
+        started: Box<Started>,
+    },
+    /// Execution began but its result was never recorded (a failure or crash between the
+    /// vendor call and the record). A retry reads the target back to settle it, or leaves it
+    /// to a person; it never executes again.
+    InDoubt {
+        /// What was being executed.
+        started: Box<Started>,
+        /// Why the result is unknown.
+        reason: String,
+    },
     /// Executed.
     Executed {
         /// The receipt (without secrets).
@@ -188,8 +221,21 @@ pub enum Claim {
     Seen(KeyState),
 }
 
+/// The result of moving an approval out of pending.
+#[derive(Debug, Clone)]
+pub enum Transition {
+    /// This caller moved it; here it is in its new state.
+    Done(Approval),
+    /// Someone else resolved it first (approved, denied or expired); here is how.
+    AlreadyResolved(Approval),
+}
+
 /// Durable engine state: idempotency keys and approvals. In memory by default;
 /// `stackhand-store` provides SQLite and PostgreSQL implementations.
+///
+/// Every method that changes state is atomic on its own: [`claim`](Self::claim) is an
+/// insert-if-absent and [`resolve_approval`](Self::resolve_approval) a compare-and-swap, so two
+/// engines (or two tasks) sharing one store never both win.
 #[async_trait]
 pub trait EngineStore: Send + Sync {
     /// Claim a key for a request fingerprint. A key seen with another fingerprint is a conflict.
@@ -203,14 +249,22 @@ pub trait EngineStore: Send + Sync {
     async fn settle(&self, tenant: &TenantId, key: &IdempotencyKey, state: KeyState) -> Result<()>;
     /// The state of a key, if it was ever claimed.
     async fn state(&self, tenant: &TenantId, key: &IdempotencyKey) -> Result<Option<KeyState>>;
-    /// Forget an in-flight key whose request failed before anything was decided.
-    async fn release(&self, tenant: &TenantId, key: &IdempotencyKey) -> Result<()>;
-    /// Save (insert or update) an approval.
-    async fn put_approval(&self, approval: &Approval) -> Result<()>;
+    /// Forget a key whose request failed before anything was decided. Only an
+    /// [`InFlight`](KeyState::InFlight) key is released: a key whose execution began is kept
+    /// whatever happens (the call answers `Ok(false)`).
+    async fn release(&self, tenant: &TenantId, key: &IdempotencyKey) -> Result<bool>;
+    /// Store a new approval; an id already stored is a conflict.
+    async fn insert_approval(&self, approval: &Approval) -> Result<()>;
+    /// Move a pending approval to `to` if, and only if, it is still pending (compare-and-swap).
+    async fn resolve_approval(&self, id: ApprovalId, to: ApprovalStatus) -> Result<Transition>;
     /// Load an approval.
     async fn approval(&self, id: ApprovalId) -> Result<Option<Approval>>;
-    /// Pending approvals of a tenant.
-    async fn pending_approvals(&self, tenant: &TenantId) -> Result<Vec<Approval>>;
+    /// Approvals of a tenant still pending and not yet expired at `now`, oldest first.
+    async fn pending_approvals(
+        &self,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Approval>>;
 }
 
 /// [`EngineStore`] in memory.
@@ -268,26 +322,56 @@ impl EngineStore for MemoryStore {
             .map(|(_, state)| state.clone()))
     }
 
-    async fn release(&self, tenant: &TenantId, key: &IdempotencyKey) -> Result<()> {
-        self.keys.lock().remove(&(tenant.clone(), key.clone()));
-        Ok(())
+    async fn release(&self, tenant: &TenantId, key: &IdempotencyKey) -> Result<bool> {
+        let mut keys = self.keys.lock();
+        let id = (tenant.clone(), key.clone());
+        if matches!(keys.get(&id), Some((_, KeyState::InFlight))) {
+            keys.remove(&id);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
-    async fn put_approval(&self, approval: &Approval) -> Result<()> {
-        self.approvals.lock().insert(approval.id, approval.clone());
-        Ok(())
+    async fn insert_approval(&self, approval: &Approval) -> Result<()> {
+        match self.approvals.lock().entry(approval.id) {
+            std::collections::hash_map::Entry::Occupied(_) => Err(Error::conflict(format!(
+                "approval {} already exists",
+                approval.id
+            ))),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(approval.clone());
+                Ok(())
+            }
+        }
+    }
+
+    async fn resolve_approval(&self, id: ApprovalId, to: ApprovalStatus) -> Result<Transition> {
+        let mut approvals = self.approvals.lock();
+        let approval = approvals
+            .get_mut(&id)
+            .ok_or_else(|| Error::not_found(format!("no approval {id}")))?;
+        if approval.status != ApprovalStatus::Pending {
+            return Ok(Transition::AlreadyResolved(approval.clone()));
+        }
+        approval.status = to;
+        Ok(Transition::Done(approval.clone()))
     }
 
     async fn approval(&self, id: ApprovalId) -> Result<Option<Approval>> {
         Ok(self.approvals.lock().get(&id).cloned())
     }
 
-    async fn pending_approvals(&self, tenant: &TenantId) -> Result<Vec<Approval>> {
+    async fn pending_approvals(
+        &self,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Approval>> {
         let mut pending: Vec<Approval> = self
             .approvals
             .lock()
             .values()
             .filter(|a| &a.tenant == tenant && a.status == ApprovalStatus::Pending)
+            .filter(|a| a.expires > now)
             .cloned()
             .collect();
         pending.sort_by_key(|a| a.created);
@@ -344,6 +428,7 @@ pub struct EngineBuilder {
     clock: Arc<dyn Clock>,
     actions: ActionCatalog,
     approval_ttl: ChronoDuration,
+    in_doubt_after: ChronoDuration,
 }
 
 impl EngineBuilder {
@@ -372,6 +457,14 @@ impl EngineBuilder {
         self
     }
 
+    /// How long an execution may run without recording a result before a retry of the same key
+    /// treats it as in doubt (a crash between the vendor call and the record). Default 15
+    /// minutes; until then a retry answers "in progress".
+    pub fn in_doubt_after(mut self, after: ChronoDuration) -> Self {
+        self.in_doubt_after = after;
+        self
+    }
+
     /// Build.
     pub fn build(self) -> Engine {
         Engine {
@@ -382,6 +475,7 @@ impl EngineBuilder {
                 clock: self.clock,
                 actions: self.actions,
                 approval_ttl: self.approval_ttl,
+                in_doubt_after: self.in_doubt_after,
                 tenants: RwLock::new(HashMap::new()),
                 usage: UsageLedger::default(),
             }),
@@ -396,6 +490,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     actions: ActionCatalog,
     approval_ttl: ChronoDuration,
+    in_doubt_after: ChronoDuration,
     tenants: RwLock<HashMap<TenantId, Arc<TenantEntry>>>,
     usage: UsageLedger,
 }
@@ -482,6 +577,7 @@ impl Engine {
             clock: Arc::new(SystemClock),
             actions: crate::actions::builtin(),
             approval_ttl: ChronoDuration::hours(24),
+            in_doubt_after: ChronoDuration::minutes(15),
         }
     }
 
@@ -655,9 +751,35 @@ impl Engine {
         {
             Ok(submission) => Ok(submission),
             Err(err) => {
-                // Nothing was decided or changed: the caller may retry with the same key.
-                self.inner.store.release(&request.tenant, &key).await?;
+                self.after_failure(&request, &err).await;
                 Err(err)
+            }
+        }
+    }
+
+    /// A request failed with its key claimed. Before execution began nothing was decided or
+    /// changed, so the key is released and the caller may retry. After, the vendor may have been
+    /// called: the key is kept and marked in doubt, so a retry never executes twice.
+    async fn after_failure(&self, request: &ActionRequest, err: &Error) {
+        let (tenant, key) = (&request.tenant, &request.idempotency_key);
+        match self.inner.store.release(tenant, key).await {
+            Ok(true) => {}
+            Ok(false) => {
+                if let Ok(Some(KeyState::Executing { started })) =
+                    self.inner.store.state(tenant, key).await
+                {
+                    let reason = format!("the result could not be recorded: {}", err.message());
+                    // Best effort: if the store is what failed, a retry finds `Executing` and
+                    // treats it as in doubt once it is stale.
+                    let _ = self
+                        .inner
+                        .store
+                        .settle(tenant, key, KeyState::InDoubt { started, reason })
+                        .await;
+                }
+            }
+            Err(release_err) => {
+                tracing::warn!(%key, error = %release_err, "could not release an idempotency key");
             }
         }
     }
@@ -670,6 +792,23 @@ impl Engine {
                         .temporary(),
                 );
             }
+            KeyState::Executing { started } => {
+                let age = self.inner.clock.now() - started.at;
+                if age < self.inner.in_doubt_after {
+                    return Err(Error::conflict(
+                        "a request with this idempotency key is being executed",
+                    )
+                    .temporary());
+                }
+                let reason = format!(
+                    "execution began at {} and never recorded a result",
+                    started.at
+                );
+                return self.settle_in_doubt(*started, reason).await;
+            }
+            KeyState::InDoubt { started, reason } => {
+                return self.settle_in_doubt(*started, reason).await;
+            }
             KeyState::Executed { receipt } => Submission::Executed(receipt),
             KeyState::Denied { decision } => Submission::Denied(decision),
             KeyState::Pending { approval } => {
@@ -681,6 +820,75 @@ impl Engine {
             }
         };
         Ok(Submission::Duplicate(Box::new(earlier)))
+    }
+
+    /// A key whose execution may or may not have reached the vendor: read the target back. If
+    /// it is already in the requested state, the execution happened and the key is settled as
+    /// executed; otherwise nothing is executed again and a person must look.
+    async fn settle_in_doubt(&self, started: Started, reason: String) -> Result<Submission> {
+        let entry = self.tenant(&started.request.tenant)?;
+        let action = Self::action(&entry, &started.request.action)?;
+        let fresh = match started.operation {
+            Operation::Execute => action.plan(&entry.context, &started.request).await.ok(),
+            Operation::Undo => None,
+        };
+        let request = started.request.clone();
+        match fresh {
+            Some(plan) if plan.is_noop() => {
+                let outcome = Outcome {
+                    changes: started.plan.changes.clone(),
+                    state_before: started.plan.state_before.clone(),
+                    state_after: plan.state_before.clone(),
+                    ..Outcome::new(StepStatus::Verified)
+                }
+                .with_message("Done (confirmed by reading the target back).");
+                self.audit(
+                    AuditKind::ExecutionSucceeded,
+                    &request,
+                    "system",
+                    serde_json::json!({
+                        "settled_by_read_back": true,
+                        "was_in_doubt": reason,
+                        "state_after": outcome.state_after,
+                    }),
+                )
+                .await?;
+                let receipt = Receipt {
+                    operation: started.operation,
+                    request,
+                    plan: started.plan,
+                    decision: started.decision,
+                    approved_by: started.approved_by,
+                    outcome,
+                    failure: None,
+                };
+                self.settle(
+                    &receipt.request,
+                    KeyState::Executed {
+                        receipt: Box::new(receipt.clone()),
+                    },
+                )
+                .await?;
+                Ok(Submission::Duplicate(Box::new(Submission::Executed(
+                    Box::new(receipt),
+                ))))
+            }
+            _ => {
+                self.settle(
+                    &request,
+                    KeyState::InDoubt {
+                        started: Box::new(started),
+                        reason: reason.clone(),
+                    },
+                )
+                .await?;
+                Err(Error::conflict(format!(
+                    "request {} is in doubt ({reason}); the target does not show the change, so \
+                     it is not executed again: a person must check it and settle it",
+                    request.idempotency_key
+                )))
+            }
+        }
     }
 
     async fn submit_claimed(
@@ -774,7 +982,7 @@ impl Engine {
             expires: now + self.inner.approval_ttl,
             status: ApprovalStatus::Pending,
         };
-        self.inner.store.put_approval(&approval).await?;
+        self.inner.store.insert_approval(&approval).await?;
         self.audit(
             AuditKind::ApprovalRequested,
             &approval.request,
@@ -817,6 +1025,21 @@ impl Engine {
         let actor = approved_by
             .clone()
             .unwrap_or_else(|| request.requester.id.clone());
+        // From here on the vendor may be called: the key is never released again.
+        self.settle(
+            &request,
+            KeyState::Executing {
+                started: Box::new(Started {
+                    operation,
+                    request: request.clone(),
+                    plan: plan.clone(),
+                    decision: decision.clone(),
+                    approved_by: approved_by.clone(),
+                    at: self.inner.clock.now(),
+                }),
+            },
+        )
+        .await?;
         self.inner
             .usage
             .record(&request.tenant, &request.action, self.inner.clock.now());
@@ -903,12 +1126,15 @@ impl Engine {
         Ok(receipt)
     }
 
-    /// Pending approvals of a tenant.
+    /// Pending approvals of a tenant (expired ones are not listed).
     pub async fn pending_approvals(&self, tenant: &TenantId) -> Result<Vec<Approval>> {
-        self.inner.store.pending_approvals(tenant).await
+        self.inner
+            .store
+            .pending_approvals(tenant, self.inner.clock.now())
+            .await
     }
 
-    async fn load_pending(&self, id: ApprovalId) -> Result<Approval> {
+    async fn load_approval(&self, id: ApprovalId) -> Result<Approval> {
         self.inner
             .store
             .approval(id)
@@ -919,7 +1145,12 @@ impl Engine {
     /// Check that `approver` may answer `approval`; refusals are audited.
     async fn check_authority(&self, approval: &Approval, approver: &Principal) -> Result<()> {
         let requester = &approval.request.requester;
-        let problem = if approver.id.eq_ignore_ascii_case(&requester.id)
+        let problem = if approver.kind == PrincipalKind::Agent {
+            Some(Error::forbidden(format!(
+                "{} is an agent: agents never approve",
+                approver.id
+            )))
+        } else if approver.id.eq_ignore_ascii_case(&requester.id)
             || requester
                 .idp_login
                 .as_deref()
@@ -957,139 +1188,248 @@ impl Engine {
         }
     }
 
-    /// Expire the approval if its time is up; returns whether it expired.
-    async fn expire_if_due(&self, approval: &mut Approval) -> Result<bool> {
+    /// Expire the approval if its time is up (compare-and-swap: only a pending one expires).
+    /// Returns the approval as it now stands when it is no longer pending.
+    async fn expire_if_due(&self, approval: &Approval) -> Result<Option<Approval>> {
         let now = self.inner.clock.now();
-        if approval.status == ApprovalStatus::Pending && now >= approval.expires {
-            approval.status = ApprovalStatus::Expired { at: now };
-            self.inner.store.put_approval(approval).await?;
-            self.audit(
-                AuditKind::ApprovalExpired,
-                &approval.request,
-                "system",
-                serde_json::json!({ "approval": approval.id }),
-            )
-            .await?;
-            let decision = Decision {
-                effect: Effect::Deny,
-                rule: approval.decision.rule.clone(),
-                reason: "approval expired".into(),
-            };
-            self.settle(&approval.request, KeyState::Denied { decision })
-                .await?;
-            return Ok(true);
+        if now < approval.expires {
+            return Ok(None);
         }
-        Ok(matches!(approval.status, ApprovalStatus::Expired { .. }))
+        match self
+            .inner
+            .store
+            .resolve_approval(approval.id, ApprovalStatus::Expired { at: now })
+            .await?
+        {
+            Transition::Done(expired) => {
+                self.audit(
+                    AuditKind::ApprovalExpired,
+                    &expired.request,
+                    "system",
+                    serde_json::json!({ "approval": expired.id }),
+                )
+                .await?;
+                let decision = Decision {
+                    effect: Effect::Deny,
+                    rule: expired.decision.rule.clone(),
+                    reason: "approval expired".into(),
+                };
+                self.settle(&expired.request, KeyState::Denied { decision })
+                    .await?;
+                Ok(Some(expired))
+            }
+            Transition::AlreadyResolved(other) => Ok(Some(other)),
+        }
     }
 
-    /// Approve and execute. Approving again (same approver) answers with the first result.
-    pub async fn approve(&self, id: ApprovalId, approver: &Principal) -> Result<Submission> {
-        let mut approval = self.load_pending(id).await?;
+    /// What to answer for an approval someone else already resolved.
+    async fn resolved_answer(&self, approval: &Approval) -> Result<Submission> {
         match &approval.status {
-            ApprovalStatus::Approved { .. } => {
-                return match self
-                    .inner
-                    .store
-                    .state(&approval.tenant, &approval.request.idempotency_key)
-                    .await?
-                {
-                    Some(state) => self.replay(state).await,
-                    None => Err(Error::conflict(format!(
-                        "approval {id} was approved but its result is missing"
-                    ))),
-                };
-            }
-            ApprovalStatus::Denied { by, .. } => {
-                return Err(Error::conflict(format!(
-                    "approval {id} was already denied by {by}"
-                )));
-            }
-            _ => {}
+            ApprovalStatus::Approved { .. } => match self
+                .inner
+                .store
+                .state(&approval.tenant, &approval.request.idempotency_key)
+                .await?
+            {
+                Some(state) => self.replay(state).await,
+                None => Err(Error::conflict(format!(
+                    "approval {} was approved but its result is missing",
+                    approval.id
+                ))),
+            },
+            ApprovalStatus::Denied { by, reason, .. } => Err(Error::conflict(format!(
+                "approval {} was already denied by {by}: {reason}",
+                approval.id
+            ))),
+            ApprovalStatus::Expired { at } => Err(Error::conflict(format!(
+                "approval {} expired at {at}",
+                approval.id
+            ))),
+            ApprovalStatus::Pending => Err(Error::conflict(format!(
+                "approval {} is still pending",
+                approval.id
+            ))),
         }
-        if self.expire_if_due(&mut approval).await? {
-            return Err(Error::conflict(format!(
-                "approval {id} expired at {}",
-                approval.expires
-            )));
+    }
+
+    /// Approve and execute. Exactly one of any number of concurrent approvals and denials wins
+    /// (a compare-and-swap on the approval's state); the others answer with what happened.
+    ///
+    /// The approver approves what they were shown: the request is planned again, and if the
+    /// fresh plan reaches further than the approved one (another target, a change not shown)
+    /// the approval is superseded by a new one for the fresh plan, and nothing runs.
+    pub async fn approve(&self, id: ApprovalId, approver: &Principal) -> Result<Submission> {
+        let approval = self.load_approval(id).await?;
+        if approval.status != ApprovalStatus::Pending {
+            return self.resolved_answer(&approval).await;
+        }
+        if let Some(resolved) = self.expire_if_due(&approval).await? {
+            return self.resolved_answer(&resolved).await;
         }
         self.check_authority(&approval, approver).await?;
         let entry = self.tenant(&approval.tenant)?;
         let action = Self::action(&entry, &approval.request.action)?;
-
-        approval.status = ApprovalStatus::Approved {
-            by: approver.id.clone(),
-            at: self.inner.clock.now(),
-        };
-        self.inner.store.put_approval(&approval).await?;
-        self.audit(
-            AuditKind::ApprovalGranted,
-            &approval.request,
-            &approver.id,
-            serde_json::json!({ "approval": id }),
-        )
-        .await?;
+        let request = approval.request.clone();
 
         // The world may have moved since the approval was asked for: plan again so undo
         // restores the real state before, and decide again so a new deny still wins.
-        let request = approval.request.clone();
-        let (plan, decision) = match approval.operation {
+        let plan = match approval.operation {
             Operation::Execute => {
                 let plan = self.plan_with(&entry, action.as_ref(), &request).await?;
                 let decision = self.decide(&entry, action.as_ref(), &request, &plan);
                 if decision.is_deny() {
-                    self.audit(
-                        AuditKind::Decided,
-                        &request,
-                        &approver.id,
-                        serde_json::to_value(&decision)?,
-                    )
-                    .await?;
-                    self.settle(
-                        &request,
-                        KeyState::Denied {
-                            decision: decision.clone(),
-                        },
-                    )
-                    .await?;
-                    return Ok(Submission::Denied(decision));
+                    return self.deny_at_approval(&approval, approver, decision).await;
                 }
-                (plan, approval.decision.clone())
+                if let Some(why) = reaches_further(&approval.plan, &plan) {
+                    return self.supersede(&approval, approver, plan, why).await;
+                }
+                plan
             }
-            Operation::Undo => (approval.plan.clone(), approval.decision.clone()),
+            Operation::Undo => approval.plan.clone(),
         };
-        let receipt = self
+
+        let approved = ApprovalStatus::Approved {
+            by: approver.id.clone(),
+            at: self.inner.clock.now(),
+        };
+        match self.inner.store.resolve_approval(id, approved).await? {
+            Transition::Done(_) => {}
+            Transition::AlreadyResolved(other) => return self.resolved_answer(&other).await,
+        }
+        self.audit(
+            AuditKind::ApprovalGranted,
+            &request,
+            &approver.id,
+            serde_json::json!({ "approval": id }),
+        )
+        .await?;
+        let result = self
             .run(
                 &entry,
                 action.as_ref(),
                 approval.operation,
-                request,
+                request.clone(),
                 plan,
-                decision,
+                approval.decision.clone(),
                 Some(approver.id.clone()),
             )
+            .await;
+        match result {
+            Ok(receipt) => Ok(Submission::Executed(Box::new(receipt))),
+            Err(err) => {
+                self.after_failure(&request, &err).await;
+                Err(err)
+            }
+        }
+    }
+
+    /// The policy now denies what was waiting for approval: the approval ends denied.
+    async fn deny_at_approval(
+        &self,
+        approval: &Approval,
+        approver: &Principal,
+        decision: Decision,
+    ) -> Result<Submission> {
+        let denied = ApprovalStatus::Denied {
+            by: "policy".into(),
+            at: self.inner.clock.now(),
+            reason: decision.reason.clone(),
+        };
+        match self
+            .inner
+            .store
+            .resolve_approval(approval.id, denied)
+            .await?
+        {
+            Transition::Done(_) => {}
+            Transition::AlreadyResolved(other) => return self.resolved_answer(&other).await,
+        }
+        self.audit(
+            AuditKind::Decided,
+            &approval.request,
+            &approver.id,
+            serde_json::to_value(&decision)?,
+        )
+        .await?;
+        self.settle(
+            &approval.request,
+            KeyState::Denied {
+                decision: decision.clone(),
+            },
+        )
+        .await?;
+        Ok(Submission::Denied(decision))
+    }
+
+    /// The fresh plan reaches further than the approved one: end the old approval and ask
+    /// again for the fresh plan.
+    async fn supersede(
+        &self,
+        approval: &Approval,
+        approver: &Principal,
+        plan: Plan,
+        why: String,
+    ) -> Result<Submission> {
+        let superseded = ApprovalStatus::Denied {
+            by: "stackhand".into(),
+            at: self.inner.clock.now(),
+            reason: format!("superseded: {why}"),
+        };
+        match self
+            .inner
+            .store
+            .resolve_approval(approval.id, superseded)
+            .await?
+        {
+            Transition::Done(_) => {}
+            Transition::AlreadyResolved(other) => return self.resolved_answer(&other).await,
+        }
+        self.audit(
+            AuditKind::ApprovalRefused,
+            &approval.request,
+            &approver.id,
+            serde_json::json!({
+                "approval": approval.id,
+                "superseded": why,
+            }),
+        )
+        .await?;
+        let fresh = self
+            .request_approval(
+                approval.operation,
+                approval.request.clone(),
+                plan,
+                approval.decision.clone(),
+                approval.approvers.clone(),
+            )
             .await?;
-        Ok(Submission::Executed(Box::new(receipt)))
+        self.settle(&approval.request, KeyState::Pending { approval: fresh.id })
+            .await?;
+        Ok(Submission::PendingApproval(Box::new(fresh)))
     }
 
     /// Refuse an approval. The approver must have authority (the requester may also withdraw).
+    /// Like [`approve`](Self::approve), it wins only if the approval is still pending.
     pub async fn deny(
         &self,
         id: ApprovalId,
         approver: &Principal,
         reason: &str,
     ) -> Result<Decision> {
-        let mut approval = self.load_pending(id).await?;
-        if let ApprovalStatus::Denied { .. } = approval.status {
-            return Ok(Decision {
-                effect: Effect::Deny,
-                rule: approval.decision.rule.clone(),
-                reason: format!("denied by approver: {reason}"),
-            });
-        }
-        if approval.status != ApprovalStatus::Pending {
-            return Err(Error::conflict(format!(
-                "approval {id} is no longer pending"
-            )));
+        let approval = self.load_approval(id).await?;
+        let denial = |approval: &Approval| Decision {
+            effect: Effect::Deny,
+            rule: approval.decision.rule.clone(),
+            reason: format!("denied by approver: {reason}"),
+        };
+        match &approval.status {
+            ApprovalStatus::Denied { .. } => return Ok(denial(&approval)),
+            ApprovalStatus::Pending => {}
+            _ => {
+                return Err(Error::conflict(format!(
+                    "approval {id} is no longer pending"
+                )));
+            }
         }
         let withdrawing = approver
             .id
@@ -1097,12 +1437,22 @@ impl Engine {
         if !withdrawing {
             self.check_authority(&approval, approver).await?;
         }
-        approval.status = ApprovalStatus::Denied {
+        let denied = ApprovalStatus::Denied {
             by: approver.id.clone(),
             at: self.inner.clock.now(),
             reason: reason.to_string(),
         };
-        self.inner.store.put_approval(&approval).await?;
+        match self.inner.store.resolve_approval(id, denied).await? {
+            Transition::Done(_) => {}
+            Transition::AlreadyResolved(other) => {
+                return match other.status {
+                    ApprovalStatus::Denied { .. } => Ok(denial(&other)),
+                    _ => Err(Error::conflict(format!(
+                        "approval {id} is no longer pending"
+                    ))),
+                };
+            }
+        }
         self.audit(
             AuditKind::ApprovalRefused,
             &approval.request,
@@ -1113,11 +1463,7 @@ impl Engine {
             }),
         )
         .await?;
-        let decision = Decision {
-            effect: Effect::Deny,
-            rule: approval.decision.rule.clone(),
-            reason: format!("denied by approver: {reason}"),
-        };
+        let decision = denial(&approval);
         self.settle(
             &approval.request,
             KeyState::Denied {
@@ -1194,19 +1540,51 @@ impl Engine {
             }),
         )
         .await?;
-        self.carry_out(
-            &entry,
-            action.as_ref(),
-            Operation::Undo,
-            request,
-            plan,
-            decision,
-        )
-        .await
+        let undo_request = request.clone();
+        let result = self
+            .carry_out(
+                &entry,
+                action.as_ref(),
+                Operation::Undo,
+                request,
+                plan,
+                decision,
+            )
+            .await;
+        if let Err(err) = &result {
+            self.after_failure(&undo_request, err).await;
+        }
+        result
     }
 
     /// A tenant's audit trail.
     pub async fn audit_trail(&self, tenant: &TenantId) -> Result<Vec<crate::audit::AuditEvent>> {
         self.inner.audit.events(tenant).await
     }
+}
+
+/// Why `fresh` reaches further than `approved`, if it does: another target, or a change the
+/// approver was not shown. Fewer changes (some already made) is not further.
+fn reaches_further(approved: &Plan, fresh: &Plan) -> Option<String> {
+    if approved.facts.login != fresh.facts.login {
+        return Some(format!(
+            "the target is now {:?}, the approver was shown {:?}",
+            fresh.facts.login, approved.facts.login
+        ));
+    }
+    let shown = |c: &crate::model::Change| {
+        approved
+            .changes
+            .iter()
+            .any(|a| a.resource == c.resource && a.field == c.field && a.to == c.to)
+    };
+    fresh.changes.iter().find(|c| !shown(c)).map(|c| {
+        format!(
+            "the plan now also changes {} of {} to {}, which the approver was not shown",
+            c.field,
+            c.resource,
+            c.to.as_ref()
+                .map_or_else(|| "nothing".into(), |v| v.to_string())
+        )
+    })
 }
