@@ -63,19 +63,6 @@ impl AutotaskConnector {
         &self.inner.config
     }
 
-    /// Create a Problem ticket (for `company`, or the configured company) and return its id.
-    /// Incidents are then linked to it with [`Psa::link_to_parent`].
-    pub(crate) async fn create_problem_ticket(
-        &self,
-        company: Option<i64>,
-        title: &str,
-        description: &str,
-    ) -> Result<i64> {
-        self.inner
-            .create_problem_ticket(company, title, description)
-            .await
-    }
-
     /// The database's hourly request usage, as `ThresholdInformation` reports it.
     pub async fn threshold(&self) -> Result<crate::ThresholdInformation> {
         self.inner.client().await?.threshold().await

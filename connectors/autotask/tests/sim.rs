@@ -20,8 +20,24 @@ use stackhand_sim::autotask::{
     API_SECRET, API_USER, AutotaskSim, CONTOSO_COMPANY_ID, GLOBEX_COMPANY_ID, INTEGRATION_CODE,
 };
 use stackhand_sim::{Faults, SimServer};
+use stackhand_testkit::writes::through_engine;
 
 use common::{assert_valid, fast_retry, tenant};
+
+/// Run a PSA write of `$connector` through the engine, as the only way there is to make one:
+/// `$psa` is the connector's `PsaWrites` and `$proof` the engine's proof for the write.
+macro_rules! psa_write {
+    ($connector:expr, |$psa:ident, $proof:ident| $write:expr) => {{
+        let connector = $connector.clone();
+        through_engine(&tenant(), move |$proof| {
+            Box::pin(async move {
+                let $psa = connector.psa_writes().expect("autotask offers PSA writes");
+                $write.await
+            })
+        })
+        .await
+    }};
+}
 
 struct Fixture {
     sim: AutotaskSim,
@@ -160,17 +176,17 @@ async fn intake_discovers_the_zone_and_polls_open_tickets_with_contact_and_compa
         ..Default::default()
     };
     assert!(f.psa().poll_tickets(&since).await.unwrap().is_empty());
-    f.psa()
-        .add_note(
-            &jane.id,
-            &NewNote {
-                text: "Looking into it.".into(),
-                visibility: NoteVisibility::Internal,
-                resolution: false,
-            },
-        )
-        .await
-        .unwrap();
+    let jane_id = jane.id.clone();
+    psa_write!(f.connector, |psa, proof| psa.add_note(
+        proof,
+        &jane_id,
+        &NewNote {
+            text: "Looking into it.".into(),
+            visibility: NoteVisibility::Internal,
+            resolution: false,
+        },
+    ))
+    .unwrap();
     let changed = f.psa().poll_tickets(&since).await.unwrap();
     assert_eq!(
         changed.iter().map(|t| &t.id).collect::<Vec<_>>(),
@@ -196,23 +212,7 @@ async fn a_ticket_is_noted_internally_and_for_the_customer_then_closed_through_t
         .expect("the lockout ticket is taken in");
     let id = taken.id.clone();
 
-    struct AllowAll;
-    impl Policy for AllowAll {
-        fn decide(&self, _: &DecisionInput<'_>) -> Decision {
-            Decision {
-                effect: Effect::Allow,
-                rule: RuleId::new("allow-all"),
-                reason: "test".into(),
-            }
-        }
-    }
-    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
-    engine.add_tenant(
-        Tenant::new(tenant(), "Contoso Law"),
-        ConnectorSet::new(tenant())
-            .with(Arc::new(f.connector.clone()))
-            .unwrap(),
-    );
+    let engine = engine_with(&f.connector, "Contoso Law");
     let submit = |key: &str, action: &'static str, params: serde_json::Value| {
         let request = ActionRequest::new(
             IdempotencyKey::new(key).unwrap(),
@@ -399,59 +399,67 @@ async fn a_scoped_history_holds_only_the_tenants_company() {
 async fn status_queue_and_technician_changes_land_in_the_simulator() {
     let f = contoso().await;
     let id = f.open_ticket(CONTOSO_COMPANY_ID, "Password reset");
-    let psa = f.psa();
-    psa.set_status(&id.to_string(), "Waiting Customer")
-        .await
-        .unwrap();
+    psa_write!(f.connector, |psa, proof| psa.set_status(
+        proof,
+        &id.to_string(),
+        "Waiting Customer"
+    ))
+    .unwrap();
     assert_eq!(f.sim.ticket(id).unwrap().status, "Waiting Customer");
 
-    psa.reassign(
+    psa_write!(f.connector, |psa, proof| psa.reassign(
+        proof,
         &id.to_string(),
         &Assignment {
             board: Some("Escalations".into()),
             member: Some("jlee".into()),
         },
-    )
-    .await
+    ))
     .unwrap();
     let ticket = f.sim.ticket(id).unwrap();
     assert_eq!(ticket.queue.as_deref(), Some("Escalations"));
     assert_eq!(ticket.assigned_resource_id, Some(29684022));
-    psa.reassign(
+    psa_write!(f.connector, |psa, proof| psa.reassign(
+        proof,
         &id.to_string(),
         &Assignment {
             board: None,
             member: Some("amorgan@northwind-msp.example".into()),
         },
-    )
-    .await
+    ))
     .unwrap();
     assert_eq!(
         f.sim.ticket(id).unwrap().assigned_resource_id,
         Some(29684010)
     );
 
-    let err = psa
-        .set_status(&id.to_string(), "Resolved")
-        .await
-        .unwrap_err();
+    let err = psa_write!(f.connector, |psa, proof| psa.set_status(
+        proof,
+        &id.to_string(),
+        "Resolved"
+    ))
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
     assert!(err.message().contains("Waiting Customer"), "{err}");
-    let err = psa
-        .reassign(
-            &id.to_string(),
-            &Assignment {
-                board: None,
-                member: Some("ckim".into()),
-            },
-        )
-        .await
-        .unwrap_err();
+    let err = psa_write!(f.connector, |psa, proof| psa.reassign(
+        proof,
+        &id.to_string(),
+        &Assignment {
+            board: None,
+            member: Some("ckim".into()),
+        },
+    ))
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 
     // Closing without a resolution is refused by the database's workflow: Invalid, not retried.
     let before = f.server.recorder().requests().len();
-    let err = psa.close(&id.to_string(), None).await.unwrap_err();
+    let err = psa_write!(f.connector, |psa, proof| psa.close(
+        proof,
+        &id.to_string(),
+        None
+    ))
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
     assert!(err.message().contains("resolution"), "{err}");
     let patches = f
@@ -465,12 +473,18 @@ async fn status_queue_and_technician_changes_land_in_the_simulator() {
     assert_eq!(patches, 1);
     assert_eq!(f.sim.ticket(id).unwrap().status, "Waiting Customer");
 
-    psa.close(&id.to_string(), Some("Reset the password."))
-        .await
-        .unwrap();
-    psa.close(&id.to_string(), Some("Reset the password."))
-        .await
-        .unwrap();
+    psa_write!(f.connector, |psa, proof| psa.close(
+        proof,
+        &id.to_string(),
+        Some("Reset the password.")
+    ))
+    .unwrap();
+    psa_write!(f.connector, |psa, proof| psa.close(
+        proof,
+        &id.to_string(),
+        Some("Reset the password.")
+    ))
+    .unwrap();
     let closed = f.sim.ticket(id).unwrap();
     assert_eq!(
         (closed.status.as_str(), closed.resolution.as_deref()),
@@ -478,11 +492,19 @@ async fn status_queue_and_technician_changes_land_in_the_simulator() {
     );
 
     // Reopen (the undo of close), then close by status name.
-    psa.set_status(&id.to_string(), "In Progress")
-        .await
-        .unwrap();
+    psa_write!(f.connector, |psa, proof| psa.set_status(
+        proof,
+        &id.to_string(),
+        "In Progress"
+    ))
+    .unwrap();
     assert!(f.sim.ticket(id).unwrap().completed.is_none());
-    psa.set_status(&id.to_string(), "complete").await.unwrap();
+    psa_write!(f.connector, |psa, proof| psa.set_status(
+        proof,
+        &id.to_string(),
+        "complete"
+    ))
+    .unwrap();
     assert_eq!(f.sim.ticket(id).unwrap().status, "Complete");
     f.assert_spec_valid();
 }
@@ -495,18 +517,16 @@ async fn a_resolution_note_also_sets_the_ticket_resolution() {
     })
     .await;
     let id = f.open_ticket(CONTOSO_COMPANY_ID, "Authenticator");
-    let note = f
-        .psa()
-        .add_note(
-            &id.to_string(),
-            &NewNote {
-                text: "Cleared the old MFA registration; user re-enrolled.".into(),
-                visibility: NoteVisibility::Customer,
-                resolution: true,
-            },
-        )
-        .await
-        .unwrap();
+    let note = psa_write!(f.connector, |psa, proof| psa.add_note(
+        proof,
+        &id.to_string(),
+        &NewNote {
+            text: "Cleared the old MFA registration; user re-enrolled.".into(),
+            visibility: NoteVisibility::Customer,
+            resolution: true,
+        },
+    ))
+    .unwrap();
     assert!(note.resolution);
     let notes = f.sim.notes(id);
     assert_eq!(notes[0].title, "Resolution");
@@ -518,18 +538,16 @@ async fn a_resolution_note_also_sets_the_ticket_resolution() {
     let read = f.psa().notes(&id.to_string()).await.unwrap();
     assert!(read[0].resolution && read[0].visibility == NoteVisibility::Customer);
     assert_eq!(read[0].author.as_deref(), Some("29684010"));
-    let err = f
-        .psa()
-        .add_note(
-            &id.to_string(),
-            &NewNote {
-                text: "  ".into(),
-                visibility: NoteVisibility::Internal,
-                resolution: false,
-            },
-        )
-        .await
-        .unwrap_err();
+    let err = psa_write!(f.connector, |psa, proof| psa.add_note(
+        proof,
+        &id.to_string(),
+        &NewNote {
+            text: "  ".into(),
+            visibility: NoteVisibility::Internal,
+            resolution: false,
+        },
+    ))
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
     f.assert_spec_valid();
 }
@@ -560,15 +578,16 @@ async fn contacts_are_found_created_deactivated_and_reactivated() {
             .is_none()
     );
 
-    let created = psa
-        .create_contact(&NewContact {
+    let created = psa_write!(f.connector, |psa, proof| psa.create_contact(
+        proof,
+        &NewContact {
             company_id: CONTOSO_COMPANY_ID.to_string(),
             first_name: "Laura".into(),
             last_name: "Fischer".into(),
             email: "laura.fischer@contoso-law.example".into(),
-        })
-        .await
-        .unwrap();
+        }
+    ))
+    .unwrap();
     assert_eq!(created.name, "Laura Fischer");
     let sim_contact = f
         .sim
@@ -579,7 +598,10 @@ async fn contacts_are_found_created_deactivated_and_reactivated() {
         (created.id.clone(), true)
     );
 
-    psa.deactivate_contact(&created.id).await.unwrap();
+    let created_id = created.id.clone();
+    psa_write!(f.connector, |psa, proof| psa
+        .deactivate_contact(proof, &created_id))
+    .unwrap();
     assert!(!f.sim.contact(sim_contact.id).unwrap().active);
     assert!(
         !psa.find_contact("laura.fischer@contoso-law.example")
@@ -588,27 +610,31 @@ async fn contacts_are_found_created_deactivated_and_reactivated() {
             .unwrap()
             .active
     );
-    psa.activate_contact(&created.id).await.unwrap();
+    let created_id = created.id.clone();
+    psa_write!(f.connector, |psa, proof| psa
+        .activate_contact(proof, &created_id))
+    .unwrap();
     assert!(f.sim.contact(sim_contact.id).unwrap().active);
 
-    let err = psa
-        .create_contact(&NewContact {
+    let err = psa_write!(f.connector, |psa, proof| psa.create_contact(
+        proof,
+        &NewContact {
             company_id: GLOBEX_COMPANY_ID.to_string(),
             first_name: "Eve".into(),
             last_name: "Outsider".into(),
             email: "eve@globex.example".into(),
-        })
-        .await
-        .unwrap_err();
+        }
+    ))
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Forbidden);
     let globex_contact = f
         .sim
         .contact_by_email("alice.nguyen@globex.example")
         .unwrap();
-    let err = psa
-        .deactivate_contact(&globex_contact.id.to_string())
-        .await
-        .unwrap_err();
+    let globex_id = globex_contact.id.to_string();
+    let err = psa_write!(f.connector, |psa, proof| psa
+        .deactivate_contact(proof, &globex_id))
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(f.sim.contact(globex_contact.id).unwrap().active);
     f.assert_spec_valid();
@@ -636,15 +662,44 @@ async fn companies_are_found_by_number_name_or_id_within_the_tenant() {
     f.assert_spec_valid();
 }
 
+/// Allows every request.
+struct AllowAll;
+
+impl Policy for AllowAll {
+    fn decide(&self, _: &DecisionInput<'_>) -> Decision {
+        Decision {
+            effect: Effect::Allow,
+            rule: RuleId::new("allow-all"),
+            reason: "test".into(),
+        }
+    }
+}
+
+/// An engine allowing everything, whose tenant has this connector.
+fn engine_with(connector: &AutotaskConnector, name: &str) -> Engine {
+    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
+    engine
+        .add_tenant(
+            Tenant::new(tenant(), name),
+            ConnectorSet::new(tenant())
+                .with(Arc::new(connector.clone()))
+                .unwrap(),
+        )
+        .unwrap();
+    engine
+}
+
 #[tokio::test]
 async fn incidents_are_linked_through_problem_tickets() {
     let f = fixture_with(|c| c.with_company_id(GLOBEX_COMPANY_ID)).await;
     let parent = f.open_ticket(GLOBEX_COMPANY_ID, "VPN drops");
     let child = f.open_ticket(GLOBEX_COMPANY_ID, "Can't log in");
-    f.psa()
-        .link_to_parent(&child.to_string(), &parent.to_string())
-        .await
-        .unwrap();
+    psa_write!(f.connector, |psa, proof| psa.link_to_parent(
+        proof,
+        &child.to_string(),
+        &parent.to_string()
+    ))
+    .unwrap();
     assert_eq!(f.sim.ticket(parent).unwrap().ticket_type, "Problem");
     let linked = f.sim.ticket(child).unwrap();
     assert_eq!(
@@ -652,35 +707,48 @@ async fn incidents_are_linked_through_problem_tickets() {
         ("Incident", Some(parent))
     );
     // Idempotent, and visible through the normalised ticket.
-    f.psa()
-        .link_to_parent(&child.to_string(), &parent.to_string())
-        .await
-        .unwrap();
+    psa_write!(f.connector, |psa, proof| psa.link_to_parent(
+        proof,
+        &child.to_string(),
+        &parent.to_string()
+    ))
+    .unwrap();
     let read = f.psa().get_ticket(&child.to_string()).await.unwrap();
     assert_eq!(read.parent_id, Some(parent.to_string()));
     // A problem cannot become an incident of its own incident.
-    let err = f
-        .psa()
-        .link_to_parent(&parent.to_string(), &child.to_string())
-        .await
-        .unwrap_err();
+    let err = psa_write!(f.connector, |psa, proof| psa.link_to_parent(
+        proof,
+        &parent.to_string(),
+        &child.to_string()
+    ))
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
 
-    // The vendor action opens a problem and links incidents in one step.
+    // A problem ticket opened by the vendor action (through the engine, with no incidents yet)
+    // takes incidents linked afterwards.
     let phishing = f.open_ticket(GLOBEX_COMPANY_ID, "gift cards");
-    let problem = f
-        .connector
-        .create_problem_ticket(
-            None,
-            "Gift-card phishing campaign",
-            "Several users targeted.",
-        )
-        .await
+    let engine = engine_with(&f.connector, "Globex");
+    let request = ActionRequest::new(
+        IdempotencyKey::new("problem-phishing").unwrap(),
+        tenant(),
+        ActionId::from_static("autotask.open_problem"),
+        &json!({"title": "Gift-card phishing campaign", "description": "Several users targeted."}),
+        Principal::technician("lead@msp.example", &["msp.lead"]),
+    )
+    .unwrap();
+    let answer = engine.submit(request).await.unwrap();
+    assert_eq!(answer.label(), "executed");
+    let receipt = answer.receipt().unwrap();
+    assert_eq!(receipt.failure, None);
+    let problem = receipt.outcome.state_after["problem_ticket_id"]
+        .as_i64()
         .unwrap();
-    f.psa()
-        .link_to_parent(&phishing.to_string(), &problem.to_string())
-        .await
-        .unwrap();
+    psa_write!(f.connector, |psa, proof| psa.link_to_parent(
+        proof,
+        &phishing.to_string(),
+        &problem.to_string()
+    ))
+    .unwrap();
     let created = f.sim.ticket(problem).unwrap();
     assert_eq!(
         (created.ticket_type.as_str(), created.company_id),
@@ -705,18 +773,16 @@ async fn tickets_read_by_number_and_other_companies_tickets_are_not_found() {
     let globex = f.open_ticket(GLOBEX_COMPANY_ID, "VPN");
     let err = f.psa().get_ticket(&globex.to_string()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    let err = f
-        .psa()
-        .add_note(
-            &globex.to_string(),
-            &NewNote {
-                text: "x".into(),
-                visibility: NoteVisibility::Internal,
-                resolution: false,
-            },
-        )
-        .await
-        .unwrap_err();
+    let err = psa_write!(f.connector, |psa, proof| psa.add_note(
+        proof,
+        &globex.to_string(),
+        &NewNote {
+            text: "x".into(),
+            visibility: NoteVisibility::Internal,
+            resolution: false,
+        },
+    ))
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(f.sim.notes(globex).is_empty());
     let err = f.psa().get_ticket("99999999").await.unwrap_err();
@@ -824,23 +890,7 @@ async fn the_open_problem_action_runs_through_the_engine() {
         f.open_ticket(GLOBEX_COMPANY_ID, "VPN drops"),
         f.open_ticket(GLOBEX_COMPANY_ID, "Can't log in"),
     ];
-    struct AllowAll;
-    impl Policy for AllowAll {
-        fn decide(&self, _: &DecisionInput<'_>) -> Decision {
-            Decision {
-                effect: Effect::Allow,
-                rule: RuleId::new("allow-all"),
-                reason: "test".into(),
-            }
-        }
-    }
-    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
-    engine.add_tenant(
-        Tenant::new(tenant(), "Globex"),
-        ConnectorSet::new(tenant())
-            .with(Arc::new(f.connector.clone()))
-            .unwrap(),
-    );
+    let engine = engine_with(&f.connector, "Globex");
     assert!(
         engine
             .actions(&tenant())

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use stackhand_autotask::{AutotaskConfig, AutotaskConnector};
 use stackhand_core::*;
 use stackhand_http::RateLimits;
+use stackhand_testkit::writes::through_engine;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
@@ -47,6 +48,21 @@ fn write(verb: &str, rest: &str, body: Value) -> MockBuilder {
     at(verb, rest)
         .and(header("content-type", "application/json"))
         .and(body_json(body))
+}
+
+/// Run a PSA write of `$connector` through the engine, as the only way there is to make one:
+/// `$psa` is the connector's `PsaWrites` and `$proof` the engine's proof for the write.
+macro_rules! psa_write {
+    ($connector:expr, |$psa:ident, $proof:ident| $write:expr) => {{
+        let connector = $connector.clone();
+        through_engine(&tenant(), move |$proof| {
+            Box::pin(async move {
+                let $psa = connector.psa_writes().expect("autotask offers PSA writes");
+                $write.await
+            })
+        })
+        .await
+    }};
 }
 
 fn ok(body: Value) -> ResponseTemplate {
@@ -550,32 +566,28 @@ async fn add_note_posts_to_the_child_url_with_publish_and_note_type_from_the_pic
     .expect(1)
     .mount(&s.server)
     .await;
-    let internal = s
-        .psa()
-        .add_note(
-            "98765",
-            &NewNote {
-                text: "Unlocked the account.\nCause: old phone.".into(),
-                visibility: NoteVisibility::Internal,
-                resolution: false,
-            },
-        )
-        .await
-        .unwrap();
+    let internal = psa_write!(s.connector, |psa, proof| psa.add_note(
+        proof,
+        "98765",
+        &NewNote {
+            text: "Unlocked the account.\nCause: old phone.".into(),
+            visibility: NoteVisibility::Internal,
+            resolution: false,
+        },
+    ))
+    .unwrap();
     assert_eq!(internal.id, "555");
     assert_eq!(internal.author.as_deref(), Some("29684010"));
-    let customer = s
-        .psa()
-        .add_note(
-            "98765",
-            &NewNote {
-                text: "All sorted, Jane.".into(),
-                visibility: NoteVisibility::Customer,
-                resolution: true,
-            },
-        )
-        .await
-        .unwrap();
+    let customer = psa_write!(s.connector, |psa, proof| psa.add_note(
+        proof,
+        "98765",
+        &NewNote {
+            text: "All sorted, Jane.".into(),
+            visibility: NoteVisibility::Customer,
+            resolution: true,
+        },
+    ))
+    .unwrap();
     assert_eq!(customer.id, "556");
     s.assert_spec_valid().await;
 }
@@ -593,10 +605,12 @@ async fn set_status_patches_the_picklist_value_with_the_id_in_the_body() {
         .expect(1)
         .mount(&s.server)
         .await;
-    s.psa()
-        .set_status("98765", "Waiting Customer")
-        .await
-        .unwrap();
+    psa_write!(s.connector, |psa, proof| psa.set_status(
+        proof,
+        "98765",
+        "Waiting Customer"
+    ))
+    .unwrap();
     s.assert_spec_valid().await;
 }
 
@@ -621,11 +635,18 @@ async fn close_sets_complete_and_the_resolution_in_one_patch_and_skips_closed_ti
     .expect(1)
     .mount(&s.server)
     .await;
-    s.psa()
-        .close("98765", Some("Unlocked the account."))
-        .await
-        .unwrap();
-    s.psa().close("98766", Some("Anything")).await.unwrap();
+    psa_write!(s.connector, |psa, proof| psa.close(
+        proof,
+        "98765",
+        Some("Unlocked the account.")
+    ))
+    .unwrap();
+    psa_write!(s.connector, |psa, proof| psa.close(
+        proof,
+        "98766",
+        Some("Anything")
+    ))
+    .unwrap();
     s.assert_spec_valid().await;
 }
 
@@ -644,7 +665,7 @@ async fn a_refused_update_is_invalid_and_not_retried() {
         .expect(1)
         .mount(&s.server)
         .await;
-    let err = s.psa().close("98765", None).await.unwrap_err();
+    let err = psa_write!(s.connector, |psa, proof| psa.close(proof, "98765", None)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
     assert!(!err.is_temporary());
     assert!(err.message().contains("A resolution is required"), "{err}");
@@ -682,27 +703,24 @@ async fn reassign_sets_the_queue_and_the_resource_with_its_role() {
     .expect(1)
     .mount(&s.server)
     .await;
-    s.psa()
-        .reassign(
-            "98765",
-            &Assignment {
-                board: Some("Escalations".into()),
-                member: Some("jlee".into()),
-            },
-        )
-        .await
-        .unwrap();
-    let err = s
-        .psa()
-        .reassign(
-            "98765",
-            &Assignment {
-                board: None,
-                member: None,
-            },
-        )
-        .await
-        .unwrap_err();
+    psa_write!(s.connector, |psa, proof| psa.reassign(
+        proof,
+        "98765",
+        &Assignment {
+            board: Some("Escalations".into()),
+            member: Some("jlee".into()),
+        },
+    ))
+    .unwrap();
+    let err = psa_write!(s.connector, |psa, proof| psa.reassign(
+        proof,
+        "98765",
+        &Assignment {
+            board: None,
+            member: None,
+        },
+    ))
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
     s.assert_spec_valid().await;
 }
@@ -746,16 +764,16 @@ async fn create_contact_posts_under_the_company_then_reads_it_back() {
         .expect(1)
         .mount(&s.server)
         .await;
-    let created = s
-        .psa()
-        .create_contact(&NewContact {
+    let created = psa_write!(s.connector, |psa, proof| psa.create_contact(
+        proof,
+        &NewContact {
             company_id: "250".into(),
             first_name: "Jane".into(),
             last_name: "Doe".into(),
             email: "jane@acme.example".into(),
-        })
-        .await
-        .unwrap();
+        }
+    ))
+    .unwrap();
     assert_eq!(created.id, "31337");
     s.assert_spec_valid().await;
 }
@@ -785,8 +803,12 @@ async fn contacts_are_deactivated_and_activated_through_their_company() {
     .expect(1)
     .mount(&s.server)
     .await;
-    s.psa().deactivate_contact("31337").await.unwrap();
-    s.psa().activate_contact("31337").await.unwrap();
+    psa_write!(s.connector, |psa, proof| psa
+        .deactivate_contact(proof, "31337"))
+    .unwrap();
+    psa_write!(s.connector, |psa, proof| psa
+        .activate_contact(proof, "31337"))
+    .unwrap();
     s.assert_spec_valid().await;
 }
 
@@ -840,8 +862,58 @@ async fn link_to_parent_makes_the_parent_a_problem_and_the_child_its_incident() 
     .expect(1)
     .mount(&s.server)
     .await;
-    s.psa().link_to_parent("200", "100").await.unwrap();
+    psa_write!(s.connector, |psa, proof| psa
+        .link_to_parent(proof, "200", "100"))
+    .unwrap();
     s.assert_spec_valid().await;
+}
+
+/// Allows `autotask.open_problem` and nothing else.
+struct AllowOpenProblem;
+
+impl Policy for AllowOpenProblem {
+    fn decide(&self, input: &DecisionInput<'_>) -> Decision {
+        if input.request.action.as_str() == "autotask.open_problem" {
+            Decision {
+                effect: Effect::Allow,
+                rule: RuleId::new("allow-open-problem"),
+                reason: "test".into(),
+            }
+        } else {
+            Decision::no_policy()
+        }
+    }
+}
+
+/// An engine whose tenant has this connector, allowed to open problem tickets.
+fn open_problem_engine(connector: &AutotaskConnector) -> Engine {
+    let engine = Engine::builder(
+        std::sync::Arc::new(AllowOpenProblem),
+        std::sync::Arc::new(audit::MemoryAuditSink::new()),
+    )
+    .build();
+    engine
+        .add_tenant(
+            Tenant::new(tenant(), "Contoso Law"),
+            ConnectorSet::new(tenant())
+                .with(std::sync::Arc::new(connector.clone()))
+                .unwrap(),
+        )
+        .unwrap();
+    engine
+}
+
+/// Submit `autotask.open_problem` with these parameters; the policy allows it.
+async fn open_problem(engine: &Engine, key: &str, params: Value) -> Submission {
+    let request = ActionRequest::new(
+        IdempotencyKey::new(key).unwrap(),
+        tenant(),
+        ActionId::from_static("autotask.open_problem"),
+        &params,
+        Principal::technician("lead@msp.example", &["msp.lead"]),
+    )
+    .unwrap();
+    engine.submit(request).await.unwrap()
 }
 
 #[tokio::test]
@@ -858,18 +930,31 @@ async fn create_problem_ticket_posts_a_problem_with_picklist_defaults() {
     .expect(1)
     .mount(&s.server)
     .await;
-    let id = s
-        .connector
-        .create_problem_ticket(None, "VPN outage", "Several users.")
-        .await
-        .unwrap();
-    assert_eq!(id, 128926);
-    let err = s
-        .connector
-        .create_problem_ticket(Some(251), "x", "y")
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Forbidden);
+    // The problem ticket is opened by the vendor action, through an engine; without incidents
+    // it makes exactly the one POST.
+    let engine = open_problem_engine(&s.connector);
+    let opened = open_problem(
+        &engine,
+        "problem-1",
+        json!({"title": "VPN outage", "description": "Several users."}),
+    )
+    .await;
+    assert_eq!(opened.label(), "executed");
+    let receipt = opened.receipt().unwrap();
+    assert_eq!(receipt.failure, None);
+    assert_eq!(
+        receipt.outcome.state_after["problem_ticket_id"].as_i64(),
+        Some(128926)
+    );
+    let refused = open_problem(
+        &engine,
+        "problem-2",
+        json!({"title": "x", "description": "y", "company_id": 251}),
+    )
+    .await;
+    assert_eq!(refused.label(), "failed");
+    let failure = refused.receipt().unwrap().failure.as_ref().unwrap();
+    assert_eq!(failure.kind, ErrorKind::Forbidden);
     s.assert_spec_valid().await;
 }
 

@@ -44,12 +44,14 @@ async fn rig() -> Rig {
     )
     .unwrap();
     let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
-    engine.add_tenant(
-        Tenant::new(tenant.clone(), "Contoso Law"),
-        ConnectorSet::new(tenant.clone())
-            .with(Arc::new(connector))
-            .unwrap(),
-    );
+    engine
+        .add_tenant(
+            Tenant::new(tenant.clone(), "Contoso Law"),
+            ConnectorSet::new(tenant.clone())
+                .with(Arc::new(connector))
+                .unwrap(),
+        )
+        .unwrap();
     Rig {
         sim_rig,
         engine,

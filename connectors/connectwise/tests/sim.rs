@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::Duration as Days;
-use common::{SimRig, anchor, recorded};
+use common::{SimRig, anchor, psa_write, recorded};
 use stackhand_core::{
     Assignment, Connector, ErrorKind, HistoryQuery, NewContact, NewNote, NoteVisibility, Psa,
     TicketQuery,
@@ -122,17 +122,22 @@ async fn another_companys_ticket_is_not_found() {
     let globex = open_ids(&rig, GLOBEX, "Help Desk")[0];
     let err = psa(&rig).get_ticket(&globex.to_string()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    let err = psa(&rig)
-        .add_note(
-            &globex.to_string(),
-            &NewNote {
-                text: "x".into(),
-                visibility: NoteVisibility::Internal,
-                resolution: false,
-            },
-        )
-        .await
-        .unwrap_err();
+    let err = psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move {
+            psa.add_note(
+                proof,
+                &globex.to_string(),
+                &NewNote {
+                    text: "x".into(),
+                    visibility: NoteVisibility::Internal,
+                    resolution: false,
+                },
+            )
+            .await
+        })
+    })
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(
         rig.sim.notes(globex).len() == 1,
@@ -160,40 +165,67 @@ async fn notes_then_close_reach_the_simulated_end_state() {
         .unwrap();
     let id: i64 = ticket.id.parse().unwrap();
 
-    let internal = psa
-        .add_note(
-            &ticket.id,
-            &NewNote {
-                text: "Identity verified by callback; password reset.".into(),
-                visibility: NoteVisibility::Internal,
-                resolution: false,
-            },
-        )
-        .await
-        .unwrap();
+    let ticket_id = ticket.id.clone();
+    let internal = psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move {
+            psa.add_note(
+                proof,
+                &ticket_id,
+                &NewNote {
+                    text: "Identity verified by callback; password reset.".into(),
+                    visibility: NoteVisibility::Internal,
+                    resolution: false,
+                },
+            )
+            .await
+        })
+    })
+    .await
+    .unwrap();
     assert_eq!(internal.visibility, NoteVisibility::Internal);
-    let customer = psa
-        .add_note(
-            &ticket.id,
-            &NewNote {
-                text: "Hi Jane, your password has been reset.".into(),
-                visibility: NoteVisibility::Customer,
-                resolution: false,
-            },
-        )
-        .await
-        .unwrap();
+    let ticket_id = ticket.id.clone();
+    let customer = psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move {
+            psa.add_note(
+                proof,
+                &ticket_id,
+                &NewNote {
+                    text: "Hi Jane, your password has been reset.".into(),
+                    visibility: NoteVisibility::Customer,
+                    resolution: false,
+                },
+            )
+            .await
+        })
+    })
+    .await
+    .unwrap();
     assert_eq!(customer.visibility, NoteVisibility::Customer);
 
     // Help Desk demands a resolution: closing without one fails and leaves the ticket open.
-    let err = psa.close(&ticket.id, None).await.unwrap_err();
+    let ticket_id = ticket.id.clone();
+    let err = psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move { psa.close(proof, &ticket_id, None).await })
+    })
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
     assert!(err.message().contains("resolution"), "{err}");
     assert!(!rig.sim.ticket(id).unwrap().ticket.closed_flag);
 
-    psa.close(&ticket.id, Some("Password reset after identity check."))
-        .await
-        .unwrap();
+    let ticket_id = ticket.id.clone();
+    psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move {
+            psa.close(
+                proof,
+                &ticket_id,
+                Some("Password reset after identity check."),
+            )
+            .await
+        })
+    })
+    .await
+    .unwrap();
 
     let view = rig.sim.ticket(id).unwrap();
     assert!(view.ticket.closed_flag);
@@ -242,7 +274,12 @@ async fn notes_then_close_reach_the_simulated_end_state() {
 
     // Closing again changes nothing.
     let before = rig.server.recorder().requests().len();
-    psa.close(&ticket.id, Some("again")).await.unwrap();
+    let ticket_id = ticket.id.clone();
+    psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move { psa.close(proof, &ticket_id, Some("again")).await })
+    })
+    .await
+    .unwrap();
     let after = rig.server.recorder().requests();
     assert!(recorded(&after[before..], "POST", "/notes").is_empty());
     assert!(recorded(&after[before..], "PATCH", &format!("/service/tickets/{id}")).is_empty());
@@ -325,9 +362,19 @@ async fn status_reassign_and_parent_links() {
     let open = open_ids(&rig, CONTOSO_LAW, "Help Desk");
     let (first, second) = (open[0].to_string(), open[1].to_string());
 
-    psa.set_status(&first, "in progress").await.unwrap();
+    let ticket_id = first.clone();
+    psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move { psa.set_status(proof, &ticket_id, "in progress").await })
+    })
+    .await
+    .unwrap();
     assert_eq!(rig.sim.ticket(open[0]).unwrap().status, "In Progress");
-    let err = psa.set_status(&first, "Escalated (old)").await.unwrap_err();
+    let ticket_id = first.clone();
+    let err = psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move { psa.set_status(proof, &ticket_id, "Escalated (old)").await })
+    })
+    .await
+    .unwrap_err();
     assert_eq!(
         err.kind(),
         ErrorKind::Invalid,
@@ -335,13 +382,20 @@ async fn status_reassign_and_parent_links() {
     );
     assert!(err.message().contains("Waiting"), "{err}");
 
-    psa.reassign(
-        &second,
-        &Assignment {
-            board: Some("Projects".into()),
-            member: Some("cfischer".into()),
-        },
-    )
+    let ticket_id = second.clone();
+    psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move {
+            psa.reassign(
+                proof,
+                &ticket_id,
+                &Assignment {
+                    board: Some("Projects".into()),
+                    member: Some("cfischer".into()),
+                },
+            )
+            .await
+        })
+    })
     .await
     .unwrap();
     let view = rig.sim.ticket(open[1]).unwrap();
@@ -354,12 +408,20 @@ async fn status_reassign_and_parent_links() {
         ("Projects", "New", Some("cfischer"))
     );
     // Projects does not demand a resolution.
-    psa.close(&second, None).await.unwrap();
+    let ticket_id = second.clone();
+    psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move { psa.close(proof, &ticket_id, None).await })
+    })
+    .await
+    .unwrap();
     assert!(rig.sim.ticket(open[1]).unwrap().ticket.closed_flag);
 
-    psa.link_to_parent(&open[2].to_string(), &first)
-        .await
-        .unwrap();
+    let (child, parent) = (open[2].to_string(), first.clone());
+    psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move { psa.link_to_parent(proof, &child, &parent).await })
+    })
+    .await
+    .unwrap();
     assert_eq!(
         rig.sim.ticket(open[2]).unwrap().ticket.parent_ticket_id,
         Some(open[0])
@@ -412,15 +474,22 @@ async fn contacts_onboarding_and_offboarding() {
             .is_none()
     );
 
-    let sam = psa
-        .create_contact(&NewContact {
-            company_id: CONTOSO_LAW.to_string(),
-            first_name: "Sam".into(),
-            last_name: "Patel".into(),
-            email: "sam.patel@contoso-law.example".into(),
+    let sam = psa_write(&rig.connector, |proof, psa| {
+        Box::pin(async move {
+            psa.create_contact(
+                proof,
+                &NewContact {
+                    company_id: CONTOSO_LAW.to_string(),
+                    first_name: "Sam".into(),
+                    last_name: "Patel".into(),
+                    email: "sam.patel@contoso-law.example".into(),
+                },
+            )
+            .await
         })
-        .await
-        .unwrap();
+    })
+    .await
+    .unwrap();
     let stored = rig
         .sim
         .contact_by_email("sam.patel@contoso-law.example")
@@ -436,31 +505,51 @@ async fn contacts_onboarding_and_offboarding() {
         sam.id
     );
 
-    let err = psa
-        .create_contact(&NewContact {
-            company_id: GLOBEX.to_string(),
-            first_name: "X".into(),
-            last_name: "Y".into(),
-            email: "x@globex.example".into(),
+    let err = psa_write(&rig.connector, |proof, psa| {
+        Box::pin(async move {
+            psa.create_contact(
+                proof,
+                &NewContact {
+                    company_id: GLOBEX.to_string(),
+                    first_name: "X".into(),
+                    last_name: "Y".into(),
+                    email: "x@globex.example".into(),
+                },
+            )
+            .await
         })
-        .await
-        .unwrap_err();
+    })
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Forbidden);
 
-    psa.deactivate_contact(&sam.id).await.unwrap();
+    let contact_id = sam.id.clone();
+    psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move { psa.deactivate_contact(proof, &contact_id).await })
+    })
+    .await
+    .unwrap();
     assert!(rig.sim.contact(stored.id).unwrap().inactive);
-    psa.activate_contact(&sam.id).await.unwrap();
+    let contact_id = sam.id.clone();
+    psa_write(&rig.connector, move |proof, psa| {
+        Box::pin(async move { psa.activate_contact(proof, &contact_id).await })
+    })
+    .await
+    .unwrap();
     assert!(!rig.sim.contact(stored.id).unwrap().inactive);
 
     let alice = rig
         .sim
         .contact_by_email("alice.nguyen@globex.example")
         .unwrap();
+    let contact_id = alice.id.to_string();
     assert_eq!(
-        psa.deactivate_contact(&alice.id.to_string())
-            .await
-            .unwrap_err()
-            .kind(),
+        psa_write(&rig.connector, move |proof, psa| Box::pin(async move {
+            psa.deactivate_contact(proof, &contact_id).await
+        }))
+        .await
+        .unwrap_err()
+        .kind(),
         ErrorKind::NotFound
     );
     assert!(!rig.sim.contact(alice.id).unwrap().inactive);

@@ -3,9 +3,10 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::{API, assert_spec, config, tenant};
+use common::{API, assert_spec, config, psa_write, tenant};
 use serde_json::{Value, json};
 use stackhand_connectwise::ConnectWise;
 use stackhand_core::{
@@ -108,12 +109,14 @@ fn statuses(board: i64) -> Value {
 }
 
 /// A connector with a fixed codebase (no discovery), not scoped to a company.
-fn connector(server: &MockServer) -> ConnectWise {
-    ConnectWise::new(
-        tenant("msp"),
-        config(&server.uri()).with_codebase("v4_6_release/"),
+fn connector(server: &MockServer) -> Arc<ConnectWise> {
+    Arc::new(
+        ConnectWise::new(
+            tenant("msp"),
+            config(&server.uri()).with_codebase("v4_6_release/"),
+        )
+        .unwrap(),
     )
-    .unwrap()
 }
 
 async fn mount_statuses(server: &MockServer, board: i64) {
@@ -416,17 +419,22 @@ async fn notes_are_written_with_the_right_flags() {
         .await;
     let connector = connector(&server);
     let psa = connector.psa().unwrap();
-    let internal = psa
-        .add_note(
-            "1234",
-            &NewNote {
-                text: "Checked the sign-in logs.".into(),
-                visibility: NoteVisibility::Internal,
-                resolution: false,
-            },
-        )
-        .await
-        .unwrap();
+    let internal = psa_write(&connector, |proof, psa| {
+        Box::pin(async move {
+            psa.add_note(
+                proof,
+                "1234",
+                &NewNote {
+                    text: "Checked the sign-in logs.".into(),
+                    visibility: NoteVisibility::Internal,
+                    resolution: false,
+                },
+            )
+            .await
+        })
+    })
+    .await
+    .unwrap();
     assert_eq!(
         (
             internal.id.as_str(),
@@ -435,28 +443,37 @@ async fn notes_are_written_with_the_right_flags() {
         ),
         ("10", NoteVisibility::Internal, Some("stackhand"))
     );
-    let customer = psa
-        .add_note(
-            "1234",
-            &NewNote {
-                text: "Hi Jane, done.".into(),
-                visibility: NoteVisibility::Customer,
-                resolution: false,
-            },
-        )
-        .await
-        .unwrap();
+    let customer = psa_write(&connector, |proof, psa| {
+        Box::pin(async move {
+            psa.add_note(
+                proof,
+                "1234",
+                &NewNote {
+                    text: "Hi Jane, done.".into(),
+                    visibility: NoteVisibility::Customer,
+                    resolution: false,
+                },
+            )
+            .await
+        })
+    })
+    .await
+    .unwrap();
     assert_eq!(customer.visibility, NoteVisibility::Customer);
     assert_eq!(psa.notes("1234").await.unwrap().len(), 2);
     assert_eq!(
-        psa.add_note(
-            "1234",
-            &NewNote {
-                text: " ".into(),
-                visibility: NoteVisibility::Internal,
-                resolution: false
-            }
-        )
+        psa_write(&connector, |proof, psa| Box::pin(async move {
+            psa.add_note(
+                proof,
+                "1234",
+                &NewNote {
+                    text: " ".into(),
+                    visibility: NoteVisibility::Internal,
+                    resolution: false,
+                },
+            )
+            .await
+        }))
         .await
         .unwrap_err()
         .kind(),
@@ -490,18 +507,16 @@ async fn set_status_resolves_the_name_on_the_tickets_board() {
         .mount(&server)
         .await;
     let connector = connector(&server);
-    connector
-        .psa()
-        .unwrap()
-        .set_status("1234", "In Progress")
-        .await
-        .unwrap();
-    let err = connector
-        .psa()
-        .unwrap()
-        .set_status("1234", "Closed (old)")
-        .await
-        .unwrap_err();
+    psa_write(&connector, |proof, psa| {
+        Box::pin(async move { psa.set_status(proof, "1234", "In Progress").await })
+    })
+    .await
+    .unwrap();
+    let err = psa_write(&connector, |proof, psa| {
+        Box::pin(async move { psa.set_status(proof, "1234", "Closed (old)").await })
+    })
+    .await
+    .unwrap_err();
     assert_eq!(
         err.kind(),
         ErrorKind::Invalid,
@@ -535,12 +550,11 @@ async fn close_writes_the_resolution_then_the_boards_closed_status() {
         .expect(1)
         .mount(&server)
         .await;
-    connector(&server)
-        .psa()
-        .unwrap()
-        .close("1234", Some("Password reset."))
-        .await
-        .unwrap();
+    psa_write(&connector(&server), |proof, psa| {
+        Box::pin(async move { psa.close(proof, "1234", Some("Password reset.")).await })
+    })
+    .await
+    .unwrap();
     let received = server.received_requests().await.unwrap();
     let order: Vec<String> = received.iter().map(|r| r.method.to_string()).collect();
     assert_eq!(
@@ -571,12 +585,11 @@ async fn close_surfaces_the_workflow_refusal() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = connector(&server)
-        .psa()
-        .unwrap()
-        .close("1234", None)
-        .await
-        .unwrap_err();
+    let err = psa_write(&connector(&server), |proof, psa| {
+        Box::pin(async move { psa.close(proof, "1234", None).await })
+    })
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
     assert_eq!(err.context_value("vendor_code"), Some("InvalidObject"));
     assert!(err.message().contains("status: status is invalid"), "{err}");
@@ -619,24 +632,33 @@ async fn reassign_moves_board_with_a_valid_status_and_sets_the_owner() {
         .mount(&server)
         .await;
     let psa_connector = connector(&server);
-    let psa = psa_connector.psa().unwrap();
-    psa.reassign(
-        "1234",
-        &Assignment {
-            board: Some("Projects".into()),
-            member: Some("cfischer".into()),
-        },
-    )
+    psa_write(&psa_connector, |proof, psa| {
+        Box::pin(async move {
+            psa.reassign(
+                proof,
+                "1234",
+                &Assignment {
+                    board: Some("Projects".into()),
+                    member: Some("cfischer".into()),
+                },
+            )
+            .await
+        })
+    })
     .await
     .unwrap();
     assert_eq!(
-        psa.reassign(
-            "1234",
-            &Assignment {
-                board: None,
-                member: None
-            }
-        )
+        psa_write(&psa_connector, |proof, psa| Box::pin(async move {
+            psa.reassign(
+                proof,
+                "1234",
+                &Assignment {
+                    board: None,
+                    member: None,
+                },
+            )
+            .await
+        }))
         .await
         .unwrap_err()
         .kind(),
@@ -668,12 +690,11 @@ async fn link_to_parent_patches_the_child() {
         .expect(1)
         .mount(&server)
         .await;
-    connector(&server)
-        .psa()
-        .unwrap()
-        .link_to_parent("1235", "1234")
-        .await
-        .unwrap();
+    psa_write(&connector(&server), |proof, psa| {
+        Box::pin(async move { psa.link_to_parent(proof, "1235", "1234").await })
+    })
+    .await
+    .unwrap();
     validate(&server).await;
 }
 
@@ -727,15 +748,22 @@ async fn contacts_find_create_deactivate_activate() {
         jane.id, "55",
         "the active contact wins over an inactive namesake"
     );
-    let sam = psa
-        .create_contact(&NewContact {
-            company_id: "250".into(),
-            first_name: "Sam".into(),
-            last_name: "Patel".into(),
-            email: "sam.patel@contoso-law.example".into(),
+    let sam = psa_write(&connector, |proof, psa| {
+        Box::pin(async move {
+            psa.create_contact(
+                proof,
+                &NewContact {
+                    company_id: "250".into(),
+                    first_name: "Sam".into(),
+                    last_name: "Patel".into(),
+                    email: "sam.patel@contoso-law.example".into(),
+                },
+            )
+            .await
         })
-        .await
-        .unwrap();
+    })
+    .await
+    .unwrap();
     assert_eq!(
         (
             sam.id.as_str(),
@@ -744,8 +772,16 @@ async fn contacts_find_create_deactivate_activate() {
         ),
         ("90", Some("sam.patel@contoso-law.example"), Some("250"))
     );
-    psa.deactivate_contact("90").await.unwrap();
-    psa.activate_contact("90").await.unwrap();
+    psa_write(&connector, |proof, psa| {
+        Box::pin(async move { psa.deactivate_contact(proof, "90").await })
+    })
+    .await
+    .unwrap();
+    psa_write(&connector, |proof, psa| {
+        Box::pin(async move { psa.activate_contact(proof, "90").await })
+    })
+    .await
+    .unwrap();
     validate(&server).await;
 }
 

@@ -73,11 +73,6 @@ impl M365Connector {
         })
     }
 
-    /// The typed Graph / Exchange client.
-    pub(crate) fn client(&self) -> &GraphClient {
-        &self.inner.client
-    }
-
     pub(crate) fn tenant(&self) -> &TenantId {
         &self.inner.info.tenant
     }

@@ -22,7 +22,7 @@
 //!
 //! ```no_run
 //! use secrecy::SecretString;
-//! use stackhand_core::{IdentityProvider, Registry, ResetPasswordOptions, TenantId};
+//! use stackhand_core::{IdentityProvider, Registry, TenantId};
 //! use stackhand_m365::{M365Config, M365Connector};
 //!
 //! # async fn demo() -> stackhand_core::Result<()> {
@@ -35,8 +35,9 @@
 //! .with_notify_sender("helpdesk@contosolaw.com");
 //! let m365 = M365Connector::new(TenantId::new("contoso-law")?, config)?;
 //! let user = m365.get_user("dreyes@contosolaw.com").await?;
-//! let reset = m365.reset_password(&user, &ResetPasswordOptions::default()).await?;
-//! # drop(reset);
+//! // Reads are open; writes (`IdentityWrites`) borrow the proof only the engine issues, so a
+//! // password reset is `identity.reset_password` submitted to an `Engine` holding this connector.
+//! # drop(user);
 //!
 //! // ...or from configuration, through the registry.
 //! let mut registry = Registry::new();

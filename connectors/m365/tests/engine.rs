@@ -10,10 +10,9 @@ use serde_json::{Value, json};
 use stackhand_core::audit::MemoryAuditSink;
 use stackhand_core::policy::{Decision, DecisionInput, Effect, Policy, RuleId};
 use stackhand_core::{
-    ActionId, ActionRequest, ConnectorSet, Engine, IdempotencyKey, IdentityProvider as _,
-    Principal, StepStatus, Submission, Tenant,
+    ActionId, ActionRequest, ConnectorSet, Engine, ErrorKind, IdempotencyKey, Principal,
+    StepStatus, Submission, Tenant,
 };
-use stackhand_m365::M365Connector;
 use stackhand_sim::SimServer;
 use stackhand_sim::m365::seed::{groups, skus, users};
 use stackhand_sim::m365::{M365Sim, MethodKind};
@@ -34,23 +33,23 @@ impl Policy for AllowAll {
 struct Setup {
     sim: M365Sim,
     server: SimServer,
-    m365: M365Connector,
     engine: Engine,
 }
 
 async fn setup() -> Setup {
     let (sim, server, m365) = common::start().await;
     let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
-    engine.add_tenant(
-        Tenant::new(common::tenant(), "Contoso Law"),
-        ConnectorSet::new(common::tenant())
-            .with(Arc::new(m365.clone()))
-            .unwrap(),
-    );
+    engine
+        .add_tenant(
+            Tenant::new(common::tenant(), "Contoso Law"),
+            ConnectorSet::new(common::tenant())
+                .with(Arc::new(m365))
+                .unwrap(),
+        )
+        .unwrap();
     Setup {
         sim,
         server,
-        m365,
         engine,
     }
 }
@@ -136,16 +135,45 @@ async fn reset_unlock_mfa_and_revoke() {
     assert_eq!(daniel.password, password.expose_secret());
     assert!(daniel.force_change_password_next_sign_in);
 
-    // Entra has no unlock call: a blocked sign-in is re-enabled.
-    let priya = s.m365.get_user(users::PRIYA).await.unwrap();
-    s.m365.set_enabled(&priya, false).await.unwrap();
+    // Entra has no unlock call, and a blocked sign-in is not a lockout: unlock never
+    // re-enables an account an administrator disabled.
     s.run(
-        "unlock",
-        "identity.unlock",
+        "block",
+        "identity.disable",
         json!({"user": "pshah@contosolaw.com"}),
     )
     .await;
-    assert!(s.sim.user(users::PRIYA).unwrap().account_enabled);
+    assert!(!s.sim.user(users::PRIYA).unwrap().account_enabled);
+    let answer = s
+        .engine
+        .submit(
+            ActionRequest::new(
+                IdempotencyKey::new("unlock").unwrap(),
+                common::tenant(),
+                ActionId::from_static("identity.unlock"),
+                &json!({"user": "pshah@contosolaw.com"}),
+                technician(),
+            )
+            .unwrap()
+            .with_reason("integration test"),
+        )
+        .await;
+    // Refused when planned (the action) or when executed (the connector): either way, Invalid.
+    let (kind, message) = match &answer {
+        Err(error) => (error.kind(), error.to_string()),
+        Ok(submission) => {
+            let failure = submission
+                .receipt()
+                .and_then(|receipt| receipt.failure.clone())
+                .unwrap_or_else(|| {
+                    panic!("unlock of a disabled account was not refused: {submission:?}")
+                });
+            (failure.kind, failure.message)
+        }
+    };
+    assert_eq!(kind, ErrorKind::Invalid, "{message}");
+    assert!(message.contains("disabled"), "{message}");
+    assert!(!s.sim.user(users::PRIYA).unwrap().account_enabled);
 
     let answer = s
         .run(

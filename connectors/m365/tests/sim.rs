@@ -4,12 +4,65 @@
 mod common;
 
 use secrecy::ExposeSecret as _;
+use serde_json::json;
 use stackhand_core::{
-    Connector, ErrorKind, GroupKind, IdentityProvider, MailboxPermission, MailboxRight, Message,
-    Messaging, NewUser, ResetPasswordOptions, UserQuery,
+    Connector, ErrorKind, GroupKind, IdentityProvider, IdentityWrites, MailboxPermission,
+    MailboxRight, Message, Messaging, NewUser, ResetPasswordOptions, StepStatus, UserQuery,
 };
+use stackhand_core::{Group, LicenseSku, Result, User};
+use stackhand_m365::M365Connector;
 use stackhand_sim::Faults;
 use stackhand_sim::m365::seed::{groups, skus, users};
+
+// Each write runs through the engine, with the proof it issues for one request.
+
+async fn add_to_group(m365: &M365Connector, user: &User, group: &Group) -> Result<()> {
+    let (m365, user, group) = (m365.clone(), user.clone(), group.clone());
+    common::write(move |proof| {
+        Box::pin(async move { m365.add_to_group(proof, &user, &group).await })
+    })
+    .await
+}
+
+async fn remove_from_group(m365: &M365Connector, user: &User, group: &Group) -> Result<()> {
+    let (m365, user, group) = (m365.clone(), user.clone(), group.clone());
+    common::write(move |proof| {
+        Box::pin(async move { m365.remove_from_group(proof, &user, &group).await })
+    })
+    .await
+}
+
+async fn assign_license(m365: &M365Connector, user: &User, sku: &LicenseSku) -> Result<()> {
+    let (m365, user, sku) = (m365.clone(), user.clone(), sku.clone());
+    common::write(move |proof| {
+        Box::pin(async move { m365.assign_license(proof, &user, &sku).await })
+    })
+    .await
+}
+
+async fn remove_license(m365: &M365Connector, user: &User, sku: &LicenseSku) -> Result<()> {
+    let (m365, user, sku) = (m365.clone(), user.clone(), sku.clone());
+    common::write(move |proof| {
+        Box::pin(async move { m365.remove_license(proof, &user, &sku).await })
+    })
+    .await
+}
+
+async fn grant_mailbox_access(m365: &M365Connector, grant: &MailboxPermission) -> Result<()> {
+    let (m365, grant) = (m365.clone(), grant.clone());
+    common::write(move |proof| {
+        Box::pin(async move { m365.grant_mailbox_access(proof, &grant).await })
+    })
+    .await
+}
+
+async fn remove_mailbox_access(m365: &M365Connector, grant: &MailboxPermission) -> Result<()> {
+    let (m365, grant) = (m365.clone(), grant.clone());
+    common::write(move |proof| {
+        Box::pin(async move { m365.remove_mailbox_access(proof, &grant).await })
+    })
+    .await
+}
 
 #[tokio::test]
 async fn users_are_found_read_and_mapped() {
@@ -62,10 +115,16 @@ async fn password_reset_sets_a_strong_password_and_revokes_sessions() {
     let (sim, server, m365) = common::start().await;
     let before = sim.user(users::DANIEL).unwrap();
     let user = m365.get_user(users::DANIEL).await.unwrap();
-    let reset = m365
-        .reset_password(&user, &ResetPasswordOptions::default())
-        .await
-        .unwrap();
+    let writer = m365.clone();
+    let reset = common::write(move |proof| {
+        Box::pin(async move {
+            writer
+                .reset_password(proof, &user, &ResetPasswordOptions::default())
+                .await
+        })
+    })
+    .await
+    .unwrap();
     let password = reset.temporary_password.unwrap();
     let after = sim.user(users::DANIEL).unwrap();
     assert_eq!(after.password, password.expose_secret());
@@ -74,20 +133,32 @@ async fn password_reset_sets_a_strong_password_and_revokes_sessions() {
 
     // Synced users are refused before any write, with the reason.
     let tom = m365.get_user(users::TOM).await.unwrap();
-    let refused = m365
-        .reset_password(&tom, &ResetPasswordOptions::default())
-        .await
-        .unwrap_err();
+    let writer = m365.clone();
+    let refused = common::write(move |proof| {
+        Box::pin(async move {
+            writer
+                .reset_password(proof, &tom, &ResetPasswordOptions::default())
+                .await
+        })
+    })
+    .await
+    .unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::Invalid);
     assert!(refused.to_string().contains("on-premises"), "{refused}");
     assert_eq!(sim.user(users::TOM).unwrap().password, before.password);
 
     // A Global Administrator needs a privileged app: Graph's 403 comes through as Forbidden.
     let margaret = m365.get_user(users::MARGARET).await.unwrap();
-    let denied = m365
-        .reset_password(&margaret, &ResetPasswordOptions::default())
-        .await
-        .unwrap_err();
+    let writer = m365.clone();
+    let denied = common::write(move |proof| {
+        Box::pin(async move {
+            writer
+                .reset_password(proof, &margaret, &ResetPasswordOptions::default())
+                .await
+        })
+    })
+    .await
+    .unwrap_err();
     assert_eq!(denied.kind(), ErrorKind::Forbidden);
     assert_eq!(
         denied.context_value("vendor_code"),
@@ -105,17 +176,45 @@ fn seed_secret() -> &'static str {
 async fn block_unblock_unlock_and_revoke() {
     let (sim, server, m365) = common::start().await;
     let user = m365.get_user(users::PRIYA).await.unwrap();
-    m365.set_enabled(&user, false).await.unwrap();
+    let (writer, target) = (m365.clone(), user.clone());
+    common::write(move |proof| {
+        Box::pin(async move { writer.set_enabled(proof, &target, false).await })
+    })
+    .await
+    .unwrap();
     assert!(!sim.user(users::PRIYA).unwrap().account_enabled);
+    // Blocked by an administrator is not locked out: unlock refuses and never re-enables.
     let blocked = m365.get_user(users::PRIYA).await.unwrap();
-    m365.unlock(&blocked).await.unwrap();
+    let writer = m365.clone();
+    let refused =
+        common::write(move |proof| Box::pin(async move { writer.unlock(proof, &blocked).await }))
+            .await
+            .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Invalid);
+    assert!(refused.to_string().contains("disabled"), "{refused}");
+    assert!(!sim.user(users::PRIYA).unwrap().account_enabled);
+    let (writer, target) = (m365.clone(), user.clone());
+    common::write(move |proof| {
+        Box::pin(async move { writer.set_enabled(proof, &target, true).await })
+    })
+    .await
+    .unwrap();
     assert!(sim.user(users::PRIYA).unwrap().account_enabled);
     let before = sim.user(users::PRIYA).unwrap().sign_in_sessions_valid_from;
-    m365.revoke_sessions(&user).await.unwrap();
+    let writer = m365.clone();
+    common::write(move |proof| Box::pin(async move { writer.revoke_sessions(proof, &user).await }))
+        .await
+        .unwrap();
     assert!(sim.user(users::PRIYA).unwrap().sign_in_sessions_valid_from > before);
     let tom = m365.get_user(users::TOM).await.unwrap();
+    let writer = m365.clone();
     assert_eq!(
-        m365.set_enabled(&tom, false).await.unwrap_err().kind(),
+        common::write(move |proof| {
+            Box::pin(async move { writer.set_enabled(proof, &tom, false).await })
+        })
+        .await
+        .unwrap_err()
+        .kind(),
         ErrorKind::Invalid
     );
     common::assert_recorded_requests_valid(&server.recorder().requests());
@@ -127,7 +226,12 @@ async fn mfa_reset_removes_every_method_default_last_and_issues_a_tap() {
     let user = m365.get_user(users::DANIEL).await.unwrap();
     let methods = m365.list_mfa_methods(&user).await.unwrap();
     assert_eq!(methods.len(), 3, "the password is not an MFA method");
-    let reset = m365.reset_mfa(&user, true).await.unwrap();
+    let writer = m365.clone();
+    let reset = common::write(move |proof| {
+        Box::pin(async move { writer.reset_mfa(proof, &user, true).await })
+    })
+    .await
+    .unwrap();
     assert_eq!(reset.removed.len(), 3);
     let tap = reset.temporary_access_pass.expect("a TAP was asked for");
     assert_eq!(tap.expose_secret().len(), 8);
@@ -164,24 +268,24 @@ async fn groups_through_graph_and_distribution_lists_through_exchange() {
         (litigation.kind, litigation.writable),
         (GroupKind::Security, true)
     );
-    m365.add_to_group(&priya, &litigation).await.unwrap();
+    add_to_group(&m365, &priya, &litigation).await.unwrap();
     assert!(sim.is_member(groups::LITIGATION, users::PRIYA));
-    m365.add_to_group(&priya, &litigation).await.unwrap(); // idempotent
-    m365.remove_from_group(&priya, &litigation).await.unwrap();
+    add_to_group(&m365, &priya, &litigation).await.unwrap(); // idempotent
+    remove_from_group(&m365, &priya, &litigation).await.unwrap();
     assert!(!sim.is_member(groups::LITIGATION, users::PRIYA));
-    m365.remove_from_group(&priya, &litigation).await.unwrap(); // idempotent
+    remove_from_group(&m365, &priya, &litigation).await.unwrap(); // idempotent
 
     let partners = m365.find_group("partners@contosolaw.com").await.unwrap();
     assert_eq!(partners.kind, GroupKind::Distribution);
-    m365.add_to_group(&priya, &partners).await.unwrap();
+    add_to_group(&m365, &priya, &partners).await.unwrap();
     assert!(sim.is_member(groups::PARTNERS_DL, users::PRIYA));
-    m365.remove_from_group(&priya, &partners).await.unwrap();
+    remove_from_group(&m365, &priya, &partners).await.unwrap();
     assert!(!sim.is_member(groups::PARTNERS_DL, users::PRIYA));
 
     let dynamic = m365.find_group(groups::REMOTE_WORKERS).await.unwrap();
     assert!(!dynamic.writable);
     assert_eq!(
-        m365.add_to_group(&priya, &dynamic)
+        add_to_group(&m365, &priya, &dynamic)
             .await
             .unwrap_err()
             .kind(),
@@ -222,7 +326,7 @@ async fn licences_set_usage_location_check_seats_and_report_inheritance() {
 
     // Olivia has no usage location: the connector sets the configured default first.
     let olivia = m365.get_user(users::OLIVIA).await.unwrap();
-    m365.assign_license(&olivia, &e3).await.unwrap();
+    assign_license(&m365, &olivia, &e3).await.unwrap();
     assert_eq!(
         sim.user(users::OLIVIA).unwrap().usage_location.as_deref(),
         Some("US")
@@ -231,11 +335,11 @@ async fn licences_set_usage_location_check_seats_and_report_inheritance() {
         sim.licenses_of(users::OLIVIA),
         vec![skus::SPE_E3.to_string()]
     );
-    m365.assign_license(&olivia, &e3).await.unwrap(); // already held: nothing to do
+    assign_license(&m365, &olivia, &e3).await.unwrap(); // already held: nothing to do
 
     // No seat left.
     let daniel = m365.get_user(users::DANIEL).await.unwrap();
-    let full = m365.assign_license(&daniel, &bp).await.unwrap_err();
+    let full = assign_license(&m365, &daniel, &bp).await.unwrap_err();
     assert_eq!(full.kind(), ErrorKind::Conflict);
 
     // Inherited through a group: reported, not fought.
@@ -247,13 +351,13 @@ async fn licences_set_usage_location_check_seats_and_report_inheritance() {
     );
     assert!(!held[0].direct);
     assert_eq!(held[0].sku_name.as_deref(), Some("SPE_E3"));
-    let refused = m365.remove_license(&priya, &e3).await.unwrap_err();
+    let refused = remove_license(&m365, &priya, &e3).await.unwrap_err();
     assert!(
         refused.to_string().contains("group-based licensing"),
         "{refused}"
     );
 
-    m365.remove_license(&olivia, &e3).await.unwrap();
+    remove_license(&m365, &olivia, &e3).await.unwrap();
     assert!(sim.licenses_of(users::OLIVIA).is_empty());
     common::assert_recorded_requests_valid(&server.recorder().requests());
 }
@@ -261,20 +365,23 @@ async fn licences_set_usage_location_check_seats_and_report_inheritance() {
 #[tokio::test]
 async fn create_user_with_a_generated_password() {
     let (sim, server, m365) = common::start().await;
-    let created = m365
-        .create_user(&NewUser {
-            login: "jdoe@contosolaw.com".into(),
-            first_name: "Jane".into(),
-            last_name: "Doe".into(),
-            display_name: None,
-            email: None,
-            department: Some("Litigation".into()),
-            job_title: Some("Associate".into()),
-            usage_location: Some("US".into()),
-            mail_nickname: None,
-        })
-        .await
-        .unwrap();
+    let new_user = NewUser {
+        login: "jdoe@contosolaw.com".into(),
+        first_name: "Jane".into(),
+        last_name: "Doe".into(),
+        display_name: None,
+        email: None,
+        department: Some("Litigation".into()),
+        job_title: Some("Associate".into()),
+        usage_location: Some("US".into()),
+        mail_nickname: None,
+    };
+    let writer = m365.clone();
+    let created = common::write(move |proof| {
+        Box::pin(async move { writer.create_user(proof, &new_user).await })
+    })
+    .await
+    .unwrap();
     let password = created.initial_password.unwrap();
     let stored = sim.user("jdoe@contosolaw.com").unwrap();
     assert_eq!(stored.password, password.expose_secret());
@@ -302,7 +409,7 @@ async fn mailbox_rights_are_granted_listed_and_removed() {
             right,
             automap: (right == MailboxRight::FullAccess).then_some(false),
         };
-        m365.grant_mailbox_access(&grant).await.unwrap();
+        grant_mailbox_access(&m365, &grant).await.unwrap();
         let listed = m365.mailbox_permissions(mailbox).await.unwrap();
         assert!(
             listed
@@ -310,8 +417,8 @@ async fn mailbox_rights_are_granted_listed_and_removed() {
                 .any(|p| p.right == right && p.user == grant.user),
             "{right:?}"
         );
-        m365.remove_mailbox_access(&grant).await.unwrap();
-        m365.remove_mailbox_access(&grant).await.unwrap(); // idempotent
+        remove_mailbox_access(&m365, &grant).await.unwrap();
+        remove_mailbox_access(&m365, &grant).await.unwrap(); // idempotent
     }
     let state = sim.mailbox(mailbox).unwrap();
     assert_eq!(state.full_access.len(), 1);
@@ -327,20 +434,28 @@ async fn mailbox_rights_are_granted_listed_and_removed() {
 #[tokio::test]
 async fn exchange_settings_and_service_health() {
     let (sim, server, m365) = common::start().await;
-    m365.set_mailbox_shared("dreyes@contosolaw.com", true)
-        .await
-        .unwrap();
+    // The settings writes are the vendor actions': they run through the engine.
+    let engine = common::engine(&m365);
+    let run = async |key: &str, action: &'static str, params: serde_json::Value| {
+        let receipt = common::execute(&engine, key, action, params).await;
+        assert_eq!(receipt.outcome.status, StepStatus::Verified, "{action}");
+    };
+    run(
+        "shared",
+        "m365.convert_to_shared",
+        json!({"mailbox": "dreyes@contosolaw.com"}),
+    )
+    .await;
     assert_eq!(
         sim.mailbox("dreyes").unwrap().recipient_type_details,
         "SharedMailbox"
     );
-    m365.set_forwarding(
-        "dreyes@contosolaw.com",
-        Some("mholloway@contosolaw.com"),
-        true,
+    run(
+        "fwd-on",
+        "m365.set_forwarding",
+        json!({"mailbox": "dreyes@contosolaw.com", "forward_to": "mholloway@contosolaw.com", "keep_copy": true}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         sim.mailbox("dreyes")
             .unwrap()
@@ -348,19 +463,37 @@ async fn exchange_settings_and_service_health() {
             .as_deref(),
         Some("smtp:mholloway@contosolaw.com")
     );
-    m365.set_forwarding("dreyes@contosolaw.com", None, false)
-        .await
-        .unwrap();
+    run(
+        "fwd-off",
+        "m365.set_forwarding",
+        json!({"mailbox": "dreyes@contosolaw.com"}),
+    )
+    .await;
     assert_eq!(sim.mailbox("dreyes").unwrap().forwarding_smtp_address, None);
-    m365.set_hidden_from_address_lists("dreyes@contosolaw.com", true)
-        .await
-        .unwrap();
+    run(
+        "hide",
+        "m365.hide_from_gal",
+        json!({"mailbox": "dreyes@contosolaw.com", "hidden": true}),
+    )
+    .await;
     assert!(sim.mailbox("dreyes").unwrap().hidden_from_address_lists);
     let reply = m365.auto_reply("evoss@contosolaw.com").await.unwrap();
     assert_eq!(reply.auto_reply_state, "Enabled");
-    m365.set_auto_reply("dreyes@contosolaw.com", &reply)
-        .await
-        .unwrap();
+    // Eleanor's reply, copied onto Daniel's mailbox.
+    run(
+        "ooo",
+        "m365.set_auto_reply",
+        json!({
+            "mailbox": "dreyes@contosolaw.com",
+            "state": reply.auto_reply_state.to_ascii_lowercase(),
+            "internal_message": reply.internal_message,
+            "external_message": reply.external_message,
+            "external_audience": reply.external_audience.as_deref().map(str::to_ascii_lowercase),
+            "start_time": reply.start_time,
+            "end_time": reply.end_time,
+        }),
+    )
+    .await;
     assert_eq!(
         sim.mailbox("dreyes").unwrap().auto_reply.internal_message,
         reply.internal_message.unwrap()
@@ -401,13 +534,14 @@ async fn exchange_settings_and_service_health() {
 #[tokio::test]
 async fn mail_is_sent_from_the_notify_sender() {
     let (sim, _server, m365) = common::start().await;
-    m365.send(&Message {
+    let message = Message {
         to: "dreyes@contosolaw.com".into(),
         subject: "Your password was reset".into(),
         body: "Use the temporary password your technician gave you.".into(),
-    })
-    .await
-    .unwrap();
+    };
+    common::write(move |proof| Box::pin(async move { m365.send(proof, &message).await }))
+        .await
+        .unwrap();
     let sent = sim.sent_mail();
     assert_eq!(sent[0].from, "sokafor@contosolaw.com");
     assert_eq!(sent[0].to, vec!["dreyes@contosolaw.com"]);
@@ -500,9 +634,16 @@ async fn delegated_tokens_supplied_by_the_caller() {
     let m365 = stackhand_m365::M365Connector::new(common::tenant(), config).unwrap();
     // The admin's own token is not held to the app's directory role.
     let margaret = m365.get_user(users::MARGARET).await.unwrap();
-    m365.reset_password(&margaret, &ResetPasswordOptions::default())
-        .await
-        .unwrap();
+    let writer = m365.clone();
+    common::write(move |proof| {
+        Box::pin(async move {
+            writer
+                .reset_password(proof, &margaret, &ResetPasswordOptions::default())
+                .await
+        })
+    })
+    .await
+    .unwrap();
     // Without an Exchange token, mailbox work says why.
     let error = m365
         .mailbox_permissions("reception@contosolaw.com")

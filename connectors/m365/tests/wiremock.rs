@@ -4,11 +4,14 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
+
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
 use stackhand_core::{
-    Connector as _, ErrorKind, Group, GroupKind, IdentityProvider, LicenseSku, MailboxPermission,
-    MailboxRight, Message, Messaging, NewUser, ResetPasswordOptions, User, UserQuery,
+    Connector as _, ErrorKind, Group, GroupKind, IdentityProvider, IdentityWrites, LicenseSku,
+    MailboxPermission, MailboxRight, Message, Messaging, NewUser, ResetPasswordOptions, StepStatus,
+    User, UserQuery,
 };
 use stackhand_m365::{M365Config, M365Connector, models::USER_SELECT};
 use wiremock::matchers::{
@@ -269,11 +272,15 @@ async fn reset_password_patches_the_profile_then_revokes() {
         .expect(1)
         .mount(&w.server)
         .await;
-    let reset = w
-        .m365
-        .reset_password(&user(), &ResetPasswordOptions::default())
-        .await
-        .unwrap();
+    let m365 = w.m365.clone();
+    let reset = common::write(move |proof| {
+        Box::pin(async move {
+            m365.reset_password(proof, &user(), &ResetPasswordOptions::default())
+                .await
+        })
+    })
+    .await
+    .unwrap();
     let password = reset.temporary_password.unwrap();
     let sent = w.body_of("PATCH", USER_ID).await;
     assert_eq!(
@@ -304,22 +311,28 @@ async fn reset_password_refuses_synced_users_and_links() {
         externally_mastered: true,
         ..user()
     };
-    let error = w
-        .m365
-        .reset_password(&synced, &ResetPasswordOptions::default())
-        .await
-        .unwrap_err();
+    let m365 = w.m365.clone();
+    let error = common::write(move |proof| {
+        Box::pin(async move {
+            m365.reset_password(proof, &synced, &ResetPasswordOptions::default())
+                .await
+        })
+    })
+    .await
+    .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Invalid);
     let link = ResetPasswordOptions {
         delivery: stackhand_core::ResetDelivery::ResetLink,
         ..Default::default()
     };
+    let m365 = w.m365.clone();
     assert_eq!(
-        w.m365
-            .reset_password(&user(), &link)
-            .await
-            .unwrap_err()
-            .kind(),
+        common::write(move |proof| {
+            Box::pin(async move { m365.reset_password(proof, &user(), &link).await })
+        })
+        .await
+        .unwrap_err()
+        .kind(),
         ErrorKind::Unsupported
     );
     assert!(
@@ -329,7 +342,7 @@ async fn reset_password_refuses_synced_users_and_links() {
 }
 
 #[tokio::test]
-async fn block_unblock_and_unlock_patch_account_enabled() {
+async fn block_and_unblock_patch_account_enabled_and_unlock_never_enables() {
     let w = wire().await;
     json_body(
         "PATCH",
@@ -346,19 +359,54 @@ async fn block_unblock_and_unlock_patch_account_enabled() {
         json!({"accountEnabled": true}),
     )
     .respond_with(no_content())
-    .expect(2)
+    .expect(1)
     .mount(&w.server)
     .await;
-    w.m365.set_enabled(&user(), false).await.unwrap();
-    w.m365.set_enabled(&user(), true).await.unwrap();
-    w.m365
-        .unlock(&User {
-            enabled: false,
-            ..user()
+    let m365 = w.m365.clone();
+    common::write(move |proof| {
+        Box::pin(async move { m365.set_enabled(proof, &user(), false).await })
+    })
+    .await
+    .unwrap();
+    // Disabled, not locked out: unlock refuses, sends nothing, and never re-enables.
+    let m365 = w.m365.clone();
+    let refused = common::write(move |proof| {
+        Box::pin(async move {
+            m365.unlock(
+                proof,
+                &User {
+                    enabled: false,
+                    ..user()
+                },
+            )
+            .await
         })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Invalid);
+    assert!(refused.to_string().contains("disabled"), "{refused}");
+    assert_eq!(
+        w.server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.method.as_str() == "PATCH")
+            .count(),
+        1,
+        "the refused unlock sent no PATCH: the account stays disabled"
+    );
+    let m365 = w.m365.clone();
+    common::write(move |proof| {
+        Box::pin(async move { m365.set_enabled(proof, &user(), true).await })
+    })
+    .await
+    .unwrap();
+    let m365 = w.m365.clone();
+    common::write(move |proof| Box::pin(async move { m365.unlock(proof, &user()).await }))
         .await
-        .unwrap();
-    w.m365.unlock(&user()).await.unwrap(); // enabled already: nothing to send
+        .unwrap(); // enabled already: nothing to send
     w.validate().await;
 }
 
@@ -370,7 +418,10 @@ async fn revoke_sessions_posts_without_body() {
         .expect(1)
         .mount(&w.server)
         .await;
-    w.m365.revoke_sessions(&user()).await.unwrap();
+    let m365 = w.m365.clone();
+    common::write(move |proof| Box::pin(async move { m365.revoke_sessions(proof, &user()).await }))
+        .await
+        .unwrap();
     w.validate().await;
 }
 
@@ -427,7 +478,12 @@ async fn mfa_reset_retries_the_refused_default_and_issues_a_tap() {
     let listed = w.m365.list_mfa_methods(&user()).await.unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].description.as_deref(), Some("iPhone 15"));
-    let reset = w.m365.reset_mfa(&user(), true).await.unwrap();
+    let m365 = w.m365.clone();
+    let reset = common::write(move |proof| {
+        Box::pin(async move { m365.reset_mfa(proof, &user(), true).await })
+    })
+    .await
+    .unwrap();
     assert_eq!(reset.removed.len(), 2);
     assert_eq!(
         reset.temporary_access_pass.unwrap().expose_secret(),
@@ -451,7 +507,12 @@ async fn mfa_reset_stops_when_a_whole_pass_is_refused() {
         .expect(2)
         .mount(&w.server)
         .await;
-    let error = w.m365.reset_mfa(&user(), false).await.unwrap_err();
+    let m365 = w.m365.clone();
+    let error = common::write(move |proof| {
+        Box::pin(async move { m365.reset_mfa(proof, &user(), false).await })
+    })
+    .await
+    .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Invalid);
 }
 
@@ -528,19 +589,31 @@ async fn graph_group_membership_uses_member_refs() {
         .expect(1)
         .mount(&w.server)
         .await;
-    w.m365.add_to_group(&user(), &security).await.unwrap();
-    w.m365.remove_from_group(&user(), &security).await.unwrap();
+    let (m365, group) = (w.m365.clone(), security.clone());
+    common::write(move |proof| {
+        Box::pin(async move { m365.add_to_group(proof, &user(), &group).await })
+    })
+    .await
+    .unwrap();
+    let (m365, group) = (w.m365.clone(), security.clone());
+    common::write(move |proof| {
+        Box::pin(async move { m365.remove_from_group(proof, &user(), &group).await })
+    })
+    .await
+    .unwrap();
     let external = Group {
         kind: GroupKind::External,
         writable: false,
         ..security
     };
+    let m365 = w.m365.clone();
     assert_eq!(
-        w.m365
-            .add_to_group(&user(), &external)
-            .await
-            .unwrap_err()
-            .kind(),
+        common::write(move |proof| {
+            Box::pin(async move { m365.add_to_group(proof, &user(), &external).await })
+        })
+        .await
+        .unwrap_err()
+        .kind(),
         ErrorKind::Invalid
     );
     w.validate().await;
@@ -570,9 +643,19 @@ async fn distribution_list_membership_goes_through_exchange() {
         kind: GroupKind::Distribution,
         writable: true,
     };
-    w.m365.add_to_group(&user(), &dl).await.unwrap();
+    let (m365, group) = (w.m365.clone(), dl.clone());
+    common::write(move |proof| {
+        Box::pin(async move { m365.add_to_group(proof, &user(), &group).await })
+    })
+    .await
+    .unwrap();
     // Not a member: already in the desired state.
-    w.m365.remove_from_group(&user(), &dl).await.unwrap();
+    let m365 = w.m365.clone();
+    common::write(move |proof| {
+        Box::pin(async move { m365.remove_from_group(proof, &user(), &dl).await })
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -593,21 +676,23 @@ async fn create_user_posts_the_required_fields() {
         .expect(1)
         .mount(&w.server)
         .await;
-    let created = w
-        .m365
-        .create_user(&NewUser {
-            login: "jdoe@contoso.example".into(),
-            first_name: "Jane".into(),
-            last_name: "Doe".into(),
-            display_name: None,
-            email: None,
-            department: Some("Legal".into()),
-            job_title: None,
-            usage_location: Some("US".into()),
-            mail_nickname: None,
-        })
-        .await
-        .unwrap();
+    let new_user = NewUser {
+        login: "jdoe@contoso.example".into(),
+        first_name: "Jane".into(),
+        last_name: "Doe".into(),
+        display_name: None,
+        email: None,
+        department: Some("Legal".into()),
+        job_title: None,
+        usage_location: Some("US".into()),
+        mail_nickname: None,
+    };
+    let m365 = w.m365.clone();
+    let created = common::write(move |proof| {
+        Box::pin(async move { m365.create_user(proof, &new_user).await })
+    })
+    .await
+    .unwrap();
     assert_eq!(created.user.id, "new-id");
     assert!(created.user.enabled);
     let sent = w.body_of("POST", "/v1.0/users").await;
@@ -657,9 +742,19 @@ async fn licences_list_state_assign_and_remove() {
     assert_eq!(held[0].inherited_from, vec!["grp-lic"]);
     assert!(!held[0].direct);
     // Held only through the group: assign directly, after setting the usage location.
-    w.m365.assign_license(&user(), &e3()).await.unwrap();
+    let m365 = w.m365.clone();
+    common::write(move |proof| {
+        Box::pin(async move { m365.assign_license(proof, &user(), &e3()).await })
+    })
+    .await
+    .unwrap();
     // Inherited: reported, not fought.
-    let error = w.m365.remove_license(&user(), &e3()).await.unwrap_err();
+    let m365 = w.m365.clone();
+    let error = common::write(move |proof| {
+        Box::pin(async move { m365.remove_license(proof, &user(), &e3()).await })
+    })
+    .await
+    .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Invalid);
     assert!(error.to_string().contains("grp-lic"));
     w.validate().await;
@@ -688,9 +783,19 @@ async fn licence_removal_and_full_skus() {
     .expect(1)
     .mount(&w.server)
     .await;
-    w.m365.remove_license(&user(), &e3()).await.unwrap();
+    let m365 = w.m365.clone();
+    common::write(move |proof| {
+        Box::pin(async move { m365.remove_license(proof, &user(), &e3()).await })
+    })
+    .await
+    .unwrap();
     // Already held directly: assigning again sends nothing.
-    w.m365.assign_license(&user(), &e3()).await.unwrap();
+    let m365 = w.m365.clone();
+    common::write(move |proof| {
+        Box::pin(async move { m365.assign_license(proof, &user(), &e3()).await })
+    })
+    .await
+    .unwrap();
     let other = User {
         id: "other".into(),
         ..user()
@@ -699,7 +804,12 @@ async fn licence_removal_and_full_skus() {
         .respond_with(ok(json!({"id": "other", "usageLocation": "US", "assignedLicenses": [], "licenseAssignmentStates": []})))
         .mount(&w.server)
         .await;
-    let full = w.m365.assign_license(&other, &e3()).await.unwrap_err();
+    let m365 = w.m365.clone();
+    let full = common::write(move |proof| {
+        Box::pin(async move { m365.assign_license(proof, &other, &e3()).await })
+    })
+    .await
+    .unwrap_err();
     assert_eq!(full.kind(), ErrorKind::Conflict);
     w.validate().await;
 }
@@ -809,8 +919,18 @@ async fn mailbox_rights_are_granted_and_removed_with_the_documented_cmdlets() {
             right,
             automap: (right == MailboxRight::FullAccess).then_some(false),
         };
-        w.m365.grant_mailbox_access(&grant).await.unwrap();
-        w.m365.remove_mailbox_access(&grant).await.unwrap();
+        let (m365, granted) = (w.m365.clone(), grant.clone());
+        common::write(move |proof| {
+            Box::pin(async move { m365.grant_mailbox_access(proof, &granted).await })
+        })
+        .await
+        .unwrap();
+        let m365 = w.m365.clone();
+        common::write(move |proof| {
+            Box::pin(async move { m365.remove_mailbox_access(proof, &grant).await })
+        })
+        .await
+        .unwrap();
     }
 }
 
@@ -854,18 +974,87 @@ async fn exchange_errors_map_to_kinds_and_pages_are_followed() {
     assert_eq!(reply.auto_reply_state, "Enabled");
 }
 
+/// One mailbox's Exchange settings: `Get-*` answers them, a pinned `Set-*` changes them, so the
+/// actions' plans see a change to make and their verifications see it made.
+#[derive(Clone)]
+struct ExoState(Arc<Mutex<Value>>);
+
+impl ExoState {
+    fn reads(&self) -> impl Fn(&wiremock::Request) -> ResponseTemplate + use<> {
+        let state = self.0.clone();
+        move |_: &wiremock::Request| exo_ok(json!([state.lock().unwrap().clone()]))
+    }
+
+    fn applies(&self, change: Value) -> impl Fn(&wiremock::Request) -> ResponseTemplate + use<> {
+        let state = self.0.clone();
+        move |_: &wiremock::Request| {
+            let mut state = state.lock().unwrap();
+            for (key, value) in change.as_object().unwrap() {
+                state[key] = value.clone();
+            }
+            exo_ok(json!([]))
+        }
+    }
+}
+
 #[tokio::test]
 async fn mailbox_settings_use_set_mailbox() {
     let w = wire().await;
     let anchor = "UPN:a@contoso.example";
-    for parameters in [
-        json!({"Identity": "a@contoso.example", "Type": "Shared"}),
-        json!({"Identity": "a@contoso.example", "ForwardingSmtpAddress": "smtp:b@contoso.example", "DeliverToMailboxAndForward": true}),
-        json!({"Identity": "a@contoso.example", "ForwardingSmtpAddress": null, "DeliverToMailboxAndForward": false}),
-        json!({"Identity": "a@contoso.example", "HiddenFromAddressListsEnabled": true}),
+    // The settings cmdlets are the vendor actions' own: they run through the engine, whose plans
+    // read the owner (unknown to Graph here) and the current settings, and verify after.
+    graph("GET", "users/a@contoso.example")
+        .and(query_param("$select", USER_SELECT))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {
+            "code": "Request_ResourceNotFound", "message": "Resource 'a@contoso.example' does not exist or one of its queried reference-property objects are not present."}})))
+        .expect(5)
+        .mount(&w.server)
+        .await;
+    let mailbox = ExoState(Arc::new(Mutex::new(json!({
+        "Identity": "a", "UserPrincipalName": "a@contoso.example", "RecipientTypeDetails": "UserMailbox",
+        "ForwardingSmtpAddress": null, "DeliverToMailboxAndForward": false, "HiddenFromAddressListsEnabled": false
+    }))));
+    let auto_reply = ExoState(Arc::new(Mutex::new(json!({
+        "AutoReplyState": "Disabled", "InternalMessage": null, "ExternalMessage": null, "ExternalAudience": "All"
+    }))));
+    exo(
+        "Get-Mailbox",
+        json!({"Identity": "a@contoso.example"}),
+        anchor,
+    )
+    .respond_with(mailbox.reads())
+    .expect(8)
+    .mount(&w.server)
+    .await;
+    exo(
+        "Get-MailboxAutoReplyConfiguration",
+        json!({"Identity": "a@contoso.example"}),
+        anchor,
+    )
+    .respond_with(auto_reply.reads())
+    .expect(2)
+    .mount(&w.server)
+    .await;
+    for (parameters, change) in [
+        (
+            json!({"Identity": "a@contoso.example", "Type": "Shared"}),
+            json!({"RecipientTypeDetails": "SharedMailbox"}),
+        ),
+        (
+            json!({"Identity": "a@contoso.example", "ForwardingSmtpAddress": "smtp:b@contoso.example", "DeliverToMailboxAndForward": true}),
+            json!({"ForwardingSmtpAddress": "smtp:b@contoso.example", "DeliverToMailboxAndForward": true}),
+        ),
+        (
+            json!({"Identity": "a@contoso.example", "ForwardingSmtpAddress": null, "DeliverToMailboxAndForward": false}),
+            json!({"ForwardingSmtpAddress": null, "DeliverToMailboxAndForward": false}),
+        ),
+        (
+            json!({"Identity": "a@contoso.example", "HiddenFromAddressListsEnabled": true}),
+            json!({"HiddenFromAddressListsEnabled": true}),
+        ),
     ] {
         exo("Set-Mailbox", parameters, anchor)
-            .respond_with(exo_ok(json!([])))
+            .respond_with(mailbox.applies(change))
             .expect(1)
             .mount(&w.server)
             .await;
@@ -876,40 +1065,43 @@ async fn mailbox_settings_use_set_mailbox() {
         "InternalMessage": "Away", "ExternalAudience": "Known"}),
         anchor,
     )
-    .respond_with(exo_ok(json!([])))
+    .respond_with(auto_reply.applies(json!({"AutoReplyState": "Enabled",
+        "InternalMessage": "Away", "ExternalAudience": "Known"})))
     .expect(1)
     .mount(&w.server)
     .await;
-    w.m365
-        .set_mailbox_shared("a@contoso.example", true)
-        .await
-        .unwrap();
-    w.m365
-        .set_forwarding("a@contoso.example", Some("b@contoso.example"), true)
-        .await
-        .unwrap();
-    w.m365
-        .set_forwarding("a@contoso.example", None, false)
-        .await
-        .unwrap();
-    w.m365
-        .set_hidden_from_address_lists("a@contoso.example", true)
-        .await
-        .unwrap();
-    w.m365
-        .set_auto_reply(
-            "a@contoso.example",
-            &stackhand_m365::models::ExoAutoReply {
-                auto_reply_state: "Enabled".into(),
-                internal_message: Some("Away".into()),
-                external_message: None,
-                external_audience: Some("Known".into()),
-                start_time: None,
-                end_time: None,
-            },
-        )
-        .await
-        .unwrap();
+    let engine = common::engine(&w.m365);
+    for (key, action, params) in [
+        (
+            "shared",
+            "m365.convert_to_shared",
+            json!({"mailbox": "a@contoso.example"}),
+        ),
+        (
+            "fwd-on",
+            "m365.set_forwarding",
+            json!({"mailbox": "a@contoso.example", "forward_to": "b@contoso.example", "keep_copy": true}),
+        ),
+        (
+            "fwd-off",
+            "m365.set_forwarding",
+            json!({"mailbox": "a@contoso.example"}),
+        ),
+        (
+            "hide",
+            "m365.hide_from_gal",
+            json!({"mailbox": "a@contoso.example", "hidden": true}),
+        ),
+        (
+            "ooo",
+            "m365.set_auto_reply",
+            json!({"mailbox": "a@contoso.example", "state": "enabled",
+            "internal_message": "Away", "external_audience": "known"}),
+        ),
+    ] {
+        let receipt = common::execute(&engine, key, action, params).await;
+        assert_eq!(receipt.outcome.status, StepStatus::Verified, "{action}");
+    }
 }
 
 #[tokio::test]
@@ -941,12 +1133,13 @@ async fn send_mail_and_service_health() {
         .expect(1)
         .mount(&w.server)
         .await;
-    w.m365
-        .send(&Message {
-            to: "adelev@contoso.example".into(),
-            subject: "Done".into(),
-            body: "Your access was granted.".into(),
-        })
+    let message = Message {
+        to: "adelev@contoso.example".into(),
+        subject: "Done".into(),
+        body: "Your access was granted.".into(),
+    };
+    let m365 = w.m365.clone();
+    common::write(move |proof| Box::pin(async move { m365.send(proof, &message).await }))
         .await
         .unwrap();
     assert_eq!(

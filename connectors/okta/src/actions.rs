@@ -118,6 +118,7 @@ async fn plan_transition(
             .department
             .clone()
             .map(stackhand_core::Department),
+        grants: Vec::new(),
     };
     plan.state_before = json!({"id": user.id, "login": login, "status": current});
     if current == transition.to {

@@ -107,12 +107,14 @@ impl Policy for ProtectAdmins {
 
 fn engine(org: &Org) -> Engine {
     let engine = Engine::builder(Arc::new(ProtectAdmins), Arc::new(MemoryAuditSink::new())).build();
-    engine.add_tenant(
-        Tenant::new(org.tenant.clone(), "Globex"),
-        ConnectorSet::new(org.tenant.clone())
-            .with(org.okta.clone())
-            .expect("same tenant"),
-    );
+    engine
+        .add_tenant(
+            Tenant::new(org.tenant.clone(), "Globex"),
+            ConnectorSet::new(org.tenant.clone())
+                .with(org.okta.clone())
+                .expect("same tenant"),
+        )
+        .expect("tenant added");
     engine
 }
 

@@ -4,16 +4,21 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use stackhand_core::audit::MemoryAuditSink;
+use stackhand_core::policy::{Decision, DecisionInput, Effect, Policy, RuleId};
 use stackhand_core::{
-    Connector, ErrorKind, Group, GroupKind, IdentityProvider, NewUser, ResetDelivery,
-    ResetPasswordOptions, User, UserQuery,
+    ActionId, ActionRequest, Connector, ConnectorSet, Engine, ErrorKind, Group, GroupKind,
+    IdempotencyKey, IdentityProvider, IdentityWrites, NewUser, Principal, Receipt, ResetDelivery,
+    ResetPasswordOptions, StepStatus, Submission, Tenant, User, UserQuery,
 };
 use stackhand_okta::{OktaConfig, OktaConnector};
+use stackhand_testkit::writes::through_engine;
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -227,17 +232,22 @@ async fn reset_password_link_revokes_sessions() {
         .expect(1)
         .mount(&server)
         .await;
-    let reset = okta
-        .reset_password(
-            &hank(),
-            &ResetPasswordOptions {
-                delivery: ResetDelivery::ResetLink,
-                force_change: true,
-                revoke_sessions: true,
-            },
-        )
-        .await
-        .expect("reset");
+    let reset = through_engine(&tenant(), move |proof| {
+        Box::pin(async move {
+            okta.reset_password(
+                proof,
+                &hank(),
+                &ResetPasswordOptions {
+                    delivery: ResetDelivery::ResetLink,
+                    force_change: true,
+                    revoke_sessions: true,
+                },
+            )
+            .await
+        })
+    })
+    .await
+    .expect("reset");
     assert_eq!(
         reset.reset_link.expect("link").expose_secret(),
         "https://globex.okta.com/reset_password/XE6wE17zmphl3KqAPFxO"
@@ -260,17 +270,22 @@ async fn temporary_password_expires_the_password() {
         .expect(1)
         .mount(&server)
         .await;
-    let reset = okta
-        .reset_password(
-            &hank(),
-            &ResetPasswordOptions {
-                delivery: ResetDelivery::TemporaryPassword,
-                force_change: true,
-                revoke_sessions: false,
-            },
-        )
-        .await
-        .expect("reset");
+    let reset = through_engine(&tenant(), move |proof| {
+        Box::pin(async move {
+            okta.reset_password(
+                proof,
+                &hank(),
+                &ResetPasswordOptions {
+                    delivery: ResetDelivery::TemporaryPassword,
+                    force_change: true,
+                    revoke_sessions: false,
+                },
+            )
+            .await
+        })
+    })
+    .await
+    .expect("reset");
     assert_eq!(
         reset.temporary_password.expect("temp").expose_secret(),
         "F46gy7X4"
@@ -307,17 +322,22 @@ async fn password_without_forced_change_is_set_then_sessions_revoked() {
         .expect(1)
         .mount(&server)
         .await;
-    let reset = okta
-        .reset_password(
-            &hank(),
-            &ResetPasswordOptions {
-                delivery: ResetDelivery::TemporaryPassword,
-                force_change: false,
-                revoke_sessions: true,
-            },
-        )
-        .await
-        .expect("reset");
+    let reset = through_engine(&tenant(), move |proof| {
+        Box::pin(async move {
+            okta.reset_password(
+                proof,
+                &hank(),
+                &ResetPasswordOptions {
+                    delivery: ResetDelivery::TemporaryPassword,
+                    force_change: false,
+                    revoke_sessions: true,
+                },
+            )
+            .await
+        })
+    })
+    .await
+    .expect("reset");
     let sent: Value =
         serde_json::from_slice(&server.received_requests().await.expect("on")[0].body)
             .expect("json");
@@ -342,13 +362,22 @@ async fn directory_users_are_refused_before_any_call() {
     .expect("user")
     .into_user(Vec::new());
     assert!(homer.externally_mastered);
-    let error = okta.unlock(&homer).await.expect_err("refused");
+    let (idp, target) = (okta.clone(), homer.clone());
+    let error = through_engine(&tenant(), move |proof| {
+        Box::pin(async move { idp.unlock(proof, &target).await })
+    })
+    .await
+    .expect_err("refused");
     assert_eq!(error.kind(), ErrorKind::Conflict);
     assert!(error.message().contains("directory"));
-    let error = okta
-        .reset_password(&homer, &ResetPasswordOptions::default())
-        .await
-        .expect_err("refused");
+    let error = through_engine(&tenant(), move |proof| {
+        Box::pin(async move {
+            okta.reset_password(proof, &homer, &ResetPasswordOptions::default())
+                .await
+        })
+    })
+    .await
+    .expect_err("refused");
     assert_eq!(error.kind(), ErrorKind::Conflict);
     assert!(server.received_requests().await.expect("on").is_empty());
 }
@@ -365,7 +394,12 @@ async fn unlock_posts_the_lifecycle_call_and_maps_refusals() {
         .expect(1)
         .mount(&server)
         .await;
-    okta.unlock(&hank()).await.expect("unlocked");
+    let idp = okta.clone();
+    through_engine(&tenant(), move |proof| {
+        Box::pin(async move { idp.unlock(proof, &hank()).await })
+    })
+    .await
+    .expect("unlocked");
     Mock::given(method("POST"))
         .and(path(format!("/api/v1/users/{HANK}/lifecycle/unlock")))
         .respond_with(ResponseTemplate::new(403).set_body_json(okta_error(
@@ -375,7 +409,11 @@ async fn unlock_posts_the_lifecycle_call_and_maps_refusals() {
         )))
         .mount(&server)
         .await;
-    let error = okta.unlock(&hank()).await.expect_err("not locked");
+    let error = through_engine(&tenant(), move |proof| {
+        Box::pin(async move { okta.unlock(proof, &hank()).await })
+    })
+    .await
+    .expect_err("not locked");
     assert_eq!(error.kind(), ErrorKind::Conflict);
     assert!(error.message().contains("Unlock is not allowed"));
     check_spec(&server).await;
@@ -415,13 +453,19 @@ async fn mfa_methods_are_listed_and_reset() {
     let methods = okta.list_mfa_methods(&hank()).await.expect("methods");
     assert_eq!(methods.len(), 2);
     assert_eq!(methods[0].description.as_deref(), Some("Hank's iPhone"));
-    let reset = okta.reset_mfa(&hank(), false).await.expect("reset");
+    let idp = okta.clone();
+    let reset = through_engine(&tenant(), move |proof| {
+        Box::pin(async move { idp.reset_mfa(proof, &hank(), false).await })
+    })
+    .await
+    .expect("reset");
     assert_eq!(reset.removed.len(), 2);
     assert!(reset.temporary_access_pass.is_none());
-    let error = okta
-        .reset_mfa(&hank(), true)
-        .await
-        .expect_err("no TAP in Okta");
+    let error = through_engine(&tenant(), move |proof| {
+        Box::pin(async move { okta.reset_mfa(proof, &hank(), true).await })
+    })
+    .await
+    .expect_err("no TAP in Okta");
     assert_eq!(error.kind(), ErrorKind::Unsupported);
     check_spec(&server).await;
 }
@@ -439,8 +483,21 @@ async fn sessions_are_revoked_with_tokens_and_devices() {
         .expect(1)
         .mount(&server)
         .await;
-    okta.revoke_sessions(&hank()).await.expect("revoked");
+    through_engine(&tenant(), move |proof| {
+        Box::pin(async move { okta.revoke_sessions(proof, &hank()).await })
+    })
+    .await
+    .expect("revoked");
     check_spec(&server).await;
+}
+
+/// Block or restore Hank's sign-in through the engine.
+async fn set_enabled(okta: &OktaConnector, enabled: bool) -> stackhand_core::Result<()> {
+    let idp = okta.clone();
+    through_engine(&tenant(), move |proof| {
+        Box::pin(async move { idp.set_enabled(proof, &hank(), enabled).await })
+    })
+    .await
 }
 
 #[tokio::test]
@@ -462,7 +519,7 @@ async fn sign_in_is_blocked_by_suspend_and_restored_by_unsuspend() {
         .expect(1)
         .mount(&server)
         .await;
-    okta.set_enabled(&hank(), false).await.expect("suspended");
+    set_enabled(&okta, false).await.expect("suspended");
     Mock::given(method("GET"))
         .and(path(format!("/api/v1/users/{HANK}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(user(
@@ -481,9 +538,9 @@ async fn sign_in_is_blocked_by_suspend_and_restored_by_unsuspend() {
         .expect(1)
         .mount(&server)
         .await;
-    okta.set_enabled(&hank(), true).await.expect("unsuspended");
+    set_enabled(&okta, true).await.expect("unsuspended");
     // Already suspended: blocking again changes nothing and sends no lifecycle call.
-    okta.set_enabled(&hank(), false).await.expect("no-op");
+    set_enabled(&okta, false).await.expect("no-op");
     check_spec(&server).await;
 }
 
@@ -557,20 +614,29 @@ async fn groups_are_read_found_and_changed() {
         ]
     );
     let sales = okta.find_group("Sales").await.expect("sales");
-    okta.add_to_group(&hank(), &sales).await.expect("added");
-    okta.remove_from_group(&hank(), &sales)
-        .await
-        .expect("removed");
+    let (idp, group) = (okta.clone(), sales.clone());
+    through_engine(&tenant(), move |proof| {
+        Box::pin(async move { idp.add_to_group(proof, &hank(), &group).await })
+    })
+    .await
+    .expect("added");
+    let idp = okta.clone();
+    through_engine(&tenant(), move |proof| {
+        Box::pin(async move { idp.remove_from_group(proof, &hank(), &sales).await })
+    })
+    .await
+    .expect("removed");
 
     let ad: Group = okta
         .find_group("00g1globexaddomadm06")
         .await
         .expect("by id");
     let before = server.received_requests().await.expect("on").len();
-    let error = okta
-        .add_to_group(&hank(), &ad)
-        .await
-        .expect_err("APP_GROUP is read-only");
+    let error = through_engine(&tenant(), move |proof| {
+        Box::pin(async move { okta.add_to_group(proof, &hank(), &ad).await })
+    })
+    .await
+    .expect_err("APP_GROUP is read-only");
     assert_eq!(error.kind(), ErrorKind::Invalid);
     assert!(
         error
@@ -620,20 +686,27 @@ async fn create_user_posts_an_active_user_with_a_generated_password() {
         .expect(1)
         .mount(&server)
         .await;
-    let created = okta
-        .create_user(&NewUser {
-            login: "isaac.brock@globex.example".into(),
-            first_name: "Isaac".into(),
-            last_name: "Brock".into(),
-            display_name: None,
-            email: None,
-            department: Some("Engineering".into()),
-            job_title: Some("Engineer".into()),
-            usage_location: None,
-            mail_nickname: None,
+    let created = through_engine(&tenant(), move |proof| {
+        Box::pin(async move {
+            okta.create_user(
+                proof,
+                &NewUser {
+                    login: "isaac.brock@globex.example".into(),
+                    first_name: "Isaac".into(),
+                    last_name: "Brock".into(),
+                    display_name: None,
+                    email: None,
+                    department: Some("Engineering".into()),
+                    job_title: Some("Engineer".into()),
+                    usage_location: None,
+                    mail_nickname: None,
+                },
+            )
+            .await
         })
-        .await
-        .expect("created");
+    })
+    .await
+    .expect("created");
     assert_eq!(created.user.id, "00ub0oNGTSWTBKOLGLNR");
     let password = created.initial_password.expect("password");
     let sent: Value =
@@ -724,7 +797,7 @@ async fn rate_headers_hold_requests_before_a_429() {
     // Its own tenant: the rate budget is shared per (tenant, vendor), and this one is held 30 s.
     let tenant = stackhand_core::TenantId::new("globex-rate-budget").expect("tenant");
     let okta = OktaConnector::new(
-        tenant,
+        tenant.clone(),
         &token_config(&server.uri()).with_rate_limit_reserve(1),
     )
     .expect("connector");
@@ -738,11 +811,14 @@ async fn rate_headers_hold_requests_before_a_429() {
         )
         .mount(&server)
         .await;
-    okta.revoke_sessions(&hank()).await.expect("revoked");
-    let pause = okta
-        .client()
-        .http()
-        .rate_budget()
+    through_engine(&tenant, move |proof| {
+        Box::pin(async move { okta.revoke_sessions(proof, &hank()).await })
+    })
+    .await
+    .expect("revoked");
+    // The budget the connector's HTTP client shares with every client of (tenant, okta).
+    let pause = stackhand_http::RateLimits::global()
+        .budget(&tenant, stackhand_okta::VENDOR)
         .remaining_pause()
         .expect("held");
     assert!(
@@ -862,6 +938,79 @@ async fn oauth_private_key_jwt_fetches_a_bearer_token() {
     assert_requests_match_spec(&observed);
 }
 
+/// Allows every request: these tests pin the vendor calls an action makes, not a policy.
+struct AllowAll;
+
+impl Policy for AllowAll {
+    fn decide(&self, _input: &DecisionInput<'_>) -> Decision {
+        Decision {
+            effect: Effect::Allow,
+            rule: RuleId::new("allow-all"),
+            reason: "wiremock test".into(),
+        }
+    }
+}
+
+/// An engine serving the tenant with this connector, for its `okta.*` vendor actions.
+fn engine(okta: OktaConnector) -> Engine {
+    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
+    engine
+        .add_tenant(
+            Tenant::new(tenant(), "Globex"),
+            ConnectorSet::new(tenant())
+                .with(Arc::new(okta))
+                .expect("same tenant"),
+        )
+        .expect("tenant added");
+    engine
+}
+
+/// Submit `action` on Hank and return the receipt of its execution.
+async fn submit(engine: &Engine, key: &str, action: &'static str) -> Box<Receipt> {
+    let request = ActionRequest::new(
+        IdempotencyKey::new(key).expect("key"),
+        tenant(),
+        ActionId::from_static(action),
+        &json!({ "user": HANK }),
+        Principal::technician("tech@msp.example", &["helpdesk"]),
+    )
+    .expect("request");
+    match engine.submit(request).await.expect("submitted") {
+        Submission::Executed(receipt) => receipt,
+        other => panic!("{action} was not executed: {other:?}"),
+    }
+}
+
+/// What a lifecycle action's plan reads besides the user: Hank's admin roles and groups
+/// (none of either), `times` times.
+async fn mount_plan_reads(server: &MockServer, times: u64) {
+    for read in ["roles", "groups"] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/users/{HANK}/{read}")))
+            .and(ssws())
+            .and(no_body)
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .expect(times)
+            .mount(server)
+            .await;
+    }
+}
+
+/// Hank as `status`, for the next `times` reads of him.
+async fn mount_hank_as(server: &MockServer, status: &str, times: u64) {
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}")))
+        .and(ssws())
+        .and(no_body)
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(user(HANK, HANK_LOGIN, status, "OKTA")),
+        )
+        .up_to_n_times(times)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn deactivate_and_activate_send_no_email() {
     let (server, okta) = setup().await;
@@ -883,15 +1032,27 @@ async fn deactivate_and_activate_send_no_email() {
             .mount(&server)
             .await;
     }
-    let client = okta.client();
-    client
-        .lifecycle(HANK, stackhand_okta::Lifecycle::Deactivate)
-        .await
-        .expect("deactivated");
-    client
-        .lifecycle(HANK, stackhand_okta::Lifecycle::Activate)
-        .await
-        .expect("activated");
+    // The lifecycle calls are writes, made by the `okta.*` actions through the engine: each
+    // plan reads Hank (with roles and groups) and each execution reads him back.
+    mount_plan_reads(&server, 2).await;
+    mount_hank_as(&server, "ACTIVE", 1).await; // deactivate's plan
+    mount_hank_as(&server, "DEPROVISIONED", 2).await; // after deactivating; activate's plan
+    mount_hank_as(&server, "ACTIVE", 1).await; // after activating
+    let engine = engine(okta);
+    let deactivated = submit(&engine, "deactivate-hank", "okta.deactivate").await;
+    assert_eq!(
+        deactivated.outcome.status,
+        StepStatus::Verified,
+        "deactivated: {:?}",
+        deactivated.failure
+    );
+    let activated = submit(&engine, "activate-hank", "okta.activate").await;
+    assert_eq!(
+        activated.outcome.status,
+        StepStatus::Verified,
+        "activated: {:?}",
+        activated.failure
+    );
     check_spec(&server).await;
 }
 
@@ -908,10 +1069,11 @@ async fn deactivation_is_not_retried_after_a_server_error() {
         .expect(1)
         .mount(&server)
         .await;
-    let error = okta
-        .client()
-        .lifecycle(HANK, stackhand_okta::Lifecycle::Deactivate)
-        .await
-        .expect_err("503");
-    assert_eq!(error.kind(), ErrorKind::Transient);
+    // The plan's reads, through the `okta.deactivate` action.
+    mount_plan_reads(&server, 1).await;
+    mount_hank_as(&server, "ACTIVE", 1).await;
+    let receipt = submit(&engine(okta), "deactivate-hank", "okta.deactivate").await;
+    assert_eq!(receipt.outcome.status, StepStatus::Failed);
+    let failure = receipt.failure.expect("503");
+    assert_eq!(failure.kind, ErrorKind::Transient);
 }

@@ -593,6 +593,7 @@ impl StackhandEngine {
             groups: r.target_groups.clone(),
             department: None,
             privileged: r.privileged,
+            grants: Vec::new(),
         };
         StackhandInput {
             request,

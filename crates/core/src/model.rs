@@ -358,9 +358,14 @@ pub struct TargetFacts {
     /// The target's department.
     #[serde(default)]
     pub department: Option<Department>,
-    /// Whether the vendor marks the target privileged (admin role, super admin).
+    /// Whether the vendor marks the target privileged (admin role, super admin), or the request
+    /// would make it so (membership of a role-assignable or role-holding group).
     #[serde(default)]
     pub privileged: bool,
+    /// Groups the request would put the target in. Privilege reached through them counts: a
+    /// target becomes protected if any of them is in a `[protected]` list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<String>,
 }
 
 /// A reference to the PSA ticket a request serves.

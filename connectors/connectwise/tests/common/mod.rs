@@ -1,16 +1,19 @@
 //! Shared test setup: the connector against the ConnectWise simulator, and spec validation.
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use futures::future::BoxFuture;
 use secrecy::SecretString;
 use stackhand_connectwise::{ConnectWise, ConnectWiseConfig};
-use stackhand_core::TenantId;
+use stackhand_core::{Connector, ExecutionProof, PsaWrites, Result, TenantId};
 use stackhand_http::RetryConfig;
 use stackhand_sim::connectwise::{CLIENT_ID, COMPANY_ID, ConnectWiseSim, PRIVATE_KEY, PUBLIC_KEY};
 use stackhand_sim::{Faults, RecordedRequest, SimServer};
 use stackhand_testkit::openapi::{ObservedRequest, Spec, assert_all_valid};
+use stackhand_testkit::writes::through_engine;
 
 /// The API prefix the connector uses with the default codebase.
 pub const API: &str = "/v4_6_release/apis/3.0";
@@ -50,7 +53,7 @@ pub fn config(root: &str) -> ConnectWiseConfig {
 pub struct SimRig {
     pub sim: ConnectWiseSim,
     pub server: SimServer,
-    pub connector: ConnectWise,
+    pub connector: Arc<ConnectWise>,
 }
 
 impl SimRig {
@@ -61,11 +64,13 @@ impl SimRig {
     pub async fn start_with(company: &str, faults: Faults) -> Self {
         let sim = ConnectWiseSim::seeded_at(anchor(), 7);
         let server = sim.start(faults).await.unwrap();
-        let connector = ConnectWise::new(
-            tenant(&company.to_lowercase()),
-            config(&server.url()).with_company_identifier(company),
-        )
-        .unwrap();
+        let connector = Arc::new(
+            ConnectWise::new(
+                tenant(&company.to_lowercase()),
+                config(&server.url()).with_company_identifier(company),
+            )
+            .unwrap(),
+        );
         Self {
             sim,
             server,
@@ -77,6 +82,29 @@ impl SimRig {
     pub fn assert_requests_match_spec(&self) {
         assert_spec(&self.server.recorder().requests());
     }
+}
+
+/// Make one PSA write the only way there is: as the execution of one request through a real
+/// engine (`stackhand_testkit::writes::through_engine`), with the proof it issues, against the
+/// connector's `PsaWrites`. Returns what the write returned, its error unchanged.
+pub async fn psa_write<T, F>(connector: &Arc<ConnectWise>, write: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(&'a ExecutionProof<'a>, &'a dyn PsaWrites) -> BoxFuture<'a, Result<T>>
+        + Send
+        + 'static,
+{
+    let connector = connector.clone();
+    let tenant = connector.info().tenant.clone();
+    through_engine(&tenant, move |proof| {
+        Box::pin(async move {
+            let psa = connector
+                .psa_writes()
+                .expect("connectwise offers the PSA writes");
+            write(proof, psa).await
+        })
+    })
+    .await
 }
 
 /// Validate every request against `connectwise-manage.json`, codebase discovery at the site

@@ -3,15 +3,25 @@
 
 #![allow(dead_code)] // each test binary uses part of this module
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use stackhand_core::TenantId;
+use serde_json::Value;
+use stackhand_core::audit::MemoryAuditSink;
+use stackhand_core::policy::{Decision, DecisionInput, Effect, Policy, RuleId};
+use stackhand_core::{
+    ActionId, ActionRequest, ConnectorSet, Engine, ExecutionProof, IdempotencyKey, Principal,
+    Receipt, Result, Tenant, TenantId,
+};
 use stackhand_http::RetryConfig;
 use stackhand_m365::{M365Config, M365Connector};
 use stackhand_sim::m365::{M365Sim, seed};
 use stackhand_sim::{Faults, RecordedRequest, SimServer};
 use stackhand_testkit::openapi::{ObservedRequest, Spec, assert_all_valid};
+use stackhand_testkit::writes::through_engine;
 
 /// Retries on, but fast.
 pub fn fast_retry() -> RetryConfig {
@@ -77,4 +87,70 @@ fn assert_graph_requests_valid(requests: Vec<ObservedRequest>) {
         .filter(|r| described_by_graph_spec(&r.path))
         .collect();
     assert_all_valid(&spec, &graph, "");
+}
+
+/// A write's future, borrowing the engine's proof.
+pub type WriteFuture<'p, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'p>>;
+
+/// Run one capability write the only way there is: through the engine, as one request in the
+/// test tenant, with the proof the engine issued for it.
+pub async fn write<T, F>(write: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: for<'p> FnOnce(&'p ExecutionProof<'p>) -> WriteFuture<'p, T> + Send + 'static,
+{
+    through_engine(&tenant(), write).await
+}
+
+/// Allows everything: these tests are about the connector, not the policy.
+pub struct AllowAll;
+
+impl Policy for AllowAll {
+    fn decide(&self, _input: &DecisionInput<'_>) -> Decision {
+        Decision {
+            effect: Effect::Allow,
+            rule: RuleId::new("test.allow-all"),
+            reason: "connector integration test".into(),
+        }
+    }
+}
+
+/// An engine allowing everything, with `m365` as the test tenant's connector (and so its
+/// `m365.*` actions).
+pub fn engine(m365: &M365Connector) -> Engine {
+    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
+    engine
+        .add_tenant(
+            Tenant::new(tenant(), "Contoso Law"),
+            ConnectorSet::new(tenant())
+                .with(Arc::new(m365.clone()))
+                .unwrap(),
+        )
+        .unwrap();
+    engine
+}
+
+/// Submit `action` with `params` as a technician and return the receipt, asserting that it
+/// executed without failure.
+pub async fn execute(engine: &Engine, key: &str, action: &'static str, params: Value) -> Receipt {
+    let request = ActionRequest::new(
+        IdempotencyKey::new(key).unwrap(),
+        tenant(),
+        ActionId::from_static(action),
+        &params,
+        Principal::technician("tech@msp.example", &["msp.tech"]),
+    )
+    .unwrap()
+    .with_reason("connector test");
+    let answer = engine.submit(request).await.unwrap();
+    let receipt = answer
+        .receipt()
+        .unwrap_or_else(|| panic!("{action} did not execute: {answer:?}"))
+        .clone();
+    assert!(
+        receipt.failure.is_none(),
+        "{action} failed: {:?}",
+        receipt.failure
+    );
+    receipt
 }

@@ -41,6 +41,7 @@ async fn read_user(ctx: &ActionContext, login: &str) -> Result<(User, Vec<Group>
         groups: groups.iter().map(|g| g.name.clone()).collect(),
         department: user.department.clone(),
         privileged: !user.roles.is_empty(),
+        grants: Vec::new(),
     };
     Ok((user, groups, facts))
 }

@@ -303,6 +303,7 @@ impl Subject<'_, '_> {
                     let p = &layer.protected;
                     hit(&p.roles, &facts.roles)
                         || hit(&p.groups, &facts.groups)
+                        || hit(&p.groups, &facts.grants)
                         || facts
                             .login
                             .as_deref()
