@@ -6,7 +6,7 @@
 //! [`Action::execute`] takes. Every step is written to the [`AuditSink`] before it is
 //! acknowledged, and an idempotency key never executes twice.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -23,7 +23,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
     ActionId, ActionRequest, IdempotencyKey, Outcome, Plan, Principal, StepStatus, Tenant, TenantId,
 };
-use crate::policy::{Decision, DecisionInput, Effect, Policy, UsageView};
+use crate::policy::{Decision, DecisionInput, Effect, Policy};
 
 /// A source of time, replaceable in tests.
 pub trait Clock: Send + Sync {
@@ -295,41 +295,6 @@ impl EngineStore for MemoryStore {
     }
 }
 
-/// When each authorised execution of one action in one tenant happened, oldest first.
-type Executions = HashMap<(TenantId, ActionId), VecDeque<DateTime<Utc>>>;
-
-/// Authorised executions per (tenant, action), for volume caps.
-#[derive(Debug, Default)]
-struct UsageLedger {
-    entries: Mutex<Executions>,
-}
-
-impl UsageLedger {
-    fn record(&self, tenant: &TenantId, action: &ActionId, at: DateTime<Utc>) {
-        let mut entries = self.entries.lock();
-        let times = entries.entry((tenant.clone(), action.clone())).or_default();
-        times.push_back(at);
-        // Caps look back an hour at most; older entries only cost memory.
-        while times
-            .front()
-            .is_some_and(|t| at - *t > ChronoDuration::hours(2))
-        {
-            times.pop_front();
-        }
-    }
-}
-
-impl UsageView for UsageLedger {
-    fn count_since(&self, tenant: &TenantId, action: &ActionId, since: DateTime<Utc>) -> u32 {
-        self.entries
-            .lock()
-            .get(&(tenant.clone(), action.clone()))
-            .map_or(0, |times| {
-                times.iter().filter(|t| **t >= since).count() as u32
-            })
-    }
-}
-
 struct TenantEntry {
     tenant: Tenant,
     context: ActionContext,
@@ -382,7 +347,6 @@ impl EngineBuilder {
                 actions: self.actions,
                 approval_ttl: self.approval_ttl,
                 tenants: RwLock::new(HashMap::new()),
-                usage: UsageLedger::default(),
             }),
         }
     }
@@ -396,7 +360,6 @@ struct Inner {
     actions: ActionCatalog,
     approval_ttl: ChronoDuration,
     tenants: RwLock<HashMap<TenantId, Arc<TenantEntry>>>,
-    usage: UsageLedger,
 }
 
 /// The only road to execution. Cheap to clone.
@@ -608,16 +571,17 @@ impl Engine {
         &self,
         entry: &TenantEntry,
         action: &dyn Action,
+        operation: Operation,
         request: &ActionRequest,
         plan: &Plan,
     ) -> Decision {
         self.inner.policy.decide(&DecisionInput {
             request,
+            operation,
             spec: action.spec(),
             tenant: &entry.tenant,
             facts: &plan.facts,
             now: self.inner.clock.now(),
-            usage: &self.inner.usage,
         })
     }
 
@@ -676,7 +640,7 @@ impl Engine {
         request: ActionRequest,
     ) -> Result<Submission> {
         let plan = self.plan_with(entry, action, &request).await?;
-        let decision = self.decide(entry, action, &request, &plan);
+        let decision = self.decide(entry, action, Operation::Execute, &request, &plan);
         self.audit(
             AuditKind::Decided,
             &request,
@@ -804,9 +768,7 @@ impl Engine {
         let actor = proof
             .approved_by()
             .map_or_else(|| request.requester.id.clone(), str::to_string);
-        self.inner
-            .usage
-            .record(&request.tenant, &request.action, self.inner.clock.now());
+        // caps: reserved by the engine
         self.audit(
             started,
             &request,
@@ -956,6 +918,7 @@ impl Engine {
                 effect: Effect::Deny,
                 rule: approval.decision.rule.clone(),
                 reason: "approval expired".into(),
+                caps: Vec::new(),
             };
             self.settle(&approval.request, KeyState::Denied { decision })
                 .await?;
@@ -1017,7 +980,13 @@ impl Engine {
         let (plan, decision) = match approval.operation {
             Operation::Execute => {
                 let plan = self.plan_with(&entry, action.as_ref(), &request).await?;
-                let decision = self.decide(&entry, action.as_ref(), &request, &plan);
+                let decision = self.decide(
+                    &entry,
+                    action.as_ref(),
+                    Operation::Execute,
+                    &request,
+                    &plan,
+                );
                 if decision.is_deny() {
                     self.audit(
                         AuditKind::Decided,
@@ -1067,6 +1036,7 @@ impl Engine {
                 effect: Effect::Deny,
                 rule: approval.decision.rule.clone(),
                 reason: format!("denied by approver: {reason}"),
+                caps: Vec::new(),
             });
         }
         if approval.status != ApprovalStatus::Pending {
@@ -1100,6 +1070,7 @@ impl Engine {
             effect: Effect::Deny,
             rule: approval.decision.rule.clone(),
             reason: format!("denied by approver: {reason}"),
+            caps: Vec::new(),
         };
         self.settle(
             &approval.request,
@@ -1165,7 +1136,7 @@ impl Engine {
             Claim::Seen(state) => return self.replay(state).await,
         }
         let plan = receipt.plan.clone();
-        let decision = self.decide(&entry, action.as_ref(), &request, &plan);
+        let decision = self.decide(&entry, action.as_ref(), Operation::Undo, &request, &plan);
         self.audit(
             AuditKind::Decided,
             &request,
