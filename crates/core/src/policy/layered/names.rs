@@ -47,21 +47,29 @@ impl NameUse {
         let name = self.name.as_str();
         match &self.kind {
             NameKind::Action => action_problem(name, vocabulary),
-            NameKind::Tenant => unknown("tenant", name, vocabulary.tenants()?),
-            NameKind::TenantGroup => unknown("tenant group", name, vocabulary.tenant_groups()?),
+            NameKind::Tenant => unknown("tenant", name, "", vocabulary.tenants()?),
+            NameKind::TenantGroup => {
+                unknown("tenant group", name, "", vocabulary.tenant_groups()?)
+            }
             NameKind::Department { tenant } => match vocabulary.departments_of(tenant.as_str())? {
-                Some(known) => unknown(&format!("department of tenant {tenant}"), name, known),
+                Some(known) => unknown(
+                    "department",
+                    name,
+                    &format!(" in tenant {tenant}"),
+                    known,
+                ),
                 None => Some(format!(
                     "unknown department {name:?}: no departments of tenant {tenant} are known"
                 )),
             },
-            NameKind::Role => unknown("role", name, vocabulary.roles()?),
+            NameKind::Role => unknown("role", name, "", vocabulary.roles()?),
         }
     }
 }
 
-/// `unknown <what> "name" (did you mean ..?)`, listing the known names when none is close.
-fn unknown(what: &str, name: &str, known: &BTreeSet<String>) -> Option<String> {
+/// `unknown <what> "name"<within> (did you mean ..?)`, listing the known names when none is
+/// close.
+fn unknown(what: &str, name: &str, within: &str, known: &BTreeSet<String>) -> Option<String> {
     if known.contains(name) {
         return None;
     }
@@ -71,7 +79,7 @@ fn unknown(what: &str, name: &str, known: &BTreeSet<String>) -> Option<String> {
         None if known.is_empty() => format!("; no {what} is known"),
         None => format!("; known: {}", shortlist(known.iter().map(String::as_str))),
     };
-    Some(format!("unknown {what} {name:?}{}{rest}", hint(near)))
+    Some(format!("unknown {what} {name:?}{within}{}{rest}", hint(near)))
 }
 
 /// At most 12 names, quoted, then how many more.
