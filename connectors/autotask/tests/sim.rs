@@ -203,6 +203,7 @@ async fn a_ticket_is_noted_internally_and_for_the_customer_then_closed_through_t
                 effect: Effect::Allow,
                 rule: RuleId::new("allow-all"),
                 reason: "test".into(),
+                caps: Vec::new(),
             }
         }
     }
@@ -831,6 +832,7 @@ async fn the_open_problem_action_runs_through_the_engine() {
                 effect: Effect::Allow,
                 rule: RuleId::new("allow-all"),
                 reason: "test".into(),
+                caps: Vec::new(),
             }
         }
     }
