@@ -537,8 +537,11 @@ impl StackhandEngine {
     /// Load the scenario's documents. The scenario's action ids (some of them vendor or
     /// made-up ones) are the vocabulary.
     pub fn new(scenario: &Scenario) -> Self {
-        let vocabulary = Vocabulary::builtin()
-            .with_actions(all_actions().into_iter().map(|id| ActionId::new(id).expect("action id")));
+        let vocabulary = Vocabulary::builtin().with_actions(
+            all_actions()
+                .into_iter()
+                .map(|id| ActionId::new(id).expect("action id")),
+        );
         let loader = scenario.toml_documents().into_iter().fold(
             PolicyLoader::new().vocabulary(vocabulary),
             |l, (origin, text)| l.add_str(origin, text),

@@ -980,13 +980,8 @@ impl Engine {
         let (plan, decision) = match approval.operation {
             Operation::Execute => {
                 let plan = self.plan_with(&entry, action.as_ref(), &request).await?;
-                let decision = self.decide(
-                    &entry,
-                    action.as_ref(),
-                    Operation::Execute,
-                    &request,
-                    &plan,
-                );
+                let decision =
+                    self.decide(&entry, action.as_ref(), Operation::Execute, &request, &plan);
                 if decision.is_deny() {
                     self.audit(
                         AuditKind::Decided,

@@ -372,9 +372,11 @@ async fn undo_restores_the_state_before() {
 #[tokio::test]
 async fn the_policy_decides_an_undo_as_an_undo() {
     // Adding to a group runs at once; taking it back waits for a lead.
-    let f = fixture(FnPolicy(|input: &DecisionInput<'_>| match input.operation {
-        Operation::Execute => Effect::Allow,
-        Operation::Undo => approve_by_lead(input),
+    let f = fixture(FnPolicy(|input: &DecisionInput<'_>| {
+        match input.operation {
+            Operation::Execute => Effect::Allow,
+            Operation::Undo => approve_by_lead(input),
+        }
     }));
     let add = request(
         &f,
@@ -386,7 +388,12 @@ async fn the_policy_decides_an_undo_as_an_undo() {
     assert_eq!(f.engine.submit(add).await.unwrap().label(), "executed");
     let undo = f
         .engine
-        .undo(&f.tenant, &IdempotencyKey::new("k1").unwrap(), lead(), "oops")
+        .undo(
+            &f.tenant,
+            &IdempotencyKey::new("k1").unwrap(),
+            lead(),
+            "oops",
+        )
         .await
         .unwrap();
     assert_eq!(undo.label(), "pending_approval");

@@ -257,9 +257,7 @@ fn the_most_specific_layer_with_a_matching_rule_decides() {
         "acme-approve-unlock",
     );
     // Department beats tenant.
-    let decision = case("identity.unlock")
-        .department("Finance")
-        .decide(&p);
+    let decision = case("identity.unlock").department("Finance").decide(&p);
     assert_decision(&decision, "allow", "finance-allow-unlock");
     assert!(
         decision
@@ -403,7 +401,8 @@ fn the_department_comes_from_the_directory_never_from_the_caller() {
     // The caller claims Sales (a request as it arrives on the wire, with a department field),
     // but the directory says Finance, or says nothing: the Sales layer does not apply.
     for directory in [Some("Finance"), None] {
-        let mut claimed = Case::technician("acme-law", "identity.unlock").claims_department("Sales");
+        let mut claimed =
+            Case::technician("acme-law", "identity.unlock").claims_department("Sales");
         claimed.facts.department = directory.map(Department::new);
         assert_decision(&claimed.decide(&p), "deny", "no-policy");
     }

@@ -21,8 +21,8 @@ pub use loader::PolicyLoader;
 use document::{Cap, Protected, Rule, RuleEffect, When};
 use index::{ActionIndex, ActionIndexBuilder};
 
-use crate::model::{Department, TenantGroupId, TenantId};
 use crate::approval::Operation;
+use crate::model::{Department, TenantGroupId, TenantId};
 use crate::policy::{Approver, CapLimit, Decision, DecisionInput, Effect, Policy, Vocabulary};
 
 /// The default policy: layered TOML documents, decided in a fixed order.

@@ -158,7 +158,9 @@ impl Vocabulary {
 
     /// `None` when departments are not checked; else the departments of `tenant` (maybe none).
     pub(crate) fn departments_of(&self, tenant: &str) -> Option<Option<&BTreeSet<String>>> {
-        self.departments.as_ref().map(|by_tenant| by_tenant.get(tenant))
+        self.departments
+            .as_ref()
+            .map(|by_tenant| by_tenant.get(tenant))
     }
 
     pub(crate) fn roles(&self) -> Option<&BTreeSet<String>> {

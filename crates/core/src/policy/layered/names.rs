@@ -48,16 +48,9 @@ impl NameUse {
         match &self.kind {
             NameKind::Action => action_problem(name, vocabulary),
             NameKind::Tenant => unknown("tenant", name, "", vocabulary.tenants()?),
-            NameKind::TenantGroup => {
-                unknown("tenant group", name, "", vocabulary.tenant_groups()?)
-            }
+            NameKind::TenantGroup => unknown("tenant group", name, "", vocabulary.tenant_groups()?),
             NameKind::Department { tenant } => match vocabulary.departments_of(tenant.as_str())? {
-                Some(known) => unknown(
-                    "department",
-                    name,
-                    &format!(" in tenant {tenant}"),
-                    known,
-                ),
+                Some(known) => unknown("department", name, &format!(" in tenant {tenant}"), known),
                 None => Some(format!(
                     "unknown department {name:?}: no departments of tenant {tenant} are known"
                 )),
@@ -79,7 +72,10 @@ fn unknown(what: &str, name: &str, within: &str, known: &BTreeSet<String>) -> Op
         None if known.is_empty() => format!("; no {what} is known"),
         None => format!("; known: {}", shortlist(known.iter().map(String::as_str))),
     };
-    Some(format!("unknown {what} {name:?}{within}{}{rest}", hint(near)))
+    Some(format!(
+        "unknown {what} {name:?}{within}{}{rest}",
+        hint(near)
+    ))
 }
 
 /// At most 12 names, quoted, then how many more.
@@ -111,9 +107,12 @@ fn action_problem(pattern: &str, vocabulary: &Vocabulary) -> Option<String> {
         .collect();
     // A glob is compared with the namespace globs ("identity.*") as well as the ids.
     let namespace_globs: Vec<String> = namespaces.iter().map(|ns| format!("{ns}.*")).collect();
-    let candidates = vocabulary
-        .action_ids()
-        .chain(namespace_globs.iter().map(String::as_str).filter(|_| is_glob));
+    let candidates = vocabulary.action_ids().chain(
+        namespace_globs
+            .iter()
+            .map(String::as_str)
+            .filter(|_| is_glob),
+    );
     let near = did_you_mean(pattern, candidates);
     let rest = match (near, pattern.split_once('.')) {
         (Some(_), _) => String::new(),
