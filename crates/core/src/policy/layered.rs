@@ -294,17 +294,6 @@ struct Subject<'d, 'i> {
     protected: OnceCell<bool>,
 }
 
-impl Cap {
-    /// What the engine reserves under: the cap's id, limit and window.
-    fn limit(&self) -> CapLimit {
-        CapLimit {
-            id: self.id.clone(),
-            max: self.max_per_hour,
-            window_seconds: 3600,
-        }
-    }
-}
-
 impl Subject<'_, '_> {
     fn is_protected(&self) -> bool {
         *self.protected.get_or_init(|| {
@@ -447,6 +436,17 @@ impl LayeredPolicy {
                 rule_decision(rule, &layer.scope, input, DecidedBy::MostSpecific)
             }
             None => Decision::no_policy(),
+        }
+    }
+}
+
+impl Cap {
+    /// What the engine reserves under: the cap's id, limit and window.
+    fn limit(&self) -> CapLimit {
+        CapLimit {
+            id: self.id.clone(),
+            max: self.max_per_hour,
+            window_seconds: 3600,
         }
     }
 }

@@ -110,9 +110,13 @@ impl PolicyLoader {
     ///
     /// Fails on the first document error, naming file, line and field (and, for an unknown
     /// name, the nearest known one).
-    pub fn build(mut self) -> Result<LayeredPolicy, PolicyError> {
+    pub fn build(self) -> Result<LayeredPolicy, PolicyError> {
+        let Self {
+            sources,
+            vocabulary,
+        } = self;
         let mut documents = Vec::new();
-        for source in self.sources.drain(..) {
+        for source in sources {
             match source {
                 Source::Path(path, expect) => read_path(&path, expect, &mut documents)?,
                 Source::Text { origin, text } => {
@@ -121,7 +125,7 @@ impl PolicyLoader {
                 Source::Document(document) => documents.push(document),
             }
         }
-        LayeredPolicy::from_documents(documents, &self.vocabulary)
+        LayeredPolicy::from_documents(documents, &vocabulary)
     }
 }
 
