@@ -878,6 +878,7 @@ impl Policy for AllowOpenProblem {
                 effect: Effect::Allow,
                 rule: RuleId::new("allow-open-problem"),
                 reason: "test".into(),
+                caps: Vec::new(),
             }
         } else {
             Decision::no_policy()

@@ -24,6 +24,7 @@ impl Policy for AllowAll {
             effect: Effect::Allow,
             rule: RuleId::new("test.allow_all"),
             reason: "integration test".into(),
+            caps: Vec::new(),
         }
     }
 }

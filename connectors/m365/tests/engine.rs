@@ -26,6 +26,7 @@ impl Policy for AllowAll {
             effect: Effect::Allow,
             rule: RuleId::new("test.allow-all"),
             reason: "connector integration test".into(),
+            caps: Vec::new(),
         }
     }
 }

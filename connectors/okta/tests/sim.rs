@@ -101,6 +101,7 @@ impl Policy for ProtectAdmins {
                 "allow-helpdesk"
             }),
             reason: "test policy".into(),
+            caps: Vec::new(),
         }
     }
 }

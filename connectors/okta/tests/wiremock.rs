@@ -947,6 +947,7 @@ impl Policy for AllowAll {
             effect: Effect::Allow,
             rule: RuleId::new("allow-all"),
             reason: "wiremock test".into(),
+            caps: Vec::new(),
         }
     }
 }

@@ -30,10 +30,10 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::str::FromStr;
 
-use stackhand_core::policy::{LayeredPolicy, PolicyLoader};
+use stackhand_core::policy::{LayeredPolicy, PolicyLoader, Vocabulary};
 use stackhand_core::{
-    ActionId, ActionRequest, ActionSpec, Category, DecisionInput, Effect, IdempotencyKey, Policy,
-    Principal, Risk, RuleId, TargetFacts, Tenant, TenantId, UsageView,
+    ActionId, ActionRequest, ActionSpec, Category, DecisionInput, Effect, IdempotencyKey,
+    Operation, Policy, Principal, Risk, RuleId, TargetFacts, Tenant, TenantId,
 };
 
 /// Tenants in the standard scenario.
@@ -517,14 +517,6 @@ pub struct BenchRequest {
     pub sku: Option<String>,
 }
 
-struct NoUsage;
-
-impl UsageView for NoUsage {
-    fn count_since(&self, _: &TenantId, _: &ActionId, _: chrono::DateTime<chrono::Utc>) -> u32 {
-        0
-    }
-}
-
 /// stackhand's [`LayeredPolicy`] loaded from the scenario's TOML documents.
 #[derive(Debug)]
 pub struct StackhandEngine {
@@ -542,14 +534,18 @@ pub struct StackhandInput {
 }
 
 impl StackhandEngine {
-    /// Load the scenario's documents.
+    /// Load the scenario's documents. The scenario's action ids (some of them vendor or
+    /// made-up ones) are the vocabulary.
     pub fn new(scenario: &Scenario) -> Self {
-        let loader = scenario
-            .toml_documents()
-            .into_iter()
-            .fold(PolicyLoader::new(), |l, (origin, text)| {
-                l.add_str(origin, text)
-            });
+        let vocabulary = Vocabulary::builtin().with_actions(
+            all_actions()
+                .into_iter()
+                .map(|id| ActionId::new(id).expect("action id")),
+        );
+        let loader = scenario.toml_documents().into_iter().fold(
+            PolicyLoader::new().vocabulary(vocabulary),
+            |l, (origin, text)| l.add_str(origin, text),
+        );
         let policy = loader
             .build()
             .unwrap_or_else(|e| panic!("generated policy: {e}"));
@@ -608,11 +604,11 @@ impl StackhandEngine {
     pub fn decide(&self, input: &StackhandInput) -> Verdict {
         let decision = self.policy.decide(&DecisionInput {
             request: &input.request,
+            operation: Operation::Execute,
             spec: &input.spec,
             tenant: &input.tenant,
             facts: &input.facts,
             now: input.now,
-            usage: &NoUsage,
         });
         Verdict {
             outcome: match decision.effect {

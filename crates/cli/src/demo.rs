@@ -17,7 +17,7 @@ use serde_json::json;
 use stackhand_core::audit::{self, JsonlAuditSink};
 use stackhand_core::engine::Engine;
 use stackhand_core::memory::MemoryConnector;
-use stackhand_core::policy::PolicyLoader;
+use stackhand_core::policy::{PolicyLoader, Vocabulary};
 use stackhand_core::{
     ActionId, ActionRequest, ConnectorSet, IdempotencyKey, Principal, Submission, Tenant,
     TenantGroupId, TenantId, Ticket,
@@ -37,6 +37,24 @@ const POLICIES: &[(&str, &str)] = &[
         include_str!("../../../examples/policies/acme-law.toml"),
     ),
 ];
+
+/// Vendor actions the sample policies name (`m365.set_forwarding`): they are written for
+/// tenants on Microsoft 365. The demo's in-memory connector offers no vendor actions, so the
+/// demo lists them itself; a runner collects them from the tenants' connectors.
+const SAMPLE_VENDOR_ACTIONS: &[&str] = &["m365.set_forwarding"];
+
+/// What the runner would know about the demo deployment: the names its policies may use.
+fn vocabulary(tenant: &TenantId, group: &TenantGroupId) -> Result<Vocabulary> {
+    let vendor = SAMPLE_VENDOR_ACTIONS
+        .iter()
+        .map(|id| ActionId::new(*id))
+        .collect::<stackhand_core::Result<Vec<_>>>()?;
+    Ok(Vocabulary::builtin()
+        .with_actions(vendor)
+        .with_tenants([tenant.clone()])
+        .with_tenant_groups([group.clone()])
+        .with_roles(["msp.lead"]))
+}
 
 /// What the demo does for one ticket.
 struct Scenario {
@@ -327,17 +345,19 @@ pub(crate) async fn run(json_output: bool, audit_dir: Option<PathBuf>) -> Result
             temp
         }
     };
+    let group = TenantGroupId::new("legal-clients")?;
     let policy = POLICIES
         .iter()
-        .fold(PolicyLoader::new(), |loader, (origin, text)| {
-            loader.add_str(*origin, *text)
-        })
+        .fold(
+            PolicyLoader::new().vocabulary(vocabulary(&tenant, &group)?),
+            |loader, (origin, text)| loader.add_str(*origin, *text),
+        )
         .build()?;
     let audit_sink = Arc::new(JsonlAuditSink::open(&audit_dir)?);
     let engine = Engine::builder(Arc::new(policy), audit_sink.clone()).build();
     let memory = MemoryConnector::demo(tenant.clone());
     engine.add_tenant(
-        Tenant::new(tenant.clone(), "Acme Law LLP").in_group(TenantGroupId::new("legal-clients")?),
+        Tenant::new(tenant.clone(), "Acme Law LLP").in_group(group),
         ConnectorSet::new(tenant.clone()).with(Arc::new(memory.clone()))?,
     )?;
     let demo = Demo {

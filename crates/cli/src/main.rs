@@ -3,7 +3,8 @@
 //! ```text
 //! stackhand demo [--json]              the seed scenarios end to end on the embedded default
 //! stackhand actions [--json]           every built-in action with its risk and input schema
-//! stackhand policy check <PATH>...     load policy files or directories and report errors
+//! stackhand policy check [--known-action <ID>]... <PATH>...
+//!                                      load policy files or directories and report errors
 //! stackhand audit verify <DIR>         verify the hash chains of a JSON-lines audit directory
 //! ```
 
@@ -14,9 +15,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use stackhand_core::TenantId;
 use stackhand_core::audit::{self, AuditSink, JsonlAuditSink};
-use stackhand_core::policy::PolicyLoader;
+use stackhand_core::policy::{PolicyLoader, Vocabulary};
+use stackhand_core::{ActionId, TenantId};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -61,7 +62,14 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum PolicyCommand {
     /// Load policy files or directories and report the first error with file, line and field.
+    ///
+    /// Every action id or glob a document names must be a known action: the built-in ones,
+    /// and the vendor actions given with --known-action (this build links no connector, so it
+    /// cannot list theirs). Tenants, groups, departments and roles are not checked here.
     Check {
+        /// A vendor action id the policies may name, e.g. m365.set_forwarding (repeatable).
+        #[arg(long = "known-action", value_name = "ID")]
+        known_actions: Vec<String>,
         /// Files or directories of *.toml policy documents.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -115,9 +123,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy {
-            command: PolicyCommand::Check { paths },
+            command:
+                PolicyCommand::Check {
+                    known_actions,
+                    paths,
+                },
         } => {
-            let loader = paths.iter().fold(PolicyLoader::new(), |l, p| l.add_path(p));
+            let vendor = known_actions
+                .iter()
+                .map(|id| ActionId::new(id.as_str()).with_context(|| "--known-action"))
+                .collect::<Result<Vec<_>>>()?;
+            let loader = paths.iter().fold(
+                PolicyLoader::new().vocabulary(Vocabulary::builtin().with_actions(vendor)),
+                |l, p| l.add_path(p),
+            );
             match loader.build() {
                 Ok(_) => {
                     println!("ok: {} path(s) load without errors", paths.len());

@@ -74,15 +74,41 @@ fn policy_check_names_file_line_and_field() {
     assert!(err.contains("typo.toml:7"), "{err}");
     assert!(err.contains("efect"), "{err}");
 
+    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/policies");
     let ok = stackhand(&[
         "policy",
         "check",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/policies"),
+        "--known-action",
+        "m365.set_forwarding",
+        samples,
     ]);
     assert!(
         ok.status.success(),
         "{}",
         String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+#[test]
+fn policy_check_refuses_unknown_action_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deny.toml");
+    std::fs::write(&file, "[scope]\nglobal = true\n\n[[rules]]\nid = \"r\"\nactions = [\"identity.reset_pasword\"]\neffect = \"deny\"\n").unwrap();
+    let out = stackhand(&["policy", "check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("deny.toml:6: rules[0].actions[0]: unknown action id \"identity.reset_pasword\" (did you mean \"identity.reset_password\"?)"),
+        "{err}"
+    );
+    // Vendor actions are unknown until named on the command line.
+    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/policies");
+    let out = stackhand(&["policy", "check", samples]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown action id \"m365.set_forwarding\""),
+        "{err}"
     );
 }
 

@@ -24,7 +24,7 @@ use crate::model::{
     ActionId, ActionRequest, IdempotencyKey, Outcome, Plan, Principal, PrincipalKind, StepStatus,
     Tenant, TenantId,
 };
-use crate::policy::{Decision, DecisionInput, Effect, Policy, UsageView};
+use crate::policy::{CapLimit, Decision, DecisionInput, Effect, Policy, RuleId};
 
 /// A source of time, replaceable in tests.
 pub trait Clock: Send + Sync {
@@ -265,13 +265,41 @@ pub trait EngineStore: Send + Sync {
         tenant: &TenantId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Approval>>;
+    /// Reserve one slot in each of `caps` for `tenant` at `now`, atomically: either every cap
+    /// has room (fewer than `max` reservations within its window) and each gets one more, or
+    /// none is touched and the first full cap is named.
+    async fn reserve(
+        &self,
+        tenant: &TenantId,
+        caps: &[CapLimit],
+        now: DateTime<Utc>,
+    ) -> Result<Reservation>;
+    /// Give back the slots of a reservation whose action did not run.
+    async fn release_reservation(&self, tenant: &TenantId, id: ReservationId) -> Result<()>;
 }
+
+/// The id of one reservation of cap slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReservationId(pub uuid::Uuid);
+
+/// The answer to [`EngineStore::reserve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// Every cap had room; each now counts this request.
+    Granted(ReservationId),
+    /// This cap is full; nothing was reserved.
+    Full(CapLimit),
+}
+
+/// Reservation times and ids per (tenant, cap id), oldest first.
+type CapLedger = HashMap<(TenantId, RuleId), VecDeque<(DateTime<Utc>, ReservationId)>>;
 
 /// [`EngineStore`] in memory.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     keys: Mutex<HashMap<(TenantId, IdempotencyKey), (String, KeyState)>>,
     approvals: Mutex<HashMap<ApprovalId, Approval>>,
+    caps: Mutex<CapLedger>,
 }
 
 impl MemoryStore {
@@ -377,41 +405,50 @@ impl EngineStore for MemoryStore {
         pending.sort_by_key(|a| a.created);
         Ok(pending)
     }
-}
 
-/// When each authorised execution of one action in one tenant happened, oldest first.
-type Executions = HashMap<(TenantId, ActionId), VecDeque<DateTime<Utc>>>;
-
-/// Authorised executions per (tenant, action), for volume caps.
-#[derive(Debug, Default)]
-struct UsageLedger {
-    entries: Mutex<Executions>,
-}
-
-impl UsageLedger {
-    fn record(&self, tenant: &TenantId, action: &ActionId, at: DateTime<Utc>) {
-        let mut entries = self.entries.lock();
-        let times = entries.entry((tenant.clone(), action.clone())).or_default();
-        times.push_back(at);
-        // Caps look back an hour at most; older entries only cost memory.
-        while times
-            .front()
-            .is_some_and(|t| at - *t > ChronoDuration::hours(2))
-        {
-            times.pop_front();
+    async fn reserve(
+        &self,
+        tenant: &TenantId,
+        caps: &[CapLimit],
+        now: DateTime<Utc>,
+    ) -> Result<Reservation> {
+        let mut ledger = self.caps.lock();
+        for cap in caps {
+            let window = window_of(cap);
+            let slots = ledger.entry((tenant.clone(), cap.id.clone())).or_default();
+            while slots
+                .front()
+                .is_some_and(|(at, _)| now.signed_duration_since(*at) >= window)
+            {
+                slots.pop_front();
+            }
+            if slots.len() >= cap.max as usize {
+                return Ok(Reservation::Full(cap.clone()));
+            }
         }
+        let id = ReservationId(uuid::Uuid::new_v4());
+        for cap in caps {
+            ledger
+                .entry((tenant.clone(), cap.id.clone()))
+                .or_default()
+                .push_back((now, id));
+        }
+        Ok(Reservation::Granted(id))
+    }
+
+    async fn release_reservation(&self, tenant: &TenantId, id: ReservationId) -> Result<()> {
+        for ((t, _), slots) in self.caps.lock().iter_mut() {
+            if t == tenant {
+                slots.retain(|(_, r)| *r != id);
+            }
+        }
+        Ok(())
     }
 }
 
-impl UsageView for UsageLedger {
-    fn count_since(&self, tenant: &TenantId, action: &ActionId, since: DateTime<Utc>) -> u32 {
-        self.entries
-            .lock()
-            .get(&(tenant.clone(), action.clone()))
-            .map_or(0, |times| {
-                times.iter().filter(|t| **t >= since).count() as u32
-            })
-    }
+/// A cap's sliding window.
+fn window_of(cap: &CapLimit) -> ChronoDuration {
+    ChronoDuration::seconds(i64::try_from(cap.window_seconds).unwrap_or(i64::MAX))
 }
 
 struct TenantEntry {
@@ -477,7 +514,6 @@ impl EngineBuilder {
                 approval_ttl: self.approval_ttl,
                 in_doubt_after: self.in_doubt_after,
                 tenants: RwLock::new(HashMap::new()),
-                usage: UsageLedger::default(),
             }),
         }
     }
@@ -492,7 +528,6 @@ struct Inner {
     approval_ttl: ChronoDuration,
     in_doubt_after: ChronoDuration,
     tenants: RwLock<HashMap<TenantId, Arc<TenantEntry>>>,
-    usage: UsageLedger,
 }
 
 /// The only road to execution. Cheap to clone.
@@ -718,16 +753,17 @@ impl Engine {
         &self,
         entry: &TenantEntry,
         action: &dyn Action,
+        operation: Operation,
         request: &ActionRequest,
         plan: &Plan,
     ) -> Decision {
         self.inner.policy.decide(&DecisionInput {
             request,
+            operation,
             spec: action.spec(),
             tenant: &entry.tenant,
             facts: &plan.facts,
             now: self.inner.clock.now(),
-            usage: &self.inner.usage,
         })
     }
 
@@ -898,7 +934,7 @@ impl Engine {
         request: ActionRequest,
     ) -> Result<Submission> {
         let plan = self.plan_with(entry, action, &request).await?;
-        let decision = self.decide(entry, action, &request, &plan);
+        let decision = self.decide(entry, action, Operation::Execute, &request, &plan);
         self.audit(
             AuditKind::Decided,
             &request,
@@ -946,12 +982,78 @@ impl Engine {
                 Ok(Submission::PendingApproval(Box::new(approval)))
             }
             Effect::Allow => {
-                let receipt = self
-                    .run(entry, action, operation, request, plan, decision, None)
-                    .await?;
-                Ok(Submission::Executed(Box::new(receipt)))
+                let caps = decision.caps.clone();
+                self.run_within_caps(
+                    entry, action, operation, request, plan, decision, &caps, None,
+                )
+                .await
             }
         }
+    }
+
+    /// Reserve the decision's cap slots, atomically with the check, then run; a full cap
+    /// denies, naming the cap. The slots are given back when nothing ran (a no-op plan).
+    #[allow(clippy::too_many_arguments)]
+    async fn run_within_caps(
+        &self,
+        entry: &TenantEntry,
+        action: &dyn Action,
+        operation: Operation,
+        request: ActionRequest,
+        plan: Plan,
+        decision: Decision,
+        caps: &[CapLimit],
+        approved_by: Option<String>,
+    ) -> Result<Submission> {
+        let now = self.inner.clock.now();
+        let reservation = match self.inner.store.reserve(&request.tenant, caps, now).await? {
+            Reservation::Granted(id) => id,
+            Reservation::Full(cap) => {
+                let denial = Decision {
+                    effect: Effect::Deny,
+                    rule: cap.id.clone(),
+                    reason: format!(
+                        "volume cap {} reached: at most {} in {} seconds",
+                        cap.id, cap.max, cap.window_seconds
+                    ),
+                    caps: Vec::new(),
+                };
+                let actor = approved_by.as_deref().unwrap_or(&request.requester.id);
+                self.audit(
+                    AuditKind::Decided,
+                    &request,
+                    actor,
+                    serde_json::to_value(&denial)?,
+                )
+                .await?;
+                self.settle(
+                    &request,
+                    KeyState::Denied {
+                        decision: denial.clone(),
+                    },
+                )
+                .await?;
+                return Ok(Submission::Denied(denial));
+            }
+        };
+        if plan.is_noop() && operation == Operation::Execute {
+            self.inner
+                .store
+                .release_reservation(&request.tenant, reservation)
+                .await?;
+        }
+        let receipt = self
+            .run(
+                entry,
+                action,
+                operation,
+                request,
+                plan,
+                decision,
+                approved_by,
+            )
+            .await?;
+        Ok(Submission::Executed(Box::new(receipt)))
     }
 
     async fn settle(&self, request: &ActionRequest, state: KeyState) -> Result<()> {
@@ -1040,9 +1142,6 @@ impl Engine {
             },
         )
         .await?;
-        self.inner
-            .usage
-            .record(&request.tenant, &request.action, self.inner.clock.now());
         self.audit(
             started,
             &request,
@@ -1213,6 +1312,7 @@ impl Engine {
                     effect: Effect::Deny,
                     rule: expired.decision.rule.clone(),
                     reason: "approval expired".into(),
+                    caps: Vec::new(),
                 };
                 self.settle(&expired.request, KeyState::Denied { decision })
                     .await?;
@@ -1273,19 +1373,21 @@ impl Engine {
 
         // The world may have moved since the approval was asked for: plan again so undo
         // restores the real state before, and decide again so a new deny still wins.
-        let plan = match approval.operation {
+        let (plan, caps) = match approval.operation {
             Operation::Execute => {
                 let plan = self.plan_with(&entry, action.as_ref(), &request).await?;
-                let decision = self.decide(&entry, action.as_ref(), &request, &plan);
+                let decision =
+                    self.decide(&entry, action.as_ref(), Operation::Execute, &request, &plan);
                 if decision.is_deny() {
                     return self.deny_at_approval(&approval, approver, decision).await;
                 }
                 if let Some(why) = reaches_further(&approval.plan, &plan) {
                     return self.supersede(&approval, approver, plan, why).await;
                 }
-                plan
+                // Caps are counted when the work runs, as the policy stands now.
+                (plan, decision.caps)
             }
-            Operation::Undo => approval.plan.clone(),
+            Operation::Undo => (approval.plan.clone(), approval.decision.caps.clone()),
         };
 
         let approved = ApprovalStatus::Approved {
@@ -1304,18 +1406,19 @@ impl Engine {
         )
         .await?;
         let result = self
-            .run(
+            .run_within_caps(
                 &entry,
                 action.as_ref(),
                 approval.operation,
                 request.clone(),
                 plan,
                 approval.decision.clone(),
+                &caps,
                 Some(approver.id.clone()),
             )
             .await;
         match result {
-            Ok(receipt) => Ok(Submission::Executed(Box::new(receipt))),
+            Ok(submission) => Ok(submission),
             Err(err) => {
                 self.after_failure(&request, &err).await;
                 Err(err)
@@ -1421,6 +1524,7 @@ impl Engine {
             effect: Effect::Deny,
             rule: approval.decision.rule.clone(),
             reason: format!("denied by approver: {reason}"),
+            caps: Vec::new(),
         };
         match &approval.status {
             ApprovalStatus::Denied { .. } => return Ok(denial(&approval)),
@@ -1528,7 +1632,7 @@ impl Engine {
             Claim::Seen(state) => return self.replay(state).await,
         }
         let plan = receipt.plan.clone();
-        let decision = self.decide(&entry, action.as_ref(), &request, &plan);
+        let decision = self.decide(&entry, action.as_ref(), Operation::Undo, &request, &plan);
         self.audit(
             AuditKind::Decided,
             &request,

@@ -95,4 +95,4 @@ pub use connector::{Connector, ConnectorFactory, ConnectorInfo, ConnectorSet, He
 pub use engine::{Engine, Receipt, Submission};
 pub use error::{Error, ErrorKind, Result, RetryStatus};
 pub use model::*;
-pub use policy::{Approver, Decision, DecisionInput, DenyAll, Effect, Policy, RuleId, UsageView};
+pub use policy::{Approver, CapLimit, Decision, DecisionInput, DenyAll, Effect, Policy, RuleId};

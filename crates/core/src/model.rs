@@ -460,9 +460,6 @@ pub struct ActionRequest {
     pub idempotency_key: IdempotencyKey,
     /// The tenant acted in.
     pub tenant: TenantId,
-    /// The target's department, when known, for the department policy layer.
-    #[serde(default)]
-    pub department: Option<Department>,
     /// The action.
     pub action: ActionId,
     /// Parameters, validated against the action's schema and deserialised into its typed input.
@@ -505,7 +502,6 @@ impl ActionRequest {
         Ok(Self {
             idempotency_key,
             tenant,
-            department: None,
             action,
             params: serde_json::to_value(params)?,
             requester,
@@ -524,12 +520,6 @@ impl ActionRequest {
     /// Set the ticket.
     pub fn with_ticket(mut self, ticket: TicketRef) -> Self {
         self.ticket = Some(ticket);
-        self
-    }
-
-    /// Set the department.
-    pub fn with_department(mut self, department: Department) -> Self {
-        self.department = Some(department);
         self
     }
 

@@ -9,10 +9,11 @@ use serde_json::json;
 use stackhand_core::approval::{Approval, ApprovalId, ApprovalStatus};
 use stackhand_core::audit::MemoryAuditSink;
 use stackhand_core::engine::{
-    Claim, Engine, EngineStore, KeyState, ManualClock, MemoryStore, Transition,
+    Claim, Engine, EngineStore, KeyState, ManualClock, MemoryStore, Reservation, ReservationId,
+    Transition,
 };
 use stackhand_core::memory::MemoryConnector;
-use stackhand_core::policy::{Approver, Decision, DecisionInput, Effect, Policy, RuleId};
+use stackhand_core::policy::{Approver, CapLimit, Decision, DecisionInput, Effect, Policy, RuleId};
 use stackhand_core::*;
 
 /// Every action needs a lead's approval; a second rule allows what the test says.
@@ -33,6 +34,7 @@ impl Policy for Rules {
             effect,
             rule: RuleId::new("test-rule"),
             reason: "test".into(),
+            caps: Vec::new(),
         }
     }
 }
@@ -82,6 +84,18 @@ impl EngineStore for Store {
     }
     async fn pending_approvals(&self, t: &TenantId, now: DateTime<Utc>) -> Result<Vec<Approval>> {
         self.inner.pending_approvals(t, now).await
+    }
+    async fn reserve(
+        &self,
+        t: &TenantId,
+        caps: &[CapLimit],
+        now: DateTime<Utc>,
+    ) -> Result<Reservation> {
+        tokio::task::yield_now().await;
+        self.inner.reserve(t, caps, now).await
+    }
+    async fn release_reservation(&self, t: &TenantId, id: ReservationId) -> Result<()> {
+        self.inner.release_reservation(t, id).await
     }
 }
 
@@ -360,4 +374,76 @@ async fn the_approver_executes_what_they_were_shown() {
     let done = f.engine.approve(fresh.id, &lead(1)).await.unwrap();
     assert!(done.receipt().is_some());
     assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_never_overshoot_a_glob_cap() {
+    let policy = stackhand_core::policy::PolicyLoader::new()
+        .add_str(
+            "acme.toml",
+            r#"
+            [scope]
+            tenant = "acme"
+
+            [[rules]]
+            id = "technicians-identity"
+            actions = ["identity.*"]
+            effect = "allow"
+
+            [[caps]]
+            id = "cap-identity"
+            actions = ["identity.*"]
+            max_per_hour = 3
+            "#,
+        )
+        .build()
+        .unwrap();
+    let tenant = TenantId::new("acme").unwrap();
+    let store = Arc::new(Store::default());
+    let engine = Engine::builder(Arc::new(policy), Arc::new(MemoryAuditSink::new()))
+        .store(store)
+        .build();
+    let memory = MemoryConnector::demo(tenant.clone());
+    engine
+        .add_tenant(
+            Tenant::new(tenant.clone(), "Acme"),
+            ConnectorSet::new(tenant.clone())
+                .with(Arc::new(memory.clone()))
+                .unwrap(),
+        )
+        .unwrap();
+
+    // Ten requests at once, of two different actions under the one glob cap.
+    let mut tasks = Vec::new();
+    for n in 0..10 {
+        let engine = engine.clone();
+        let action = if n % 2 == 0 {
+            "identity.revoke_sessions"
+        } else {
+            "identity.reset_password"
+        };
+        let req = ActionRequest::new(
+            IdempotencyKey::new(format!("k{n}")).unwrap(),
+            tenant.clone(),
+            ActionId::from_static(action),
+            &json!({"user": "jane@acme.example"}),
+            Principal::technician("tech@msp.example", &["msp.tech"]),
+        )
+        .unwrap();
+        tasks.push(tokio::spawn(
+            async move { engine.submit(req).await.unwrap() },
+        ));
+    }
+    let mut executed = 0;
+    for task in tasks {
+        let answer = task.await.unwrap();
+        match answer.denial() {
+            Some(denial) => assert_eq!(denial.rule.as_str(), "cap-identity"),
+            None => {
+                assert!(answer.receipt().is_some());
+                executed += 1;
+            }
+        }
+    }
+    assert_eq!(executed, 3, "the cap of 3 let {executed} through");
 }

@@ -21,6 +21,7 @@ impl<F: Fn(&DecisionInput<'_>) -> Effect + Send + Sync> Policy for FnPolicy<F> {
             effect: (self.0)(input),
             rule: RuleId::new("test-rule"),
             reason: "test".into(),
+            caps: Vec::new(),
         }
     }
 }
@@ -368,6 +369,43 @@ async fn undo_restores_the_state_before() {
         .await
         .unwrap_err();
     assert!(err.message().contains("not reversible"), "{err}");
+}
+
+#[tokio::test]
+async fn the_policy_decides_an_undo_as_an_undo() {
+    // Adding to a group runs at once; taking it back waits for a lead.
+    let f = fixture(FnPolicy(|input: &DecisionInput<'_>| {
+        match input.operation {
+            Operation::Execute => Effect::Allow,
+            Operation::Undo => approve_by_lead(input),
+        }
+    }));
+    let add = request(
+        &f,
+        "k1",
+        "identity.add_to_group",
+        json!({"user": "jane@acme.example", "group": "Sales"}),
+        lead(),
+    );
+    assert_eq!(f.engine.submit(add).await.unwrap().label(), "executed");
+    let undo = f
+        .engine
+        .undo(
+            &f.tenant,
+            &IdempotencyKey::new("k1").unwrap(),
+            lead(),
+            "oops",
+        )
+        .await
+        .unwrap();
+    assert_eq!(undo.label(), "pending_approval");
+    let approval = undo.approval().unwrap();
+    assert_eq!(approval.operation, Operation::Undo);
+    assert!(f.memory.state().members["g-sales"].contains(&"jane".to_string()));
+    let other_lead = Principal::technician("lead2@msp.example", &["msp.lead"]);
+    let done = f.engine.approve(approval.id, &other_lead).await.unwrap();
+    assert_eq!(done.label(), "executed");
+    assert!(!f.memory.state().members["g-sales"].contains(&"jane".to_string()));
 }
 
 #[tokio::test]

@@ -1,14 +1,11 @@
 //! Load errors name the file, the 1-based line and the field path.
 
-use stackhand_core::policy::{PolicyError, PolicyLoader};
-use stackhand_core::{Error, ErrorKind};
+use stackhand_core::policy::{PolicyDocument, PolicyError, PolicyLoader, Vocabulary};
+use stackhand_core::{ActionId, Department, Error, ErrorKind, TenantGroupId, TenantId};
 
-/// Load one document and return its error.
+/// Load one document (with the built-in vocabulary) and return its error.
 fn load_error(origin: &str, text: &str) -> PolicyError {
-    match PolicyLoader::new().add_str(origin, text).build() {
-        Ok(_) => panic!("{origin} should be refused"),
-        Err(err) => err,
-    }
+    vocabulary_error(Vocabulary::builtin(), origin, text)
 }
 
 #[track_caller]
@@ -297,4 +294,176 @@ fn file_and_directory_sources_must_be_what_they_say() {
         let policy = PolicyLoader::new().add_path(path).build().unwrap();
         assert_eq!(policy.rule_count(), 1);
     }
+}
+
+// ---- Names that must exist: a typo is refused, never a silently dead rule or cap. ----
+
+/// Load one document against `vocabulary` and return its error.
+fn vocabulary_error(vocabulary: Vocabulary, origin: &str, text: &str) -> PolicyError {
+    match PolicyLoader::new()
+        .vocabulary(vocabulary)
+        .add_str(origin, text)
+        .build()
+    {
+        Ok(_) => panic!("{origin} should be refused"),
+        Err(err) => err,
+    }
+}
+
+#[test]
+fn a_typoed_action_id_in_a_deny_rule_is_refused() {
+    // On the old code this loaded, and the deny matched nothing: resets were not denied.
+    let text = "[scope]\ntenant = \"acme-law\"\n\n[[rules]]\nid = \"no-resets\"\nactions = [\n  \"identity.unlock\",\n  \"identity.reset_pasword\",\n]\neffect = \"deny\"\n";
+    let err = load_error("policies/acme.toml", text);
+    assert_eq!(
+        err.to_string(),
+        "policies/acme.toml:8: rules[0].actions[1]: unknown action id \"identity.reset_pasword\" (did you mean \"identity.reset_password\"?)"
+    );
+}
+
+#[test]
+fn a_typoed_glob_in_a_cap_is_refused() {
+    let text = "[scope]\nglobal = true\n\n[[caps]]\nid = \"identity-burst\"\nactions = [\"idenity.*\"]\nmax_per_hour = 30\n";
+    let err = load_error("caps.toml", text);
+    assert_eq!(
+        err.to_string(),
+        "caps.toml:6: caps[0].actions[0]: action glob \"idenity.*\" matches no known action id (did you mean \"identity.*\"?)"
+    );
+}
+
+#[test]
+fn a_glob_that_matches_no_known_action_is_refused() {
+    let text = "[scope]\nglobal = true\n\n[[rules]]\nid = \"licences\"\nactions = [\"identity.*_licence\"]\neffect = \"deny\"\n";
+    let err = load_error("g.toml", text);
+    assert_located(
+        &err,
+        "g.toml",
+        6,
+        Some("rules[0].actions[0]"),
+        "action glob \"identity.*_licence\" matches no known action id; known in \"identity\": ",
+    );
+    assert!(
+        err.to_string().contains("\"identity.assign_license\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn vendor_actions_load_once_the_vocabulary_knows_them() {
+    let text = "[scope]\ntenant_group = \"legal-clients\"\n\n[[rules]]\nid = \"no-forwarding\"\nactions = [\"m365.set_forwarding\", \"okta.*\"]\neffect = \"deny\"\n";
+    let err = load_error("legal.toml", text);
+    assert_located(
+        &err,
+        "legal.toml",
+        6,
+        Some("rules[0].actions[0]"),
+        "unknown action id \"m365.set_forwarding\"; no known action is in namespace \"m365\" (known namespaces: \"docs\", \"identity\", \"messaging\", \"psa\", \"rmm\")",
+    );
+    let m365 = Vocabulary::builtin().with_actions([ActionId::from_static("m365.set_forwarding")]);
+    let err = vocabulary_error(m365.clone(), "legal.toml", text);
+    assert_located(
+        &err,
+        "legal.toml",
+        6,
+        Some("rules[0].actions[1]"),
+        "action glob \"okta.*\" matches no known action id",
+    );
+    let both = m365.with_actions([ActionId::from_static("okta.suspend")]);
+    let policy = PolicyLoader::new()
+        .vocabulary(both)
+        .add_str("legal.toml", text)
+        .build()
+        .unwrap();
+    assert_eq!(policy.rule_count(), 1);
+}
+
+fn deployment() -> Vocabulary {
+    Vocabulary::builtin()
+        .with_tenants([TenantId::new("acme-law").unwrap()])
+        .with_tenant_groups([TenantGroupId::new("legal-clients").unwrap()])
+        .with_departments(
+            &TenantId::new("acme-law").unwrap(),
+            [Department::new("Finance"), Department::new("Litigation")],
+        )
+        .with_roles(["msp.tech", "msp.lead"])
+}
+
+#[test]
+fn unknown_tenants_groups_departments_and_roles_are_refused_when_listed() {
+    let cases = [
+        (
+            "[scope]\ntenant = \"acme-lw\"\n",
+            2,
+            "scope.tenant",
+            "unknown tenant \"acme-lw\" (did you mean \"acme-law\"?)",
+        ),
+        (
+            "[scope]\ntenant_group = \"legal-client\"\n",
+            2,
+            "scope.tenant_group",
+            "unknown tenant group \"legal-client\" (did you mean \"legal-clients\"?)",
+        ),
+        (
+            "[scope]\ndepartment = { tenant = \"acme-law\", name = \"Finace\" }\n",
+            2,
+            "scope.department.name",
+            "unknown department \"Finace\" in tenant acme-law (did you mean \"Finance\"?)",
+        ),
+        (
+            "[scope]\ndepartment = { tenant = \"other\", name = \"Finance\" }\n",
+            2,
+            "scope.department.tenant",
+            "unknown tenant \"other\"; known: \"acme-law\"",
+        ),
+        (
+            "[scope]\nglobal = true\n\n[[rules]]\nid = \"r\"\nactions = [\"identity.unlock\"]\neffect = \"approve\"\napprovers = [{ contact = \"it@acme.example\" }, { role = \"msp.laed\" }]\n",
+            8,
+            "rules[0].approvers[1].role",
+            "unknown role \"msp.laed\" (did you mean \"msp.lead\"?)",
+        ),
+    ];
+    for (text, line, field, message) in cases {
+        let err = vocabulary_error(deployment(), "p.toml", text);
+        assert_eq!(
+            err.to_string(),
+            format!("p.toml:{line}: {field}: {message}"),
+            "{text}"
+        );
+        // The default vocabulary lists none of these, so it does not check them.
+        PolicyLoader::new()
+            .add_str("p.toml", text)
+            .build()
+            .unwrap_or_else(|e| panic!("unchecked names load: {e}"));
+    }
+}
+
+#[test]
+fn a_department_of_a_tenant_with_no_known_departments_is_refused() {
+    let vocabulary = deployment().with_tenants([TenantId::new("other").unwrap()]);
+    let err = vocabulary_error(
+        vocabulary,
+        "p.toml",
+        "[scope]\ndepartment = { tenant = \"other\", name = \"Finance\" }\n",
+    );
+    assert_eq!(
+        err.to_string(),
+        "p.toml:2: scope.department.name: unknown department \"Finance\": no departments of tenant other are known"
+    );
+}
+
+#[test]
+fn a_document_can_be_checked_against_a_vocabulary_on_its_own() {
+    let doc = PolicyDocument::parse(
+        "inline",
+        "[scope]\ntenant = \"acme-law\"\n[[rules]]\nid = \"r\"\nactions = [\"psa.add_nte\"]\neffect = \"allow\"\n",
+    )
+    .expect("parsing checks the document alone");
+    let err = doc.check(&Vocabulary::builtin()).unwrap_err();
+    assert_located(
+        &err,
+        "inline",
+        5,
+        Some("rules[0].actions[0]"),
+        "(did you mean \"psa.add_note\"?)",
+    );
 }

@@ -19,6 +19,7 @@ impl Policy for AllowAll {
             effect: Effect::Allow,
             rule: RuleId::new("allow-all"),
             reason: "test".into(),
+            caps: Vec::new(),
         }
     }
 }

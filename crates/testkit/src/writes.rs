@@ -151,6 +151,7 @@ impl Policy for AllowTestWrite {
                 effect: Effect::Allow,
                 rule: RuleId::new("testkit-allow-test-write"),
                 reason: "a connector test's write".into(),
+                caps: Vec::new(),
             }
         } else {
             Decision::no_policy()

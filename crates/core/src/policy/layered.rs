@@ -8,12 +8,11 @@ mod document;
 mod error;
 mod index;
 mod loader;
+mod names;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-
-use chrono::Duration;
 
 pub use document::{PolicyDocument, Scope};
 pub use error::PolicyError;
@@ -22,29 +21,35 @@ pub use loader::PolicyLoader;
 use document::{Cap, Protected, Rule, RuleEffect, When};
 use index::{ActionIndex, ActionIndexBuilder};
 
+use crate::approval::Operation;
 use crate::model::{Department, TenantGroupId, TenantId};
-use crate::policy::{Approver, Decision, DecisionInput, Effect, Policy, RuleId};
+use crate::policy::{Approver, CapLimit, Decision, DecisionInput, Effect, Policy, Vocabulary};
 
 /// The default policy: layered TOML documents, decided in a fixed order.
 ///
 /// For a request in tenant `T` (group `G`) about a target in department `D`:
 ///
 /// 1. The applicable layers are the global documents, the tenant-group documents for `G`, the
-///    tenant documents for `T`, and the department documents for `T` and `D` (`D` is the
-///    target's department from the plan's facts, or else the request's department).
-/// 2. A volume cap of any applicable layer whose actions match, with
-///    `usage.count_since(T, action, now - 1h) >= max_per_hour`, denies, naming the cap.
-/// 3. A matching rule with effect `deny` at any layer denies (the first one, from the global
+///    tenant documents for `T`, and the department documents for `T` and `D`. `D` is the
+///    target's department from the plan's facts (read from the directory), never from the
+///    caller; with no department in the facts no department layer applies.
+/// 2. A matching rule with effect `deny` at any layer denies (the first one, from the global
 ///    layer down, in document order).
-/// 4. Else, if locked global rules match, the most restrictive of them decides (approve beats
+/// 3. Else, if locked global rules match, the most restrictive of them decides (approve beats
 ///    allow; ties go to document order).
-/// 5. Else the most specific layer with a matching rule decides (department > tenant >
+/// 4. Else the most specific layer with a matching rule decides (department > tenant >
 ///    tenant group > global); within it the most restrictive effect wins, ties to document order.
-/// 6. Else [`Decision::no_policy`]: deny.
+/// 5. Else [`Decision::no_policy`]: deny.
+///
+/// An allow or require-approval decision lists in [`Decision::caps`] every volume cap of every
+/// applicable layer whose actions match the action id (from the global layer down, in document
+/// order). The policy does not count: the engine reserves a slot under each cap before it
+/// executes, and denies naming the cap if one is full.
 ///
 /// A rule matches when one of its action patterns matches the action id and every predicate
-/// of its `when` table holds. Lookups go through per-layer hash maps and one compiled glob set
-/// per layer, so a decision touches only the rules that name its action.
+/// of its `when` table holds (`operation` tells an undo from the forward action). Lookups go
+/// through per-layer hash maps and one compiled glob set per layer, so a decision touches only
+/// the rules and caps that name its action.
 ///
 /// ```
 /// use stackhand_core::*;
@@ -67,11 +72,6 @@ use crate::policy::{Approver, Decision, DecisionInput, Effect, Policy, RuleId};
 ///     .build()
 ///     .unwrap();
 ///
-/// struct NoUsage;
-/// impl UsageView for NoUsage {
-///     fn count_since(&self, _: &TenantId, _: &ActionId, _: chrono::DateTime<chrono::Utc>) -> u32 { 0 }
-/// }
-///
 /// let tenant = Tenant::new(TenantId::new("acme-law").unwrap(), "Acme Law");
 /// let request = ActionRequest::new(
 ///     IdempotencyKey::new("t-1").unwrap(),
@@ -91,8 +91,8 @@ use crate::policy::{Approver, Decision, DecisionInput, Effect, Policy, RuleId};
 /// };
 /// let facts = TargetFacts { login: Some("jane@acme-law.example".into()), ..Default::default() };
 /// let decision = policy.decide(&DecisionInput {
-///     request: &request, spec: &spec, tenant: &tenant, facts: &facts,
-///     now: chrono::Utc::now(), usage: &NoUsage,
+///     request: &request, operation: Operation::Execute, spec: &spec, tenant: &tenant,
+///     facts: &facts, now: chrono::Utc::now(),
 /// });
 /// assert!(decision.is_allow());
 /// assert_eq!(decision.rule.as_str(), "self-service-unlock");
@@ -146,8 +146,13 @@ impl LayerBuilder {
 }
 
 impl LayeredPolicy {
-    /// Check ids across documents and index them. Usually called through [`PolicyLoader`].
-    pub fn from_documents(documents: Vec<PolicyDocument>) -> Result<Self, PolicyError> {
+    /// Check the names every document uses against `vocabulary` (see
+    /// [`PolicyDocument::check`]), check ids across documents, and index them. Usually called
+    /// through [`PolicyLoader`].
+    pub fn from_documents(
+        documents: Vec<PolicyDocument>,
+        vocabulary: &Vocabulary,
+    ) -> Result<Self, PolicyError> {
         // Rule and cap ids share one namespace: a decision names either.
         let mut seen: HashMap<String, (String, usize)> = HashMap::new();
         let mut builders: Vec<LayerBuilder> = Vec::new();
@@ -155,6 +160,7 @@ impl LayeredPolicy {
         let mut rules = Vec::new();
         let mut caps = Vec::new();
         for doc in documents {
+            doc.check(vocabulary)?;
             let ids = doc
                 .rules
                 .iter()
@@ -261,14 +267,12 @@ impl LayeredPolicy {
         if let Some(layer) = self.tenants.get(tenant) {
             layers.push(layer);
         }
-        // The plan's facts come from the vendor, the request's department from the caller:
-        // prefer the facts so a caller cannot pick a more lenient department.
-        let department = input
+        // Only the directory (through the plan's facts) places a target in a department: the
+        // caller cannot pick a more lenient one.
+        if let Some(layer) = input
             .facts
             .department
             .as_ref()
-            .or(input.request.department.as_ref());
-        if let Some(layer) = department
             .and_then(|d| Some((self.departments.get(tenant)?, d)))
             .and_then(|(by_name, d)| by_name.get(d))
         {
@@ -316,6 +320,9 @@ impl Subject<'_, '_> {
 impl When {
     fn holds(&self, subject: &Subject<'_, '_>) -> bool {
         let input = subject.input;
+        if self.operation.is_some_and(|op| op != input.operation) {
+            return false;
+        }
         if let Some(kinds) = &self.requester_kinds
             && !kinds.contains(&input.request.requester.kind)
         {
@@ -361,28 +368,32 @@ impl Policy for LayeredPolicy {
         let layers = self.layers_for(input);
         let mut items = Vec::new();
         let mut scratch = Vec::new();
-
-        let mut used = None;
-        for layer in &layers {
-            layer.caps.matching(action, &mut items, &mut scratch);
-            for &i in &items {
-                let cap = &self.caps[i as usize];
-                let used = *used.get_or_insert_with(|| {
-                    input.usage.count_since(
-                        &input.tenant.id,
-                        &input.request.action,
-                        input.now - Duration::hours(1),
-                    )
-                });
-                if used >= cap.max_per_hour {
-                    return cap_decision(cap, &layer.scope, input, used);
-                }
+        let mut decision = self.decide_rules(input, &layers, &mut items, &mut scratch);
+        if !decision.is_deny() {
+            for layer in &layers {
+                layer.caps.matching(action, &mut items, &mut scratch);
+                decision
+                    .caps
+                    .extend(items.iter().map(|&i| self.caps[i as usize].limit()));
             }
         }
+        decision
+    }
+}
 
+impl LayeredPolicy {
+    /// Steps 2 to 5 of the decision order: the rules.
+    fn decide_rules(
+        &self,
+        input: &DecisionInput<'_>,
+        layers: &[&Layer],
+        items: &mut Vec<u32>,
+        scratch: &mut Vec<usize>,
+    ) -> Decision {
+        let action = input.request.action.as_str();
         let subject = Subject {
             input,
-            layers: &layers,
+            layers,
             self_service: input
                 .facts
                 .login
@@ -392,10 +403,10 @@ impl Policy for LayeredPolicy {
         };
         let mut locked: Option<&Rule> = None;
         let mut most_specific: Option<(&Layer, &Rule)> = None;
-        for layer in &layers {
-            layer.rules.matching(action, &mut items, &mut scratch);
+        for layer in layers {
+            layer.rules.matching(action, items, scratch);
             let mut best_here: Option<&Rule> = None;
-            for &i in &items {
+            for &i in items.iter() {
                 let rule = &self.rules[i as usize];
                 if !rule.when.holds(&subject) {
                     continue;
@@ -430,6 +441,17 @@ impl Policy for LayeredPolicy {
     }
 }
 
+impl Cap {
+    /// What the engine reserves under: the cap's id, limit and window.
+    fn limit(&self) -> CapLimit {
+        CapLimit {
+            id: self.id.clone(),
+            max: self.max_per_hour,
+            window_seconds: 3600,
+        }
+    }
+}
+
 /// Which step of the decision order decided, for the reason text.
 #[derive(Clone, Copy)]
 enum DecidedBy {
@@ -439,7 +461,10 @@ enum DecidedBy {
 }
 
 fn rule_decision(rule: &Rule, scope: &Scope, input: &DecisionInput<'_>, by: DecidedBy) -> Decision {
-    let action = &input.request.action;
+    let action = match input.operation {
+        Operation::Execute => input.request.action.to_string(),
+        Operation::Undo => format!("the undo of {}", input.request.action),
+    };
     let (effect, verdict) = match &rule.effect {
         RuleEffect::Allow => (Effect::Allow, format!("allows {action}")),
         RuleEffect::Approve(approvers) => (
@@ -475,22 +500,7 @@ fn rule_decision(rule: &Rule, scope: &Scope, input: &DecisionInput<'_>, by: Deci
             "{locked}rule \"{}\" of the {scope} policy {verdict}{description}; {why}.",
             rule.id
         ),
-    }
-}
-
-fn cap_decision(cap: &Cap, scope: &Scope, input: &DecisionInput<'_>, used: u32) -> Decision {
-    let description = cap
-        .description
-        .as_deref()
-        .map(|d| format!(" ({d})"))
-        .unwrap_or_default();
-    Decision {
-        effect: Effect::Deny,
-        rule: RuleId::clone(&cap.id),
-        reason: format!(
-            "volume cap: at most {} {} per hour for tenant {}, and {used} ran in the last hour; cap \"{}\" of the {scope} policy{description}.",
-            cap.max_per_hour, input.request.action, input.tenant.id, cap.id
-        ),
+        caps: Vec::new(),
     }
 }
 

@@ -4,15 +4,18 @@
 //! loaded from TOML documents at the global, tenant-group, tenant and department scopes.
 
 mod layered;
+mod vocabulary;
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::approval::Operation;
 use crate::model::{ActionRequest, ActionSpec, Principal, TargetFacts, Tenant};
 
 pub use layered::{LayeredPolicy, PolicyDocument, PolicyError, PolicyLoader, Scope};
+pub use vocabulary::Vocabulary;
 
 /// The id of the rule that decided; [`RuleId::NO_POLICY`] when none matched.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -78,6 +81,23 @@ pub enum Effect {
     Deny,
 }
 
+/// A volume cap that applies to this request: at most `max` authorised executions, in this
+/// tenant, of all actions the cap covers, per `window`.
+///
+/// The policy only names the caps; the engine counts. Before it executes an allowed or approved
+/// request it reserves one slot under every cap of the decision, atomically, keyed by
+/// (tenant, cap id), so every action under a glob cap (`identity.*`) shares one counter; if any
+/// cap is full the request is denied, naming the cap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapLimit {
+    /// The cap's id, unique across the loaded policy (the counter's key within a tenant).
+    pub id: RuleId,
+    /// How many executions the window admits.
+    pub max: u32,
+    /// The length of the sliding window, in seconds.
+    pub window_seconds: u64,
+}
+
 /// A decision, always naming the rule that made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
@@ -88,6 +108,10 @@ pub struct Decision {
     pub rule: RuleId,
     /// Why, in words.
     pub reason: String,
+    /// The volume caps the engine must reserve a slot under before executing (only on an allow
+    /// or a require-approval; a deny has none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caps: Vec<CapLimit>,
 }
 
 impl Decision {
@@ -97,6 +121,7 @@ impl Decision {
             effect: Effect::Deny,
             rule: RuleId::new(RuleId::NO_POLICY),
             reason: "no policy".to_string(),
+            caps: Vec::new(),
         }
     }
 
@@ -111,21 +136,12 @@ impl Decision {
     }
 }
 
-/// How many times an action ran recently in a tenant, for volume caps.
-pub trait UsageView: Send + Sync {
-    /// Executions of `action` in `tenant` since `since` (authorised ones, not denied).
-    fn count_since(
-        &self,
-        tenant: &crate::TenantId,
-        action: &crate::ActionId,
-        since: DateTime<Utc>,
-    ) -> u32;
-}
-
 /// Everything a policy decides on.
 pub struct DecisionInput<'a> {
     /// The request.
     pub request: &'a ActionRequest,
+    /// Whether the request runs the action or undoes an earlier execution of it.
+    pub operation: Operation,
     /// The action's spec (risk, reversibility).
     pub spec: &'a ActionSpec,
     /// The tenant, with its group.
@@ -134,8 +150,6 @@ pub struct DecisionInput<'a> {
     pub facts: &'a TargetFacts,
     /// Now.
     pub now: DateTime<Utc>,
-    /// Recent usage, for caps.
-    pub usage: &'a dyn UsageView,
 }
 
 /// Decides requests.

@@ -3,37 +3,28 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::sync::Mutex;
-
 use chrono::{DateTime, TimeZone, Utc};
-use stackhand_core::policy::{LayeredPolicy, PolicyLoader};
+use stackhand_core::policy::{LayeredPolicy, PolicyError, PolicyLoader, Vocabulary};
 use stackhand_core::*;
 
-/// Build a policy from `(origin, text)` documents, panicking with the load error.
+/// Build a policy from `(origin, text)` documents with the built-in vocabulary, panicking with
+/// the load error.
 pub fn policy(documents: &[(&str, &str)]) -> LayeredPolicy {
+    load(Vocabulary::builtin(), documents).unwrap_or_else(|e| panic!("policy should load: {e}"))
+}
+
+/// Load `(origin, text)` documents against `vocabulary`.
+pub fn load(
+    vocabulary: Vocabulary,
+    documents: &[(&str, &str)],
+) -> Result<LayeredPolicy, PolicyError> {
     documents
         .iter()
-        .fold(PolicyLoader::new(), |loader, (origin, text)| {
-            loader.add_str(*origin, *text)
-        })
+        .fold(
+            PolicyLoader::new().vocabulary(vocabulary),
+            |loader, (origin, text)| loader.add_str(*origin, *text),
+        )
         .build()
-        .unwrap_or_else(|e| panic!("policy should load: {e}"))
-}
-
-/// A usage view that reports a fixed count and records what it was asked.
-pub struct FixedUsage {
-    pub count: u32,
-    pub asked: Mutex<Vec<(String, String, DateTime<Utc>)>>,
-}
-
-impl UsageView for FixedUsage {
-    fn count_since(&self, tenant: &TenantId, action: &ActionId, since: DateTime<Utc>) -> u32 {
-        self.asked
-            .lock()
-            .unwrap()
-            .push((tenant.to_string(), action.to_string(), since));
-        self.count
-    }
 }
 
 /// The fixed "now" of every case.
@@ -47,7 +38,7 @@ pub struct Case {
     pub request: ActionRequest,
     pub spec: ActionSpec,
     pub facts: TargetFacts,
-    pub usage: FixedUsage,
+    pub operation: Operation,
 }
 
 impl Case {
@@ -82,10 +73,7 @@ impl Case {
             request,
             spec,
             facts,
-            usage: FixedUsage {
-                count: 0,
-                asked: Mutex::new(Vec::new()),
-            },
+            operation: Operation::Execute,
         }
     }
 
@@ -124,8 +112,23 @@ impl Case {
         self
     }
 
-    pub fn request_department(mut self, department: &str) -> Self {
-        self.request.department = Some(Department::new(department));
+    /// The target's department, as the directory reports it in the plan's facts.
+    pub fn department(self, department: &str) -> Self {
+        self.facts(|f| f.department = Some(Department::new(department)))
+    }
+
+    /// The caller claims a department in the request, as a request deserialised from the wire
+    /// would: a `department` field next to the others.
+    pub fn claims_department(mut self, department: &str) -> Self {
+        let mut wire = serde_json::to_value(&self.request).unwrap();
+        wire["department"] = serde_json::json!(department);
+        self.request = serde_json::from_value(wire).unwrap();
+        self
+    }
+
+    /// Decide the undo of the action instead of the action.
+    pub fn undo(mut self) -> Self {
+        self.operation = Operation::Undo;
         self
     }
 
@@ -134,19 +137,14 @@ impl Case {
         self
     }
 
-    pub fn used(mut self, count: u32) -> Self {
-        self.usage.count = count;
-        self
-    }
-
     pub fn decide(&self, policy: &dyn Policy) -> Decision {
         policy.decide(&DecisionInput {
             request: &self.request,
+            operation: self.operation,
             spec: &self.spec,
             tenant: &self.tenant,
             facts: &self.facts,
             now: now(),
-            usage: &self.usage,
         })
     }
 }

@@ -8,7 +8,11 @@ use globset::{Glob, GlobMatcher};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::error::{FieldPath, PolicyError, SourceMap, did_you_mean, quoted_list, syntax_error};
+use super::error::{
+    FieldPath, PolicyError, SourceMap, did_you_mean, hint, quoted_list, syntax_error,
+};
+use super::names::{NameKind, NameUse};
+use crate::approval::Operation;
 use crate::model::{ActionId, Department, PrincipalKind, Risk, TenantGroupId, TenantId};
 use crate::policy::{Approver, RuleId};
 
@@ -129,6 +133,7 @@ struct RawApprover {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWhen {
+    operation: Option<Operation>,
     requester_kinds: Option<Vec<PrincipalKind>>,
     self_service: Option<bool>,
     target_protected: Option<bool>,
@@ -152,6 +157,8 @@ struct RawParam {
 #[serde(deny_unknown_fields)]
 struct RawCap {
     id: String,
+    // For the people who read the file: the engine names the cap by id when it is full.
+    #[allow(dead_code)]
     description: Option<String>,
     actions: Vec<String>,
     max_per_hour: u32,
@@ -204,6 +211,7 @@ pub(crate) enum ParamTest {
 /// The predicates of a rule's `[rules.when]`; every given one must hold.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct When {
+    pub(crate) operation: Option<Operation>,
     pub(crate) requester_kinds: Option<Vec<PrincipalKind>>,
     pub(crate) self_service: Option<bool>,
     pub(crate) target_protected: Option<bool>,
@@ -235,7 +243,6 @@ pub(crate) struct Rule {
 #[derive(Debug, Clone)]
 pub(crate) struct Cap {
     pub(crate) id: RuleId,
-    pub(crate) description: Option<String>,
     pub(crate) actions: Vec<ActionPattern>,
     pub(crate) max_per_hour: u32,
     pub(crate) id_line: usize,
@@ -268,10 +275,17 @@ pub struct PolicyDocument {
     pub(crate) protected: Protected,
     pub(crate) rules: Vec<Rule>,
     pub(crate) caps: Vec<Cap>,
+    /// Every name the document uses that must exist, for [`PolicyDocument::check`].
+    pub(crate) names: Vec<NameUse>,
 }
 
 impl PolicyDocument {
     /// Parse and check one TOML document. `origin` (a file path or a name) is used in errors.
+    ///
+    /// This checks the document on its own. Whether the names it uses (action ids, tenants,
+    /// groups, departments, roles) exist is checked against a [`Vocabulary`](crate::policy::Vocabulary)
+    /// by [`check`](Self::check), which [`PolicyLoader::build`](super::PolicyLoader::build) always
+    /// runs.
     pub fn parse(origin: impl Into<String>, text: &str) -> Result<Self, PolicyError> {
         let origin = origin.into();
         // The spanned tree is only for line numbers; figment does the typed extraction.
@@ -309,22 +323,16 @@ fn figment_error(map: &SourceMap<'_>, origin: &str, err: figment::Error) -> Poli
     use figment::error::Kind;
     let mut path = FieldPath::from_figment(&err.path);
     let message = match &err.kind {
-        Kind::UnknownField(found, expected) => {
-            // figment already put the unknown key at the end of the path.
-            let hint = did_you_mean(found, expected)
-                .map(|m| format!(" (did you mean {m:?}?)"))
-                .unwrap_or_default();
+        // figment already put an unknown key at the end of the path.
+        Kind::UnknownField(found, expected) | Kind::UnknownVariant(found, expected) => {
+            let what = if matches!(err.kind, Kind::UnknownField(..)) {
+                "field"
+            } else {
+                "variant"
+            };
+            let hint = hint(did_you_mean(found, expected.iter().copied()));
             format!(
-                "unknown field {found:?}{hint}, expected one of {}",
-                quoted_list(expected)
-            )
-        }
-        Kind::UnknownVariant(found, expected) => {
-            let hint = did_you_mean(found, expected)
-                .map(|m| format!(" (did you mean {m:?}?)"))
-                .unwrap_or_default();
-            format!(
-                "unknown variant {found:?}{hint}, expected one of {}",
+                "unknown {what} {found:?}{hint}, expected one of {}",
                 quoted_list(expected)
             )
         }
@@ -362,6 +370,7 @@ fn check_document(
 ) -> Result<PolicyDocument, PolicyError> {
     let root = FieldPath::root();
     let scope = check_scope(map, raw.scope)?;
+    let mut names = scope_names(map, &scope);
     let protected = Protected {
         roles: raw.protected.roles,
         groups: raw.protected.groups,
@@ -372,14 +381,14 @@ fn check_document(
         .rules
         .into_iter()
         .enumerate()
-        .map(|(i, rule)| check_rule(map, &scope, &rules_path.index(i), rule))
+        .map(|(i, rule)| check_rule(map, &scope, &rules_path.index(i), rule, &mut names))
         .collect::<Result<Vec<_>, _>>()?;
     let caps_path = root.key("caps");
     let caps = raw
         .caps
         .into_iter()
         .enumerate()
-        .map(|(i, cap)| check_cap(map, &caps_path.index(i), cap))
+        .map(|(i, cap)| check_cap(map, &caps_path.index(i), cap, &mut names))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(PolicyDocument {
         origin,
@@ -387,7 +396,36 @@ fn check_document(
         protected,
         rules,
         caps,
+        names,
     })
+}
+
+/// The names a scope uses, located at their keys.
+fn scope_names(map: &SourceMap<'_>, scope: &Scope) -> Vec<NameUse> {
+    let path = FieldPath::root().key("scope");
+    let used = |kind, name: &str, path: FieldPath| NameUse::new(map, kind, name, &path);
+    match scope {
+        Scope::Global => Vec::new(),
+        Scope::TenantGroup(group) => vec![used(
+            NameKind::TenantGroup,
+            group.as_str(),
+            path.key("tenant_group"),
+        )],
+        Scope::Tenant(tenant) => vec![used(NameKind::Tenant, tenant.as_str(), path.key("tenant"))],
+        Scope::Department { tenant, name } => {
+            let department = path.key("department");
+            vec![
+                used(NameKind::Tenant, tenant.as_str(), department.key("tenant")),
+                used(
+                    NameKind::Department {
+                        tenant: tenant.clone(),
+                    },
+                    &name.0,
+                    department.key("name"),
+                ),
+            ]
+        }
+    }
 }
 
 const SCOPE_KEYS: &str = "global = true, tenant_group = \"...\", tenant = \"...\" or department = { tenant = \"...\", name = \"...\" }";
@@ -471,11 +509,12 @@ fn check_rule(
     scope: &Scope,
     path: &FieldPath,
     raw: RawRule,
+    names: &mut Vec<NameUse>,
 ) -> Result<Rule, PolicyError> {
     let id_line = map.line_of(&path.key("id"));
     let id = check_id(map, path, raw.id)?;
     let shown = format!("{:?}", id.as_str());
-    let actions = check_actions(map, &path.key("actions"), raw.actions)?;
+    let actions = check_actions(map, &path.key("actions"), raw.actions, names)?;
     let effect = match (raw.effect, raw.approvers) {
         (RawEffect::Approve, None) => {
             return Err(map.error(
@@ -495,7 +534,7 @@ fn check_rule(
             approvers
                 .into_iter()
                 .enumerate()
-                .map(|(i, a)| check_approver(map, &path.key("approvers").index(i), a))
+                .map(|(i, a)| check_approver(map, &path.key("approvers").index(i), a, names))
                 .collect::<Result<_, _>>()?,
         ),
         (effect, Some(_)) => {
@@ -538,9 +577,13 @@ fn check_approver(
     map: &SourceMap<'_>,
     path: &FieldPath,
     raw: RawApprover,
+    names: &mut Vec<NameUse>,
 ) -> Result<Approver, PolicyError> {
     match (raw.role, raw.group, raw.contact) {
-        (Some(role), None, None) if !role.is_empty() => Ok(Approver::Role(role)),
+        (Some(role), None, None) if !role.is_empty() => {
+            names.push(NameUse::new(map, NameKind::Role, &role, &path.key("role")));
+            Ok(Approver::Role(role))
+        }
         (None, Some(group), None) if !group.is_empty() => Ok(Approver::Group(group)),
         (None, None, Some(contact)) if !contact.is_empty() => Ok(Approver::Contact(contact)),
         _ => Err(map.error(
@@ -554,6 +597,7 @@ fn check_actions(
     map: &SourceMap<'_>,
     path: &FieldPath,
     actions: Vec<String>,
+    names: &mut Vec<NameUse>,
 ) -> Result<Vec<ActionPattern>, PolicyError> {
     if actions.is_empty() {
         return Err(map.error(
@@ -565,15 +609,16 @@ fn check_actions(
         .into_iter()
         .enumerate()
         .map(|(i, pattern)| {
-            check_action_pattern(&pattern)
-                .ok_or_else(|| {
-                    map.error(
-                        &path.index(i),
-                        format!(
-                            "{pattern:?} can never match an action id: use namespace.verb in lowercase (e.g. \"identity.reset_password\"), with * as a wildcard (\"identity.*\", \"*\")"
-                        ),
-                    )
-                })
+            let checked = check_action_pattern(&pattern).ok_or_else(|| {
+                map.error(
+                    &path.index(i),
+                    format!(
+                        "{pattern:?} can never match an action id: use namespace.verb in lowercase (e.g. \"identity.reset_password\"), with * as a wildcard (\"identity.*\", \"*\")"
+                    ),
+                )
+            })?;
+            names.push(NameUse::new(map, NameKind::Action, &pattern, &path.index(i)));
+            Ok(checked)
         })
         .collect()
 }
@@ -612,6 +657,7 @@ fn check_when(map: &SourceMap<'_>, path: &FieldPath, raw: RawWhen) -> Result<Whe
         .map(|(i, p)| check_param(map, &params_path.index(i), p))
         .collect::<Result<_, _>>()?;
     Ok(When {
+        operation: raw.operation,
         requester_kinds: raw.requester_kinds,
         self_service: raw.self_service,
         target_protected: raw.target_protected,
@@ -666,11 +712,16 @@ fn check_param(
     })
 }
 
-fn check_cap(map: &SourceMap<'_>, path: &FieldPath, raw: RawCap) -> Result<Cap, PolicyError> {
+fn check_cap(
+    map: &SourceMap<'_>,
+    path: &FieldPath,
+    raw: RawCap,
+    names: &mut Vec<NameUse>,
+) -> Result<Cap, PolicyError> {
     let id_line = map.line_of(&path.key("id"));
     let id = check_id(map, path, raw.id)?;
     let shown = format!("{:?}", id.as_str());
-    let actions = check_actions(map, &path.key("actions"), raw.actions)?;
+    let actions = check_actions(map, &path.key("actions"), raw.actions, names)?;
     if raw.max_per_hour == 0 {
         return Err(map.error(
             &path.key("max_per_hour"),
@@ -681,7 +732,6 @@ fn check_cap(map: &SourceMap<'_>, path: &FieldPath, raw: RawCap) -> Result<Cap, 
     }
     Ok(Cap {
         id,
-        description: raw.description,
         actions,
         max_per_hour: raw.max_per_hour,
         id_line,

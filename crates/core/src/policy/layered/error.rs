@@ -201,28 +201,27 @@ pub(crate) fn syntax_error(origin: &str, text: &str, err: &toml::de::Error) -> P
     }
 }
 
-/// The closest of `candidates` to `word`, if it is a plausible typo of it.
-pub(crate) fn did_you_mean<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
+/// The closest of `candidates` to `word`, if it is a plausible typo of it: at most two edits
+/// (a swap of neighbours counts as one), or a quarter of the word's length for longer words.
+/// Ties go to the first candidate.
+pub(crate) fn did_you_mean<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    let limit = (word.chars().count() / 4).max(2);
     candidates
-        .iter()
-        .map(|c| (edit_distance(word, c), *c))
-        .filter(|(d, _)| *d <= 2)
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = substitution.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+/// ` (did you mean "x"?)`, or nothing.
+pub(crate) fn hint(suggestion: Option<&str>) -> String {
+    suggestion
+        .map(|m| format!(" (did you mean {m:?}?)"))
+        .unwrap_or_default()
 }
 
 /// `"a", "b", "c"` for messages.

@@ -2,9 +2,17 @@
 
 use std::collections::HashMap;
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::document::ActionPattern;
+
+/// The glob of an action pattern: `*` matches any run of characters, dots included.
+pub(crate) fn action_glob(pattern: &str) -> Glob {
+    GlobBuilder::new(pattern)
+        .literal_separator(false)
+        .build()
+        .expect("action patterns are checked to hold only [a-z0-9_.*]")
+}
 
 /// Maps an action id to the items (rules or caps, by position) whose patterns match it.
 ///
@@ -43,11 +51,7 @@ impl ActionIndexBuilder {
             match pattern {
                 ActionPattern::Exact(id) => self.exact.entry(id.clone()).or_default().push(item),
                 ActionPattern::Glob(glob) => {
-                    let glob = GlobBuilder::new(glob)
-                        .literal_separator(false)
-                        .build()
-                        .expect("action patterns are checked to hold only [a-z0-9_.*]");
-                    self.globs.add(glob);
+                    self.globs.add(action_glob(glob));
                     self.glob_items.push(item);
                 }
             }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{LayeredPolicy, PolicyDocument, PolicyError};
+use crate::policy::Vocabulary;
 
 /// What a path must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,11 @@ enum Source {
 ///
 /// Sources are read at `build`, in the order added; a directory contributes every `*.toml`
 /// file directly in it, sorted by name. The order matters only for ties (document order).
+///
+/// Every name the documents use is checked against a [`Vocabulary`]: by default
+/// [`Vocabulary::builtin`], which knows the built-in action ids and checks nothing else. Give
+/// the vocabulary of the deployment with [`vocabulary`](Self::vocabulary): the vendor action
+/// ids of its connectors, and its tenants, tenant groups, departments and roles.
 ///
 /// ```
 /// use stackhand_core::policy::PolicyLoader;
@@ -51,12 +57,19 @@ enum Source {
 #[must_use]
 pub struct PolicyLoader {
     sources: Vec<Source>,
+    vocabulary: Vocabulary,
 }
 
 impl PolicyLoader {
     /// An empty loader. Building it gives a policy that denies everything.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Check the documents' names against this vocabulary instead of [`Vocabulary::builtin`].
+    pub fn vocabulary(mut self, vocabulary: Vocabulary) -> Self {
+        self.vocabulary = vocabulary;
+        self
     }
 
     /// Add a policy file.
@@ -92,12 +105,18 @@ impl PolicyLoader {
         self
     }
 
-    /// Read, parse and check every document, then index them into one policy.
+    /// Read, parse and check every document, check the names they use against the vocabulary,
+    /// then index them into one policy.
     ///
-    /// Fails on the first document error, naming file, line and field.
+    /// Fails on the first document error, naming file, line and field (and, for an unknown
+    /// name, the nearest known one).
     pub fn build(self) -> Result<LayeredPolicy, PolicyError> {
+        let Self {
+            sources,
+            vocabulary,
+        } = self;
         let mut documents = Vec::new();
-        for source in self.sources {
+        for source in sources {
             match source {
                 Source::Path(path, expect) => read_path(&path, expect, &mut documents)?,
                 Source::Text { origin, text } => {
@@ -106,7 +125,7 @@ impl PolicyLoader {
                 Source::Document(document) => documents.push(document),
             }
         }
-        LayeredPolicy::from_documents(documents)
+        LayeredPolicy::from_documents(documents, &vocabulary)
     }
 }
 
