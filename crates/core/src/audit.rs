@@ -795,7 +795,6 @@ impl AuditSink for JsonlAuditSink {
                     "refusing to append to the audit chain of {tenant} in {}: {broken}",
                     self.dir.display()
                 ))
-                .with_source(broken)
             })?;
             tails.insert(tenant.clone(), events.pop());
         }
