@@ -16,7 +16,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
-use stackhand_core::audit::{AuditSink, BreakKind, DerivedAuditKeys, HeadFileAnchor, JsonlAuditSink};
+use stackhand_core::audit::{
+    AuditSink, BreakKind, DerivedAuditKeys, HeadFileAnchor, JsonlAuditSink,
+};
 use stackhand_core::policy::PolicyLoader;
 
 /// The environment variable holding the master audit key (64 hex characters).

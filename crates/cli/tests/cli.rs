@@ -22,9 +22,8 @@ fn demo_audit(tmp: &Path) -> (String, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains(&format!(
-            "stackhand audit verify {dir} --key-file {key}"
-        ))
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("stackhand audit verify {dir} --key-file {key}"))
     );
     (dir, key)
 }
@@ -139,7 +138,11 @@ fn audit_verify_refuses_the_wrong_key() {
     let other = tmp.path().join("other.key");
     let keygen = stackhand(&["audit", "keygen", other.to_str().unwrap()]);
     assert!(keygen.status.success());
-    verify_broken(&dir, other.to_str().unwrap(), "not the key of tenant acme-law");
+    verify_broken(
+        &dir,
+        other.to_str().unwrap(),
+        "not the key of tenant acme-law",
+    );
     // keygen never overwrites a key.
     assert!(
         !stackhand(&["audit", "keygen", other.to_str().unwrap()])

@@ -363,9 +363,13 @@ impl DerivedAuditKeys {
         let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
             Error::permanent(format!("audit key file {}: {e}", path.display())).with_source(e)
         })?);
-        AuditKey::from_hex(&text)
-            .map(Self::new)
-            .map_err(|e| Error::invalid(format!("audit key file {}: {}", path.display(), e.message())))
+        AuditKey::from_hex(&text).map(Self::new).map_err(|e| {
+            Error::invalid(format!(
+                "audit key file {}: {}",
+                path.display(),
+                e.message()
+            ))
+        })
     }
 
     /// Write a fresh random master key to a new file (readable by its owner only on Unix) and
@@ -491,14 +495,16 @@ impl AuditAnchor for HeadFileAnchor {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_error(&path, e)),
         };
-        serde_json::from_str(&text).map(Some).map_err(|e| {
-            Error::invalid(format!("{}: malformed audit head: {e}", path.display()))
-        })
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::invalid(format!("{}: malformed audit head: {e}", path.display())))
     }
 
     async fn advance(&self, head: &AuditHead) -> Result<()> {
         let path = self.path(&head.tenant);
-        let temp = self.dir.join(format!("{}.{HEAD_EXTENSION}.tmp", head.tenant));
+        let temp = self
+            .dir
+            .join(format!("{}.{HEAD_EXTENSION}.tmp", head.tenant));
         let mut text = serde_json::to_vec(head)?;
         text.push(b'\n');
         let write = || -> std::io::Result<()> {
@@ -720,9 +726,8 @@ impl JsonlAuditSink {
                 continue;
             };
             if is_chain_file && path.is_file() {
-                let tenant = TenantId::new(stem).map_err(|e| {
-                    Error::invalid(format!("{}: {}", path.display(), e.message()))
-                })?;
+                let tenant = TenantId::new(stem)
+                    .map_err(|e| Error::invalid(format!("{}: {}", path.display(), e.message())))?;
                 tenants.push(tenant);
             }
         }
@@ -762,7 +767,10 @@ impl JsonlAuditSink {
         &self,
         tenant: &TenantId,
         key: &AuditKey,
-    ) -> Result<(Vec<AuditEvent>, std::result::Result<ChainSummary, ChainBreak>)> {
+    ) -> Result<(
+        Vec<AuditEvent>,
+        std::result::Result<ChainSummary, ChainBreak>,
+    )> {
         let head = self.anchor.head(tenant).await?;
         let events = self.read(tenant)?;
         let verdict = verify(tenant, &events, key, head.as_ref());
@@ -966,7 +974,9 @@ pub fn verify(
                     ),
                 )
             } else if event.seq == expected
-                && events.get(i + 1).is_none_or(|next| next.seq == expected + 1)
+                && events
+                    .get(i + 1)
+                    .is_none_or(|next| next.seq == expected + 1)
             {
                 fail(
                     BreakKind::Edited,
@@ -1009,10 +1019,7 @@ pub fn verify(
             } else {
                 fail(
                     BreakKind::Reordered,
-                    format!(
-                        "it comes after seq {}: events were reordered",
-                        expected - 1
-                    ),
+                    format!("it comes after seq {}: events were reordered", expected - 1),
                 )
             });
         }

@@ -1,30 +1,16 @@
 //! Attacks on the audit files an attacker with write access to the audit directory (but not the
 //! tenant's key) would make, each found by verifying the directory's chain against its head file.
 
-use std::path::Path;
+mod audit_support;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use stackhand_core::TenantId;
+use audit_support::{acme, record};
 use stackhand_core::audit::{
-    AuditEvent, AuditKey, AuditKind, AuditRecord, AuditSink, BreakKind, ChainBreak,
-    DerivedAuditKeys, JsonlAuditSink,
+    AuditEvent, AuditHead, AuditKey, AuditSink, BreakKind, ChainBreak, DerivedAuditKeys,
+    JsonlAuditSink,
 };
-
-fn acme() -> TenantId {
-    TenantId::new("acme").unwrap()
-}
-
-fn record(n: usize) -> AuditRecord {
-    AuditRecord {
-        tenant: acme(),
-        at: chrono::DateTime::from_timestamp(1_700_000_000 + n as i64, 0).unwrap(),
-        kind: AuditKind::Decided,
-        request: None,
-        action: None,
-        actor: Some(format!("actor-{n}")),
-        data: serde_json::json!({ "n": n, "effect": "deny" }),
-    }
-}
 
 /// A directory holding acme's chain of `len` events and its head file, and the keys.
 async fn written(len: usize) -> (tempfile::TempDir, Arc<DerivedAuditKeys>) {
@@ -37,7 +23,7 @@ async fn written(len: usize) -> (tempfile::TempDir, Arc<DerivedAuditKeys>) {
     (dir, keys)
 }
 
-fn log(dir: &Path) -> std::path::PathBuf {
+fn log(dir: &Path) -> PathBuf {
     dir.join("acme.jsonl")
 }
 
@@ -63,6 +49,19 @@ async fn check(dir: &Path, keys: Arc<DerivedAuditKeys>) -> Result<u64, ChainBrea
         .map(|summary| summary.events)
 }
 
+/// Write a chain of `len` events, edit the log's lines with `edit`, and return the break found.
+async fn break_after_editing(len: usize, edit: impl FnOnce(&mut Vec<String>)) -> ChainBreak {
+    let (dir, keys) = written(len).await;
+    let mut l = lines(dir.path());
+    edit(&mut l);
+    write_lines(dir.path(), &l);
+    check(dir.path(), keys).await.unwrap_err()
+}
+
+fn parse(line: &str) -> AuditEvent {
+    serde_json::from_str(line).unwrap()
+}
+
 #[tokio::test]
 async fn an_intact_directory_verifies() {
     let (dir, keys) = written(6).await;
@@ -72,50 +71,45 @@ async fn an_intact_directory_verifies() {
 #[tokio::test]
 async fn truncating_the_last_lines_is_detected_via_the_head() {
     for n in [1, 3, 6] {
-        let (dir, keys) = written(6).await;
-        let kept = lines(dir.path())[..6 - n].to_vec();
-        if kept.is_empty() {
-            std::fs::write(log(dir.path()), "").unwrap();
-        } else {
-            write_lines(dir.path(), &kept);
-        }
-        let broken = check(dir.path(), keys).await.unwrap_err();
-        assert_eq!(broken.kind, BreakKind::Truncated, "{broken}");
-        assert_eq!(broken.seq, (6 - n + 1) as u64, "{broken}");
+        let broken = break_after_editing(6, |l| l.truncate(6 - n)).await;
+        assert_eq!(
+            (broken.seq, broken.kind),
+            ((6 - n + 1) as u64, BreakKind::Truncated),
+            "{broken}"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_rewritten_and_recomputed_tail_is_detected_without_the_key() {
-    let (dir, keys) = written(6).await;
-    // The attacker flips a decision in event 3 and recomputes every MAC after it with a key of
-    // their own, exactly as the unkeyed chain let them recompute every hash, and rewrites the
-    // head file to match.
-    let mut events: Vec<AuditEvent> = lines(dir.path())
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    // The attacker flips the decision in event 3 and recomputes every MAC after it with a key of
+    // their own, exactly as the unkeyed chain let them recompute every hash...
     let theirs = AuditKey::from_bytes([1; 32]);
-    events[2].record.data["effect"] = "allow".into();
-    for i in 2..events.len() {
-        let prev = events[i - 1].clone();
-        events[i] = AuditEvent::seal(events[i].record.clone(), Some(&prev), &theirs);
-    }
-    write_lines(
-        dir.path(),
-        &events
+    let rewrite = |l: &mut Vec<String>| {
+        let mut events: Vec<AuditEvent> = l.iter().map(|line| parse(line)).collect();
+        events[2].record.data["effect"] = "allow".into();
+        for i in 2..events.len() {
+            let prev = events[i - 1].clone();
+            events[i] = AuditEvent::seal(events[i].record.clone(), Some(&prev), &theirs);
+        }
+        *l = events
             .iter()
             .map(|e| serde_json::to_string(e).unwrap())
-            .collect::<Vec<_>>(),
-    );
-    let broken = check(dir.path(), keys.clone()).await.unwrap_err();
+            .collect();
+    };
+    let broken = break_after_editing(6, rewrite).await;
     assert_eq!(
         (broken.seq, broken.kind),
         (3, BreakKind::RecomputedTail),
         "{broken}"
     );
 
-    let forged_head = stackhand_core::audit::AuditHead::seal(events.last().unwrap(), &theirs);
+    // ...and rewrites the head file to match.
+    let (dir, keys) = written(6).await;
+    let mut l = lines(dir.path());
+    rewrite(&mut l);
+    write_lines(dir.path(), &l);
+    let forged_head = AuditHead::seal(&parse(l.last().unwrap()), &theirs);
     std::fs::write(
         dir.path().join("acme.head"),
         serde_json::to_string(&forged_head).unwrap(),
@@ -145,11 +139,7 @@ async fn a_deleted_head_fails_closed() {
 
 #[tokio::test]
 async fn reordered_lines_are_detected() {
-    let (dir, keys) = written(5).await;
-    let mut l = lines(dir.path());
-    l.swap(1, 3);
-    write_lines(dir.path(), &l);
-    let broken = check(dir.path(), keys).await.unwrap_err();
+    let broken = break_after_editing(5, |l| l.swap(1, 3)).await;
     assert_eq!(
         (broken.seq, broken.kind),
         (4, BreakKind::Reordered),
@@ -159,22 +149,20 @@ async fn reordered_lines_are_detected() {
 
 #[tokio::test]
 async fn inserted_lines_are_detected() {
-    let (dir, keys) = written(5).await;
     // A copy of a genuine event...
-    let mut l = lines(dir.path());
-    l.insert(3, l[2].clone());
-    write_lines(dir.path(), &l);
-    let broken = check(dir.path(), keys.clone()).await.unwrap_err();
+    let broken = break_after_editing(5, |l| l.insert(3, l[2].clone())).await;
     assert_eq!(broken.kind, BreakKind::Inserted, "{broken}");
 
     // ...or one sealed with another key.
-    let (dir, keys) = written(5).await;
-    let mut l = lines(dir.path());
-    let before: AuditEvent = serde_json::from_str(&l[1]).unwrap();
-    let forged = AuditEvent::seal(record(99), Some(&before), &AuditKey::from_bytes([2; 32]));
-    l.insert(2, serde_json::to_string(&forged).unwrap());
-    write_lines(dir.path(), &l);
-    let broken = check(dir.path(), keys).await.unwrap_err();
+    let broken = break_after_editing(5, |l| {
+        let forged = AuditEvent::seal(
+            record(99),
+            Some(&parse(&l[1])),
+            &AuditKey::from_bytes([2; 32]),
+        );
+        l.insert(2, serde_json::to_string(&forged).unwrap());
+    })
+    .await;
     assert_eq!(
         (broken.seq, broken.kind),
         (3, BreakKind::Inserted),
@@ -184,25 +172,28 @@ async fn inserted_lines_are_detected() {
 
 #[tokio::test]
 async fn a_deleted_line_is_detected() {
-    let (dir, keys) = written(5).await;
-    let mut l = lines(dir.path());
-    l.remove(1);
-    write_lines(dir.path(), &l);
-    let broken = check(dir.path(), keys).await.unwrap_err();
-    assert_eq!((broken.seq, broken.kind), (2, BreakKind::Deleted), "{broken}");
+    let broken = break_after_editing(5, |l| {
+        l.remove(1);
+    })
+    .await;
+    assert_eq!(
+        (broken.seq, broken.kind),
+        (2, BreakKind::Deleted),
+        "{broken}"
+    );
 }
 
 #[tokio::test]
 async fn an_edited_line_is_detected() {
-    let (dir, keys) = written(5).await;
-    let text = std::fs::read_to_string(log(dir.path())).unwrap();
-    std::fs::write(
-        log(dir.path()),
-        text.replacen("\"effect\":\"deny\"", "\"effect\":\"allow\"", 1),
-    )
-    .unwrap();
-    let broken = check(dir.path(), keys).await.unwrap_err();
-    assert_eq!((broken.seq, broken.kind), (1, BreakKind::Edited), "{broken}");
+    let broken = break_after_editing(5, |l| {
+        l[0] = l[0].replacen("\"effect\":\"deny\"", "\"effect\":\"allow\"", 1);
+    })
+    .await;
+    assert_eq!(
+        (broken.seq, broken.kind),
+        (1, BreakKind::Edited),
+        "{broken}"
+    );
 }
 
 #[tokio::test]

@@ -1,15 +1,11 @@
 //! Property: any edit, insertion, removal, reordering or truncation of a tenant's audit chain is
 //! found, and so is a rewrite by someone without the tenant's key, whatever they recompute.
 
-use proptest::prelude::*;
-use stackhand_core::TenantId;
-use stackhand_core::audit::{
-    AuditEvent, AuditHead, AuditKey, AuditKind, AuditRecord, BreakKind, verify,
-};
+mod audit_support;
 
-fn acme() -> TenantId {
-    TenantId::new("acme").unwrap()
-}
+use audit_support::{acme, record};
+use proptest::prelude::*;
+use stackhand_core::audit::{AuditEvent, AuditHead, AuditKey, BreakKind, verify};
 
 fn key() -> AuditKey {
     AuditKey::from_bytes([7; 32])
@@ -18,18 +14,6 @@ fn key() -> AuditKey {
 /// The attacker's own key: they can run stackhand, but do not hold the tenant's key.
 fn attacker_key() -> AuditKey {
     AuditKey::from_bytes([66; 32])
-}
-
-fn record(n: usize) -> AuditRecord {
-    AuditRecord {
-        tenant: acme(),
-        at: chrono::DateTime::from_timestamp(1_700_000_000 + n as i64, 0).unwrap(),
-        kind: AuditKind::Decided,
-        request: None,
-        action: None,
-        actor: Some(format!("actor-{n}")),
-        data: serde_json::json!({ "n": n }),
-    }
 }
 
 /// A chain of `len` events sealed with `key`, and the head that anchors it.
