@@ -119,6 +119,44 @@ fn audit_verify_finds_a_truncated_log() {
 }
 
 #[test]
+fn audit_verify_finds_a_tail_rewritten_and_recomputed_without_the_key() {
+    use stackhand_core::audit::{AuditEvent, AuditHead, AuditKey};
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, key) = demo_audit(tmp.path());
+    // The attacker turns the first deny into an allow and recomputes every MAC after it, and
+    // the head file, with a key of their own (the unkeyed chain let them do this undetected).
+    let file = Path::new(&dir).join("acme-law.jsonl");
+    let mut events: Vec<AuditEvent> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let from = events
+        .iter()
+        .position(|e| e.record.data["effect"] == "deny")
+        .unwrap();
+    events[from].record.data["effect"] = "allow".into();
+    let theirs = AuditKey::from_bytes([9; 32]);
+    for i in from..events.len() {
+        let prev = events[i - 1].clone();
+        events[i] = AuditEvent::seal(events[i].record.clone(), Some(&prev), &theirs);
+    }
+    let text: String = events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap() + "\n")
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    verify_broken(&dir, &key, "recomputed without the key");
+    let head = AuditHead::seal(events.last().unwrap(), &theirs);
+    std::fs::write(
+        Path::new(&dir).join("acme-law.head"),
+        serde_json::to_string(&head).unwrap(),
+    )
+    .unwrap();
+    verify_broken(&dir, &key, "head");
+}
+
+#[test]
 fn audit_verify_finds_a_deleted_log_and_a_deleted_head() {
     let tmp = tempfile::tempdir().unwrap();
     let (dir, key) = demo_audit(tmp.path());

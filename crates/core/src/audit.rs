@@ -229,10 +229,9 @@ pub struct AuditKey(SecretBox<[u8; 32]>);
 impl AuditKey {
     /// A key from raw bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        let mut bytes = Zeroizing::new(bytes);
+        let bytes = Zeroizing::new(bytes);
         Self(SecretBox::init_with_mut(|k: &mut [u8; 32]| {
-            k.copy_from_slice(&bytes[..]);
-            bytes.fill(0);
+            k.copy_from_slice(&bytes[..])
         }))
     }
 
@@ -465,6 +464,17 @@ pub trait AuditAnchor: Send + Sync {
 
     /// Record `head` as its tenant's head; returns once it is durable for this anchor.
     async fn advance(&self, head: &AuditHead) -> Result<()>;
+}
+
+#[async_trait]
+impl<T: AuditAnchor + ?Sized> AuditAnchor for Arc<T> {
+    async fn head(&self, tenant: &TenantId) -> Result<Option<AuditHead>> {
+        (**self).head(tenant).await
+    }
+
+    async fn advance(&self, head: &AuditHead) -> Result<()> {
+        (**self).advance(head).await
+    }
 }
 
 /// Keeps each tenant's head in `<dir>/<tenant>.head` (JSON), replaced atomically: written to a
@@ -1242,6 +1252,42 @@ mod tests {
         let sink = JsonlAuditSink::open(dir.path(), keys).unwrap();
         let err = sink.append(record("acme", 3)).await.unwrap_err();
         assert!(err.to_string().contains("refusing to append"), "{err}");
+    }
+
+    /// An anchor elsewhere than the head files, as the store will keep heads in its database.
+    #[derive(Default)]
+    struct MapAnchor(Mutex<HashMap<TenantId, AuditHead>>);
+
+    #[async_trait]
+    impl AuditAnchor for MapAnchor {
+        async fn head(&self, tenant: &TenantId) -> Result<Option<AuditHead>> {
+            Ok(self.0.lock().get(tenant).cloned())
+        }
+
+        async fn advance(&self, head: &AuditHead) -> Result<()> {
+            self.0.lock().insert(head.tenant.clone(), head.clone());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_appends_through_another_anchor_keep_one_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let anchor = Arc::new(MapAnchor::default());
+        let sink = Arc::new(
+            JsonlAuditSink::open(dir.path(), DerivedAuditKeys::generate())
+                .unwrap()
+                .with_anchor(anchor.clone()),
+        );
+        let appends = (0..20).map(|n| {
+            let sink = sink.clone();
+            tokio::spawn(async move { sink.append(record("acme", n)).await.unwrap() })
+        });
+        futures::future::join_all(appends).await;
+        let acme = tenant("acme");
+        assert_eq!(sink.verify_tenant(&acme).await.unwrap().unwrap().events, 20);
+        assert_eq!(anchor.head(&acme).await.unwrap().unwrap().seq, 20);
+        assert!(!dir.path().join("acme.head").exists());
     }
 
     #[tokio::test]
