@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use serde_json::json;
-use stackhand_core::audit::{self, MemoryAuditSink};
+use stackhand_core::audit::{AuditSink, MemoryAuditSink};
 use stackhand_core::engine::Engine;
 use stackhand_core::memory::MemoryConnector;
 use stackhand_core::policy::PolicyLoader;
@@ -21,9 +21,10 @@ async fn main() -> Result<()> {
     let policy_file = concat!(env!("CARGO_MANIFEST_DIR"), "/embed_core.toml");
     let policy = PolicyLoader::new().add_file(policy_file).build()?;
 
-    // 2. The engine, with an audit sink, and one tenant with its connectors.
+    // 2. The engine, with an audit sink (keyed per tenant from a random master key), and one
+    //    tenant with its connectors.
     let audit = Arc::new(MemoryAuditSink::new());
-    let engine = Engine::builder(Arc::new(policy), audit).build();
+    let engine = Engine::builder(Arc::new(policy), audit.clone()).build();
     let tenant = TenantId::new("acme")?;
     let memory = MemoryConnector::demo(tenant.clone());
     engine.add_tenant(
@@ -86,9 +87,9 @@ async fn main() -> Result<()> {
         .await?;
     report("jane tries to disable bob", &disable);
 
-    // 4. The audit trail, verified.
+    // 4. The audit trail, verified with the tenant's key against its anchored head.
+    let summary = audit.verify_tenant(&tenant).await??;
     let events = engine.audit_trail(&tenant).await?;
-    let summary = audit::verify(&events)?;
     println!(
         "\naudit trail of {tenant} ({} events, chain verified, head {}):",
         summary.events,

@@ -2,19 +2,20 @@
 //!
 //! Everything runs in-process: the in-memory connector stands in for the client's identity
 //! provider, PSA and mail; the engine, the layered policy from `examples/policies/` and a
-//! JSON-lines audit trail are the real ones. Each open ticket is mapped to its request by a
+//! JSON-lines audit trail (sealed with a master key kept next to, not in, the audit directory)
+//! are the real ones. Each open ticket is mapped to its request by a
 //! scripted scenario (learned triage is a separate component), then planned, decided, approved
 //! where the policy says so, executed, documented in the PSA, told to the user and closed, or
 //! routed to a person with the context attached.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::json;
-use stackhand_core::audit::{self, JsonlAuditSink};
+use stackhand_core::audit::{AuditSink, DerivedAuditKeys, JsonlAuditSink};
 use stackhand_core::engine::Engine;
 use stackhand_core::memory::MemoryConnector;
 use stackhand_core::policy::{PolicyLoader, Vocabulary};
@@ -116,6 +117,7 @@ struct DemoReport {
     audit_events: u64,
     audit_head: String,
     audit_dir: String,
+    audit_key_file: String,
     messages_sent: usize,
 }
 
@@ -335,7 +337,22 @@ fn describe(answer: &Submission) -> String {
     }
 }
 
-pub(crate) async fn run(json_output: bool, audit_dir: Option<PathBuf>) -> Result<ExitCode> {
+/// The default key file for an audit directory: `<dir>.key` beside it.
+fn default_key_file(audit_dir: &Path) -> Result<PathBuf> {
+    let name = audit_dir.file_name().with_context(|| {
+        format!(
+            "cannot name a key file beside {}: pass --key-file",
+            audit_dir.display()
+        )
+    })?;
+    Ok(audit_dir.with_file_name(format!("{}.key", name.to_string_lossy())))
+}
+
+pub(crate) async fn run(
+    json_output: bool,
+    audit_dir: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+) -> Result<ExitCode> {
     let tenant = TenantId::new("acme-law")?;
     let temp;
     let audit_dir = match audit_dir {
@@ -353,7 +370,12 @@ pub(crate) async fn run(json_output: bool, audit_dir: Option<PathBuf>) -> Result
             |loader, (origin, text)| loader.add_str(*origin, *text),
         )
         .build()?;
-    let audit_sink = Arc::new(JsonlAuditSink::open(&audit_dir)?);
+    let key_file = match key_file {
+        Some(path) => path,
+        None => default_key_file(&audit_dir)?,
+    };
+    let keys = DerivedAuditKeys::load_or_create_file(&key_file)?;
+    let audit_sink = Arc::new(JsonlAuditSink::open(&audit_dir, keys)?);
     let engine = Engine::builder(Arc::new(policy), audit_sink.clone()).build();
     let memory = MemoryConnector::demo(tenant.clone());
     engine.add_tenant(
@@ -381,14 +403,17 @@ pub(crate) async fn run(json_output: bool, audit_dir: Option<PathBuf>) -> Result
         reports.push(demo.resolve(&scenario, ticket).await?);
     }
 
-    let events = demo.engine.audit_trail(&tenant).await?;
-    let summary = audit::verify(&events).context("the demo's audit trail does not verify")?;
+    let summary = audit_sink
+        .verify_tenant(&tenant)
+        .await?
+        .context("the demo's audit trail does not verify")?;
     let report = DemoReport {
         tenant: tenant.to_string(),
         tickets: reports,
         audit_events: summary.events,
         audit_head: summary.head,
         audit_dir: audit_dir.display().to_string(),
+        audit_key_file: key_file.display().to_string(),
         messages_sent: demo.memory.state().outbox.len(),
     };
     if json_output {
@@ -432,4 +457,8 @@ fn print_text(report: &DemoReport) {
         report.audit_events, report.audit_head
     );
     println!("audit files: {}", report.audit_dir);
+    println!(
+        "verify them: stackhand audit verify {} --key-file {}",
+        report.audit_dir, report.audit_key_file
+    );
 }

@@ -5,19 +5,33 @@
 //! stackhand actions [--json]           every built-in action with its risk and input schema
 //! stackhand policy check [--known-action <ID>]... <PATH>...
 //!                                      load policy files or directories and report errors
-//! stackhand audit verify <DIR>         verify the hash chains of a JSON-lines audit directory
+//! stackhand audit verify <DIR>         verify the keyed chains of a JSON-lines audit directory
+//!     [--key-file <PATH>]              against their head files (or STACKHAND_AUDIT_KEY)
+//! stackhand audit keygen <PATH>        write a new master audit key
 //! ```
 
 mod demo;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
-use stackhand_core::audit::{self, AuditSink, JsonlAuditSink};
+use stackhand_core::ActionId;
+use stackhand_core::audit::{
+    AuditSink, BreakKind, DerivedAuditKeys, HeadFileAnchor, JsonlAuditSink,
+};
 use stackhand_core::policy::{PolicyLoader, Vocabulary};
-use stackhand_core::{ActionId, TenantId};
+
+/// The environment variable holding the master audit key (64 hex characters).
+const AUDIT_KEY_ENV: &str = "STACKHAND_AUDIT_KEY";
+
+const AUDIT_KEY_HELP: &str = "\
+Each tenant's chain is sealed with HMAC-SHA256 under a key derived from one master key, and its \
+head (last seq and MAC) is kept in <tenant>.head. Give the master key with --key-file (a file of \
+64 hex characters: `stackhand demo` prints the one it wrote, `stackhand audit keygen` makes one) \
+or in STACKHAND_AUDIT_KEY. A missing directory, a directory without chains, a log without its head \
+file and a log shorter than its head are all errors.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +54,10 @@ enum Command {
         /// Keep the audit trail in this directory (default: a temporary one).
         #[arg(long)]
         audit_dir: Option<PathBuf>,
+        /// The master audit key file: used if it exists, else created (default: `<audit-dir>.key`,
+        /// next to the audit directory, not in it).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
     },
     /// List the built-in actions.
     Actions {
@@ -78,10 +96,21 @@ enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Verify every tenant chain in a JSON-lines audit directory.
+    /// Verify every tenant chain in a JSON-lines audit directory against its head file and key.
+    #[command(after_help = AUDIT_KEY_HELP)]
     Verify {
-        /// The directory (one `<tenant>.jsonl` per tenant).
+        /// The directory (`<tenant>.jsonl` and `<tenant>.head` per tenant).
         dir: PathBuf,
+        /// The master audit key file the directory was written with [default: the key in
+        /// STACKHAND_AUDIT_KEY].
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Write a new random master audit key to a file that does not exist yet (mode 0600).
+    #[command(after_help = AUDIT_KEY_HELP)]
+    Keygen {
+        /// Where to write it; keep it apart from the audit directory.
+        path: PathBuf,
     },
 }
 
@@ -102,7 +131,11 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Demo { json, audit_dir } => demo::run(json, audit_dir).await,
+        Command::Demo {
+            json,
+            audit_dir,
+            key_file,
+        } => demo::run(json, audit_dir, key_file).await,
         Command::Actions { json } => {
             let catalog = stackhand_core::actions::builtin();
             if json {
@@ -149,40 +182,87 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Audit {
-            command: AuditCommand::Verify { dir },
+            command: AuditCommand::Verify { dir, key_file },
+        } => verify_audit_dir(&dir, key_file.as_deref()).await,
+        Command::Audit {
+            command: AuditCommand::Keygen { path },
         } => {
-            let sink = JsonlAuditSink::open(&dir)?;
-            let mut broken = false;
-            let mut entries: Vec<_> = std::fs::read_dir(&dir)
-                .with_context(|| format!("reading {}", dir.display()))?
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-                .collect();
-            entries.sort();
-            for path in entries {
-                let stem = path
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .unwrap_or_default();
-                let tenant = TenantId::new(stem)?;
-                let events = sink.events(&tenant).await?;
-                match audit::verify(&events) {
-                    Ok(summary) => println!(
-                        "{tenant}: ok, {} events, head {}",
-                        summary.events, summary.head
-                    ),
-                    Err(err) => {
-                        broken = true;
-                        println!("{tenant}: BROKEN: {err}");
-                    }
-                }
-            }
-            Ok(if broken {
-                ExitCode::from(3)
-            } else {
-                ExitCode::SUCCESS
-            })
+            DerivedAuditKeys::create_file(&path)?;
+            println!(
+                "wrote a new master audit key to {}; keep it apart from the audit directory",
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The master audit key from `key_file`, else from [`AUDIT_KEY_ENV`].
+fn audit_keys(key_file: Option<&Path>) -> Result<DerivedAuditKeys> {
+    if let Some(path) = key_file {
+        return Ok(DerivedAuditKeys::from_file(path)?);
+    }
+    DerivedAuditKeys::from_env(AUDIT_KEY_ENV)?.with_context(|| {
+        format!(
+            "no audit key: pass --key-file <PATH> (the master key file the audit was written \
+             with; `stackhand demo` prints its own) or set {AUDIT_KEY_ENV}"
+        )
+    })
+}
+
+/// `audit verify`: exit 3 if any chain is broken.
+async fn verify_audit_dir(dir: &Path, key_file: Option<&Path>) -> Result<ExitCode> {
+    let keys = audit_keys(key_file)?;
+    let sink = JsonlAuditSink::open_existing(dir, keys).map_err(|e| {
+        anyhow!(
+            "{}: pass the directory the audit was written to (`stackhand demo --audit-dir`, or \
+             the directory given to JsonlAuditSink::open)",
+            e.message()
+        )
+    })?;
+    let tenants = sink.tenants()?;
+    if tenants.is_empty() {
+        bail!(
+            "{} holds no audit chains (no <tenant>.jsonl or <tenant>.head files): check the path",
+            dir.display()
+        );
+    }
+    let heads = HeadFileAnchor::new(dir);
+    let mut broken = false;
+    for tenant in tenants {
+        match sink.verify_tenant(&tenant).await? {
+            Ok(summary) => {
+                println!(
+                    "{tenant}: ok, {} events, head {}",
+                    summary.events, summary.head
+                );
+                if summary.unanchored > 0 {
+                    println!(
+                        "  {} event(s) after the anchored head verify with the key (written just \
+                         before a stop); the next append anchors them",
+                        summary.unanchored
+                    );
+                }
+            }
+            Err(err) => {
+                broken = true;
+                println!("{tenant}: BROKEN: {err}");
+                match err.kind {
+                    BreakKind::HeadMissing => {
+                        println!("  the missing head file: {}", heads.path(&tenant).display())
+                    }
+                    BreakKind::WrongKey => println!(
+                        "  check --key-file or {AUDIT_KEY_ENV}: it must be the master key this \
+                         directory was written with"
+                    ),
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(if broken {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

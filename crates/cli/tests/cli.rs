@@ -1,22 +1,53 @@
 //! The binary, run as a user would.
 
+use std::path::Path;
 use std::process::Command;
 
 fn stackhand(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_stackhand"))
         .args(args)
+        .env_remove("STACKHAND_AUDIT_KEY")
         .output()
         .expect("the binary runs")
+}
+
+/// Run the demo with its audit in `<tmp>/audit` and key in `<tmp>/audit.key`; returns both paths.
+fn demo_audit(tmp: &Path) -> (String, String) {
+    let dir = tmp.join("audit").to_str().unwrap().to_string();
+    let key = tmp.join("audit.key").to_str().unwrap().to_string();
+    let out = stackhand(&["demo", "--audit-dir", &dir]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("stackhand audit verify {dir} --key-file {key}"))
+    );
+    (dir, key)
+}
+
+fn verify_broken(dir: &str, key: &str, what: &str) {
+    let out = stackhand(&["audit", "verify", dir, "--key-file", key]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("acme-law: BROKEN"), "{text}");
+    assert!(text.contains(what), "{text}");
 }
 
 #[test]
 fn demo_resolves_routes_and_verifies_the_audit_chain() {
     let dir = tempfile::tempdir().unwrap();
+    let key = tempfile::tempdir().unwrap();
+    let key = key.path().join("audit.key");
     let out = stackhand(&[
         "demo",
         "--json",
         "--audit-dir",
         dir.path().to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
     ]);
     assert!(
         out.status.success(),
@@ -36,31 +67,164 @@ fn demo_resolves_routes_and_verifies_the_audit_chain() {
     assert_eq!(by_id("1004")["outcome"], "routed to a person");
     assert_eq!(report["messages_sent"], 2);
 
-    // The audit files it wrote verify with the audit command.
-    let verify = stackhand(&["audit", "verify", dir.path().to_str().unwrap()]);
-    assert!(verify.status.success());
+    assert_eq!(report["audit_key_file"], key.to_str().unwrap());
+
+    // The audit files it wrote verify with the audit command and the key it wrote.
+    let verify = stackhand(&[
+        "audit",
+        "verify",
+        dir.path().to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+    ]);
     let text = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{text}");
     assert!(text.contains("acme-law: ok"), "{text}");
+    assert!(dir.path().join("acme-law.head").is_file());
+
+    // So does the key given in the environment.
+    let hex = std::fs::read_to_string(&key).unwrap();
+    let verify = Command::new(env!("CARGO_BIN_EXE_stackhand"))
+        .args(["audit", "verify", dir.path().to_str().unwrap()])
+        .env("STACKHAND_AUDIT_KEY", hex.trim())
+        .output()
+        .unwrap();
+    assert!(verify.status.success());
+    assert!(!String::from_utf8_lossy(&verify.stdout).contains(hex.trim()));
 }
 
 #[test]
 fn audit_verify_finds_an_edited_event() {
-    let dir = tempfile::tempdir().unwrap();
-    assert!(
-        stackhand(&["demo", "--audit-dir", dir.path().to_str().unwrap()])
-            .status
-            .success()
-    );
-    let file = dir.path().join("acme-law.jsonl");
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, key) = demo_audit(tmp.path());
+    let file = Path::new(&dir).join("acme-law.jsonl");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(
         &file,
         text.replacen("\"effect\":\"deny\"", "\"effect\":\"allow\"", 1),
     )
     .unwrap();
-    let verify = stackhand(&["audit", "verify", dir.path().to_str().unwrap()]);
-    assert_eq!(verify.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&verify.stdout).contains("BROKEN"));
+    verify_broken(&dir, &key, "edited");
+}
+
+#[test]
+fn audit_verify_finds_a_truncated_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, key) = demo_audit(tmp.path());
+    let file = Path::new(&dir).join("acme-law.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&file, lines[..lines.len() - 2].join("\n") + "\n").unwrap();
+    verify_broken(&dir, &key, "removed");
+}
+
+#[test]
+fn audit_verify_finds_a_tail_rewritten_and_recomputed_without_the_key() {
+    use stackhand_core::audit::{AuditEvent, AuditHead, AuditKey};
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, key) = demo_audit(tmp.path());
+    // The attacker turns the first deny into an allow and recomputes every MAC after it, and
+    // the head file, with a key of their own (the unkeyed chain let them do this undetected).
+    let file = Path::new(&dir).join("acme-law.jsonl");
+    let mut events: Vec<AuditEvent> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let from = events
+        .iter()
+        .position(|e| e.record.data["effect"] == "deny")
+        .unwrap();
+    events[from].record.data["effect"] = "allow".into();
+    let theirs = AuditKey::from_bytes([9; 32]);
+    for i in from..events.len() {
+        let prev = events[i - 1].clone();
+        events[i] = AuditEvent::seal(events[i].record.clone(), Some(&prev), &theirs);
+    }
+    let text: String = events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap() + "\n")
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    verify_broken(&dir, &key, "recomputed without the key");
+    let head = AuditHead::seal(events.last().unwrap(), &theirs);
+    std::fs::write(
+        Path::new(&dir).join("acme-law.head"),
+        serde_json::to_string(&head).unwrap(),
+    )
+    .unwrap();
+    verify_broken(&dir, &key, "head");
+}
+
+#[test]
+fn audit_verify_finds_a_deleted_log_and_a_deleted_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, key) = demo_audit(tmp.path());
+    std::fs::remove_file(Path::new(&dir).join("acme-law.jsonl")).unwrap();
+    verify_broken(&dir, &key, "deleted");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, key) = demo_audit(tmp.path());
+    std::fs::remove_file(Path::new(&dir).join("acme-law.head")).unwrap();
+    verify_broken(&dir, &key, "restore");
+}
+
+#[test]
+fn audit_verify_refuses_the_wrong_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, _) = demo_audit(tmp.path());
+    let other = tmp.path().join("other.key");
+    let keygen = stackhand(&["audit", "keygen", other.to_str().unwrap()]);
+    assert!(keygen.status.success());
+    verify_broken(
+        &dir,
+        other.to_str().unwrap(),
+        "not the key of tenant acme-law",
+    );
+    // keygen never overwrites a key.
+    assert!(
+        !stackhand(&["audit", "keygen", other.to_str().unwrap()])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn audit_verify_on_a_missing_path_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("audit.key");
+    assert!(
+        stackhand(&["audit", "keygen", key.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let missing = tmp.path().join("no-such-dir");
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for (path, what) in [
+        (&missing, "does not exist"),
+        (&file, "not a directory"),
+        (&empty, "holds no audit chains"),
+    ] {
+        let out = stackhand(&[
+            "audit",
+            "verify",
+            path.to_str().unwrap(),
+            "--key-file",
+            key.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{}", path.display());
+        assert!(err.contains(path.to_str().unwrap()), "{err}");
+        assert!(err.contains(what), "{err}");
+    }
+    assert!(!missing.exists(), "verify must not create the directory");
+
+    let out = stackhand(&["audit", "verify", empty.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--key-file"));
 }
 
 #[test]

@@ -17,7 +17,8 @@
 //!   rule; [`policy::LayeredPolicy`] loads TOML documents at global, tenant-group, tenant and
 //!   department scope. No matching rule means deny: no policy, no action.
 //! - **Engine** ([`engine`]): plan, decide, approve, execute, verify, undo; every step is written
-//!   to the hash-chained, per-tenant [`audit`] trail before it is acknowledged, and an
+//!   to the per-tenant [`audit`] trail (an HMAC chain under the tenant's key, its head anchored
+//!   outside the log) before it is acknowledged, and an
 //!   idempotency key never executes twice.
 //! - **In-memory connector** ([`memory`]): identity, PSA and mail, for examples and tests.
 //!
@@ -26,7 +27,7 @@
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use std::sync::Arc;
-//! use stackhand_core::audit::{self, MemoryAuditSink};
+//! use stackhand_core::audit::{AuditSink, MemoryAuditSink};
 //! use stackhand_core::engine::Engine;
 //! use stackhand_core::memory::MemoryConnector;
 //! use stackhand_core::policy::PolicyLoader;
@@ -45,7 +46,7 @@
 //!     "#)
 //!     .build()?;
 //! let audit_sink = Arc::new(MemoryAuditSink::new());
-//! let engine = Engine::builder(Arc::new(policy), audit_sink).build();
+//! let engine = Engine::builder(Arc::new(policy), audit_sink.clone()).build();
 //! let tenant = TenantId::new("acme")?;
 //! let memory = MemoryConnector::demo(tenant.clone());
 //! engine.add_tenant(
@@ -66,7 +67,8 @@
 //! let lead = Principal::technician("lead@msp.example", &["msp.lead"]);
 //! let done = engine.approve(approval.id, &lead).await?;
 //! assert_eq!(done.receipt().unwrap().outcome.status, StepStatus::Verified);
-//! assert!(audit::verify(&engine.audit_trail(&tenant).await?).is_ok());
+//! // The tenant's chain verifies with its key against its anchored head.
+//! assert!(audit_sink.verify_tenant(&tenant).await?.is_ok());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```

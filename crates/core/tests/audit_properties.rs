@@ -1,28 +1,42 @@
-//! Property: any edit, insertion, removal or reordering inside a tenant's audit chain is found.
+//! Property: any edit, insertion, removal, reordering or truncation of a tenant's audit chain is
+//! found, and so is a rewrite by someone without the tenant's key, whatever they recompute.
 
+mod audit_support;
+
+use audit_support::{acme, record};
 use proptest::prelude::*;
-use stackhand_core::TenantId;
-use stackhand_core::audit::{AuditEvent, AuditKind, AuditRecord, verify};
+use stackhand_core::audit::{AuditEvent, AuditHead, AuditKey, BreakKind, verify};
 
-fn record(n: usize) -> AuditRecord {
-    AuditRecord {
-        tenant: TenantId::new("acme").unwrap(),
-        at: chrono::DateTime::from_timestamp(1_700_000_000 + n as i64, 0).unwrap(),
-        kind: AuditKind::Decided,
-        request: None,
-        action: None,
-        actor: Some(format!("actor-{n}")),
-        data: serde_json::json!({ "n": n }),
-    }
+fn key() -> AuditKey {
+    AuditKey::from_bytes([7; 32])
 }
 
-fn chain(len: usize) -> Vec<AuditEvent> {
+/// The attacker's own key: they can run stackhand, but do not hold the tenant's key.
+fn attacker_key() -> AuditKey {
+    AuditKey::from_bytes([66; 32])
+}
+
+/// A chain of `len` events sealed with `key`, and the head that anchors it.
+fn chain(len: usize, key: &AuditKey) -> (Vec<AuditEvent>, Option<AuditHead>) {
     let mut events: Vec<AuditEvent> = Vec::new();
     for n in 0..len {
-        let event = AuditEvent::seal(record(n), events.last());
+        let event = AuditEvent::seal(record(n), events.last(), key);
         events.push(event);
     }
-    events
+    let head = events.last().map(|e| AuditHead::seal(e, key));
+    (events, head)
+}
+
+/// Re-seal events `from..` with `key`, as an attacker recomputing the tail would.
+fn reseal_from(events: &mut [AuditEvent], from: usize, key: &AuditKey) {
+    for i in from..events.len() {
+        let prev = if i == 0 {
+            None
+        } else {
+            Some(events[i - 1].clone())
+        };
+        events[i] = AuditEvent::seal(events[i].record.clone(), prev.as_ref(), key);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -32,7 +46,14 @@ enum Tamper {
     Remove(usize),
     Swap(usize, usize),
     InsertForged(usize),
-    ReHashOne(usize),
+    DuplicateOne(usize),
+    ReSealOne(usize),
+    RecomputeTail(usize),
+    RecomputeTailAndHead(usize),
+    Truncate(usize),
+    TruncateAndForgeHead(usize),
+    DropHead,
+    WrongKey,
 }
 
 fn tamper() -> impl Strategy<Value = Tamper> {
@@ -42,50 +63,110 @@ fn tamper() -> impl Strategy<Value = Tamper> {
         any::<usize>().prop_map(Tamper::Remove),
         (any::<usize>(), any::<usize>()).prop_map(|(i, j)| Tamper::Swap(i, j)),
         any::<usize>().prop_map(Tamper::InsertForged),
-        any::<usize>().prop_map(Tamper::ReHashOne),
+        any::<usize>().prop_map(Tamper::DuplicateOne),
+        any::<usize>().prop_map(Tamper::ReSealOne),
+        any::<usize>().prop_map(Tamper::RecomputeTail),
+        any::<usize>().prop_map(Tamper::RecomputeTailAndHead),
+        any::<usize>().prop_map(Tamper::Truncate),
+        any::<usize>().prop_map(Tamper::TruncateAndForgeHead),
+        Just(Tamper::DropHead),
+        Just(Tamper::WrongKey),
     ]
 }
 
 proptest! {
     #[test]
     fn intact_chains_verify(len in 0usize..40) {
-        prop_assert_eq!(verify(&chain(len)).unwrap().events, len as u64);
+        let (events, head) = chain(len, &key());
+        let summary = verify(&acme(), &events, &key(), head.as_ref()).unwrap();
+        prop_assert_eq!(summary.events, len as u64);
+        prop_assert_eq!(summary.unanchored, 0);
     }
 
     #[test]
     fn tampering_is_detected(len in 2usize..40, how in tamper()) {
-        let mut events = chain(len);
+        let (mut events, mut head) = chain(len, &key());
         let original = events.clone();
+        let mut verify_with = key();
+        let mut expected_kind = None;
         match how {
             Tamper::EditActor(i, s) => {
-                let i = i % len;
-                events[i].record.actor = Some(format!("{s}-forged"));
+                events[i % len].record.actor = Some(format!("{s}-forged"));
+                expected_kind = Some(BreakKind::Edited);
             }
             Tamper::EditData(i, v) => {
-                let i = i % len;
-                events[i].record.data = serde_json::json!({ "n": v, "forged": true });
+                events[i % len].record.data = serde_json::json!({ "n": v, "forged": true });
+                expected_kind = Some(BreakKind::Edited);
             }
-            // Removing the last event is only visible against an anchored head; see verify's docs.
+            // Removing the last event is seen against the anchored head.
             Tamper::Remove(i) => {
-                events.remove(i % (len - 1));
+                let i = i % len;
+                events.remove(i);
+                expected_kind = Some(if i == len - 1 { BreakKind::Truncated } else { BreakKind::Deleted });
             }
             Tamper::Swap(i, j) => {
                 let (i, j) = (i % len, j % len);
                 prop_assume!(i != j);
                 events.swap(i, j);
+                expected_kind = Some(BreakKind::Reordered);
             }
             Tamper::InsertForged(i) => {
                 let i = i % len;
-                let forged = AuditEvent::seal(record(999), if i == 0 { None } else { Some(&original[i - 1]) });
-                events.insert(i, forged);
+                let prev = if i == 0 { None } else { Some(&original[i - 1]) };
+                events.insert(i, AuditEvent::seal(record(999), prev, &attacker_key()));
+                expected_kind = Some(BreakKind::Inserted);
             }
-            // An attacker who edits an event and recomputes its own hash still breaks the next link.
-            Tamper::ReHashOne(i) => {
-                let i = i % (len - 1);
+            Tamper::DuplicateOne(i) => {
+                let i = i % len;
+                events.insert(i + 1, original[i].clone());
+                expected_kind = Some(BreakKind::Inserted);
+            }
+            // Editing an event and recomputing its MAC needs the key.
+            Tamper::ReSealOne(i) => {
+                let i = i % len;
                 events[i].record.actor = Some("mallory".into());
-                events[i].hash = events[i].computed_hash();
+                let prev = if i == 0 { None } else { Some(&original[i - 1]) };
+                events[i] = AuditEvent::seal(events[i].record.clone(), prev, &attacker_key());
+                expected_kind = Some(BreakKind::Edited);
+            }
+            // The attack the unkeyed chain allowed: edit, then recompute everything after it.
+            Tamper::RecomputeTail(i) => {
+                let i = i % (len - 1);
+                events[i].record.data = serde_json::json!({ "n": 0, "forged": true });
+                reseal_from(&mut events, i, &attacker_key());
+                expected_kind = Some(BreakKind::RecomputedTail);
+            }
+            Tamper::RecomputeTailAndHead(i) => {
+                let i = i % len;
+                events[i].record.data = serde_json::json!({ "n": 0, "forged": true });
+                reseal_from(&mut events, i, &attacker_key());
+                head = events.last().map(|e| AuditHead::seal(e, &attacker_key()));
+            }
+            Tamper::Truncate(n) => {
+                events.truncate(n % len);
+                expected_kind = Some(BreakKind::Truncated);
+            }
+            Tamper::TruncateAndForgeHead(n) => {
+                events.truncate(1 + n % (len - 1));
+                head = events.last().map(|e| AuditHead::seal(e, &attacker_key()));
+                expected_kind = Some(BreakKind::HeadForged);
+            }
+            Tamper::DropHead => {
+                head = None;
+                expected_kind = Some(BreakKind::HeadMissing);
+            }
+            Tamper::WrongKey => {
+                verify_with = attacker_key();
+                expected_kind = Some(BreakKind::WrongKey);
             }
         }
-        prop_assert!(verify(&events).is_err());
+        let broken = verify(&acme(), &events, &verify_with, head.as_ref());
+        prop_assert!(broken.is_err(), "{:?} passed", events);
+        let broken = broken.unwrap_err();
+        if let Some(kind) = expected_kind {
+            prop_assert_eq!(broken.kind, kind, "{}", broken);
+        }
+        let named = format!("seq {}", broken.seq);
+        prop_assert!(broken.to_string().contains(&named), "{}", broken);
     }
 }

@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use proptest::prelude::*;
 use secrecy::ExposeSecret;
 use serde_json::json;
-use stackhand_core::audit::{AuditKind, MemoryAuditSink, verify};
+use stackhand_core::audit::{AuditKind, AuditSink, BreakKind, MemoryAuditSink};
 use stackhand_core::engine::{Engine, ManualClock};
 use stackhand_core::memory::MemoryConnector;
 use stackhand_core::policy::{Approver, Decision, DecisionInput, Effect, Policy, RuleId};
@@ -123,7 +123,7 @@ async fn allowed_request_executes_and_is_audited_in_order() {
             AuditKind::ExecutionSucceeded
         ]
     );
-    verify(&f.engine.audit_trail(&f.tenant).await.unwrap()).unwrap();
+    f.audit.verify_tenant(&f.tenant).await.unwrap().unwrap();
 }
 
 #[tokio::test]
@@ -591,7 +591,7 @@ proptest! {
                 }
             }
             let trail = f.engine.audit_trail(&f.tenant).await.unwrap();
-            verify(&trail).unwrap();
+            f.audit.verify_tenant(&f.tenant).await.unwrap().unwrap();
             let started = trail.iter().filter(|e| e.record.kind == AuditKind::ExecutionStarted).count();
             prop_assert_eq!(started, expected_executions);
             // Every execution is preceded by an allow decision or an approval grant for its key.
@@ -625,6 +625,6 @@ async fn tampering_with_the_stored_trail_is_detected() {
     let mut events = f.engine.audit_trail(&f.tenant).await.unwrap();
     events[1].record.data["effect"] = json!("deny");
     f.audit.replace(&f.tenant, events);
-    let broken = verify(&f.engine.audit_trail(&f.tenant).await.unwrap()).unwrap_err();
-    assert_eq!(broken.seq, 2);
+    let broken = f.audit.verify_tenant(&f.tenant).await.unwrap().unwrap_err();
+    assert_eq!((broken.seq, broken.kind), (2, BreakKind::Edited));
 }
