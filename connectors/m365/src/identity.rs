@@ -66,6 +66,7 @@ fn to_group(id: String, name: Option<String>, fields: &GroupFields) -> Group {
         name: name.unwrap_or_default(),
         kind,
         writable,
+        privileged: false,
     }
 }
 

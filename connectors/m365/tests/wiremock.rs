@@ -547,7 +547,8 @@ async fn groups_are_read_found_and_classified() {
             id: "g1".into(),
             name: "Sales".into(),
             kind: GroupKind::Unified,
-            writable: true
+            writable: true,
+            privileged: false,
         }]
     );
     let dynamic = w
@@ -574,6 +575,7 @@ async fn graph_group_membership_uses_member_refs() {
         name: "Sales".into(),
         kind: GroupKind::Security,
         writable: true,
+        privileged: false,
     };
     json_body(
         "POST",
@@ -642,6 +644,7 @@ async fn distribution_list_membership_goes_through_exchange() {
         name: "Partners".into(),
         kind: GroupKind::Distribution,
         writable: true,
+        privileged: false,
     };
     let (m365, group) = (w.m365.clone(), dl.clone());
     common::write(move |proof| {

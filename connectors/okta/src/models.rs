@@ -169,6 +169,7 @@ impl From<OktaGroup> for Group {
                 GroupKind::External
             },
             writable,
+            privileged: false,
         }
     }
 }

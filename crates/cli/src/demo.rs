@@ -42,7 +42,12 @@ const POLICIES: &[(&str, &str)] = &[
 /// Vendor actions the sample policies name (`m365.set_forwarding`): they are written for
 /// tenants on Microsoft 365. The demo's in-memory connector offers no vendor actions, so the
 /// demo lists them itself; a runner collects them from the tenants' connectors.
-const SAMPLE_VENDOR_ACTIONS: &[&str] = &["m365.set_forwarding"];
+const SAMPLE_VENDOR_ACTIONS: &[&str] = &[
+    "m365.set_forwarding",
+    "m365.convert_to_shared",
+    "okta.suspend",
+    "okta.unsuspend",
+];
 
 /// What the runner would know about the demo deployment: the names its policies may use.
 fn vocabulary(tenant: &TenantId, group: &TenantGroupId) -> Result<Vocabulary> {

@@ -91,6 +91,11 @@ pub struct Group {
     pub kind: GroupKind,
     /// Whether membership can be changed through this connector.
     pub writable: bool,
+    /// Whether membership confers privilege: the group holds directory or admin roles, is
+    /// role-assignable (Entra), or is otherwise marked privileged by the vendor. Adding anyone
+    /// to it is treated as touching a protected target.
+    #[serde(default)]
+    pub privileged: bool,
 }
 
 /// Kinds of group.

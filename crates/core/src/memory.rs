@@ -129,10 +129,17 @@ impl MemoryConnector {
             ] {
                 s.users.insert(u.id.clone(), u);
             }
-            for (id, name, kind) in [
-                ("g-sales", "Sales", GroupKind::Security),
-                ("g-finance", "Finance", GroupKind::Unified),
-                ("g-breakglass", "Break Glass", GroupKind::Security),
+            for (id, name, kind, privileged) in [
+                ("g-sales", "Sales", GroupKind::Security, false),
+                ("g-finance", "Finance", GroupKind::Unified, false),
+                ("g-breakglass", "Break Glass", GroupKind::Security, false),
+                // Role-assignable: its members hold the Helpdesk Administrator role.
+                (
+                    "g-helpdesk-admins",
+                    "Helpdesk Admins",
+                    GroupKind::Security,
+                    true,
+                ),
             ] {
                 s.groups.insert(
                     id.into(),
@@ -141,6 +148,7 @@ impl MemoryConnector {
                         name: name.into(),
                         kind,
                         writable: true,
+                        privileged,
                     },
                 );
             }

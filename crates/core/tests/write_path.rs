@@ -250,3 +250,84 @@ fn a_connector_action_cannot_replace_a_built_in_one() {
         "the tenant was added anyway"
     );
 }
+
+/// The example policies, as an MSP would load them, with the demo tenant's names.
+fn example_policy() -> Arc<dyn Policy> {
+    let vocabulary = stackhand_core::policy::Vocabulary::builtin().with_actions(
+        [
+            "m365.set_forwarding",
+            "m365.convert_to_shared",
+            "okta.suspend",
+        ]
+        .into_iter()
+        .map(ActionId::from_static),
+    );
+    Arc::new(
+        stackhand_core::policy::PolicyLoader::new()
+            .vocabulary(vocabulary)
+            .add_str(
+                "global.toml",
+                include_str!("../../../examples/policies/global.toml"),
+            )
+            .add_str(
+                "acme.toml",
+                r#"
+                [scope]
+                tenant = "acme"
+
+                [[rules]]
+                id = "technicians-manage-groups"
+                actions = ["identity.add_to_group"]
+                effect = "allow"
+                [rules.when]
+                requester_kinds = ["technician"]
+                "#,
+            )
+            .build()
+            .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn group_membership_that_confers_privilege_is_protected() {
+    let acme = tenant("acme");
+    let memory = MemoryConnector::demo(acme.clone());
+    let engine = Engine::builder(example_policy(), Arc::new(MemoryAuditSink::new())).build();
+    add(&engine, &memory).unwrap();
+    let technician = || Principal::technician("tech@msp.example", &["msp.tech"]);
+    let submit = |key: &str, group: &str| {
+        ActionRequest::new(
+            IdempotencyKey::new(key).unwrap(),
+            acme.clone(),
+            ActionId::from_static("identity.add_to_group"),
+            &json!({"user": "jane@acme.example", "group": group}),
+            technician(),
+        )
+        .unwrap()
+    };
+
+    // An ordinary group: the tenant rule allows it.
+    let sales = engine.submit(submit("g1", "Sales")).await.unwrap();
+    assert_eq!(sales.label(), "executed");
+
+    // Jane is no admin, but the break-glass group is protected, and the role-assignable
+    // helpdesk admins group makes its members privileged: both wait for an MSP lead.
+    for (key, group) in [("g2", "Break Glass"), ("g3", "Helpdesk Admins")] {
+        let answer = engine.submit(submit(key, group)).await.unwrap();
+        let approval = answer
+            .approval()
+            .unwrap_or_else(|| panic!("{group}: {}", answer.label()));
+        assert_eq!(
+            approval.decision.rule.as_str(),
+            "protected-identity-needs-lead"
+        );
+    }
+    let groups = memory.state().members;
+    for group in ["g-breakglass", "g-helpdesk-admins"] {
+        assert!(
+            groups
+                .get(group)
+                .is_none_or(|m| !m.contains(&"jane".to_string()))
+        );
+    }
+}

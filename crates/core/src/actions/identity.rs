@@ -824,6 +824,12 @@ impl<const ADD: bool> TypedAction for GroupChange<ADD> {
             )));
         }
         let member = plan.facts.groups.iter().any(|g| g == &group.name);
+        if ADD {
+            // Privilege reached through the group counts as the target's: adding anyone to a
+            // protected or role-holding group is a change to a protected target.
+            plan.facts.grants.push(group.name.clone());
+            plan.facts.privileged |= group.privileged;
+        }
         plan.state_before["member"] = json!(member);
         plan.state_before["group"] = serde_json::to_value(&group)?;
         if member != ADD {
