@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use serde_json::json;
 use stackhand_core::audit::{AuditSink, MemoryAuditSink};
+use stackhand_core::directory::{MemoryStaffDirectory, RoleScope, StaffMember};
 use stackhand_core::engine::Engine;
 use stackhand_core::memory::MemoryConnector;
 use stackhand_core::policy::PolicyLoader;
@@ -23,8 +24,13 @@ async fn main() -> Result<()> {
 
     // 2. The engine, with an audit sink (keyed per tenant from a random master key), and one
     //    tenant with its connectors.
+    //    Technicians' and approvers' roles come from the staff directory, per tenant.
+    let staff = MemoryStaffDirectory::new()
+        .with(StaffMember::technician("lead@msp.example").role("msp.lead", RoleScope::AllTenants));
     let audit = Arc::new(MemoryAuditSink::new());
-    let engine = Engine::builder(Arc::new(policy), audit.clone()).build();
+    let engine = Engine::builder(Arc::new(policy), audit.clone())
+        .staff(Arc::new(staff))
+        .build();
     let tenant = TenantId::new("acme")?;
     let memory = MemoryConnector::demo(tenant.clone());
     engine.add_tenant(
@@ -71,7 +77,7 @@ async fn main() -> Result<()> {
         .await?;
     report("jane asks for the shared mailbox", &access);
     if let Some(approval) = access.approval() {
-        let lead = Principal::technician("lead@msp.example", &["msp.lead"]);
+        let lead = Principal::technician("lead@msp.example", &[]);
         let approved = engine.approve(approval.id, &lead).await?;
         report("an MSP lead approves", &approved);
     }

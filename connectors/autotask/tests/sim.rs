@@ -678,7 +678,9 @@ impl Policy for AllowAll {
 
 /// An engine allowing everything, whose tenant has this connector.
 fn engine_with(connector: &AutotaskConnector, name: &str) -> Engine {
-    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
+    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new()))
+        .staff(stackhand_testkit::writes::test_staff())
+        .build();
     engine
         .add_tenant(
             Tenant::new(tenant(), name),

@@ -892,6 +892,7 @@ fn open_problem_engine(connector: &AutotaskConnector) -> Engine {
         std::sync::Arc::new(AllowOpenProblem),
         std::sync::Arc::new(audit::MemoryAuditSink::new()),
     )
+    .staff(stackhand_testkit::writes::test_staff())
     .build();
     engine
         .add_tenant(

@@ -44,7 +44,9 @@ async fn rig() -> Rig {
         common::config(&sim_rig.server.url()).with_company_identifier("CONTOSO-LAW"),
     )
     .unwrap();
-    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
+    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new()))
+        .staff(stackhand_testkit::writes::test_staff())
+        .build();
     engine
         .add_tenant(
             Tenant::new(tenant.clone(), "Contoso Law"),

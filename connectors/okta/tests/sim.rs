@@ -107,7 +107,9 @@ impl Policy for ProtectAdmins {
 }
 
 fn engine(org: &Org) -> Engine {
-    let engine = Engine::builder(Arc::new(ProtectAdmins), Arc::new(MemoryAuditSink::new())).build();
+    let engine = Engine::builder(Arc::new(ProtectAdmins), Arc::new(MemoryAuditSink::new()))
+        .staff(stackhand_testkit::writes::test_staff())
+        .build();
     engine
         .add_tenant(
             Tenant::new(org.tenant.clone(), "Globex"),

@@ -954,7 +954,9 @@ impl Policy for AllowAll {
 
 /// An engine serving the tenant with this connector, for its `okta.*` vendor actions.
 fn engine(okta: OktaConnector) -> Engine {
-    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
+    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new()))
+        .staff(stackhand_testkit::writes::test_staff())
+        .build();
     engine
         .add_tenant(
             Tenant::new(tenant(), "Globex"),

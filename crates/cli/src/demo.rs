@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::json;
 use stackhand_core::audit::{AuditSink, DerivedAuditKeys, JsonlAuditSink};
+use stackhand_core::directory::{MemoryStaffDirectory, RoleScope, StaffMember};
 use stackhand_core::engine::Engine;
 use stackhand_core::memory::MemoryConnector;
 use stackhand_core::policy::{PolicyLoader, Vocabulary};
@@ -218,7 +219,7 @@ impl Demo {
                 report.decision = "approval required".into();
                 report.rule = Some(approval.decision.rule.to_string());
                 // The demo's approver: an MSP lead who is not the requester.
-                let lead = Principal::technician("lead@msp.example", &["msp.lead"]);
+                let lead = Principal::technician("lead@msp.example", &[]);
                 submitted = self.engine.approve(approval.id, &lead).await?;
                 steps.push(format!("approved by {}: {}", lead.id, submitted.label()));
             }
@@ -381,7 +382,12 @@ pub(crate) async fn run(
     };
     let keys = DerivedAuditKeys::load_or_create_file(&key_file)?;
     let audit_sink = Arc::new(JsonlAuditSink::open(&audit_dir, keys)?);
-    let engine = Engine::builder(Arc::new(policy), audit_sink.clone()).build();
+    // The demo MSP's staff: its lead approves in every client tenant.
+    let staff = MemoryStaffDirectory::new()
+        .with(StaffMember::technician("lead@msp.example").role("msp.lead", RoleScope::AllTenants));
+    let engine = Engine::builder(Arc::new(policy), audit_sink.clone())
+        .staff(Arc::new(staff))
+        .build();
     let memory = MemoryConnector::demo(tenant.clone());
     engine.add_tenant(
         Tenant::new(tenant.clone(), "Acme Law LLP").in_group(group),

@@ -19,6 +19,7 @@ use crate::action::{Action, ActionCatalog, ActionContext, ExecutionProof};
 use crate::approval::{Approval, ApprovalId, ApprovalStatus, Operation};
 use crate::audit::{AuditKind, AuditRecord, AuditSink};
 use crate::connector::{ConnectorReads, ConnectorSet};
+use crate::directory::{MemoryStaffDirectory, StaffDirectory};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
     ActionId, ActionRequest, IdempotencyKey, Outcome, Plan, Principal, PrincipalKind, StepStatus,
@@ -466,12 +467,20 @@ pub struct EngineBuilder {
     actions: ActionCatalog,
     approval_ttl: ChronoDuration,
     in_doubt_after: ChronoDuration,
+    staff: Arc<dyn StaffDirectory>,
 }
 
 impl EngineBuilder {
     /// Use this store instead of memory.
     pub fn store(mut self, store: Arc<dyn EngineStore>) -> Self {
         self.store = store;
+        self
+    }
+
+    /// Use this staff directory: the source of technicians' and approvers' roles (default:
+    /// empty, so no technician may act and nobody may approve until it is given).
+    pub fn staff(mut self, staff: Arc<dyn StaffDirectory>) -> Self {
+        self.staff = staff;
         self
     }
 
@@ -513,6 +522,7 @@ impl EngineBuilder {
                 actions: self.actions,
                 approval_ttl: self.approval_ttl,
                 in_doubt_after: self.in_doubt_after,
+                staff: self.staff,
                 tenants: RwLock::new(HashMap::new()),
             }),
         }
@@ -527,6 +537,7 @@ struct Inner {
     actions: ActionCatalog,
     approval_ttl: ChronoDuration,
     in_doubt_after: ChronoDuration,
+    staff: Arc<dyn StaffDirectory>,
     tenants: RwLock<HashMap<TenantId, Arc<TenantEntry>>>,
 }
 
@@ -613,6 +624,7 @@ impl Engine {
             actions: crate::actions::builtin(),
             approval_ttl: ChronoDuration::hours(24),
             in_doubt_after: ChronoDuration::minutes(15),
+            staff: Arc::new(MemoryStaffDirectory::new()),
         }
     }
 
@@ -768,9 +780,10 @@ impl Engine {
     }
 
     /// Submit a request: plan, decide, and execute if allowed; or wait for approval; or deny.
-    pub async fn submit(&self, request: ActionRequest) -> Result<Submission> {
+    pub async fn submit(&self, mut request: ActionRequest) -> Result<Submission> {
         let entry = self.tenant(&request.tenant)?;
         let action = Self::action(&entry, &request.action)?;
+        request.requester = self.resolve_requester(&entry.tenant, &request.requester)?;
         let key = request.idempotency_key.clone();
         match self
             .inner
@@ -790,6 +803,34 @@ impl Engine {
                 self.after_failure(&request, &err).await;
                 Err(err)
             }
+        }
+    }
+
+    /// The requester as the engine acts on them. A technician must be in the staff directory,
+    /// and gets the directory's roles in this tenant; anyone else keeps only their kind and
+    /// identity (roles and groups claimed in the request are dropped), unless the directory
+    /// knows them as a client approver.
+    fn resolve_requester(&self, tenant: &Tenant, claimed: &Principal) -> Result<Principal> {
+        let known = self.inner.staff.member(&claimed.id);
+        match (claimed.kind, known) {
+            (PrincipalKind::Technician, Some(member))
+                if member.kind == PrincipalKind::Technician =>
+            {
+                Ok(member.principal_in(tenant, claimed))
+            }
+            (PrincipalKind::Technician, _) => Err(Error::forbidden(format!(
+                "{} is not a technician in the staff directory; a technician's identity and \
+                 roles come from the directory, never from the request",
+                claimed.id
+            ))),
+            (PrincipalKind::EndUser, Some(member)) if member.kind == PrincipalKind::EndUser => {
+                Ok(member.principal_in(tenant, claimed))
+            }
+            _ => Ok(Principal {
+                roles: Vec::new(),
+                groups: Vec::new(),
+                ..claimed.clone()
+            }),
         }
     }
 
@@ -1242,11 +1283,26 @@ impl Engine {
     }
 
     /// Check that `approver` may answer `approval`; refusals are audited.
+    ///
+    /// The approver's authority comes from the staff directory, in the approval's tenant: the
+    /// roles and groups the caller puts on `approver` are ignored.
     async fn check_authority(&self, approval: &Approval, approver: &Principal) -> Result<()> {
         let requester = &approval.request.requester;
-        let problem = if approver.kind == PrincipalKind::Agent {
+        let tenant = self.tenant(&approval.tenant)?.tenant.clone();
+        let known = self.inner.staff.member(&approver.id);
+        let problem = if approver.kind == PrincipalKind::Agent
+            || known
+                .as_ref()
+                .is_some_and(|m| m.kind == PrincipalKind::Agent)
+        {
             Some(Error::forbidden(format!(
                 "{} is an agent: agents never approve",
+                approver.id
+            )))
+        } else if known.is_none() {
+            Some(Error::forbidden(format!(
+                "{} is not in the staff directory, so has no authority to approve; add them \
+                 (with the roles they hold, per tenant) to the directory the engine is built with",
                 approver.id
             )))
         } else if approver.id.eq_ignore_ascii_case(&requester.id)
@@ -1259,10 +1315,14 @@ impl Engine {
                 "self-approval refused: {} requested this",
                 requester.id
             )))
-        } else if !approval.approvers.iter().any(|a| a.admits(approver)) {
+        } else if !known.as_ref().is_some_and(|member| {
+            let authority = member.principal_in(&tenant, approver);
+            approval.approvers.iter().any(|a| a.admits(&authority))
+        }) {
             Some(Error::forbidden(format!(
-                "{} may not approve this: rule {} requires one of {}",
+                "{} may not approve this in tenant {}: rule {} requires one of {}",
                 approver.id,
+                tenant.id,
                 approval.decision.rule,
                 serde_json::to_string(&approval.approvers).unwrap_or_default()
             )))
@@ -1590,6 +1650,7 @@ impl Engine {
         reason: &str,
     ) -> Result<Submission> {
         let entry = self.tenant(tenant)?;
+        let requester = self.resolve_requester(&entry.tenant, &requester)?;
         let original = match self.inner.store.state(tenant, key).await? {
             Some(KeyState::Executed { receipt }) => receipt,
             Some(_) => {

@@ -28,6 +28,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use std::sync::Arc;
 //! use stackhand_core::audit::{AuditSink, MemoryAuditSink};
+//! use stackhand_core::directory::{MemoryStaffDirectory, RoleScope, StaffMember};
 //! use stackhand_core::engine::Engine;
 //! use stackhand_core::memory::MemoryConnector;
 //! use stackhand_core::policy::PolicyLoader;
@@ -45,14 +46,19 @@
 //!         approvers = [{ role = "msp.lead" }]
 //!     "#)
 //!     .build()?;
+//! // Who may approve comes from the staff directory, never from the caller.
+//! let staff = MemoryStaffDirectory::new()
+//!     .with(StaffMember::technician("lead@msp.example").role("msp.lead", RoleScope::AllTenants));
 //! let audit_sink = Arc::new(MemoryAuditSink::new());
-//! let engine = Engine::builder(Arc::new(policy), audit_sink.clone()).build();
+//! let engine = Engine::builder(Arc::new(policy), audit_sink.clone())
+//!     .staff(Arc::new(staff))
+//!     .build();
 //! let tenant = TenantId::new("acme")?;
 //! let memory = MemoryConnector::demo(tenant.clone());
 //! engine.add_tenant(
 //!     Tenant::new(tenant.clone(), "Acme"),
 //!     ConnectorSet::new(tenant.clone()).with(Arc::new(memory.clone()))?,
-//! );
+//! )?;
 //!
 //! let request = ActionRequest::new(
 //!     IdempotencyKey::new("ticket-42")?,
@@ -64,7 +70,7 @@
 //! let pending = engine.submit(request).await?;
 //! let approval = pending.approval().expect("the policy asks for a lead");
 //!
-//! let lead = Principal::technician("lead@msp.example", &["msp.lead"]);
+//! let lead = Principal::technician("lead@msp.example", &[]);
 //! let done = engine.approve(approval.id, &lead).await?;
 //! assert_eq!(done.receipt().unwrap().outcome.status, StepStatus::Verified);
 //! // The tenant's chain verifies with its key against its anchored head.
@@ -81,6 +87,7 @@ pub mod approval;
 pub mod audit;
 pub mod capability;
 pub mod connector;
+pub mod directory;
 pub mod engine;
 pub mod error;
 pub mod memory;

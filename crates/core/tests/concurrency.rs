@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use stackhand_core::approval::{Approval, ApprovalId, ApprovalStatus};
 use stackhand_core::audit::MemoryAuditSink;
+use stackhand_core::directory::{MemoryStaffDirectory, RoleScope, StaffMember};
 use stackhand_core::engine::{
     Claim, Engine, EngineStore, KeyState, ManualClock, MemoryStore, Reservation, ReservationId,
     Transition,
@@ -113,7 +114,8 @@ fn fixture(allow: &'static [&'static str], extra: Option<Arc<dyn Action>>) -> Fi
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let mut builder = Engine::builder(Arc::new(Rules { allow }), Arc::new(MemoryAuditSink::new()))
         .store(store.clone())
-        .clock(clock.clone());
+        .clock(clock.clone())
+        .staff(staff());
     if let Some(action) = extra {
         builder = builder.action(action).unwrap();
     }
@@ -150,6 +152,25 @@ fn request(
         Principal::technician("tech@msp.example", &["msp.tech"]),
     )
     .unwrap()
+}
+
+/// The technician who asks, and two MSP leads who may approve anywhere.
+fn staff() -> Arc<MemoryStaffDirectory> {
+    Arc::new(
+        MemoryStaffDirectory::new()
+            .with(
+                StaffMember::technician("tech@msp.example").role("msp.tech", RoleScope::AllTenants),
+            )
+            .with(
+                StaffMember::technician("lead1@msp.example")
+                    .role("msp.lead", RoleScope::AllTenants),
+            )
+            .with(
+                StaffMember::technician("lead2@msp.example")
+                    .role("msp.lead", RoleScope::AllTenants),
+            )
+            .with(StaffMember::technician("copilot").role("msp.lead", RoleScope::AllTenants)),
+    )
 }
 
 fn lead(n: u32) -> Principal {
@@ -402,6 +423,7 @@ async fn concurrent_requests_never_overshoot_a_glob_cap() {
     let store = Arc::new(Store::default());
     let engine = Engine::builder(Arc::new(policy), Arc::new(MemoryAuditSink::new()))
         .store(store)
+        .staff(staff())
         .build();
     let memory = MemoryConnector::demo(tenant.clone());
     engine

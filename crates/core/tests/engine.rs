@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use stackhand_core::audit::{AuditKind, AuditSink, BreakKind, MemoryAuditSink};
+use stackhand_core::directory::{MemoryStaffDirectory, RoleScope, StaffMember};
 use stackhand_core::engine::{Engine, ManualClock};
 use stackhand_core::memory::MemoryConnector;
 use stackhand_core::policy::{Approver, Decision, DecisionInput, Effect, Policy, RuleId};
@@ -34,12 +35,29 @@ struct Fixture {
     clock: Arc<ManualClock>,
 }
 
+/// The MSP staff these tests act as, with their roles in every tenant.
+fn staff() -> Arc<MemoryStaffDirectory> {
+    let mut directory = MemoryStaffDirectory::new();
+    for (id, role) in [
+        ("lead@msp.example", "msp.lead"),
+        ("other-lead@msp.example", "msp.lead"),
+        ("lead2@msp.example", "msp.lead"),
+        ("other@msp.example", "msp.lead"),
+        ("junior@msp.example", "msp.tech"),
+        ("tech@msp.example", "msp.tech"),
+    ] {
+        directory = directory.with(StaffMember::technician(id).role(role, RoleScope::AllTenants));
+    }
+    Arc::new(directory)
+}
+
 fn fixture(policy: impl Policy + 'static) -> Fixture {
     let tenant = TenantId::new("acme").unwrap();
     let audit = Arc::new(MemoryAuditSink::new());
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let engine = Engine::builder(Arc::new(policy), audit.clone())
         .clock(clock.clone())
+        .staff(staff())
         .build();
     let memory = MemoryConnector::demo(tenant.clone());
     engine

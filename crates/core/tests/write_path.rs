@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 use stackhand_core::audit::MemoryAuditSink;
+use stackhand_core::directory::{MemoryStaffDirectory, RoleScope, StaffMember};
 use stackhand_core::engine::Engine;
 use stackhand_core::memory::MemoryConnector;
 use stackhand_core::policy::{Decision, DecisionInput, Effect, Policy, RuleId};
@@ -22,6 +23,14 @@ impl Policy for AllowAll {
             caps: Vec::new(),
         }
     }
+}
+
+fn staff() -> Arc<MemoryStaffDirectory> {
+    Arc::new(
+        MemoryStaffDirectory::new().with(
+            StaffMember::technician("tech@msp.example").role("msp.tech", RoleScope::AllTenants),
+        ),
+    )
 }
 
 fn tenant(id: &str) -> TenantId {
@@ -45,7 +54,8 @@ fn request(
 }
 
 fn engine_with(actions: Vec<Arc<dyn Action>>) -> Engine {
-    let mut builder = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new()));
+    let mut builder =
+        Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).staff(staff());
     for action in actions {
         builder = builder.action(action).unwrap();
     }
@@ -292,7 +302,9 @@ fn example_policy() -> Arc<dyn Policy> {
 async fn group_membership_that_confers_privilege_is_protected() {
     let acme = tenant("acme");
     let memory = MemoryConnector::demo(acme.clone());
-    let engine = Engine::builder(example_policy(), Arc::new(MemoryAuditSink::new())).build();
+    let engine = Engine::builder(example_policy(), Arc::new(MemoryAuditSink::new()))
+        .staff(staff())
+        .build();
     add(&engine, &memory).unwrap();
     let technician = || Principal::technician("tech@msp.example", &["msp.tech"]);
     let submit = |key: &str, group: &str| {

@@ -158,3 +158,21 @@ impl Policy for AllowTestWrite {
         }
     }
 }
+
+/// The staff the workspace's tests act as, in every tenant: `tech@msp.example` (a technician
+/// with `msp.tech` and `helpdesk`) and `lead@msp.example` (`msp.lead`). An engine takes its
+/// technicians' and approvers' roles from its staff directory, never from the request.
+pub fn test_staff() -> Arc<stackhand_core::directory::MemoryStaffDirectory> {
+    use stackhand_core::directory::{MemoryStaffDirectory, RoleScope, StaffMember};
+    Arc::new(
+        MemoryStaffDirectory::new()
+            .with(
+                StaffMember::technician("tech@msp.example")
+                    .role("msp.tech", RoleScope::AllTenants)
+                    .role("helpdesk", RoleScope::AllTenants),
+            )
+            .with(
+                StaffMember::technician("lead@msp.example").role("msp.lead", RoleScope::AllTenants),
+            ),
+    )
+}

@@ -119,7 +119,9 @@ impl Policy for AllowAll {
 /// An engine allowing everything, with `m365` as the test tenant's connector (and so its
 /// `m365.*` actions).
 pub fn engine(m365: &M365Connector) -> Engine {
-    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
+    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new()))
+        .staff(stackhand_testkit::writes::test_staff())
+        .build();
     engine
         .add_tenant(
             Tenant::new(tenant(), "Contoso Law"),
