@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
+use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 
 use crate::approval::Operation;
@@ -272,6 +273,10 @@ pub trait TypedAction: Send + Sync + 'static {
     /// The static description.
     const DESCRIPTOR: Descriptor;
 
+    /// The fields of [`Params`](Self::Params) that are secrets: they arrive through
+    /// [`ActionRequest::with_secret`], never in the stored, audited `params`.
+    const SECRET_PARAMS: &'static [&'static str] = &[];
+
     /// See [`Action::plan`].
     async fn plan(
         &self,
@@ -356,10 +361,56 @@ impl<A: TypedAction> Typed<A> {
         Ok(request)
     }
 
+    /// The typed input: the request's parameters with its secret parameters merged in, in
+    /// memory, for this call only.
     fn params(&self, request: &ActionRequest) -> Result<A::Params> {
-        A::Params::deserialize(&request.params).map_err(|e| {
-            Error::invalid(format!("invalid parameters for {}: {e}", self.spec.id))
-                .with_context("action", self.spec.id.as_str())
+        let id = &self.spec.id;
+        let refuse =
+            |message: String| Err(Error::invalid(message).with_context("action", id.as_str()));
+        if let Some(name) = A::SECRET_PARAMS
+            .iter()
+            .find(|n| request.params.get(**n).is_some())
+        {
+            return refuse(format!(
+                "{name} is a secret parameter of {id}: pass it with ActionRequest::with_secret, \
+                 never in params (params are stored and audited)"
+            ));
+        }
+        if request.secrets.is_empty() {
+            return self.deserialize(&request.params);
+        }
+        let mut merged = request.params.clone();
+        for name in request.secrets.names() {
+            let (Some(secret), true) =
+                (request.secrets.get(name), A::SECRET_PARAMS.contains(&name))
+            else {
+                return refuse(format!("{id} takes no secret parameter {name:?}"));
+            };
+            match merged.as_object_mut() {
+                Some(fields) => {
+                    fields.insert(name.to_string(), secret.expose_secret().into());
+                }
+                None => return refuse(format!("parameters of {id} must be an object")),
+            }
+        }
+        self.deserialize(&merged)
+    }
+
+    fn deserialize(&self, params: &serde_json::Value) -> Result<A::Params> {
+        A::Params::deserialize(params).map_err(|e| {
+            let hint = if A::SECRET_PARAMS.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (secret parameters, passed with ActionRequest::with_secret: {})",
+                    A::SECRET_PARAMS.join(", ")
+                )
+            };
+            Error::invalid(format!(
+                "invalid parameters for {}: {e}{hint}",
+                self.spec.id
+            ))
+            .with_context("action", self.spec.id.as_str())
         })
     }
 }

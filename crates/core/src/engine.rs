@@ -22,8 +22,8 @@ use crate::connector::{ConnectorReads, ConnectorSet};
 use crate::directory::{MemoryStaffDirectory, StaffDirectory};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    ActionId, ActionRequest, IdempotencyKey, Outcome, Plan, Principal, PrincipalKind, StepStatus,
-    Tenant, TenantId,
+    ActionId, ActionRequest, IdempotencyKey, Outcome, Plan, Principal, PrincipalKind, SecretParams,
+    StepStatus, Tenant, TenantId,
 };
 use crate::policy::{CapLimit, Decision, DecisionInput, Effect, Policy, RuleId};
 
@@ -1174,7 +1174,10 @@ impl Engine {
             KeyState::Executing {
                 started: Box::new(Started {
                     operation,
-                    request: request.clone(),
+                    request: ActionRequest {
+                        secrets: SecretParams::default(),
+                        ..request.clone()
+                    },
                     plan: plan.clone(),
                     decision: decision.clone(),
                     approved_by: approved_by.clone(),
@@ -1245,6 +1248,9 @@ impl Engine {
                 (outcome, Some(failure))
             }
         };
+        // Secret parameters served this execution; no receipt keeps them.
+        let mut request = request;
+        request.secrets = SecretParams::default();
         let receipt = Receipt {
             operation,
             approved_by,

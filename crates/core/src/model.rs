@@ -453,6 +453,61 @@ pub struct ActionSpec {
     pub input_schema: serde_json::Value,
 }
 
+/// Secret parameters of a request (a password to store, a passphrase), kept apart from
+/// [`ActionRequest::params`]: never serialised (so never in an approval, a receipt, the audit or
+/// the store), redacted in `Debug`, and not part of the idempotency fingerprint. The action
+/// receives them merged into its typed input, in memory, for the one execution.
+///
+/// ```
+/// use secrecy::SecretString;
+/// use stackhand_core::SecretParams;
+///
+/// let secrets = SecretParams::default().with("password", SecretString::from("hunter2"));
+/// assert_eq!(format!("{secrets:?}"), r#"SecretParams {"password": "[REDACTED]"}"#);
+/// ```
+#[derive(Clone, Default)]
+pub struct SecretParams(BTreeMap<String, SecretString>);
+
+impl SecretParams {
+    /// Add a secret parameter.
+    pub fn with(mut self, name: impl Into<String>, value: SecretString) -> Self {
+        self.0.insert(name.into(), value);
+        self
+    }
+
+    /// The secret named `name`.
+    pub fn get(&self, name: &str) -> Option<&SecretString> {
+        self.0.get(name)
+    }
+
+    /// The names held.
+    pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// Whether none is held.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for SecretParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretParams ")?;
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, "[REDACTED]")))
+            .finish()
+    }
+}
+
+/// Two requests are the same whatever secrets they carry: secrets are not part of a request's
+/// identity (nor of its idempotency fingerprint).
+impl PartialEq for SecretParams {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 /// One request to run one action for one tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionRequest {
@@ -474,6 +529,9 @@ pub struct ActionRequest {
     pub ticket: Option<TicketRef>,
     /// Why, in words (kept in the audit trail).
     pub reason: String,
+    /// Secret parameters: never serialised, redacted in `Debug`, outside the fingerprint.
+    #[serde(skip)]
+    pub secrets: SecretParams,
 }
 
 impl ActionRequest {
@@ -508,6 +566,7 @@ impl ActionRequest {
             target: None,
             ticket: None,
             reason: String::new(),
+            secrets: SecretParams::default(),
         })
     }
 
@@ -526,6 +585,13 @@ impl ActionRequest {
     /// Set the reason.
     pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = reason.into();
+        self
+    }
+
+    /// Add a secret parameter (see [`SecretParams`]): the action sees it under `name` in its
+    /// typed input; nothing stored or shown does.
+    pub fn with_secret(mut self, name: impl Into<String>, value: SecretString) -> Self {
+        self.secrets = std::mem::take(&mut self.secrets).with(name, value);
         self
     }
 }

@@ -91,7 +91,8 @@ impl TypedAction for UpsertUserAsset {
 #[derive(Debug, Clone, Copy)]
 pub struct StorePassword;
 
-/// Input of `docs.store_password`. The password is redacted from every audit record.
+/// Input of `docs.store_password`. The password is a secret parameter: it arrives through
+/// [`ActionRequest::with_secret`](crate::ActionRequest::with_secret), never in the stored params.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StorePasswordParams {
@@ -117,6 +118,7 @@ impl TypedAction for StorePassword {
         reversible: false,
         idempotent: false,
     };
+    const SECRET_PARAMS: &'static [&'static str] = &["password"];
 
     async fn plan(
         &self,
