@@ -11,9 +11,7 @@ use chrono::{Duration, Utc};
 use secrecy::SecretString;
 use serde_json::json;
 use stackhand_autotask::{AutotaskConfig, AutotaskConnector, ThresholdConfig};
-use stackhand_core::audit::MemoryAuditSink;
 use stackhand_core::engine::Engine;
-use stackhand_core::policy::{Decision, DecisionInput, Effect, Policy, RuleId};
 use stackhand_core::*;
 use stackhand_http::{RateLimits, RetryConfig};
 use stackhand_sim::autotask::{
@@ -663,33 +661,9 @@ async fn companies_are_found_by_number_name_or_id_within_the_tenant() {
 }
 
 /// Allows every request.
-struct AllowAll;
-
-impl Policy for AllowAll {
-    fn decide(&self, _: &DecisionInput<'_>) -> Decision {
-        Decision {
-            effect: Effect::Allow,
-            rule: RuleId::new("allow-all"),
-            reason: "test".into(),
-            caps: Vec::new(),
-        }
-    }
-}
-
 /// An engine allowing everything, whose tenant has this connector.
 fn engine_with(connector: &AutotaskConnector, name: &str) -> Engine {
-    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new()))
-        .staff(stackhand_testkit::writes::test_staff())
-        .build();
-    engine
-        .add_tenant(
-            Tenant::new(tenant(), name),
-            ConnectorSet::new(tenant())
-                .with(Arc::new(connector.clone()))
-                .unwrap(),
-        )
-        .unwrap();
-    engine
+    stackhand_testkit::writes::allow_all_engine(Arc::new(connector.clone()), name)
 }
 
 #[tokio::test]

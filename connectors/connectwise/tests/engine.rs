@@ -8,27 +8,12 @@ use std::sync::Arc;
 
 use common::SimRig;
 use serde_json::{Value, json};
-use stackhand_core::audit::MemoryAuditSink;
-use stackhand_core::policy::{Decision, DecisionInput, Effect, Policy, RuleId};
 use stackhand_core::{
-    ActionId, ActionRequest, Connector, ConnectorSet, Engine, IdempotencyKey, NoteVisibility,
-    Principal, StepStatus, Submission, Tenant, TenantId, TicketQuery,
+    ActionId, ActionRequest, Connector, Engine, IdempotencyKey, NoteVisibility, Principal,
+    StepStatus, Submission, TenantId, TicketQuery,
 };
 
 /// Allows everything, naming one rule, so the tests exercise the connector, not policy.
-struct AllowAll;
-
-impl Policy for AllowAll {
-    fn decide(&self, _input: &DecisionInput<'_>) -> Decision {
-        Decision {
-            effect: Effect::Allow,
-            rule: RuleId::new("test.allow_all"),
-            reason: "integration test".into(),
-            caps: Vec::new(),
-        }
-    }
-}
-
 struct Rig {
     sim_rig: SimRig,
     engine: Engine,
@@ -44,17 +29,7 @@ async fn rig() -> Rig {
         common::config(&sim_rig.server.url()).with_company_identifier("CONTOSO-LAW"),
     )
     .unwrap();
-    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new()))
-        .staff(stackhand_testkit::writes::test_staff())
-        .build();
-    engine
-        .add_tenant(
-            Tenant::new(tenant.clone(), "Contoso Law"),
-            ConnectorSet::new(tenant.clone())
-                .with(Arc::new(connector))
-                .unwrap(),
-        )
-        .unwrap();
+    let engine = stackhand_testkit::writes::allow_all_engine(Arc::new(connector), "Contoso Law");
     Rig {
         sim_rig,
         engine,

@@ -1388,6 +1388,19 @@ impl Engine {
         }
     }
 
+    /// Move a pending approval to `to`. `None` when this caller won; otherwise the answer to
+    /// give, from whoever resolved it first.
+    async fn resolve_first(
+        &self,
+        id: ApprovalId,
+        to: ApprovalStatus,
+    ) -> Result<Option<Result<Submission>>> {
+        match self.inner.store.resolve_approval(id, to).await? {
+            Transition::Done(_) => Ok(None),
+            Transition::AlreadyResolved(other) => Ok(Some(self.resolved_answer(&other).await)),
+        }
+    }
+
     /// What to answer for an approval someone else already resolved.
     async fn resolved_answer(&self, approval: &Approval) -> Result<Submission> {
         match &approval.status {
@@ -1460,9 +1473,8 @@ impl Engine {
             by: approver.id.clone(),
             at: self.inner.clock.now(),
         };
-        match self.inner.store.resolve_approval(id, approved).await? {
-            Transition::Done(_) => {}
-            Transition::AlreadyResolved(other) => return self.resolved_answer(&other).await,
+        if let Some(lost) = self.resolve_first(id, approved).await? {
+            return lost;
         }
         self.audit(
             AuditKind::ApprovalGranted,
@@ -1504,14 +1516,8 @@ impl Engine {
             at: self.inner.clock.now(),
             reason: decision.reason.clone(),
         };
-        match self
-            .inner
-            .store
-            .resolve_approval(approval.id, denied)
-            .await?
-        {
-            Transition::Done(_) => {}
-            Transition::AlreadyResolved(other) => return self.resolved_answer(&other).await,
+        if let Some(lost) = self.resolve_first(approval.id, denied).await? {
+            return lost;
         }
         self.audit(
             AuditKind::Decided,
@@ -1544,14 +1550,8 @@ impl Engine {
             at: self.inner.clock.now(),
             reason: format!("superseded: {why}"),
         };
-        match self
-            .inner
-            .store
-            .resolve_approval(approval.id, superseded)
-            .await?
-        {
-            Transition::Done(_) => {}
-            Transition::AlreadyResolved(other) => return self.resolved_answer(&other).await,
+        if let Some(lost) = self.resolve_first(approval.id, superseded).await? {
+            return lost;
         }
         self.audit(
             AuditKind::ApprovalRefused,

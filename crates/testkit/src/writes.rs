@@ -176,3 +176,37 @@ pub fn test_staff() -> Arc<stackhand_core::directory::MemoryStaffDirectory> {
             ),
     )
 }
+
+/// A policy that allows every request: for connector tests that run vendor actions through an
+/// engine. Never load it outside tests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllowAll;
+
+impl Policy for AllowAll {
+    fn decide(&self, _input: &DecisionInput<'_>) -> Decision {
+        Decision {
+            effect: Effect::Allow,
+            rule: RuleId::new("testkit-allow-all"),
+            reason: "a connector test".into(),
+            caps: Vec::new(),
+        }
+    }
+}
+
+/// An engine that allows everything, with [`test_staff`], whose tenant `name` has `connector`
+/// (and so its vendor actions).
+pub fn allow_all_engine(connector: Arc<dyn stackhand_core::Connector>, name: &str) -> Engine {
+    let tenant = connector.info().tenant.clone();
+    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new()))
+        .staff(test_staff())
+        .build();
+    engine
+        .add_tenant(
+            Tenant::new(tenant.clone(), name),
+            ConnectorSet::new(tenant)
+                .with(connector)
+                .expect("the connector serves its own tenant"),
+        )
+        .expect("a connector's actions have ids of their own");
+    engine
+}
