@@ -42,7 +42,13 @@ impl ErrorParser for MicrosoftErrorParser {
 
 /// The same error with another kind (Exchange reports some conditions with a generic status).
 pub(crate) fn with_kind(error: Error, kind: ErrorKind) -> Error {
-    let mut copy = Error::new(kind, error.message());
+    let message = error.message().to_string();
+    rebuild(error, kind, message)
+}
+
+/// The same error (context, retry-after) with another kind and message.
+pub(crate) fn rebuild(error: Error, kind: ErrorKind, message: impl Into<String>) -> Error {
+    let mut copy = Error::new(kind, message);
     for (key, value) in error.context() {
         copy = copy.with_context(key, value.clone());
     }

@@ -13,11 +13,12 @@ use stackhand_core::{
 
 use crate::client::{odata_literal, segment};
 use crate::connector::M365Connector;
-use crate::error::vendor_code;
+use crate::error::{rebuild, vendor_code};
 use crate::models::{
     AssignLicense, AssignedLicense, AuthMethod, CreatedTemporaryAccessPass, DirectoryObject,
     ExoMailboxPermission, ExoRecipientPermission, GROUP_SELECT, GraphGroup, GraphUser, GroupFields,
-    NewTemporaryAccessPass, SubscribedSku, USER_SELECT, UserLicenses, is_builtin_trustee,
+    NewTemporaryAccessPass, ROLE_SELECT, RoleEligibility, SubscribedSku, USER_SELECT, UserLicenses,
+    is_builtin_trustee,
 };
 use stackhand_core::password::generate_password_for;
 
@@ -59,6 +60,9 @@ fn group_kind(fields: &GroupFields) -> (GroupKind, bool) {
     }
 }
 
+/// Only role-assignable groups can hold Entra roles, so `isAssignableToRole` is what makes
+/// membership confer privilege (whether or not a role is assigned to the group yet: one can be
+/// at any time, and the flag cannot be turned off).
 fn to_group(id: String, name: Option<String>, fields: &GroupFields) -> Group {
     let (kind, writable) = group_kind(fields);
     Group {
@@ -66,9 +70,14 @@ fn to_group(id: String, name: Option<String>, fields: &GroupFields) -> Group {
         name: name.unwrap_or_default(),
         kind,
         writable,
-        privileged: false,
+        privileged: fields.is_assignable_to_role == Some(true),
     }
 }
+
+const DIRECTORY_ROLE: &str = "#microsoft.graph.directoryRole";
+
+/// Graph's answer when the tenant has no Entra ID P2 / Governance licence, and so no PIM.
+const NO_PIM_LICENCE: &str = "AadPremiumLicenseRequired";
 
 fn is_guid(text: &str) -> bool {
     text.len() == 36
@@ -102,13 +111,83 @@ impl M365Connector {
             .await
     }
 
-    async fn member_of(&self, user_id: &str) -> Result<Vec<DirectoryObject>> {
+    /// The user's `memberOf` (direct) or `transitiveMemberOf` collection, with `select`.
+    async fn memberships(
+        &self,
+        user_id: &str,
+        relation: &str,
+        select: &str,
+        operation: &'static str,
+    ) -> Result<Vec<DirectoryObject>> {
         let request = self
             .graph()
-            .get(&format!("users/{}/memberOf", segment(user_id)))
-            .query(&[("$select", GROUP_SELECT)])
-            .operation("member_of");
+            .get(&format!("users/{}/{relation}", segment(user_id)))
+            .query(&[("$select", select)])
+            .operation(operation);
         self.inner.client.list(request).await
+    }
+
+    /// Directory roles held directly or through a role-assignable group (active assignments).
+    async fn transitive_roles(&self, user_id: &str) -> Result<Vec<String>> {
+        let objects = self
+            .memberships(
+                user_id,
+                "transitiveMemberOf",
+                ROLE_SELECT,
+                "transitive_member_of",
+            )
+            .await?;
+        Ok(objects
+            .into_iter()
+            .filter(|o| o.odata_type.as_deref() == Some(DIRECTORY_ROLE))
+            .filter_map(|o| o.display_name)
+            .collect())
+    }
+
+    /// Roles the user is eligible for through PIM. Fails closed: an app that may not read
+    /// eligibility cannot say the user holds none. A tenant without the licence PIM needs
+    /// (Graph's `AadPremiumLicenseRequired`) has no eligible assignments to activate.
+    async fn eligible_roles(&self, user_id: &str, login: &str) -> Result<Vec<String>> {
+        let request = self
+            .graph()
+            .get("roleManagement/directory/roleEligibilityScheduleInstances")
+            .query(&[
+                (
+                    "$filter",
+                    format!("principalId eq {}", odata_literal(user_id)),
+                ),
+                ("$expand", "roleDefinition".to_string()),
+            ])
+            .operation("list_role_eligibility");
+        match self.inner.client.list::<RoleEligibility>(request).await {
+            Ok(instances) => Ok(instances
+                .iter()
+                .filter(|i| i.principal_id.eq_ignore_ascii_case(user_id))
+                .map(RoleEligibility::role_name)
+                .collect()),
+            Err(e) if vendor_code(&e) == Some(NO_PIM_LICENCE) => Ok(Vec::new()),
+            Err(e) if matches!(e.kind(), ErrorKind::Forbidden | ErrorKind::Unauthorized) => {
+                let kind = e.kind();
+                let message = format!(
+                    "m365: cannot read the eligible (PIM) roles of {login}, so whether they are privileged is unknown and nothing is done: grant the app RoleEligibilitySchedule.Read.Directory ({})",
+                    e.message()
+                );
+                Err(rebuild(e, kind, message))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every role the user holds or may activate: active ones (direct or through a group)
+    /// and eligible ones, each once.
+    async fn roles(&self, user_id: &str, login: &str) -> Result<Vec<String>> {
+        let mut roles = self.transitive_roles(user_id).await?;
+        for role in self.eligible_roles(user_id, login).await? {
+            if !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
+        Ok(roles)
     }
 
     async fn auth_methods(&self, user: &User) -> Result<Vec<AuthMethod>> {
@@ -270,13 +349,7 @@ impl IdentityProvider for M365Connector {
                 e
             }
         })?;
-        let roles = self
-            .member_of(&user.id)
-            .await?
-            .into_iter()
-            .filter(|o| o.odata_type.as_deref() == Some("#microsoft.graph.directoryRole"))
-            .filter_map(|o| o.display_name)
-            .collect();
+        let roles = self.roles(&user.id, &user.user_principal_name).await?;
         Ok(to_user(user, roles))
     }
 
@@ -296,7 +369,7 @@ impl IdentityProvider for M365Connector {
 
     async fn user_groups(&self, user: &User) -> Result<Vec<Group>> {
         Ok(self
-            .member_of(&user.id)
+            .memberships(&user.id, "memberOf", GROUP_SELECT, "member_of")
             .await?
             .into_iter()
             .filter(|o| o.odata_type.as_deref() == Some("#microsoft.graph.group"))
@@ -845,6 +918,7 @@ mod tests {
             security_enabled: Some(security),
             mail: None,
             on_premises_sync_enabled: synced.then_some(true),
+            is_assignable_to_role: None,
         };
         assert_eq!(
             group_kind(&fields(&[], false, true, false)),

@@ -12,6 +12,11 @@
 //!   [`M365Connector`]'s `unlock`), and [`Messaging`](stackhand_core::Messaging).
 //! - **Vendor actions** (`m365.*`, see [`actions`]): convert to shared, forwarding on/off,
 //!   automatic replies, address-list visibility (all undoable), service health issues.
+//! - **Privilege**: a user's roles are the directory roles it holds directly or through a
+//!   role-assignable group (`transitiveMemberOf`) and those it is eligible for through PIM
+//!   (`roleManagement/directory/roleEligibilityScheduleInstances`, which needs the application
+//!   permission `RoleEligibilitySchedule.Read.Directory`; without it `get_user` fails rather than
+//!   report no roles). A role-assignable group (`isAssignableToRole`) is `privileged`.
 //! - **Transport**: a small typed client on stackhand-http ([`GraphClient`]): retries honour
 //!   `Retry-After`, `@odata.nextLink` paging, Graph's and Exchange's error envelopes
 //!   ([`MicrosoftErrorParser`]). Why not graph-rs-sdk: `docs/decisions/0001-graph-client.md`.

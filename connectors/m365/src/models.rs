@@ -169,6 +169,10 @@ pub struct GroupFields {
     /// `true` when synced from on-premises.
     #[serde(default)]
     pub on_premises_sync_enabled: Option<bool>,
+    /// `true` for a role-assignable group: Entra roles can be assigned to it (and only to
+    /// such groups), so its members may hold directory roles through it.
+    #[serde(default)]
+    pub is_assignable_to_role: Option<bool>,
 }
 
 /// A group (`GET /groups/{id}`).
@@ -186,8 +190,43 @@ pub struct GraphGroup {
 }
 
 /// The `$select` for groups.
-pub const GROUP_SELECT: &str =
-    "id,displayName,groupTypes,mailEnabled,securityEnabled,mail,onPremisesSyncEnabled";
+pub const GROUP_SELECT: &str = "id,displayName,groupTypes,mailEnabled,securityEnabled,mail,onPremisesSyncEnabled,isAssignableToRole";
+
+/// The `$select` for a user's transitive memberships when only the directory roles matter.
+pub const ROLE_SELECT: &str = "id,displayName";
+
+/// An eligible (PIM) role assignment (`GET /roleManagement/directory/roleEligibilityScheduleInstances`
+/// with `$expand=roleDefinition`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleEligibility {
+    /// The principal that is eligible.
+    pub principal_id: String,
+    /// The role (for built-in roles, the template id).
+    pub role_definition_id: String,
+    /// The expanded role definition.
+    #[serde(default)]
+    pub role_definition: Option<RoleDefinition>,
+}
+
+impl RoleEligibility {
+    /// The role's name, or its id when the definition did not come back (still a role).
+    pub fn role_name(&self) -> String {
+        self.role_definition
+            .as_ref()
+            .and_then(|d| d.display_name.clone())
+            .unwrap_or_else(|| self.role_definition_id.clone())
+    }
+}
+
+/// A role definition (`microsoft.graph.unifiedRoleDefinition`), the part read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleDefinition {
+    /// `Helpdesk Administrator`, ...
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
 
 /// An authentication method from `GET /users/{id}/authentication/methods`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

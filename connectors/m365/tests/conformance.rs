@@ -61,6 +61,22 @@ fn member_of_fixture() -> Fixture {
     )
 }
 
+/// What `get_user` reads for roles: transitive memberships and PIM eligibility.
+fn roles_fixtures() -> [Fixture; 2] {
+    [
+        Fixture::json(
+            Route::get(&format!("/v1.0/users/{USER_ID}/transitiveMemberOf")),
+            json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects", "value": [
+                {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Sales"}
+            ]}),
+        ),
+        Fixture::json(
+            Route::get("/v1.0/roleManagement/directory/roleEligibilityScheduleInstances"),
+            json!({"value": []}),
+        ),
+    ]
+}
+
 fn request(action: &'static str, params: Value) -> ActionRequest {
     ActionRequest::new(
         IdempotencyKey::new(format!("conformance-{action}")).unwrap(),
@@ -99,7 +115,8 @@ impl Harness for M365Harness {
     }
 
     fn probe(&self, _server_url: &str) -> Probe {
-        Probe::new(user_fixture()).and(member_of_fixture())
+        let [transitive, eligibility] = roles_fixtures();
+        Probe::new(user_fixture()).and(transitive).and(eligibility)
     }
 
     async fn run_probe(&self, connector: &dyn Connector) -> Result<()> {
@@ -149,13 +166,19 @@ impl Harness for M365Harness {
             .clone();
         let exo = format!("/adminapi/beta/{ENTRA_TENANT}/InvokeCommand");
         vec![
-            PlanCase::new("unlock", unlock, request("identity.unlock", json!({"user": "jane@contoso.example"})))
-                .fixture(user_fixture())
-                .fixture(member_of_fixture()),
-            PlanCase::new(
-                "hide_from_gal",
-                vendor_action(server_url, "m365.hide_from_gal"),
-                request("m365.hide_from_gal", json!({"mailbox": "jane@contoso.example"})),
+            roles_fixtures().into_iter().fold(
+                PlanCase::new("unlock", unlock, request("identity.unlock", json!({"user": "jane@contoso.example"})))
+                    .fixture(user_fixture())
+                    .fixture(member_of_fixture()),
+                PlanCase::fixture,
+            ),
+            roles_fixtures().into_iter().fold(
+                PlanCase::new(
+                    "hide_from_gal",
+                    vendor_action(server_url, "m365.hide_from_gal"),
+                    request("m365.hide_from_gal", json!({"mailbox": "jane@contoso.example"})),
+                ),
+                PlanCase::fixture,
             )
             .fixture(user_fixture())
             .fixture(member_of_fixture())

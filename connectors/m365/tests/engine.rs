@@ -8,7 +8,7 @@ use std::sync::Arc;
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use stackhand_core::audit::MemoryAuditSink;
-use stackhand_core::policy::{Decision, DecisionInput, Effect, Policy, RuleId};
+use stackhand_core::policy::Policy;
 use stackhand_core::{
     ActionId, ActionRequest, ConnectorSet, Engine, ErrorKind, IdempotencyKey, Principal,
     StepStatus, Submission, Tenant,
@@ -17,20 +17,6 @@ use stackhand_sim::SimServer;
 use stackhand_sim::m365::seed::{groups, skus, users};
 use stackhand_sim::m365::{M365Sim, MethodKind};
 
-/// Allows everything: these tests are about the connector, not the policy.
-struct AllowAll;
-
-impl Policy for AllowAll {
-    fn decide(&self, _input: &DecisionInput<'_>) -> Decision {
-        Decision {
-            effect: Effect::Allow,
-            rule: RuleId::new("test.allow-all"),
-            reason: "connector integration test".into(),
-            caps: Vec::new(),
-        }
-    }
-}
-
 struct Setup {
     sim: M365Sim,
     server: SimServer,
@@ -38,8 +24,14 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with(Arc::new(stackhand_testkit::writes::AllowAll)).await
+}
+
+async fn setup_with(policy: Arc<dyn Policy>) -> Setup {
     let (sim, server, m365) = common::start().await;
-    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new())).build();
+    let engine = Engine::builder(policy, Arc::new(MemoryAuditSink::new()))
+        .staff(stackhand_testkit::writes::test_staff())
+        .build();
     engine
         .add_tenant(
             Tenant::new(common::tenant(), "Contoso Law"),
@@ -458,4 +450,79 @@ async fn vendor_actions_plan_execute_and_undo() {
     assert_eq!(receipt.outcome.status, StepStatus::Skipped);
     let issues = &receipt.plan.state_before["issues"];
     assert_eq!(issues[0]["id"], "EX912345");
+}
+
+/// Technicians manage groups; a privileged or protected target waits for an MSP lead.
+fn protecting_policy() -> Arc<dyn Policy> {
+    Arc::new(
+        stackhand_core::policy::PolicyLoader::new()
+            .add_str(
+                "global.toml",
+                r#"
+                [scope]
+                global = true
+
+                [protected]
+                groups = ["Break Glass"]
+
+                [[rules]]
+                id = "protected-needs-lead"
+                actions = ["identity.*"]
+                effect = "approve"
+                approvers = [{ role = "msp.lead" }]
+                locked = true
+                [rules.when]
+                requester_kinds = ["technician"]
+                target_protected = true
+
+                [[rules]]
+                id = "technicians-manage-groups"
+                actions = ["identity.add_to_group"]
+                effect = "allow"
+                [rules.when]
+                requester_kinds = ["technician"]
+                "#,
+            )
+            .build()
+            .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn adding_anyone_to_a_role_assignable_group_is_protected() {
+    let s = setup_with(protecting_policy()).await;
+    let submit = |key: &str, group: &str| {
+        ActionRequest::new(
+            IdempotencyKey::new(key).unwrap(),
+            common::tenant(),
+            ActionId::from_static("identity.add_to_group"),
+            &json!({"user": "pshah@contosolaw.com", "group": group}),
+            technician(),
+        )
+        .unwrap()
+        .with_reason("integration test")
+    };
+    // Priya holds no role, and the Litigation Team confers none: the technician may.
+    let ordinary = s
+        .engine
+        .submit(submit("lit", "Litigation Team"))
+        .await
+        .unwrap();
+    assert_eq!(ordinary.label(), "executed");
+    assert!(s.sim.is_member(groups::LITIGATION, users::PRIYA));
+
+    // The Helpdesk Admins group is role-assignable: joining it makes Priya an admin, so the
+    // request waits for a lead and nothing changes yet.
+    let answer = s
+        .engine
+        .submit(submit("helpdesk", "Helpdesk Admins"))
+        .await
+        .unwrap();
+    let approval = answer
+        .approval()
+        .unwrap_or_else(|| panic!("not held for approval: {}", answer.label()));
+    assert_eq!(approval.decision.rule.as_str(), "protected-needs-lead");
+    assert!(!s.sim.is_member(groups::HELPDESK_ADMINS, users::PRIYA));
+    assert!(s.sim.roles_of(users::PRIYA).is_empty());
+    common::assert_recorded_requests_valid(&s.server.recorder().requests());
 }

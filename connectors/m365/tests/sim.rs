@@ -659,3 +659,65 @@ async fn delegated_tokens_supplied_by_the_caller() {
             .all(|r| !r.path.ends_with("/token"))
     );
 }
+
+#[tokio::test]
+async fn roles_through_groups_and_eligible_roles_count() {
+    let (sim, server, m365) = common::start().await;
+    // Tom holds no role himself: Helpdesk Administrator reaches him through the
+    // role-assignable "Helpdesk Admins" group.
+    let tom = m365.get_user("tbecker@contosolaw.com").await.unwrap();
+    assert_eq!(tom.roles, vec!["Helpdesk Administrator"]);
+    // Olivia holds nothing active but may activate User Administrator through PIM.
+    let olivia = m365.get_user(users::OLIVIA).await.unwrap();
+    assert_eq!(olivia.roles, vec!["User Administrator"]);
+    assert_eq!(sim.eligible_roles_of(users::OLIVIA), olivia.roles);
+    assert!(sim.roles_of(users::OLIVIA).is_empty());
+    // Daniel holds none at all.
+    assert!(m365.get_user(users::DANIEL).await.unwrap().roles.is_empty());
+
+    // The role-assignable group confers privilege; an ordinary one does not.
+    let helpdesk = m365.find_group("Helpdesk Admins").await.unwrap();
+    assert!(helpdesk.privileged, "{helpdesk:?}");
+    assert_eq!(
+        m365.find_group(groups::HELPDESK_ADMINS).await.unwrap(),
+        helpdesk
+    );
+    assert!(!m365.find_group("Litigation Team").await.unwrap().privileged);
+    let tom_groups = m365.user_groups(&tom).await.unwrap();
+    assert!(
+        tom_groups
+            .iter()
+            .any(|g| g.id == groups::HELPDESK_ADMINS && g.privileged)
+    );
+
+    // Adding Daniel to the group gives him the role, as Entra would.
+    let daniel = m365.get_user(users::DANIEL).await.unwrap();
+    add_to_group(&m365, &daniel, &helpdesk).await.unwrap();
+    assert_eq!(
+        m365.get_user(users::DANIEL).await.unwrap().roles,
+        vec!["Helpdesk Administrator"]
+    );
+    common::assert_recorded_requests_valid(&server.recorder().requests());
+}
+
+#[tokio::test]
+async fn eligibility_that_cannot_be_read_fails_closed() {
+    let (sim, server, m365) = common::start().await;
+    sim.set_app_reads_role_eligibility(false);
+    let error = m365.get_user(users::DANIEL).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Forbidden);
+    assert!(
+        error
+            .message()
+            .contains("RoleEligibilitySchedule.Read.Directory"),
+        "{}",
+        error.message()
+    );
+
+    // Without a PIM licence there is no eligibility to read: the active roles still count.
+    sim.set_pim_licensed(false);
+    let tom = m365.get_user(users::TOM).await.unwrap();
+    assert_eq!(tom.roles, vec!["Helpdesk Administrator"]);
+    assert!(m365.get_user(users::OLIVIA).await.unwrap().roles.is_empty());
+    common::assert_recorded_requests_valid(&server.recorder().requests());
+}

@@ -174,11 +174,39 @@ fn member_of_page(items: Value) -> ResponseTemplate {
     )
 }
 
-const GROUP_SELECT: &str =
-    "id,displayName,groupTypes,mailEnabled,securityEnabled,mail,onPremisesSyncEnabled";
+const GROUP_SELECT: &str = "id,displayName,groupTypes,mailEnabled,securityEnabled,mail,onPremisesSyncEnabled,isAssignableToRole";
 
-#[tokio::test]
-async fn get_user_reads_the_user_and_its_roles() {
+const ELIGIBILITY: &str = "roleManagement/directory/roleEligibilityScheduleInstances";
+
+/// `GET /users/{id}/transitiveMemberOf?$select=id,displayName`, answering `items`.
+async fn mount_transitive(w: &Wire, items: Value) {
+    graph("GET", &format!("users/{USER_ID}/transitiveMemberOf"))
+        .and(query_param("$select", "id,displayName"))
+        .and(query_param_is_missing("$count"))
+        .respond_with(member_of_page(items))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+}
+
+/// `GET /roleManagement/directory/roleEligibilityScheduleInstances` for the user, answering
+/// `response`.
+async fn mount_eligibility(w: &Wire, response: ResponseTemplate) {
+    graph("GET", ELIGIBILITY)
+        .and(query_param(
+            "$filter",
+            format!("principalId eq '{USER_ID}'"),
+        ))
+        .and(query_param("$expand", "roleDefinition"))
+        .respond_with(response)
+        .expect(1)
+        .mount(&w.server)
+        .await;
+}
+
+/// A wire answering `get_user("adelev@contoso.example")`: the user, its transitive
+/// memberships and its eligibility, each read once.
+async fn wire_get_user(transitive: Value, eligibility: ResponseTemplate) -> Wire {
     let w = wire().await;
     graph("GET", "users/adelev@contoso.example")
         .and(query_param("$select", USER_SELECT))
@@ -186,19 +214,93 @@ async fn get_user_reads_the_user_and_its_roles() {
         .expect(1)
         .mount(&w.server)
         .await;
-    graph("GET", &format!("users/{USER_ID}/memberOf"))
-        .and(query_param("$select", GROUP_SELECT))
-        .respond_with(member_of_page(json!([
-            {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "User Administrator", "groupTypes": null},
-            {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Sales", "groupTypes": [], "mailEnabled": false, "securityEnabled": true}
-        ])))
-        .expect(1)
-        .mount(&w.server)
-        .await;
+    mount_transitive(&w, transitive).await;
+    mount_eligibility(&w, eligibility).await;
+    w
+}
+
+fn graph_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({"error": {"code": code, "message": message,
+        "innerError": {"date": "2026-11-23T10:00:00", "request-id": "rid-1", "client-request-id": "rid-1"}}}))
+}
+
+#[tokio::test]
+async fn get_user_reads_roles_held_directly_through_groups_and_eligible() {
+    // A role held directly and one reached through a role-assignable group come back alike.
+    let w = wire_get_user(
+        json!([
+            {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "User Administrator"},
+            {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Helpdesk Admins"},
+            {"@odata.type": "#microsoft.graph.directoryRole", "id": "r2", "displayName": "Helpdesk Administrator"}
+        ]),
+        ok(json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#roleManagement/directory/roleEligibilityScheduleInstances(roleDefinition())",
+            "value": [
+                {"id": "e1", "principalId": USER_ID, "roleDefinitionId": "62e90394-69f5-4237-9190-012177145e10",
+                 "directoryScopeId": "/", "appScopeId": null, "startDateTime": "2026-04-12T14:44:50.287Z",
+                 "endDateTime": null, "memberType": "Direct", "roleEligibilityScheduleId": "s1",
+                 "roleDefinition": {"id": "62e90394-69f5-4237-9190-012177145e10", "displayName": "Global Administrator",
+                                    "isBuiltIn": true, "isEnabled": true, "templateId": "62e90394-69f5-4237-9190-012177145e10"}},
+                {"id": "e2", "principalId": USER_ID, "roleDefinitionId": "fe930be7-5e62-47db-91af-98c3a49a38b1",
+                 "directoryScopeId": "/", "memberType": "Direct", "roleEligibilityScheduleId": "s2",
+                 "roleDefinition": {"id": "fe930be7-5e62-47db-91af-98c3a49a38b1", "displayName": "User Administrator"}}
+            ]
+        })),
+    )
+    .await;
     let found = w.m365.get_user("adelev@contoso.example").await.unwrap();
     assert_eq!(found.id, USER_ID);
-    assert_eq!(found.roles, vec!["User Administrator"]);
+    assert_eq!(
+        found.roles,
+        vec![
+            "User Administrator",
+            "Helpdesk Administrator",
+            "Global Administrator"
+        ]
+    );
     assert_eq!(found.status.as_deref(), Some("enabled"));
+    // Three reads: the user, its transitive memberships, its eligibility. No memberOf.
+    assert_eq!(w.server.received_requests().await.unwrap().len(), 4); // + the token
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn get_user_fails_closed_when_eligibility_cannot_be_read() {
+    let w = wire_get_user(
+        json!([]),
+        graph_error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        ),
+    )
+    .await;
+    let error = w.m365.get_user("adelev@contoso.example").await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Forbidden);
+    assert!(
+        error
+            .message()
+            .contains("RoleEligibilitySchedule.Read.Directory")
+            && error.message().contains("adelev@contoso.example"),
+        "{}",
+        error.message()
+    );
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn a_tenant_without_pim_has_no_eligible_roles() {
+    let w = wire_get_user(
+        json!([{"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "Helpdesk Administrator"}]),
+        graph_error(
+            400,
+            "AadPremiumLicenseRequired",
+            "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.",
+        ),
+    )
+    .await;
+    let found = w.m365.get_user("adelev@contoso.example").await.unwrap();
+    assert_eq!(found.roles, vec!["Helpdesk Administrator"]);
     w.validate().await;
 }
 
@@ -521,10 +623,18 @@ async fn groups_are_read_found_and_classified() {
     let w = wire().await;
     graph("GET", &format!("users/{USER_ID}/memberOf"))
         .respond_with(member_of_page(json!([
-            {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Sales", "groupTypes": ["Unified"], "mailEnabled": true, "securityEnabled": false},
+            {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Sales", "groupTypes": ["Unified"], "mailEnabled": true, "securityEnabled": false, "isAssignableToRole": null},
+            {"@odata.type": "#microsoft.graph.group", "id": "g2", "displayName": "Helpdesk Admins", "groupTypes": [], "mailEnabled": false, "securityEnabled": true, "isAssignableToRole": true},
             {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "Global Administrator"},
             {"@odata.type": "#microsoft.graph.administrativeUnit", "id": "au1", "displayName": "Seattle"}
         ])))
+        .mount(&w.server)
+        .await;
+    graph("GET", "groups")
+        .and(query_param("$filter", "displayName eq 'Helpdesk Admins' or mail eq 'Helpdesk Admins'"))
+        .and(query_param("$select", GROUP_SELECT))
+        .respond_with(ok(json!({"value": [{"id": "g2", "displayName": "Helpdesk Admins", "groupTypes": [], "mailEnabled": false, "securityEnabled": true, "mail": null, "onPremisesSyncEnabled": null, "isAssignableToRole": true}]})))
+        .expect(1)
         .mount(&w.server)
         .await;
     graph("GET", "groups/8b4e6d20-2c1a-4f3b-8d5e-6f7a8b9c0d01")
@@ -543,13 +653,30 @@ async fn groups_are_read_found_and_classified() {
     let groups = w.m365.user_groups(&user()).await.unwrap();
     assert_eq!(
         groups,
-        vec![Group {
-            id: "g1".into(),
-            name: "Sales".into(),
-            kind: GroupKind::Unified,
-            writable: true,
-            privileged: false,
-        }]
+        vec![
+            Group {
+                id: "g1".into(),
+                name: "Sales".into(),
+                kind: GroupKind::Unified,
+                writable: true,
+                privileged: false,
+            },
+            Group {
+                id: "g2".into(),
+                name: "Helpdesk Admins".into(),
+                kind: GroupKind::Security,
+                writable: true,
+                privileged: true,
+            }
+        ]
+    );
+    // A role-assignable group makes its members privileged.
+    assert!(
+        w.m365
+            .find_group("Helpdesk Admins")
+            .await
+            .unwrap()
+            .privileged
     );
     let dynamic = w
         .m365

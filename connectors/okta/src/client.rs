@@ -184,15 +184,30 @@ impl OktaClient {
         .await
     }
 
-    /// `GET /api/v1/users/{id}/roles` (role assignment API; not in the trimmed spec).
+    /// `GET /api/v1/users/{id}/roles`: the user's admin roles, those assigned to the user
+    /// (`assignmentType: USER`) and those held through a group (`GROUP`).
     pub async fn user_roles(&self, user_id: &str) -> Result<Vec<RoleAssignment>> {
-        Self::json(
+        Self::roles(
             self.http
                 .get(&format!("users/{}/roles", segment(user_id)))
                 .operation("list_user_roles"),
         )
         .await
-        .map_err(|e| {
+    }
+
+    /// `GET /api/v1/groups/{groupId}/roles`: the admin roles assigned to a group, which every
+    /// member holds.
+    pub async fn group_roles(&self, group_id: &str) -> Result<Vec<RoleAssignment>> {
+        Self::roles(
+            self.http
+                .get(&format!("groups/{}/roles", segment(group_id)))
+                .operation("list_group_roles"),
+        )
+        .await
+    }
+
+    async fn roles(request: RequestBuilder) -> Result<Vec<RoleAssignment>> {
+        Self::json(request).await.map_err(|e| {
             let message = format!(
                 "{} (reading admin roles needs the okta.roles.read scope or an admin token; set read_admin_roles = false to skip, and lose admin protection)",
                 e.message()

@@ -120,8 +120,10 @@ pub struct OktaConfig {
     /// connector holds its requests until `X-Rate-Limit-Reset`, before Okta answers 429.
     #[serde(default = "default_reserve")]
     pub rate_limit_reserve: u64,
-    /// Read admin roles (`GET /api/v1/users/{id}/roles`, scope `okta.roles.read`) so policies can
-    /// protect administrators. Turning it off makes every user look unprivileged.
+    /// Read admin roles (`GET /api/v1/users/{id}/roles`, which includes roles held through
+    /// groups, and `GET /api/v1/groups/{groupId}/roles` for a group a plan names; scope
+    /// `okta.roles.read`) so policies can protect administrators and admin groups. Turning it
+    /// off makes every user and group look unprivileged.
     #[serde(default = "default_true")]
     pub read_admin_roles: bool,
     /// Page size for user and group listings (Okta's maximum for users is 200).

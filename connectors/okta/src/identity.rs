@@ -11,22 +11,36 @@ use stackhand_core::{
 
 use crate::client::{Lifecycle, quoted};
 use crate::connector::OktaConnector;
-use crate::models::{OktaProfile, OktaUser, status};
+use crate::models::{OktaGroup, OktaProfile, OktaUser, status};
 
 impl OktaConnector {
+    /// The user with its admin roles: Okta's list includes the roles held through groups
+    /// (`assignmentType: GROUP`), so one read covers both.
     async fn to_user(&self, user: OktaUser) -> Result<User> {
-        let roles = if self.client().reads_admin_roles() {
-            self.client()
-                .user_roles(&user.id)
-                .await?
-                .into_iter()
-                .filter(|r| r.status.as_deref().is_none_or(|s| s == "ACTIVE"))
-                .map(|r| r.role_type)
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let mut roles: Vec<String> = Vec::new();
+        if self.client().reads_admin_roles() {
+            for role in self.client().user_roles(&user.id).await? {
+                if role.is_active() && !roles.contains(&role.role_type) {
+                    roles.push(role.role_type);
+                }
+            }
+        }
         Ok(user.into_user(roles))
+    }
+
+    /// A group found by name or id, privileged when it holds an admin role (its members are
+    /// admins). One read of the group's roles, only for the group a plan names.
+    async fn to_group(&self, group: OktaGroup) -> Result<Group> {
+        let mut found = Group::from(group);
+        if self.client().reads_admin_roles() {
+            found.privileged = self
+                .client()
+                .group_roles(&found.id)
+                .await?
+                .iter()
+                .any(|r| r.is_active());
+        }
+        Ok(found)
     }
 
     fn directory_refusal(user: &User, operation: &str) -> Result<()> {
@@ -124,22 +138,21 @@ impl IdentityProvider for OktaConnector {
         // Okta group ids are 20 characters starting with 00g.
         if name_or_id.len() == 20 && name_or_id.starts_with("00g") {
             match self.client().get_group(name_or_id).await {
-                Ok(group) => return Ok(group.into()),
+                Ok(group) => return self.to_group(group).await,
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
         }
-        let found: Vec<Group> = self
+        let found: Vec<OktaGroup> = self
             .client()
             .search_groups(&format!("profile.name eq {}", quoted(name_or_id)))
             .await?
             .into_iter()
             .filter(|g| g.profile.name.eq_ignore_ascii_case(name_or_id))
-            .map(Group::from)
             .collect();
         let count = found.len();
         match (found.into_iter().next(), count) {
-            (Some(group), 1) => Ok(group),
+            (Some(group), 1) => self.to_group(group).await,
             (None, _) => Err(Error::not_found(format!(
                 "no Okta group named {name_or_id}"
             ))),

@@ -229,8 +229,9 @@ pub struct TempPassword {
     pub temp_password: SecretString,
 }
 
-/// A role assignment (`GET /api/v1/users/{id}/roles`).
+/// A role assignment (`GET /api/v1/users/{id}/roles`, `GET /api/v1/groups/{id}/roles`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RoleAssignment {
     /// `SUPER_ADMIN`, `ORG_ADMIN`, `HELP_DESK_ADMIN`...
     #[serde(rename = "type")]
@@ -238,6 +239,16 @@ pub struct RoleAssignment {
     /// `ACTIVE` or `INACTIVE`.
     #[serde(default)]
     pub status: Option<String>,
+    /// `USER`, or `GROUP` for a role held through a group.
+    #[serde(default)]
+    pub assignment_type: Option<String>,
+}
+
+impl RoleAssignment {
+    /// Whether the assignment is in force (an absent status counts as in force).
+    pub fn is_active(&self) -> bool {
+        self.status.as_deref().is_none_or(|s| s == "ACTIVE")
+    }
 }
 
 /// `PasswordCredential` as written.

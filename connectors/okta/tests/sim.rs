@@ -964,3 +964,51 @@ async fn injected_429s_and_latency_are_survived() {
     );
     assert_requests_match_spec(&server.recorder().requests());
 }
+
+#[tokio::test]
+async fn admin_roles_held_through_groups_count() {
+    let org = seeded("globex-group-roles").await;
+    let engine = engine(&org);
+    // Otto has no role of his own; ORG_ADMIN reaches him through the Okta Admins group.
+    let otto = org
+        .okta
+        .get_user("otto.mann@globex.example")
+        .await
+        .expect("otto");
+    assert!(org.sim.user(ids::OTTO).expect("otto").roles.is_empty());
+    assert_eq!(otto.roles, ["ORG_ADMIN"]);
+    // A group holding an admin role confers privilege; an ordinary one does not.
+    let admins = org.okta.find_group("Okta Admins").await.expect("group");
+    assert!(admins.privileged, "{admins:?}");
+    assert!(
+        org.okta
+            .find_group(ids::OKTA_ADMINS)
+            .await
+            .expect("by id")
+            .privileged
+    );
+    assert!(
+        !org.okta
+            .find_group("Finance")
+            .await
+            .expect("finance")
+            .privileged
+    );
+
+    // Adding Marge (no role) to it would make her an admin: the admin protection applies.
+    match engine
+        .submit(request(
+            &org,
+            "add-marge-admins",
+            "identity.add_to_group",
+            json!({"user": "marge.simpson@globex.example", "group": "Okta Admins"}),
+        ))
+        .await
+        .expect("decided")
+    {
+        Submission::Denied(decision) => assert_eq!(decision.rule.as_str(), "protect-admins"),
+        other => panic!("a group-based escalation was not protected: {other:?}"),
+    }
+    assert!(!org.sim.is_member(ids::MARGE, ids::OKTA_ADMINS));
+    check_spec(&org);
+}

@@ -10,12 +10,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::*;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-use stackhand_core::audit::MemoryAuditSink;
-use stackhand_core::policy::{Decision, DecisionInput, Effect, Policy, RuleId};
 use stackhand_core::{
-    ActionId, ActionRequest, Connector, ConnectorSet, Engine, ErrorKind, Group, GroupKind,
-    IdempotencyKey, IdentityProvider, IdentityWrites, NewUser, Principal, Receipt, ResetDelivery,
-    ResetPasswordOptions, StepStatus, Submission, Tenant, User, UserQuery,
+    ActionId, ActionRequest, Connector, Engine, ErrorKind, Group, GroupKind, IdempotencyKey,
+    IdentityProvider, IdentityWrites, NewUser, Principal, Receipt, ResetDelivery,
+    ResetPasswordOptions, StepStatus, Submission, User, UserQuery,
 };
 use stackhand_okta::{OktaConfig, OktaConnector};
 use stackhand_testkit::writes::through_engine;
@@ -75,14 +73,20 @@ async fn get_user_reads_the_user_and_its_admin_roles() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
             {"id": "ra1b8aahBZuGJRRa30g4", "label": "Super Organization Administrator", "type": "SUPER_ADMIN",
              "status": "ACTIVE", "created": "2019-02-06T16:17:40.000Z", "lastUpdated": "2019-02-06T16:17:40.000Z",
-             "assignmentType": "USER", "_links": {"assignee": {"href": "https://globex.okta.com/api/v1/users/00u1"}}}
+             "assignmentType": "USER", "_links": {"assignee": {"href": "https://globex.okta.com/api/v1/users/00u1"}}},
+            // Held through a group: Okta lists it with the user's own (assignee: the group).
+            {"id": "gra25fapn1prGTBKV0g4", "label": "Organization Administrator", "type": "ORG_ADMIN",
+             "status": "ACTIVE", "created": "2019-02-06T16:20:57.000Z", "lastUpdated": "2019-02-06T16:20:57.000Z",
+             "assignmentType": "GROUP", "_links": {"assignee": {"href": "https://globex.okta.com/api/v1/groups/00g1ousb3XCr9Dkr20g4"}}},
+            {"id": "gra25fapn1prGTBKV0g5", "label": "Help Desk Administrator", "type": "HELP_DESK_ADMIN",
+             "status": "INACTIVE", "assignmentType": "GROUP"}
         ])))
         .expect(1)
         .mount(&server)
         .await;
     let user = okta.get_user(HANK_LOGIN).await.expect("user");
     assert_eq!(user.id, HANK);
-    assert_eq!(user.roles, ["SUPER_ADMIN"]);
+    assert_eq!(user.roles, ["SUPER_ADMIN", "ORG_ADMIN"]);
     assert!(user.enabled && !user.locked && !user.externally_mastered);
     assert_eq!(user.status.as_deref(), Some("ACTIVE"));
     check_spec(&server).await;
@@ -603,6 +607,28 @@ async fn groups_are_read_found_and_changed() {
         .mount(&server)
         .await;
 
+    // Found groups say whether membership confers an admin role: one read of the named group's
+    // roles each.
+    for (id, roles) in [
+        ("00g1globexsales00003", json!([])),
+        (
+            "00g1globexaddomadm06",
+            json!([{"id": "grasraHPx7i79ajaJ0g3", "label": "Organization Administrator", "type": "ORG_ADMIN",
+                    "status": "ACTIVE", "created": "2019-02-27T14:56:55.000Z", "lastUpdated": "2019-02-27T14:56:55.000Z",
+                    "assignmentType": "GROUP", "_links": {"assignee": {"href": "https://globex.okta.com/api/v1/groups/00g1globexaddomadm06"}}}]),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/groups/{id}/roles")))
+            .and(ssws())
+            .and(accept_json())
+            .and(no_body)
+            .respond_with(ResponseTemplate::new(200).set_body_json(roles))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+
     let groups = okta.user_groups(&hank()).await.expect("groups");
     let kinds: Vec<(GroupKind, bool)> = groups.iter().map(|g| (g.kind, g.writable)).collect();
     assert_eq!(
@@ -614,6 +640,7 @@ async fn groups_are_read_found_and_changed() {
         ]
     );
     let sales = okta.find_group("Sales").await.expect("sales");
+    assert!(!sales.privileged);
     let (idp, group) = (okta.clone(), sales.clone());
     through_engine(&tenant(), move |proof| {
         Box::pin(async move { idp.add_to_group(proof, &hank(), &group).await })
@@ -631,6 +658,7 @@ async fn groups_are_read_found_and_changed() {
         .find_group("00g1globexaddomadm06")
         .await
         .expect("by id");
+    assert!(ad.privileged, "an admin role is assigned to the group");
     let before = server.received_requests().await.expect("on").len();
     let error = through_engine(&tenant(), move |proof| {
         Box::pin(async move { okta.add_to_group(proof, &hank(), &ad).await })
@@ -938,34 +966,9 @@ async fn oauth_private_key_jwt_fetches_a_bearer_token() {
     assert_requests_match_spec(&observed);
 }
 
-/// Allows every request: these tests pin the vendor calls an action makes, not a policy.
-struct AllowAll;
-
-impl Policy for AllowAll {
-    fn decide(&self, _input: &DecisionInput<'_>) -> Decision {
-        Decision {
-            effect: Effect::Allow,
-            rule: RuleId::new("allow-all"),
-            reason: "wiremock test".into(),
-            caps: Vec::new(),
-        }
-    }
-}
-
 /// An engine serving the tenant with this connector, for its `okta.*` vendor actions.
 fn engine(okta: OktaConnector) -> Engine {
-    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new()))
-        .staff(stackhand_testkit::writes::test_staff())
-        .build();
-    engine
-        .add_tenant(
-            Tenant::new(tenant(), "Globex"),
-            ConnectorSet::new(tenant())
-                .with(Arc::new(okta))
-                .expect("same tenant"),
-        )
-        .expect("tenant added");
-    engine
+    stackhand_testkit::writes::allow_all_engine(Arc::new(okta), "Globex")
 }
 
 /// Submit `action` on Hank and return the receipt of its execution.

@@ -672,6 +672,92 @@ async fn member_of_lists_groups_and_roles() {
 }
 
 #[tokio::test]
+async fn transitive_memberships_reach_roles_held_through_role_assignable_groups() {
+    let t = Tenant::start().await;
+    // Tom is a direct member of no role: memberOf lists the group only.
+    let (_, direct) = t
+        .get(&format!(
+            "/v1.0/users/{}/memberOf?$select=id,displayName",
+            users::TOM
+        ))
+        .await;
+    assert!(!names(&direct, "displayName").contains(&"Helpdesk Administrator".to_string()));
+    let (status, transitive) = t
+        .get(&format!(
+            "/v1.0/users/{}/transitiveMemberOf?$select=id,displayName",
+            users::TOM
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let found = names(&transitive, "displayName");
+    assert!(found.contains(&"Helpdesk Admins".to_string()), "{found:?}");
+    assert!(
+        found.contains(&"Helpdesk Administrator".to_string()),
+        "{found:?}"
+    );
+    // The group says it is role-assignable, when selected, as Graph does.
+    let (_, group) = t
+        .get(&format!(
+            "/v1.0/groups/{}?$select=id,displayName,isAssignableToRole",
+            groups::HELPDESK_ADMINS
+        ))
+        .await;
+    assert_eq!(group["isAssignableToRole"], true);
+    let (_, ordinary) = t
+        .get(&format!(
+            "/v1.0/groups/{}?$select=id,isAssignableToRole",
+            groups::LITIGATION
+        ))
+        .await;
+    assert_eq!(ordinary["isAssignableToRole"], Value::Null);
+}
+
+#[tokio::test]
+async fn role_eligibility_instances_filter_expand_and_refuse() {
+    let t = Tenant::start().await;
+    let path = "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances";
+    let (status, body) = t
+        .get(&format!(
+            "{path}?$filter=principalId%20eq%20'{}'&$expand=roleDefinition",
+            users::OLIVIA
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let value = body["value"].as_array().unwrap();
+    assert_eq!(value.len(), 1);
+    assert_eq!(value[0]["principalId"], users::OLIVIA);
+    assert_eq!(
+        value[0]["roleDefinition"]["displayName"],
+        "User Administrator"
+    );
+    let (_, unexpanded) = t
+        .get(&format!(
+            "{path}?$filter=principalId%20eq%20'{}'",
+            users::OLIVIA
+        ))
+        .await;
+    assert!(unexpanded["value"][0].get("roleDefinition").is_none());
+    let (_, nobody) = t
+        .get(&format!(
+            "{path}?$filter=principalId%20eq%20'{}'",
+            users::DANIEL
+        ))
+        .await;
+    assert_eq!(nobody["value"], json!([]));
+    let (status, _) = t.get(&format!("{path}?$expand=principal2")).await;
+    assert_eq!(status, 400);
+
+    t.sim.set_app_reads_role_eligibility(false);
+    let (status, body) = t.get(path).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["code"], "Authorization_RequestDenied");
+    t.sim.set_pim_licensed(false);
+    let (status, body) = t.get(path).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "AadPremiumLicenseRequired");
+}
+
+#[tokio::test]
 async fn mfa_methods_default_is_deleted_last_and_tap_is_issued_once() {
     let t = Tenant::start().await;
     use reqwest::Method;

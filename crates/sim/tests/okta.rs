@@ -628,7 +628,7 @@ async fn lifecycle_transitions_follow_the_spec() {
 async fn groups_list_search_and_membership() {
     let org = Org::seeded().await;
     let (_, groups) = org.json(Method::GET, "/api/v1/groups", None).await;
-    assert_eq!(groups.as_array().map(Vec::len), Some(6));
+    assert_eq!(groups.as_array().map(Vec::len), Some(7));
 
     let (_, sales) = org
         .json(
@@ -1148,4 +1148,51 @@ async fn unknown_routes_and_methods_answer_in_oktas_shape() {
     let (status, body) = org.json(Method::PATCH, "/api/v1/users", None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_error(&body, "E0000022");
+}
+
+#[tokio::test]
+async fn roles_assigned_to_a_group_reach_its_members() {
+    let org = Org::seeded().await;
+    let (status, roles) = org
+        .json(
+            Method::GET,
+            &format!("/api/v1/groups/{}/roles", ids::OKTA_ADMINS),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(roles[0]["type"], "ORG_ADMIN");
+    assert_eq!(roles[0]["assignmentType"], "GROUP");
+    let (_, none) = org
+        .json(
+            Method::GET,
+            &format!("/api/v1/groups/{}/roles", ids::FINANCE),
+            None,
+        )
+        .await;
+    assert_eq!(none, json!([]));
+    // The user's list carries the group's role, its assignee the group.
+    let (_, held) = org
+        .json(
+            Method::GET,
+            &format!("/api/v1/users/{}/roles", ids::OTTO),
+            None,
+        )
+        .await;
+    assert_eq!(held.as_array().map(Vec::len), Some(1));
+    assert_eq!(held[0]["assignmentType"], "GROUP");
+    assert!(
+        held[0]["_links"]["assignee"]["href"]
+            .as_str()
+            .is_some_and(|h| h.ends_with(&format!("/api/v1/groups/{}", ids::OKTA_ADMINS)))
+    );
+    let (status, body) = org
+        .json(
+            Method::GET,
+            "/api/v1/groups/00g1nosuchgroup00000/roles",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_error(&body, "E0000007");
 }

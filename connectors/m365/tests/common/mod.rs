@@ -10,11 +10,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::Value;
-use stackhand_core::audit::MemoryAuditSink;
-use stackhand_core::policy::{Decision, DecisionInput, Effect, Policy, RuleId};
 use stackhand_core::{
-    ActionId, ActionRequest, ConnectorSet, Engine, ExecutionProof, IdempotencyKey, Principal,
-    Receipt, Result, Tenant, TenantId,
+    ActionId, ActionRequest, Engine, ExecutionProof, IdempotencyKey, Principal, Receipt, Result,
+    TenantId,
 };
 use stackhand_http::RetryConfig;
 use stackhand_m365::{M365Config, M365Connector};
@@ -102,35 +100,10 @@ where
     through_engine(&tenant(), write).await
 }
 
-/// Allows everything: these tests are about the connector, not the policy.
-pub struct AllowAll;
-
-impl Policy for AllowAll {
-    fn decide(&self, _input: &DecisionInput<'_>) -> Decision {
-        Decision {
-            effect: Effect::Allow,
-            rule: RuleId::new("test.allow-all"),
-            reason: "connector integration test".into(),
-            caps: Vec::new(),
-        }
-    }
-}
-
 /// An engine allowing everything, with `m365` as the test tenant's connector (and so its
 /// `m365.*` actions).
 pub fn engine(m365: &M365Connector) -> Engine {
-    let engine = Engine::builder(Arc::new(AllowAll), Arc::new(MemoryAuditSink::new()))
-        .staff(stackhand_testkit::writes::test_staff())
-        .build();
-    engine
-        .add_tenant(
-            Tenant::new(tenant(), "Contoso Law"),
-            ConnectorSet::new(tenant())
-                .with(Arc::new(m365.clone()))
-                .unwrap(),
-        )
-        .unwrap();
-    engine
+    stackhand_testkit::writes::allow_all_engine(Arc::new(m365.clone()), "Contoso Law")
 }
 
 /// Submit `action` with `params` as a technician and return the receipt, asserting that it

@@ -56,6 +56,14 @@ pub(crate) fn router(sim: M365Sim) -> Router {
         .route("/v1.0/users/{user}/assignLicense", post(assign_license))
         .route("/v1.0/users/{user}/licenseDetails", get(license_details))
         .route("/v1.0/users/{user}/memberOf", get(member_of))
+        .route(
+            "/v1.0/users/{user}/transitiveMemberOf",
+            get(transitive_member_of),
+        )
+        .route(
+            "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances",
+            get(role_eligibility_instances),
+        )
         .route("/v1.0/users/{user}/sendMail", post(send_mail))
         .route(
             "/v1.0/users/{user}/authentication/methods",
@@ -669,36 +677,100 @@ async fn license_details(
     )
 }
 
+/// Groups and directory roles the user is a member of: directly, or (`transitive`) also
+/// through its groups (a role assigned to a role-assignable group reaches its members).
+fn memberships(
+    sim: &M365Sim,
+    headers: &HeaderMap,
+    id: &str,
+    query: &QueryMap,
+    transitive: bool,
+) -> GraphResult {
+    let state = sim.state.lock();
+    let user = lookup(&state, id)?;
+    let mut objects: Vec<Value> = state.groups_of(&user.id).map(|g| g.to_json()).collect();
+    objects.extend(
+        state
+            .roles_of(&user.id, transitive)
+            .into_iter()
+            .map(|r| r.to_json()),
+    );
+    let path = if transitive {
+        format!("/v1.0/users/{id}/transitiveMemberOf")
+    } else {
+        format!("/v1.0/users/{id}/memberOf")
+    };
+    query_collection(
+        headers,
+        query,
+        "directoryObjects",
+        &path,
+        objects,
+        None,
+        "directoryObject",
+    )
+}
+
 async fn member_of(
     State(sim): State<M365Sim>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(query): Query<QueryMap>,
 ) -> GraphResult {
+    memberships(&sim, &headers, &id, &query, false)
+}
+
+async fn transitive_member_of(
+    State(sim): State<M365Sim>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<QueryMap>,
+) -> GraphResult {
+    memberships(&sim, &headers, &id, &query, true)
+}
+
+/// `GET /roleManagement/directory/roleEligibilityScheduleInstances`: PIM eligibility, with
+/// `$filter` (`principalId eq '…'`), `$select` and `$expand=roleDefinition`. App-only callers
+/// need `RoleEligibilitySchedule.Read.Directory`; a tenant without P2 answers 400.
+async fn role_eligibility_instances(
+    State(sim): State<M365Sim>,
+    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
+    Query(query): Query<QueryMap>,
+) -> GraphResult {
     let state = sim.state.lock();
-    let user = lookup(&state, &id)?;
-    let mut objects: Vec<Value> = state
-        .groups
+    if !state.pim_licensed {
+        return Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "AadPremiumLicenseRequired",
+            "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.",
+        ));
+    }
+    if !caller.delegated && !state.app.reads_role_eligibility {
+        return Err(GraphError::denied());
+    }
+    let expand_role = match query.get("$expand").map(|e| e.trim()) {
+        None => false,
+        Some(e) if e.eq_ignore_ascii_case("roleDefinition") => true,
+        Some(other) => {
+            return Err(GraphError::bad_request(format!(
+                "Could not find a navigation property named '{other}' on type 'microsoft.graph.unifiedRoleEligibilityScheduleInstance'."
+            )));
+        }
+    };
+    let objects = state
+        .eligibilities
         .iter()
-        .filter(|g| g.members.contains(&user.id))
-        .map(|g| g.to_json())
+        .map(|e| e.to_json(expand_role))
         .collect();
-    objects.extend(
-        state
-            .roles
-            .iter()
-            .filter(|r| r.members.contains(&user.id))
-            .map(|r| r.to_json()),
-    );
-    let path = format!("/v1.0/users/{id}/memberOf");
     query_collection(
         &headers,
         &query,
-        "directoryObjects",
-        &path,
+        "roleManagement/directory/roleEligibilityScheduleInstances",
+        "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances",
         objects,
         None,
-        "directoryObject",
+        "unifiedRoleEligibilityScheduleInstance",
     )
 }
 

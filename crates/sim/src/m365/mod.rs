@@ -7,7 +7,8 @@
 //!   assertion; scope `https://graph.microsoft.com/.default` or
 //!   `https://outlook.office365.com/.default`. Tokens are per audience: a Graph token is
 //!   refused by EXO and the other way round.
-//! - `/v1.0/...`: Graph, with its error envelope, `$select`/`$filter`/`$search`/`$top` and
+//! - `/v1.0/...`: Graph (including transitive memberships, role-assignable groups and PIM
+//!   eligibility instances), with its error envelope, `$select`/`$filter`/`$search`/`$top` and
 //!   absolute `@odata.nextLink` paging.
 //! - `POST /adminapi/beta/{tenant}/InvokeCommand`: the EXO cmdlet subset (mailbox
 //!   permissions, SendAs, SendOnBehalf, conversion to shared, forwarding, auto-reply, address
@@ -44,7 +45,7 @@ use crate::{Faults, SimServer};
 
 pub use state::{
     Audience, AutoReply, FullAccessGrant, MethodKind, PASSWORD_METHOD_ID, SentMail, SimAuthMethod,
-    SimGroup, SimMailbox, SimRole, SimSku, SimUser,
+    SimEligibility, SimGroup, SimMailbox, SimRole, SimSku, SimUser,
 };
 
 /// The simulated Microsoft 365 tenant. Cheap to clone; clones share state.
@@ -129,18 +130,42 @@ impl M365Sim {
             .is_some_and(|g| g.members.contains(&user.id))
     }
 
-    /// Display names of the directory roles a user holds.
+    /// Display names of the directory roles a user holds, directly or through a group.
     pub fn roles_of(&self, user: &str) -> Vec<String> {
         let Some(user) = self.user(user) else {
             return Vec::new();
         };
         self.state
             .lock()
-            .roles
-            .iter()
-            .filter(|r| r.members.contains(&user.id))
+            .roles_of(&user.id, true)
+            .into_iter()
             .map(|r| r.display_name.clone())
             .collect()
+    }
+
+    /// Display names of the roles a user is eligible for (PIM), not active.
+    pub fn eligible_roles_of(&self, user: &str) -> Vec<String> {
+        let Some(user) = self.user(user) else {
+            return Vec::new();
+        };
+        self.state
+            .lock()
+            .eligibilities
+            .iter()
+            .filter(|e| e.principal_id == user.id)
+            .map(|e| e.role_display_name.clone())
+            .collect()
+    }
+
+    /// Grant or withdraw the app's `RoleEligibilitySchedule.Read.Directory` (granted by
+    /// default); without it eligibility reads answer 403.
+    pub fn set_app_reads_role_eligibility(&self, granted: bool) {
+        self.state.lock().app.reads_role_eligibility = granted;
+    }
+
+    /// Whether the tenant is licensed for PIM (Entra ID P2 / Governance; on by default).
+    pub fn set_pim_licensed(&self, licensed: bool) {
+        self.state.lock().pim_licensed = licensed;
     }
 
     /// Licences (sku ids) a user holds, directly or through a group.

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::state::{
     AppRegistration, AutoReply, FullAccessGrant, MethodKind, PASSWORD_METHOD_ID, SimAuthMethod,
-    SimGroup, SimMailbox, SimRole, SimSku, SimUser, TenantState,
+    SimEligibility, SimGroup, SimMailbox, SimRole, SimSku, SimUser, TenantState,
 };
 
 /// The tenant id of contoso-law.
@@ -41,13 +41,15 @@ pub mod users {
     pub const DANIEL: &str = "3f2a9c41-1b7e-4d2a-9e63-0a1b2c3d4e03";
     /// Priya Shah, paralegal: E3 through a licensing group.
     pub const PRIYA: &str = "3f2a9c41-1b7e-4d2a-9e63-0a1b2c3d4e04";
-    /// Tom Becker, legal secretary, synced from on-premises AD.
+    /// Tom Becker, legal secretary, synced from on-premises AD; Helpdesk Administrator only
+    /// through the role-assignable "Helpdesk Admins" group.
     pub const TOM: &str = "3f2a9c41-1b7e-4d2a-9e63-0a1b2c3d4e05";
     /// Eleanor Voss, former associate, disabled, forwarding and auto-reply on.
     pub const ELEANOR: &str = "3f2a9c41-1b7e-4d2a-9e63-0a1b2c3d4e06";
     /// Sam Okafor, IT coordinator, Helpdesk Administrator.
     pub const SAM: &str = "3f2a9c41-1b7e-4d2a-9e63-0a1b2c3d4e07";
-    /// Olivia Chen, new associate: no usage location, no licence, no mailbox.
+    /// Olivia Chen, new associate: no usage location, no licence, no mailbox; eligible (PIM,
+    /// not active) for User Administrator.
     pub const OLIVIA: &str = "3f2a9c41-1b7e-4d2a-9e63-0a1b2c3d4e08";
     /// The shared reception mailbox's (disabled) user object.
     pub const RECEPTION: &str = "3f2a9c41-1b7e-4d2a-9e63-0a1b2c3d4e09";
@@ -67,6 +69,8 @@ pub mod groups {
     pub const REMOTE_WORKERS: &str = "8b4e6d20-2c1a-4f3b-8d5e-6f7a8b9c0d05";
     /// "File Share - Matters": security group synced from on-premises (read-only).
     pub const FILE_SHARE: &str = "8b4e6d20-2c1a-4f3b-8d5e-6f7a8b9c0d06";
+    /// "Helpdesk Admins": role-assignable security group holding Helpdesk Administrator.
+    pub const HELPDESK_ADMINS: &str = "8b4e6d20-2c1a-4f3b-8d5e-6f7a8b9c0d07";
 }
 
 /// Directory role template ids.
@@ -75,6 +79,8 @@ pub mod roles {
     pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
     /// Helpdesk Administrator.
     pub const HELPDESK_ADMINISTRATOR: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
+    /// User Administrator.
+    pub const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 }
 
 fn at(year: i32, month: u32, day: u32) -> DateTime<Utc> {
@@ -168,6 +174,7 @@ fn group(
         on_premises_sync_enabled: false,
         members: members.iter().map(|m| m.to_string()).collect(),
         assigned_licenses: Vec::new(),
+        is_assignable_to_role: false,
     }
 }
 
@@ -374,6 +381,15 @@ pub(crate) fn contoso_law() -> TenantState {
         &[users::TOM, users::PRIYA],
     );
     synced.on_premises_sync_enabled = true;
+    let mut helpdesk_admins = group(
+        groups::HELPDESK_ADMINS,
+        "Helpdesk Admins",
+        None,
+        true,
+        &[],
+        &[users::TOM],
+    );
+    helpdesk_admins.is_assignable_to_role = true;
     let all_groups = vec![
         group(
             groups::LITIGATION,
@@ -409,6 +425,7 @@ pub(crate) fn contoso_law() -> TenantState {
         licensing,
         dynamic,
         synced,
+        helpdesk_admins,
     ];
 
     let roles = vec![
@@ -422,9 +439,18 @@ pub(crate) fn contoso_law() -> TenantState {
             id: "b1c2d3e4-0001-4a00-9000-00000000ad02".into(),
             display_name: "Helpdesk Administrator".into(),
             role_template_id: roles::HELPDESK_ADMINISTRATOR.into(),
-            members: vec![users::SAM.into()],
+            // Sam directly; Tom through the role-assignable group.
+            members: vec![users::SAM.into(), groups::HELPDESK_ADMINS.into()],
         },
     ];
+    let eligibilities = vec![SimEligibility {
+        id: "8MYkhImhnkm70CbBdTyW1BbHHAdHgZdDpbqyEFlRzAs-1-e".into(),
+        principal_id: users::OLIVIA.into(),
+        role_template_id: roles::USER_ADMINISTRATOR.into(),
+        role_display_name: "User Administrator".into(),
+        start: at(2025, 4, 1),
+        end: None,
+    }];
 
     let skus = vec![
         // Four seats used (Margaret, Daniel, Sam direct; Priya through the group): one free.
@@ -463,11 +489,14 @@ pub(crate) fn contoso_law() -> TenantState {
             client_secret: CLIENT_SECRET.into(),
             certificate_thumbprint: CERTIFICATE_THUMBPRINT.into(),
             privileged: false,
+            reads_role_eligibility: true,
         },
         tokens: HashMap::new(),
         users: all,
         groups: all_groups,
         roles,
+        eligibilities,
+        pim_licensed: true,
         skus,
         mailboxes: Vec::new(),
         sent_mail: Vec::new(),

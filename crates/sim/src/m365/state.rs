@@ -211,6 +211,9 @@ pub struct SimGroup {
     pub members: Vec<String>,
     /// Licences the group assigns to its members (group-based licensing).
     pub assigned_licenses: Vec<String>,
+    /// Role-assignable (`isAssignableToRole`): Entra roles can be assigned to it. Set at
+    /// creation only; such groups cannot be dynamic or nested.
+    pub is_assignable_to_role: bool,
 }
 
 impl SimGroup {
@@ -243,6 +246,7 @@ impl SimGroup {
             "membershipRule": self.membership_rule,
             "membershipRuleProcessingState": self.membership_rule.as_ref().map(|_| "On"),
             "onPremisesSyncEnabled": if self.on_premises_sync_enabled { Some(true) } else { None },
+            "isAssignableToRole": if self.is_assignable_to_role { Some(true) } else { None },
             "assignedLicenses": self.assigned_licenses.iter()
                 .map(|sku| json!({"disabledPlans": [], "skuId": sku}))
                 .collect::<Vec<_>>(),
@@ -263,8 +267,58 @@ pub struct SimRole {
     pub display_name: String,
     /// Template id (the same in every tenant).
     pub role_template_id: String,
-    /// Member user ids.
+    /// Member ids: users, and role-assignable groups whose members hold the role through them.
     pub members: Vec<String>,
+}
+
+/// An eligible (PIM) role assignment: the principal may activate the role when it needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimEligibility {
+    /// Instance id.
+    pub id: String,
+    /// The eligible user (or group).
+    pub principal_id: String,
+    /// The role's template id (a built-in role definition's id).
+    pub role_template_id: String,
+    /// The role's name.
+    pub role_display_name: String,
+    /// Start of the eligibility.
+    pub start: DateTime<Utc>,
+    /// End, or none for a permanent eligibility.
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl SimEligibility {
+    /// `unifiedRoleEligibilityScheduleInstance`, with its role definition when expanded.
+    pub(crate) fn to_json(&self, expand_role: bool) -> Value {
+        let mut body = json!({
+            "id": self.id,
+            "principalId": self.principal_id,
+            "roleDefinitionId": self.role_template_id,
+            "directoryScopeId": "/",
+            "appScopeId": null,
+            "startDateTime": timestamp(self.start),
+            "endDateTime": self.end.map(timestamp),
+            "memberType": "Direct",
+            "roleEligibilityScheduleId": format!("{}-schedule", self.id),
+        });
+        if expand_role && let Some(map) = body.as_object_mut() {
+            map.insert(
+                "roleDefinition".into(),
+                json!({
+                    "id": self.role_template_id,
+                    "displayName": self.role_display_name,
+                    "description": format!("Members of this role hold {}.", self.role_display_name),
+                    "isBuiltIn": true,
+                    "isEnabled": true,
+                    "templateId": self.role_template_id,
+                    "version": "1",
+                    "rolePermissions": [],
+                }),
+            );
+        }
+        body
+    }
 }
 
 impl SimRole {
@@ -389,6 +443,8 @@ pub(crate) struct AppRegistration {
     /// Whether the app's service principal holds Privileged Authentication Administrator
     /// (needed to reset admins' passwords or block them).
     pub(crate) privileged: bool,
+    /// Whether the app was granted `RoleEligibilitySchedule.Read.Directory` (PIM reads).
+    pub(crate) reads_role_eligibility: bool,
 }
 
 /// Everything the simulator knows.
@@ -401,6 +457,10 @@ pub(crate) struct TenantState {
     pub(crate) users: Vec<SimUser>,
     pub(crate) groups: Vec<SimGroup>,
     pub(crate) roles: Vec<SimRole>,
+    pub(crate) eligibilities: Vec<SimEligibility>,
+    /// Whether the tenant has Entra ID P2 / Governance (PIM); without it eligibility reads
+    /// answer `AadPremiumLicenseRequired`.
+    pub(crate) pim_licensed: bool,
     pub(crate) skus: Vec<SimSku>,
     pub(crate) mailboxes: Vec<SimMailbox>,
     pub(crate) sent_mail: Vec<SentMail>,
@@ -437,11 +497,31 @@ impl TenantState {
             .find(|g| g.id.eq_ignore_ascii_case(id))
     }
 
-    /// Whether the user holds any directory role (admins need a privileged app to be changed).
-    pub(crate) fn is_admin(&self, user_id: &str) -> bool {
+    /// Groups the user is a direct member of (groups do not nest here, as role-assignable
+    /// groups cannot in Entra).
+    pub(crate) fn groups_of(&self, user_id: &str) -> impl Iterator<Item = &SimGroup> {
+        let user_id = user_id.to_string();
+        self.groups
+            .iter()
+            .filter(move |g| g.members.contains(&user_id))
+    }
+
+    /// Directory roles the user holds directly (`transitive`: or through a group).
+    pub(crate) fn roles_of(&self, user_id: &str, transitive: bool) -> Vec<&SimRole> {
+        let mut principals = vec![user_id.to_string()];
+        if transitive {
+            principals.extend(self.groups_of(user_id).map(|g| g.id.clone()));
+        }
         self.roles
             .iter()
-            .any(|role| role.members.iter().any(|m| m == user_id))
+            .filter(|role| role.members.iter().any(|m| principals.contains(m)))
+            .collect()
+    }
+
+    /// Whether the user holds any directory role, directly or through a group (admins need a
+    /// privileged app to be changed).
+    pub(crate) fn is_admin(&self, user_id: &str) -> bool {
+        !self.roles_of(user_id, true).is_empty()
     }
 
     /// Licences inherited through group membership: (sku, group id).

@@ -1025,7 +1025,56 @@ fn role_label(role: &str) -> &'static str {
     }
 }
 
-/// `GET /api/v1/users/{id}/roles` (Okta's role-assignment API; not in the trimmed spec).
+/// One role assignment in Okta's shape; `assignee` is the user or group holding it.
+fn role_assignment(
+    org: &str,
+    id: String,
+    role: &str,
+    assignee: (&str, &str),
+    stamps: (chrono::DateTime<Utc>, chrono::DateTime<Utc>),
+) -> Value {
+    let (kind, assignee_id) = assignee;
+    let (assignment_type, collection) = if kind == "GROUP" {
+        ("GROUP", "groups")
+    } else {
+        ("USER", "users")
+    };
+    json!({
+        "id": id,
+        "label": role_label(role),
+        "type": role,
+        "status": "ACTIVE",
+        "created": super::model::stamp(stamps.0),
+        "lastUpdated": super::model::stamp(stamps.1),
+        "assignmentType": assignment_type,
+        "_links": {
+            "assignee": {"href": format!("{org}/api/v1/{collection}/{assignee_id}")}
+        }
+    })
+}
+
+/// The roles assigned to a group, as assignments.
+fn group_role_assignments(org: &str, group: &super::model::SimGroup) -> Vec<Value> {
+    group
+        .roles
+        .iter()
+        .enumerate()
+        .map(|(n, role)| {
+            let id = format!("gra{}{n:02}", &group.id[3..group.id.len().min(18)]);
+            role_assignment(
+                org,
+                id,
+                role,
+                ("GROUP", &group.id),
+                (group.created, group.last_updated),
+            )
+        })
+        .collect()
+}
+
+/// `GET /api/v1/users/{id}/roles` (Okta's role-assignment API): the user's own assignments
+/// (`assignmentType: USER`) and those it holds through its groups (`GROUP`, the assignee being
+/// the group), as Okta's documented example shows.
 pub(crate) async fn user_roles(
     State(sim): State<OktaSim>,
     headers: HeaderMap,
@@ -1035,27 +1084,40 @@ pub(crate) async fn user_roles(
     let state = sim.state.lock();
     let i = user_index(&state, &id)?;
     let user = &state.users[i];
-    let roles: Vec<Value> = user
+    let mut roles: Vec<Value> = user
         .roles
         .iter()
         .enumerate()
         .map(|(n, role)| {
             let role_id = format!("ra1{}{n:02}", &user.id[3..user.id.len().min(18)]);
-            json!({
-                "id": role_id,
-                "label": role_label(role),
-                "type": role,
-                "status": "ACTIVE",
-                "created": super::model::stamp(user.created),
-                "lastUpdated": super::model::stamp(user.last_updated),
-                "assignmentType": "USER",
-                "_links": {
-                    "assignee": {"href": format!("{org}/api/v1/users/{}", user.id)}
-                }
-            })
+            role_assignment(
+                &org,
+                role_id,
+                role,
+                ("USER", &user.id),
+                (user.created, user.last_updated),
+            )
         })
         .collect();
+    for group in state.groups.iter().filter(|g| g.members.contains(&user.id)) {
+        roles.extend(group_role_assignments(&org, group));
+    }
     Ok(json_response(StatusCode::OK, Value::Array(roles)))
+}
+
+/// `GET /api/v1/groups/{groupId}/roles`: the roles assigned to the group.
+pub(crate) async fn group_roles(
+    State(sim): State<OktaSim>,
+    headers: HeaderMap,
+    Path(group): Path<String>,
+) -> ApiResult {
+    let org = org(&sim, &headers);
+    let state = sim.state.lock();
+    let g = group_index_by_id(&state, &group)?;
+    Ok(json_response(
+        StatusCode::OK,
+        Value::Array(group_role_assignments(&org, &state.groups[g])),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------

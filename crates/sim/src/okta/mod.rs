@@ -8,8 +8,8 @@
 //!   lookups, creation with password policy and `groupIds`, partial update;
 //! - factors (Okta Verify `push` with its linked `token:software:totp`, `sms`), `reset_factors`
 //!   and single unenrolment; sessions; groups (`OKTA_GROUP` writable, `APP_GROUP` and `BUILT_IN`
-//!   read-only) and memberships; admin roles (`GET /api/v1/users/{id}/roles`, which the trimmed
-//!   spec does not contain);
+//!   read-only) and memberships; admin roles held directly or through a group
+//!   (`GET /api/v1/users/{id}/roles` lists both, `GET /api/v1/groups/{groupId}/roles` a group's);
 //! - Okta's error envelope (`errorCode`, `errorSummary`, `errorLink`, `errorId`, `errorCauses`)
 //!   with its E-codes, RFC 8288 `Link` paging with opaque `after` cursors, and the
 //!   `X-Rate-Limit-Limit` / `-Remaining` / `-Reset` headers on every API response with a
@@ -283,6 +283,7 @@ impl OktaSim {
             .route("/api/v1/groups", get(api::list_groups))
             .route("/api/v1/groups/{group}", get(api::get_group))
             .route("/api/v1/groups/{group}/users", get(api::group_users))
+            .route("/api/v1/groups/{group}/roles", get(api::group_roles))
             .route(
                 "/api/v1/groups/{group}/users/{user}",
                 put(api::add_member).delete(api::remove_member),

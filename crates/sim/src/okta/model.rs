@@ -261,6 +261,8 @@ pub struct SimGroup {
     pub last_updated: DateTime<Utc>,
     /// Last membership change.
     pub last_membership_updated: DateTime<Utc>,
+    /// Admin role types assigned to the group (`ORG_ADMIN`...): every member holds them.
+    pub roles: Vec<String>,
 }
 
 impl SimGroup {

@@ -119,6 +119,7 @@ fn group(id: &str, group_type: GroupType, profile: Value, members: &[&str]) -> S
         created: at(500),
         last_updated: at(100),
         last_membership_updated: at(20),
+        roles: Vec::new(),
     }
 }
 
@@ -144,7 +145,7 @@ pub mod ids {
     pub const MARGE: &str = "00u1margesimpson0009";
     /// Bart Simpson: STAGED.
     pub const BART: &str = "00u1bartsimpson00010";
-    /// Otto Mann: DEPROVISIONED.
+    /// Otto Mann: DEPROVISIONED; still in `Okta Admins`, so ORG_ADMIN through the group.
     pub const OTTO: &str = "00u1ottomann00000011";
     /// Group `Everyone` (BUILT_IN).
     pub const EVERYONE: &str = "00g1globexeveryone01";
@@ -158,6 +159,8 @@ pub mod ids {
     pub const FINANCE: &str = "00g1globexfinance005";
     /// Group `GLOBEX Domain Admins` (APP_GROUP imported from AD).
     pub const AD_ADMINS: &str = "00g1globexaddomadm06";
+    /// Group `Okta Admins` (OKTA_GROUP holding the ORG_ADMIN role).
+    pub const OKTA_ADMINS: &str = "00g1globexoktaadm007";
 }
 
 /// The Globex users and groups.
@@ -306,6 +309,14 @@ pub(crate) fn globex() -> (Vec<SimUser>, Vec<SimGroup>) {
         hank, waylon, lenny, carl, frank, mindy, homer, lisa, marge, bart, otto,
     ];
     let everyone: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    // An admin role assigned to a group: its members are admins without a role of their own.
+    let mut okta_admins = group(
+        OKTA_ADMINS,
+        GroupType::OktaGroup,
+        json!({"name": "Okta Admins", "description": "Organization administrators"}),
+        &[OTTO],
+    );
+    okta_admins.roles.push("ORG_ADMIN".into());
     let groups = vec![
         group(
             EVERYONE,
@@ -353,6 +364,7 @@ pub(crate) fn globex() -> (Vec<SimUser>, Vec<SimGroup>) {
             }),
             &[HOMER, WAYLON],
         ),
+        okta_admins,
     ];
     (users, groups)
 }
