@@ -252,6 +252,23 @@ async fn password_resets_unlock_mfa_and_sessions_through_the_engine() {
     );
     undo_refused(&engine, &org, "unlock-frank").await;
 
+    // A suspended user is not locked out: unlock never re-enables, and they stay suspended.
+    let error = engine
+        .submit(request(
+            &org,
+            "unlock-mindy",
+            "identity.unlock",
+            json!({"user": "mindy.simmons@globex.example"}),
+        ))
+        .await
+        .expect_err("suspended user");
+    assert_eq!(error.kind(), ErrorKind::Invalid);
+    assert!(error.message().contains("identity.enable"), "{error}");
+    assert_eq!(
+        org.sim.user(ids::MINDY).map(|u| u.status),
+        Some(UserStatus::Suspended)
+    );
+
     // An AD-mastered user is refused, and nothing changes.
     let error = engine
         .submit(request(
