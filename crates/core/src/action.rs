@@ -25,7 +25,7 @@ use crate::model::{ActionId, ActionRequest, ActionSpec, Category, Outcome, Plan,
 /// A proof is bound to the one request it was issued for: it carries that request (tenant,
 /// idempotency key, action, target, parameters) and its plan, so an action reads both from the
 /// proof and cannot present it for anything else. Every capability write
-/// ([`IdentityWrites`](crate::IdentityWrites), [`PsaWrites`](crate::PsaWrites), ...) borrows it.
+/// ([`IdentityWrites`], [`PsaWrites`], ...) borrows it.
 ///
 /// - It has no public constructor: only the engine issues one, after the decision.
 /// - It is neither `Clone` nor `Copy`, and the engine lends it (`&ExecutionProof`) for the length
