@@ -874,12 +874,7 @@ struct AllowOpenProblem;
 impl Policy for AllowOpenProblem {
     fn decide(&self, input: &DecisionInput<'_>) -> Decision {
         if input.request.action.as_str() == "autotask.open_problem" {
-            Decision {
-                effect: Effect::Allow,
-                rule: RuleId::new("allow-open-problem"),
-                reason: "test".into(),
-                caps: Vec::new(),
-            }
+            Decision::new(Effect::Allow, RuleId::new("allow-open-problem"), "test")
         } else {
             Decision::no_policy()
         }

@@ -89,20 +89,19 @@ struct ProtectAdmins;
 impl Policy for ProtectAdmins {
     fn decide(&self, input: &DecisionInput<'_>) -> Decision {
         let privileged = input.facts.privileged;
-        Decision {
-            effect: if privileged {
+        Decision::new(
+            if privileged {
                 Effect::Deny
             } else {
                 Effect::Allow
             },
-            rule: RuleId::new(if privileged {
+            RuleId::new(if privileged {
                 "protect-admins"
             } else {
                 "allow-helpdesk"
             }),
-            reason: "test policy".into(),
-            caps: Vec::new(),
-        }
+            "test policy",
+        )
     }
 }
 

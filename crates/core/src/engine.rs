@@ -22,8 +22,8 @@ use crate::connector::{ConnectorReads, ConnectorSet};
 use crate::directory::{MemoryStaffDirectory, StaffDirectory};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    ActionId, ActionRequest, IdempotencyKey, Outcome, Plan, Principal, PrincipalKind, SecretParams,
-    StepStatus, Tenant, TenantId,
+    ActionId, ActionRequest, IdempotencyKey, Outcome, Plan, Principal, PrincipalKind, StepStatus,
+    Tenant, TenantId,
 };
 use crate::policy::{CapLimit, Decision, DecisionInput, Effect, Policy, RuleId};
 
@@ -998,16 +998,9 @@ impl Engine {
         decision: Decision,
     ) -> Result<Submission> {
         match &decision.effect {
-            Effect::Deny => {
-                self.settle(
-                    &request,
-                    KeyState::Denied {
-                        decision: decision.clone(),
-                    },
-                )
-                .await?;
-                Ok(Submission::Denied(decision))
-            }
+            Effect::Deny => Ok(Submission::Denied(
+                self.settle_denied(&request, decision).await?,
+            )),
             Effect::RequireApproval { approvers } => {
                 let approvers = approvers.clone();
                 let approval = self
@@ -1050,15 +1043,13 @@ impl Engine {
         let reservation = match self.inner.store.reserve(&request.tenant, caps, now).await? {
             Reservation::Granted(id) => id,
             Reservation::Full(cap) => {
-                let denial = Decision {
-                    effect: Effect::Deny,
-                    rule: cap.id.clone(),
-                    reason: format!(
+                let denial = Decision::deny(
+                    cap.id.clone(),
+                    format!(
                         "volume cap {} reached: at most {} in {} seconds",
                         cap.id, cap.max, cap.window_seconds
                     ),
-                    caps: Vec::new(),
-                };
+                );
                 let actor = approved_by.as_deref().unwrap_or(&request.requester.id);
                 self.audit(
                     AuditKind::Decided,
@@ -1067,14 +1058,9 @@ impl Engine {
                     serde_json::to_value(&denial)?,
                 )
                 .await?;
-                self.settle(
-                    &request,
-                    KeyState::Denied {
-                        decision: denial.clone(),
-                    },
-                )
-                .await?;
-                return Ok(Submission::Denied(denial));
+                return Ok(Submission::Denied(
+                    self.settle_denied(&request, denial).await?,
+                ));
             }
         };
         if plan.is_noop() && operation == Operation::Execute {
@@ -1095,6 +1081,18 @@ impl Engine {
             )
             .await?;
         Ok(Submission::Executed(Box::new(receipt)))
+    }
+
+    /// Record the request's key as denied; answers with the denial.
+    async fn settle_denied(&self, request: &ActionRequest, decision: Decision) -> Result<Decision> {
+        self.settle(
+            request,
+            KeyState::Denied {
+                decision: decision.clone(),
+            },
+        )
+        .await?;
+        Ok(decision)
     }
 
     async fn settle(&self, request: &ActionRequest, state: KeyState) -> Result<()> {
@@ -1174,10 +1172,7 @@ impl Engine {
             KeyState::Executing {
                 started: Box::new(Started {
                     operation,
-                    request: ActionRequest {
-                        secrets: SecretParams::default(),
-                        ..request.clone()
-                    },
+                    request: request.clone().without_secrets(),
                     plan: plan.clone(),
                     decision: decision.clone(),
                     approved_by: approved_by.clone(),
@@ -1248,13 +1243,11 @@ impl Engine {
                 (outcome, Some(failure))
             }
         };
-        // Secret parameters served this execution; no receipt keeps them.
-        let mut request = request;
-        request.secrets = SecretParams::default();
         let receipt = Receipt {
             operation,
             approved_by,
-            request,
+            // Secret parameters served this execution; no receipt keeps them.
+            request: request.without_secrets(),
             plan,
             decision,
             outcome,
@@ -1374,14 +1367,8 @@ impl Engine {
                     serde_json::json!({ "approval": expired.id }),
                 )
                 .await?;
-                let decision = Decision {
-                    effect: Effect::Deny,
-                    rule: expired.decision.rule.clone(),
-                    reason: "approval expired".into(),
-                    caps: Vec::new(),
-                };
-                self.settle(&expired.request, KeyState::Denied { decision })
-                    .await?;
+                let decision = Decision::deny(expired.decision.rule.clone(), "approval expired");
+                self.settle_denied(&expired.request, decision).await?;
                 Ok(Some(expired))
             }
             Transition::AlreadyResolved(other) => Ok(Some(other)),
@@ -1526,14 +1513,9 @@ impl Engine {
             serde_json::to_value(&decision)?,
         )
         .await?;
-        self.settle(
-            &approval.request,
-            KeyState::Denied {
-                decision: decision.clone(),
-            },
-        )
-        .await?;
-        Ok(Submission::Denied(decision))
+        Ok(Submission::Denied(
+            self.settle_denied(&approval.request, decision).await?,
+        ))
     }
 
     /// The fresh plan reaches further than the approved one: end the old approval and ask
@@ -1586,11 +1568,11 @@ impl Engine {
         reason: &str,
     ) -> Result<Decision> {
         let approval = self.load_approval(id).await?;
-        let denial = |approval: &Approval| Decision {
-            effect: Effect::Deny,
-            rule: approval.decision.rule.clone(),
-            reason: format!("denied by approver: {reason}"),
-            caps: Vec::new(),
+        let denial = |approval: &Approval| {
+            Decision::deny(
+                approval.decision.rule.clone(),
+                format!("denied by approver: {reason}"),
+            )
         };
         match &approval.status {
             ApprovalStatus::Denied { .. } => return Ok(denial(&approval)),
@@ -1634,14 +1616,7 @@ impl Engine {
         )
         .await?;
         let decision = denial(&approval);
-        self.settle(
-            &approval.request,
-            KeyState::Denied {
-                decision: decision.clone(),
-            },
-        )
-        .await?;
-        Ok(decision)
+        self.settle_denied(&approval.request, decision).await
     }
 
     /// Undo an executed request from its recorded state before, under the same policy.

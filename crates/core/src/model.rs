@@ -588,6 +588,13 @@ impl ActionRequest {
         self
     }
 
+    /// The same request with its secret parameters dropped, for what is kept after the
+    /// execution they served.
+    pub fn without_secrets(mut self) -> Self {
+        self.secrets = SecretParams::default();
+        self
+    }
+
     /// Add a secret parameter (see [`SecretParams`]): the action sees it under `name` in its
     /// typed input; nothing stored or shown does.
     pub fn with_secret(mut self, name: impl Into<String>, value: SecretString) -> Self {

@@ -31,12 +31,7 @@ impl Policy for Rules {
                 approvers: vec![Approver::Role("msp.lead".into())],
             }
         };
-        Decision {
-            effect,
-            rule: RuleId::new("test-rule"),
-            reason: "test".into(),
-            caps: Vec::new(),
-        }
+        Decision::new(effect, RuleId::new("test-rule"), "test")
     }
 }
 

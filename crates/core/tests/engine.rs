@@ -18,12 +18,7 @@ struct FnPolicy<F>(F);
 
 impl<F: Fn(&DecisionInput<'_>) -> Effect + Send + Sync> Policy for FnPolicy<F> {
     fn decide(&self, input: &DecisionInput<'_>) -> Decision {
-        Decision {
-            effect: (self.0)(input),
-            rule: RuleId::new("test-rule"),
-            reason: "test".into(),
-            caps: Vec::new(),
-        }
+        Decision::new((self.0)(input), RuleId::new("test-rule"), "test")
     }
 }
 

@@ -15,14 +15,13 @@ struct ClientLeadApproves;
 
 impl Policy for ClientLeadApproves {
     fn decide(&self, _: &DecisionInput<'_>) -> Decision {
-        Decision {
-            effect: Effect::RequireApproval {
+        Decision::new(
+            Effect::RequireApproval {
                 approvers: vec![Approver::Role("client.lead".into())],
             },
-            rule: RuleId::new("client-lead-approves"),
-            reason: "test".into(),
-            caps: Vec::new(),
-        }
+            RuleId::new("client-lead-approves"),
+            "test",
+        )
     }
 }
 

@@ -93,12 +93,7 @@ struct Rule(Effect);
 
 impl Policy for Rule {
     fn decide(&self, _: &DecisionInput<'_>) -> Decision {
-        Decision {
-            effect: self.0.clone(),
-            rule: RuleId::new("test"),
-            reason: "test".into(),
-            caps: Vec::new(),
-        }
+        Decision::new(self.0.clone(), RuleId::new("test"), "test")
     }
 }
 

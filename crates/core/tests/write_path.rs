@@ -16,12 +16,7 @@ struct AllowAll;
 
 impl Policy for AllowAll {
     fn decide(&self, _: &DecisionInput<'_>) -> Decision {
-        Decision {
-            effect: Effect::Allow,
-            rule: RuleId::new("allow-all"),
-            reason: "test".into(),
-            caps: Vec::new(),
-        }
+        Decision::new(Effect::Allow, RuleId::new("allow-all"), "test")
     }
 }
 

@@ -147,12 +147,11 @@ struct AllowTestWrite;
 impl Policy for AllowTestWrite {
     fn decide(&self, input: &DecisionInput<'_>) -> Decision {
         if input.request.action.as_str() == WRITE_ACTION {
-            Decision {
-                effect: Effect::Allow,
-                rule: RuleId::new("testkit-allow-test-write"),
-                reason: "a connector test's write".into(),
-                caps: Vec::new(),
-            }
+            Decision::new(
+                Effect::Allow,
+                RuleId::new("testkit-allow-test-write"),
+                "a connector test's write",
+            )
         } else {
             Decision::no_policy()
         }
@@ -184,12 +183,11 @@ pub struct AllowAll;
 
 impl Policy for AllowAll {
     fn decide(&self, _input: &DecisionInput<'_>) -> Decision {
-        Decision {
-            effect: Effect::Allow,
-            rule: RuleId::new("testkit-allow-all"),
-            reason: "a connector test".into(),
-            caps: Vec::new(),
-        }
+        Decision::new(
+            Effect::Allow,
+            RuleId::new("testkit-allow-all"),
+            "a connector test",
+        )
     }
 }
 

@@ -493,15 +493,14 @@ fn rule_decision(rule: &Rule, scope: &Scope, input: &DecisionInput<'_>, by: Deci
         .as_deref()
         .map(|d| format!(" ({d})"))
         .unwrap_or_default();
-    Decision {
+    Decision::new(
         effect,
-        rule: rule.id.clone(),
-        reason: format!(
+        rule.id.clone(),
+        format!(
             "{locked}rule \"{}\" of the {scope} policy {verdict}{description}; {why}.",
             rule.id
         ),
-        caps: Vec::new(),
-    }
+    )
 }
 
 fn describe_approver(approver: &Approver) -> String {

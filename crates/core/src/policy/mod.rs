@@ -115,14 +115,24 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// The default decision: deny, "no policy".
-    pub fn no_policy() -> Self {
+    /// A decision with no caps attached.
+    pub fn new(effect: Effect, rule: RuleId, reason: impl Into<String>) -> Self {
         Self {
-            effect: Effect::Deny,
-            rule: RuleId::new(RuleId::NO_POLICY),
-            reason: "no policy".to_string(),
+            effect,
+            rule,
+            reason: reason.into(),
             caps: Vec::new(),
         }
+    }
+
+    /// A denial by `rule`.
+    pub fn deny(rule: RuleId, reason: impl Into<String>) -> Self {
+        Self::new(Effect::Deny, rule, reason)
+    }
+
+    /// The default decision: deny, "no policy".
+    pub fn no_policy() -> Self {
+        Self::deny(RuleId::new(RuleId::NO_POLICY), "no policy")
     }
 
     /// Whether this allows outright.
