@@ -321,20 +321,26 @@ pub struct Typed<A: TypedAction> {
 impl<A: TypedAction> Typed<A> {
     /// Wrap.
     pub fn new(inner: A) -> Self {
-        let d = A::DESCRIPTOR;
-        let schema = schemars::schema_for!(A::Params);
         Self {
             inner,
-            spec: ActionSpec {
-                id: ActionId::from_static(d.id),
-                summary: d.summary.to_string(),
-                category: d.category,
-                risk: d.risk,
-                reversible: d.reversible,
-                idempotent: d.idempotent,
-                input_schema: serde_json::to_value(schema).unwrap_or_default(),
-            },
+            spec: Self::spec_of(),
             _params: PhantomData,
+        }
+    }
+
+    /// The spec of action `A`, without an instance: what a connector factory lists before any
+    /// connector is built.
+    pub fn spec_of() -> ActionSpec {
+        let d = A::DESCRIPTOR;
+        let schema = schemars::schema_for!(A::Params);
+        ActionSpec {
+            id: ActionId::from_static(d.id),
+            summary: d.summary.to_string(),
+            category: d.category,
+            risk: d.risk,
+            reversible: d.reversible,
+            idempotent: d.idempotent,
+            input_schema: serde_json::to_value(schema).unwrap_or_default(),
         }
     }
 

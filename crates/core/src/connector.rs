@@ -8,7 +8,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use tracing::Instrument;
+
 use crate::action::Action;
+use crate::build::BuildContext;
 use crate::capability::{
     Documentation, DocumentationWrites, IdentityProvider, IdentityWrites, Messaging, Psa,
     PsaWrites, Rmm, RmmWrites,
@@ -299,13 +302,43 @@ impl ConnectorReads {
     }
 }
 
-/// Builds connectors of one vendor from serde configuration.
+/// What a connector crate offers, known before any tenant is built: for `stackhand
+/// connectors`, for the policy vocabulary, and for agents choosing a tool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnectorDescription {
+    /// Vendor key (`m365`).
+    pub vendor: String,
+    /// One line on what the vendor is.
+    pub summary: String,
+    /// Capability categories a built connector offers.
+    pub categories: Vec<Category>,
+    /// JSON schema of its configuration section.
+    pub config_schema: serde_json::Value,
+    /// Its vendor-specific actions.
+    pub actions: Vec<crate::ActionSpec>,
+}
+
+/// Builds connectors of one vendor from configuration.
+///
+/// `build` reads the section with [`config::section`](crate::config::section) (so an unknown key
+/// is named with the nearest valid one), resolves credentials with
+/// [`BuildContext::secret`] (so they are the context tenant's own), and takes shared host
+/// services from the context. [`Registry::build`] checks that the connector serves the context's
+/// tenant and vendor, and that it offers what [`describe`](Self::describe) promised.
+#[async_trait]
 pub trait ConnectorFactory: Send + Sync {
     /// The vendor key used in configuration (`[tenants.acme.connectors.m365]`).
     fn vendor(&self) -> &'static str;
 
-    /// Build a connector for `tenant` from its configuration section.
-    fn build(&self, tenant: &TenantId, config: serde_json::Value) -> Result<Arc<dyn Connector>>;
+    /// What the connector offers, without building one.
+    fn describe(&self) -> ConnectorDescription;
+
+    /// Build a connector for `ctx.tenant()` from its configuration section.
+    async fn build(
+        &self,
+        ctx: &BuildContext,
+        config: serde_json::Value,
+    ) -> Result<Arc<dyn Connector>>;
 }
 
 /// The factories a runner knows, keyed by vendor. Connector crates add theirs with a
@@ -337,26 +370,63 @@ impl Registry {
         self.factories.keys().copied()
     }
 
-    /// Build a connector for a tenant.
-    pub fn build(
+    /// What each known connector offers, by vendor.
+    pub fn describe(&self) -> Vec<ConnectorDescription> {
+        self.factories.values().map(|f| f.describe()).collect()
+    }
+
+    /// Build `vendor`'s connector for the context's tenant, in the context's span.
+    ///
+    /// Fails closed when the factory hands back a connector for another tenant or vendor, or
+    /// one whose categories or actions differ from its description.
+    pub async fn build(
         &self,
+        ctx: &BuildContext,
         vendor: &str,
-        tenant: &TenantId,
         config: serde_json::Value,
     ) -> Result<Arc<dyn Connector>> {
         let factory = self.factories.get(vendor).ok_or_else(|| {
+            let known: Vec<&str> = self.factories.keys().copied().collect();
+            let hint =
+                crate::suggest::hint(crate::suggest::did_you_mean(vendor, known.iter().copied()));
             Error::invalid(format!(
-                "unknown connector {vendor:?}; this build knows: {}",
-                self.factories
-                    .keys()
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "unknown connector {vendor:?}{hint}; this build knows: {}",
+                known.join(", ")
             ))
+            .with_context("tenant", ctx.tenant().as_str())
         })?;
-        factory.build(tenant, config).map_err(|e| {
-            e.with_context("connector", vendor)
-                .with_context("tenant", tenant.as_str())
-        })
+        let tenant = ctx.tenant().as_str();
+        let connector = factory
+            .build(ctx, config)
+            .instrument(tracing::info_span!(parent: ctx.span(), "connector", vendor))
+            .await
+            .map_err(|e| {
+                e.with_context("connector", vendor)
+                    .with_context("tenant", tenant)
+            })?;
+        let info = connector.info();
+        if info.tenant != *ctx.tenant() || info.vendor != vendor {
+            return Err(Error::permanent(format!(
+                "the {vendor} factory built a {} connector for tenant {} when asked for tenant {tenant}",
+                info.vendor, info.tenant
+            )));
+        }
+        let described = factory.describe();
+        let mut promised = described.categories.clone();
+        let mut offered = info.categories.clone();
+        promised.sort();
+        offered.sort();
+        let mut promised_actions: Vec<_> = described.actions.iter().map(|a| &a.id).collect();
+        let built = connector.actions();
+        let mut built_actions: Vec<_> = built.iter().map(|a| &a.spec().id).collect();
+        promised_actions.sort();
+        built_actions.sort();
+        if promised != offered || promised_actions != built_actions {
+            return Err(Error::permanent(format!(
+                "the {vendor} connector built for tenant {tenant} offers other categories or \
+                 actions than its factory describes"
+            )));
+        }
+        Ok(connector)
     }
 }

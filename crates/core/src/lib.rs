@@ -85,7 +85,9 @@ pub mod action;
 pub mod actions;
 pub mod approval;
 pub mod audit;
+pub mod build;
 pub mod capability;
+pub mod config;
 pub mod connector;
 pub mod directory;
 pub mod engine;
@@ -94,13 +96,18 @@ pub mod memory;
 pub mod model;
 pub mod password;
 pub mod policy;
+mod suggest;
 
 pub use action::{
     Action, ActionCatalog, ActionContext, Descriptor, ExecutionProof, Typed, TypedAction,
 };
 pub use approval::{Approval, ApprovalId, ApprovalStatus, Operation};
+pub use build::{BuildContext, SecretRef, SecretResolver};
 pub use capability::*;
-pub use connector::{Connector, ConnectorFactory, ConnectorInfo, ConnectorSet, Health, Registry};
+pub use connector::{
+    Connector, ConnectorDescription, ConnectorFactory, ConnectorInfo, ConnectorSet, Health,
+    Registry,
+};
 pub use engine::{Engine, Receipt, Submission};
 pub use error::{Error, ErrorKind, Result, RetryStatus};
 pub use model::*;

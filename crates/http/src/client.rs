@@ -9,20 +9,25 @@ use backon::{ExponentialBuilder, Retryable};
 use governor::{DefaultDirectRateLimiter, Quota};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use reqwest::{Method, StatusCode};
+use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use stackhand_core::{Error, ErrorKind, Result, TenantId};
 use tracing::Instrument;
 use url::Url;
 
 use crate::auth::Auth;
-use crate::error::{ErrorParser, FailureContext, JsonErrorParser, build_error};
+use crate::error::{ErrorParser, FailedResponse, FailureContext, StandardErrorParser, build_error};
 use crate::rate::{RateBudget, RateHeaders, RateLimits};
 use crate::redact::Redactor;
 
 /// Retry policy for idempotent (or explicitly safe) requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// In configuration (the `http.retry` table): `max_attempts`, `min_delay_ms`, `max_delay_ms`,
+/// `max_retry_after_secs`, each optional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RetryTable", into = "RetryTable")]
 pub struct RetryConfig {
     /// Attempts in total, including the first. 1 disables retries.
     pub max_attempts: u32,
@@ -48,6 +53,58 @@ impl Default for RetryConfig {
     }
 }
 
+/// [`RetryConfig`] as it is written in configuration.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+struct RetryTable {
+    /// Attempts in total, including the first (1: no retries).
+    max_attempts: u32,
+    /// First backoff delay in milliseconds (exponential with jitter from here).
+    min_delay_ms: u64,
+    /// Largest backoff delay in milliseconds.
+    max_delay_ms: u64,
+    /// Longest `Retry-After` waited for, in seconds; a longer one ends the retries.
+    max_retry_after_secs: u64,
+}
+
+impl Default for RetryTable {
+    fn default() -> Self {
+        RetryConfig::default().into()
+    }
+}
+
+impl From<RetryTable> for RetryConfig {
+    fn from(table: RetryTable) -> Self {
+        Self {
+            max_attempts: table.max_attempts,
+            min_delay: Duration::from_millis(table.min_delay_ms),
+            max_delay: Duration::from_millis(table.max_delay_ms),
+            max_retry_after: Duration::from_secs(table.max_retry_after_secs),
+        }
+    }
+}
+
+impl From<RetryConfig> for RetryTable {
+    fn from(config: RetryConfig) -> Self {
+        Self {
+            max_attempts: config.max_attempts,
+            min_delay_ms: config.min_delay.as_millis().try_into().unwrap_or(u64::MAX),
+            max_delay_ms: config.max_delay.as_millis().try_into().unwrap_or(u64::MAX),
+            max_retry_after_secs: config.max_retry_after.as_secs(),
+        }
+    }
+}
+
+impl JsonSchema for RetryConfig {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RetryConfig".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        RetryTable::json_schema(generator)
+    }
+}
+
 impl RetryConfig {
     /// No retries at all.
     pub fn none() -> Self {
@@ -57,9 +114,6 @@ impl RetryConfig {
         }
     }
 }
-
-/// Default per-request timeout.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Inner {
     vendor: &'static str,
@@ -152,9 +206,9 @@ impl HttpClient {
             max_concurrency: None,
             rate_limits: None,
             rate_headers: None,
-            error_parser: Arc::new(JsonErrorParser),
+            error_parser: Arc::new(StandardErrorParser),
             default_headers: Vec::new(),
-            timeout: DEFAULT_TIMEOUT,
+            timeout: Duration::from_secs(crate::settings::DEFAULT_TIMEOUT_SECS),
             http: None,
             errors: Vec::new(),
         }
@@ -360,7 +414,7 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Parse the vendor's error envelope (default [`JsonErrorParser`]).
+    /// Read the vendor's failed responses (default [`StandardErrorParser`]).
     pub fn error_parser(mut self, parser: Arc<dyn ErrorParser>) -> Self {
         self.error_parser = parser;
         self
@@ -838,9 +892,7 @@ impl RequestBuilder {
                 None => inner.redactor.clone(),
             };
             let mut error = build_error(
-                status,
-                &headers,
-                &body,
+                &FailedResponse::new(status, &headers, &body),
                 inner.error_parser.as_ref(),
                 &redactor,
                 Some(FailureContext {
@@ -862,7 +914,7 @@ impl RequestBuilder {
                     }
                 }
             }
-            let retryable = matches!(status.as_u16(), 429 | 502 | 503 | 504);
+            let retryable = error.is_temporary();
             tracing::debug!(status = status.as_u16(), kind = %error.kind(), "request failed");
             return Err(Failure {
                 error,

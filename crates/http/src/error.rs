@@ -6,68 +6,191 @@ use std::time::{Duration, SystemTime};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde_json::Value;
-use stackhand_core::{Error, ErrorKind};
+use stackhand_core::{Error, ErrorKind, RetryStatus};
 
 use crate::redact::Redactor;
 
 /// Longest excerpt of an unparseable body quoted in an error message.
 const SNIPPET_CHARS: usize = 160;
 
-/// Headers that carry a vendor's request id, in order of preference.
-const REQUEST_ID_HEADERS: &[&str] = &[
-    "request-id",
-    "x-request-id",
-    "client-request-id",
-    "x-okta-request-id",
-    "x-ms-request-id",
-];
+/// Headers that carry a request id in the common, vendor-neutral spellings. Vendors with their
+/// own header (Okta's `X-Okta-Request-Id`) read it in their [`ErrorParser`].
+const REQUEST_ID_HEADERS: &[&str] = &["request-id", "x-request-id"];
 
-/// A vendor's error envelope, reduced to what the error type carries.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct VendorError {
-    /// The vendor's machine-readable code (`Request_ResourceNotFound`, `E0000007`, `InvalidObject`).
-    pub code: Option<String>,
-    /// The vendor's human-readable message.
-    pub message: String,
-    /// A request id found in the body (Graph's `innerError.request-id`), if the headers had none.
-    pub request_id: Option<String>,
+/// A failed response, as an [`ErrorParser`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct FailedResponse<'a> {
+    /// The status (never 2xx).
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: &'a HeaderMap,
+    /// The body, as received.
+    pub body: &'a [u8],
+    /// When it was received (for `Retry-After` dates).
+    pub received_at: SystemTime,
 }
 
-/// Reads a vendor's error envelope out of a failed response's body.
-///
-/// Return `None` when the body is not this vendor's envelope; [`parse_error`] then describes the
-/// body itself (a short redacted snippet), so garbage and HTML still give a clear error.
-pub trait ErrorParser: Send + Sync + fmt::Debug {
-    /// Parse the envelope of a failed response.
-    fn parse(&self, status: StatusCode, body: &[u8]) -> Option<VendorError>;
-}
+impl<'a> FailedResponse<'a> {
+    /// A response received now.
+    pub fn new(status: StatusCode, headers: &'a HeaderMap, body: &'a [u8]) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+            received_at: SystemTime::now(),
+        }
+    }
 
-/// The default parser: understands the common JSON error envelopes of the supported vendors.
-///
-/// - Microsoft Graph: `{"error":{"code","message","innerError":{"request-id"}}}`
-/// - Okta: `{"errorCode","errorSummary","errorCauses":[{"errorSummary"}]}`
-/// - ConnectWise: `{"code","message","errors":[{"message"}]}`
-/// - Autotask: `{"errors":["…"]}`
-/// - OAuth 2.0 token endpoints: `{"error","error_description"}`
-#[derive(Debug, Clone, Copy, Default)]
-pub struct JsonErrorParser;
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(self.body).ok()
+    }
 
-impl ErrorParser for JsonErrorParser {
-    fn parse(&self, _status: StatusCode, body: &[u8]) -> Option<VendorError> {
-        let value: Value = serde_json::from_slice(body).ok()?;
-        parse_known_envelope(&value)
+    /// A header's value, if present and text.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
     }
 }
 
-fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
+/// What a failed response means: everything the resulting error carries, decided by the
+/// vendor's [`ErrorParser`] in one place. Nothing re-classifies it afterwards, and the client
+/// retries exactly when the result [`is_temporary`](stackhand_core::Error::is_temporary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorError {
+    /// The error kind.
+    pub kind: ErrorKind,
+    /// Whether retrying may help.
+    pub retry: RetryStatus,
+    /// How long the vendor asked to wait before a retry.
+    pub retry_after: Option<Duration>,
+    /// The vendor's machine-readable code (`Request_ResourceNotFound`, `E0000007`, `InvalidObject`).
+    pub code: Option<String>,
+    /// The vendor's human-readable message; `None` when the body is not the vendor's envelope,
+    /// and the error then quotes a short redacted snippet of the body instead.
+    pub message: Option<String>,
+    /// The vendor's request id.
+    pub request_id: Option<String>,
+}
+
+impl VendorError {
+    /// What the status and headers alone say, which every parser starts from: the kind of
+    /// [`kind_for_status`] and its default retry status, the `request-id` or `x-request-id`
+    /// header, and `Retry-After` on 429, 503 and 504.
+    pub fn from_status(response: &FailedResponse<'_>) -> Self {
+        let kind = kind_for_status(response.status);
+        let retry_after = if matches!(response.status.as_u16(), 429 | 503 | 504) {
+            retry_after(response.headers, response.received_at)
+        } else {
+            None
+        };
+        Self {
+            kind,
+            retry: default_retry(kind),
+            retry_after,
+            code: None,
+            message: None,
+            request_id: request_id(response.headers),
+        }
+    }
+
+    /// Another kind, with that kind's default retry status.
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self.retry = default_retry(kind);
+        self
+    }
+
+    /// The vendor's code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// The vendor's message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// The vendor's request id, unless a header already gave one.
+    pub fn with_request_id(mut self, id: Option<impl Into<String>>) -> Self {
+        if self.request_id.is_none() {
+            self.request_id = id.map(Into::into);
+        }
+        self
+    }
+}
+
+fn default_retry(kind: ErrorKind) -> RetryStatus {
+    if kind.is_retryable_by_default() {
+        RetryStatus::Temporary
+    } else {
+        RetryStatus::Permanent
+    }
+}
+
+/// Reads a vendor's failed responses: the one place a connector says what a status, header or
+/// error body means.
+///
+/// Start from [`VendorError::from_status`], read the vendor's envelope, and change the kind where
+/// the vendor's code says more than the status (Okta's state conflicts come as 403, Autotask's
+/// refusals as 500). Fall back to [`StandardErrorParser`] for bodies that are not the vendor's
+/// own (OAuth token endpoints, RFC 9457 problem details).
+pub trait ErrorParser: Send + Sync + fmt::Debug {
+    /// What the failed response means.
+    fn parse(&self, response: &FailedResponse<'_>) -> VendorError;
+}
+
+/// The vendor-neutral parser: status and headers as [`VendorError::from_status`] reads them,
+/// and the bodies standards define:
+///
+/// - OAuth 2.0 error responses (RFC 6749 section 5.2): `{"error","error_description"}`;
+/// - problem details (RFC 9457): `{"type","title","detail"}`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StandardErrorParser;
+
+impl ErrorParser for StandardErrorParser {
+    fn parse(&self, response: &FailedResponse<'_>) -> VendorError {
+        let parsed = VendorError::from_status(response);
+        let Some(value) = response.json() else {
+            return parsed;
+        };
+        if let Some(code) = str_at(&value, "/error") {
+            let parsed = parsed.with_code(code);
+            return match str_at(&value, "/error_description") {
+                Some(description) => parsed.with_message(description),
+                None => parsed,
+            };
+        }
+        let title = str_at(&value, "/title");
+        let detail = str_at(&value, "/detail");
+        let message = match (title, detail) {
+            (Some(t), Some(d)) => format!("{t}: {d}"),
+            (Some(one), None) | (None, Some(one)) => one.to_owned(),
+            (None, None) => return parsed,
+        };
+        let parsed = parsed.with_message(message);
+        match str_at(&value, "/type").filter(|t| *t != "about:blank") {
+            Some(kind) => parsed.with_code(kind),
+            None => parsed,
+        }
+    }
+}
+
+/// A non-empty string at a JSON pointer.
+pub fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
     value
         .pointer(pointer)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
 }
 
-/// The messages of an `errors`/`errorCauses` array, whether strings or objects.
-fn joined_messages(value: &Value, pointer: &str, field: &str) -> Option<String> {
+/// The messages of an error array (`errors`, `errorCauses`, `details`), whether its items are
+/// strings or objects with a `field` holding the message; `None` when there are none.
+pub fn joined_messages(value: &Value, pointer: &str, field: &str) -> Option<String> {
     let items = value.pointer(pointer)?.as_array()?;
     let messages: Vec<&str> = items
         .iter()
@@ -75,59 +198,6 @@ fn joined_messages(value: &Value, pointer: &str, field: &str) -> Option<String> 
         .filter(|s| !s.is_empty())
         .collect();
     (!messages.is_empty()).then(|| messages.join("; "))
-}
-
-fn parse_known_envelope(value: &Value) -> Option<VendorError> {
-    // Graph and Exchange: error is an object.
-    if value.get("error").is_some_and(Value::is_object) {
-        let message = str_at(value, "/error/message")
-            .map(str::to_owned)
-            .or_else(|| joined_messages(value, "/error/details", "message"))
-            .unwrap_or_default();
-        return Some(VendorError {
-            code: str_at(value, "/error/code").map(str::to_owned),
-            message,
-            request_id: str_at(value, "/error/innerError/request-id").map(str::to_owned),
-        });
-    }
-    // Okta.
-    if let Some(code) = str_at(value, "/errorCode") {
-        let mut message = str_at(value, "/errorSummary")
-            .unwrap_or_default()
-            .to_owned();
-        if let Some(causes) = joined_messages(value, "/errorCauses", "errorSummary") {
-            message = format!("{message} ({causes})");
-        }
-        return Some(VendorError {
-            code: Some(code.to_owned()),
-            message,
-            request_id: str_at(value, "/errorId").map(str::to_owned),
-        });
-    }
-    // OAuth 2.0 token endpoint.
-    if let Some(code) = str_at(value, "/error") {
-        return Some(VendorError {
-            code: Some(code.to_owned()),
-            message: str_at(value, "/error_description")
-                .unwrap_or_default()
-                .to_owned(),
-            request_id: None,
-        });
-    }
-    // ConnectWise (code + message, optional field errors) and Autotask (errors: [string]).
-    let message = str_at(value, "/message").map(str::to_owned);
-    let details = joined_messages(value, "/errors", "message");
-    let message = match (message, details) {
-        (Some(m), Some(d)) => format!("{m} ({d})"),
-        (Some(m), None) => m,
-        (None, Some(d)) => d,
-        (None, None) => return None,
-    };
-    Some(VendorError {
-        code: str_at(value, "/code").map(str::to_owned),
-        message,
-        request_id: None,
-    })
 }
 
 /// Where a failure happened, for the error's context pairs.
@@ -138,7 +208,9 @@ pub(crate) struct FailureContext<'a> {
     pub operation: &'a str,
 }
 
-/// Map a failed HTTP response to the core error type.
+/// Map a failed HTTP response to the core error type, through `parser`.
+///
+/// [`VendorError::from_status`] (which every parser starts from) maps:
 ///
 /// | Status | Kind |
 /// |---|---|
@@ -151,20 +223,19 @@ pub(crate) struct FailureContext<'a> {
 /// | 5xx | `Transient` (503 and 504 also carry `Retry-After`) |
 /// | anything else | `Permanent` |
 ///
-/// Context pairs: `http_status`, `vendor_code` (when the envelope had one) and `request_id`
-/// (from `request-id`, `x-request-id`, `client-request-id`, `X-Okta-Request-Id`, or the body).
+/// Context pairs: `http_status`, `vendor_code` (when the parser found one) and `request_id`.
 /// The message quotes the vendor's message, or a short redacted snippet of a body that is not
 /// the vendor's envelope. [`HttpClient`](crate::HttpClient) adds `vendor`, `tenant` and
 /// `operation` before these.
 ///
 /// ```
-/// use stackhand_http::{parse_error, JsonErrorParser, StatusCode, HeaderMap};
+/// use stackhand_http::{parse_error, StandardErrorParser, StatusCode, HeaderMap};
 /// use stackhand_core::ErrorKind;
 ///
-/// let body = br#"{"errorCode":"E0000007","errorSummary":"Not found: Resource not found: x (User)"}"#;
-/// let err = parse_error(StatusCode::NOT_FOUND, &HeaderMap::new(), body, &JsonErrorParser);
-/// assert_eq!(err.kind(), ErrorKind::NotFound);
-/// assert_eq!(err.context_value("vendor_code"), Some("E0000007"));
+/// let body = br#"{"error":"invalid_client","error_description":"Client authentication failed."}"#;
+/// let err = parse_error(StatusCode::UNAUTHORIZED, &HeaderMap::new(), body, &StandardErrorParser);
+/// assert_eq!(err.kind(), ErrorKind::Unauthorized);
+/// assert_eq!(err.context_value("vendor_code"), Some("invalid_client"));
 /// ```
 pub fn parse_error(
     status: StatusCode,
@@ -172,50 +243,54 @@ pub fn parse_error(
     body: &[u8],
     parser: &dyn ErrorParser,
 ) -> Error {
-    build_error(status, headers, body, parser, &Redactor::new(), None)
+    build_error(
+        &FailedResponse::new(status, headers, body),
+        parser,
+        &Redactor::new(),
+        None,
+    )
 }
 
 pub(crate) fn build_error(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
+    response: &FailedResponse<'_>,
     parser: &dyn ErrorParser,
     redactor: &Redactor,
     context: Option<FailureContext<'_>>,
 ) -> Error {
-    let kind = kind_for_status(status);
-    let parsed = parser.parse(status, body);
+    let parsed = parser.parse(response);
     let what = match context {
         Some(c) => format!("{} {}", c.vendor, c.operation),
         None => "request".to_owned(),
     };
-    let detail = match &parsed {
-        Some(v) if !v.message.is_empty() => {
-            truncate_chars(&redactor.redact(&v.message), MESSAGE_CHARS)
-        }
+    let detail = match &parsed.message {
+        Some(m) if !m.is_empty() => truncate_chars(&redactor.redact(m), MESSAGE_CHARS),
         Some(_) => "no message in the error body".to_owned(),
-        None => describe_body(body, redactor),
+        None => describe_body(response.body, redactor),
     };
-    let message = format!("{what} failed with HTTP {}: {detail}", status.as_u16());
-    let mut err = Error::new(kind, message);
+    let status = response.status.as_u16();
+    let mut err = Error::new(
+        parsed.kind,
+        format!("{what} failed with HTTP {status}: {detail}"),
+    );
+    err = match parsed.retry {
+        RetryStatus::Temporary => err.temporary(),
+        RetryStatus::Permanent => err.set_permanent(),
+        RetryStatus::Exhausted => err.exhausted(),
+    };
     if let Some(c) = context {
         err = err
             .with_context("vendor", c.vendor)
             .with_context("tenant", c.tenant)
             .with_context("operation", c.operation);
     }
-    err = err.with_context("http_status", status.as_u16().to_string());
-    if let Some(code) = parsed.as_ref().and_then(|v| v.code.as_deref()) {
+    err = err.with_context("http_status", status.to_string());
+    if let Some(code) = &parsed.code {
         err = err.with_context("vendor_code", redactor.redact(code));
     }
-    let request_id =
-        request_id(headers).or_else(|| parsed.as_ref().and_then(|v| v.request_id.clone()));
-    if let Some(id) = request_id {
+    if let Some(id) = parsed.request_id {
         err = err.with_context("request_id", id);
     }
-    if matches!(status.as_u16(), 429 | 503 | 504)
-        && let Some(after) = retry_after(headers, SystemTime::now())
-    {
+    if let Some(after) = parsed.retry_after {
         err = err.with_retry_after(after);
     }
     err
@@ -247,7 +322,7 @@ pub fn kind_for_status(status: StatusCode) -> ErrorKind {
     }
 }
 
-/// The vendor's request id from the response headers, if any.
+/// A request id from the `request-id` or `x-request-id` header, if any.
 pub fn request_id(headers: &HeaderMap) -> Option<String> {
     REQUEST_ID_HEADERS.iter().find_map(|name| {
         headers
@@ -333,45 +408,57 @@ mod tests {
     }
 
     #[test]
-    fn parses_each_vendor_envelope() {
-        let cases: &[(&str, Option<&str>, &str)] = &[
-            (
-                r#"{"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist","innerError":{"request-id":"r1"}}}"#,
-                Some("Request_ResourceNotFound"),
-                "Resource 'x' does not exist",
-            ),
-            (
-                r#"{"errorCode":"E0000001","errorSummary":"Api validation failed: login","errorCauses":[{"errorSummary":"login: already exists"}]}"#,
-                Some("E0000001"),
-                "Api validation failed: login (login: already exists)",
-            ),
-            (
-                r#"{"code":"InvalidObject","message":"ticket object is invalid","errors":[{"code":"InvalidField","message":"summary is required","resource":"ticket","field":"summary"}]}"#,
-                Some("InvalidObject"),
-                "ticket object is invalid (summary is required)",
-            ),
-            (
-                r#"{"errors":["Ticket 9 not found","second"]}"#,
-                None,
-                "Ticket 9 not found; second",
-            ),
-            (
-                r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#,
-                Some("invalid_client"),
-                "AADSTS7000215: Invalid client secret provided.",
-            ),
-        ];
-        for (body, code, message) in cases {
-            let parsed = JsonErrorParser
-                .parse(StatusCode::BAD_REQUEST, body.as_bytes())
-                .unwrap_or_else(|| panic!("no envelope in {body}"));
-            assert_eq!(parsed.code.as_deref(), *code, "{body}");
-            assert_eq!(parsed.message, *message, "{body}");
-        }
-        assert!(
-            JsonErrorParser
-                .parse(StatusCode::BAD_REQUEST, b"[1,2]")
-                .is_none()
+    fn standard_bodies_are_read_and_vendor_envelopes_are_not() {
+        let headers = HeaderMap::new();
+        let oauth = br#"{"error":"invalid_client","error_description":"bad secret"}"#;
+        let parsed = StandardErrorParser.parse(&FailedResponse::new(
+            StatusCode::UNAUTHORIZED,
+            &headers,
+            oauth,
+        ));
+        assert_eq!(parsed.kind, ErrorKind::Unauthorized);
+        assert_eq!(parsed.code.as_deref(), Some("invalid_client"));
+        assert_eq!(parsed.message.as_deref(), Some("bad secret"));
+
+        let problem = br#"{"type":"https://example.com/out-of-credit","title":"Out of credit","detail":"Balance 30"}"#;
+        let parsed = StandardErrorParser.parse(&FailedResponse::new(
+            StatusCode::FORBIDDEN,
+            &headers,
+            problem,
+        ));
+        assert_eq!(parsed.message.as_deref(), Some("Out of credit: Balance 30"));
+        assert_eq!(
+            parsed.code.as_deref(),
+            Some("https://example.com/out-of-credit")
         );
+
+        // A vendor's own envelope is the vendor parser's business.
+        let graph = br#"{"error":{"code":"Request_ResourceNotFound","message":"gone"}}"#;
+        let parsed =
+            StandardErrorParser.parse(&FailedResponse::new(StatusCode::NOT_FOUND, &headers, graph));
+        assert_eq!(parsed.kind, ErrorKind::NotFound);
+        assert_eq!(parsed.message, None);
+    }
+
+    #[test]
+    fn the_parser_decides_kind_and_retry() {
+        #[derive(Debug)]
+        struct RefusalsAreInvalid;
+        impl ErrorParser for RefusalsAreInvalid {
+            fn parse(&self, response: &FailedResponse<'_>) -> VendorError {
+                VendorError::from_status(response)
+                    .with_kind(ErrorKind::Invalid)
+                    .with_message("refused")
+            }
+        }
+        let err = parse_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &HeaderMap::new(),
+            b"{}",
+            &RefusalsAreInvalid,
+        );
+        assert_eq!(err.kind(), ErrorKind::Invalid);
+        assert!(!err.is_temporary());
+        assert_eq!(err.context_value("http_status"), Some("500"));
     }
 }

@@ -94,6 +94,7 @@ mod error;
 mod paging;
 mod rate;
 mod redact;
+mod settings;
 
 pub use auth::{
     AssertionClaims, Auth, ClientAuth, ClientCredentials, JWT_BEARER_ASSERTION_TYPE, StaticToken,
@@ -105,14 +106,15 @@ pub use client::{
 };
 pub use dpop::{DPOP_PROOF_TYPE, DpopClaims, DpopKey, access_token_hash};
 pub use error::{
-    ErrorParser, JsonErrorParser, VendorError, kind_for_status, parse_error, request_id,
-    retry_after,
+    ErrorParser, FailedResponse, StandardErrorParser, VendorError, joined_messages,
+    kind_for_status, parse_error, request_id, retry_after, str_at,
 };
 pub use paging::{
     DEFAULT_MAX_PAGES, NextPage, Pager, Paging, link_next, next_url_at, odata_next_link,
 };
 pub use rate::{RateBudget, RateHeaders, RateLimits, XRateLimitHeaders};
 pub use redact::{REDACTED, Redactor, redact};
+pub use settings::{DEFAULT_TIMEOUT_SECS, HttpHost, HttpSettings};
 
 pub use governor::Quota;
 pub use reqwest::header::{HeaderMap, HeaderName, HeaderValue};

@@ -256,7 +256,7 @@ async fn a_second_unauthorized_is_an_error_not_a_loop() {
     Mock::given(method("GET"))
         .and(path("/api/v1/users/me"))
         .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
-            "errorCode": "E0000011", "errorSummary": "Invalid token provided", "errorId": "oaeX"
+            "error": "invalid_token", "error_description": "Invalid token provided"
         })))
         .mount(&server)
         .await;
@@ -268,7 +268,7 @@ async fn a_second_unauthorized_is_an_error_not_a_loop() {
         .unwrap();
     let err = client.get("api/v1/users/me").send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthorized);
-    assert_eq!(err.context_value("vendor_code"), Some("E0000011"));
+    assert_eq!(err.context_value("vendor_code"), Some("invalid_token"));
     assert_eq!(count(&server, "/api/v1/users/me").await, 2);
 }
 

@@ -273,75 +273,76 @@ async fn connection_failures_are_transient_and_retried() {
 #[tokio::test]
 async fn each_status_maps_to_its_kind_with_vendor_message_and_request_id() {
     let server = MockServer::start().await;
+    // RFC 9457 problem details: the standard body stackhand-http reads by itself.
     let cases: &[(u16, &str, ErrorKind, Option<&str>, &str)] = &[
         (
             400,
-            r#"{"error":{"code":"Request_BadRequest","message":"Invalid value specified for property 'usageLocation'."}}"#,
+            r#"{"type":"https://errors.example/bad-value","title":"Invalid value for usageLocation"}"#,
             ErrorKind::Invalid,
-            Some("Request_BadRequest"),
-            "usageLocation",
+            Some("https://errors.example/bad-value"),
+            "Invalid value for usageLocation",
         ),
         (
             422,
-            r#"{"code":"InvalidObject","message":"ticket object is invalid","errors":[{"code":"InvalidField","message":"summary is required","resource":"ticket","field":"summary"}]}"#,
+            r#"{"type":"https://errors.example/unprocessable","title":"summary is required"}"#,
             ErrorKind::Invalid,
-            Some("InvalidObject"),
+            Some("https://errors.example/unprocessable"),
             "summary is required",
         ),
         (
             401,
-            r#"{"code":"Unauthorized","message":"Authentication failed"}"#,
+            r#"{"type":"https://errors.example/expired","title":"Authentication failed"}"#,
             ErrorKind::Unauthorized,
-            Some("Unauthorized"),
+            Some("https://errors.example/expired"),
             "Authentication failed",
         ),
         (
             403,
-            r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation.","innerError":{"date":"2024-01-01T00:00:00","request-id":"body-id","client-request-id":"body-id"}}}"#,
+            r#"{"type":"https://errors.example/privileges","title":"Insufficient privileges"}"#,
             ErrorKind::Forbidden,
-            Some("Authorization_RequestDenied"),
+            Some("https://errors.example/privileges"),
             "Insufficient privileges",
         ),
         (
             404,
-            r#"{"errorCode":"E0000007","errorSummary":"Not found: Resource not found: jane@x (User)","errorLink":"E0000007","errorId":"oaeAbc","errorCauses":[]}"#,
+            r#"{"type":"https://errors.example/missing","title":"Resource not found: jane@x"}"#,
             ErrorKind::NotFound,
-            Some("E0000007"),
+            Some("https://errors.example/missing"),
             "Resource not found: jane@x",
         ),
         (
             409,
-            r#"{"error":{"code":"Directory_ConcurrencyViolation","message":"Another update is in progress."}}"#,
+            r#"{"type":"https://errors.example/busy","title":"Another update is in progress"}"#,
             ErrorKind::Conflict,
-            Some("Directory_ConcurrencyViolation"),
-            "Another update",
+            Some("https://errors.example/busy"),
+            "Another update is in progress",
         ),
         (
             412,
-            r#"{"error":{"code":"PreconditionFailed","message":"etag mismatch"}}"#,
+            r#"{"type":"https://errors.example/etag","title":"etag mismatch"}"#,
             ErrorKind::Conflict,
-            Some("PreconditionFailed"),
+            Some("https://errors.example/etag"),
             "etag mismatch",
         ),
         (
             429,
-            r#"{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests."}"#,
+            r#"{"type":"https://errors.example/throttled","title":"exceeded rate limit"}"#,
             ErrorKind::RateLimited,
-            Some("E0000047"),
+            Some("https://errors.example/throttled"),
             "exceeded rate limit",
         ),
         (
             500,
-            r#"{"errors":["An unexpected error has occurred."]}"#,
+            r#"{"type":"https://errors.example/unexpected","title":"An unexpected error has occurred"}"#,
             ErrorKind::Transient,
-            None,
-            "An unexpected error has occurred.",
+            Some("https://errors.example/unexpected"),
+            "An unexpected error has occurred",
         ),
         (
             418,
-            r#"{"code":"Teapot","message":"short and stout"}"#,
+            r#"{"type":"https://errors.example/teapot","title":"short and stout"}"#,
             ErrorKind::Permanent,
-            Some("Teapot"),
+            Some("https://errors.example/teapot"),
             "short and stout",
         ),
     ];
@@ -388,8 +389,22 @@ async fn each_status_maps_to_its_kind_with_vendor_message_and_request_id() {
     }
 }
 
+/// A vendor's parser reads its own request-id header and envelope; the client adds nothing.
+#[derive(Debug)]
+struct OktaLike;
+
+impl stackhand_http::ErrorParser for OktaLike {
+    fn parse(&self, response: &stackhand_http::FailedResponse<'_>) -> stackhand_http::VendorError {
+        let body = response.json().unwrap_or_default();
+        stackhand_http::VendorError::from_status(response)
+            .with_request_id(response.header("x-okta-request-id"))
+            .with_request_id(stackhand_http::str_at(&body, "/errorId"))
+            .with_message(stackhand_http::str_at(&body, "/errorSummary").unwrap_or("Okta error"))
+    }
+}
+
 #[tokio::test]
-async fn request_id_falls_back_to_okta_header_and_graph_body() {
+async fn request_ids_come_from_standard_headers_or_the_vendor_parser() {
     let server = MockServer::start().await;
     Mock::given(path("/api/okta"))
         .respond_with(
@@ -401,20 +416,36 @@ async fn request_id_falls_back_to_okta_header_and_graph_body() {
         )
         .mount(&server)
         .await;
-    Mock::given(path("/api/graph"))
+    Mock::given(path("/api/body"))
         .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
-            "error": {"code": "Request_ResourceNotFound", "message": "Resource 'x' does not exist",
-                      "innerError": {"request-id": "graph-body-id"}}
+            "errorCode": "E0000007", "errorSummary": "Not found", "errorId": "body-id"
         })))
         .mount(&server)
         .await;
-    let client = builder(&server, "test", "/api/").build().unwrap();
-    let okta = client.get("okta").send().await.unwrap_err();
-    assert_eq!(okta.context_value("request_id"), Some("okta-req-1"));
-    let graph = client.get("graph").send().await.unwrap_err();
-    assert_eq!(graph.context_value("request_id"), Some("graph-body-id"));
+    Mock::given(path("/api/standard"))
+        .respond_with(ResponseTemplate::new(404).insert_header("request-id", "std-id"))
+        .mount(&server)
+        .await;
+    let plain = builder(&server, "test", "/api/").build().unwrap();
+    let err = plain.get("okta").send().await.unwrap_err();
+    assert_eq!(
+        err.context_value("request_id"),
+        None,
+        "no vendor header in stackhand-http"
+    );
+    let err = plain.get("standard").send().await.unwrap_err();
+    assert_eq!(err.context_value("request_id"), Some("std-id"));
+
+    let okta = builder(&server, "test", "/api/")
+        .error_parser(Arc::new(OktaLike))
+        .build()
+        .unwrap();
+    let err = okta.get("okta").send().await.unwrap_err();
+    assert_eq!(err.context_value("request_id"), Some("okta-req-1"));
+    let err = okta.get("body").send().await.unwrap_err();
+    assert_eq!(err.context_value("request_id"), Some("body-id"));
     // send_json_optional turns a 404 into None.
-    let none: Option<Ticket> = client.get("graph").send_json_optional().await.unwrap();
+    let none: Option<Ticket> = okta.get("body").send_json_optional().await.unwrap();
     assert_eq!(none, None);
 }
 
@@ -729,4 +760,42 @@ async fn redirects_are_followed_only_within_the_origin() {
     let ticket: Ticket = client.get("old").send_json().await.unwrap();
     assert_eq!(ticket.id, 5);
     elsewhere.verify().await;
+}
+
+/// Refuses every request as the vendor's business rule, whatever the status.
+#[derive(Debug)]
+struct RefusalsAreInvalid;
+
+impl stackhand_http::ErrorParser for RefusalsAreInvalid {
+    fn parse(&self, response: &stackhand_http::FailedResponse<'_>) -> stackhand_http::VendorError {
+        stackhand_http::VendorError::from_status(response).with_kind(ErrorKind::Invalid)
+    }
+}
+
+#[tokio::test]
+async fn retries_follow_what_the_parser_decided() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/flaky"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let client = builder(&server, "test", "/api/")
+        .retry(fast_retry(3))
+        .build()
+        .unwrap();
+    let err = client.get("flaky").send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert_eq!(err.status(), RetryStatus::Exhausted);
+    let attempts = count(&server, "/api/flaky").await;
+    assert_eq!(attempts, 3);
+
+    let refusing = builder(&server, "test", "/api/")
+        .retry(fast_retry(3))
+        .error_parser(Arc::new(RefusalsAreInvalid))
+        .build()
+        .unwrap();
+    let err = refusing.get("flaky").send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(!err.is_temporary());
+    assert_eq!(count(&server, "/api/flaky").await, attempts + 1, "not retried");
 }

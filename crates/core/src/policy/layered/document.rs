@@ -8,13 +8,12 @@ use globset::{Glob, GlobMatcher};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::error::{
-    FieldPath, PolicyError, SourceMap, did_you_mean, hint, quoted_list, syntax_error,
-};
+use super::error::{FieldPath, PolicyError, SourceMap, syntax_error};
 use super::names::{NameKind, NameUse};
 use crate::approval::Operation;
 use crate::model::{ActionId, Department, PrincipalKind, Risk, TenantGroupId, TenantId};
 use crate::policy::{Approver, RuleId};
+use crate::suggest::{did_you_mean, hint, quoted_list};
 
 /// Where a document applies: one of the four policy layers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -200,35 +200,3 @@ pub(crate) fn syntax_error(origin: &str, text: &str, err: &toml::de::Error) -> P
         message: format!("invalid TOML: {}", err.message().trim_end()),
     }
 }
-
-/// The closest of `candidates` to `word`, if it is a plausible typo of it: at most two edits
-/// (a swap of neighbours counts as one), or a quarter of the word's length for longer words.
-/// Ties go to the first candidate.
-pub(crate) fn did_you_mean<'c>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'c str>,
-) -> Option<&'c str> {
-    let limit = (word.chars().count() / 4).max(2);
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// ` (did you mean "x"?)`, or nothing.
-pub(crate) fn hint(suggestion: Option<&str>) -> String {
-    suggestion
-        .map(|m| format!(" (did you mean {m:?}?)"))
-        .unwrap_or_default()
-}
-
-/// `"a", "b", "c"` for messages.
-pub(crate) fn quoted_list(items: &[&str]) -> String {
-    items
-        .iter()
-        .map(|i| format!("{i:?}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}

@@ -3,10 +3,11 @@
 use std::collections::BTreeSet;
 
 use super::PolicyDocument;
-use super::error::{FieldPath, PolicyError, SourceMap, did_you_mean, hint, quoted_list};
+use super::error::{FieldPath, PolicyError, SourceMap};
 use super::index::action_glob;
 use crate::model::TenantId;
 use crate::policy::Vocabulary;
+use crate::suggest::{did_you_mean, hint, quoted_list};
 
 /// What kind of name a document uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
