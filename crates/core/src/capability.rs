@@ -391,7 +391,11 @@ pub trait IdentityProvider: Send + Sync {
 /// ```
 #[async_trait]
 pub trait IdentityWrites: Send + Sync {
-    /// Reset the password.
+    /// Reset the password, and revoke the user's sessions when `options.revoke_sessions`.
+    ///
+    /// The connector owns the revocation because vendors do it as part of the reset (Okta's
+    /// `revokeSessions=true`): `identity.reset_password` does not call
+    /// [`revoke_sessions`](Self::revoke_sessions) after this.
     async fn reset_password(
         &self,
         proof: &ExecutionProof<'_>,

@@ -413,6 +413,9 @@ impl IdentityWrites for MemoryConnector {
         let mut s = self.state.lock();
         let u = s.user_mut(&user.id)?;
         u.locked = false;
+        if options.revoke_sessions {
+            s.revoked_sessions.push(user.id.clone());
+        }
         Ok(PasswordReset {
             temporary_password: Some(generate_password_for(&user.login)),
             reset_link: None,

@@ -216,11 +216,6 @@ impl TypedAction for ResetPassword {
             .identity_writes(proof)?
             .reset_password(proof, &user, &params.options)
             .await?;
-        if params.options.revoke_sessions {
-            ctx.identity_writes(proof)?
-                .revoke_sessions(proof, &user)
-                .await?;
-        }
         let mut outcome = Outcome {
             changes: plan.changes.clone(),
             state_before: plan.state_before.clone(),
