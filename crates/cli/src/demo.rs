@@ -40,22 +40,14 @@ const POLICIES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Vendor actions the sample policies name (`m365.set_forwarding`): they are written for
-/// tenants on Microsoft 365. The demo's in-memory connector offers no vendor actions, so the
-/// demo lists them itself; a runner collects them from the tenants' connectors.
-const SAMPLE_VENDOR_ACTIONS: &[&str] = &[
-    "m365.set_forwarding",
-    "m365.convert_to_shared",
-    "okta.suspend",
-    "okta.unsuspend",
-];
-
-/// What the runner would know about the demo deployment: the names its policies may use.
+/// What the runner would know about the demo deployment: the names its policies may use,
+/// including the vendor actions of every connector this build has (the sample policies name
+/// `m365.*` and `okta.*` actions for tenants on those vendors).
 fn vocabulary(tenant: &TenantId, group: &TenantGroupId) -> Result<Vocabulary> {
-    let vendor = SAMPLE_VENDOR_ACTIONS
-        .iter()
-        .map(|id| ActionId::new(*id))
-        .collect::<stackhand_core::Result<Vec<_>>>()?;
+    let vendor = stackhand_runner::default_registry()
+        .describe()
+        .into_iter()
+        .flat_map(|d| d.actions.into_iter().map(|a| a.id));
     Ok(Vocabulary::builtin()
         .with_actions(vendor)
         .with_tenants([tenant.clone()])

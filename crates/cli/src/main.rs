@@ -65,6 +65,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The connectors this build has: each one's capabilities, actions and configuration keys.
+    Connectors {
+        /// Print JSON, with each connector's configuration schema and action input schemas.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The deployment configuration (stackhand.toml).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Policy files.
     Policy {
         #[command(subcommand)]
@@ -78,12 +89,29 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Load the configuration, build every tenant's connectors through the registry (with each
+    /// tenant's own credentials; nothing is sent to a vendor) and load the policies, reporting
+    /// the first error with its file and key.
+    Check {
+        /// The configuration file. `STACKHAND_*` variables override it
+        /// (`STACKHAND_TENANTS__ACME__NAME`).
+        #[arg(long, default_value = "stackhand.toml")]
+        config: PathBuf,
+        /// An approver role the policies may name, e.g. msp.lead (repeatable).
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum PolicyCommand {
     /// Load policy files or directories and report the first error with file, line and field.
     ///
-    /// Every action id or glob a document names must be a known action: the built-in ones,
-    /// and the vendor actions given with --known-action (this build links no connector, so it
-    /// cannot list theirs). Tenants, groups, departments and roles are not checked here.
+    /// Every action id or glob a document names must be a known action: the built-in ones, the
+    /// actions of the connectors this build has (`stackhand connectors`), and any given with
+    /// --known-action. Tenants, groups, departments and roles are checked by `stackhand config
+    /// check`, which knows the deployment.
     Check {
         /// A vendor action id the policies may name, e.g. m365.set_forwarding (repeatable).
         #[arg(long = "known-action", value_name = "ID")]
@@ -155,6 +183,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Connectors { json } => list_connectors(json),
+        Command::Config {
+            command: ConfigCommand::Check { config, roles },
+        } => check_config(&config, &roles).await,
         Command::Policy {
             command:
                 PolicyCommand::Check {
@@ -166,8 +198,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 .iter()
                 .map(|id| ActionId::new(id.as_str()).with_context(|| "--known-action"))
                 .collect::<Result<Vec<_>>>()?;
+            let connector_actions = stackhand_runner::default_registry()
+                .describe()
+                .into_iter()
+                .flat_map(|d| d.actions.into_iter().map(|a| a.id));
             let loader = paths.iter().fold(
-                PolicyLoader::new().vocabulary(Vocabulary::builtin().with_actions(vendor)),
+                PolicyLoader::new().vocabulary(
+                    Vocabulary::builtin()
+                        .with_actions(connector_actions)
+                        .with_actions(vendor),
+                ),
                 |l, p| l.add_path(p),
             );
             match loader.build() {
@@ -193,6 +233,70 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 path.display()
             );
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `stackhand connectors`.
+fn list_connectors(json: bool) -> Result<ExitCode> {
+    let descriptions = stackhand_runner::default_registry().describe();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&descriptions)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if descriptions.is_empty() {
+        println!("this build has no connectors (it was built without any connector-* feature)");
+    }
+    for d in &descriptions {
+        let categories: Vec<&str> = d.categories.iter().map(|c| c.as_str()).collect();
+        println!("{:12} {} [{}]", d.vendor, d.summary, categories.join(", "));
+        let keys: Vec<&str> = d
+            .config_schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        println!("{:12}   config keys: {}", "", keys.join(", "));
+        for action in &d.actions {
+            println!("{:12}   action {:28} {}", "", action.id.as_str(), action.summary);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `stackhand config check`.
+async fn check_config(path: &Path, roles: &[String]) -> Result<ExitCode> {
+    let loaded = match stackhand_runner::LoadedConfig::load(path) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            eprintln!("{err}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let registry = stackhand_runner::default_registry();
+    let composer = stackhand_runner::Composer::new(&registry);
+    let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+    if let Err(err) = composer.policy(&loaded, &roles) {
+        eprintln!("{err}");
+        return Ok(ExitCode::from(2));
+    }
+    match composer.tenants(&loaded).await {
+        Ok(tenants) => {
+            for t in &tenants {
+                let vendors: Vec<String> = t
+                    .connectors
+                    .all()
+                    .iter()
+                    .map(|c| c.info().vendor.clone())
+                    .collect();
+                println!("ok: tenant {} with {}", t.tenant.id, vendors.join(", "));
+            }
+            println!("ok: {} loads without errors", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            Ok(ExitCode::from(2))
         }
     }
 }

@@ -96,7 +96,7 @@ pub mod memory;
 pub mod model;
 pub mod password;
 pub mod policy;
-mod suggest;
+pub mod suggest;
 
 pub use action::{
     Action, ActionCatalog, ActionContext, Descriptor, ExecutionProof, Typed, TypedAction,

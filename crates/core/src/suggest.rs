@@ -3,7 +3,7 @@
 /// The closest of `candidates` to `word`, if it is a plausible typo of it: at most two edits
 /// (a swap of neighbours counts as one), or a quarter of the word's length for longer words.
 /// Ties go to the first candidate.
-pub(crate) fn did_you_mean<'c>(
+pub fn did_you_mean<'c>(
     word: &str,
     candidates: impl IntoIterator<Item = &'c str>,
 ) -> Option<&'c str> {
@@ -17,14 +17,14 @@ pub(crate) fn did_you_mean<'c>(
 }
 
 /// ` (did you mean "x"?)`, or nothing.
-pub(crate) fn hint(suggestion: Option<&str>) -> String {
+pub fn hint(suggestion: Option<&str>) -> String {
     suggestion
         .map(|m| format!(" (did you mean {m:?}?)"))
         .unwrap_or_default()
 }
 
 /// `"a", "b", "c"` for messages.
-pub(crate) fn quoted_list(items: &[&str]) -> String {
+pub fn quoted_list(items: &[&str]) -> String {
     items
         .iter()
         .map(|i| format!("{i:?}"))

@@ -1,0 +1,275 @@
+//! `stackhand.toml`: the tenants, each with its enabled connectors, tenant group, departments
+//! and policy files, read with figment from the file and `STACKHAND_*` variables.
+//!
+//! ```toml
+//! policies = ["policies"]        # files or directories, relative to this file
+//! secrets_dir = "secrets"        # { file = "x" } credentials are read from secrets/<tenant>/x
+//!
+//! [tenants.acme-law]
+//! name = "Acme Law"
+//! group = "legal"
+//! departments = ["finance", "litigation"]
+//! policies = ["policies/acme-law.toml"]
+//!
+//! [tenants.acme-law.connectors.m365]
+//! tenant_id = "acmelaw.onmicrosoft.com"
+//! auth = { method = "client_secret", client_id = "5a8c…", client_secret = { env = "STACKHAND_SECRET_ACME_LAW__M365" } }
+//! ```
+//!
+//! Variables override the file: `STACKHAND_SECRETS_DIR=/run/secrets`,
+//! `STACKHAND_TENANTS__ACME__NAME="Acme"` (`__` separates keys). `STACKHAND_SECRET_*` variables
+//! are credentials, not configuration, and `STACKHAND_AUDIT_KEY` is the audit key; neither is read
+//! here. Every unknown key is an error naming the file (or the variable), the key and the nearest
+//! valid key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use stackhand_core::build::LocalSecrets;
+use stackhand_core::suggest::{did_you_mean, hint, quoted_list};
+use stackhand_core::{Department, Error, Result, TenantGroupId, TenantId};
+
+/// The prefix of configuration variables.
+pub const ENV_PREFIX: &str = "STACKHAND_";
+
+/// Variables under [`ENV_PREFIX`] that are not configuration (lower-cased, without the prefix).
+const NOT_CONFIGURATION: &[&str] = &["audit_key", "log"];
+
+/// The whole of `stackhand.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct StackhandConfig {
+    /// Policy files or directories every tenant's policy is layered from (global and group
+    /// documents), relative to the configuration file.
+    #[serde(default)]
+    pub policies: Vec<PathBuf>,
+    /// Where `{ file = "x" }` credentials are kept: `<secrets_dir>/<tenant>/x`, relative to the
+    /// configuration file. Without it, only `{ env = "…" }` credentials can be used.
+    #[serde(default)]
+    pub secrets_dir: Option<PathBuf>,
+    /// The client tenants, by id.
+    #[serde(default)]
+    pub tenants: BTreeMap<TenantId, TenantConfig>,
+}
+
+/// One client tenant.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TenantConfig {
+    /// Display name (default: the id).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The tenant group whose policy layer applies.
+    #[serde(default)]
+    pub group: Option<TenantGroupId>,
+    /// The departments its directory names, for department policy layers.
+    #[serde(default)]
+    pub departments: Vec<Department>,
+    /// Its own policy files or directories, relative to the configuration file.
+    #[serde(default)]
+    pub policies: Vec<PathBuf>,
+    /// Enabled connectors: vendor key to that connector's own configuration table.
+    #[serde(default)]
+    pub connectors: BTreeMap<String, serde_json::Value>,
+}
+
+/// A loaded configuration and where its values came from.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The configuration, with relative paths resolved against the file's directory.
+    pub config: StackhandConfig,
+    figment: Figment,
+    origin: String,
+}
+
+impl LoadedConfig {
+    /// Read `path` and the `STACKHAND_*` variables.
+    pub fn load(path: &Path) -> Result<Self> {
+        if !path.is_file() {
+            return Err(Error::invalid(format!(
+                "configuration file {} not found (pass --config, or create stackhand.toml)",
+                path.display()
+            )));
+        }
+        let env = Env::prefixed(ENV_PREFIX)
+            .split("__")
+            .filter(|key| {
+                let key = key.as_str();
+                !key.starts_with("secret_") && !NOT_CONFIGURATION.contains(&key)
+            });
+        let figment = Figment::new().merge(Toml::file(path)).merge(env);
+        Self::extract(figment, path.display().to_string(), path.parent())
+    }
+
+    /// Read configuration text (tests, embedders); relative paths resolve against `base`.
+    pub fn from_str(origin: &str, text: &str, base: Option<&Path>) -> Result<Self> {
+        Self::extract(
+            Figment::new().merge(Toml::string(text)),
+            origin.to_string(),
+            base,
+        )
+    }
+
+    fn extract(figment: Figment, origin: String, base: Option<&Path>) -> Result<Self> {
+        let mut config: StackhandConfig = figment
+            .extract()
+            .map_err(|e| figment_error(&origin, e))?;
+        if let Some(base) = base {
+            let resolve = |p: &mut PathBuf| {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            };
+            config.policies.iter_mut().for_each(resolve);
+            config.secrets_dir.iter_mut().for_each(resolve);
+            for tenant in config.tenants.values_mut() {
+                tenant.policies.iter_mut().for_each(resolve);
+            }
+        }
+        let loaded = Self {
+            config,
+            figment,
+            origin,
+        };
+        loaded.check()?;
+        Ok(loaded)
+    }
+
+    /// Where the value at `key` (`tenants.acme.connectors.m365`) came from: the file or the
+    /// variables.
+    pub fn source_of(&self, key: &str) -> String {
+        self.figment
+            .find_metadata(key)
+            .map(|m| match &m.source {
+                Some(figment::Source::File(path)) => path.display().to_string(),
+                _ => m.name.to_string(),
+            })
+            .unwrap_or_else(|| self.origin.clone())
+    }
+
+    /// Refuse what serde cannot see: tenants whose secret variables would share a prefix.
+    fn check(&self) -> Result<()> {
+        let mut prefixes: BTreeMap<String, &TenantId> = BTreeMap::new();
+        for id in self.config.tenants.keys() {
+            if let Some(other) = prefixes.insert(LocalSecrets::env_prefix(id), id) {
+                return Err(Error::invalid(format!(
+                    "{}: tenants {other} and {id} would read the same secret variables ({}*); rename one",
+                    self.origin,
+                    LocalSecrets::env_prefix(id)
+                )));
+            }
+        }
+        for (id, tenant) in &self.config.tenants {
+            if tenant.connectors.is_empty() {
+                return Err(Error::invalid(format!(
+                    "{}: tenant {id} enables no connector; add [tenants.{id}.connectors.<vendor>]",
+                    self.source_of(&format!("tenants.{id}"))
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// figment's error as one line naming the source, the key and, for an unknown key, the nearest
+/// valid one.
+fn figment_error(origin: &str, err: figment::Error) -> Error {
+    use figment::error::Kind;
+    let source = err
+        .metadata
+        .as_ref()
+        .map(|m| match &m.source {
+            Some(figment::Source::File(path)) => path.display().to_string(),
+            _ => m.name.to_string(),
+        })
+        .unwrap_or_else(|| origin.to_string());
+    let mut key = err.path.join(".");
+    let detail = match &err.kind {
+        Kind::UnknownField(found, expected) => {
+            let hint = hint(did_you_mean(found, expected.iter().copied()));
+            format!(
+                "unknown key {found:?}{hint}; valid keys here: {}",
+                quoted_list(expected)
+            )
+        }
+        Kind::MissingField(field) => {
+            key = if key.is_empty() {
+                field.to_string()
+            } else {
+                format!("{key}.{field}")
+            };
+            format!("missing key {field:?}")
+        }
+        other => other.to_string(),
+    };
+    let at = if key.is_empty() {
+        String::new()
+    } else {
+        format!(" at {key}")
+    };
+    Error::invalid(format!("{source}{at}: {detail}")).with_context("key", key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_name_source_key_and_nearest() {
+        let err = LoadedConfig::from_str(
+            "stackhand.toml",
+            "[tenants.acme]\ngrup = \"legal\"\n[tenants.acme.connectors.okta]\n",
+            None,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("stackhand.toml at tenants.acme.grup"), "{text}");
+        assert!(text.contains("did you mean \"group\""), "{text}");
+
+        let err = LoadedConfig::from_str("stackhand.toml", "secret_dir = \"s\"\n", None)
+            .unwrap_err();
+        assert!(err.to_string().contains("did you mean \"secrets_dir\""), "{err}");
+    }
+
+    #[test]
+    fn bad_ids_and_empty_tenants_are_refused() {
+        let err = LoadedConfig::from_str(
+            "stackhand.toml",
+            "[tenants.\"acme law\".connectors.okta]\n",
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("invalid tenant id"), "{err}");
+        let err = LoadedConfig::from_str("stackhand.toml", "[tenants.acme]\n", None).unwrap_err();
+        assert!(err.to_string().contains("enables no connector"), "{err}");
+        let err = LoadedConfig::from_str(
+            "stackhand.toml",
+            "[tenants.acme-eu.connectors.okta]\n[tenants.acme_eu.connectors.okta]\n",
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("same secret variables"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_file() {
+        let loaded = LoadedConfig::from_str(
+            "stackhand.toml",
+            "policies = [\"policies\"]\nsecrets_dir = \"secrets\"\n[tenants.acme]\npolicies = [\"p/acme.toml\"]\n[tenants.acme.connectors.okta]\n",
+            Some(Path::new("/etc/stackhand")),
+        )
+        .unwrap();
+        assert_eq!(loaded.config.policies, [PathBuf::from("/etc/stackhand/policies")]);
+        assert_eq!(
+            loaded.config.secrets_dir.as_deref(),
+            Some(Path::new("/etc/stackhand/secrets"))
+        );
+        let acme = &loaded.config.tenants[&TenantId::new("acme").unwrap()];
+        assert_eq!(acme.policies, [PathBuf::from("/etc/stackhand/p/acme.toml")]);
+    }
+}

@@ -1,0 +1,35 @@
+//! # stackhand-runner
+//!
+//! Composes stackhand from `stackhand.toml`: the connectors this build has
+//! ([`register_default_connectors`], one cargo feature per connector), each tenant's enabled
+//! connectors built through the [`Registry`](stackhand_core::Registry) with that tenant's own
+//! credentials ([`Composer`]), and the layered policy checked against everything the
+//! configuration and the connectors name.
+//!
+//! The `stackhand` binary is this crate plus a command line; integrators who build their own
+//! runner use it the same way.
+//!
+//! ```no_run
+//! use stackhand_runner::{Composer, LoadedConfig, default_registry};
+//!
+//! # async fn demo() -> stackhand_core::Result<()> {
+//! let loaded = LoadedConfig::load("stackhand.toml".as_ref())?;
+//! let registry = default_registry();
+//! let composer = Composer::new(&registry);
+//! let policy = composer.policy(&loaded, &["msp.lead"])?;
+//! for tenant in composer.tenants(&loaded).await? {
+//!     println!("{}: {} connectors", tenant.tenant.id, tenant.connectors.all().len());
+//! }
+//! # let _ = policy;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod compose;
+pub mod config;
+pub mod connectors;
+
+pub use compose::{ComposedTenant, Composer};
+pub use config::{LoadedConfig, StackhandConfig, TenantConfig};
+pub use connectors::{default_registry, register_default_connectors};
