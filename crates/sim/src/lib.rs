@@ -5,8 +5,10 @@
 //! return, errors included, so connectors can be run end to end without a vendor tenant.
 //!
 //! Each vendor is a module behind a cargo feature of the same name. Every simulator is seeded
-//! with demo tenants, records the requests it receives (for OpenAPI validation in the testkit),
-//! and takes injected latency and `429` faults.
+//! with demo tenants, records the requests it receives as the testkit's `ObservedRequest`s
+//! (re-exported here as [`RecordedRequest`], for OpenAPI validation in the testkit), and takes
+//! injected latency and `429` faults. What the simulators share is written once: the OAuth 2.0
+//! token endpoint pieces in `oauth`, page slicing, cursors and `Link` headers in `paging`.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -19,9 +21,31 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(any(feature = "m365", feature = "okta"))]
+#[cfg_attr(not(all(feature = "m365", feature = "okta")), allow(dead_code))] // each uses a part
+mod oauth;
+#[cfg(any(
+    feature = "m365",
+    feature = "okta",
+    feature = "connectwise",
+    feature = "autotask"
+))]
+#[cfg_attr(
+    not(all(
+        feature = "m365",
+        feature = "okta",
+        feature = "connectwise",
+        feature = "autotask"
+    )),
+    allow(dead_code) // each vendor uses a part
+)]
+mod paging;
 mod server;
 
-pub use server::{Faults, RecordedRequest, Recorder, SimServer};
+pub use server::{Faults, Recorder, SimServer};
+/// One request a simulator received: the testkit's `ObservedRequest`, which the
+/// [`Recorder`] records into, so the testkit's OpenAPI checks take recordings as they are.
+pub use stackhand_testkit::ObservedRequest as RecordedRequest;
 
 #[cfg(feature = "autotask")]
 pub mod autotask;

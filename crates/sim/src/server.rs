@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
+use stackhand_testkit::ObservedRequest;
 use tokio::task::JoinHandle;
 
 /// Faults to inject into every response.
@@ -25,37 +26,16 @@ pub struct Faults {
     pub retry_after_secs: u64,
 }
 
-/// One request a simulator received.
-#[derive(Debug, Clone)]
-pub struct RecordedRequest {
-    /// Method.
-    pub method: Method,
-    /// Path, without the query.
-    pub path: String,
-    /// Raw query string, if any.
-    pub query: Option<String>,
-    /// Headers.
-    pub headers: HeaderMap,
-    /// Body bytes.
-    pub body: Bytes,
-}
-
-impl RecordedRequest {
-    /// The body as JSON, if it is JSON.
-    pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.body).ok()
-    }
-}
-
-/// The requests a simulator received, in order.
+/// The requests a simulator received, in order, as the testkit's [`ObservedRequest`]s, so
+/// `stackhand_testkit::openapi::assert_all_valid` checks them as they are.
 #[derive(Debug, Clone, Default)]
 pub struct Recorder {
-    requests: Arc<Mutex<Vec<RecordedRequest>>>,
+    requests: Arc<Mutex<Vec<ObservedRequest>>>,
 }
 
 impl Recorder {
     /// Everything received so far.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
+    pub fn requests(&self) -> Vec<ObservedRequest> {
         self.requests.lock().clone()
     }
 
@@ -64,7 +44,7 @@ impl Recorder {
         self.requests.lock().clear();
     }
 
-    fn push(&self, request: RecordedRequest) {
+    fn push(&self, request: ObservedRequest) {
         self.requests.lock().push(request);
     }
 }
@@ -91,12 +71,12 @@ async fn record_and_inject(
         Ok(bytes) => bytes,
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response(),
     };
-    state.recorder.push(RecordedRequest {
+    state.recorder.push(ObservedRequest {
         method: parts.method.clone(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().map(str::to_string),
         headers: parts.headers.clone(),
-        body: bytes.clone(),
+        body: bytes.to_vec(),
     });
     if !state.faults.latency.is_zero() {
         tokio::time::sleep(state.faults.latency).await;
@@ -223,4 +203,29 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .to_str()
         .ok()?
         .strip_prefix("Bearer ")
+}
+
+#[allow(dead_code)] // used by the vendor modules, each behind its feature
+/// The `Host` a request was sent to (`127.0.0.1` when it names none).
+pub(crate) fn host(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+}
+
+#[allow(dead_code)] // used by the vendor modules, each behind its feature
+/// `http://{Host}`: the origin of the request, so links and paging URLs the simulators answer
+/// with lead back to the simulator wherever it listens.
+pub(crate) fn origin(headers: &HeaderMap) -> String {
+    format!("http://{}", host(headers))
+}
+
+#[allow(dead_code)] // used by the vendor modules, each behind its feature
+/// The request's `Content-Type` (empty when absent).
+pub(crate) fn content_type(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }

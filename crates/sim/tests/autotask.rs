@@ -9,6 +9,7 @@ use stackhand_sim::SimServer;
 use stackhand_sim::autotask::{
     API_SECRET, API_USER, AutotaskSim, CONTOSO_COMPANY_ID, GLOBEX_COMPANY_ID, INTEGRATION_CODE,
 };
+use stackhand_testkit::openapi::{Spec, assert_all_valid};
 
 struct Fixture {
     sim: AutotaskSim,
@@ -176,6 +177,28 @@ async fn a_ticket_reads_as_an_item_and_a_missing_one_as_null() {
     let (status, body) = f.get("Tickets/99999999").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({ "item": null }));
+}
+
+#[tokio::test]
+async fn a_resource_reads_as_an_item_as_documented() {
+    let f = Fixture::new().await;
+    let (status, body) = f.get("Resources/29684010").await;
+    assert_eq!(status, StatusCode::OK);
+    let item = &body["item"];
+    assert_eq!(item["id"], 29684010, "{body}");
+    assert!(
+        item["userName"].is_string() && item["email"].is_string(),
+        "{body}"
+    );
+    assert_eq!(item["isActive"], true);
+
+    let (status, body) = f.get("Resources/99999999").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({ "item": null }));
+
+    // Both reads are `Resources_QueryItem` in the bundled document.
+    let spec = Spec::load("autotask.json").unwrap();
+    assert_all_valid(&spec, &f.server.recorder().requests(), "");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use stackhand_sim::connectwise::seed::{CONTOSO_LAW, GLOBEX, HISTORY_PER_COMPANY};
 use stackhand_sim::connectwise::{CLIENT_ID, COMPANY_ID, ConnectWiseSim, PRIVATE_KEY, PUBLIC_KEY};
 use stackhand_sim::{Faults, SimServer};
+use stackhand_testkit::openapi::{ObservedRequest, Spec, assert_all_valid};
 
 const ACCEPT: &str = "application/vnd.connectwise.com+json; version=2025.8";
 
@@ -511,37 +512,168 @@ async fn patch_rejects_bad_shapes_and_moves_boards_and_owners() {
     assert_eq!(status, 400);
 }
 
+/// Every request the simulator received matches the bundled ConnectWise document.
+fn assert_requests_match_spec(api: &Api) {
+    let spec = Spec::load("connectwise-manage.json").unwrap();
+    assert_all_valid(
+        &spec,
+        &api.server.recorder().requests(),
+        &api.sim.api_path(),
+    );
+}
+
 #[tokio::test]
-async fn child_tickets_link_to_a_parent() {
+async fn attach_children_bundles_tickets_under_a_parent() {
     let api = Api::start().await;
     let open = api.sim.open_ticket_ids();
-    let (parent, child) = (open[open.len() - 1], open[open.len() - 2]);
+    let (parent, first, second) = (open[0], open[1], open[2]);
+    let path = format!("/service/tickets/{parent}/attachChildren");
     let (status, body) = api
-        .json(api.patch(
-            &format!("/service/tickets/{child}"),
-            json!([{"op": "replace", "path": "parentTicketId", "value": parent}]),
-        ))
+        .json(api.post(&path, json!({"childTicketIds": [first, second]})))
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["parentTicketId"], parent);
+    assert_eq!(body, json!({"success": true}));
+    let spec = Spec::load("connectwise-manage.json").unwrap();
+    spec.validate_response("POST", &format!("{}{path}", api.sim.api_path()), 200, &body)
+        .unwrap();
+
+    for child in [first, second] {
+        let (_, ticket) = api
+            .json(api.get(&format!("/service/tickets/{child}")))
+            .await;
+        assert_eq!(ticket["parentTicketId"], parent, "{ticket}");
+        assert_eq!(
+            api.sim.ticket(child).unwrap().ticket.parent_ticket_id,
+            Some(parent)
+        );
+    }
     let (_, parent_json) = api
         .json(api.get(&format!("/service/tickets/{parent}")))
         .await;
     assert_eq!(parent_json["hasChildTicket"], true);
-    let (status, _) = api
-        .json(api.patch(
-            &format!("/service/tickets/{parent}"),
-            json!([{"op": "replace", "path": "parentTicketId", "value": parent}]),
-        ))
-        .await;
-    assert_eq!(status, 400, "not its own parent");
-    let (status, _) = api
-        .json(api.patch(
-            &format!("/service/tickets/{child}"),
-            json!([{"op": "replace", "path": "parentTicketId", "value": 99999}]),
-        ))
-        .await;
-    assert_eq!(status, 400);
+    assert_eq!(parent_json.get("parentTicketId"), None, "{parent_json}");
+    assert_requests_match_spec(&api);
+}
+
+#[tokio::test]
+async fn attach_children_refuses_self_links_unknown_tickets_and_nesting() {
+    let api = Api::start().await;
+    let open = api.sim.open_ticket_ids();
+    let (parent, child, other) = (open[0], open[1], open[2]);
+    let attach = |parent: i64, ids: Value| {
+        api.post(
+            &format!("/service/tickets/{parent}/attachChildren"),
+            json!({ "childTicketIds": ids }),
+        )
+    };
+    let refused = |body: &Value, field: &str, mentions: &str| {
+        assert_envelope(body, "InvalidObject");
+        let error = &body["errors"][0];
+        assert_eq!(error["resource"], "ticket", "{body}");
+        assert_eq!(error["field"], field, "{body}");
+        assert!(
+            error["message"].as_str().unwrap().contains(mentions),
+            "{body}"
+        );
+    };
+
+    // A ticket is not its own child, and nothing of a refused bundle is applied.
+    let (status, body) = api.json(attach(parent, json!([child, parent]))).await;
+    assert_eq!(status, 400, "{body}");
+    refused(&body, "childTicketIds", "itself");
+    assert_eq!(api.sim.ticket(child).unwrap().ticket.parent_ticket_id, None);
+
+    let (status, body) = api.json(attach(parent, json!([child, 99_999]))).await;
+    assert_eq!(status, 400, "{body}");
+    refused(&body, "childTicketIds", "99999 not found");
+    assert_eq!(api.sim.ticket(child).unwrap().ticket.parent_ticket_id, None);
+
+    let (status, body) = api.json(attach(parent, json!([]))).await;
+    assert_eq!(status, 400, "{body}");
+    refused(&body, "childTicketIds", "at least one");
+
+    let (status, body) = api.json(attach(99_999, json!([child]))).await;
+    assert_eq!(status, 404, "{body}");
+    assert_envelope(&body, "NotFound");
+
+    // Bundles are one level deep.
+    let (status, body) = api.json(attach(parent, json!([child]))).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api.json(attach(child, json!([other]))).await;
+    assert_eq!(status, 400, "{body}");
+    refused(&body, "parentTicketId", "is a child ticket");
+    let (status, body) = api.json(attach(other, json!([parent]))).await;
+    assert_eq!(status, 400, "{body}");
+    refused(&body, "childTicketIds", "has child tickets");
+    assert_eq!(api.sim.ticket(other).unwrap().ticket.parent_ticket_id, None);
+    assert_eq!(
+        api.sim.ticket(parent).unwrap().ticket.parent_ticket_id,
+        None
+    );
+    assert_requests_match_spec(&api);
+}
+
+#[tokio::test]
+async fn patching_parent_ticket_id_is_refused_in_favour_of_attach_children() {
+    let api = Api::start().await;
+    let open = api.sim.open_ticket_ids();
+    let (parent, child) = (open[0], open[1]);
+    for patch in [
+        json!([{"op": "replace", "path": "parentTicketId", "value": parent}]),
+        json!([{"op": "remove", "path": "parentTicketId"}]),
+    ] {
+        let (status, body) = api
+            .json(api.patch(&format!("/service/tickets/{child}"), patch))
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert_envelope(&body, "InvalidObject");
+        let error = &body["errors"][0];
+        assert_eq!(
+            (&error["code"], &error["resource"], &error["field"]),
+            (
+                &json!("InvalidField"),
+                &json!("ticket"),
+                &json!("parentTicketId")
+            ),
+            "{body}"
+        );
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("/service/tickets/{parentId}/attachChildren"),
+            "{body}"
+        );
+    }
+    assert_eq!(api.sim.ticket(child).unwrap().ticket.parent_ticket_id, None);
+    assert_requests_match_spec(&api);
+}
+
+#[test]
+fn the_spec_copy_holds_attach_children_as_the_vendor_documents_it() {
+    // Guard that the spec checks above can fail: the bundle is an object of integer ids.
+    let spec = Spec::load("connectwise-manage.json").unwrap();
+    let path = "/v4_6_release/apis/3.0/service/tickets/7/attachChildren";
+    let request = |body: Value| {
+        ObservedRequest::new("POST", path)
+            .with_header("clientId", CLIENT_ID)
+            .with_json(&body)
+    };
+    spec.validate_request(&request(json!({"childTicketIds": [8, 9]})))
+        .unwrap();
+    for wrong in [json!({"childTicketIds": ["8"]}), json!([8])] {
+        assert!(
+            spec.validate_request(&request(wrong.clone())).is_err(),
+            "{wrong}"
+        );
+    }
+    let detach = ObservedRequest::new("POST", &path.replace("attach", "detach"))
+        .with_header("clientId", CLIENT_ID)
+        .with_json(&json!({"childTicketIds": [8]}));
+    assert!(
+        spec.validate_request(&detach).is_err(),
+        "detachChildren is not in the vendor document"
+    );
 }
 
 #[tokio::test]

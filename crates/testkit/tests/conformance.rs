@@ -14,9 +14,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use stackhand_core::{
-    ActionContext, ActionId, ActionRequest, Category, Connector, ConnectorInfo, Descriptor, Device,
-    Error, ErrorKind, ExecutionProof, Health, IdempotencyKey, Outcome, Plan, Principal, Result,
-    Risk, Rmm, RmmWrites, ScriptRun, StepStatus, TenantId, Typed, TypedAction,
+    ActionContext, ActionId, ActionRequest, BuildContext, Category, Connector,
+    ConnectorDescription, ConnectorFactory, ConnectorInfo, Descriptor, Device, Error, ErrorKind,
+    ExecutionProof, Health, IdempotencyKey, Outcome, Plan, Principal, Registry, Result, Risk, Rmm,
+    RmmWrites, ScriptRun, SecretRef, StepStatus, TenantId, Typed, TypedAction,
 };
 use stackhand_testkit::Spec;
 use stackhand_testkit::conformance::{
@@ -109,6 +110,8 @@ struct Defects {
     undeclared_category: bool,
     secret_in_errors: bool,
     no_client_header: bool,
+    /// Reads its configuration leniently, so a typo in a key goes unnoticed.
+    ignores_unknown_keys: bool,
     /// A harness defect rather than a connector one: a fixture the vendor would never send.
     fixture_off_spec: bool,
 }
@@ -151,17 +154,114 @@ struct Page {
     next: Option<String>,
 }
 
-impl DemoConnector {
-    fn new(config: DemoConfig, defects: Defects) -> Self {
-        let mut categories = vec![Category::Rmm];
-        if defects.undeclared_category {
-            categories.push(Category::Identity);
+/// The demo's configuration section, as written in `stackhand.toml`.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct DemoSection {
+    base_url: String,
+    token_url: String,
+    client_id: String,
+    client_secret: SecretRef,
+    #[serde(default)]
+    http: DemoHttp,
+}
+
+#[derive(Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct DemoHttp {
+    #[serde(default)]
+    retry: DemoRetry,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+struct DemoRetry {
+    max_attempts: u32,
+    min_delay_ms: u64,
+    max_delay_ms: u64,
+}
+
+impl Default for DemoRetry {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            min_delay_ms: 100,
+            max_delay_ms: 1000,
         }
+    }
+}
+
+/// The demo's factory: what the crate's `register` adds.
+struct DemoFactory {
+    defects: Defects,
+}
+
+fn categories(defects: Defects) -> Vec<Category> {
+    let mut categories = vec![Category::Rmm];
+    if defects.undeclared_category {
+        categories.push(Category::Identity);
+    }
+    categories
+}
+
+#[async_trait]
+impl ConnectorFactory for DemoFactory {
+    fn vendor(&self) -> &'static str {
+        "demo"
+    }
+
+    fn describe(&self) -> ConnectorDescription {
+        ConnectorDescription {
+            vendor: "demo".into(),
+            summary: "A demo RMM".into(),
+            categories: categories(self.defects),
+            config_schema: serde_json::to_value(schemars::schema_for!(DemoSection)).unwrap(),
+            actions: vec![Typed::<ResetAgent>::spec_of()],
+        }
+    }
+
+    async fn build(&self, ctx: &BuildContext, config: Value) -> Result<Arc<dyn Connector>> {
+        let section: DemoSection = if self.defects.ignores_unknown_keys {
+            let mut config = config;
+            if let Some(map) = config.as_object_mut() {
+                map.retain(|key, _| {
+                    [
+                        "base_url",
+                        "token_url",
+                        "client_id",
+                        "client_secret",
+                        "http",
+                    ]
+                    .contains(&key.as_str())
+                });
+            }
+            stackhand_core::config::section("demo", config)?
+        } else {
+            stackhand_core::config::section("demo", config)?
+        };
+        let config = DemoConfig {
+            base_url: section.base_url,
+            token_url: section.token_url,
+            client_id: section.client_id,
+            client_secret: ctx.secret(&section.client_secret).await?,
+            max_retries: section.http.retry.max_attempts.saturating_sub(1),
+            backoff: Duration::from_millis(section.http.retry.min_delay_ms),
+        };
+        Ok(Arc::new(DemoConnector::new(
+            ctx.tenant().clone(),
+            config,
+            self.defects,
+        )))
+    }
+}
+
+impl DemoConnector {
+    fn new(tenant: TenantId, config: DemoConfig, defects: Defects) -> Self {
         Self {
             info: ConnectorInfo {
                 vendor: "demo".into(),
-                tenant: TenantId::new("acme").unwrap(),
-                categories,
+                tenant,
+                categories: categories(defects),
             },
             config,
             http: reqwest::Client::new(),
@@ -474,20 +574,32 @@ fn request(action: &'static str, params: Value) -> ActionRequest {
 
 #[async_trait]
 impl Harness for DemoHarness {
-    fn connector(&self, server_url: &str) -> Result<Arc<dyn Connector>> {
-        let config = DemoConfig {
-            base_url: server_url.to_string(),
-            token_url: format!("{server_url}{TOKEN_PATH}"),
-            client_id: "demo-client".into(),
-            client_secret: SecretString::from(CLIENT_SECRET),
-            max_retries: 2,
-            backoff: Duration::from_millis(5),
-        };
-        Ok(Arc::new(DemoConnector::new(config, self.defects)))
+    fn register(&self, registry: &mut Registry) {
+        registry.register(Arc::new(DemoFactory {
+            defects: self.defects,
+        }));
+    }
+
+    fn vendor(&self) -> &'static str {
+        "demo"
+    }
+
+    fn config(&self, server_url: &str) -> Value {
+        json!({
+            "base_url": server_url,
+            "token_url": format!("{server_url}{TOKEN_PATH}"),
+            "client_id": "demo-client",
+            "client_secret": {"file": "demo.secret"},
+            "http": {"retry": {"max_attempts": 3, "min_delay_ms": 5, "max_delay_ms": 5}},
+        })
+    }
+
+    fn secret_files(&self) -> Vec<(String, String)> {
+        vec![("demo.secret".into(), format!("{CLIENT_SECRET}\n"))]
     }
 
     fn secrets(&self) -> Vec<String> {
-        vec![CLIENT_SECRET.into(), ACCESS_TOKEN.into()]
+        vec![ACCESS_TOKEN.into()]
     }
 
     fn spec(&self) -> Option<Spec> {
@@ -811,4 +923,20 @@ async fn run_panics_listing_every_failed_trial() {
     assert!(message.contains("FAILED  status_mapping"), "{message}");
     assert!(message.contains("FAILED  paging"), "{message}");
     assert!(message.contains("ok      retry_after"), "{message}");
+}
+
+#[tokio::test]
+async fn lenient_configuration_is_caught() {
+    let failures = failures_of(
+        Defects {
+            ignores_unknown_keys: true,
+            ..Defects::default()
+        },
+        Trial::Registry,
+    )
+    .await;
+    assert_mentions(
+        &failures,
+        "unknown key \"conformance_unknown_key\" was accepted",
+    );
 }

@@ -554,19 +554,50 @@ async fn assert_all_valid_over_a_wiremock_server() {
     );
 }
 
-#[test]
-fn simulator_recordings_validate() {
-    let recorded = stackhand_sim::RecordedRequest {
-        method: http::Method::POST,
-        path: "/api/v1/users/00u1/lifecycle/reset_password".into(),
-        query: Some("sendEmail=false".into()),
-        headers: http::HeaderMap::new(),
-        body: Vec::new().into(),
-    };
+/// A wiremock request becomes an `ObservedRequest` (the type the simulators record into)
+/// field for field: the raw query, the headers and the body as sent.
+#[tokio::test]
+async fn received_requests_convert_as_sent() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/users/00u1/lifecycle/reset_password?sendEmail=false&note=a%20b",
+            server.uri()
+        ))
+        .header("Authorization", "SSWS 00token")
+        .send()
+        .await
+        .unwrap();
+    let received = server.received_requests().await.unwrap();
+    let observed = ObservedRequest::from(&received[0]);
+    assert_eq!(observed.method, http::Method::POST);
+    assert_eq!(observed.path, "/api/v1/users/00u1/lifecycle/reset_password");
+    assert_eq!(
+        observed.query.as_deref(),
+        Some("sendEmail=false&note=a%20b")
+    );
+    assert_eq!(observed.query_value("note").as_deref(), Some("a b"));
+    assert_eq!(observed.header("AUTHORIZATION"), Some("SSWS 00token"));
+    assert_eq!(observed.json(), None);
+    assert_eq!(
+        observed.describe(),
+        "POST /api/v1/users/00u1/lifecycle/reset_password?sendEmail=false&note=a b"
+    );
     let okta = spec("okta.yaml");
-    assert_all_valid(&okta, [&recorded], "");
-    let observed = ObservedRequest::from(&recorded);
-    assert_eq!(observed.query_value("sendEmail"), Some("false"));
+    okta.validate_request(&observed).unwrap();
+    let wrong = ObservedRequest {
+        query: Some("sendEmail=maybe".into()),
+        ..observed
+    };
+    assert_violation(
+        okta.validate_request(&wrong),
+        ViolationKind::InvalidParameter,
+        "sendEmail",
+    );
 }
 
 /// A small Swagger 2 document given as JSON text: `basePath`, body parameters, `x-nullable`,

@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use parking_lot::Mutex;
@@ -766,7 +766,6 @@ async fn dispatch(State(sim): State<AutotaskSim>, request: Request) -> Response 
     let Some(route) = route(&segments) else {
         return no_route(&path).into_response();
     };
-    let host = header_value(&parts.headers, header::HOST.as_str()).unwrap_or("127.0.0.1");
     let query: Vec<(String, String)> = parts
         .uri
         .query()
@@ -778,7 +777,7 @@ async fn dispatch(State(sim): State<AutotaskSim>, request: Request) -> Response 
         .unwrap_or_default();
     let mut call = Call {
         method: parts.method.clone(),
-        base: format!("http://{host}/ATServicesRest"),
+        base: format!("{}/ATServicesRest", crate::server::origin(&parts.headers)),
         query,
         body,
         actor: seed::API_RESOURCE_ID,
@@ -1022,7 +1021,7 @@ impl AutotaskSim {
             _ => (query.max_records, 0),
         };
         let db = self.db.lock();
-        let mut matching = db
+        let matching = db
             .table(entity)
             .range(after + 1..)
             .map(|(_, r)| r)
@@ -1030,13 +1029,13 @@ impl AutotaskSim {
         if paging == Paging::Count {
             return Ok(ok(json!({ "queryCount": matching.count() })));
         }
-        let page: Vec<&Record> = matching.by_ref().take(page_size).collect();
-        let more = matching.next().is_some();
+        let page = crate::paging::page(matching, 0, page_size);
         let items: Vec<Value> = page
+            .items
             .iter()
             .map(|r| render(entity, r, query.include_fields.as_deref()))
             .collect();
-        let next = match (more, page.last().and_then(|r| int(r, "id"))) {
+        let next = match (page.more, page.items.last().and_then(|r| int(r, "id"))) {
             (true, Some(last)) => {
                 let token = PageToken {
                     page_size,

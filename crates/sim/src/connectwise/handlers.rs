@@ -9,7 +9,7 @@ use axum::extract::{Path, RawQuery, Request, State as AxumState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 
@@ -17,7 +17,8 @@ use super::model::Renderer;
 use super::query::{self, strip_nulls};
 use super::state::{ApiError, ApiResult, State};
 use super::{CURRENT_VERSION, SimConfig};
-use crate::server::basic_credentials;
+use crate::paging;
+use crate::server::{basic_credentials, content_type, host, origin};
 
 const DEFAULT_PAGE_SIZE: usize = 25;
 const MAX_PAGE_SIZE: usize = 1000;
@@ -45,6 +46,10 @@ pub(crate) fn router(app: App) -> Router {
         .route("/service/tickets", get(list_tickets).post(create_ticket))
         .route("/service/tickets/count", get(count_tickets))
         .route("/service/tickets/{id}", get(get_ticket).patch(patch_ticket))
+        .route(
+            "/service/tickets/{id}/attachChildren",
+            post(attach_children),
+        )
         .route(
             "/service/tickets/{id}/notes",
             get(list_notes).post(add_note),
@@ -104,14 +109,6 @@ async fn company_info(
         "AllowAzureAdLogin": false
     }))
     .into_response()
-}
-
-fn host(headers: &HeaderMap) -> String {
-    headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1")
-        .to_string()
 }
 
 /// Parse `version=YYYY.N` out of the Accept header(s); an unsupported version is a 400.
@@ -204,10 +201,7 @@ async fn authenticate(AxumState(app): AxumState<App>, request: Request, next: Ne
 
 /// Parse a JSON request body, insisting on a JSON content type as ConnectWise does.
 fn json_body(headers: &HeaderMap, body: &Bytes) -> ApiResult<Value> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = content_type(headers);
     if !content_type.starts_with("application/json") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -225,7 +219,7 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
 }
 
 fn api_base(app: &App, headers: &HeaderMap) -> String {
-    format!("http://{}/{}apis/3.0", host(headers), app.config.codebase)
+    format!("{}/{}apis/3.0", origin(headers), app.config.codebase)
 }
 
 /// The listing parameters of a GET collection request.
@@ -258,7 +252,8 @@ impl ListParams {
             .transpose()
     }
 
-    fn with(&self, replace: &[(&str, String)]) -> String {
+    /// The parameters with `replace` set in place of any of the same name, for paging links.
+    fn with(&self, replace: &[(&str, String)]) -> Vec<(String, String)> {
         let mut pairs: Vec<(String, String)> = self
             .pairs
             .iter()
@@ -266,7 +261,7 @@ impl ListParams {
             .cloned()
             .collect();
         pairs.extend(replace.iter().map(|(k, v)| ((*k).to_string(), v.clone())));
-        serde_urlencoded::to_string(pairs).unwrap_or_default()
+        pairs
     }
 }
 
@@ -320,31 +315,26 @@ fn list(
         .get("pagination-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("forward-only"));
-    let (page, next) = if forward_only {
+    let (page, link) = if forward_only {
         // Forward-only pages walk the id order from the cursor; orderBy does not apply.
         query::sort(&mut rows, &[]).map_err(|e| ApiError::bad_request(e.0))?;
         let after = params.number("pageId")?.unwrap_or(0) as i64;
-        let remaining: Vec<Value> = rows
-            .into_iter()
-            .filter(|r| r.get("id").and_then(Value::as_i64).unwrap_or(0) > after)
-            .collect();
-        let more = remaining.len() > page_size;
-        let page: Vec<Value> = remaining.into_iter().take(page_size).collect();
-        let next = more.then(|| {
-            let last = page
-                .last()
-                .and_then(|r| r.get("id"))
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            format!(
-                "<{url}?{}>; rel=\"next\"",
-                params.with(&[
-                    ("pageId", last.to_string()),
-                    ("pageSize", page_size.to_string())
-                ])
+        let id = |row: &Value| row.get("id").and_then(Value::as_i64).unwrap_or(0);
+        let page = paging::page(rows.into_iter().filter(|r| id(r) > after), 0, page_size);
+        let next = page.more.then(|| {
+            let last = page.items.last().map_or(0, id);
+            paging::link(
+                &paging::with_query(
+                    url,
+                    &params.with(&[
+                        ("pageId", last.to_string()),
+                        ("pageSize", page_size.to_string()),
+                    ]),
+                ),
+                "next",
             )
         });
-        (page, next)
+        (page.items, next)
     } else {
         let order = query::parse_order(params.get("orderBy").unwrap_or("id asc"))
             .map_err(|e| ApiError::bad_request(e.0))?;
@@ -353,18 +343,12 @@ fn list(
         if page_number == 0 {
             return Err(ApiError::bad_request("page must be at least 1."));
         }
-        let total = rows.len();
-        let last_page = total.div_ceil(page_size).max(1);
-        let page: Vec<Value> = rows
-            .into_iter()
-            .skip((page_number - 1) * page_size)
-            .take(page_size)
-            .collect();
+        let last_page = rows.len().div_ceil(page_size).max(1);
+        let page = paging::page(rows, (page_number - 1) * page_size, page_size);
         let link = |n: usize, rel: &str| {
-            format!(
-                "<{url}?{}>; rel=\"{rel}\"",
-                params.with(&[("page", n.to_string()), ("pageSize", page_size.to_string())])
-            )
+            let pairs =
+                params.with(&[("page", n.to_string()), ("pageSize", page_size.to_string())]);
+            paging::link(&paging::with_query(url, &pairs), rel)
         };
         let mut links = Vec::new();
         if page_number > 1 {
@@ -375,7 +359,7 @@ fn list(
             links.push(link(page_number + 1, "next"));
             links.push(link(last_page, "last"));
         }
-        (page, (!links.is_empty()).then(|| links.join(", ")))
+        (page.items, (!links.is_empty()).then(|| links.join(", ")))
     };
     let body: Vec<Value> = page
         .into_iter()
@@ -386,7 +370,7 @@ fn list(
         .map(strip_nulls)
         .collect();
     let mut response = axum::Json(Value::Array(body)).into_response();
-    if let Some(link) = next.and_then(|l| HeaderValue::from_str(&l).ok()) {
+    if let Some(link) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(header::LINK, link);
     }
     Ok(response)
@@ -500,6 +484,19 @@ async fn patch_ticket(
         state.render_ticket(&Renderer { base: &base }, &ticket),
     ))
     .into_response())
+}
+
+/// `POST /service/tickets/{parentId}/attachChildren`: bundle tickets under a parent.
+async fn attach_children(
+    AxumState(app): AxumState<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let body = json_body(&headers, &body)?;
+    app.state.lock().attach_children(id, &body)?;
+    Ok(axum::Json(json!({"success": true})).into_response())
 }
 
 async fn list_notes(

@@ -15,6 +15,13 @@
 //! forward-only paging (`pagination-type: forward-only`, `pageId`). Errors use ConnectWise's
 //! envelope `{"code","message","errors":[...]}`.
 //!
+//! Child tickets are bundled under a parent as ConnectWise does it, with `POST
+//! /service/tickets/{parentId}/attachChildren` and a `TicketBundle` body
+//! (`{"childTicketIds":[…]}`), answered `200` `{"success":true}`. Bundles are one level deep,
+//! and a ticket cannot be its own child. `parentTicketId` is not writable through `PATCH
+//! /service/tickets/{id}`: that answers `400` naming `attachChildren`. The vendor document kept
+//! here has no `detachChildren`, so the simulator does not serve it.
+//!
 //! Beyond the trimmed spec, the simulator also serves the real endpoints a PSA connector needs
 //! and the spec leaves out: `GET /service/boards`, `GET /company/communicationTypes`, `PATCH
 //! /company/contacts/{id}` and `GET /service/tickets/count`.

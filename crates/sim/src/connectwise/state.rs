@@ -539,49 +539,16 @@ impl State {
                         ticket.impact = level.to_string();
                     }
                 }
-                ("parentTicketId", "remove") => ticket.parent_ticket_id = None,
+                // ConnectWise bundles tickets through their own operation, not a field write.
                 ("parentTicketId", _) => {
-                    if value.is_null() {
-                        ticket.parent_ticket_id = None;
-                        continue;
-                    }
-                    let parent_id = value.as_i64().ok_or_else(|| {
-                        ApiError::invalid(
-                            "ticket",
-                            "InvalidField",
-                            "parentTicketId",
-                            "parentTicketId must be an integer",
-                        )
-                    })?;
-                    let parent = self.tickets.get(&parent_id).ok_or_else(|| {
-                        ApiError::invalid(
-                            "ticket",
-                            "InvalidField",
-                            "parentTicketId",
-                            format!("ticket {parent_id} not found"),
-                        )
-                    })?;
-                    if parent_id == id || parent.parent_ticket_id.is_some() {
-                        return Err(ApiError::invalid(
-                            "ticket",
-                            "InvalidField",
-                            "parentTicketId",
-                            "A ticket cannot be its own parent, and a child ticket cannot be a parent.",
-                        ));
-                    }
-                    if self
-                        .tickets
-                        .values()
-                        .any(|t| t.parent_ticket_id == Some(id))
-                    {
-                        return Err(ApiError::invalid(
-                            "ticket",
-                            "InvalidField",
-                            "parentTicketId",
-                            "A ticket with child tickets cannot be attached to a parent.",
-                        ));
-                    }
-                    ticket.parent_ticket_id = Some(parent_id);
+                    return Err(ApiError::invalid(
+                        "ticket",
+                        "InvalidField",
+                        "parentTicketId",
+                        format!(
+                            "parentTicketId cannot be patched. Bundle ticket {id} under a parent with POST /service/tickets/{{parentId}}/attachChildren and {{\"childTicketIds\":[{id}]}}."
+                        ),
+                    ));
                 }
                 ("contact", "remove") => {
                     ticket.contact_id = None;
@@ -646,6 +613,72 @@ impl State {
         if closing && let Err(err) = self.apply_close(id, at) {
             self.tickets.insert(id, original);
             return Err(err);
+        }
+        Ok(())
+    }
+
+    /// `POST /service/tickets/{parentId}/attachChildren` with a `TicketBundle`
+    /// (`{"childTicketIds":[…]}`): make each child a child of the parent. All or nothing.
+    pub(crate) fn attach_children(&mut self, parent_id: i64, body: &Value) -> ApiResult<()> {
+        let parent = self
+            .tickets
+            .get(&parent_id)
+            .ok_or_else(|| ApiError::not_found("ticket", parent_id))?;
+        let invalid = |message: String| {
+            ApiError::invalid("ticket", "InvalidField", "childTicketIds", message)
+        };
+        let ids = body
+            .get("childTicketIds")
+            .and_then(Value::as_array)
+            .filter(|ids| !ids.is_empty())
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "ticket",
+                    "NullValue",
+                    "childTicketIds",
+                    "childTicketIds must name at least one ticket",
+                )
+            })?;
+        // Bundles are one level deep: a parent has no parent, a child has no children.
+        if parent.parent_ticket_id.is_some() {
+            return Err(ApiError::invalid(
+                "ticket",
+                "InvalidField",
+                "parentTicketId",
+                format!("Ticket {parent_id} is a child ticket and cannot be a parent."),
+            ));
+        }
+        let mut children = Vec::with_capacity(ids.len());
+        for value in ids {
+            let child_id = value
+                .as_i64()
+                .ok_or_else(|| invalid(format!("{value} is not a ticket id")))?;
+            if child_id == parent_id {
+                return Err(invalid(format!(
+                    "Ticket {parent_id} cannot be attached to itself as a child."
+                )));
+            }
+            if !self.tickets.contains_key(&child_id) {
+                return Err(invalid(format!("ticket {child_id} not found")));
+            }
+            if self
+                .tickets
+                .values()
+                .any(|t| t.parent_ticket_id == Some(child_id))
+            {
+                return Err(invalid(format!(
+                    "Ticket {child_id} has child tickets and cannot be attached to a parent."
+                )));
+            }
+            children.push(child_id);
+        }
+        let at = now();
+        let api_member = self.api_member.clone();
+        for child_id in children {
+            let child = self.tickets.get_mut(&child_id).expect("checked above");
+            child.parent_ticket_id = Some(parent_id);
+            child.last_updated = at;
+            child.updated_by = api_member.clone();
         }
         Ok(())
     }

@@ -14,9 +14,10 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::M365Sim;
-use super::odata::request_base;
 use super::state::{Audience, AutoReply, FullAccessGrant, SimMailbox, TenantState};
 use super::token;
+use crate::paging;
+use crate::server::origin;
 
 const SERVER: &str = "SIMPR01MB0001.namprd01.prod.outlook.com";
 
@@ -801,23 +802,17 @@ async fn invoke(
         .get("$skiptoken")
         .and_then(|t| t.parse::<usize>().ok())
         .unwrap_or(0);
-    let total = output.value.len();
-    let page: Vec<Value> = output
-        .value
-        .into_iter()
-        .skip(offset)
-        .take(page_size)
-        .collect();
+    let page = paging::page(output.value, offset, page_size);
     let mut response = json!({
         "@odata.context": format!("https://outlook.office365.com/adminapi/beta/{tenant}/$metadata#Collection(Exchange.GenericHashTable)"),
         "adminapi.warnings@odata.type": "#Collection(String)",
         "@adminapi.warnings": output.warnings,
-        "value": page,
+        "value": page.items,
     });
-    if offset + page_size < total {
+    if page.more {
         response["@odata.nextLink"] = json!(format!(
             "{}/adminapi/beta/{tenant}/InvokeCommand?$skiptoken={}",
-            request_base(&headers),
+            origin(&headers),
             offset + page_size
         ));
     }

@@ -15,12 +15,13 @@ use serde_json::{Map, Value, json};
 use super::M365Sim;
 use super::odata::{
     Filter, GraphError, GraphResult, QueryMap, check_select, collection_page, project,
-    request_base, search_matches,
+    search_matches,
 };
 use super::state::{
     Audience, MethodKind, PASSWORD_METHOD_ID, SentMail, SimAuthMethod, SimUser, TenantState,
 };
 use super::token::{self, TokenProblem};
+use crate::server::{content_type, origin};
 
 /// Properties Graph returns for a user when there is no `$select`.
 const USER_DEFAULT: &[&str] = &[
@@ -135,10 +136,7 @@ fn no_content() -> GraphResult {
 
 /// A JSON request body, as Graph reads it.
 fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, GraphError> {
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let content_type = content_type(headers);
     if !content_type.starts_with("application/json") {
         return Err(GraphError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -238,7 +236,7 @@ fn query_collection(
         .iter()
         .map(|object| project(object, select, default_projection))
         .collect();
-    let self_url = format!("{}{path}", request_base(headers));
+    let self_url = format!("{}{path}", origin(headers));
     let body = collection_page(context, projected, query, 100, &self_url, count)?;
     ok_json(StatusCode::OK, body)
 }
@@ -1134,7 +1132,7 @@ async fn reset_password(
     let operation = uuid::Uuid::new_v4();
     let location = format!(
         "{}/v1.0/users/{}/authentication/operations/{operation}",
-        request_base(&headers),
+        origin(&headers),
         user.id
     );
     let mut response = (

@@ -217,17 +217,14 @@ impl M365Sim {
         token::issue(
             &mut self.state.lock(),
             audience,
-            chrono::Duration::hours(1),
+            std::time::Duration::from_secs(3600),
             true,
         )
     }
 
     /// Expire every token issued so far (to exercise refresh on 401).
     pub fn expire_tokens(&self) {
-        let past = chrono::Utc::now() - chrono::Duration::seconds(1);
-        for token in self.state.lock().tokens.values_mut() {
-            token.expires_at = past;
-        }
+        self.state.lock().tokens.expire_all();
     }
 
     /// Give the app's service principal Privileged Authentication Administrator, so it may

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use serde_json::{Map, Value, json};
+
+use crate::paging;
 
 /// A Graph error answered in Graph's envelope:
 /// `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
@@ -381,25 +382,15 @@ pub(crate) fn page_window(
     Ok((top, offset))
 }
 
+/// What Graph's `$skiptoken`s start with once decoded; the offset follows.
+const SKIPTOKEN_PREFIX: &str = "RFNwdAIAAQ-";
+
 fn encode_skiptoken(offset: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("RFNwdAIAAQ-{offset}"))
+    paging::encode_cursor(SKIPTOKEN_PREFIX, &offset.to_string())
 }
 
 fn decode_skiptoken(token: &str) -> Option<usize> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    text.strip_prefix("RFNwdAIAAQ-")?.parse().ok()
-}
-
-/// The absolute URL this request came in on, for `@odata.nextLink` (Graph sends full URLs).
-pub(crate) fn request_base(headers: &HeaderMap) -> String {
-    let host = headers
-        .get("host")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}")
+    paging::decode_cursor(SKIPTOKEN_PREFIX, token)?.parse().ok()
 }
 
 /// One page of a collection in Graph's shape, with an absolute `@odata.nextLink` that repeats
@@ -414,7 +405,7 @@ pub(crate) fn collection_page(
 ) -> Result<Value, GraphError> {
     let (top, offset) = page_window(query, default_top)?;
     let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(offset).take(top).collect();
+    let page = paging::page(items, offset, top);
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
@@ -425,7 +416,7 @@ pub(crate) fn collection_page(
     if count {
         body.insert("@odata.count".into(), json!(total));
     }
-    if offset + top < total {
+    if page.more {
         let mut pairs: Vec<(String, String)> = query
             .iter()
             .filter(|(key, _)| key.as_str() != "$skiptoken")
@@ -443,7 +434,7 @@ pub(crate) fn collection_page(
             Value::String(format!("{self_url}?{query_string}")),
         );
     }
-    body.insert("value".into(), Value::Array(page));
+    body.insert("value".into(), Value::Array(page.items));
     Ok(Value::Object(body))
 }
 

@@ -1,9 +1,9 @@
 //! The seeded demo tenant: "contoso-law", a small law firm on Microsoft 365.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
+
+use crate::oauth::Tokens;
 
 use super::state::{
     AppRegistration, AutoReply, FullAccessGrant, MethodKind, PASSWORD_METHOD_ID, SimAuthMethod,
@@ -491,7 +491,7 @@ pub(crate) fn contoso_law() -> TenantState {
             privileged: false,
             reads_role_eligibility: true,
         },
-        tokens: HashMap::new(),
+        tokens: Tokens::default(),
         users: all,
         groups: all_groups,
         roles,

@@ -1,9 +1,9 @@
 //! The simulated tenant's state and its JSON views in Graph's shapes.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+
+use crate::oauth::Tokens;
 
 /// The well-known id of every user's password authentication method.
 pub const PASSWORD_METHOD_ID: &str = "28c10230-6103-485e-b985-444c60001490";
@@ -17,10 +17,10 @@ pub enum Audience {
     Exchange,
 }
 
+/// What an access token grants: one audience, app-only or delegated.
 #[derive(Debug, Clone)]
-pub(crate) struct IssuedToken {
+pub(crate) struct TokenGrant {
     pub(crate) audience: Audience,
-    pub(crate) expires_at: DateTime<Utc>,
     /// A delegated (admin user) token rather than an app-only one.
     pub(crate) delegated: bool,
 }
@@ -453,7 +453,7 @@ pub(crate) struct TenantState {
     pub(crate) tenant_id: String,
     pub(crate) verified_domains: Vec<String>,
     pub(crate) app: AppRegistration,
-    pub(crate) tokens: HashMap<String, IssuedToken>,
+    pub(crate) tokens: Tokens<TokenGrant>,
     pub(crate) users: Vec<SimUser>,
     pub(crate) groups: Vec<SimGroup>,
     pub(crate) roles: Vec<SimRole>,

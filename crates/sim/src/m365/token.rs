@@ -1,34 +1,49 @@
 //! The Microsoft identity platform token endpoint, client credentials only:
 //! `POST /{tenant}/oauth2/v2.0/token` with a form body.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::M365Sim;
-use super::state::{Audience, IssuedToken};
+use super::state::{Audience, TokenGrant};
+use crate::oauth::{self, ClientAssertion, ClientAuth, FormError, GrantError, TokenForm};
 
-/// The JWT bearer assertion type of certificate credentials.
-const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// How long an issued access token lives, in seconds, as Entra answers.
+const TOKEN_LIFETIME_SECS: u64 = 3599;
 
-/// An AADSTS error in the token endpoint's own (non-Graph) shape.
+/// An AADSTS error: RFC 6749's members, the code in the description, and the identity
+/// platform's own trace members.
 fn aad_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
     let trace = uuid::Uuid::new_v4().to_string();
-    let body = json!({
-        "error": error,
-        "error_description": format!("AADSTS{code}: {description} Trace ID: {trace} Correlation ID: {trace} Timestamp: {}",
-            Utc::now().format("%Y-%m-%d %H:%M:%SZ")),
-        "error_codes": [code],
-        "timestamp": Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string(),
-        "trace_id": trace,
-        "correlation_id": trace,
-    });
+    let timestamp = Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string();
+    let mut body = oauth::error_body(
+        error,
+        format!(
+            "AADSTS{code}: {description} Trace ID: {trace} Correlation ID: {trace} Timestamp: {timestamp}"
+        ),
+    );
+    body.insert("error_codes".into(), json!([code]));
+    body.insert("timestamp".into(), json!(timestamp));
+    body.insert("trace_id".into(), json!(trace));
+    body.insert("correlation_id".into(), json!(trace));
     (status, Json(body)).into_response()
+}
+
+/// AADSTS900144, the answer to any missing required form field.
+fn missing(parameter: &str) -> Response {
+    aad_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        900144,
+        &format!("The request body must contain the following parameter: '{parameter}'."),
+    )
 }
 
 fn audience_of(scope: &str) -> Option<Audience> {
@@ -39,45 +54,68 @@ fn audience_of(scope: &str) -> Option<Audience> {
     }
 }
 
-/// The decoded header and payload of a compact JWT (the signature is not checked: the
-/// simulator has no key material, it checks the claims and the certificate thumbprint).
-fn jwt_parts(token: &str) -> Option<(Value, Value)> {
-    let mut parts = token.split('.');
-    let decode = |part: &str| -> Option<Value> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part.trim_end_matches('='))
-            .ok()?;
-        serde_json::from_slice(&bytes).ok()
+/// Entra's refusal of a certificate credential, checking the thumbprint and then the claims;
+/// `None` when it is accepted. The signature is not checked: the simulator has no key
+/// material.
+fn refuse_assertion(assertion: &str, client_id: &str, thumbprint: &str) -> Option<Response> {
+    let Ok(assertion) = ClientAssertion::parse(assertion) else {
+        return Some(aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            50027,
+            "Invalid JWT token. Token format not valid.",
+        ));
     };
-    let header = decode(parts.next()?)?;
-    let payload = decode(parts.next()?)?;
-    parts.next()?;
-    Some((header, payload))
+    let presented = assertion
+        .header_str("x5t")
+        .or_else(|| assertion.header_str("x5t#S256"));
+    let (code, description) = if presented != Some(thumbprint) {
+        (
+            700027,
+            "The certificate with identifier used to sign the client assertion is not registered on application.",
+        )
+    } else if assertion.claim("iss") != Some(client_id) || assertion.claim("sub") != Some(client_id)
+    {
+        (
+            700023,
+            "Client assertion audience claim does not match Realm issuer.",
+        )
+    } else if assertion
+        .claim("aud")
+        .is_none_or(|aud| !aud.ends_with("/oauth2/v2.0/token"))
+    {
+        (
+            700021,
+            "Client assertion application identifier doesn't match 'client_id' parameter.",
+        )
+    } else if assertion.number("exp").unwrap_or(0) <= Utc::now().timestamp() {
+        (
+            700024,
+            "Client assertion is not within its valid time range.",
+        )
+    } else {
+        return None;
+    };
+    Some(aad_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        code,
+        description,
+    ))
 }
 
+/// `POST /{tenant}/oauth2/v2.0/token`.
 pub(crate) async fn token(
     State(sim): State<M365Sim>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return aad_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'grant_type'.",
-        );
-    }
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let field = |name: &str| {
-        form.iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+    // Entra reads a malformed form as an empty one, and then misses its fields.
+    let form = match TokenForm::parse(&headers, &body) {
+        Ok(form) => form,
+        Err(FormError::Malformed) => TokenForm::default(),
+        Err(FormError::NotForm) => return missing("grant_type"),
     };
     let mut state = sim.state.lock();
     let tenant_known = tenant.eq_ignore_ascii_case(&state.tenant_id)
@@ -95,29 +133,20 @@ pub(crate) async fn token(
             ),
         );
     }
-    let Some(grant_type) = field("grant_type") else {
-        return aad_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'grant_type'.",
-        );
-    };
-    if grant_type != "client_credentials" {
-        return aad_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            70003,
-            "The app requested an unsupported grant type.",
-        );
+    match form.client_credentials() {
+        Ok(()) => {}
+        Err(GrantError::Missing) => return missing("grant_type"),
+        Err(GrantError::Unsupported(_)) => {
+            return aad_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                70003,
+                "The app requested an unsupported grant type.",
+            );
+        }
     }
-    let Some(client_id) = field("client_id") else {
-        return aad_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'client_id'.",
-        );
+    let Some(client_id) = form.field("client_id") else {
+        return missing("client_id");
     };
     if client_id != state.app.client_id {
         return aad_error(
@@ -130,8 +159,8 @@ pub(crate) async fn token(
             ),
         );
     }
-    match (field("client_secret"), field("client_assertion")) {
-        (Some(secret), None) => {
+    match form.client_auth() {
+        ClientAuth::Secret(secret) => {
             if secret != state.app.client_secret {
                 return aad_error(
                     StatusCode::UNAUTHORIZED,
@@ -143,8 +172,8 @@ pub(crate) async fn token(
                 );
             }
         }
-        (None, Some(assertion)) => {
-            if field("client_assertion_type") != Some(ASSERTION_TYPE) {
+        ClientAuth::Assertion(assertion) => {
+            if !form.assertion_typed() {
                 return aad_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_request",
@@ -152,54 +181,13 @@ pub(crate) async fn token(
                     "Invalid JWT token. The client_assertion_type must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.",
                 );
             }
-            let Some((header, payload)) = jwt_parts(assertion) else {
-                return aad_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    50027,
-                    "Invalid JWT token. Token format not valid.",
-                );
-            };
-            let thumbprint = header
-                .get("x5t")
-                .or_else(|| header.get("x5t#S256"))
-                .and_then(Value::as_str);
-            if thumbprint != Some(state.app.certificate_thumbprint.as_str()) {
-                return aad_error(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_client",
-                    700027,
-                    "The certificate with identifier used to sign the client assertion is not registered on application.",
-                );
-            }
-            let claim = |name: &str| payload.get(name).and_then(Value::as_str);
-            let expires = payload.get("exp").and_then(Value::as_i64).unwrap_or(0);
-            if claim("iss") != Some(client_id) || claim("sub") != Some(client_id) {
-                return aad_error(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_client",
-                    700023,
-                    "Client assertion audience claim does not match Realm issuer.",
-                );
-            }
-            if claim("aud").is_none_or(|aud| !aud.ends_with("/oauth2/v2.0/token")) {
-                return aad_error(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_client",
-                    700021,
-                    "Client assertion application identifier doesn't match 'client_id' parameter.",
-                );
-            }
-            if expires <= Utc::now().timestamp() {
-                return aad_error(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_client",
-                    700024,
-                    "Client assertion is not within its valid time range.",
-                );
+            if let Some(refusal) =
+                refuse_assertion(assertion, client_id, &state.app.certificate_thumbprint)
+            {
+                return refusal;
             }
         }
-        _ => {
+        ClientAuth::Both | ClientAuth::Neither => {
             return aad_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
@@ -208,7 +196,7 @@ pub(crate) async fn token(
             );
         }
     }
-    let scope = field("scope").unwrap_or_default();
+    let scope = form.field("scope").unwrap_or_default();
     let Some(audience) = audience_of(scope) else {
         return aad_error(
             StatusCode::BAD_REQUEST,
@@ -219,14 +207,15 @@ pub(crate) async fn token(
             ),
         );
     };
-    let access_token = issue(&mut state, audience, Duration::seconds(3599), false);
-    Json(json!({
-        "token_type": "Bearer",
-        "expires_in": 3599,
-        "ext_expires_in": 3599,
-        "access_token": access_token,
-    }))
-    .into_response()
+    let access_token = issue(
+        &mut state,
+        audience,
+        Duration::from_secs(TOKEN_LIFETIME_SECS),
+        false,
+    );
+    let mut body = oauth::token_body(&access_token, TOKEN_LIFETIME_SECS);
+    body.insert("ext_expires_in".into(), json!(TOKEN_LIFETIME_SECS));
+    Json(Value::Object(body)).into_response()
 }
 
 /// Mint a token for an audience (used by the endpoint and by tests that play the caller's
@@ -242,15 +231,14 @@ pub(crate) fn issue(
         Audience::Exchange => "eyJ0eXAiOiJKV1QiLCJhdWQiOiJleG8ifQ",
     };
     let token = format!("{prefix}.{}", uuid::Uuid::new_v4().simple());
-    state.tokens.insert(
-        token.clone(),
-        IssuedToken {
+    state.tokens.issue(
+        token,
+        lifetime,
+        TokenGrant {
             audience,
-            expires_at: Utc::now() + lifetime,
             delegated,
         },
-    );
-    token
+    )
 }
 
 /// Why a bearer token was refused.
@@ -272,14 +260,12 @@ pub(crate) fn check(
         return Err(TokenProblem::Missing);
     };
     let state = sim.state.lock();
-    let Some(issued) = state.tokens.get(token) else {
-        return Err(TokenProblem::Unknown);
-    };
-    if issued.expires_at <= Utc::now() {
-        return Err(TokenProblem::Expired);
-    }
-    if issued.audience != audience {
+    let grant = state.tokens.check(token).map_err(|refused| match refused {
+        oauth::TokenRefused::Unknown => TokenProblem::Unknown,
+        oauth::TokenRefused::Expired => TokenProblem::Expired,
+    })?;
+    if grant.audience != audience {
         return Err(TokenProblem::WrongAudience);
     }
-    Ok(issued.delegated)
+    Ok(grant.delegated)
 }

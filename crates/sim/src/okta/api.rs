@@ -8,7 +8,6 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use chrono::Utc;
 use rand::Rng;
 use rand::distr::Alphanumeric;
@@ -17,6 +16,7 @@ use serde_json::{Map, Value, json};
 use super::expr::{self, Op};
 use super::model::{GroupType, ProviderType, SimUser, UserStatus, new_id};
 use super::{OktaSim, State as SimState};
+use crate::paging;
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -271,9 +271,9 @@ fn authorize(
     };
     let scopes = {
         let state = sim.state.lock();
-        match state.tokens.get(token.trim()) {
-            Some(issued) if Instant::now() < issued.expires => issued.scopes.clone(),
-            _ => {
+        match state.tokens.check(token.trim()) {
+            Ok(grant) => grant.scopes.clone(),
+            Err(_) => {
                 let mut response = OktaError::invalid_token().into_response();
                 response.headers_mut().insert(
                     "www-authenticate",
@@ -307,11 +307,7 @@ fn org(sim: &OktaSim, headers: &HeaderMap) -> String {
     if let Some(url) = &sim.config.org_url {
         return url.trim_end_matches('/').to_string();
     }
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}")
+    crate::server::origin(headers)
 }
 
 pub(crate) fn org_url(sim: &OktaSim, headers: &HeaderMap) -> String {
@@ -437,19 +433,8 @@ fn temporary_password() -> String {
 // ---------------------------------------------------------------------------------------------
 // Paging
 
-fn encode_cursor(id: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("cursor:{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Option<String> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()?;
-    String::from_utf8(bytes)
-        .ok()?
-        .strip_prefix("cursor:")
-        .map(str::to_string)
-}
+/// What Okta's `after` cursors hold once decoded, before the id of the last item sent.
+const CURSOR_PREFIX: &str = "cursor:";
 
 /// One page of `items` (id, JSON) after `params`' cursor, with RFC 8288 `Link` headers.
 fn paged(
@@ -461,44 +446,42 @@ fn paged(
 ) -> ApiResult {
     let start = match params.get("after") {
         Some(cursor) if pageable => {
-            let id = decode_cursor(cursor).ok_or_else(|| {
-                OktaError::validation("after", vec!["after: The cursor is not valid.".into()])
-            })?;
+            let invalid =
+                || OktaError::validation("after", vec!["after: The cursor is not valid.".into()]);
+            let id = paging::decode_cursor(CURSOR_PREFIX, cursor).ok_or_else(invalid)?;
             items
                 .iter()
                 .position(|(item_id, _)| *item_id == id)
                 .map(|i| i + 1)
-                .ok_or_else(|| {
-                    OktaError::validation("after", vec!["after: The cursor is not valid.".into()])
-                })?
+                .ok_or_else(invalid)?
         }
         _ => 0,
     };
-    let end = (start + limit).min(items.len());
-    let page: Vec<Value> = items[start..end].iter().map(|(_, v)| v.clone()).collect();
-    let link = |query: &[(String, String)]| {
-        let encoded = serde_urlencoded::to_string(query).unwrap_or_default();
-        if encoded.is_empty() {
-            base.to_string()
-        } else {
-            format!("{base}?{encoded}")
-        }
-    };
-    let mut response = json_response(StatusCode::OK, Value::Array(page));
+    let page = paging::page(items, start, limit);
+    let last_id = page.items.last().map(|(id, _)| id.clone());
+    let body: Vec<Value> = page.items.into_iter().map(|(_, v)| v).collect();
+    let mut response = json_response(StatusCode::OK, Value::Array(body));
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&format!("<{}>; rel=\"self\"", link(&params.0))) {
-        headers.append("link", value);
-    }
-    if pageable && end < items.len() {
+    let mut links = vec![paging::link(&paging::with_query(base, &params.0), "self")];
+    if pageable
+        && page.more
+        && let Some(last_id) = last_id
+    {
         let mut next: Vec<(String, String)> = params
             .0
             .iter()
             .filter(|(k, _)| k != "after" && k != "limit")
             .cloned()
             .collect();
-        next.push(("after".into(), encode_cursor(&items[end - 1].0)));
+        next.push((
+            "after".into(),
+            paging::encode_cursor(CURSOR_PREFIX, &last_id),
+        ));
         next.push(("limit".into(), limit.to_string()));
-        if let Ok(value) = HeaderValue::from_str(&format!("<{}>; rel=\"next\"", link(&next))) {
+        links.push(paging::link(&paging::with_query(base, &next), "next"));
+    }
+    for link in links {
+        if let Ok(value) = HeaderValue::from_str(&link) {
             headers.append("link", value);
         }
     }

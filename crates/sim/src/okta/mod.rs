@@ -29,7 +29,7 @@ mod model;
 mod oauth;
 mod seed;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,6 +38,7 @@ use axum::Router;
 use axum::routing::{get, post, put};
 use parking_lot::Mutex;
 
+use crate::oauth::Tokens;
 use crate::server::{Faults, SimServer};
 
 pub use model::{GroupType, ProviderType, SimFactor, SimGroup, SimUser, UserStatus};
@@ -143,10 +144,10 @@ impl Default for OktaSimConfig {
     }
 }
 
+/// What an access token grants.
 #[derive(Debug)]
-struct IssuedToken {
+struct TokenGrant {
     scopes: Vec<String>,
-    expires: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -168,7 +169,7 @@ struct InjectedThrottle {
 struct State {
     users: Vec<SimUser>,
     groups: Vec<SimGroup>,
-    tokens: HashMap<String, IssuedToken>,
+    tokens: Tokens<TokenGrant>,
     used_jtis: HashSet<String>,
     window: RateWindow,
     forced_throttles: u32,
@@ -243,7 +244,7 @@ impl OktaSim {
             state: Arc::new(Mutex::new(State {
                 users,
                 groups,
-                tokens: HashMap::new(),
+                tokens: Tokens::default(),
                 used_jtis: HashSet::new(),
                 window: RateWindow::default(),
                 forced_throttles: 0,

@@ -7,6 +7,7 @@
 //!
 //! | Trial | Runs when | Checks |
 //! |---|---|---|
+//! | [`Trial::Registry`] | always | [`Registry::build`] builds the connector from the harness's configuration; the factory's description (categories, actions) matches the connector, and its config schema accepts the configuration; an unknown key is refused naming the key; the same configuration built for another tenant cannot read this tenant's secret files |
 //! | [`Trial::Capabilities`] | always | declared categories match the capability accessors |
 //! | [`Trial::Specs`] | always | every action has an id in the connector's namespace, a summary, an object input schema that compiles, and the plan cases' parameters validate against it |
 //! | [`Trial::PlanNoWrite`] | plan cases given | each plan succeeds while the mock sees only reads |
@@ -36,9 +37,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use stackhand_core::{Action, ActionRequest, Connector, Error, Result};
+use stackhand_core::{Action, ActionRequest, Connector, Error, Registry, Result};
 
 pub use self::fixture::{Fixture, Route, TokenEndpoint};
+pub use self::trials::TENANT;
 use crate::openapi::{ObservedRequest, Spec};
 
 /// What a connector crate supplies so the suite can exercise its connector.
@@ -54,7 +56,7 @@ use crate::openapi::{ObservedRequest, Spec};
 ///
 /// The harness of an Okta-like identity connector: OAuth2 client credentials, users under
 /// `/api/v1/users`, `Link`-header paging, Okta's error body. The connector's own type and
-/// config names (`OktaConnector`, `OktaConfig`) stand for whatever the connector crate has;
+/// configuration keys (`org_url`, `auth`) stand for whatever the connector crate has;
 /// everything from `stackhand_testkit`, `stackhand_core` and `stackhand_http` is real.
 ///
 /// ```ignore
@@ -64,7 +66,8 @@ use crate::openapi::{ObservedRequest, Spec};
 /// use async_trait::async_trait;
 /// use serde_json::{Value, json};
 /// use stackhand_core::{
-///     ActionId, ActionRequest, Connector, IdempotencyKey, Principal, Result, TenantId, UserQuery,
+///     ActionId, ActionRequest, Connector, IdempotencyKey, Principal, Registry, Result, TenantId,
+///     UserQuery,
 /// };
 /// use stackhand_testkit::Spec;
 /// use stackhand_testkit::conformance::{
@@ -83,21 +86,32 @@ use crate::openapi::{ObservedRequest, Spec};
 ///
 /// #[async_trait]
 /// impl Harness for OktaHarness {
-///     fn connector(&self, server_url: &str) -> Result<Arc<dyn Connector>> {
-///         let config = OktaConfig::new(server_url, "client-id", CLIENT_SECRET.into())
-///             .token_url(&format!("{server_url}{TOKEN_PATH}"))
-///             // Retries on, but fast: the status trial exhausts them in milliseconds.
-///             .retry(stackhand_http::RetryConfig {
-///                 max_attempts: 3,
-///                 min_delay: Duration::from_millis(1),
-///                 max_delay: Duration::from_millis(5),
-///                 ..Default::default()
-///             });
-///         Ok(Arc::new(OktaConnector::new(TenantId::new("acme")?, config)?))
+///     fn register(&self, registry: &mut Registry) {
+///         stackhand_okta::register(registry);
+///     }
+///
+///     fn vendor(&self) -> &'static str {
+///         "okta"
+///     }
+///
+///     // The section as an operator writes it; retries on, but fast: the status trial exhausts
+///     // them in milliseconds.
+///     fn config(&self, server_url: &str) -> Value {
+///         json!({
+///             "org_url": server_url,
+///             "token_url": format!("{server_url}{TOKEN_PATH}"),
+///             "auth": {"method": "client_secret", "client_id": "client-id",
+///                      "client_secret": {"file": "okta.secret"}},
+///             "http": {"retry": {"max_attempts": 3, "min_delay_ms": 1, "max_delay_ms": 5}},
+///         })
+///     }
+///
+///     fn secret_files(&self) -> Vec<(String, String)> {
+///         vec![("okta.secret".into(), CLIENT_SECRET.into())]
 ///     }
 ///
 ///     fn secrets(&self) -> Vec<String> {
-///         vec![CLIENT_SECRET.into(), ACCESS_TOKEN.into()]
+///         vec![ACCESS_TOKEN.into()]
 ///     }
 ///
 ///     fn token_endpoint(&self) -> Option<TokenEndpoint> {
@@ -179,12 +193,28 @@ use crate::openapi::{ObservedRequest, Spec};
 /// harness for a small REST connector.
 #[async_trait]
 pub trait Harness: Send + Sync {
-    /// Build the connector against the mock server: base URL and token URL pointing at
-    /// `server_url`, the harness's test secrets, and a fast retry configuration.
-    fn connector(&self, server_url: &str) -> Result<Arc<dyn Connector>>;
+    /// The connector crate's `register` function: the suite builds every connector through
+    /// [`Registry::build`], exactly as a runner does.
+    fn register(&self, registry: &mut Registry);
 
-    /// Every secret value the connector holds (client secrets, API keys, passwords, the access
-    /// token the token endpoint hands out). None may appear anywhere observable.
+    /// The vendor key the connector registers under.
+    fn vendor(&self) -> &'static str;
+
+    /// The connector's configuration section as an operator writes it in `stackhand.toml`
+    /// (here as JSON): base URL and token URL pointing at `server_url`, every credential a
+    /// `{"file": "<name>"}` reference to one of [`secret_files`](Self::secret_files), and an
+    /// `http.retry` table with retries on but fast (`{"max_attempts": 3, "min_delay_ms": 1,
+    /// "max_delay_ms": 5}`).
+    fn config(&self, server_url: &str) -> Value;
+
+    /// The files of the tenant's secrets directory, `(name, contents)`. Their contents count
+    /// as secrets for the leak check.
+    fn secret_files(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Every other secret value the connector holds (the access token the token endpoint
+    /// hands out). None may appear anywhere observable.
     fn secrets(&self) -> Vec<String>;
 
     /// The OAuth2 token endpoint, when the connector fetches tokens. The suite mounts it as
@@ -344,6 +374,9 @@ impl PlanCase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Trial {
+    /// The registry builds the connector from configuration; its description matches; unknown
+    /// keys and another tenant's secrets are refused.
+    Registry,
     /// Declared categories match the capability accessors.
     Capabilities,
     /// Action specs are complete and their schemas are object schemas.
@@ -367,7 +400,8 @@ pub enum Trial {
 impl Trial {
     /// Every trial, in the order the suite runs them (the leak check last, so it sees what
     /// the others produced).
-    pub const ALL: [Trial; 9] = [
+    pub const ALL: [Trial; 10] = [
+        Trial::Registry,
         Trial::Capabilities,
         Trial::Specs,
         Trial::PlanNoWrite,
@@ -382,6 +416,7 @@ impl Trial {
     /// A short name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Trial::Registry => "registry",
             Trial::Capabilities => "capabilities",
             Trial::Specs => "specs",
             Trial::PlanNoWrite => "plan_no_write",

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::Value;
+use stackhand_core::build::LocalSecrets;
 use stackhand_core::{
-    ActionContext, ActionSpec, Category, Connector, ConnectorSet, Error, ErrorKind, Plan,
-    RetryStatus,
+    ActionContext, ActionSpec, BuildContext, Category, Connector, ConnectorSet, Error, ErrorKind,
+    Plan, Registry, RetryStatus, TenantId,
 };
 use tracing::instrument::WithSubscriber;
 use wiremock::MockServer;
@@ -80,22 +81,43 @@ struct Suite<'h, H: ?Sized> {
     harness: &'h H,
     observed: Observed,
     capture: Capture,
+    /// The secrets directory: `<dir>/<tenant>/<name>` for each of the harness's secret files.
+    secrets_dir: tempfile::TempDir,
 }
+
+/// The tenant every connector is built for.
+pub const TENANT: &str = "acme";
+
+/// Another tenant, which must not reach [`TENANT`]'s secrets.
+const OTHER_TENANT: &str = "globex";
+
+/// A key no connector's configuration has.
+const UNKNOWN_KEY: &str = "conformance_unknown_key";
 
 type Failures = Vec<String>;
 
 pub(super) async fn run<H: Harness + ?Sized>(harness: &H, selected: &[Trial]) -> Report {
+    let secrets_dir = match secrets_dir(harness) {
+        Ok(dir) => dir,
+        Err(e) => {
+            return Report {
+                vendor: harness.vendor().to_string(),
+                trials: vec![(
+                    Trial::Registry,
+                    TrialOutcome::Failed(vec![format!("cannot write the secrets directory: {e}")]),
+                )],
+            };
+        }
+    };
     let suite = Suite {
         harness,
         observed: Observed::default(),
         capture: Capture::default(),
+        secrets_dir,
     };
     let dispatch = suite.capture.dispatch();
-    let vendor = harness
-        .connector(&MockServer::start().await.uri())
-        .map(|c| c.info().vendor.clone())
-        .unwrap_or_default();
-    let secrets = harness.secrets();
+    let vendor = harness.vendor().to_string();
+    let secrets = all_secrets(harness);
     let mut trials = Vec::new();
     for trial in Trial::ALL.into_iter().filter(|t| selected.contains(t)) {
         let outcome = match suite.trial(trial).with_subscriber(dispatch.clone()).await {
@@ -110,6 +132,66 @@ pub(super) async fn run<H: Harness + ?Sized>(harness: &H, selected: &[Trial]) ->
     Report { vendor, trials }
 }
 
+/// A temporary secrets directory holding the harness's files for [`TENANT`], and an empty
+/// directory for [`OTHER_TENANT`].
+fn secrets_dir<H: Harness + ?Sized>(harness: &H) -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join(OTHER_TENANT))?;
+    let own = dir.path().join(TENANT);
+    std::fs::create_dir_all(&own)?;
+    for (name, contents) in harness.secret_files() {
+        std::fs::write(own.join(name), contents)?;
+    }
+    Ok(dir)
+}
+
+/// The harness's secrets and the contents of its secret files.
+pub(super) fn all_secrets<H: Harness + ?Sized>(harness: &H) -> Vec<String> {
+    let mut secrets: Vec<String> = harness
+        .secret_files()
+        .into_iter()
+        .map(|(_, contents)| contents.trim_end_matches(['\r', '\n']).to_string())
+        .collect();
+    secrets.extend(harness.secrets());
+    secrets
+}
+
+/// `config` with every `{"file": name}` reference turned into one that climbs out of the tenant's
+/// directory into [`TENANT`]'s (`../acme/name`).
+fn reaching_into_tenant(config: &Value) -> (Value, usize) {
+    match config {
+        Value::Object(map) => {
+            if let (1, Some(Value::String(name))) = (map.len(), map.get("file")) {
+                let path = format!("../{TENANT}/{name}");
+                return (serde_json::json!({ "file": path }), 1);
+            }
+            let mut count = 0;
+            let map = map
+                .iter()
+                .map(|(k, v)| {
+                    let (v, n) = reaching_into_tenant(v);
+                    count += n;
+                    (k.clone(), v)
+                })
+                .collect();
+            (Value::Object(map), count)
+        }
+        Value::Array(items) => {
+            let mut count = 0;
+            let items = items
+                .iter()
+                .map(|v| {
+                    let (v, n) = reaching_into_tenant(v);
+                    count += n;
+                    v
+                })
+                .collect();
+            (Value::Array(items), count)
+        }
+        other => (other.clone(), 0),
+    }
+}
+
 fn outcome(failures: Failures) -> TrialOutcome {
     if failures.is_empty() {
         TrialOutcome::Passed
@@ -121,6 +203,7 @@ fn outcome(failures: Failures) -> TrialOutcome {
 impl<H: Harness + ?Sized> Suite<'_, H> {
     async fn trial(&self, trial: Trial) -> TrialOutcome {
         match trial {
+            Trial::Registry => self.registry_build().await,
             Trial::Capabilities => self.capabilities().await,
             Trial::Specs => self.specs().await,
             Trial::PlanNoWrite => self.plan_no_write().await,
@@ -142,11 +225,38 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
         server
     }
 
-    /// Build the connector against `server`, noting its `Debug`.
-    fn connector(&self, server: &MockServer) -> Result<Arc<dyn Connector>, String> {
-        let connector = self.harness.connector(&server.uri()).map_err(|e| {
+    /// The registry holding the harness's factory.
+    fn fresh_registry(&self) -> Registry {
+        let mut registry = Registry::new();
+        self.harness.register(&mut registry);
+        registry
+    }
+
+    /// A build context for `tenant`, reading secrets from the suite's directory.
+    fn context(&self, tenant: &str) -> BuildContext {
+        let tenant = TenantId::new(tenant).expect("a valid tenant id");
+        BuildContext::new(tenant).with_secrets(Arc::new(
+            LocalSecrets::new().with_dir(self.secrets_dir.path()),
+        ))
+    }
+
+    /// Build `config` through the registry for `tenant`.
+    async fn build(
+        &self,
+        tenant: &str,
+        config: Value,
+    ) -> stackhand_core::Result<Arc<dyn Connector>> {
+        self.fresh_registry()
+            .build(&self.context(tenant), self.harness.vendor(), config)
+            .await
+    }
+
+    /// Build the connector against `server` through the registry, noting its `Debug`.
+    async fn connector(&self, server: &MockServer) -> Result<Arc<dyn Connector>, String> {
+        let config = self.harness.config(&server.uri());
+        let connector = self.build(TENANT, config).await.map_err(|e| {
             self.observed.note_error("building the connector", &e);
-            format!("the harness could not build the connector: {e}")
+            format!("the registry could not build the connector: {e}")
         })?;
         self.observed
             .note("Debug of the connector", format!("{connector:?}"));
@@ -155,6 +265,83 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
             format!("{connector:#?}"),
         );
         Ok(connector)
+    }
+
+    async fn registry_build(&self) -> TrialOutcome {
+        let mut failures = Vec::new();
+        let registry = self.fresh_registry();
+        let vendor = self.harness.vendor();
+        let Some(description) = registry.describe().into_iter().find(|d| d.vendor == vendor) else {
+            return TrialOutcome::Failed(vec![format!(
+                "register() added no factory for vendor {vendor:?} (it added: {})",
+                registry.vendors().collect::<Vec<_>>().join(", ")
+            )]);
+        };
+        let server = self.server().await;
+        let config = self.harness.config(&server.uri());
+        match jsonschema::validator_for(&description.config_schema) {
+            Ok(validator) => {
+                for error in validator.iter_errors(&config) {
+                    failures.push(format!(
+                        "the factory's config schema refuses the harness's configuration at {}: {error}",
+                        error.instance_path()
+                    ));
+                }
+            }
+            Err(e) => failures.push(format!("the factory's config schema does not compile: {e}")),
+        }
+        if let Err(e) = self.connector(&server).await {
+            failures.push(e);
+        }
+
+        // A typo in a key is refused, naming the key.
+        let mut typo = config.clone();
+        match typo.as_object_mut() {
+            Some(map) => {
+                map.insert(UNKNOWN_KEY.into(), Value::Bool(true));
+                match self.build(TENANT, typo).await {
+                    Ok(_) => failures.push(format!(
+                        "a configuration with the unknown key {UNKNOWN_KEY:?} was accepted"
+                    )),
+                    Err(e) => {
+                        self.observed.note_error("an unknown key", &e);
+                        if e.kind() != ErrorKind::Invalid || !e.to_string().contains(UNKNOWN_KEY) {
+                            failures.push(format!(
+                                "an unknown key gave {} without naming it: {e}",
+                                e.kind()
+                            ));
+                        }
+                    }
+                }
+            }
+            None => failures.push("the harness's configuration is not a JSON object".into()),
+        }
+
+        // Another tenant's build cannot reach this tenant's secret files.
+        let (reaching, references) = reaching_into_tenant(&config);
+        if references == 0 && !self.harness.secret_files().is_empty() {
+            failures.push(
+                "the configuration names no {\"file\": ...} secret although the harness has secret files"
+                    .into(),
+            );
+        }
+        if references > 0 {
+            match self.build(OTHER_TENANT, reaching).await {
+                Ok(_) => failures.push(format!(
+                    "tenant {OTHER_TENANT} built the connector with tenant {TENANT}'s secret files"
+                )),
+                Err(e) => {
+                    self.observed.note_error("another tenant's secrets", &e);
+                    if e.kind() != ErrorKind::Forbidden {
+                        failures.push(format!(
+                            "reading another tenant's secret file gave {}, not forbidden: {e}",
+                            e.kind()
+                        ));
+                    }
+                }
+            }
+        }
+        outcome(failures)
     }
 
     /// Await a connector call with the harness's timeout, noting any error.
@@ -175,7 +362,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
 
     async fn capabilities(&self) -> TrialOutcome {
         let server = self.server().await;
-        let connector = match self.connector(&server) {
+        let connector = match self.connector(&server).await {
             Ok(c) => c,
             Err(failure) => return TrialOutcome::Failed(vec![failure]),
         };
@@ -215,7 +402,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
 
     async fn specs(&self) -> TrialOutcome {
         let server = self.server().await;
-        let connector = match self.connector(&server) {
+        let connector = match self.connector(&server).await {
             Ok(c) => c,
             Err(failure) => return TrialOutcome::Failed(vec![failure]),
         };
@@ -283,7 +470,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
         let server = self.server().await;
         let case = self.harness.plan_cases(&server.uri()).swap_remove(index);
         fixture::mount(&server, &case.fixtures).await;
-        let connector = self.connector(&server)?;
+        let connector = self.connector(&server).await?;
         let tenant = connector.info().tenant.clone();
         let set = ConnectorSet::new(tenant)
             .with(connector)
@@ -351,7 +538,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
         let probe = self.harness.probe(&server.uri()).fixtures;
         fixture::mount(&server, &probe).await;
         let mut fixtures = probe;
-        if let Ok(connector) = self.connector(&server) {
+        if let Ok(connector) = self.connector(&server).await {
             let _ = self
                 .call("probe", self.harness.run_probe(&*connector))
                 .await;
@@ -360,7 +547,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
         let server = self.server().await;
         if let Some(paging) = self.harness.paging(&server.uri()) {
             fixture::mount(&server, &paging.pages).await;
-            if let Ok(connector) = self.connector(&server) {
+            if let Ok(connector) = self.connector(&server).await {
                 let _ = self
                     .call("paged listing", self.harness.run_paging(&*connector))
                     .await;
@@ -414,7 +601,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
                     .mount(&server)
                     .await;
             }
-            let connector = match self.connector(&server) {
+            let connector = match self.connector(&server).await {
                 Ok(c) => c,
                 Err(failure) => return TrialOutcome::Failed(vec![failure]),
             };
@@ -476,7 +663,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
             .mount(&server)
             .await;
         let hits = fixture::mount(&server, &probe.fixtures).await;
-        let connector = match self.connector(&server) {
+        let connector = match self.connector(&server).await {
             Ok(c) => c,
             Err(failure) => return TrialOutcome::Failed(vec![failure]),
         };
@@ -523,7 +710,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
         };
         let server = self.server().await;
         fixture::mount(&server, &self.harness.probe(&server.uri()).fixtures).await;
-        let connector = match self.connector(&server) {
+        let connector = match self.connector(&server).await {
             Ok(c) => c,
             Err(failure) => return TrialOutcome::Failed(vec![failure]),
         };
@@ -558,7 +745,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
             return TrialOutcome::Skipped("the harness declares no paging case".into());
         };
         let hits = fixture::mount(&server, &case.pages).await;
-        let connector = match self.connector(&server) {
+        let connector = match self.connector(&server).await {
             Ok(c) => c,
             Err(failure) => return TrialOutcome::Failed(vec![failure]),
         };
@@ -590,7 +777,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
     }
 
     async fn no_secret_leak(&self) -> TrialOutcome {
-        let secrets: Vec<String> = self.harness.secrets();
+        let secrets: Vec<String> = all_secrets(self.harness);
         if secrets.iter().all(|s| s.is_empty()) {
             return TrialOutcome::Failed(vec![
                 "the harness lists no secrets; list every credential the connector holds".into(),
@@ -615,7 +802,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
                     }
                 }
             }
-            if let Ok(connector) = self.connector(&server) {
+            if let Ok(connector) = self.connector(&server).await {
                 // Outcomes were judged by the other trials; here only what they expose counts.
                 let _ = self
                     .call("probe", self.harness.run_probe(&*connector))

@@ -20,8 +20,8 @@
 //! assert!(violation.to_string().contains("removeLicenses"), "{violation}");
 //! ```
 //!
-//! In a connector test, one line checks everything a wiremock server (or a simulator's
-//! [`Recorder`](stackhand_sim::Recorder)) received:
+//! In a connector test, one line checks everything a wiremock server (or a `stackhand-sim`
+//! simulator's recorder) received:
 //!
 //! ```no_run
 //! # async fn demo(server: wiremock::MockServer) {
@@ -316,11 +316,12 @@ impl Spec {
         }
         let what = request.describe();
         let (index, relative, operation) =
-            self.operation(&request.method, &request.path, prefix, &what)?;
+            self.operation(request.method.as_str(), &request.path, prefix, &what)?;
         let template = &self.templates[index];
         let path_item = &self.document["paths"][&template.raw];
         let parameters = self.parameters(path_item, operation);
         let captures = template.captures(relative);
+        let query = request.query_pairs();
         let mut missing = Vec::new();
         let mut malformed = Vec::new();
         let mut body_parameter = None;
@@ -334,8 +335,7 @@ impl Spec {
                     .filter(|(n, _)| n == name)
                     .map(|(_, v)| v.as_str())
                     .collect(),
-                "query" => request
-                    .query
+                "query" => query
                     .iter()
                     .filter(|(n, _)| n == name)
                     .map(|(_, v)| v.as_str())
@@ -414,7 +414,11 @@ impl Spec {
                 format!("the operation takes no body, got {}", abbreviate(&body)),
             )),
             (Ok(Some(body)), Some(schema)) => {
-                let key = (index, request.method.to_lowercase(), BodyKey::Request);
+                let key = (
+                    index,
+                    request.method.as_str().to_lowercase(),
+                    BodyKey::Request,
+                );
                 self.validate_body(key, schema, Direction::Request, &body, &what)
             }
             _ => Ok(()),
@@ -739,26 +743,29 @@ fn abbreviate(value: &Value) -> String {
     }
 }
 
-/// One request as a test saw it: from a wiremock server or a simulator's recorder.
+/// One request as a test saw it: received by a wiremock server, or recorded by a
+/// `stackhand-sim` simulator (which records into this type and re-exports it as
+/// `stackhand_sim::RecordedRequest`), or built by hand with [`new`](Self::new).
 ///
-/// Its `Debug` shows header names only: headers carry credentials.
+/// The fields keep the request as it arrived (wiremock's own types), so nothing is lost
+/// before a check. Its `Debug` shows header names only: headers carry credentials.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ObservedRequest {
-    /// Upper-case method.
-    pub method: String,
+    /// Method.
+    pub method: http::Method,
     /// Path without the query, percent-encoded as sent.
     pub path: String,
-    /// Decoded query pairs, in order.
-    pub query: Vec<(String, String)>,
-    /// Headers with lower-case names.
-    pub headers: Vec<(String, String)>,
+    /// The raw query string, if the URL has one (see [`query_pairs`](Self::query_pairs)).
+    pub query: Option<String>,
+    /// Headers.
+    pub headers: http::HeaderMap,
     /// The raw body.
     pub body: Vec<u8>,
 }
 
 impl fmt::Debug for ObservedRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let header_names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let header_names: Vec<&str> = self.headers.keys().map(|n| n.as_str()).collect();
         f.debug_struct("ObservedRequest")
             .field("method", &self.method)
             .field("path", &self.path)
@@ -771,15 +778,20 @@ impl fmt::Debug for ObservedRequest {
 
 impl ObservedRequest {
     /// A request with no headers and no body; `path_and_query` may carry a `?query`.
+    ///
+    /// # Panics
+    ///
+    /// When `method` is not an HTTP method token.
     pub fn new(method: &str, path_and_query: &str) -> Self {
         let (path, query) = path_and_query
             .split_once('?')
             .map_or((path_and_query, None), |(p, q)| (p, Some(q)));
         Self {
-            method: method.to_uppercase(),
+            method: http::Method::from_bytes(method.to_uppercase().as_bytes())
+                .unwrap_or_else(|_| panic!("{method:?} is not an HTTP method")),
             path: path.to_string(),
-            query: query.map(parse_query).unwrap_or_default(),
-            headers: Vec::new(),
+            query: query.map(str::to_string),
+            headers: http::HeaderMap::new(),
             body: Vec::new(),
         }
     }
@@ -791,27 +803,48 @@ impl ObservedRequest {
     }
 
     /// Add a header (replacing one of the same name).
+    ///
+    /// # Panics
+    ///
+    /// When `name` or `value` cannot be a header.
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        let name = name.to_lowercase();
-        self.headers.retain(|(n, _)| *n != name);
-        self.headers.push((name, value.to_string()));
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .unwrap_or_else(|_| panic!("{name:?} is not a header name"));
+        let value = http::HeaderValue::from_str(value)
+            .unwrap_or_else(|_| panic!("{value:?} is not a header value"));
+        self.headers.insert(name, value);
         self
     }
 
-    /// The first value of a query parameter.
-    pub fn query_value(&self, name: &str) -> Option<&str> {
+    /// The query decoded into pairs, in order.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
         self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .as_deref()
+            .map(|query| {
+                url::form_urlencoded::parse(query.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
-    /// A header's value (name compared without case).
+    /// The first value of a query parameter, decoded.
+    pub fn query_value(&self, name: &str) -> Option<String> {
+        self.query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// A header's value (name compared without case); `None` when absent or not text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as JSON, if it is JSON (`None` when empty or malformed; see
+    /// [`json_body`](Self::json_body) to tell those apart).
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
     }
 
     /// The body as JSON: `Ok(None)` when empty, `Err` naming the problem when not JSON.
@@ -824,68 +857,27 @@ impl ObservedRequest {
             .map_err(|e| format!("the body is not JSON ({e})"))
     }
 
-    /// `METHOD /path?query`, for messages.
+    /// `METHOD /path?query`, for messages (the query decoded, so it reads as written).
     pub fn describe(&self) -> String {
-        if self.query.is_empty() {
+        let query = self.query_pairs();
+        if query.is_empty() {
             format!("{} {}", self.method, self.path)
         } else {
-            let query: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
             format!("{} {}?{}", self.method, self.path, query.join("&"))
         }
     }
-
-    fn from_parts(
-        method: &str,
-        path: &str,
-        query: Option<&str>,
-        headers: &http::HeaderMap,
-        body: &[u8],
-    ) -> Self {
-        Self {
-            method: method.to_uppercase(),
-            path: path.to_string(),
-            query: query.map(parse_query).unwrap_or_default(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_lowercase(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
-            body: body.to_vec(),
-        }
-    }
-}
-
-fn parse_query(query: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect()
 }
 
 impl From<&wiremock::Request> for ObservedRequest {
     fn from(request: &wiremock::Request) -> Self {
-        Self::from_parts(
-            request.method.as_str(),
-            request.url.path(),
-            request.url.query(),
-            &request.headers,
-            &request.body,
-        )
-    }
-}
-
-impl From<&stackhand_sim::RecordedRequest> for ObservedRequest {
-    fn from(request: &stackhand_sim::RecordedRequest) -> Self {
-        Self::from_parts(
-            request.method.as_str(),
-            &request.path,
-            request.query.as_deref(),
-            &request.headers,
-            &request.body,
-        )
+        Self {
+            method: request.method.clone(),
+            path: request.url.path().to_string(),
+            query: request.url.query().map(str::to_string),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
+        }
     }
 }
 
@@ -978,8 +970,8 @@ impl std::error::Error for Violation {}
 ///
 /// `prefix` is the path the connector puts before the document's paths when it differs from
 /// the document's own base (`""` to use the spec's [`with_prefix`](Spec::with_prefix) setting).
-/// Accepts `&[wiremock::Request]`, `&[stackhand_sim::RecordedRequest]` or
-/// [`ObservedRequest`]s.
+/// Accepts `&[wiremock::Request]` or [`ObservedRequest`]s (what a `stackhand-sim` simulator
+/// records, re-exported there as `stackhand_sim::RecordedRequest`).
 ///
 /// # Panics
 ///

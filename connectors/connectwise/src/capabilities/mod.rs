@@ -1,3 +1,0 @@
-//! The capability traits ConnectWise offers: [`Psa`](stackhand_core::Psa).
-
-mod psa;
