@@ -61,6 +61,14 @@ impl Auth {
         Auth::Headers(vec![(AUTHORIZATION, SecretString::from(value))])
     }
 
+    /// One secret header (`x-api-key: <key>`, Autotask's `Secret`). The name is
+    /// case-insensitive; an invalid one is an error naming it.
+    pub fn header(name: &str, value: SecretString) -> Result<Self> {
+        let name = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+            .map_err(|_| Error::invalid(format!("{name:?} is not a valid HTTP header name")))?;
+        Ok(Auth::Headers(vec![(name, value)]))
+    }
+
     /// The secrets this auth sends verbatim, so the redactor can scrub echoes of them.
     pub(crate) fn register_secrets(&self, mut redactor: Redactor) -> Redactor {
         match self {

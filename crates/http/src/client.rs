@@ -261,10 +261,26 @@ impl HttpClient {
             }
             return Ok(url);
         }
+        // URL parsing resolves `.` and `..` segments, even percent-encoded (`%2E%2E`): no
+        // encoding keeps an id of `..` from climbing out of its collection, so such a segment
+        // (and an empty one, which turns an item into its collection) is refused.
+        let relative = path.trim_start_matches('/');
+        let segments = relative.split(['?', '#']).next().unwrap_or_default();
+        let mut parts = segments.split('/').peekable();
+        while let Some(segment) = parts.next() {
+            let bare = segment.to_ascii_lowercase().replace("%2e", ".");
+            let trailing = parts.peek().is_none();
+            if bare == "." || bare == ".." || (segment.is_empty() && !trailing) {
+                return Err(Error::invalid(format!(
+                    "refusing the {} path {path:?}: an empty, `.` or `..` segment would address                      another resource (an id taken from a ticket cannot be empty or a dot segment)",
+                    self.inner.vendor
+                )));
+            }
+        }
         // `./` keeps a first segment containing ':' from being read as a URL scheme.
         self.inner
             .base_url
-            .join(&format!("./{}", path.trim_start_matches('/')))
+            .join(&format!("./{relative}"))
             .map_err(|e| Error::invalid(format!("invalid path {path:?}: {e}")))
     }
 
@@ -346,8 +362,9 @@ pub fn default_reqwest_client() -> reqwest::Client {
 }
 
 /// Percent-encode one path segment (an id, a UPN, a login taken from a ticket), so it cannot
-/// add segments (`/`), climb (`..`) or start a query (`?`). Unreserved characters and `@` stay
-/// readable.
+/// add segments (`/`) or start a query (`?`). Unreserved characters and `@` stay readable. A
+/// segment of `.` or `..` (or an empty one) cannot be made safe by encoding, since URL parsing
+/// resolves `%2E%2E` too: [`HttpClient::url`] refuses such a path instead of sending it.
 ///
 /// ```
 /// use stackhand_http::encode_segment;
@@ -391,6 +408,13 @@ impl HttpClientBuilder {
     /// Limit requests with this quota, shared by every client of this (tenant, vendor).
     pub fn rate_limit(mut self, quota: Quota) -> Self {
         self.quota = Some(quota);
+        self
+    }
+
+    /// The vendor's published rate, used unless the operator configured one
+    /// (`http.requests_per_second`, applied by [`settings`](Self::settings)).
+    pub fn default_rate_limit(mut self, quota: Quota) -> Self {
+        self.quota.get_or_insert(quota);
         self
     }
 

@@ -181,8 +181,8 @@ impl HttpClient {
 
 impl HttpClientBuilder {
     /// Apply [`HttpSettings`]: timeout, retries, rate (when configured), requests in flight and
-    /// user agent. A connector with a default rate sets it with
-    /// [`rate_limit`](Self::rate_limit) before this call.
+    /// user agent. A connector with a vendor default rate adds it afterwards with
+    /// [`default_rate_limit`](Self::default_rate_limit), which keeps a configured one.
     pub fn settings(mut self, settings: &HttpSettings) -> Self {
         self = self
             .timeout(Duration::from_secs(settings.timeout_secs))

@@ -797,5 +797,29 @@ async fn retries_follow_what_the_parser_decided() {
     let err = refusing.get("flaky").send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
     assert!(!err.is_temporary());
-    assert_eq!(count(&server, "/api/flaky").await, attempts + 1, "not retried");
+    assert_eq!(
+        count(&server, "/api/flaky").await,
+        attempts + 1,
+        "not retried"
+    );
+}
+
+#[tokio::test]
+async fn dot_and_empty_segments_never_reach_the_vendor() {
+    let server = MockServer::start().await;
+    let client = builder(&server, "test", "/v1/").build().unwrap();
+    for id in ["..", ".", ""] {
+        let path = format!("devices/{}/tags", stackhand_http::encode_segment(id));
+        let err = client.get(&path).send().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Invalid, "{id:?}: {err}");
+    }
+    for path in ["devices/%2e%2E", "devices/%2E/x", "a/../b"] {
+        assert!(client.url(path).is_err(), "{path}");
+    }
+    assert_eq!(
+        client.url("devices/d1/").unwrap().path(),
+        "/v1/devices/d1/",
+        "a trailing slash is not an empty segment"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
 }

@@ -333,8 +333,9 @@ impl PagingCase {
 pub struct PlanCase {
     /// A name for messages.
     pub name: String,
-    /// The action (a built-in one from `stackhand_core`, or one of the connector's).
-    pub action: Arc<dyn Action>,
+    /// The action (a built-in one from `stackhand_core`), or `None` for one of the connector's
+    /// own actions, taken from the connector the trial builds by the request's action id.
+    pub action: Option<Arc<dyn Action>>,
     /// The request to plan.
     pub request: ActionRequest,
     /// The reads the plan makes, with their responses.
@@ -345,7 +346,7 @@ impl fmt::Debug for PlanCase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PlanCase")
             .field("name", &self.name)
-            .field("action", &self.action.spec().id)
+            .field("action", &self.request.action)
             .field("request", &self.request)
             .field("fixtures", &self.fixtures)
             .finish()
@@ -357,7 +358,19 @@ impl PlanCase {
     pub fn new(name: &str, action: Arc<dyn Action>, request: ActionRequest) -> Self {
         Self {
             name: name.to_string(),
-            action,
+            action: Some(action),
+            request,
+            fixtures: Vec::new(),
+        }
+    }
+
+    /// A case for one of the connector's own actions (`okta.suspend`): the trial plans with the
+    /// instance the connector it built returns from `Connector::actions()`, found by the
+    /// request's action id.
+    pub fn connector_action(name: &str, request: ActionRequest) -> Self {
+        Self {
+            name: name.to_string(),
+            action: None,
             request,
             fixtures: Vec::new(),
         }

@@ -440,7 +440,20 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
         }
         let mut checked = own_ids;
         for case in &cases {
-            let spec = case.action.spec();
+            let action = match &case.action {
+                Some(action) => action.clone(),
+                None => match actions.iter().find(|a| a.spec().id == case.request.action) {
+                    Some(action) => action.clone(),
+                    None => {
+                        failures.push(format!(
+                            "plan case {}: the connector has no action {}",
+                            case.name, case.request.action
+                        ));
+                        continue;
+                    }
+                },
+            };
+            let spec = action.spec();
             if checked.insert(spec.id.clone()) {
                 check_spec(spec, &mut failures);
             }
@@ -475,11 +488,23 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
         let set = ConnectorSet::new(tenant)
             .with(connector)
             .map_err(|e| e.to_string())?;
+        let action = match &case.action {
+            Some(action) => action.clone(),
+            None => set
+                .all()
+                .iter()
+                .flat_map(|c| c.actions())
+                .find(|a| a.spec().id == case.request.action)
+                .ok_or_else(|| {
+                    format!(
+                        "plan case {}: the connector has no action {}",
+                        case.name, case.request.action
+                    )
+                })?,
+        };
         let ctx = ActionContext::new(Arc::new(set));
         let place = format!("plan of {}", case.name);
-        let plan = self
-            .call(&place, case.action.plan(&ctx, &case.request))
-            .await;
+        let plan = self.call(&place, action.plan(&ctx, &case.request)).await;
         if let Ok(plan) = &plan {
             self.observed
                 .note(format!("Debug of the {place}"), format!("{plan:?}"));
