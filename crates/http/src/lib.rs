@@ -114,7 +114,7 @@ pub use paging::{
 };
 pub use rate::{RateBudget, RateHeaders, RateLimits, XRateLimitHeaders};
 pub use redact::{REDACTED, Redactor, redact};
-pub use settings::{DEFAULT_TIMEOUT_SECS, HttpHost, HttpSettings};
+pub use settings::{DEFAULT_TIMEOUT_SECS, HttpHost, HttpSettings, check_base_url};
 
 pub use governor::Quota;
 pub use reqwest::header::{HeaderMap, HeaderName, HeaderValue};

@@ -110,6 +110,44 @@ impl HttpSettings {
     }
 }
 
+/// Check a configured base URL: `https`, or `http` only to a loopback address (a simulator or
+/// mock in tests), with a host, and no user name or password in it (credentials are `SecretRef`s).
+/// The error names `key`.
+///
+/// ```
+/// use stackhand_http::check_base_url;
+/// let ok = "https://api.example.com/v1".parse().unwrap();
+/// assert!(check_base_url("echo", "base_url", &ok).is_ok());
+/// let plain = "http://api.example.com".parse().unwrap();
+/// assert!(check_base_url("echo", "base_url", &plain).is_err());
+/// let local = "http://127.0.0.1:9000".parse().unwrap();
+/// assert!(check_base_url("echo", "base_url", &local).is_ok());
+/// ```
+pub fn check_base_url(vendor: &str, key: &str, url: &Url) -> Result<()> {
+    let refuse = |why: &str| {
+        Err(Error::invalid(format!("{vendor}: {key} {url} {why}"))
+            .with_context("key", key.to_string()))
+    };
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return refuse("is not an http(s) URL with a host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return refuse("must not carry a user name or password; credentials are secret references");
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => refuse("must use https (plain http is accepted only for a loopback test server)"),
+        _ => refuse("must be an https URL"),
+    }
+}
+
 /// What a host shares with every HTTP connector it builds: one connection pool and one rate-limit
 /// registry (keyed by tenant and vendor). Offer it with
 /// `BuildContext::with_service(HttpHost::new(...)?)`; without one, connectors use
