@@ -1,30 +1,26 @@
-//! The Autotask REST client: zone discovery, the three auth headers, the error envelope,
-//! `/query` paging through `nextPageUrl`, and pacing against the database's hourly threshold.
+//! The Autotask REST client: zone discovery, the three auth headers, `/query` paging through
+//! `nextPageUrl`, and pacing against the database's hourly threshold.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use stackhand_core::{Error, ErrorKind, Result, TenantId};
-use stackhand_http::{
-    Auth, HeaderName, HttpClient, RateLimits, RequestBuilder, Response, RetryConfig, Url,
-};
+use stackhand_core::{BuildContext, Error, ErrorKind, Result, SecretRef};
+use stackhand_http::{Auth, HeaderName, HttpClient, RequestBuilder, Response, Url};
 use tokio::time::Instant;
 
-use crate::config::{AutotaskConfig, ThresholdConfig, rest_root};
-use crate::error::{AutotaskErrorParser, classify};
+use crate::VENDOR;
+use crate::config::{AutotaskConfig, DEFAULT_PAGE_SIZE, ThresholdConfig, rest_root};
+use crate::error::AutotaskErrorParser;
 use crate::models::{
     FieldInformation, FieldsResponse, ItemIdResponse, ItemResponse, QueryPage,
     ThresholdInformation, ZoneInformation,
 };
-
-/// The vendor key.
-pub(crate) const VENDOR: &str = "autotask";
 
 /// Longest `GET …/query?search=` URL; longer queries are POSTed (Autotask's URLs stop working
 /// at about 2,048 characters).
@@ -33,12 +29,45 @@ const MAX_GET_URL: usize = 2_000;
 /// A query stops (rather than loop) after this many pages.
 const MAX_PAGES: usize = 1_000;
 
-/// What the HTTP client needs besides the configuration (injected by tests).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Transport {
-    pub(crate) http: Option<reqwest::Client>,
-    pub(crate) rate_limits: Option<RateLimits>,
-    pub(crate) retry: Option<RetryConfig>,
+/// The two secret credentials, resolved from their [`SecretRef`]s when the connector is built.
+/// `Debug` shows neither.
+#[derive(Debug, Clone)]
+pub(crate) struct Credentials {
+    /// `ApiIntegrationCode`.
+    pub(crate) integration_code: SecretString,
+    /// `Secret`.
+    pub(crate) secret: SecretString,
+}
+
+impl Credentials {
+    /// Resolve both credentials for the context's tenant; an empty one is refused by name.
+    pub(crate) async fn resolve(ctx: &BuildContext, config: &AutotaskConfig) -> Result<Self> {
+        Ok(Self {
+            integration_code: resolve_one(ctx, "integration_code", &config.integration_code)
+                .await?,
+            secret: resolve_one(ctx, "secret", &config.secret).await?,
+        })
+    }
+}
+
+/// The credential `reference` names (configuration key `key`), refused when blank.
+async fn resolve_one(
+    ctx: &BuildContext,
+    key: &'static str,
+    reference: &SecretRef,
+) -> Result<SecretString> {
+    let value = ctx
+        .secret(reference)
+        .await
+        .map_err(|e| e.with_context("key", key))?;
+    if value.expose_secret().trim().is_empty() {
+        return Err(Error::invalid(format!(
+            "{VENDOR} configuration: {key} ({}) is empty",
+            reference.describe()
+        ))
+        .with_context("key", key));
+    }
+    Ok(value)
 }
 
 /// One zone's API for one tenant.
@@ -46,61 +75,71 @@ pub(crate) struct Transport {
 pub(crate) struct AutotaskClient {
     http: HttpClient,
     watcher: ThresholdWatcher,
+    /// `MaxRecords` to send, when it differs from Autotask's own page size.
+    max_records: Option<u32>,
 }
 
+/// A client for the REST root `root` (`…/ATServicesRest/`), on the host's shared pool and rate
+/// limits, with the auth headers, the error parser and the `http` table applied.
 fn build_http(
+    ctx: &BuildContext,
     root: &Url,
     config: &AutotaskConfig,
-    tenant: &TenantId,
-    transport: &Transport,
+    credentials: &Credentials,
 ) -> Result<HttpClient> {
     let base = root
         .join("V1.0/")
-        .map_err(|e| Error::invalid(format!("autotask: invalid zone URL {root}: {e}")))?;
+        .map_err(|e| Error::invalid(format!("{VENDOR}: invalid zone URL {root}: {e}")))?;
     let header = |name: &'static str| HeaderName::from_static(name);
     let auth = Auth::Headers(vec![
         (
             header("apiintegrationcode"),
-            config.integration_code.clone(),
+            credentials.integration_code.clone(),
         ),
         (
             header("username"),
             SecretString::from(config.username.clone()),
         ),
-        (header("secret"), config.secret.clone()),
+        (header("secret"), credentials.secret.clone()),
     ]);
-    let mut builder = HttpClient::builder(VENDOR, tenant.clone(), base)
+    let mut builder = HttpClient::for_context(ctx, VENDOR, base, &config.http)
         .auth(auth)
-        .error_parser(std::sync::Arc::new(AutotaskErrorParser))
-        .timeout(Duration::from_secs(config.timeout_secs))
-        .retry(transport.retry.unwrap_or_default());
+        .error_parser(std::sync::Arc::new(AutotaskErrorParser));
     if let Some(resource) = config.impersonation_resource_id {
         builder = builder.default_header("ImpersonationResourceId", &resource.to_string());
-    }
-    if let Some(http) = &transport.http {
-        builder = builder.client(http.clone());
-    }
-    if let Some(limits) = &transport.rate_limits {
-        builder = builder.rate_limits(limits.clone());
     }
     builder.build()
 }
 
 impl AutotaskClient {
+    /// A client for a known zone (`base_url`, or the one discovery found). Makes no request.
+    pub(crate) fn for_zone(
+        ctx: &BuildContext,
+        root: &Url,
+        config: &AutotaskConfig,
+        credentials: &Credentials,
+    ) -> Result<Self> {
+        let page_size = config.page_size()?;
+        Ok(Self {
+            http: build_http(ctx, &rest_root(root), config, credentials)?,
+            watcher: ThresholdWatcher::new(config.threshold.clone()),
+            // Autotask pages by 500 when no MaxRecords is named; naming it only when it differs
+            // keeps the default queries exactly as Autotask documents them.
+            max_records: (page_size != DEFAULT_PAGE_SIZE).then_some(page_size),
+        })
+    }
+
     /// Connect: use the configured zone, or discover it through `ZoneInformation`.
     pub(crate) async fn connect(
+        ctx: &BuildContext,
         config: &AutotaskConfig,
-        tenant: &TenantId,
-        transport: &Transport,
+        credentials: &Credentials,
     ) -> Result<Self> {
         let root = match &config.base_url {
-            Some(url) => rest_root(url),
-            None => discover_zone(config, tenant, transport).await?,
+            Some(url) => url.clone(),
+            None => discover_zone(ctx, config, credentials).await?,
         };
-        Ok(Self {
-            http: build_http(&root, config, tenant, transport)?,
-            watcher: ThresholdWatcher::new(config.threshold.clone()),
-        })
+        Self::for_zone(ctx, &root, config, credentials)
     }
 
     /// The versioned base URL (`…/ATServicesRest/V1.0/`).
@@ -108,19 +147,16 @@ impl AutotaskClient {
         self.http.base_url()
     }
 
-    /// Send through the threshold watcher, mapping Autotask's refusals.
+    /// Send through the threshold watcher; a 429 holds further calls.
     async fn send(&self, request: RequestBuilder) -> Result<Response> {
         self.watcher.before_call(self).await?;
-        match request.send().await {
-            Ok(response) => Ok(response),
-            Err(error) => {
-                let error = classify(error);
-                if error.kind() == ErrorKind::RateLimited {
-                    self.watcher.blocked();
-                }
-                Err(error)
-            }
+        let result = request.send().await;
+        if let Err(error) = &result
+            && error.kind() == ErrorKind::RateLimited
+        {
+            self.watcher.blocked();
         }
+        result
     }
 
     /// `GET ThresholdInformation`, outside the watcher (it is how the watcher reads usage).
@@ -128,13 +164,12 @@ impl AutotaskClient {
         self.http
             .get("ThresholdInformation")
             .operation("threshold_information")
-            .send()
+            .send_json()
             .await
-            .map_err(classify)?
-            .json()
     }
 
-    /// `GET {Entity}/{id}`: `{"item":…}`, `None` when the item is `null`.
+    /// `GET {Entity}/{id}`: `{"item":…}`, `None` when the item is `null`. The id is an integer,
+    /// so it cannot reshape the path.
     pub(crate) async fn get<T: DeserializeOwned>(
         &self,
         entity: &str,
@@ -206,7 +241,10 @@ impl AutotaskClient {
         filter: Vec<Value>,
         operation: &'static str,
     ) -> Result<Vec<T>> {
-        let model = json!({ "filter": filter });
+        let mut model = json!({ "filter": filter });
+        if let Some(max) = self.max_records {
+            model["MaxRecords"] = json!(max);
+        }
         let search = model.to_string();
         let path = format!("{entity}/query");
         let get_url = self.http.url(&path).map(|mut url| {
@@ -230,7 +268,7 @@ impl AutotaskClient {
             for item in page.items {
                 out.push(serde_json::from_value(item).map_err(|e| {
                     Error::invalid(format!(
-                        "autotask {operation}: a {entity} record did not parse: {e}"
+                        "{VENDOR} {operation}: a {entity} record did not parse: {e}"
                     ))
                 })?);
             }
@@ -243,38 +281,38 @@ impl AutotaskClient {
             };
             if !seen.insert(url.clone()) {
                 return Err(Error::permanent(format!(
-                    "autotask {operation}: the next-page link repeats a page already read"
+                    "{VENDOR} {operation}: the next-page link repeats a page already read"
                 )));
             }
             next = request(&url);
         }
         Err(Error::permanent(format!(
-            "autotask {operation}: more than {MAX_PAGES} pages; refusing to continue"
+            "{VENDOR} {operation}: more than {MAX_PAGES} pages; refusing to continue"
         )))
     }
 }
 
+/// Ask `ZoneInformation?user=` at the discovery URL which zone holds the database.
 async fn discover_zone(
+    ctx: &BuildContext,
     config: &AutotaskConfig,
-    tenant: &TenantId,
-    transport: &Transport,
+    credentials: &Credentials,
 ) -> Result<Url> {
-    let discovery = build_http(&rest_root(&config.discovery_url), config, tenant, transport)?;
+    let discovery = build_http(ctx, &rest_root(&config.discovery_url), config, credentials)?;
     let zone: ZoneInformation = discovery
         .get("ZoneInformation")
         .query(&[("user", config.username.as_str())])
         .operation("zone_information")
         .send_json()
-        .await
-        .map_err(classify)?;
+        .await?;
     let url = Url::parse(&zone.url).map_err(|e| {
         Error::invalid(format!(
-            "autotask zone discovery answered an invalid zone URL {:?}: {e}",
+            "{VENDOR} zone discovery answered an invalid zone URL {:?}: {e}",
             zone.url
         ))
     })?;
     tracing::info!(zone = zone.zone_name.as_deref().unwrap_or(""), url = %url, "autotask zone discovered");
-    Ok(rest_root(&url))
+    Ok(url)
 }
 
 /// How fast to go at a given share of the hourly threshold.
@@ -344,7 +382,7 @@ impl ThresholdWatcher {
         Error::new(
             ErrorKind::RateLimited,
             format!(
-                "autotask: holding calls: the database's hourly request threshold is nearly spent{usage}"
+                "{VENDOR}: holding calls: the database's hourly request threshold is nearly spent{usage}"
             ),
         )
         .with_retry_after(remaining)
@@ -425,6 +463,34 @@ impl ThresholdWatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stackhand_core::TenantId;
+
+    #[tokio::test]
+    async fn credentials_resolve_for_the_tenant_and_a_blank_one_is_named() {
+        let ctx = BuildContext::new(TenantId::new("acme").unwrap());
+        let config = AutotaskConfig::new(
+            "api@msp.example",
+            SecretRef::value(SecretString::from("CODE")),
+            SecretRef::value(SecretString::from("  ")),
+        );
+        let err = Credentials::resolve(&ctx, &config).await.unwrap_err();
+        assert_eq!(err.context_value("key"), Some("secret"));
+        assert!(
+            err.message()
+                .contains("secret (a value supplied in code) is empty"),
+            "{err}"
+        );
+
+        // Another tenant's variable is out of reach, and the error names the key.
+        let config = AutotaskConfig::new(
+            "api@msp.example",
+            SecretRef::env("STACKHAND_SECRET_GLOBEX__AUTOTASK_CODE"),
+            SecretRef::value(SecretString::from("s3cret")),
+        );
+        let err = Credentials::resolve(&ctx, &config).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Forbidden);
+        assert_eq!(err.context_value("key"), Some("integration_code"));
+    }
 
     #[test]
     fn pace_is_full_then_slower_then_stops() {

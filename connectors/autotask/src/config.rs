@@ -1,31 +1,57 @@
-//! The connector's configuration.
+//! The connector's configuration section, `[tenants.<id>.connectors.autotask]`.
 
-use std::fmt;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use stackhand_core::{Error, Result};
+use stackhand_core::{Error, Result, SecretRef};
+use stackhand_http::HttpSettings;
 use url::Url;
+
+use crate::VENDOR;
 
 /// Where zone discovery starts when no `base_url` is configured. Any zone answers
 /// `ZoneInformation`.
 pub const DEFAULT_DISCOVERY_URL: &str = "https://webservices.autotask.net/ATServicesRest/";
 
+/// Records per query page when `http.page_size` is unset: Autotask's own page size when a query
+/// names no `MaxRecords`.
+pub const DEFAULT_PAGE_SIZE: u32 = 500;
+
+/// The most records one query page may hold (`MaxRecords` is 1 to 500).
+pub const MAX_PAGE_SIZE: u32 = 500;
+
 /// Configuration of one Autotask connector (one stackhand tenant).
+///
+/// ```toml
+/// [tenants.contoso-law.connectors.autotask]
+/// username = "stackhand-api@msp.example"
+/// integration_code = { env = "STACKHAND_SECRET_CONTOSO_LAW__AUTOTASK_CODE" }
+/// secret = { file = "autotask.secret" }
+/// company_id = 174
+///
+/// [tenants.contoso-law.connectors.autotask.threshold]
+/// slow_down_at = 0.4
+/// ```
 ///
 /// ```
 /// use stackhand_autotask::AutotaskConfig;
-/// let config: AutotaskConfig = serde_json::from_value(serde_json::json!({
-///     "username": "stackhand-api@msp.example",
-///     "integration_code": "TRACKINGID",
-///     "secret": "from-the-vault",
-///     "company_id": 174
-/// })).unwrap();
+///
+/// let config: AutotaskConfig = stackhand_core::config::section(
+///     "autotask",
+///     serde_json::json!({
+///         "username": "stackhand-api@msp.example",
+///         "integration_code": {"env": "STACKHAND_SECRET_CONTOSO_LAW__AUTOTASK_CODE"},
+///         "secret": {"file": "autotask.secret"},
+///         "company_id": 174,
+///         "http": {"timeout_secs": 20}
+///     }),
+/// )
+/// .unwrap();
 /// config.validate().unwrap();
-/// assert!(!format!("{config:?}").contains("from-the-vault"));
+/// assert_eq!(config.http.timeout_secs, 20);
 /// ```
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AutotaskConfig {
@@ -33,16 +59,18 @@ pub struct AutotaskConfig {
     /// the zone is discovered through `ZoneInformation` at `discovery_url`. A bare origin
     /// (`http://127.0.0.1:8080`) gets `/ATServicesRest/` appended.
     #[serde(default)]
+    #[schemars(with = "Option<String>", extend("format" = "uri"))]
     pub base_url: Option<Url>,
     /// Where zone discovery asks (default [`DEFAULT_DISCOVERY_URL`]).
     #[serde(default = "default_discovery_url")]
+    #[schemars(with = "String", extend("format" = "uri"))]
     pub discovery_url: Url,
-    /// The API-only user's username (an email).
+    /// The API-only user's username (an email); sent as the `UserName` header. Not a secret.
     pub username: String,
-    /// The integration's tracking identifier (`ApiIntegrationCode`).
-    pub integration_code: SecretString,
-    /// The API user's secret.
-    pub secret: SecretString,
+    /// The integration's tracking identifier, sent as the `ApiIntegrationCode` header.
+    pub integration_code: SecretRef,
+    /// The API user's secret, sent as the `Secret` header.
+    pub secret: SecretRef,
     /// Act as this resource (`ImpersonationResourceId`), so notes show a technician as author.
     #[serde(default)]
     pub impersonation_resource_id: Option<i64>,
@@ -59,14 +87,17 @@ pub struct AutotaskConfig {
     /// How the connector paces itself against the database's hourly request threshold.
     #[serde(default)]
     pub threshold: ThresholdConfig,
-    /// Per-request timeout in seconds (default 30).
-    #[serde(default = "default_timeout_secs")]
-    pub timeout_secs: u64,
+    /// HTTP behaviour: timeout, retries, rate, requests in flight, page size (at most
+    /// [`MAX_PAGE_SIZE`]) and user agent.
+    #[serde(default)]
+    pub http: HttpSettings,
 }
 
 /// How the connector watches `ThresholdInformation`: the 10,000 requests an hour are shared by
-/// every integration of the database, so it slows down well before they run out.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// every integration of the database, so it slows down well before they run out. This is
+/// Autotask's own accounting, read from the API, and sits beside the generic per-second
+/// `http.requests_per_second` rather than replacing it.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct ThresholdConfig {
@@ -116,32 +147,17 @@ fn default_complete_status() -> String {
     "Complete".to_string()
 }
 
-fn default_timeout_secs() -> u64 {
-    30
-}
-
-impl fmt::Debug for AutotaskConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AutotaskConfig")
-            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
-            .field("discovery_url", &self.discovery_url.as_str())
-            .field("username", &self.username)
-            .field("impersonation_resource_id", &self.impersonation_resource_id)
-            .field("company_id", &self.company_id)
-            .field("complete_status", &self.complete_status)
-            .field("note_type", &self.note_type)
-            .field("threshold", &self.threshold)
-            .field("timeout_secs", &self.timeout_secs)
-            .finish_non_exhaustive()
-    }
+/// An `Invalid` error about `key`, naming it in the message and the `key` context.
+fn invalid(key: &str, why: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("{VENDOR} configuration: {key} {why}")).with_context("key", key)
 }
 
 impl AutotaskConfig {
     /// A configuration with the required fields and defaults for the rest.
     pub fn new(
         username: impl Into<String>,
-        integration_code: SecretString,
-        secret: SecretString,
+        integration_code: SecretRef,
+        secret: SecretRef,
     ) -> Self {
         Self {
             base_url: None,
@@ -154,7 +170,7 @@ impl AutotaskConfig {
             complete_status: default_complete_status(),
             note_type: None,
             threshold: ThresholdConfig::default(),
-            timeout_secs: default_timeout_secs(),
+            http: HttpSettings::default(),
         }
     }
 
@@ -188,65 +204,52 @@ impl AutotaskConfig {
         self
     }
 
-    /// Check the configuration; the error names the field at fault.
+    /// Change the HTTP behaviour.
+    pub fn with_http(mut self, http: HttpSettings) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// The records per query page: `http.page_size`, else [`DEFAULT_PAGE_SIZE`].
+    pub fn page_size(&self) -> Result<u32> {
+        self.http
+            .page_size(VENDOR, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    }
+
+    /// Check the configuration; the error names the key at fault (also as its `key` context).
     pub fn validate(&self) -> Result<()> {
-        let blank = |s: &str| s.trim().is_empty();
-        if blank(&self.username) {
-            return Err(Error::invalid(
-                "autotask config: username must not be empty",
-            ));
+        if self.username.trim().is_empty() {
+            return Err(invalid("username", "must not be empty"));
         }
-        if blank(self.integration_code.expose_secret()) {
-            return Err(Error::invalid(
-                "autotask config: integration_code must not be empty",
-            ));
-        }
-        if blank(self.secret.expose_secret()) {
-            return Err(Error::invalid("autotask config: secret must not be empty"));
-        }
-        for (name, url) in [
+        for (key, url) in [
             ("base_url", self.base_url.as_ref()),
             ("discovery_url", Some(&self.discovery_url)),
         ] {
             if let Some(url) = url
                 && (!matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base())
             {
-                return Err(Error::invalid(format!(
-                    "autotask config: {name} {url} must be an http(s) URL"
-                )));
+                return Err(invalid(key, format_args!("{url} must be an http(s) URL")));
             }
         }
-        if blank(&self.complete_status) {
-            return Err(Error::invalid(
-                "autotask config: complete_status must not be empty",
-            ));
+        if self.complete_status.trim().is_empty() {
+            return Err(invalid("complete_status", "must not be empty"));
         }
         let t = &self.threshold;
         if t.check_every == 0 {
-            return Err(Error::invalid(
-                "autotask config: threshold.check_every must be at least 1",
-            ));
+            return Err(invalid("threshold.check_every", "must be at least 1"));
         }
         if !(0.0 < t.slow_down_at && t.slow_down_at < t.stop_at && t.stop_at <= 1.0) {
-            return Err(Error::invalid(format!(
-                "autotask config: threshold needs 0 < slow_down_at ({}) < stop_at ({}) <= 1",
-                t.slow_down_at, t.stop_at
-            )));
-        }
-        if self.timeout_secs == 0 {
-            return Err(Error::invalid(
-                "autotask config: timeout_secs must be at least 1",
+            return Err(invalid(
+                "threshold.slow_down_at",
+                format_args!(
+                    "({}) and threshold.stop_at ({}) need 0 < slow_down_at < stop_at <= 1",
+                    t.slow_down_at, t.stop_at
+                ),
             ));
         }
+        self.http.validate(VENDOR)?;
+        self.page_size()?;
         Ok(())
-    }
-
-    /// Parse and validate a JSON configuration section.
-    pub fn from_value(value: serde_json::Value) -> Result<Self> {
-        let config: Self = serde_json::from_value(value)
-            .map_err(|e| Error::invalid(format!("autotask config: {e}")))?;
-        config.validate()?;
-        Ok(config)
     }
 }
 
@@ -273,43 +276,62 @@ mod tests {
     use serde_json::json;
 
     fn base() -> serde_json::Value {
-        json!({"username": "api@msp.example", "integration_code": "CODE", "secret": "s3cret"})
+        json!({"username": "api@msp.example", "integration_code": {"env": "STACKHAND_SECRET_X__CODE"},
+               "secret": {"file": "autotask.secret"}})
+    }
+
+    fn read(value: serde_json::Value) -> Result<AutotaskConfig> {
+        let config: AutotaskConfig = stackhand_core::config::section(VENDOR, value)?;
+        config.validate()?;
+        Ok(config)
     }
 
     #[test]
-    fn defaults_and_debug_without_secrets() {
-        let config = AutotaskConfig::from_value(base()).unwrap();
+    fn defaults() {
+        let config = read(base()).unwrap();
         assert_eq!(config.discovery_url.as_str(), DEFAULT_DISCOVERY_URL);
         assert_eq!(config.complete_status, "Complete");
         assert_eq!(config.threshold, ThresholdConfig::default());
-        let debug = format!("{config:?}");
-        assert!(
-            !debug.contains("s3cret") && !debug.contains("CODE"),
-            "{debug}"
-        );
+        assert_eq!(config.http, HttpSettings::default());
+        assert_eq!(config.page_size().unwrap(), DEFAULT_PAGE_SIZE);
     }
 
     #[test]
-    fn validation_names_the_field() {
+    fn secrets_are_references_never_values() {
         let mut value = base();
-        value["secret"] = json!(" ");
-        let err = AutotaskConfig::from_value(value).unwrap_err();
-        assert!(err.message().contains("secret"), "{err}");
+        value["secret"] = json!("s3cret");
+        let err = read(value).unwrap_err();
+        assert_eq!(err.context_value("key"), Some("secret"));
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
 
-        let mut value = base();
-        value["threshold"] = json!({"slow_down_at": 0.95, "stop_at": 0.9});
-        let err = AutotaskConfig::from_value(value).unwrap_err();
-        assert!(err.message().contains("slow_down_at"), "{err}");
+    #[test]
+    fn validation_names_the_key() {
+        let cases = [
+            ("username", json!(" "), "username"),
+            (
+                "threshold",
+                json!({"slow_down_at": 0.95, "stop_at": 0.9}),
+                "threshold.slow_down_at",
+            ),
+            ("base_url", json!("ftp://example.com/"), "base_url"),
+            ("http", json!({"page_size": 501}), "http.page_size"),
+            ("http", json!({"timeout_secs": 0}), "http.timeout_secs"),
+        ];
+        for (key, value, named) in cases {
+            let mut config = base();
+            config[key] = value;
+            let err = read(config).unwrap_err();
+            assert_eq!(err.context_value("key"), Some(named), "{err}");
+            assert!(err.message().contains(named), "{err}");
+        }
 
+        // The timeout is the shared table's `http.timeout_secs` now; the old key is refused.
         let mut value = base();
-        value["base_url"] = json!("ftp://example.com/");
-        let err = AutotaskConfig::from_value(value).unwrap_err();
-        assert!(err.message().contains("base_url"), "{err}");
-
-        let mut value = base();
-        value["colour"] = json!("blue");
-        let err = AutotaskConfig::from_value(value).unwrap_err();
-        assert!(err.message().contains("colour"), "{err}");
+        value["timeout_secs"] = json!(30);
+        let err = read(value).unwrap_err();
+        assert_eq!(err.context_value("key"), Some("timeout_secs"));
+        assert!(err.message().contains("\"http\""), "{err}");
     }
 
     #[test]

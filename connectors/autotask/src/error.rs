@@ -1,83 +1,83 @@
-//! Autotask's error envelope and its mapping to [`ErrorKind`].
+//! Autotask's failed responses: the one place they are read.
 //!
 //! Autotask answers `{"errors":["…", …]}` with 400, 401, 403, 404 or 500, and ASP.NET's own
-//! `{"Message":"…"}` for unknown routes and methods. It has no error codes, and it reports
-//! business-rule refusals (a missing required field, an invalid picklist value, a workflow rule)
-//! as HTTP 500 with the envelope. Those are not passing failures: [`classify`] turns a 500 that
-//! carries the envelope into [`ErrorKind::Invalid`], so nobody retries a request the API will
-//! refuse again. A 500 without the envelope stays [`ErrorKind::Transient`].
+//! `{"Message":"…"}` for unknown routes, unsupported methods and unhandled failures. It has no
+//! error codes and documents no request-id header. It reports business-rule refusals (a missing
+//! required field, an invalid picklist value, a workflow rule) as HTTP 500 with the `errors`
+//! envelope: those are the API refusing the request, so [`AutotaskErrorParser`] makes them
+//! [`ErrorKind::Invalid`](stackhand_core::ErrorKind::Invalid) and permanent, and nobody retries
+//! a request the API will refuse again. A 500 without the envelope (ASP.NET's "An error has
+//! occurred.", an HTML page) stays `Transient` and is retried like any temporary failure.
 
-use stackhand_core::{Error, ErrorKind};
-use stackhand_http::{ErrorParser, JsonErrorParser, StatusCode, VendorError};
+use serde_json::Value;
+use stackhand_core::ErrorKind;
+use stackhand_http::{
+    ErrorParser, FailedResponse, StandardErrorParser, StatusCode, VendorError, joined_messages,
+    str_at,
+};
 
 /// The `vendor_code` given to a refusal in Autotask's `errors` envelope (Autotask itself has
 /// no codes).
 pub const REJECTED: &str = "rejected";
 
-/// Parses `{"errors":[…]}` and `{"Message":…}`; other shapes go to the generic parser.
+/// Reads `{"errors":[…]}` (a 500 carrying it is a refusal: `Invalid`, not temporary) and
+/// ASP.NET's `{"Message":…}`; other bodies go to [`StandardErrorParser`].
+///
+/// ```
+/// use stackhand_autotask::AutotaskErrorParser;
+/// use stackhand_core::ErrorKind;
+/// use stackhand_http::{HeaderMap, StatusCode, parse_error};
+///
+/// let body = br#"{"errors":["A resolution is required to complete this ticket."]}"#;
+/// let err = parse_error(StatusCode::INTERNAL_SERVER_ERROR, &HeaderMap::new(), body, &AutotaskErrorParser);
+/// assert_eq!(err.kind(), ErrorKind::Invalid);
+/// assert!(!err.is_temporary());
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AutotaskErrorParser;
 
 impl ErrorParser for AutotaskErrorParser {
-    fn parse(&self, status: StatusCode, body: &[u8]) -> Option<VendorError> {
-        let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-        if let Some(errors) = value.get("errors").and_then(|e| e.as_array()) {
-            let messages: Vec<&str> = errors
-                .iter()
-                .filter_map(|e| e.as_str())
-                .filter(|s| !s.is_empty())
-                .collect();
-            if !messages.is_empty() {
-                return Some(VendorError {
-                    code: Some(REJECTED.to_string()),
-                    message: messages.join("; "),
-                    request_id: None,
-                });
-            }
+    fn parse(&self, response: &FailedResponse<'_>) -> VendorError {
+        let Some(body) = response.json() else {
+            return StandardErrorParser.parse(response);
+        };
+        let parsed = VendorError::from_status(response);
+        if let Some(messages) = errors_envelope(&body) {
+            let parsed = parsed.with_code(REJECTED).with_message(messages);
+            return if response.status == StatusCode::INTERNAL_SERVER_ERROR {
+                parsed.with_kind(ErrorKind::Invalid)
+            } else {
+                parsed
+            };
         }
-        if let Some(message) = value.get("Message").and_then(|m| m.as_str()) {
-            return Some(VendorError {
-                code: None,
-                message: message.to_string(),
-                request_id: None,
-            });
+        match str_at(&body, "/Message") {
+            Some(message) => parsed.with_message(message),
+            None => StandardErrorParser.parse(response),
         }
-        JsonErrorParser.parse(status, body)
     }
 }
 
-/// Re-classify an error from the HTTP client: a 500 carrying Autotask's `errors` envelope is the
-/// API refusing the request ([`ErrorKind::Invalid`]), not a passing failure.
-pub fn classify(error: Error) -> Error {
-    let refused = error.kind() == ErrorKind::Transient
-        && error.context_value("http_status") == Some("500")
-        && error.context_value("vendor_code") == Some(REJECTED);
-    if !refused {
-        return error;
-    }
-    let mut invalid = Error::new(ErrorKind::Invalid, error.message());
-    for (key, value) in error.context() {
-        invalid = invalid.with_context(key, value.clone());
-    }
-    invalid
+/// The messages of `{"errors":[…]}`, joined; `None` when the body is not that envelope or it
+/// holds no message.
+fn errors_envelope(body: &Value) -> Option<String> {
+    joined_messages(body, "/errors", "message")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackhand_http::{HeaderMap, parse_error};
+    use stackhand_http::{HeaderMap, HeaderValue, parse_error};
+
+    fn parse(status: StatusCode, body: &[u8]) -> stackhand_core::Error {
+        parse_error(status, &HeaderMap::new(), body, &AutotaskErrorParser)
+    }
 
     #[test]
-    fn the_errors_envelope_is_parsed_and_500_refusals_are_invalid() {
-        let body = br#"{"errors":["title is required.","status is required."]}"#;
-        let err = parse_error(
+    fn a_500_with_the_errors_envelope_is_a_permanent_refusal() {
+        let err = parse(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &HeaderMap::new(),
-            body,
-            &AutotaskErrorParser,
+            br#"{"errors":["title is required.","status is required."]}"#,
         );
-        assert_eq!(err.kind(), ErrorKind::Transient);
-        let err = classify(err);
         assert_eq!(err.kind(), ErrorKind::Invalid);
         assert!(!err.is_temporary());
         assert!(
@@ -86,33 +86,70 @@ mod tests {
             "{err}"
         );
         assert_eq!(err.context_value("http_status"), Some("500"));
+        assert_eq!(err.context_value("vendor_code"), Some(REJECTED));
     }
 
     #[test]
-    fn a_bare_500_stays_transient_and_other_statuses_keep_their_kind() {
-        let err = classify(parse_error(
+    fn a_500_without_the_envelope_stays_transient() {
+        for body in [
+            &b"<html>Server Error</html>"[..],
+            br#"{"Message":"An error has occurred."}"#,
+            br#"{"errors":[]}"#,
+        ] {
+            let err = parse(StatusCode::INTERNAL_SERVER_ERROR, body);
+            assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+            assert!(err.is_temporary(), "{err}");
+        }
+        let err = parse(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &HeaderMap::new(),
-            b"<html>Server Error</html>",
-            &AutotaskErrorParser,
-        ));
-        assert_eq!(err.kind(), ErrorKind::Transient);
-        assert!(err.message().contains("Server Error"), "{err}");
+            br#"{"Message":"An error has occurred."}"#,
+        );
+        assert!(err.message().contains("An error has occurred."), "{err}");
+    }
 
-        let err = classify(parse_error(
+    #[test]
+    fn other_statuses_keep_their_kind_and_read_both_envelopes() {
+        let err = parse(
             StatusCode::UNAUTHORIZED,
-            &HeaderMap::new(),
             br#"{"errors":["User is not authorized."]}"#,
-            &AutotaskErrorParser,
-        ));
+        );
         assert_eq!(err.kind(), ErrorKind::Unauthorized);
+        assert!(err.message().contains("User is not authorized."), "{err}");
 
-        let err = classify(parse_error(
+        let err = parse(
             StatusCode::METHOD_NOT_ALLOWED,
-            &HeaderMap::new(),
             br#"{"Message":"The requested resource does not support http method 'GET'."}"#,
-            &AutotaskErrorParser,
-        ));
+        );
         assert!(err.message().contains("does not support"), "{err}");
+        assert_eq!(err.context_value("vendor_code"), None);
+
+        let err = parse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            br#"{"errors":["The service is busy."]}"#,
+        );
+        assert_eq!(err.kind(), ErrorKind::Transient);
+        assert!(err.is_temporary());
+    }
+
+    #[test]
+    fn standard_bodies_and_headers_are_still_read() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-request-id", HeaderValue::from_static("req-7"));
+        headers.insert("retry-after", HeaderValue::from_static("3"));
+        let err = parse_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+            br#"{"errors":["Threshold exceeded."]}"#,
+            &AutotaskErrorParser,
+        );
+        assert_eq!(err.kind(), ErrorKind::RateLimited);
+        assert_eq!(err.context_value("request_id"), Some("req-7"));
+        assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(3)));
+
+        let err = parse(
+            StatusCode::BAD_REQUEST,
+            br#"{"title":"Bad Request","detail":"search is not JSON"}"#,
+        );
+        assert!(err.message().contains("search is not JSON"), "{err}");
     }
 }

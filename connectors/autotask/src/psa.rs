@@ -8,12 +8,12 @@ use async_trait::async_trait;
 use chrono::Utc;
 use serde_json::{Value, json};
 use stackhand_core::{
-    Assignment, Company, Contact, Error, ExecutionProof, HistoricalTicket, HistoryQuery,
-    NewContact, NewNote, Note, Psa, PsaWrites, Result, TenantId, Ticket, TicketQuery,
+    Assignment, BuildContext, Company, Contact, Error, ExecutionProof, HistoricalTicket,
+    HistoryQuery, NewContact, NewNote, Note, Psa, PsaWrites, Result, Ticket, TicketQuery,
 };
 use tokio::sync::{OnceCell, RwLock};
 
-use crate::client::{AutotaskClient, Transport};
+use crate::client::{AutotaskClient, Credentials};
 use crate::config::AutotaskConfig;
 use crate::models::{self, filter};
 use crate::picklist::Picklists;
@@ -33,9 +33,11 @@ const NOTE_CHARS: usize = 32_000;
 /// The connector's state: configuration, the lazily connected client and the picklist cache.
 #[derive(Debug)]
 pub(crate) struct Autotask {
-    pub(crate) tenant: TenantId,
+    /// The context it was built in: its tenant, and the host's HTTP services for the client
+    /// made once the zone is known.
+    ctx: BuildContext,
     pub(crate) config: AutotaskConfig,
-    transport: Transport,
+    credentials: Credentials,
     client: OnceCell<AutotaskClient>,
     picklists: RwLock<Option<Arc<Picklists>>>,
 }
@@ -96,22 +98,35 @@ fn title_for(text: &str) -> String {
 }
 
 impl Autotask {
-    pub(crate) fn new(tenant: TenantId, config: AutotaskConfig, transport: Transport) -> Self {
-        Self {
-            tenant,
+    /// The state of a connector built in `ctx`. With a configured zone the client is made now
+    /// (it makes no request); otherwise the zone is discovered on first use.
+    pub(crate) fn new(
+        ctx: BuildContext,
+        config: AutotaskConfig,
+        credentials: Credentials,
+    ) -> Result<Self> {
+        let client = match &config.base_url {
+            Some(url) => OnceCell::new_with(Some(AutotaskClient::for_zone(
+                &ctx,
+                url,
+                &config,
+                &credentials,
+            )?)),
+            None => OnceCell::new(),
+        };
+        Ok(Self {
+            ctx,
             config,
-            transport,
-            client: OnceCell::new(),
+            credentials,
+            client,
             picklists: RwLock::new(None),
-        }
+        })
     }
 
     /// The client, connecting (and discovering the zone) on first use.
     pub(crate) async fn client(&self) -> Result<&AutotaskClient> {
         self.client
-            .get_or_try_init(|| {
-                AutotaskClient::connect(&self.config, &self.tenant, &self.transport)
-            })
+            .get_or_try_init(|| AutotaskClient::connect(&self.ctx, &self.config, &self.credentials))
             .await
     }
 
@@ -230,7 +245,7 @@ impl Autotask {
                 let label = |field: &str, value| picklists.ticket_label(field, value);
                 Ticket {
                     id: t.id.to_string(),
-                    tenant: self.tenant.clone(),
+                    tenant: self.ctx.tenant().clone(),
                     company: t
                         .company_id
                         .and_then(|id| companies.get(&id).cloned())
@@ -301,9 +316,11 @@ impl Autotask {
             .map(|_| ())
     }
 
-    /// Create a Problem ticket for `company` (or the configured company); its id.
+    /// Create a Problem ticket for `company` (or the configured company); its id. A write, so
+    /// it takes the engine's proof like every other.
     pub(crate) async fn create_problem_ticket(
         &self,
+        _proof: &ExecutionProof<'_>,
         company: Option<i64>,
         title: &str,
         description: &str,

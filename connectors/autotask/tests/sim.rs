@@ -2,40 +2,24 @@
 //! simulator's state as expected, and every request the connector sent validates against the
 //! Autotask document.
 
+#[macro_use]
 mod common;
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use secrecy::SecretString;
 use serde_json::json;
 use stackhand_autotask::{AutotaskConfig, AutotaskConnector, ThresholdConfig};
 use stackhand_core::engine::Engine;
 use stackhand_core::*;
-use stackhand_http::{RateLimits, RetryConfig};
+use stackhand_http::RetryConfig;
 use stackhand_sim::autotask::{
     API_SECRET, API_USER, AutotaskSim, CONTOSO_COMPANY_ID, GLOBEX_COMPANY_ID, INTEGRATION_CODE,
 };
 use stackhand_sim::{Faults, SimServer};
-use stackhand_testkit::writes::through_engine;
 
-use common::{assert_valid, fast_retry, tenant};
-
-/// Run a PSA write of `$connector` through the engine, as the only way there is to make one:
-/// `$psa` is the connector's `PsaWrites` and `$proof` the engine's proof for the write.
-macro_rules! psa_write {
-    ($connector:expr, |$psa:ident, $proof:ident| $write:expr) => {{
-        let connector = $connector.clone();
-        through_engine(&tenant(), move |$proof| {
-            Box::pin(async move {
-                let $psa = connector.psa_writes().expect("autotask offers PSA writes");
-                $write.await
-            })
-        })
-        .await
-    }};
-}
+use common::{assert_valid, fast_retry, http_with, tenant};
 
 struct Fixture {
     sim: AutotaskSim,
@@ -45,26 +29,20 @@ struct Fixture {
 
 fn config(server: &SimServer) -> AutotaskConfig {
     // No base_url: the zone is discovered, and the simulator names itself as the zone.
-    AutotaskConfig::new(
-        API_USER,
-        SecretString::from(INTEGRATION_CODE),
-        SecretString::from(API_SECRET),
-    )
-    .with_discovery_url(format!("{}/ATServicesRest/", server.url()).parse().unwrap())
+    common::config(API_USER, INTEGRATION_CODE, API_SECRET)
+        .with_discovery_url(format!("{}/ATServicesRest/", server.url()).parse().unwrap())
 }
 
-fn connect(config: AutotaskConfig, retry: RetryConfig) -> AutotaskConnector {
-    AutotaskConnector::builder(tenant(), config)
-        .rate_limits(RateLimits::new())
-        .retry(retry)
-        .build()
-        .unwrap()
+/// Build with `retry` in place of the configuration's retries.
+async fn connect(mut config: AutotaskConfig, retry: RetryConfig) -> AutotaskConnector {
+    config.http.retry = retry;
+    common::connect(config).await
 }
 
 async fn fixture_with(change: impl FnOnce(AutotaskConfig) -> AutotaskConfig) -> Fixture {
     let sim = AutotaskSim::seeded();
     let server = sim.start(Default::default()).await.unwrap();
-    let connector = connect(change(config(&server)), fast_retry());
+    let connector = connect(change(config(&server)), fast_retry()).await;
     Fixture {
         sim,
         server,
@@ -508,6 +486,87 @@ async fn status_queue_and_technician_changes_land_in_the_simulator() {
 }
 
 #[tokio::test]
+async fn a_ticket_is_reassigned_to_a_resource_named_by_id() {
+    let f = contoso().await;
+    let id = f
+        .open_ticket(CONTOSO_COMPANY_ID, "Password reset")
+        .to_string();
+    let assign = |member: &'static str| {
+        let connector = f.connector.clone();
+        let id = id.clone();
+        async move {
+            psa_write!(connector, |psa, proof| psa.reassign(
+                proof,
+                &id,
+                &Assignment {
+                    board: None,
+                    member: Some(member.into()),
+                },
+            ))
+        }
+    };
+    // Jordan Lee by resource id: `GET Resources/29684022`, then the PATCH with his role.
+    assign("29684022").await.unwrap();
+    let ticket = f.sim.ticket(id.parse().unwrap()).unwrap();
+    assert_eq!(ticket.assigned_resource_id, Some(29684022));
+    assert_eq!(f.requests_to("/Resources/29684022"), 1);
+    assert_eq!(f.requests_to("/Resources/query"), 0);
+
+    // Casey Kim is inactive, and no resource has id 99999999: neither is assigned.
+    for missing in ["29684031", "99999999"] {
+        let err = assign(missing).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    }
+    assert_eq!(
+        f.sim
+            .ticket(id.parse().unwrap())
+            .unwrap()
+            .assigned_resource_id,
+        Some(29684022)
+    );
+    f.assert_spec_valid();
+}
+
+#[tokio::test]
+async fn a_smaller_page_size_pages_the_same_history() {
+    let now = Utc::now();
+    let range = HistoryQuery {
+        from: now - Duration::days(400),
+        to: now,
+    };
+    let by_default = contoso().await;
+    let expected = by_default.psa().history(&range).await.unwrap().len();
+    let default_pages = by_default.requests_to("/query/next");
+
+    let small = fixture_with(|c| {
+        c.with_company_id(CONTOSO_COMPANY_ID)
+            .with_http(stackhand_http::HttpSettings {
+                page_size: std::num::NonZeroU32::new(100),
+                ..http_with(fast_retry())
+            })
+    })
+    .await;
+    let history = small.psa().history(&range).await.unwrap();
+    assert_eq!(history.len(), expected);
+    assert!(
+        small.requests_to("/query/next") > default_pages,
+        "pages of 100 need more next-page requests than pages of 500"
+    );
+    // Every first page asks for 100 records, in the search of a GET or the body of a POST.
+    for request in small.server.recorder().requests() {
+        if !request.path.ends_with("/query") {
+            continue;
+        }
+        let model = match request.query_value("search") {
+            Some(search) => serde_json::from_str(&search).unwrap(),
+            None => request.json().unwrap(),
+        };
+        assert_eq!(model["MaxRecords"], 100, "{}", request.describe());
+    }
+    small.assert_spec_valid();
+}
+
+#[tokio::test]
 async fn a_resolution_note_also_sets_the_ticket_resolution() {
     let f = fixture_with(|c| {
         c.with_company_id(CONTOSO_COMPANY_ID)
@@ -812,7 +871,8 @@ async fn a_429_from_the_blocked_database_holds_further_calls() {
     let connector = connect(
         config(&f.server).with_company_id(CONTOSO_COMPANY_ID),
         RetryConfig::none(),
-    );
+    )
+    .await;
     let psa = connector.psa().unwrap();
     // A fresh connector reads the threshold first and stops before calling.
     let err = psa.find_company("174").await.unwrap_err();
@@ -835,28 +895,24 @@ async fn health_reports_the_threshold_and_bad_credentials_are_unauthorized() {
     assert!(health.healthy);
     assert!(health.detail.contains("requests used"), "{}", health.detail);
 
-    let wrong = AutotaskConfig::new(
-        API_USER,
-        SecretString::from(INTEGRATION_CODE),
-        SecretString::from("wrong-secret"),
-    )
-    .with_base_url(f.server.url().parse().unwrap());
-    let connector = connect(wrong, fast_retry());
+    let wrong = common::config(API_USER, INTEGRATION_CODE, "wrong-secret")
+        .with_base_url(f.server.url().parse().unwrap());
+    let connector = connect(wrong, fast_retry()).await;
     let err = connector.health().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthorized);
     assert!(!format!("{err:?}").contains("wrong-secret"));
 
-    let unknown = AutotaskConfig::new(
-        "stranger@example.com",
-        SecretString::from(INTEGRATION_CODE),
-        SecretString::from(API_SECRET),
-    )
-    .with_discovery_url(
-        format!("{}/ATServicesRest/", f.server.url())
-            .parse()
-            .unwrap(),
-    );
-    let err = connect(unknown, fast_retry()).health().await.unwrap_err();
+    let unknown = common::config("stranger@example.com", INTEGRATION_CODE, API_SECRET)
+        .with_discovery_url(
+            format!("{}/ATServicesRest/", f.server.url())
+                .parse()
+                .unwrap(),
+        );
+    let err = connect(unknown, fast_retry())
+        .await
+        .health()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
 }
 
@@ -919,7 +975,8 @@ async fn injected_latency_and_429s_are_absorbed_by_retries() {
     let connector = connect(
         config(&server).with_company_id(CONTOSO_COMPANY_ID),
         fast_retry(),
-    );
+    )
+    .await;
     let psa = connector.psa().unwrap();
     for _ in 0..4 {
         assert!(psa.find_company("CONTOSO").await.unwrap().is_some());

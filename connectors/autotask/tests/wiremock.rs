@@ -2,18 +2,16 @@
 //! response shapes replayed, and every recorded request validated against the Autotask
 //! document.
 
+#[macro_use]
 mod common;
 
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use stackhand_autotask::{AutotaskConfig, AutotaskConnector};
 use stackhand_core::*;
-use stackhand_http::RateLimits;
-use stackhand_testkit::writes::through_engine;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
-use common::{assert_valid, fast_retry, tenant};
+use common::{assert_valid, config, connect, tenant};
 
 const USER: &str = "stackhand-api@msp.example";
 const CODE: &str = "TRACKINGIDENTIFIER0042";
@@ -48,21 +46,6 @@ fn write(verb: &str, rest: &str, body: Value) -> MockBuilder {
     at(verb, rest)
         .and(header("content-type", "application/json"))
         .and(body_json(body))
-}
-
-/// Run a PSA write of `$connector` through the engine, as the only way there is to make one:
-/// `$psa` is the connector's `PsaWrites` and `$proof` the engine's proof for the write.
-macro_rules! psa_write {
-    ($connector:expr, |$psa:ident, $proof:ident| $write:expr) => {{
-        let connector = $connector.clone();
-        through_engine(&tenant(), move |$proof| {
-            Box::pin(async move {
-                let $psa = connector.psa_writes().expect("autotask offers PSA writes");
-                $write.await
-            })
-        })
-        .await
-    }};
 }
 
 fn ok(body: Value) -> ResponseTemplate {
@@ -129,14 +112,9 @@ impl Setup {
 
     async fn with(change: impl FnOnce(AutotaskConfig) -> AutotaskConfig) -> Self {
         let server = MockServer::start().await;
-        let config =
-            AutotaskConfig::new(USER, SecretString::from(CODE), SecretString::from(SECRET))
-                .with_base_url(format!("{}/ATServicesRest/", server.uri()).parse().unwrap());
-        let connector = AutotaskConnector::builder(tenant(), change(config))
-            .rate_limits(RateLimits::new())
-            .retry(fast_retry())
-            .build()
-            .unwrap();
+        let config = config(USER, CODE, SECRET)
+            .with_base_url(format!("{}/ATServicesRest/", server.uri()).parse().unwrap());
+        let connector = connect(change(config)).await;
         at("GET", "ThresholdInformation")
             .respond_with(ok(json!({"externalRequestThreshold": 10000,
                 "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": 124})))
@@ -193,6 +171,23 @@ impl Setup {
             .await;
     }
 
+    /// Exactly one `verb rest` write with this body, answered `{"itemId": item_id}`.
+    async fn accepts_once(&self, verb: &str, rest: &str, body: Value, item_id: i64) {
+        write(verb, rest, body)
+            .respond_with(ok(json!({ "itemId": item_id })))
+            .expect(1)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// `GET Tickets/{id}` answers ticket `id` with `status`, as often as asked.
+    async fn serves_ticket(&self, id: i64, status: i64) {
+        at("GET", &format!("Tickets/{id}"))
+            .respond_with(ok(json!({"item": ticket(id, status)})))
+            .mount(&self.server)
+            .await;
+    }
+
     fn psa(&self) -> &dyn Psa {
         self.connector.psa().unwrap()
     }
@@ -220,16 +215,14 @@ async fn zone_discovery_asks_zone_information_then_calls_the_zone() {
         .expect(1)
         .mount(&zone)
         .await;
-    let config = AutotaskConfig::new(USER, SecretString::from(CODE), SecretString::from(SECRET))
-        .with_discovery_url(
+    let connector = connect(
+        config(USER, CODE, SECRET).with_discovery_url(
             format!("{}/ATServicesRest/", discovery.uri())
                 .parse()
                 .unwrap(),
-        );
-    let connector = AutotaskConnector::builder(tenant(), config)
-        .rate_limits(RateLimits::new())
-        .build()
-        .unwrap();
+        ),
+    )
+    .await;
     let health = connector.health().await.unwrap();
     assert!(health.detail.contains("5 of 10000"), "{}", health.detail);
     assert!(health.detail.contains(&zone.uri()), "{}", health.detail);
@@ -506,10 +499,7 @@ async fn a_next_page_url_on_another_host_is_refused() {
 async fn notes_are_read_through_ticket_notes_query() {
     let s = Setup::new().await;
     s.picklists().await;
-    at("GET", "Tickets/98765")
-        .respond_with(ok(json!({"item": ticket(98765, 1)})))
-        .mount(&s.server)
-        .await;
+    s.serves_ticket(98765, 1).await;
     at("GET", "TicketNotes/query")
         .and(SearchIs(json!({"filter": [{"op": "eq", "field": "ticketID", "value": 98765}]})))
         .respond_with(ok(page(
@@ -548,23 +538,19 @@ async fn add_note_posts_to_the_child_url_with_publish_and_note_type_from_the_pic
     .expect(1)
     .mount(&s.server)
     .await;
-    write(
+    s.accepts_once(
         "POST",
         "Tickets/98765/Notes",
         json!({"ticketID": 98765, "title": "Resolution", "description": "All sorted, Jane.", "noteType": 13, "publish": 1}),
+        556,
     )
-    .respond_with(ok(json!({"itemId": 556})))
-    .expect(1)
-    .mount(&s.server)
     .await;
-    write(
+    s.accepts_once(
         "PATCH",
         "Tickets",
         json!({"id": 98765, "resolution": "All sorted, Jane."}),
+        98765,
     )
-    .respond_with(ok(json!({"itemId": 98765})))
-    .expect(1)
-    .mount(&s.server)
     .await;
     let internal = psa_write!(s.connector, |psa, proof| psa.add_note(
         proof,
@@ -596,14 +582,8 @@ async fn add_note_posts_to_the_child_url_with_publish_and_note_type_from_the_pic
 async fn set_status_patches_the_picklist_value_with_the_id_in_the_body() {
     let s = Setup::new().await;
     s.picklists().await;
-    at("GET", "Tickets/98765")
-        .respond_with(ok(json!({"item": ticket(98765, 1)})))
-        .mount(&s.server)
-        .await;
-    write("PATCH", "Tickets", json!({"id": 98765, "status": 7}))
-        .respond_with(ok(json!({"itemId": 98765})))
-        .expect(1)
-        .mount(&s.server)
+    s.serves_ticket(98765, 1).await;
+    s.accepts_once("PATCH", "Tickets", json!({"id": 98765, "status": 7}), 98765)
         .await;
     psa_write!(s.connector, |psa, proof| psa.set_status(
         proof,
@@ -618,22 +598,14 @@ async fn set_status_patches_the_picklist_value_with_the_id_in_the_body() {
 async fn close_sets_complete_and_the_resolution_in_one_patch_and_skips_closed_tickets() {
     let s = Setup::new().await;
     s.picklists().await;
-    at("GET", "Tickets/98765")
-        .respond_with(ok(json!({"item": ticket(98765, 1)})))
-        .mount(&s.server)
-        .await;
-    at("GET", "Tickets/98766")
-        .respond_with(ok(json!({"item": ticket(98766, 5)})))
-        .mount(&s.server)
-        .await;
-    write(
+    s.serves_ticket(98765, 1).await;
+    s.serves_ticket(98766, 5).await;
+    s.accepts_once(
         "PATCH",
         "Tickets",
         json!({"id": 98765, "status": 5, "resolution": "Unlocked the account."}),
+        98765,
     )
-    .respond_with(ok(json!({"itemId": 98765})))
-    .expect(1)
-    .mount(&s.server)
     .await;
     psa_write!(s.connector, |psa, proof| psa.close(
         proof,
@@ -654,10 +626,7 @@ async fn close_sets_complete_and_the_resolution_in_one_patch_and_skips_closed_ti
 async fn a_refused_update_is_invalid_and_not_retried() {
     let s = Setup::new().await;
     s.picklists().await;
-    at("GET", "Tickets/98765")
-        .respond_with(ok(json!({"item": ticket(98765, 1)})))
-        .mount(&s.server)
-        .await;
+    s.serves_ticket(98765, 1).await;
     write("PATCH", "Tickets", json!({"id": 98765, "status": 5}))
         .respond_with(ResponseTemplate::new(500).set_body_json(
             json!({"errors": ["A resolution is required to complete this ticket."]}),
@@ -677,10 +646,7 @@ async fn a_refused_update_is_invalid_and_not_retried() {
 async fn reassign_sets_the_queue_and_the_resource_with_its_role() {
     let s = Setup::new().await;
     s.picklists().await;
-    at("GET", "Tickets/98765")
-        .respond_with(ok(json!({"item": ticket(98765, 1)})))
-        .mount(&s.server)
-        .await;
+    s.serves_ticket(98765, 1).await;
     at("GET", "Resources/query")
         .and(SearchIs(json!({"filter": [{"op": "or", "items": [
             {"op": "eq", "field": "userName", "value": "jlee"},
@@ -694,14 +660,12 @@ async fn reassign_sets_the_queue_and_the_resource_with_its_role() {
         .expect(1)
         .mount(&s.server)
         .await;
-    write(
+    s.accepts_once(
         "PATCH",
         "Tickets",
         json!({"id": 98765, "queueID": 29682969, "assignedResourceID": 29684022, "assignedResourceRoleID": 29683470}),
+        98765,
     )
-    .respond_with(ok(json!({"itemId": 98765})))
-    .expect(1)
-    .mount(&s.server)
     .await;
     psa_write!(s.connector, |psa, proof| psa.reassign(
         proof,
@@ -723,6 +687,141 @@ async fn reassign_sets_the_queue_and_the_resource_with_its_role() {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
     s.assert_spec_valid().await;
+}
+
+/// A resource (`ResourceModel`) as Autotask answers it, in live camelCase.
+fn resource(id: i64, user: &str, active: bool, role: Option<i64>) -> Value {
+    json!({
+        "id": id, "userName": user, "email": format!("{user}@msp.example"), "email2": null,
+        "email3": null, "emailTypeCode": "PRIMARY", "firstName": "Alex", "middleName": null,
+        "lastName": "Morgan", "initials": "AM", "title": "Service Desk Technician",
+        "resourceType": "Employee", "userType": 7, "licenseType": 1, "locationID": 5,
+        "isActive": active, "defaultServiceDeskRoleID": role, "officePhone": "+1 555 0100",
+        "officeExtension": "", "mobilePhone": "", "homePhone": "", "gender": null,
+        "hireDate": "2021-06-01T00:00:00Z", "payrollType": 1, "internalCost": 0.0,
+        "surveyResourceRating": null, "travelAvailabilityPct": "0", "dateFormat": "MM/dd/yyyy",
+        "timeFormat": "h:mm a", "numberFormat": "X,XXX.XX", "accountingReferenceID": null,
+        "userDefinedFields": []
+    })
+}
+
+#[tokio::test]
+async fn reassign_to_a_resource_id_reads_resources_by_id() {
+    // No queue is asked for, so no picklist is read.
+    let s = Setup::with(|c| c.with_impersonation(29684010)).await;
+    s.serves_ticket(98765, 1).await;
+    // `GET /V1.0/Resources/{id}`, with the auth and impersonation headers, answers `{"item":…}`.
+    at("GET", "Resources/29684010")
+        .and(header("ImpersonationResourceId", "29684010"))
+        .respond_with(ok(
+            json!({"item": resource(29684010, "amorgan", true, Some(29683461))}),
+        ))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    at("GET", "Resources/29684031")
+        .respond_with(ok(
+            json!({"item": resource(29684031, "ckim", false, Some(29683461))}),
+        ))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    at("GET", "Resources/29684099")
+        .respond_with(ok(json!({"item": null})))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    at("GET", "Resources/29684050")
+        .respond_with(ok(
+            json!({"item": resource(29684050, "api-only", true, None)}),
+        ))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    write(
+        "PATCH",
+        "Tickets",
+        json!({"id": 98765, "assignedResourceID": 29684010, "assignedResourceRoleID": 29683461}),
+    )
+    .and(header("ImpersonationResourceId", "29684010"))
+    .respond_with(ok(json!({"itemId": 98765})))
+    .expect(1)
+    .mount(&s.server)
+    .await;
+    let to = |member: &str| Assignment {
+        board: None,
+        member: Some(member.into()),
+    };
+    let assign = |member: &'static str| {
+        let connector = s.connector.clone();
+        async move {
+            psa_write!(connector, |psa, proof| psa.reassign(
+                proof,
+                "98765",
+                &to(member)
+            ))
+        }
+    };
+    assign(" 29684010 ").await.unwrap();
+    // An inactive resource and an id that is not there are both "no active resource".
+    for missing in ["29684031", "29684099"] {
+        let err = assign(missing).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        assert!(err.message().contains(missing), "{err}");
+    }
+    let err = assign("29684050").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(err.message().contains("default service desk role"), "{err}");
+
+    let requests = s.server.received_requests().await.unwrap();
+    let reads: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.url.path().contains("/Resources"))
+        .map(|r| r.url.path())
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            "/ATServicesRest/V1.0/Resources/29684010",
+            "/ATServicesRest/V1.0/Resources/29684031",
+            "/ATServicesRest/V1.0/Resources/29684099",
+            "/ATServicesRest/V1.0/Resources/29684050",
+        ]
+    );
+    // Every read by id is `Resources_QueryItem` of the document, headers included.
+    s.assert_spec_valid().await;
+}
+
+#[tokio::test]
+async fn a_configured_page_size_is_sent_as_max_records() {
+    let s = Setup::with(|c| {
+        c.with_http(stackhand_http::HttpSettings {
+            page_size: std::num::NonZeroU32::new(50),
+            ..common::http_with(common::fast_retry())
+        })
+    })
+    .await;
+    at("GET", "Contacts/query")
+        .and(SearchIs(json!({"MaxRecords": 50, "filter": [
+            {"op": "eq", "field": "emailAddress", "value": "jane@acme.example"}
+        ]})))
+        .respond_with(ok(page(vec![contact(31337, 1)], None)))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let found = s.psa().find_contact("jane@acme.example").await.unwrap();
+    assert_eq!(found.unwrap().id, "31337");
+    s.assert_spec_valid().await;
+
+    // Above Autotask's 500 the connector is not built, and the error names the key.
+    let too_big = config(USER, CODE, SECRET).with_http(stackhand_http::HttpSettings {
+        page_size: std::num::NonZeroU32::new(501),
+        ..Default::default()
+    });
+    let err = AutotaskConnector::build(&common::context(), too_big)
+        .await
+        .unwrap_err();
+    assert_eq!(err.context_value("key"), Some("http.page_size"));
 }
 
 #[tokio::test]
@@ -750,14 +849,12 @@ async fn find_contact_queries_the_email() {
 #[tokio::test]
 async fn create_contact_posts_under_the_company_then_reads_it_back() {
     let s = Setup::new().await;
-    write(
+    s.accepts_once(
         "POST",
         "Companies/250/Contacts",
         json!({"companyID": 250, "firstName": "Jane", "lastName": "Doe", "emailAddress": "jane@acme.example", "isActive": 1}),
+        31337,
     )
-    .respond_with(ok(json!({"itemId": 31337})))
-    .expect(1)
-    .mount(&s.server)
     .await;
     at("GET", "Contacts/31337")
         .respond_with(ok(json!({"item": contact(31337, 1)})))
@@ -785,23 +882,19 @@ async fn contacts_are_deactivated_and_activated_through_their_company() {
         .respond_with(ok(json!({"item": contact(31337, 1)})))
         .mount(&s.server)
         .await;
-    write(
+    s.accepts_once(
         "PATCH",
         "Companies/250/Contacts",
         json!({"id": 31337, "isActive": 0}),
+        31337,
     )
-    .respond_with(ok(json!({"itemId": 31337})))
-    .expect(1)
-    .mount(&s.server)
     .await;
-    write(
+    s.accepts_once(
         "PATCH",
         "Companies/250/Contacts",
         json!({"id": 31337, "isActive": 1}),
+        31337,
     )
-    .respond_with(ok(json!({"itemId": 31337})))
-    .expect(1)
-    .mount(&s.server)
     .await;
     psa_write!(s.connector, |psa, proof| psa
         .deactivate_contact(proof, "31337"))
@@ -840,27 +933,16 @@ async fn find_company_reads_by_id_or_queries_number_and_name() {
 async fn link_to_parent_makes_the_parent_a_problem_and_the_child_its_incident() {
     let s = Setup::new().await;
     s.picklists().await;
-    at("GET", "Tickets/100")
-        .respond_with(ok(json!({"item": ticket(100, 1)})))
-        .mount(&s.server)
+    s.serves_ticket(100, 1).await;
+    s.serves_ticket(200, 1).await;
+    s.accepts_once("PATCH", "Tickets", json!({"id": 100, "ticketType": 3}), 100)
         .await;
-    at("GET", "Tickets/200")
-        .respond_with(ok(json!({"item": ticket(200, 1)})))
-        .mount(&s.server)
-        .await;
-    write("PATCH", "Tickets", json!({"id": 100, "ticketType": 3}))
-        .respond_with(ok(json!({"itemId": 100})))
-        .expect(1)
-        .mount(&s.server)
-        .await;
-    write(
+    s.accepts_once(
         "PATCH",
         "Tickets",
         json!({"id": 200, "ticketType": 2, "problemTicketId": 100}),
+        200,
     )
-    .respond_with(ok(json!({"itemId": 200})))
-    .expect(1)
-    .mount(&s.server)
     .await;
     psa_write!(s.connector, |psa, proof| psa
         .link_to_parent(proof, "200", "100"))
@@ -917,16 +999,8 @@ async fn open_problem(engine: &Engine, key: &str, params: Value) -> Submission {
 async fn create_problem_ticket_posts_a_problem_with_picklist_defaults() {
     let s = Setup::with(|c| c.with_company_id(250)).await;
     s.picklists().await;
-    write(
-        "POST",
-        "Tickets",
-        json!({"companyID": 250, "title": "VPN outage", "description": "Several users.", "status": 1,
-               "priority": 2, "ticketType": 3, "queueID": 29682833}),
-    )
-    .respond_with(ok(json!({"itemId": 128926})))
-    .expect(1)
-    .mount(&s.server)
-    .await;
+    s.accepts_once("POST", "Tickets", json!({"companyID": 250, "title": "VPN outage", "description": "Several users.", "status": 1,
+               "priority": 2, "ticketType": 3, "queueID": 29682833}), 128926).await;
     // The problem ticket is opened by the vendor action, through an engine; without incidents
     // it makes exactly the one POST.
     let engine = open_problem_engine(&s.connector);
@@ -999,6 +1073,39 @@ async fn errors_map_to_kinds_through_the_envelope() {
 }
 
 #[tokio::test]
+async fn a_bare_500_on_a_read_is_retried_and_a_refusal_is_not() {
+    let s = Setup::new().await;
+    // ASP.NET's unhandled failure is temporary: the read is tried again (fast retries: two
+    // attempts in all) before the error is given up as exhausted.
+    at("GET", "Companies/3")
+        .respond_with(
+            ResponseTemplate::new(500).set_body_json(json!({"Message": "An error has occurred."})),
+        )
+        .expect(2)
+        .mount(&s.server)
+        .await;
+    // The `errors` envelope on a 500 is Autotask refusing the request: asked once.
+    at("GET", "Companies/5")
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"errors": ["Company 5 cannot be read by this user."]})),
+        )
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    let err = s.psa().find_company("3").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert_eq!(err.status(), RetryStatus::Exhausted);
+    let err = s.psa().find_company("5").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(!err.is_temporary());
+    assert_eq!(
+        err.context_value("vendor_code"),
+        Some(stackhand_autotask::REJECTED)
+    );
+}
+
+#[tokio::test]
 async fn a_429_is_retried_after_backoff_and_usage_past_the_stop_line_holds_calls() {
     let s = Setup::new().await;
     at("GET", "Companies/250")
@@ -1021,12 +1128,8 @@ async fn a_429_is_retried_after_backoff_and_usage_past_the_stop_line_holds_calls
         .expect(1)
         .mount(&busy)
         .await;
-    let config = AutotaskConfig::new(USER, SecretString::from(CODE), SecretString::from(SECRET))
-        .with_base_url(busy.uri().parse().unwrap());
-    let connector = AutotaskConnector::builder(tenant(), config)
-        .rate_limits(RateLimits::new())
-        .build()
-        .unwrap();
+    let connector =
+        connect(config(USER, CODE, SECRET).with_base_url(busy.uri().parse().unwrap())).await;
     let err = connector
         .psa()
         .unwrap()

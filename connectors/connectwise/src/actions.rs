@@ -1,22 +1,39 @@
-//! ConnectWise-specific actions, beyond the vendor-neutral `psa.*` ones in core.
+//! ConnectWise-specific actions, beyond the vendor-neutral `psa.*` ones in core, and
+//! [`specs`], the list the factory describes.
 //!
 //! | Id | What | Risk | Reversible |
 //! |---|---|---|---|
 //! | `connectwise.create_ticket` | Open a service ticket (an incident parent, a follow-up) | Low | no |
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use stackhand_core::{
-    ActionContext, ActionId, ActionRequest, Category, Change, Descriptor, Error, ExecutionProof,
-    Outcome, Plan, Result, Risk, StepStatus, TypedAction,
+    Action, ActionContext, ActionId, ActionRequest, ActionSpec, Category, Change, Descriptor,
+    Error, ExecutionProof, Outcome, Plan, Result, Risk, StepStatus, Typed, TypedAction,
 };
 
 use crate::client::ConnectWiseClient;
 use crate::models::CwTicket;
 
+/// The specs of the ConnectWise actions, without a connector: what the factory describes.
+pub fn specs() -> Vec<ActionSpec> {
+    vec![Typed::<CreateTicket>::spec_of()]
+}
+
+/// The ConnectWise actions over one tenant's client: what the connector offers. Lists the same
+/// actions as [`specs`].
+pub(crate) fn for_client(client: &ConnectWiseClient) -> Vec<Arc<dyn Action>> {
+    vec![Typed::shared(CreateTicket::new(client.clone()))]
+}
+
 /// `connectwise.create_ticket`: open a service ticket for the tenant's company.
+///
+/// Made by the connector ([`Connector::actions`](stackhand_core::Connector::actions)); it
+/// writes only in `execute`, with the engine's proof.
 #[derive(Debug, Clone)]
 pub struct CreateTicket {
     client: ConnectWiseClient,
@@ -24,7 +41,7 @@ pub struct CreateTicket {
 
 impl CreateTicket {
     /// The action over one tenant's client.
-    pub fn new(client: ConnectWiseClient) -> Self {
+    pub(crate) fn new(client: ConnectWiseClient) -> Self {
         Self { client }
     }
 }

@@ -1,34 +1,38 @@
 //! The ConnectWise REST client: codebase discovery, Basic auth with the `clientId` header, the
 //! version pinned in `Accept`, both paging styles, and the per-board caches.
+//!
+//! Crate-private: it writes without an [`ExecutionProof`](stackhand_core::ExecutionProof), so
+//! only the capability and action code, which receive one, reach it.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use secrecy::SecretString;
 use serde::de::DeserializeOwned;
-use stackhand_core::{Error, Result, TenantId};
-use stackhand_http::{Auth, HttpClient, Paging, Quota, RequestBuilder};
+use stackhand_core::{BuildContext, Error, Result, TenantId};
+use stackhand_http::{Auth, HttpClient, Paging, RequestBuilder};
 use tokio::sync::OnceCell;
 use url::Url;
 
+use crate::VENDOR;
 use crate::config::{ConnectWiseConfig, normalise_codebase};
 use crate::error::ConnectWiseErrorParser;
 use crate::models::{CompanyInfo, CwBoard, CwBoardStatus, CwCommunicationType, CwCompany, quote};
 
-/// The vendor key.
-pub const VENDOR: &str = "connectwise";
-
 /// A ConnectWise API client for one tenant. Cheap to clone.
 #[derive(Clone)]
-pub struct ConnectWiseClient {
+pub(crate) struct ConnectWiseClient {
     inner: Arc<Inner>,
 }
 
 struct Inner {
+    /// The build context, kept to make the API client once the codebase is discovered. Its
+    /// build span is dropped so the span ends with the build.
+    ctx: BuildContext,
     config: ConnectWiseConfig,
-    tenant: TenantId,
-    http: reqwest::Client,
+    private_key: SecretString,
+    page_size: u32,
     api: OnceCell<HttpClient>,
     statuses: Mutex<HashMap<i64, Arc<Vec<CwBoardStatus>>>>,
     boards: Mutex<HashMap<String, CwBoard>>,
@@ -38,28 +42,31 @@ struct Inner {
 
 impl std::fmt::Debug for ConnectWiseClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The private key is left out; the configuration holds only where it is kept.
         f.debug_struct("ConnectWiseClient")
-            .field("tenant", &self.inner.tenant.as_str())
+            .field("tenant", &self.inner.ctx.tenant().as_str())
             .field("config", &self.inner.config)
+            .field("page_size", &self.inner.page_size)
             .finish_non_exhaustive()
     }
 }
 
 impl ConnectWiseClient {
-    /// A client; validates the configuration. With a configured codebase the API client is
-    /// built now, otherwise on first use after discovery.
-    pub fn new(
-        tenant: TenantId,
+    /// A client for `ctx`'s tenant from a validated configuration and its resolved private
+    /// key. With a configured codebase the API client is made now, otherwise on first use
+    /// after discovery.
+    pub(crate) fn new(
+        ctx: &BuildContext,
         config: ConnectWiseConfig,
-        http: Option<reqwest::Client>,
+        private_key: SecretString,
     ) -> Result<Self> {
-        config.validate()?;
-        let http = http.unwrap_or_default();
+        let page_size = config.page_size()?;
         let client = Self {
             inner: Arc::new(Inner {
+                ctx: ctx.clone().with_span(tracing::Span::none()),
                 config,
-                tenant,
-                http,
+                private_key,
+                page_size,
                 api: OnceCell::new(),
                 statuses: Mutex::new(HashMap::new()),
                 boards: Mutex::new(HashMap::new()),
@@ -75,51 +82,47 @@ impl ConnectWiseClient {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &ConnectWiseConfig {
+    pub(crate) fn config(&self) -> &ConnectWiseConfig {
         &self.inner.config
     }
 
     /// The tenant.
-    pub fn tenant(&self) -> &TenantId {
-        &self.inner.tenant
+    pub(crate) fn tenant(&self) -> &TenantId {
+        self.inner.ctx.tenant()
     }
 
     fn build_api(&self, codebase: &str) -> Result<HttpClient> {
         let config = &self.inner.config;
-        let mut builder =
-            HttpClient::builder(VENDOR, self.inner.tenant.clone(), config.api_url(codebase)?);
-        if let Some(per_second) = config.requests_per_second.and_then(NonZeroU32::new) {
-            builder = builder.rate_limit(Quota::per_second(per_second));
-        }
-        builder
-            .auth(Auth::basic(
-                format!("{}+{}", config.company_id, config.public_key),
-                config.private_key.clone(),
-            ))
-            .default_header("clientId", &config.client_id)
-            .default_header("Accept", &config.accept())
-            .error_parser(Arc::new(ConnectWiseErrorParser))
-            .retry(config.retry)
-            .timeout(config.timeout())
-            .client(self.inner.http.clone())
-            .build()
+        HttpClient::for_context(
+            &self.inner.ctx,
+            VENDOR,
+            config.api_url(codebase)?,
+            &config.http,
+        )
+        .auth(Auth::basic(
+            format!("{}+{}", config.company_id, config.public_key),
+            self.inner.private_key.clone(),
+        ))
+        .default_header("clientId", &config.client_id)
+        .default_header("Accept", &config.accept())
+        .error_parser(Arc::new(ConnectWiseErrorParser))
+        .build()
     }
 
     /// Ask `/login/companyinfo/{companyId}` (no auth) for the codebase.
     async fn discover_codebase(&self) -> Result<String> {
         let config = &self.inner.config;
-        let url = config.companyinfo()?;
-        let mut base = url.clone();
-        base.set_path(&url.path()[..=url.path().rfind('/').unwrap_or(0)]);
-        let discovery = HttpClient::builder(VENDOR, self.inner.tenant.clone(), base)
-            .default_header("Accept", "application/json")
-            .error_parser(Arc::new(ConnectWiseErrorParser))
-            .retry(config.retry)
-            .timeout(config.timeout())
-            .client(self.inner.http.clone())
-            .build()?;
+        let discovery = HttpClient::for_context(
+            &self.inner.ctx,
+            VENDOR,
+            config.companyinfo_base()?,
+            &config.http,
+        )
+        .default_header("Accept", "application/json")
+        .error_parser(Arc::new(ConnectWiseErrorParser))
+        .build()?;
         let info: CompanyInfo = discovery
-            .get(&config.company_id)
+            .get(&config.companyinfo_path())
             .operation("discover_codebase")
             .send_json()
             .await?;
@@ -133,29 +136,29 @@ impl ConnectWiseClient {
     }
 
     /// The API client, discovering the codebase first if needed.
-    pub async fn api(&self) -> Result<&HttpClient> {
+    pub(crate) async fn api(&self) -> Result<&HttpClient> {
         self.inner
             .api
             .get_or_try_init(|| async {
                 let codebase = self.discover_codebase().await?;
-                tracing::debug!(tenant = %self.inner.tenant, %codebase, "connectwise codebase discovered");
+                tracing::debug!(tenant = %self.tenant(), %codebase, "connectwise codebase discovered");
                 self.build_api(&codebase)
             })
             .await
     }
 
     /// The API base URL in use (after discovery).
-    pub async fn api_url(&self) -> Result<Url> {
+    pub(crate) async fn api_url(&self) -> Result<Url> {
         Ok(self.api().await?.base_url().clone())
     }
 
     /// A GET request.
-    pub async fn get(&self, path: &str, operation: &'static str) -> Result<RequestBuilder> {
+    pub(crate) async fn get(&self, path: &str, operation: &'static str) -> Result<RequestBuilder> {
         Ok(self.api().await?.get(path).operation(operation))
     }
 
     /// GET one record.
-    pub async fn get_json<T: DeserializeOwned>(
+    pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
         path: &str,
         operation: &'static str,
@@ -165,7 +168,7 @@ impl ConnectWiseClient {
 
     /// Every record of a listing with page-numbered paging (`page`, `pageSize`), honouring
     /// `orderBy` in `query`.
-    pub async fn list<T: DeserializeOwned>(
+    pub(crate) async fn list<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
@@ -174,14 +177,14 @@ impl ConnectWiseClient {
         self.get(path, operation)
             .await?
             .query(query)
-            .collect_pages(Paging::page_numbers(self.inner.config.page_size))
+            .collect_pages(Paging::page_numbers(self.inner.page_size))
             .await
     }
 
     /// Every record of a listing with forward-only paging (`pagination-type: forward-only`,
     /// following `Link: rel="next"`): stable under concurrent inserts, each record once, in id
     /// order.
-    pub async fn list_forward<T: DeserializeOwned>(
+    pub(crate) async fn list_forward<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
@@ -191,13 +194,13 @@ impl ConnectWiseClient {
             .await?
             .header("pagination-type", "forward-only")
             .query(query)
-            .query(&[("pageSize", self.inner.config.page_size.to_string())])
+            .query(&[("pageSize", self.inner.page_size.to_string())])
             .collect_pages(Paging::link_header(""))
             .await
     }
 
     /// The statuses of a board, cached per board (they change rarely).
-    pub async fn board_statuses(&self, board_id: i64) -> Result<Arc<Vec<CwBoardStatus>>> {
+    pub(crate) async fn board_statuses(&self, board_id: i64) -> Result<Arc<Vec<CwBoardStatus>>> {
         if let Some(cached) = self.inner.statuses.lock().get(&board_id) {
             return Ok(cached.clone());
         }
@@ -218,7 +221,7 @@ impl ConnectWiseClient {
     }
 
     /// A board by name (case-insensitive), cached.
-    pub async fn board_by_name(&self, name: &str) -> Result<CwBoard> {
+    pub(crate) async fn board_by_name(&self, name: &str) -> Result<CwBoard> {
         let key = name.to_lowercase();
         if let Some(board) = self.inner.boards.lock().get(&key) {
             return Ok(board.clone());
@@ -242,7 +245,7 @@ impl ConnectWiseClient {
     }
 
     /// The id of the instance's `Email` communication type (it differs per instance), cached.
-    pub async fn email_type_id(&self) -> Result<i64> {
+    pub(crate) async fn email_type_id(&self) -> Result<i64> {
         self.inner
             .email_type
             .get_or_try_init(|| async {
@@ -269,7 +272,7 @@ impl ConnectWiseClient {
     }
 
     /// The client company this tenant is scoped to, if any (looked up once).
-    pub async fn scope(&self) -> Result<Option<&CwCompany>> {
+    pub(crate) async fn scope(&self) -> Result<Option<&CwCompany>> {
         let scope = self
             .inner
             .scope

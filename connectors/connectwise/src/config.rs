@@ -1,39 +1,59 @@
-//! Configuration: where the ConnectWise instance is, the API member's keys, the integration's
-//! clientId, the pinned API version, and which client company this tenant is.
+//! The connector's configuration section, `[tenants.<id>.connectors.connectwise]`: where the
+//! ConnectWise instance is, the API member's keys, the integration's clientId, the pinned API
+//! version, and which client company this tenant is.
 
-use std::fmt;
-use std::time::Duration;
-
-use secrecy::SecretString;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use stackhand_core::{Error, Result};
-use stackhand_http::RetryConfig;
+use stackhand_core::{Error, Result, SecretRef};
+use stackhand_http::{HttpSettings, encode_segment};
 use url::Url;
+
+use crate::VENDOR;
 
 /// The API version pinned in `Accept` unless configured otherwise.
 pub const DEFAULT_API_VERSION: &str = "2025.8";
-/// Page size for listings (ConnectWise allows up to 1000).
+
+/// Items per page when `http.page_size` is unset.
 pub const DEFAULT_PAGE_SIZE: u32 = 250;
+
+/// The largest `pageSize` ConnectWise accepts.
+pub const MAX_PAGE_SIZE: u32 = 1000;
 
 /// Configuration of one ConnectWise connector (one stackhand tenant).
 ///
-/// Deserialised from the tenant's connector section; unknown keys are refused so a typo is
-/// an error, not a silent default.
+/// ```toml
+/// [tenants.contoso-law.connectors.connectwise]
+/// site = "api-na.myconnectwise.net"
+/// company_id = "acme"
+/// public_key = "PUBKEY"
+/// private_key = { file = "connectwise.key" }
+/// client_id = "5f1d2c3b-8a7e-4d6c-9b0a-1e2f3a4b5c6d"
+/// company_identifier = "CONTOSO-LAW"
+///
+/// [tenants.contoso-law.connectors.connectwise.http]
+/// page_size = 500
+/// ```
 ///
 /// ```
 /// use stackhand_connectwise::ConnectWiseConfig;
-/// let config: ConnectWiseConfig = serde_json::from_value(serde_json::json!({
-///     "site": "api-na.myconnectwise.net",
-///     "company_id": "acme",
-///     "public_key": "pub",
-///     "private_key": "priv",
-///     "client_id": "5f1d2c3b-8a7e-4d6c-9b0a-1e2f3a4b5c6d",
-///     "company_identifier": "CONTOSO-LAW"
-/// })).unwrap();
+///
+/// let config: ConnectWiseConfig = stackhand_core::config::section(
+///     "connectwise",
+///     serde_json::json!({
+///         "site": "api-na.myconnectwise.net",
+///         "company_id": "acme",
+///         "public_key": "PUBKEY",
+///         "private_key": {"file": "connectwise.key"},
+///         "client_id": "5f1d2c3b-8a7e-4d6c-9b0a-1e2f3a4b5c6d",
+///         "company_identifier": "CONTOSO-LAW",
+///         "http": {"page_size": 500}
+///     }),
+/// )
+/// .unwrap();
 /// config.validate().unwrap();
-/// assert!(!format!("{config:?}").contains("priv"));
+/// assert_eq!(config.http.page_size.map(|n| n.get()), Some(500));
 /// ```
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ConnectWiseConfig {
@@ -44,17 +64,21 @@ pub struct ConnectWiseConfig {
     /// The server's root URL, overriding `site` (a test server, a proxy):
     /// `http://127.0.0.1:8080`. Requests go to `{base_url}/{codebase}apis/3.0/`.
     #[serde(default)]
+    #[schemars(with = "Option<String>", extend("format" = "uri"))]
     pub base_url: Option<Url>,
     /// Where codebase discovery asks, overriding `{base_url}/login/companyinfo/`.
     #[serde(default)]
+    #[schemars(with = "Option<String>", extend("format" = "uri"))]
     pub companyinfo_url: Option<Url>,
     /// The ConnectWise company id used to log in (`acme`).
     pub company_id: String,
-    /// The API member's public key.
+    /// The API member's public key: the user half of the key pair, sent in the Basic
+    /// username. Not a secret.
     pub public_key: String,
-    /// The API member's private key.
-    pub private_key: SecretString,
-    /// The integration's clientId (a GUID from developer.connectwise.com/ClientID).
+    /// The API member's private key, sent as the Basic password.
+    pub private_key: SecretRef,
+    /// The integration's clientId (a GUID from developer.connectwise.com/ClientID), sent as
+    /// the `clientId` header. Not a secret.
     pub client_id: String,
     /// The codebase (`v4_6_release/`); discovered through `companyinfo` when absent.
     #[serde(default)]
@@ -67,54 +91,17 @@ pub struct ConnectWiseConfig {
     /// instance (the MSP's own tenant).
     #[serde(default)]
     pub company_identifier: Option<String>,
-    /// Items per page (1 to 1000).
-    #[serde(default = "default_page_size")]
-    pub page_size: u32,
-    /// Per-request timeout in seconds.
-    #[serde(default = "default_timeout_secs")]
-    pub timeout_secs: u64,
-    /// A client-side cap on requests per second for this tenant. ConnectWise publishes no
-    /// quota (its cloud throttles with 429 and `Retry-After`, which the client honours
-    /// anyway); set this to stay well under it when several runners share one instance.
+    /// HTTP behaviour: timeout, retries, rate, requests in flight, page size (at most
+    /// [`MAX_PAGE_SIZE`], default [`DEFAULT_PAGE_SIZE`]) and user agent. ConnectWise publishes
+    /// no request quota (its cloud throttles with 429 and `Retry-After`, which the client
+    /// honours), so there is no default rate; set `requests_per_second` to stay well under it
+    /// when several runners share one instance.
     #[serde(default)]
-    pub requests_per_second: Option<u32>,
-    /// Retry policy; not configurable from serde (tests and embedders set it in code).
-    #[serde(skip, default)]
-    pub retry: RetryConfig,
+    pub http: HttpSettings,
 }
 
 fn default_api_version() -> String {
     DEFAULT_API_VERSION.to_string()
-}
-
-fn default_page_size() -> u32 {
-    DEFAULT_PAGE_SIZE
-}
-
-fn default_timeout_secs() -> u64 {
-    30
-}
-
-impl fmt::Debug for ConnectWiseConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The private key is left out on purpose; the public key and clientId are identifiers.
-        f.debug_struct("ConnectWiseConfig")
-            .field("site", &self.site)
-            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
-            .field(
-                "companyinfo_url",
-                &self.companyinfo_url.as_ref().map(Url::as_str),
-            )
-            .field("company_id", &self.company_id)
-            .field("public_key", &self.public_key)
-            .field("client_id", &self.client_id)
-            .field("codebase", &self.codebase)
-            .field("api_version", &self.api_version)
-            .field("company_identifier", &self.company_identifier)
-            .field("page_size", &self.page_size)
-            .field("requests_per_second", &self.requests_per_second)
-            .finish_non_exhaustive()
-    }
 }
 
 impl ConnectWiseConfig {
@@ -124,7 +111,7 @@ impl ConnectWiseConfig {
         base_url: Url,
         company_id: impl Into<String>,
         public_key: impl Into<String>,
-        private_key: SecretString,
+        private_key: SecretRef,
         client_id: impl Into<String>,
     ) -> Self {
         Self {
@@ -138,10 +125,7 @@ impl ConnectWiseConfig {
             codebase: None,
             api_version: default_api_version(),
             company_identifier: None,
-            page_size: DEFAULT_PAGE_SIZE,
-            timeout_secs: default_timeout_secs(),
-            requests_per_second: None,
-            retry: RetryConfig::default(),
+            http: HttpSettings::default(),
         }
     }
 
@@ -163,37 +147,27 @@ impl ConnectWiseConfig {
         self
     }
 
-    /// Items per page.
-    pub fn with_page_size(mut self, page_size: u32) -> Self {
-        self.page_size = page_size;
-        self
-    }
-
-    /// Retry policy.
-    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Codebase discovery URL.
+    /// Ask another URL for the codebase.
     pub fn with_companyinfo_url(mut self, url: Url) -> Self {
         self.companyinfo_url = Some(url);
         self
     }
 
-    /// The per-request timeout.
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout_secs)
+    /// HTTP behaviour (timeout, retries, rate, page size, user agent).
+    pub fn with_http(mut self, http: HttpSettings) -> Self {
+        self.http = http;
+        self
     }
 
-    /// Check every field; the error names the field and what is wrong with it.
+    /// Check every key; the error names the key (context `key`) and what is wrong with it.
+    /// The private key is checked when it is resolved, since only then is it known.
     pub fn validate(&self) -> Result<()> {
-        let bad = |field: &str, why: String| {
-            Err(Error::invalid(format!("connectwise config: {field} {why}")))
-        };
         self.root_url()?;
+        if let Some(url) = &self.companyinfo_url {
+            http_url("companyinfo_url", url)?;
+        }
         if self.company_id.trim().is_empty() || self.company_id.contains(['+', ':', '/']) {
-            return bad(
+            return invalid(
                 "company_id",
                 format!(
                     "must be the login company id without '+', ':' or '/', got {:?}",
@@ -201,17 +175,12 @@ impl ConnectWiseConfig {
                 ),
             );
         }
+        // The Basic username is `company+public`; a ':' would end it early.
         if self.public_key.trim().is_empty() || self.public_key.contains(':') {
-            return bad("public_key", "must be a non-empty key without ':'".into());
-        }
-        if secrecy::ExposeSecret::expose_secret(&self.private_key)
-            .trim()
-            .is_empty()
-        {
-            return bad("private_key", "must not be empty".into());
+            return invalid("public_key", "must be a non-empty key without ':'");
         }
         if !is_guid(&self.client_id) {
-            return bad(
+            return invalid(
                 "client_id",
                 format!(
                     "must be the integration's GUID (8-4-4-4-12 hex digits), got {:?}",
@@ -222,7 +191,7 @@ impl ConnectWiseConfig {
         if let Some(codebase) = &self.codebase
             && (codebase.trim_matches('/').is_empty() || codebase.contains(['?', '#', ' ']))
         {
-            return bad(
+            return invalid(
                 "codebase",
                 format!("must look like \"v4_6_release/\", got {codebase:?}"),
             );
@@ -237,103 +206,111 @@ impl ConnectWiseConfig {
                     && minor.chars().all(|c| c.is_ascii_digit())
             });
         if !version_ok {
-            return bad(
+            return invalid(
                 "api_version",
                 format!("must look like \"2025.8\", got {:?}", self.api_version),
-            );
-        }
-        if !(1..=1000).contains(&self.page_size) {
-            return bad(
-                "page_size",
-                format!("must be between 1 and 1000, got {}", self.page_size),
             );
         }
         if let Some(identifier) = &self.company_identifier
             && identifier.trim().is_empty()
         {
-            return bad("company_identifier", "must not be empty when given".into());
+            return invalid("company_identifier", "must not be empty when given");
         }
-        if self.requests_per_second == Some(0) {
-            return bad(
-                "requests_per_second",
-                "must be at least 1 when given".into(),
-            );
-        }
-        if self.timeout_secs == 0 {
-            return bad("timeout_secs", "must be at least 1".into());
-        }
+        self.http.validate(VENDOR)?;
+        self.page_size()?;
         Ok(())
     }
 
-    /// The server root: `base_url`, or `https://{site}`.
-    pub fn root_url(&self) -> Result<Url> {
-        let mut url = match (&self.base_url, &self.site) {
-            (Some(url), _) => url.clone(),
+    /// Items per listing page: `http.page_size`, else [`DEFAULT_PAGE_SIZE`]; above
+    /// [`MAX_PAGE_SIZE`] is an error naming the key.
+    pub(crate) fn page_size(&self) -> Result<u32> {
+        self.http
+            .page_size(VENDOR, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    }
+
+    /// The server root: `base_url`, or `https://{site}`, ending in `/`.
+    pub(crate) fn root_url(&self) -> Result<Url> {
+        let url = match (&self.base_url, &self.site) {
+            (Some(url), _) => http_url("base_url", url)?,
             (None, Some(site)) if !site.trim().is_empty() => {
-                let site = site
+                let host = site
                     .trim()
                     .trim_start_matches("https://")
                     .trim_end_matches('/');
-                Url::parse(&format!("https://{site}/")).map_err(|e| {
-                    Error::invalid(format!(
-                        "connectwise config: site {site:?} is not a host name: {e}"
-                    ))
-                })?
+                let url = Url::parse(&format!("https://{host}/"))
+                    .map_err(|e| key_error("site", format!("{site:?} is not a host name: {e}")))?;
+                http_url("site", &url)?
             }
             _ => {
-                return Err(Error::invalid(
-                    "connectwise config: give site (api-na.myconnectwise.net) or base_url",
-                ));
+                return invalid(
+                    "site",
+                    "is missing: give site (api-na.myconnectwise.net) or base_url",
+                );
             }
         };
-        if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-            return Err(Error::invalid(format!(
-                "connectwise config: base_url {url} must be an http(s) URL"
-            )));
-        }
-        if !url.path().ends_with('/') {
-            let path = format!("{}/", url.path());
-            url.set_path(&path);
-        }
         Ok(url)
     }
 
     /// `{root}{codebase}apis/3.0/` for a codebase.
-    pub fn api_url(&self, codebase: &str) -> Result<Url> {
+    pub(crate) fn api_url(&self, codebase: &str) -> Result<Url> {
         let codebase = normalise_codebase(codebase);
         self.root_url()?
             .join(&format!("{codebase}apis/3.0/"))
-            .map_err(|e| Error::invalid(format!("connectwise config: codebase {codebase:?}: {e}")))
+            .map_err(|e| key_error("codebase", format!("{codebase:?} makes no URL: {e}")))
     }
 
-    /// Where `companyinfo` is asked: `{root}login/companyinfo/{company_id}`.
-    pub fn companyinfo(&self) -> Result<Url> {
-        let base = match &self.companyinfo_url {
-            Some(url) => url.clone(),
+    /// The folder `companyinfo` is asked in (`{root}login/companyinfo/`, or `companyinfo_url`),
+    /// ending in `/`; the company id is the last segment.
+    pub(crate) fn companyinfo_base(&self) -> Result<Url> {
+        match &self.companyinfo_url {
+            Some(url) => http_url("companyinfo_url", url),
             None => self
                 .root_url()?
                 .join("login/companyinfo/")
-                .map_err(|e| Error::invalid(e.to_string()))?,
-        };
-        let base = if base.path().ends_with('/') {
-            base
-        } else {
-            let mut base = base;
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-            base
-        };
-        base.join(&self.company_id)
-            .map_err(|e| Error::invalid(format!("connectwise config: company_id: {e}")))
+                .map_err(|e| key_error("base_url", e.to_string())),
+        }
+    }
+
+    /// The discovery request's path under [`companyinfo_base`](Self::companyinfo_base).
+    pub(crate) fn companyinfo_path(&self) -> String {
+        encode_segment(&self.company_id)
     }
 
     /// The `Accept` header value pinning the version.
-    pub fn accept(&self) -> String {
+    pub(crate) fn accept(&self) -> String {
         format!(
             "application/vnd.connectwise.com+json; version={}",
             self.api_version
         )
     }
+}
+
+fn key_error(key: &'static str, why: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("{VENDOR} configuration: {key} {why}")).with_context("key", key)
+}
+
+fn invalid<T>(key: &'static str, why: impl std::fmt::Display) -> Result<T> {
+    Err(key_error(key, why))
+}
+
+/// An http(s) URL that can take paths, without credentials (they would show in logs and
+/// `Debug`), with a trailing `/` so paths join beneath it.
+fn http_url(key: &'static str, url: &Url) -> Result<Url> {
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return invalid(key, format!("{url} must be an http(s) URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return invalid(
+            key,
+            "must not carry credentials; the keys go in public_key and private_key",
+        );
+    }
+    let mut url = url.clone();
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
 }
 
 /// `v4_6_release/` from `/v4_6_release`, `v4_6_release/` or `v4_6_release`.
@@ -360,49 +337,64 @@ mod tests {
             "base_url": "http://127.0.0.1:9/",
             "company_id": "demomsp",
             "public_key": "pub",
-            "private_key": "very-private",
+            "private_key": {"env": "STACKHAND_SECRET_MSP__CONNECTWISE"},
             "client_id": "5f1d2c3b-8a7e-4d6c-9b0a-1e2f3a4b5c6d"
         })
     }
 
-    fn with(field: &str, value: serde_json::Value) -> Result<()> {
+    fn with(key: &str, value: serde_json::Value) -> Result<ConnectWiseConfig> {
         let mut config = base();
-        config[field] = value;
-        serde_json::from_value::<ConnectWiseConfig>(config)
-            .map_err(|e| Error::invalid(e.to_string()))?
-            .validate()
+        config[key] = value;
+        let config: ConnectWiseConfig = stackhand_core::config::section(VENDOR, config)?;
+        config.validate()?;
+        Ok(config)
     }
 
     #[test]
-    fn validation_names_the_field() {
-        assert!(with("page_size", json!(250)).is_ok());
-        for (field, value) in [
-            ("client_id", json!("not-a-guid")),
-            ("company_id", json!("a+b")),
-            ("api_version", json!("latest")),
-            ("page_size", json!(5000)),
-            ("codebase", json!("/")),
-            ("private_key", json!(" ")),
-        ] {
-            let err = with(field, value).unwrap_err();
-            assert!(err.message().contains(field), "{field}: {err}");
-        }
-        assert!(
-            with("nonsense", json!(1)).is_err(),
-            "unknown keys are refused"
+    fn validation_names_the_key() {
+        let config = with("http", json!({"page_size": 1000})).unwrap();
+        assert_eq!(config.page_size().unwrap(), 1000);
+        assert_eq!(
+            with("http", json!({})).unwrap().page_size().unwrap(),
+            DEFAULT_PAGE_SIZE
         );
+        for (key, value, named) in [
+            ("client_id", json!("not-a-guid"), "client_id"),
+            ("company_id", json!("a+b"), "company_id"),
+            ("public_key", json!("a:b"), "public_key"),
+            ("api_version", json!("latest"), "api_version"),
+            ("http", json!({"page_size": 5000}), "http.page_size"),
+            ("http", json!({"timeout_secs": 0}), "http.timeout_secs"),
+            ("codebase", json!("/"), "codebase"),
+            ("base_url", json!("http://me:pw@127.0.0.1:9/"), "base_url"),
+            ("base_url", json!("ftp://127.0.0.1/"), "base_url"),
+        ] {
+            let err = with(key, value).unwrap_err();
+            assert_eq!(err.context_value("key"), Some(named), "{key}: {err}");
+            assert!(err.message().contains(named), "{key}: {err}");
+        }
+        let err = with("private_key", json!("pasted-private-key")).unwrap_err();
+        assert!(!err.to_string().contains("pasted-private-key"), "{err}");
+        let err = with("page_size", json!(250)).unwrap_err();
+        assert!(err.to_string().contains("unknown key"), "{err}");
     }
 
     #[test]
     fn urls_are_built_from_site_or_base_url() {
-        let mut config: ConnectWiseConfig = serde_json::from_value(base()).unwrap();
+        let mut config = with("company_id", json!("demo msp?")).unwrap();
         assert_eq!(
             config.api_url("/v4_6_release").unwrap().as_str(),
             "http://127.0.0.1:9/v4_6_release/apis/3.0/"
         );
+        let discovery = config
+            .companyinfo_base()
+            .unwrap()
+            .join(&config.companyinfo_path())
+            .unwrap();
         assert_eq!(
-            config.companyinfo().unwrap().as_str(),
-            "http://127.0.0.1:9/login/companyinfo/demomsp"
+            discovery.as_str(),
+            "http://127.0.0.1:9/login/companyinfo/demo%20msp%3F",
+            "the company id stays one path segment"
         );
         config.base_url = None;
         config.site = Some("api-eu.myconnectwise.net".into());
@@ -410,6 +402,10 @@ mod tests {
             config.api_url("v2025_1/").unwrap().as_str(),
             "https://api-eu.myconnectwise.net/v2025_1/apis/3.0/"
         );
-        assert!(!format!("{config:?}").contains("very-private"));
+        config.site = None;
+        assert_eq!(
+            config.root_url().unwrap_err().context_value("key"),
+            Some("site")
+        );
     }
 }

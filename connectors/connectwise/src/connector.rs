@@ -1,17 +1,18 @@
-//! The connector: one ConnectWise client for one tenant, and the factory that builds it.
+//! The connector: one ConnectWise client for one tenant.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use secrecy::ExposeSecret;
 use stackhand_core::{
-    Action, Category, Connector, ConnectorFactory, ConnectorInfo, Error, Health, Psa, PsaWrites,
-    Result, TenantId, Typed,
+    Action, BuildContext, Connector, ConnectorInfo, Error, ErrorKind, Health, Psa, PsaWrites,
+    Result,
 };
 
-use crate::actions::CreateTicket;
-use crate::client::{ConnectWiseClient, VENDOR};
+use crate::client::ConnectWiseClient;
 use crate::config::ConnectWiseConfig;
 use crate::models::SystemInfo;
+use crate::{CATEGORIES, VENDOR};
 
 /// The ConnectWise Manage connector: a [`Psa`] for one tenant.
 pub struct ConnectWise {
@@ -29,23 +30,29 @@ impl std::fmt::Debug for ConnectWise {
 }
 
 impl ConnectWise {
-    /// Build the connector for `tenant`; the configuration is validated first.
-    pub fn new(tenant: TenantId, config: ConnectWiseConfig) -> Result<Self> {
-        Self::with_http_client(tenant, config, None)
-    }
-
-    /// Build with an injected `reqwest::Client` (shared pools, tests).
-    pub fn with_http_client(
-        tenant: TenantId,
-        config: ConnectWiseConfig,
-        http: Option<reqwest::Client>,
-    ) -> Result<Self> {
-        let client = ConnectWiseClient::new(tenant.clone(), config, http)?;
+    /// Build the connector for `ctx`'s tenant: validate the configuration, resolve the private
+    /// key through the context (so it is the tenant's own), and make the client on the host's
+    /// shared HTTP services. Makes no request: the codebase, when not configured, is discovered
+    /// on first use.
+    pub async fn build(ctx: &BuildContext, config: ConnectWiseConfig) -> Result<Self> {
+        config.validate()?;
+        let private_key = ctx
+            .secret(&config.private_key)
+            .await
+            .map_err(|e| e.with_context("key", "private_key"))?;
+        if private_key.expose_secret().trim().is_empty() {
+            return Err(Error::invalid(format!(
+                "{VENDOR} configuration: private_key ({}) is empty",
+                config.private_key.describe()
+            ))
+            .with_context("key", "private_key"));
+        }
+        let client = ConnectWiseClient::new(ctx, config, private_key)?;
         Ok(Self {
             info: ConnectorInfo {
                 vendor: VENDOR.to_string(),
-                tenant,
-                categories: vec![Category::Psa],
+                tenant: ctx.tenant().clone(),
+                categories: CATEGORIES.to_vec(),
             },
             client,
         })
@@ -67,12 +74,7 @@ impl Connector for ConnectWise {
         let info: SystemInfo = match self.client.get_json("system/info", "health").await {
             Ok(info) => info,
             // The vendor answered but refused us: unhealthy, not an outage.
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    stackhand_core::ErrorKind::Unauthorized | stackhand_core::ErrorKind::Forbidden
-                ) =>
-            {
+            Err(err) if matches!(err.kind(), ErrorKind::Unauthorized | ErrorKind::Forbidden) => {
                 return Ok(Health {
                     healthy: false,
                     detail: err.to_string(),
@@ -117,27 +119,6 @@ impl Connector for ConnectWise {
     }
 
     fn actions(&self) -> Vec<Arc<dyn Action>> {
-        vec![Typed::shared(CreateTicket::new(self.client.clone()))]
-    }
-}
-
-/// Builds [`ConnectWise`] connectors from a tenant's `connectwise` configuration section.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ConnectWiseFactory;
-
-impl ConnectorFactory for ConnectWiseFactory {
-    fn vendor(&self) -> &'static str {
-        VENDOR
-    }
-
-    fn build(&self, tenant: &TenantId, config: serde_json::Value) -> Result<Arc<dyn Connector>> {
-        // serde quotes offending values; scrub anything credential-shaped from the message.
-        let config: ConnectWiseConfig = serde_json::from_value(config).map_err(|e| {
-            Error::invalid(format!(
-                "connectwise config: {}",
-                stackhand_http::redact(&e.to_string())
-            ))
-        })?;
-        Ok(Arc::new(ConnectWise::new(tenant.clone(), config)?))
+        crate::actions::for_client(&self.client)
     }
 }

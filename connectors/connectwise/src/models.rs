@@ -290,7 +290,7 @@ pub struct CwCommunicationType {
 pub struct PatchOperation {
     /// `replace`, `add` or `remove`.
     pub op: &'static str,
-    /// The field (`status`, `board`, `owner`, `parentTicketId`, `inactiveFlag`).
+    /// The field (`status`, `board`, `owner`, `inactiveFlag`).
     pub path: &'static str,
     /// The new value.
     pub value: Value,
@@ -305,6 +305,25 @@ impl PatchOperation {
             value,
         }
     }
+}
+
+/// `TicketBundle`, the body of `POST /service/tickets/{parentId}/attachChildren`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketBundle {
+    /// The tickets to bundle under the parent.
+    pub child_ticket_ids: Vec<i64>,
+}
+
+/// `SuccessResponse`, what `attachChildren` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SuccessResponse {
+    /// Whether the operation succeeded.
+    #[serde(default)]
+    pub success: Option<bool>,
+    /// Why not, when it did not.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// A ConnectWise callback (webhook) body. `Entity` is the record as a JSON *string*.

@@ -15,7 +15,7 @@ use stackhand_core::{
 use crate::connector::ConnectWise;
 use crate::models::{
     CallbackPayload, CwBoardStatus, CwCompany, CwContact, CwNote, CwTicket, NewCwNote,
-    PatchOperation, condition_time, parse_time, quote,
+    PatchOperation, SuccessResponse, TicketBundle, condition_time, parse_time, quote,
 };
 
 /// How many tickets' notes are fetched at once when reading history.
@@ -23,6 +23,8 @@ const HISTORY_CONCURRENCY: usize = 4;
 /// Contacts fetched per `id in (...)` request.
 const CONTACT_BATCH: usize = 100;
 
+/// A ConnectWise id from input. Ids go into paths only as parsed numbers, so those paths need
+/// no further encoding.
 fn numeric_id(id: &str, what: &str) -> Result<i64> {
     id.trim()
         .parse::<i64>()
@@ -785,17 +787,48 @@ impl PsaWrites for ConnectWise {
         child_id: &str,
         parent_id: &str,
     ) -> Result<()> {
+        let (child_number, parent_number) = (
+            numeric_id(child_id, "ticket")?,
+            numeric_id(parent_id, "ticket")?,
+        );
+        if child_number == parent_number {
+            return Err(Error::invalid(format!(
+                "connectwise: ticket {child_number} cannot be its own parent"
+            )));
+        }
         let child = self.load_ticket(child_id).await?;
+        // The parent is read too: it must exist and be this tenant's.
         let parent = self.load_ticket(parent_id).await?;
         if child.parent_ticket_id == Some(parent.id) {
             return Ok(());
         }
-        self.patch_ticket(
-            child.id,
-            &[PatchOperation::replace("parentTicketId", json!(parent.id))],
-            "link_to_parent",
-        )
-        .await
-        .map(drop)
+        // ConnectWise bundles children under a parent; `parentTicketId` is not patchable.
+        // Bundling the same child under the same parent again leaves the same state, so the
+        // request is retried after a temporary failure like an idempotent one.
+        let answer: SuccessResponse = self
+            .client()
+            .api()
+            .await?
+            .post(&format!("service/tickets/{}/attachChildren", parent.id))
+            .json(&TicketBundle {
+                child_ticket_ids: vec![child.id],
+            })
+            .operation("link_to_parent")
+            .retry_safe()
+            .send_json()
+            .await?;
+        if answer.success == Some(false) {
+            return Err(Error::permanent(format!(
+                "connectwise did not attach ticket {} to parent {}: {}",
+                child.id,
+                parent.id,
+                answer
+                    .message
+                    .as_deref()
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or("it answered success=false without a message")
+            )));
+        }
+        Ok(())
     }
 }

@@ -1,29 +1,84 @@
-//! The shared conformance suite, run against the ConnectWise connector.
+//! The shared conformance suite, run against the ConnectWise connector built through its
+//! factory from the section an operator would write.
 
 mod common;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use common::{API, config, tenant};
+use common::{API, tenant};
 use serde_json::{Value, json};
-use stackhand_connectwise::ConnectWise;
+use stackhand_connectwise::{ConnectWise, CreateTicket, VENDOR};
 use stackhand_core::{
-    ActionId, ActionRequest, Connector, IdempotencyKey, Principal, Result, TicketQuery,
+    Action, ActionContext, ActionId, ActionRequest, ActionSpec, BuildContext, Connector, Error,
+    ExecutionProof, IdempotencyKey, Outcome, Plan, Principal, Registry, Result, TicketQuery, Typed,
 };
-use stackhand_sim::connectwise::PRIVATE_KEY;
+use stackhand_sim::connectwise::{CLIENT_ID, COMPANY_ID, PRIVATE_KEY, PUBLIC_KEY};
+use stackhand_testkit::Spec;
 use stackhand_testkit::conformance::{self, Fixture, Harness, PagingCase, PlanCase, Probe, Route};
+
+const KEY_FILE: &str = "connectwise.key";
 
 struct ConnectWiseHarness;
 
-fn build(server_url: &str) -> ConnectWise {
-    ConnectWise::new(
-        tenant("contoso-law"),
-        config(server_url)
-            .with_codebase("v4_6_release/")
-            .with_page_size(2),
-    )
-    .expect("valid config")
+/// The section as an operator writes it: a fixed codebase, the private key in a secret file,
+/// two items a page so paging shows, and fast retries.
+fn section(server_url: &str) -> Value {
+    json!({
+        "base_url": server_url,
+        "codebase": "v4_6_release/",
+        "company_id": COMPANY_ID,
+        "public_key": PUBLIC_KEY,
+        "private_key": {"file": KEY_FILE},
+        "client_id": CLIENT_ID,
+        "http": {
+            "page_size": 2,
+            "retry": {"max_attempts": 3, "min_delay_ms": 1, "max_delay_ms": 5}
+        }
+    })
+}
+
+/// `connectwise.create_ticket` against `server_url`. The action holds its connector's client,
+/// and the harness's plan cases are made before any connector is, so this stands in for it and
+/// builds a connector (`ConnectWise::build`) when asked to plan.
+struct BuiltCreateTicket {
+    spec: ActionSpec,
+    server_url: String,
+}
+
+impl BuiltCreateTicket {
+    fn shared(server_url: &str) -> Arc<dyn Action> {
+        Arc::new(Self {
+            spec: Typed::<CreateTicket>::spec_of(),
+            server_url: server_url.to_string(),
+        })
+    }
+
+    async fn action(&self) -> Result<Arc<dyn Action>> {
+        let config = common::config(&self.server_url).with_codebase("v4_6_release/");
+        let ctx = BuildContext::new(tenant(conformance::TENANT));
+        ConnectWise::build(&ctx, config)
+            .await?
+            .actions()
+            .into_iter()
+            .find(|a| a.spec().id == self.spec.id)
+            .ok_or_else(|| Error::not_found("the connector offers no connectwise.create_ticket"))
+    }
+}
+
+#[async_trait]
+impl Action for BuiltCreateTicket {
+    fn spec(&self) -> &ActionSpec {
+        &self.spec
+    }
+
+    async fn plan(&self, ctx: &ActionContext, request: &ActionRequest) -> Result<Plan> {
+        self.action().await?.plan(ctx, request).await
+    }
+
+    async fn execute(&self, ctx: &ActionContext, proof: &ExecutionProof<'_>) -> Result<Outcome> {
+        self.action().await?.execute(ctx, proof).await
+    }
 }
 
 fn ticket(id: i64) -> Value {
@@ -71,7 +126,7 @@ fn ticket_reads() -> Vec<Fixture> {
 fn request(action: &'static str, params: Value) -> ActionRequest {
     ActionRequest::new(
         IdempotencyKey::new("ticket-1234").unwrap(),
-        tenant("contoso-law"),
+        tenant(conformance::TENANT),
         ActionId::from_static(action),
         &params,
         Principal::technician("tech@msp.example", &[]),
@@ -81,12 +136,25 @@ fn request(action: &'static str, params: Value) -> ActionRequest {
 
 #[async_trait]
 impl Harness for ConnectWiseHarness {
-    fn connector(&self, server_url: &str) -> Result<Arc<dyn Connector>> {
-        Ok(Arc::new(build(server_url)))
+    fn register(&self, registry: &mut Registry) {
+        stackhand_connectwise::register(registry);
+    }
+
+    fn vendor(&self) -> &'static str {
+        VENDOR
+    }
+
+    fn config(&self, server_url: &str) -> Value {
+        section(server_url)
+    }
+
+    fn secret_files(&self) -> Vec<(String, String)> {
+        vec![(KEY_FILE.into(), PRIVATE_KEY.into())]
     }
 
     fn secrets(&self) -> Vec<String> {
-        vec![PRIVATE_KEY.to_string()]
+        // The private key is the secret file's contents, checked as such.
+        Vec::new()
     }
 
     fn probe(&self, _server_url: &str) -> Probe {
@@ -163,11 +231,7 @@ impl Harness for ConnectWiseHarness {
             }
             case
         };
-        let create = build(server_url)
-            .actions()
-            .into_iter()
-            .find(|a| a.spec().id.as_str() == "connectwise.create_ticket")
-            .expect("connectwise.create_ticket");
+        let create = BuiltCreateTicket::shared(server_url);
         vec![
             with_reads(PlanCase::new("set status", action("psa.set_status"), request("psa.set_status", json!({"ticket": "1234", "status": "In Progress"})))),
             with_reads(PlanCase::new("add a note", action("psa.add_note"), request("psa.add_note", json!({"ticket": "1234", "text": "Checked.", "visibility": "internal"})))),
@@ -177,9 +241,13 @@ impl Harness for ConnectWiseHarness {
                 request("connectwise.create_ticket", json!({"summary": "Email outage", "company": "CONTOSO-LAW", "board": "Help Desk", "contact_email": "jane.doe@contoso-law.example"})),
             )
             .fixture(Fixture::json(Route::get(&format!("{API}/company/companies")), json!([{"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP"}])))
-            .fixture(Fixture::json(Route::get(&format!("{API}/service/boards")), json!([{"id": 1, "name": "Help Desk"}])))
+            .fixture(Fixture::json(Route::get(&format!("{API}/service/boards")), json!([{"id": 1, "name": "Help Desk", "location": {"id": 2, "name": "Tampa Office"}, "department": {"id": 10, "identifier": "Service", "name": "Service"}}])))
             .fixture(Fixture::json(Route::get(&format!("{API}/company/contacts")), json!([contact()]))),
         ]
+    }
+
+    fn spec(&self) -> Option<Spec> {
+        Spec::load("connectwise-manage.json").ok()
     }
 }
 

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::SimRig;
 use serde_json::{Value, json};
 use stackhand_core::{
@@ -24,12 +22,8 @@ async fn rig() -> Rig {
     let sim_rig = SimRig::start("CONTOSO-LAW").await;
     let tenant = sim_rig.connector.info().tenant.clone();
     // The engine gets its own connector against the same simulator.
-    let connector = stackhand_connectwise::ConnectWise::new(
-        tenant.clone(),
-        common::config(&sim_rig.server.url()).with_company_identifier("CONTOSO-LAW"),
-    )
-    .unwrap();
-    let engine = stackhand_testkit::writes::allow_all_engine(Arc::new(connector), "Contoso Law");
+    let connector = sim_rig.second_connector().await;
+    let engine = stackhand_testkit::writes::allow_all_engine(connector, "Contoso Law");
     Rig {
         sim_rig,
         engine,

@@ -7,10 +7,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::Duration as Days;
-use common::{SimRig, anchor, psa_write, recorded};
+use common::{SimRig, add_note, anchor, psa_write, recorded};
 use stackhand_core::{
-    Assignment, Connector, ErrorKind, HistoryQuery, NewContact, NewNote, NoteVisibility, Psa,
-    TicketQuery,
+    Assignment, Connector, ErrorKind, HistoryQuery, NewContact, NoteVisibility, Psa, TicketQuery,
 };
 use stackhand_sim::Faults;
 use stackhand_sim::connectwise::seed::{CONTOSO_LAW, GLOBEX, HISTORY_PER_COMPANY};
@@ -122,20 +121,12 @@ async fn another_companys_ticket_is_not_found() {
     let globex = open_ids(&rig, GLOBEX, "Help Desk")[0];
     let err = psa(&rig).get_ticket(&globex.to_string()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    let err = psa_write(&rig.connector, move |proof, psa| {
-        Box::pin(async move {
-            psa.add_note(
-                proof,
-                &globex.to_string(),
-                &NewNote {
-                    text: "x".into(),
-                    visibility: NoteVisibility::Internal,
-                    resolution: false,
-                },
-            )
-            .await
-        })
-    })
+    let err = add_note(
+        &rig.connector,
+        &globex.to_string(),
+        "x",
+        NoteVisibility::Internal,
+    )
     .await
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
@@ -165,39 +156,21 @@ async fn notes_then_close_reach_the_simulated_end_state() {
         .unwrap();
     let id: i64 = ticket.id.parse().unwrap();
 
-    let ticket_id = ticket.id.clone();
-    let internal = psa_write(&rig.connector, move |proof, psa| {
-        Box::pin(async move {
-            psa.add_note(
-                proof,
-                &ticket_id,
-                &NewNote {
-                    text: "Identity verified by callback; password reset.".into(),
-                    visibility: NoteVisibility::Internal,
-                    resolution: false,
-                },
-            )
-            .await
-        })
-    })
+    let internal = add_note(
+        &rig.connector,
+        &ticket.id,
+        "Identity verified by callback; password reset.",
+        NoteVisibility::Internal,
+    )
     .await
     .unwrap();
     assert_eq!(internal.visibility, NoteVisibility::Internal);
-    let ticket_id = ticket.id.clone();
-    let customer = psa_write(&rig.connector, move |proof, psa| {
-        Box::pin(async move {
-            psa.add_note(
-                proof,
-                &ticket_id,
-                &NewNote {
-                    text: "Hi Jane, your password has been reset.".into(),
-                    visibility: NoteVisibility::Customer,
-                    resolution: false,
-                },
-            )
-            .await
-        })
-    })
+    let customer = add_note(
+        &rig.connector,
+        &ticket.id,
+        "Hi Jane, your password has been reset.",
+        NoteVisibility::Customer,
+    )
     .await
     .unwrap();
     assert_eq!(customer.visibility, NoteVisibility::Customer);
@@ -416,12 +389,12 @@ async fn status_reassign_and_parent_links() {
     .unwrap();
     assert!(rig.sim.ticket(open[1]).unwrap().ticket.closed_flag);
 
-    let (child, parent) = (open[2].to_string(), first.clone());
-    psa_write(&rig.connector, move |proof, psa| {
-        Box::pin(async move { psa.link_to_parent(proof, &child, &parent).await })
-    })
-    .await
-    .unwrap();
+    let link = |child: String, parent: String| {
+        psa_write(&rig.connector, move |proof, psa| {
+            Box::pin(async move { psa.link_to_parent(proof, &child, &parent).await })
+        })
+    };
+    link(open[2].to_string(), first.clone()).await.unwrap();
     assert_eq!(
         rig.sim.ticket(open[2]).unwrap().ticket.parent_ticket_id,
         Some(open[0])
@@ -433,6 +406,29 @@ async fn status_reassign_and_parent_links() {
             .parent_id
             .as_deref(),
         Some(first.as_str())
+    );
+    let attached = recorded(
+        &rig.server.recorder().requests(),
+        "POST",
+        &format!("/service/tickets/{}/attachChildren", open[0]),
+    )
+    .len();
+    assert_eq!(attached, 1, "the child is bundled under the parent");
+
+    // Linking again changes nothing and sends no write.
+    link(open[2].to_string(), first.clone()).await.unwrap();
+    let requests = rig.server.recorder().requests();
+    assert_eq!(recorded(&requests, "POST", "/attachChildren").len(), 1);
+
+    // A ticket cannot be its own parent: refused before anything is sent.
+    let before = rig.server.recorder().requests().len();
+    let err = link(first.clone(), first.clone()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(err.message().contains("its own parent"), "{err}");
+    assert_eq!(rig.server.recorder().requests().len(), before);
+    assert_eq!(
+        rig.sim.ticket(open[0]).unwrap().ticket.parent_ticket_id,
+        None
     );
 
     // Statuses are read once per board.

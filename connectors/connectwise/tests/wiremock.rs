@@ -3,16 +3,17 @@
 
 mod common;
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{API, assert_spec, config, psa_write, tenant};
+use common::{API, add_note, assert_spec, build, config, fast_http, psa_write};
 use serde_json::{Value, json};
 use stackhand_connectwise::ConnectWise;
 use stackhand_core::{
-    Assignment, Connector, ErrorKind, HistoryQuery, NewContact, NewNote, NoteVisibility,
-    TicketQuery,
+    Assignment, Connector, ErrorKind, HistoryQuery, NewContact, NoteVisibility, TicketQuery,
 };
+use stackhand_http::HttpSettings;
 use stackhand_sim::connectwise::{CLIENT_ID, COMPANY_ID, PRIVATE_KEY, PUBLIC_KEY};
 use stackhand_testkit::openapi::{ObservedRequest, Spec};
 use wiremock::matchers::{
@@ -109,14 +110,8 @@ fn statuses(board: i64) -> Value {
 }
 
 /// A connector with a fixed codebase (no discovery), not scoped to a company.
-fn connector(server: &MockServer) -> Arc<ConnectWise> {
-    Arc::new(
-        ConnectWise::new(
-            tenant("msp"),
-            config(&server.uri()).with_codebase("v4_6_release/"),
-        )
-        .unwrap(),
-    )
+async fn connector(server: &MockServer) -> Arc<ConnectWise> {
+    build("msp", config(&server.uri()).with_codebase("v4_6_release/")).await
 }
 
 async fn mount_statuses(server: &MockServer, board: i64) {
@@ -135,6 +130,11 @@ async fn mount_ticket(server: &MockServer, id: i64, body: Value) {
         .respond_with(ok(body))
         .mount(server)
         .await;
+}
+
+/// A new Help Desk ticket.
+async fn mount_new_ticket(server: &MockServer, id: i64) {
+    mount_ticket(server, id, ticket(id, (1, "Help Desk"), (16, "New"), false)).await;
 }
 
 async fn mount_description(server: &MockServer, id: i64) {
@@ -178,7 +178,7 @@ async fn discovery_finds_the_codebase_then_health_reads_system_info() {
         .expect(2)
         .mount(&server)
         .await;
-    let connector = ConnectWise::new(tenant("msp"), config(&server.uri())).unwrap();
+    let connector = build("msp", config(&server.uri())).await;
     let health = connector.health().await.unwrap();
     assert!(health.healthy);
     assert!(
@@ -214,7 +214,7 @@ async fn health_is_false_when_the_keys_are_refused() {
         ))
         .mount(&server)
         .await;
-    let health = connector(&server).health().await.unwrap();
+    let health = connector(&server).await.health().await.unwrap();
     assert!(!health.healthy);
     assert!(health.detail.contains("HTTP 401"), "{}", health.detail);
 }
@@ -256,13 +256,16 @@ async fn poll_pins_conditions_order_and_paging() {
     for id in [1234, 1235, 1236] {
         mount_description(&server, id).await;
     }
-    let connector = ConnectWise::new(
-        tenant("msp"),
+    let connector = build(
+        "msp",
         config(&server.uri())
             .with_codebase("v4_6_release")
-            .with_page_size(2),
+            .with_http(HttpSettings {
+                page_size: NonZeroU32::new(2),
+                ..fast_http()
+            }),
     )
-    .unwrap();
+    .await;
     let query = TicketQuery {
         since: Some("2026-10-30T00:00:00Z".parse().unwrap()),
         boards: vec!["Help Desk".into(), "Projects".into()],
@@ -294,12 +297,7 @@ async fn poll_pins_conditions_order_and_paging() {
 #[tokio::test]
 async fn get_ticket_reads_ticket_description_and_contact() {
     let server = MockServer::start().await;
-    mount_ticket(
-        &server,
-        1234,
-        ticket(1234, (1, "Help Desk"), (16, "New"), false),
-    )
-    .await;
+    mount_new_ticket(&server, 1234).await;
     mount_description(&server, 1234).await;
     cw("GET", "company/contacts/55")
         .respond_with(ok(contact(55, true)))
@@ -307,6 +305,7 @@ async fn get_ticket_reads_ticket_description_and_contact() {
         .mount(&server)
         .await;
     let ticket = connector(&server)
+        .await
         .psa()
         .unwrap()
         .get_ticket("1234")
@@ -372,6 +371,7 @@ async fn history_uses_forward_only_paging_and_reads_notes() {
         to: "2026-07-01T00:00:00Z".parse().unwrap(),
     };
     let history = connector(&server)
+        .await
         .psa()
         .unwrap()
         .history(&query)
@@ -417,22 +417,14 @@ async fn notes_are_written_with_the_right_flags() {
         .expect(1)
         .mount(&server)
         .await;
-    let connector = connector(&server);
+    let connector = connector(&server).await;
     let psa = connector.psa().unwrap();
-    let internal = psa_write(&connector, |proof, psa| {
-        Box::pin(async move {
-            psa.add_note(
-                proof,
-                "1234",
-                &NewNote {
-                    text: "Checked the sign-in logs.".into(),
-                    visibility: NoteVisibility::Internal,
-                    resolution: false,
-                },
-            )
-            .await
-        })
-    })
+    let internal = add_note(
+        &connector,
+        "1234",
+        "Checked the sign-in logs.",
+        NoteVisibility::Internal,
+    )
     .await
     .unwrap();
     assert_eq!(
@@ -443,40 +435,21 @@ async fn notes_are_written_with_the_right_flags() {
         ),
         ("10", NoteVisibility::Internal, Some("stackhand"))
     );
-    let customer = psa_write(&connector, |proof, psa| {
-        Box::pin(async move {
-            psa.add_note(
-                proof,
-                "1234",
-                &NewNote {
-                    text: "Hi Jane, done.".into(),
-                    visibility: NoteVisibility::Customer,
-                    resolution: false,
-                },
-            )
-            .await
-        })
-    })
+    let customer = add_note(
+        &connector,
+        "1234",
+        "Hi Jane, done.",
+        NoteVisibility::Customer,
+    )
     .await
     .unwrap();
     assert_eq!(customer.visibility, NoteVisibility::Customer);
     assert_eq!(psa.notes("1234").await.unwrap().len(), 2);
     assert_eq!(
-        psa_write(&connector, |proof, psa| Box::pin(async move {
-            psa.add_note(
-                proof,
-                "1234",
-                &NewNote {
-                    text: " ".into(),
-                    visibility: NoteVisibility::Internal,
-                    resolution: false,
-                },
-            )
+        add_note(&connector, "1234", " ", NoteVisibility::Internal)
             .await
-        }))
-        .await
-        .unwrap_err()
-        .kind(),
+            .unwrap_err()
+            .kind(),
         ErrorKind::Invalid
     );
     validate(&server).await;
@@ -485,12 +458,7 @@ async fn notes_are_written_with_the_right_flags() {
 #[tokio::test]
 async fn set_status_resolves_the_name_on_the_tickets_board() {
     let server = MockServer::start().await;
-    mount_ticket(
-        &server,
-        1234,
-        ticket(1234, (1, "Help Desk"), (16, "New"), false),
-    )
-    .await;
+    mount_new_ticket(&server, 1234).await;
     mount_statuses(&server, 1).await;
     cw("PATCH", "service/tickets/1234")
         .and(header("content-type", "application/json"))
@@ -506,7 +474,7 @@ async fn set_status_resolves_the_name_on_the_tickets_board() {
         .expect(1)
         .mount(&server)
         .await;
-    let connector = connector(&server);
+    let connector = connector(&server).await;
     psa_write(&connector, |proof, psa| {
         Box::pin(async move { psa.set_status(proof, "1234", "In Progress").await })
     })
@@ -528,12 +496,7 @@ async fn set_status_resolves_the_name_on_the_tickets_board() {
 #[tokio::test]
 async fn close_writes_the_resolution_then_the_boards_closed_status() {
     let server = MockServer::start().await;
-    mount_ticket(
-        &server,
-        1234,
-        ticket(1234, (1, "Help Desk"), (16, "New"), false),
-    )
-    .await;
+    mount_new_ticket(&server, 1234).await;
     mount_statuses(&server, 1).await;
     cw("POST", "service/tickets/1234/notes")
         .and(body_json(json!({"text": "Password reset.", "detailDescriptionFlag": true, "internalAnalysisFlag": false, "resolutionFlag": true, "processNotifications": true})))
@@ -550,7 +513,7 @@ async fn close_writes_the_resolution_then_the_boards_closed_status() {
         .expect(1)
         .mount(&server)
         .await;
-    psa_write(&connector(&server), |proof, psa| {
+    psa_write(&connector(&server).await, |proof, psa| {
         Box::pin(async move { psa.close(proof, "1234", Some("Password reset.")).await })
     })
     .await
@@ -568,12 +531,7 @@ async fn close_writes_the_resolution_then_the_boards_closed_status() {
 #[tokio::test]
 async fn close_surfaces_the_workflow_refusal() {
     let server = MockServer::start().await;
-    mount_ticket(
-        &server,
-        1234,
-        ticket(1234, (1, "Help Desk"), (16, "New"), false),
-    )
-    .await;
+    mount_new_ticket(&server, 1234).await;
     mount_statuses(&server, 1).await;
     cw("PATCH", "service/tickets/1234")
         .respond_with(error(
@@ -585,7 +543,7 @@ async fn close_surfaces_the_workflow_refusal() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = psa_write(&connector(&server), |proof, psa| {
+    let err = psa_write(&connector(&server).await, |proof, psa| {
         Box::pin(async move { psa.close(proof, "1234", None).await })
     })
     .await
@@ -631,7 +589,7 @@ async fn reassign_moves_board_with_a_valid_status_and_sets_the_owner() {
         .expect(1)
         .mount(&server)
         .await;
-    let psa_connector = connector(&server);
+    let psa_connector = connector(&server).await;
     psa_write(&psa_connector, |proof, psa| {
         Box::pin(async move {
             psa.reassign(
@@ -668,33 +626,55 @@ async fn reassign_moves_board_with_a_valid_status_and_sets_the_owner() {
 }
 
 #[tokio::test]
-async fn link_to_parent_patches_the_child() {
+async fn link_to_parent_attaches_the_child_to_the_parent() {
     let server = MockServer::start().await;
-    mount_ticket(
-        &server,
-        1235,
-        ticket(1235, (1, "Help Desk"), (16, "New"), false),
-    )
-    .await;
-    mount_ticket(
-        &server,
-        1234,
-        ticket(1234, (1, "Help Desk"), (16, "New"), false),
-    )
-    .await;
-    cw("PATCH", "service/tickets/1235")
-        .and(body_json(
-            json!([{"op": "replace", "path": "parentTicketId", "value": 1234}]),
-        ))
-        .respond_with(ok(ticket(1235, (1, "Help Desk"), (16, "New"), false)))
+    for id in [1234, 1235, 1237] {
+        mount_new_ticket(&server, id).await;
+    }
+    let mut linked = ticket(1236, (1, "Help Desk"), (16, "New"), false);
+    linked["parentTicketId"] = json!(1234);
+    mount_ticket(&server, 1236, linked).await;
+    cw("POST", "service/tickets/1234/attachChildren")
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({"childTicketIds": [1235]})))
+        .respond_with(ok(json!({"success": true})))
         .expect(1)
         .mount(&server)
         .await;
-    psa_write(&connector(&server), |proof, psa| {
-        Box::pin(async move { psa.link_to_parent(proof, "1235", "1234").await })
-    })
-    .await
-    .unwrap();
+    cw("POST", "service/tickets/1234/attachChildren")
+        .and(body_json(json!({"childTicketIds": [1237]})))
+        .respond_with(ok(
+            json!({"success": false, "message": "Ticket 1237 has child tickets."}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The parent is never patched onto the child: ConnectWise has no writable parentTicketId.
+    cw("PATCH", "service/tickets/1235")
+        .respond_with(ok(json!({})))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let connector = connector(&server).await;
+    let link = |child: &'static str, parent: &'static str| {
+        psa_write(&connector, move |proof, psa| {
+            Box::pin(async move { psa.link_to_parent(proof, child, parent).await })
+        })
+    };
+
+    link("1235", "1234").await.unwrap();
+    // Already under that parent: read, nothing written.
+    link("1236", "1234").await.unwrap();
+    let refused = link("1237", "1234").await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Permanent, "{refused}");
+    assert!(refused.message().contains("has child tickets"), "{refused}");
+
+    // A ticket is not its own parent, however its id is written; nothing is sent.
+    let before = server.received_requests().await.unwrap().len();
+    let err = link("1234", " 1234").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(err.message().contains("its own parent"), "{err}");
+    assert_eq!(server.received_requests().await.unwrap().len(), before);
     validate(&server).await;
 }
 
@@ -737,7 +717,7 @@ async fn contacts_find_create_deactivate_activate() {
             .mount(&server)
             .await;
     }
-    let connector = connector(&server);
+    let connector = connector(&server).await;
     let psa = connector.psa().unwrap();
     let jane = psa
         .find_contact("jane.doe@contoso-law.example")
@@ -796,6 +776,7 @@ async fn find_company_by_identifier_or_name() {
         .mount(&server)
         .await;
     let company = connector(&server)
+        .await
         .psa()
         .unwrap()
         .find_company("GLOBEX")
@@ -835,13 +816,13 @@ async fn a_scoped_connector_filters_by_its_company() {
         .expect(1)
         .mount(&server)
         .await;
-    let connector = ConnectWise::new(
-        tenant("contoso-law"),
+    let connector = build(
+        "contoso-law",
         config(&server.uri())
             .with_codebase("v4_6_release/")
             .with_company_identifier("CONTOSO-LAW"),
     )
-    .unwrap();
+    .await;
     let psa = connector.psa().unwrap();
     assert!(
         psa.poll_tickets(&TicketQuery::default())
@@ -895,7 +876,7 @@ async fn errors_map_through_the_connectwise_envelope() {
         .respond_with(ok(json!({"id": "not a number"})))
         .mount(&server)
         .await;
-    let connector = connector(&server);
+    let connector = connector(&server).await;
     let psa = connector.psa().unwrap();
     let not_found = psa.get_ticket("1").await.unwrap_err();
     assert_eq!(not_found.kind(), ErrorKind::NotFound);
@@ -927,7 +908,7 @@ async fn throttling_honours_retry_after() {
         .mount(&server)
         .await;
     let started = std::time::Instant::now();
-    assert!(connector(&server).health().await.unwrap().healthy);
+    assert!(connector(&server).await.health().await.unwrap().healthy);
     assert!(started.elapsed() >= Duration::from_secs(1));
 }
 

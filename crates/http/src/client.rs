@@ -266,11 +266,9 @@ impl HttpClient {
         // (and an empty one, which turns an item into its collection) is refused.
         let relative = path.trim_start_matches('/');
         let segments = relative.split(['?', '#']).next().unwrap_or_default();
-        let mut parts = segments.split('/').peekable();
-        while let Some(segment) = parts.next() {
+        for segment in segments.split('/').filter(|_| !segments.is_empty()) {
             let bare = segment.to_ascii_lowercase().replace("%2e", ".");
-            let trailing = parts.peek().is_none();
-            if bare == "." || bare == ".." || (segment.is_empty() && !trailing) {
+            if bare.is_empty() || bare == "." || bare == ".." {
                 return Err(Error::invalid(format!(
                     "refusing the {} path {path:?}: an empty, `.` or `..` segment would address                      another resource (an id taken from a ticket cannot be empty or a dot segment)",
                     self.inner.vendor

@@ -131,6 +131,9 @@ pub fn check_base_url(vendor: &str, key: &str, url: &Url) -> Result<()> {
     if url.cannot_be_a_base() || url.host().is_none() {
         return refuse("is not an http(s) URL with a host");
     }
+    if url.query().is_some() || url.fragment().is_some() {
+        return refuse("must not have a query or fragment: paths are joined onto it");
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return refuse("must not carry a user name or password; credentials are secret references");
     }

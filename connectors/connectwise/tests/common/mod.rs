@@ -1,15 +1,18 @@
-//! Shared test setup: the connector against the ConnectWise simulator, and spec validation.
+//! Shared test setup: building the connector the one way there is, the connector against the
+//! ConnectWise simulator, and spec validation.
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
 use secrecy::SecretString;
 use stackhand_connectwise::{ConnectWise, ConnectWiseConfig};
-use stackhand_core::{Connector, ExecutionProof, PsaWrites, Result, TenantId};
-use stackhand_http::RetryConfig;
+use stackhand_core::{
+    BuildContext, Connector, ExecutionProof, NewNote, Note, NoteVisibility, PsaWrites, Result,
+    SecretRef, TenantId,
+};
+use stackhand_http::{HttpSettings, RetryConfig};
 use stackhand_sim::connectwise::{CLIENT_ID, COMPANY_ID, ConnectWiseSim, PRIVATE_KEY, PUBLIC_KEY};
 use stackhand_sim::{Faults, RecordedRequest, SimServer};
 use stackhand_testkit::openapi::{ObservedRequest, Spec, assert_all_valid};
@@ -23,13 +26,16 @@ pub fn anchor() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap()
 }
 
-/// Fast retries that still honour `Retry-After`.
-pub fn fast_retry() -> RetryConfig {
-    RetryConfig {
-        max_attempts: 3,
-        min_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(50),
-        max_retry_after: Duration::from_secs(5),
+/// HTTP settings with fast retries that still honour `Retry-After`.
+pub fn fast_http() -> HttpSettings {
+    HttpSettings {
+        retry: RetryConfig {
+            max_attempts: 3,
+            min_delay: std::time::Duration::from_millis(5),
+            max_delay: std::time::Duration::from_millis(50),
+            max_retry_after: std::time::Duration::from_secs(5),
+        },
+        ..HttpSettings::default()
     }
 }
 
@@ -37,20 +43,31 @@ pub fn tenant(name: &str) -> TenantId {
     TenantId::new(name).unwrap()
 }
 
-/// The demo credentials against `root` (no codebase: the connector discovers it).
+/// The demo credentials against `root` (no codebase: the connector discovers it), the private
+/// key supplied in code.
 pub fn config(root: &str) -> ConnectWiseConfig {
     ConnectWiseConfig::new(
         root.parse().unwrap(),
         COMPANY_ID,
         PUBLIC_KEY,
-        SecretString::from(PRIVATE_KEY),
+        SecretRef::value(SecretString::from(PRIVATE_KEY)),
         CLIENT_ID,
     )
-    .with_retry(fast_retry())
+    .with_http(fast_http())
+}
+
+/// Build a connector for `tenant` with `config`, as the factory does.
+pub async fn build(tenant_name: &str, config: ConnectWiseConfig) -> Arc<ConnectWise> {
+    Arc::new(
+        ConnectWise::build(&BuildContext::new(tenant(tenant_name)), config)
+            .await
+            .expect("a valid configuration builds"),
+    )
 }
 
 /// A running simulator and a connector scoped to one client company.
 pub struct SimRig {
+    pub company: String,
     pub sim: ConnectWiseSim,
     pub server: SimServer,
     pub connector: Arc<ConnectWise>,
@@ -64,24 +81,32 @@ impl SimRig {
     pub async fn start_with(company: &str, faults: Faults) -> Self {
         let sim = ConnectWiseSim::seeded_at(anchor(), 7);
         let server = sim.start(faults).await.unwrap();
-        let connector = Arc::new(
-            ConnectWise::new(
-                tenant(&company.to_lowercase()),
-                config(&server.url()).with_company_identifier(company),
-            )
-            .unwrap(),
-        );
+        let connector = build(&company.to_lowercase(), sim_config(&server, company)).await;
         Self {
+            company: company.to_string(),
             sim,
             server,
             connector,
         }
     }
 
+    /// Another connector of the same tenant against the same simulator.
+    pub async fn second_connector(&self) -> Arc<ConnectWise> {
+        build(
+            self.connector.info().tenant.as_str(),
+            sim_config(&self.server, &self.company),
+        )
+        .await
+    }
+
     /// Check every request the simulator received against the spec.
     pub fn assert_requests_match_spec(&self) {
         assert_spec(&self.server.recorder().requests());
     }
+}
+
+fn sim_config(server: &SimServer, company: &str) -> ConnectWiseConfig {
+    config(&server.url()).with_company_identifier(company)
 }
 
 /// Make one PSA write the only way there is: as the execution of one request through a real
@@ -102,6 +127,27 @@ where
                 .psa_writes()
                 .expect("connectwise offers the PSA writes");
             write(proof, psa).await
+        })
+    })
+    .await
+}
+
+/// Add a note (not a resolution) through [`psa_write`].
+pub async fn add_note(
+    connector: &Arc<ConnectWise>,
+    ticket: &str,
+    text: &str,
+    visibility: NoteVisibility,
+) -> Result<Note> {
+    let (ticket, text) = (ticket.to_string(), text.to_string());
+    psa_write(connector, move |proof, psa| {
+        Box::pin(async move {
+            let note = NewNote {
+                text,
+                visibility,
+                resolution: false,
+            };
+            psa.add_note(proof, &ticket, &note).await
         })
     })
     .await
