@@ -5,10 +5,9 @@ mod common;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use stackhand_autotask::AutotaskConnector;
 use stackhand_core::{
-    Action, ActionId, ActionRequest, Connector, IdempotencyKey, Principal, Registry, Result,
-    TenantId, TicketQuery,
+    ActionId, ActionRequest, Connector, IdempotencyKey, Principal, Registry, Result, TenantId,
+    TicketQuery,
 };
 use stackhand_testkit::Spec;
 use stackhand_testkit::conformance::{
@@ -78,23 +77,6 @@ fn request(action: &'static str, params: Value) -> ActionRequest {
         Principal::technician("tech@msp.example", &["msp.tech"]),
     )
     .unwrap()
-}
-
-/// `autotask.open_problem` of a connector pointed at `server_url`. Plan cases are listed
-/// synchronously and the action belongs to a built connector; building one with a `base_url`
-/// completes without waiting on anything, so it is driven to completion here.
-fn open_problem_at(server_url: &str) -> std::sync::Arc<dyn Action> {
-    let config = common::config(USER, CODE, SECRET).with_base_url(server_url.parse().unwrap());
-    let connector = futures::executor::block_on(AutotaskConnector::build(
-        &common::context_for(TenantId::new(TENANT).unwrap()),
-        config,
-    ))
-    .expect("the connector builds");
-    connector
-        .actions()
-        .into_iter()
-        .find(|a| a.spec().id.as_str() == "autotask.open_problem")
-        .expect("autotask.open_problem")
 }
 
 #[async_trait]
@@ -189,13 +171,12 @@ impl Harness for AutotaskHarness {
         Ok(tickets.len())
     }
 
-    fn plan_cases(&self, server_url: &str) -> Vec<PlanCase> {
+    fn plan_cases(&self, _server_url: &str) -> Vec<PlanCase> {
         let builtin = stackhand_core::actions::builtin();
         let close = builtin
             .get(&ActionId::from_static("psa.close"))
             .unwrap()
             .clone();
-        let open_problem = open_problem_at(server_url);
         let mut close_case = PlanCase::new(
             "psa.close",
             close,
@@ -212,9 +193,8 @@ impl Harness for AutotaskHarness {
         for fixture in picklists() {
             close_case = close_case.fixture(fixture);
         }
-        let problem_case = PlanCase::new(
+        let problem_case = PlanCase::connector_action(
             "autotask.open_problem",
-            open_problem,
             request(
                 "autotask.open_problem",
                 json!({"title": "VPN outage", "description": "Several users.", "incidents": ["98765"]}),

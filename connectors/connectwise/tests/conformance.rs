@@ -3,15 +3,12 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use common::{API, tenant};
 use serde_json::{Value, json};
-use stackhand_connectwise::{ConnectWise, CreateTicket, VENDOR};
+use stackhand_connectwise::VENDOR;
 use stackhand_core::{
-    Action, ActionContext, ActionId, ActionRequest, ActionSpec, BuildContext, Connector, Error,
-    ExecutionProof, IdempotencyKey, Outcome, Plan, Principal, Registry, Result, TicketQuery, Typed,
+    ActionId, ActionRequest, Connector, IdempotencyKey, Principal, Registry, Result, TicketQuery,
 };
 use stackhand_sim::connectwise::{CLIENT_ID, COMPANY_ID, PRIVATE_KEY, PUBLIC_KEY};
 use stackhand_testkit::Spec;
@@ -36,49 +33,6 @@ fn section(server_url: &str) -> Value {
             "retry": {"max_attempts": 3, "min_delay_ms": 1, "max_delay_ms": 5}
         }
     })
-}
-
-/// `connectwise.create_ticket` against `server_url`. The action holds its connector's client,
-/// and the harness's plan cases are made before any connector is, so this stands in for it and
-/// builds a connector (`ConnectWise::build`) when asked to plan.
-struct BuiltCreateTicket {
-    spec: ActionSpec,
-    server_url: String,
-}
-
-impl BuiltCreateTicket {
-    fn shared(server_url: &str) -> Arc<dyn Action> {
-        Arc::new(Self {
-            spec: Typed::<CreateTicket>::spec_of(),
-            server_url: server_url.to_string(),
-        })
-    }
-
-    async fn action(&self) -> Result<Arc<dyn Action>> {
-        let config = common::config(&self.server_url).with_codebase("v4_6_release/");
-        let ctx = BuildContext::new(tenant(conformance::TENANT));
-        ConnectWise::build(&ctx, config)
-            .await?
-            .actions()
-            .into_iter()
-            .find(|a| a.spec().id == self.spec.id)
-            .ok_or_else(|| Error::not_found("the connector offers no connectwise.create_ticket"))
-    }
-}
-
-#[async_trait]
-impl Action for BuiltCreateTicket {
-    fn spec(&self) -> &ActionSpec {
-        &self.spec
-    }
-
-    async fn plan(&self, ctx: &ActionContext, request: &ActionRequest) -> Result<Plan> {
-        self.action().await?.plan(ctx, request).await
-    }
-
-    async fn execute(&self, ctx: &ActionContext, proof: &ExecutionProof<'_>) -> Result<Outcome> {
-        self.action().await?.execute(ctx, proof).await
-    }
 }
 
 fn ticket(id: i64) -> Value {
@@ -217,7 +171,7 @@ impl Harness for ConnectWiseHarness {
             .len())
     }
 
-    fn plan_cases(&self, server_url: &str) -> Vec<PlanCase> {
+    fn plan_cases(&self, _server_url: &str) -> Vec<PlanCase> {
         let builtin = stackhand_core::actions::builtin();
         let action = |id: &str| {
             builtin
@@ -231,13 +185,11 @@ impl Harness for ConnectWiseHarness {
             }
             case
         };
-        let create = BuiltCreateTicket::shared(server_url);
         vec![
             with_reads(PlanCase::new("set status", action("psa.set_status"), request("psa.set_status", json!({"ticket": "1234", "status": "In Progress"})))),
             with_reads(PlanCase::new("add a note", action("psa.add_note"), request("psa.add_note", json!({"ticket": "1234", "text": "Checked.", "visibility": "internal"})))),
-            PlanCase::new(
+            PlanCase::connector_action(
                 "create a ticket",
-                create,
                 request("connectwise.create_ticket", json!({"summary": "Email outage", "company": "CONTOSO-LAW", "board": "Help Desk", "contact_email": "jane.doe@contoso-law.example"})),
             )
             .fixture(Fixture::json(Route::get(&format!("{API}/company/companies")), json!([{"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP"}])))

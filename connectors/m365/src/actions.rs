@@ -16,15 +16,26 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use stackhand_core::{
-    Action, ActionContext, ActionId, ActionRequest, Category, Change, Descriptor, Error,
-    ExecutionProof, IdentityProvider as _, Outcome, Plan, Result, Risk, StepStatus, TargetFacts,
-    Typed, TypedAction,
+    Action, ActionContext, ActionId, ActionRequest, ActionSpec, Category, Change, Descriptor,
+    Error, ErrorKind, ExecutionProof, IdentityProvider as _, Outcome, Plan, Result, Risk,
+    StepStatus, TargetFacts, Typed, TypedAction,
 };
 
 use crate::connector::M365Connector;
 use crate::models::ExoAutoReply;
 
-/// Every vendor-specific action, bound to one connector.
+/// The spec of every vendor-specific action, without a connector: what the factory describes.
+pub fn specs() -> Vec<ActionSpec> {
+    vec![
+        Typed::<ConvertToShared>::spec_of(),
+        Typed::<SetForwarding>::spec_of(),
+        Typed::<SetAutoReply>::spec_of(),
+        Typed::<HideFromGal>::spec_of(),
+        Typed::<ListServiceIssues>::spec_of(),
+    ]
+}
+
+/// Every vendor-specific action, bound to one connector (the same list as [`specs`]).
 pub(crate) fn all(connector: &M365Connector) -> Vec<Arc<dyn Action>> {
     vec![
         Typed::shared(ConvertToShared(connector.clone())),
@@ -73,7 +84,7 @@ async fn mailbox_plan<A: TypedAction>(
             facts.department = owner.department;
         }
         // A mailbox whose owner Graph does not know by that address is still a mailbox.
-        Err(e) if e.kind() == stackhand_core::ErrorKind::NotFound => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
     plan.facts = facts;
@@ -84,11 +95,19 @@ fn resource(mailbox: &str) -> String {
     format!("mailbox:{mailbox}")
 }
 
-fn status(verified: bool) -> StepStatus {
-    if verified {
+/// The outcome of a mailbox change: the plan's changes and state before, the state read back
+/// after, verified when it is what was wanted.
+fn outcome(plan: &Plan, state_after: serde_json::Value, verified: bool) -> Outcome {
+    let status = if verified {
         StepStatus::Verified
     } else {
         StepStatus::Failed
+    };
+    Outcome {
+        changes: plan.changes.clone(),
+        state_before: plan.state_before.clone(),
+        state_after,
+        ..Outcome::new(status)
     }
 }
 
@@ -122,12 +141,11 @@ impl ConvertToShared {
         } else {
             "UserMailbox"
         };
-        Ok(Outcome {
-            changes: plan.changes.clone(),
-            state_before: plan.state_before.clone(),
-            state_after: json!({ "recipient_type_details": kind }),
-            ..Outcome::new(status(kind == wanted))
-        })
+        Ok(outcome(
+            plan,
+            json!({ "recipient_type_details": kind }),
+            kind == wanted,
+        ))
     }
 }
 
@@ -247,12 +265,7 @@ impl SetForwarding {
         let after = self.current(mailbox).await?;
         let same_target = after.forwarding_smtp_address.as_deref().map(normalise)
             == wanted.forwarding_smtp_address.as_deref().map(normalise);
-        Ok(Outcome {
-            changes: plan.changes.clone(),
-            state_before: plan.state_before.clone(),
-            state_after: serde_json::to_value(&after)?,
-            ..Outcome::new(status(same_target))
-        })
+        Ok(outcome(plan, serde_json::to_value(&after)?, same_target))
     }
 }
 
@@ -401,12 +414,11 @@ impl SetAutoReply {
     async fn apply(&self, mailbox: &str, wanted: &ExoAutoReply, plan: &Plan) -> Result<Outcome> {
         self.0.set_auto_reply(mailbox, wanted).await?;
         let after = self.0.auto_reply(mailbox).await?;
-        Ok(Outcome {
-            changes: plan.changes.clone(),
-            state_before: plan.state_before.clone(),
-            state_after: json!({ "auto_reply": after }),
-            ..Outcome::new(status(after.auto_reply_state == wanted.auto_reply_state))
-        })
+        Ok(outcome(
+            plan,
+            json!({ "auto_reply": after }),
+            after.auto_reply_state == wanted.auto_reply_state,
+        ))
     }
 }
 
@@ -535,12 +547,7 @@ impl HideFromGal {
             .mailbox(mailbox)
             .await?
             .hidden_from_address_lists_enabled;
-        Ok(Outcome {
-            changes: plan.changes.clone(),
-            state_before: plan.state_before.clone(),
-            state_after: json!({ "hidden": after }),
-            ..Outcome::new(status(after == hidden))
-        })
+        Ok(outcome(plan, json!({ "hidden": after }), after == hidden))
     }
 }
 

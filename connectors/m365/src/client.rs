@@ -2,23 +2,26 @@
 //! [`HttpClient`] per resource (Graph, Exchange), each with its own token, Microsoft's error
 //! envelope, retries that honour `Retry-After`, `@odata.nextLink` paging, and the
 //! `InvokeCommand` call with its own paging (the next link is re-POSTed with the same body).
+//!
+//! Crate-private: it writes without an [`ExecutionProof`](stackhand_core::ExecutionProof), so
+//! only the connector's proof-taking writes reach it.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use stackhand_core::{Error, ErrorKind, Result, TenantId};
+use stackhand_core::{BuildContext, Error, ErrorKind, Result, SecretRef};
 use stackhand_http::{
-    Auth, ClientAuth, ClientCredentials, HttpClient, Paging, Quota, RequestBuilder, StaticToken,
+    Auth, ClientAuth, ClientCredentials, HttpClient, HttpHost, Method, Paging, RequestBuilder,
+    StaticToken, encode_segment,
 };
 
+use crate::VENDOR;
 use crate::config::{M365Auth, M365Config};
-use crate::error::{MicrosoftErrorParser, vendor_code, with_kind};
+use crate::error::MicrosoftErrorParser;
 use crate::models::{CmdletInput, InvokeCommand};
 
-/// The vendor key in errors, spans and the rate limiter.
-pub(crate) const VENDOR: &str = "m365";
 /// The Exchange client's key in the rate limiter (Exchange throttles separately from Graph).
 const EXCHANGE_VENDOR: &str = "m365-exchange";
 /// The most `InvokeCommand` pages followed before giving up.
@@ -26,15 +29,20 @@ const MAX_EXO_PAGES: usize = 100;
 
 /// The Graph and Exchange clients of one tenant.
 #[derive(Debug, Clone)]
-pub struct GraphClient {
+pub(crate) struct GraphClient {
     graph: HttpClient,
     exchange: Option<HttpClient>,
     tenant_id: String,
+    /// `Prefer: odata.maxpagesize=<n>` on every `InvokeCommand` call.
+    exchange_page_size: String,
+    /// How many writes this client has started: a read made before a write never answers
+    /// for after it (see [`writes`](Self::writes)).
+    writes: Arc<AtomicU64>,
 }
 
 /// What a cmdlet returned.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct CmdletOutput {
+pub(crate) struct CmdletOutput {
     /// Result objects, every page.
     pub value: Vec<Value>,
     /// Warnings (`@adminapi.warnings`), e.g. "no settings have been modified".
@@ -48,45 +56,52 @@ impl CmdletOutput {
             .iter()
             .map(|item| {
                 serde_json::from_value(item.clone()).map_err(|e| {
-                    Error::invalid(format!("m365: unexpected Exchange result shape: {e}"))
+                    Error::invalid(format!("{VENDOR}: unexpected Exchange result shape: {e}"))
                 })
             })
             .collect()
     }
 }
 
+/// A client-credentials token source for `scope`, fetching on the host's shared pool.
 fn token_source(
+    ctx: &BuildContext,
     config: &M365Config,
     client_id: &str,
     client_auth: ClientAuth,
     scope: &str,
-    http: &reqwest::Client,
 ) -> Result<Auth> {
     Ok(Auth::bearer(
         ClientCredentials::new(config.token_url()?, client_id, client_auth)
             .scope(scope)
-            .http_client(http.clone()),
+            .http_client(HttpHost::of(ctx).client().clone()),
     ))
 }
 
+/// A delegated token, resolved from where configuration says it is kept.
+async fn static_token(ctx: &BuildContext, reference: &SecretRef) -> Result<Auth> {
+    Ok(Auth::bearer(StaticToken::new(ctx.secret(reference).await?)))
+}
+
 impl GraphClient {
-    /// Build both clients from a validated configuration, sharing one reqwest client.
-    pub fn new(tenant: &TenantId, config: &M365Config, http: reqwest::Client) -> Result<Self> {
-        config.validate()?;
+    /// Build both clients from a validated configuration, resolving its credentials for the
+    /// context's tenant.
+    pub(crate) async fn build(ctx: &BuildContext, config: &M365Config) -> Result<Self> {
         let (graph_auth, exchange_auth) = match &config.auth {
             M365Auth::ClientSecret {
                 client_id,
                 client_secret,
             } => {
-                let secret = || ClientAuth::ClientSecret(client_secret.clone());
+                let secret = ctx.secret(client_secret).await?;
+                let auth = || ClientAuth::ClientSecret(secret.clone());
                 (
-                    token_source(config, client_id, secret(), &config.graph_scope, &http)?,
+                    token_source(ctx, config, client_id, auth(), &config.graph_scope)?,
                     Some(token_source(
+                        ctx,
                         config,
                         client_id,
-                        secret(),
+                        auth(),
                         &config.exchange_scope,
-                        &http,
                     )?),
                 )
             }
@@ -95,61 +110,86 @@ impl GraphClient {
                 private_key_pem,
                 thumbprint,
             } => {
+                let key = ctx.secret(private_key_pem).await?;
                 let assertion = || ClientAuth::PrivateKeyJwt {
-                    key_pem: private_key_pem.clone(),
+                    key_pem: key.clone(),
                     key_id: None,
                     x5t: Some(thumbprint.clone()),
                 };
                 (
-                    token_source(config, client_id, assertion(), &config.graph_scope, &http)?,
+                    token_source(ctx, config, client_id, assertion(), &config.graph_scope)?,
                     Some(token_source(
+                        ctx,
                         config,
                         client_id,
                         assertion(),
                         &config.exchange_scope,
-                        &http,
                     )?),
                 )
             }
             M365Auth::Delegated {
                 graph_token,
                 exchange_token,
-            } => (
-                Auth::bearer(StaticToken::new(graph_token.clone())),
-                exchange_token
-                    .as_ref()
-                    .map(|token| Auth::bearer(StaticToken::new(token.clone()))),
-            ),
-        };
-        let build = |vendor: &'static str, root, auth| {
-            let mut builder = HttpClient::builder(vendor, tenant.clone(), root)
-                .auth(auth)
-                .retry(config.retry.unwrap_or_default())
-                .error_parser(Arc::new(MicrosoftErrorParser))
-                .client(http.clone());
-            if let Some(rate) = config.requests_per_second.and_then(NonZeroU32::new) {
-                builder = builder.rate_limit(Quota::per_second(rate));
+            } => {
+                let exchange = match exchange_token {
+                    Some(token) => Some(static_token(ctx, token).await?),
+                    None => None,
+                };
+                (static_token(ctx, graph_token).await?, exchange)
             }
-            builder.build()
         };
-        let graph = build(VENDOR, config.graph_root(), graph_auth)?;
+        let client = |vendor: &'static str, root, auth| {
+            HttpClient::for_context(ctx, vendor, root, &config.http)
+                .auth(auth)
+                .error_parser(Arc::new(MicrosoftErrorParser))
+                .build()
+        };
+        let graph = client(VENDOR, config.graph_root(), graph_auth)?;
         let exchange = exchange_auth
-            .map(|auth| build(EXCHANGE_VENDOR, config.exchange_root(), auth))
+            .map(|auth| client(EXCHANGE_VENDOR, config.exchange_root(), auth))
             .transpose()?;
         Ok(Self {
             graph,
             exchange,
             tenant_id: config.tenant_id.trim().to_string(),
+            exchange_page_size: format!("odata.maxpagesize={}", config.exchange_page_size()?),
+            writes: Arc::new(AtomicU64::new(0)),
         })
     }
 
-    /// The Graph client (`v1.0/` root).
-    pub fn graph(&self) -> &HttpClient {
-        &self.graph
+    /// How many writes this client has started. A read remembered at one count is stale at
+    /// another.
+    pub(crate) fn writes(&self) -> u64 {
+        self.writes.load(Ordering::SeqCst)
+    }
+
+    /// A Graph `GET` (a read; paths relative to the `v1.0/` root).
+    pub(crate) fn get(&self, path: &str) -> RequestBuilder {
+        self.graph.get(path)
+    }
+
+    /// A Graph `POST` (a write).
+    pub(crate) fn post(&self, path: &str) -> RequestBuilder {
+        self.write(Method::POST, path)
+    }
+
+    /// A Graph `PATCH` (a write).
+    pub(crate) fn patch(&self, path: &str) -> RequestBuilder {
+        self.write(Method::PATCH, path)
+    }
+
+    /// A Graph `DELETE` (a write).
+    pub(crate) fn delete(&self, path: &str) -> RequestBuilder {
+        self.write(Method::DELETE, path)
+    }
+
+    fn write(&self, method: Method, path: &str) -> RequestBuilder {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.graph.request(method, path)
     }
 
     /// `GET` one Graph entity.
-    pub async fn get<T: DeserializeOwned>(
+    pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, &str)],
@@ -164,13 +204,17 @@ impl GraphClient {
     }
 
     /// Every item of a Graph collection, following `@odata.nextLink`.
-    pub async fn list<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<Vec<T>> {
+    pub(crate) async fn list<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<Vec<T>> {
         request.collect_pages(Paging::odata()).await
     }
 
     /// Run an Exchange cmdlet through `InvokeCommand`, every page. `anchor` routes the call
-    /// to the mailbox's server (`X-AnchorMailbox: UPN:<mailbox>`).
-    pub async fn invoke(
+    /// to the mailbox's server (`X-AnchorMailbox: UPN:<mailbox>`). `Get-*` cmdlets only read
+    /// (and are retried like any read); any other cmdlet is a write.
+    pub(crate) async fn invoke(
         &self,
         cmdlet: &str,
         parameters: Map<String, Value>,
@@ -179,9 +223,15 @@ impl GraphClient {
         let exchange = self.exchange.as_ref().ok_or_else(|| {
             Error::new(
                 ErrorKind::Unauthorized,
-                "m365: no Exchange Online token is configured (delegated auth without exchange_token)",
+                format!(
+                    "{VENDOR}: no Exchange Online token is configured (delegated auth without exchange_token), so {cmdlet} cannot run"
+                ),
             )
         })?;
+        let read_only = cmdlet.starts_with("Get-");
+        if !read_only {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+        }
         let body = InvokeCommand {
             cmdlet_input: CmdletInput {
                 cmdlet_name: cmdlet.to_string(),
@@ -195,20 +245,22 @@ impl GraphClient {
                 self.tenant_id
             ),
         };
-        let read_only = cmdlet.starts_with("Get-");
-        let mut url = format!("adminapi/beta/{}/InvokeCommand", self.tenant_id);
+        let mut url = format!(
+            "adminapi/beta/{}/InvokeCommand",
+            encode_segment(&self.tenant_id)
+        );
         let mut output = CmdletOutput::default();
         for _ in 0..MAX_EXO_PAGES {
             let mut request = exchange
                 .post(&url)
                 .header("X-AnchorMailbox", &anchor)
-                .header("Prefer", "odata.maxpagesize=1000")
+                .header("Prefer", &self.exchange_page_size)
                 .json(&body)
                 .operation(cmdlet.to_string());
             if read_only {
                 request = request.retry_safe();
             }
-            let page: Value = request.send_json().await.map_err(exchange_error)?;
+            let page: Value = request.send_json().await?;
             if let Some(items) = page.get("value").and_then(Value::as_array) {
                 output.value.extend(items.iter().cloned());
             }
@@ -226,33 +278,9 @@ impl GraphClient {
             }
         }
         Err(Error::permanent(format!(
-            "m365: {cmdlet} returned more than {MAX_EXO_PAGES} pages; refusing to continue"
+            "{VENDOR}: {cmdlet} returned more than {MAX_EXO_PAGES} pages; refusing to continue"
         )))
     }
-}
-
-/// Exchange reports a missing object with a generic status at times; the exception names it.
-fn exchange_error(error: Error) -> Error {
-    match vendor_code(&error) {
-        Some("ManagementObjectNotFoundException") if error.kind() != ErrorKind::NotFound => {
-            with_kind(error, ErrorKind::NotFound)
-        }
-        _ => error,
-    }
-}
-
-/// Percent-encode one path segment (a UPN keeps its `@`; `#`, `/`, `?` and spaces are encoded).
-pub(crate) fn segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        let keep = byte.is_ascii_alphanumeric() || b"-._~@!$&'()*+,;=:".contains(&byte);
-        if keep {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// Quote a string literal for OData `$filter` (single quotes doubled).
@@ -265,13 +293,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn segments_and_literals_are_escaped() {
-        assert_eq!(segment("jane@contoso.com"), "jane@contoso.com");
-        assert_eq!(
-            segment("guest_x.com#EXT#@t.com"),
-            "guest_x.com%23EXT%23@t.com"
-        );
-        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+    fn literals_are_escaped() {
         assert_eq!(odata_literal("O'Neil"), "'O''Neil'");
     }
 }

@@ -12,25 +12,36 @@
 //! [tenants.contoso-law.connectors.m365.auth]
 //! method = "client_secret"          # or "certificate", or "delegated"
 //! client_id = "5a8c1e2b-9f3d-4c6a-8b7e-0d1f2a3b4c5d"
-//! client_secret = "..."
+//! client_secret = { env = "STACKHAND_SECRET_CONTOSO_LAW__M365" }   # or { file = "m365.secret" }
+//!
+//! [tenants.contoso-law.connectors.m365.http]   # optional: the shared HTTP table
+//! requests_per_second = 10
+//! page_size = 500                   # Exchange InvokeCommand pages (at most 1000)
 //! ```
 
-use std::fmt;
-
-use secrecy::SecretString;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use stackhand_core::{Error, Result};
-use stackhand_http::RetryConfig;
+use stackhand_core::{Error, Result, SecretRef};
+use stackhand_http::HttpSettings;
 use url::Url;
+
+use crate::VENDOR;
 
 /// The scope of an app-only Graph token.
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 /// The scope of an app-only Exchange Online token.
 pub const EXCHANGE_SCOPE: &str = "https://outlook.office365.com/.default";
 
+/// Items per Exchange `InvokeCommand` page when `http.page_size` is unset: the most Exchange
+/// hands out, so a listing takes as few round trips as it can.
+pub(crate) const EXCHANGE_PAGE_SIZE: u32 = 1000;
+/// The largest `odata.maxpagesize` Exchange Online honours.
+pub(crate) const EXCHANGE_MAX_PAGE_SIZE: u32 = 1000;
+
 /// How the connector authenticates: app-only client credentials (secret or certificate), or
-/// tokens the caller supplies (an admin's own delegated, scoped tokens).
-#[derive(Clone, Deserialize)]
+/// tokens the caller supplies (an admin's own delegated, scoped tokens). Every credential is a
+/// [`SecretRef`]: configuration names where it is kept, never the value.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum M365Auth {
@@ -38,57 +49,28 @@ pub enum M365Auth {
     ClientSecret {
         /// The app registration's client id.
         client_id: String,
-        /// The client secret value (not its id).
-        client_secret: SecretString,
+        /// Where the client secret value (not its id) is kept.
+        client_secret: SecretRef,
     },
     /// Client credentials with a certificate: an RS256 client assertion carrying the
     /// certificate's SHA-1 thumbprint as `x5t`.
     Certificate {
         /// The app registration's client id.
         client_id: String,
-        /// The certificate's private key, PEM.
-        private_key_pem: SecretString,
+        /// Where the certificate's private key (PEM) is kept.
+        private_key_pem: SecretRef,
         /// Base64url SHA-1 thumbprint of the certificate (`x5t`).
         thumbprint: String,
     },
     /// Tokens supplied by the caller: one for Graph and, for mailbox work, one for Exchange.
     Delegated {
-        /// Bearer token for Graph.
-        graph_token: SecretString,
-        /// Bearer token for Exchange Online (mailbox operations fail without it).
+        /// Where the bearer token for Graph is kept.
+        graph_token: SecretRef,
+        /// Where the bearer token for Exchange Online is kept (mailbox operations fail
+        /// without it).
         #[serde(default)]
-        exchange_token: Option<SecretString>,
+        exchange_token: Option<SecretRef>,
     },
-}
-
-impl fmt::Debug for M365Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            M365Auth::ClientSecret { client_id, .. } => f
-                .debug_struct("ClientSecret")
-                .field("client_id", client_id)
-                .field("client_secret", &"[redacted]")
-                .finish(),
-            M365Auth::Certificate {
-                client_id,
-                thumbprint,
-                ..
-            } => f
-                .debug_struct("Certificate")
-                .field("client_id", client_id)
-                .field("private_key_pem", &"[redacted]")
-                .field("thumbprint", thumbprint)
-                .finish(),
-            M365Auth::Delegated { exchange_token, .. } => f
-                .debug_struct("Delegated")
-                .field("graph_token", &"[redacted]")
-                .field(
-                    "exchange_token",
-                    &exchange_token.as_ref().map(|_| "[redacted]"),
-                )
-                .finish(),
-        }
-    }
 }
 
 fn default_graph() -> Url {
@@ -111,8 +93,9 @@ fn default_exchange_scope() -> String {
     EXCHANGE_SCOPE.into()
 }
 
-/// Configuration of the Microsoft 365 connector for one tenant.
-#[derive(Clone, Deserialize)]
+/// Configuration of the Microsoft 365 connector for one tenant: the
+/// `[tenants.<id>.connectors.m365]` section.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct M365Config {
@@ -122,15 +105,19 @@ pub struct M365Config {
     pub auth: M365Auth,
     /// Graph service root. A URL with no path (`http://127.0.0.1:9000`) gets `/v1.0/`.
     #[serde(default = "default_graph")]
+    #[schemars(with = "String", url)]
     pub base_url: Url,
     /// Host of the Exchange Online admin endpoint (`/adminapi/beta/{tenant}/InvokeCommand`).
     #[serde(default = "default_exchange")]
+    #[schemars(with = "String", url)]
     pub exchange_base_url: Url,
     /// The identity platform host; the token URL is `{authority_host}/{tenant_id}/oauth2/v2.0/token`.
     #[serde(default = "default_authority")]
+    #[schemars(with = "String", url)]
     pub authority_host: Url,
     /// The full token URL, overriding `authority_host`.
     #[serde(default)]
+    #[schemars(with = "Option<String>", url)]
     pub token_url: Option<Url>,
     /// Scope of the Graph token (national clouds use another resource).
     #[serde(default = "default_graph_scope")]
@@ -144,25 +131,11 @@ pub struct M365Config {
     /// Usage location (ISO country) set on a user without one before a licence is assigned.
     #[serde(default)]
     pub default_usage_location: Option<String>,
-    /// Requests per second to allow towards this tenant (Graph's own limits are far higher).
+    /// HTTP behaviour: timeout, retries, rate, requests in flight, user agent. `page_size` sets
+    /// the Exchange `InvokeCommand` page size (default and most 1000); Graph collections come in
+    /// the page sizes Graph chooses.
     #[serde(default)]
-    pub requests_per_second: Option<u32>,
-    /// Retry policy (not read from configuration; set with [`with_retry`](Self::with_retry)).
-    #[serde(skip, default)]
-    pub retry: Option<RetryConfig>,
-}
-
-impl fmt::Debug for M365Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("M365Config")
-            .field("tenant_id", &self.tenant_id)
-            .field("auth", &self.auth)
-            .field("base_url", &self.base_url.as_str())
-            .field("exchange_base_url", &self.exchange_base_url.as_str())
-            .field("token_url", &self.token_url().map(|u| u.to_string()).ok())
-            .field("notify_sender", &self.notify_sender)
-            .finish_non_exhaustive()
-    }
+    pub http: HttpSettings,
 }
 
 impl M365Config {
@@ -170,7 +143,7 @@ impl M365Config {
     pub fn client_secret(
         tenant_id: impl Into<String>,
         client_id: impl Into<String>,
-        client_secret: SecretString,
+        client_secret: SecretRef,
     ) -> Self {
         Self::with_auth(
             tenant_id,
@@ -194,14 +167,15 @@ impl M365Config {
             exchange_scope: default_exchange_scope(),
             notify_sender: None,
             default_usage_location: None,
-            requests_per_second: None,
-            retry: None,
+            http: HttpSettings::default(),
         }
     }
 
     /// Point Graph, Exchange and the token endpoint at one server (a simulator or a mock).
     pub fn with_server(mut self, server: &str) -> Result<Self> {
-        let url = parse_url("server", server)?;
+        let url = Url::parse(server).map_err(|e| {
+            Error::invalid(format!("{VENDOR}: server {server:?} is not a URL: {e}"))
+        })?;
         self.base_url = url.clone();
         self.exchange_base_url = url.clone();
         self.authority_host = url;
@@ -232,75 +206,86 @@ impl M365Config {
         self
     }
 
-    /// Use this retry policy.
-    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
-        self.retry = Some(retry);
+    /// Use these HTTP settings (the `http` table).
+    pub fn with_http(mut self, http: HttpSettings) -> Self {
+        self.http = http;
         self
     }
 
-    /// Check the configuration, naming what is wrong.
+    /// Check the configuration, naming the key that is wrong (also as the error's `key`
+    /// context).
     pub fn validate(&self) -> Result<()> {
         let tenant = self.tenant_id.trim();
         if tenant.is_empty() || tenant.contains('/') || tenant.contains(char::is_whitespace) {
-            return Err(Error::invalid(format!(
-                "m365: tenant_id {:?} must be the tenant's GUID or a verified domain",
-                self.tenant_id
-            )));
+            return invalid(
+                "tenant_id",
+                format!(
+                    "{:?} must be the tenant's GUID or a verified domain",
+                    self.tenant_id
+                ),
+            );
         }
         match &self.auth {
             M365Auth::ClientSecret { client_id, .. } | M365Auth::Certificate { client_id, .. }
                 if client_id.trim().is_empty() =>
             {
-                return Err(Error::invalid("m365: auth.client_id is empty"));
+                return invalid("auth.client_id", "is empty".into());
             }
             M365Auth::Certificate { thumbprint, .. } if thumbprint.trim().is_empty() => {
-                return Err(Error::invalid(
-                    "m365: auth.thumbprint (the certificate's base64url SHA-1 x5t) is empty",
-                ));
+                return invalid(
+                    "auth.thumbprint",
+                    "(the certificate's base64url SHA-1 x5t) is empty".into(),
+                );
             }
             _ => {}
         }
-        for (name, url) in [
-            ("base_url", &self.base_url),
-            ("exchange_base_url", &self.exchange_base_url),
-            ("authority_host", &self.authority_host),
-        ] {
-            if !matches!(url.scheme(), "https" | "http") {
-                return Err(Error::invalid(format!(
-                    "m365: {name} {url} must be an http(s) URL"
-                )));
+        let urls = [
+            ("base_url", Some(&self.base_url)),
+            ("exchange_base_url", Some(&self.exchange_base_url)),
+            ("authority_host", Some(&self.authority_host)),
+            ("token_url", self.token_url.as_ref()),
+        ];
+        for (key, url) in urls {
+            if let Some(url) = url
+                && !matches!(url.scheme(), "https" | "http")
+            {
+                return invalid(key, format!("{url} must be an http(s) URL"));
             }
         }
         if let Some(sender) = &self.notify_sender
             && !sender.contains('@')
         {
-            return Err(Error::invalid(format!(
-                "m365: notify_sender {sender:?} must be a mailbox address"
-            )));
+            return invalid(
+                "notify_sender",
+                format!("{sender:?} must be a mailbox address"),
+            );
         }
         if let Some(location) = &self.default_usage_location
             && !(location.len() == 2 && location.chars().all(|c| c.is_ascii_uppercase()))
         {
-            return Err(Error::invalid(format!(
-                "m365: default_usage_location {location:?} must be a two-letter ISO country code such as \"US\""
-            )));
+            return invalid(
+                "default_usage_location",
+                format!("{location:?} must be a two-letter ISO country code such as \"US\""),
+            );
         }
-        if self.requests_per_second == Some(0) {
-            return Err(Error::invalid("m365: requests_per_second must be above 0"));
-        }
-        Ok(())
+        self.http.validate(VENDOR)?;
+        self.exchange_page_size().map(drop)
+    }
+
+    /// Items per Exchange `InvokeCommand` page: `http.page_size`, else 1000 (Exchange's most).
+    pub(crate) fn exchange_page_size(&self) -> Result<u32> {
+        self.http
+            .page_size(VENDOR, EXCHANGE_PAGE_SIZE, EXCHANGE_MAX_PAGE_SIZE)
     }
 
     /// The Graph service root, ending in `/` (a bare host gets `v1.0/`).
     pub fn graph_root(&self) -> Url {
-        let mut url = self.base_url.clone();
-        if url.path() == "/" || url.path().is_empty() {
+        if self.base_url.path() == "/" || self.base_url.path().is_empty() {
+            let mut url = self.base_url.clone();
             url.set_path("/v1.0/");
-        } else if !url.path().ends_with('/') {
-            let path = format!("{}/", url.path());
-            url.set_path(&path);
+            return url;
         }
-        url
+        with_trailing_slash(&self.base_url)
     }
 
     /// The Exchange host root, ending in `/`.
@@ -314,9 +299,17 @@ impl M365Config {
             return Ok(url.clone());
         }
         with_trailing_slash(&self.authority_host)
-            .join(&format!("{}/oauth2/v2.0/token", self.tenant_id.trim()))
-            .map_err(|e| Error::invalid(format!("m365: cannot build the token URL: {e}")))
+            .join(&format!(
+                "{}/oauth2/v2.0/token",
+                stackhand_http::encode_segment(self.tenant_id.trim())
+            ))
+            .map_err(|e| Error::invalid(format!("{VENDOR}: cannot build the token URL: {e}")))
     }
+}
+
+/// A configuration error naming `key`.
+fn invalid(key: &'static str, why: String) -> Result<()> {
+    Err(Error::invalid(format!("{VENDOR}: {key} {why}")).with_context("key", key))
 }
 
 fn with_trailing_slash(url: &Url) -> Url {
@@ -328,20 +321,22 @@ fn with_trailing_slash(url: &Url) -> Url {
     url
 }
 
-fn parse_url(name: &str, text: &str) -> Result<Url> {
-    Url::parse(text).map_err(|e| Error::invalid(format!("m365: {name} {text:?} is not a URL: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
+    use secrecy::SecretString;
+
     use super::*;
 
     #[test]
     fn deserialises_with_defaults_and_hides_secrets() {
-        let config: M365Config = serde_json::from_value(serde_json::json!({
-            "tenant_id": "contosolaw.com",
-            "auth": {"method": "client_secret", "client_id": "app", "client_secret": "s3cr3t-value"}
-        }))
+        let config: M365Config = stackhand_core::config::section(
+            VENDOR,
+            serde_json::json!({
+                "tenant_id": "contosolaw.com",
+                "auth": {"method": "client_secret", "client_id": "app",
+                         "client_secret": {"env": "STACKHAND_SECRET_CONTOSO__M365"}}
+            }),
+        )
         .unwrap();
         config.validate().unwrap();
         assert_eq!(
@@ -352,14 +347,42 @@ mod tests {
             config.token_url().unwrap().as_str(),
             "https://login.microsoftonline.com/contosolaw.com/oauth2/v2.0/token"
         );
-        let shown = format!("{config:?}");
+        assert_eq!(config.exchange_page_size().unwrap(), 1000);
+
+        let in_code = M365Config::client_secret(
+            "t",
+            "app",
+            SecretRef::value(SecretString::from("s3cr3t-value")),
+        );
+        let shown = format!("{in_code:?}");
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
-        assert!(shown.contains("redacted"));
+        assert!(shown.contains("redacted"), "{shown}");
+    }
+
+    #[test]
+    fn a_secret_written_into_the_file_is_refused() {
+        let err = stackhand_core::config::section::<M365Config>(
+            VENDOR,
+            serde_json::json!({
+                "tenant_id": "t",
+                "auth": {"method": "client_secret", "client_id": "app", "client_secret": "s3cr3t-value"}
+            }),
+        )
+        .unwrap_err();
+        // Serde reads a tagged enum's fields in one go, so the path ends at `auth`; the
+        // message says what is wrong, never echoing the value.
+        assert_eq!(err.context_value("key"), Some("auth"));
+        let text = err.to_string();
+        assert!(
+            text.contains("a secret cannot be written into configuration"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cr3t-value"), "{text}");
     }
 
     #[test]
     fn bare_hosts_get_the_version_and_overrides_win() {
-        let config = M365Config::client_secret("t", "app", SecretString::from("x"))
+        let config = M365Config::client_secret("t", "app", SecretRef::file("m365.secret"))
             .with_server("http://127.0.0.1:9000")
             .unwrap();
         assert_eq!(config.graph_root().as_str(), "http://127.0.0.1:9000/v1.0/");
@@ -376,27 +399,23 @@ mod tests {
     }
 
     #[test]
-    fn validation_names_the_problem() {
-        let mut config = M365Config::client_secret("", "app", SecretString::from("x"));
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("tenant_id")
-        );
+    fn validation_names_the_key() {
+        let mut config = M365Config::client_secret("", "app", SecretRef::file("m365.secret"));
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.context_value("key"), Some("tenant_id"));
         config.tenant_id = "t".into();
         config.notify_sender = Some("nobody".into());
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("notify_sender")
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.context_value("key"), Some("notify_sender"));
+        config.notify_sender = None;
+        config.http.page_size = std::num::NonZeroU32::new(5000);
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.context_value("key"), Some("http.page_size"));
+        assert!(err.to_string().contains("1000"), "{err}");
+        let unknown = stackhand_core::config::section::<M365Config>(
+            VENDOR,
+            serde_json::json!({"tenant_id": "t", "auth": {"method": "password", "user": "x"}}),
         );
-        let unknown = serde_json::from_value::<M365Config>(serde_json::json!({
-            "tenant_id": "t", "auth": {"method": "password", "user": "x"}
-        }));
         assert!(unknown.is_err());
     }
 }

@@ -1,21 +1,28 @@
-//! The connector: one tenant's Graph and Exchange clients, the `Connector` impl, its factory,
-//! and the Exchange / service-health operations the vendor-specific actions use.
+//! The connector: one tenant's Graph and Exchange clients, [`M365Connector::build`], the
+//! `Connector` and `Messaging` impls, and the Exchange / service-health operations the
+//! vendor-specific actions use.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use stackhand_core::{
-    Action, Category, Connector, ConnectorFactory, ConnectorInfo, Error, ExecutionProof, Health,
+    Action, BuildContext, Category, Connector, ConnectorInfo, Error, ExecutionProof, Health,
     IdentityProvider, IdentityWrites, Message, Messaging, Result, TenantId,
 };
+use stackhand_http::encode_segment;
 
-use crate::client::{CmdletOutput, GraphClient, odata_literal, segment};
+use crate::VENDOR;
+use crate::client::{CmdletOutput, GraphClient, odata_literal};
 use crate::config::M365Config;
+use crate::identity::MembershipMemo;
 use crate::models::{
     EmailAddress, ExoAutoReply, ExoMailbox, ItemBody, MailMessage, Recipient, SendMail,
     ServiceHealth, ServiceIssue,
 };
+
+/// The capability categories a built connector offers (and its factory describes).
+pub(crate) const CATEGORIES: [Category; 2] = [Category::Identity, Category::Messaging];
 
 /// The Microsoft 365 connector for one tenant: identity (Entra ID through Graph, mailboxes
 /// through Exchange Online) and messaging (mail through Graph). Cheap to clone.
@@ -30,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) graph_root: String,
     pub(crate) notify_sender: Option<String>,
     pub(crate) default_usage_location: Option<String>,
+    /// What `get_user` read of a user's memberships, for the `user_groups` call after it.
+    pub(crate) memberships: MembershipMemo,
 }
 
 impl std::fmt::Debug for M365Connector {
@@ -38,43 +47,39 @@ impl std::fmt::Debug for M365Connector {
             .field("tenant", &self.inner.info.tenant)
             .field("client", &self.inner.client)
             .field("notify_sender", &self.inner.notify_sender)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl M365Connector {
-    /// Build the connector for `tenant` with its own HTTP client.
-    pub fn new(tenant: TenantId, config: M365Config) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .build()
-            .map_err(|e| Error::permanent(format!("m365: cannot build the HTTP client: {e}")))?;
-        Self::with_http_client(tenant, config, http)
-    }
-
-    /// Build the connector with an injected HTTP client (shared connection pool, proxies).
-    pub fn with_http_client(
-        tenant: TenantId,
-        config: M365Config,
-        http: reqwest::Client,
-    ) -> Result<Self> {
-        let client = GraphClient::new(&tenant, &config, http)?;
+    /// Build the connector for `ctx.tenant()`: validate `config`, resolve its credentials for
+    /// that tenant, and make the Graph and Exchange clients on the host's shared HTTP
+    /// services. Nothing is sent yet (tokens are fetched on first use).
+    pub async fn build(ctx: &BuildContext, config: M365Config) -> Result<Self> {
+        config.validate()?;
+        let client = GraphClient::build(ctx, &config).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 info: ConnectorInfo {
-                    vendor: crate::client::VENDOR.to_string(),
-                    tenant,
-                    categories: vec![Category::Identity, Category::Messaging],
+                    vendor: VENDOR.to_string(),
+                    tenant: ctx.tenant().clone(),
+                    categories: CATEGORIES.to_vec(),
                 },
                 client,
                 graph_root: config.graph_root().to_string(),
-                notify_sender: config.notify_sender.clone(),
-                default_usage_location: config.default_usage_location.clone(),
+                notify_sender: config.notify_sender,
+                default_usage_location: config.default_usage_location,
+                memberships: MembershipMemo::default(),
             }),
         })
     }
 
     pub(crate) fn tenant(&self) -> &TenantId {
         &self.inner.info.tenant
+    }
+
+    pub(crate) fn client(&self) -> &GraphClient {
+        &self.inner.client
     }
 
     /// Run a cmdlet against a mailbox (routed with `X-AnchorMailbox: UPN:<mailbox>`).
@@ -89,7 +94,7 @@ impl M365Connector {
         if let Value::Object(extra) = parameters {
             map.extend(extra);
         }
-        self.inner.client.invoke(cmdlet, map, Some(mailbox)).await
+        self.client().invoke(cmdlet, map, Some(mailbox)).await
     }
 
     /// A mailbox's settings (`Get-Mailbox`).
@@ -99,7 +104,7 @@ impl M365Connector {
             .items::<ExoMailbox>()?
             .into_iter()
             .next()
-            .ok_or_else(|| Error::not_found(format!("m365: no mailbox {mailbox}")))
+            .ok_or_else(|| Error::not_found(format!("{VENDOR}: no mailbox {mailbox}")))
     }
 
     /// Convert a mailbox to shared (`true`) or back to a regular user mailbox.
@@ -155,7 +160,9 @@ impl M365Connector {
             .items::<ExoAutoReply>()?
             .into_iter()
             .next()
-            .ok_or_else(|| Error::not_found(format!("m365: no auto-reply settings for {mailbox}")))
+            .ok_or_else(|| {
+                Error::not_found(format!("{VENDOR}: no auto-reply settings for {mailbox}"))
+            })
     }
 
     /// Set a mailbox's automatic reply.
@@ -180,12 +187,10 @@ impl M365Connector {
     /// The health of each Microsoft 365 service.
     pub async fn service_health(&self) -> Result<Vec<ServiceHealth>> {
         let request = self
-            .inner
-            .client
-            .graph()
+            .client()
             .get("admin/serviceAnnouncement/healthOverviews")
             .operation("service_health");
-        self.inner.client.list(request).await
+        self.client().list(request).await
     }
 
     /// Service health issues, the unresolved ones only when `open_only`, optionally for one
@@ -203,20 +208,22 @@ impl M365Connector {
             clauses.push(format!("service eq {}", odata_literal(service)));
         }
         let mut request = self
-            .inner
-            .client
-            .graph()
+            .client()
             .get("admin/serviceAnnouncement/issues")
             .operation("service_issues");
         if !clauses.is_empty() {
             request = request.query(&[("$filter", clauses.join(" and "))]);
         }
-        self.inner.client.list(request).await
+        self.client().list(request).await
     }
 
     /// The `@odata.id` of a directory object, for `members/$ref`.
     pub(crate) fn directory_object_ref(&self, id: &str) -> String {
-        format!("{}directoryObjects/{}", self.inner.graph_root, segment(id))
+        format!(
+            "{}directoryObjects/{}",
+            self.inner.graph_root,
+            encode_segment(id)
+        )
     }
 }
 
@@ -229,9 +236,8 @@ impl Connector for M365Connector {
     async fn health(&self) -> Result<Health> {
         let started = std::time::Instant::now();
         let probe: Result<Value> = self
-            .inner
-            .client
-            .get("users", &[("$top", "1"), ("$select", "id")], "health")
+            .client()
+            .get_json("users", &[("$top", "1"), ("$select", "id")], "health")
             .await;
         Ok(match probe {
             Ok(_) => Health {
@@ -269,13 +275,13 @@ impl Connector for M365Connector {
 impl Messaging for M365Connector {
     async fn send(&self, _proof: &ExecutionProof<'_>, message: &Message) -> Result<()> {
         let sender = self.inner.notify_sender.as_deref().ok_or_else(|| {
-            Error::invalid(
-                "m365: notify_sender is not configured, so there is no mailbox to send from",
-            )
+            Error::invalid(format!(
+                "{VENDOR}: notify_sender is not configured, so there is no mailbox to send from"
+            ))
         })?;
         if !message.to.contains('@') {
             return Err(Error::invalid(format!(
-                "m365: {:?} is not a mail address",
+                "{VENDOR}: {:?} is not a mail address",
                 message.to
             )));
         }
@@ -294,29 +300,11 @@ impl Messaging for M365Connector {
             },
             save_to_sent_items: true,
         };
-        self.inner
-            .client
-            .graph()
-            .post(&format!("users/{}/sendMail", segment(sender)))
+        self.client()
+            .post(&format!("users/{}/sendMail", encode_segment(sender)))
             .json(&body)
             .operation("send_mail")
             .send_empty()
             .await
-    }
-}
-
-/// Builds [`M365Connector`]s from `[tenants.<t>.connectors.m365]` sections.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct M365Factory;
-
-impl ConnectorFactory for M365Factory {
-    fn vendor(&self) -> &'static str {
-        crate::client::VENDOR
-    }
-
-    fn build(&self, tenant: &TenantId, config: Value) -> Result<Arc<dyn Connector>> {
-        let config: M365Config = serde_json::from_value(config)
-            .map_err(|e| Error::invalid(format!("m365: invalid configuration: {e}")))?;
-        Ok(Arc::new(M365Connector::new(tenant.clone(), config)?))
     }
 }

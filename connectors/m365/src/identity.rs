@@ -1,29 +1,39 @@
-//! `IdentityProvider` for Entra ID (Graph) with mailboxes and distribution lists through
-//! Exchange Online.
+//! `IdentityProvider` and `IdentityWrites` for Entra ID (Graph), with mailboxes and
+//! distribution lists through Exchange Online.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
+use stackhand_core::password::generate_password_for;
 use stackhand_core::{
     CreatedUser, Error, ErrorKind, ExecutionProof, Group, GroupKind, IdentityFeatures,
     IdentityProvider, IdentityWrites, LicenseAssignment, LicenseSku, MailboxPermission,
     MailboxRight, MfaMethod, MfaReset, NewUser, PasswordReset, ResetDelivery, ResetPasswordOptions,
     Result, User, UserQuery,
 };
+use stackhand_http::encode_segment;
 
-use crate::client::{odata_literal, segment};
+use crate::VENDOR;
+use crate::client::odata_literal;
 use crate::connector::M365Connector;
-use crate::error::{rebuild, vendor_code};
+use crate::error::{EXO_MEMBER_EXISTS, EXO_MEMBER_NOT_FOUND, EXO_TASK_FAILED, NO_PIM_LICENCE};
 use crate::models::{
     AssignLicense, AssignedLicense, AuthMethod, CreatedTemporaryAccessPass, DirectoryObject,
     ExoMailboxPermission, ExoRecipientPermission, GROUP_SELECT, GraphGroup, GraphUser, GroupFields,
     NewTemporaryAccessPass, ROLE_SELECT, RoleEligibility, SubscribedSku, USER_SELECT, UserLicenses,
     is_builtin_trustee,
 };
-use stackhand_core::password::generate_password_for;
 
 /// Lifetime of the Temporary Access Pass issued on an MFA reset.
 const TAP_LIFETIME_MINUTES: u32 = 60;
+
+/// How long `get_user`'s read of a user's memberships may answer the `user_groups` call after
+/// it. Core reads a user and then their groups back to back; anything later reads afresh.
+const MEMBERSHIP_REUSE: Duration = Duration::from_secs(5);
 
 fn to_user(user: GraphUser, roles: Vec<String>) -> User {
     let enabled = user.account_enabled.unwrap_or(true);
@@ -76,9 +86,6 @@ fn to_group(id: String, name: Option<String>, fields: &GroupFields) -> Group {
 
 const DIRECTORY_ROLE: &str = "#microsoft.graph.directoryRole";
 
-/// Graph's answer when the tenant has no Entra ID P2 / Governance licence, and so no PIM.
-const NO_PIM_LICENCE: &str = "AadPremiumLicenseRequired";
-
 fn is_guid(text: &str) -> bool {
     text.len() == 36
         && text.chars().enumerate().all(|(i, c)| match i {
@@ -87,24 +94,55 @@ fn is_guid(text: &str) -> bool {
         })
 }
 
-/// Errors that mean "already in the desired state" for idempotent writes.
-fn already_done(error: &Error, markers: &[&str]) -> bool {
-    let code = vendor_code(error).unwrap_or_default();
-    markers
-        .iter()
-        .any(|m| code == *m || error.message().contains(m))
+const GROUP: &str = "#microsoft.graph.group";
+
+/// A user's direct memberships as `get_user` read them, kept for the `user_groups` call that
+/// follows (so one `memberOf` read serves both the roles and the groups). An entry answers
+/// once, within [`MEMBERSHIP_REUSE`], and only if the connector has started no write since it
+/// was read.
+#[derive(Debug, Default)]
+pub(crate) struct MembershipMemo {
+    entries: Mutex<HashMap<String, Remembered>>,
+}
+
+#[derive(Debug)]
+struct Remembered {
+    read_at: Instant,
+    writes: u64,
+    objects: Vec<DirectoryObject>,
+}
+
+impl MembershipMemo {
+    /// Keep `objects`, read for `user_id` when the client had started `writes` writes.
+    fn keep(&self, user_id: &str, writes: u64, objects: Vec<DirectoryObject>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        // Reads nobody asked for again (an execute's re-read) go once they are stale.
+        entries.retain(|_, r| r.read_at.elapsed() < MEMBERSHIP_REUSE);
+        entries.insert(
+            user_id.to_ascii_lowercase(),
+            Remembered {
+                read_at: Instant::now(),
+                writes,
+                objects,
+            },
+        );
+    }
+
+    /// What was kept for `user_id`, if still current with the client at `writes` writes.
+    fn take(&self, user_id: &str, writes: u64) -> Option<Vec<DirectoryObject>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .remove(&user_id.to_ascii_lowercase())
+            .filter(|r| r.writes == writes && r.read_at.elapsed() < MEMBERSHIP_REUSE)
+            .map(|r| r.objects)
+    }
 }
 
 impl M365Connector {
-    fn graph(&self) -> &stackhand_http::HttpClient {
-        self.inner.client.graph()
-    }
-
     async fn graph_user(&self, id_or_login: &str) -> Result<GraphUser> {
-        self.inner
-            .client
-            .get(
-                &format!("users/{}", segment(id_or_login)),
+        self.client()
+            .get_json(
+                &format!("users/{}", encode_segment(id_or_login)),
                 &[("$select", USER_SELECT)],
                 "get_user",
             )
@@ -120,23 +158,39 @@ impl M365Connector {
         operation: &'static str,
     ) -> Result<Vec<DirectoryObject>> {
         let request = self
-            .graph()
-            .get(&format!("users/{}/{relation}", segment(user_id)))
+            .client()
+            .get(&format!("users/{}/{relation}", encode_segment(user_id)))
             .query(&[("$select", select)])
             .operation(operation);
-        self.inner.client.list(request).await
+        self.client().list(request).await
     }
 
-    /// Directory roles held directly or through a role-assignable group (active assignments).
-    async fn transitive_roles(&self, user_id: &str) -> Result<Vec<String>> {
-        let objects = self
-            .memberships(
+    /// The groups and directory roles the user is a direct member of, with the group fields
+    /// that decide kind and privilege.
+    async fn direct_memberships(&self, user_id: &str) -> Result<Vec<DirectoryObject>> {
+        self.memberships(user_id, "memberOf", GROUP_SELECT, "member_of")
+            .await
+    }
+
+    /// Directory roles the user holds, directly or through a role-assignable group (active
+    /// assignments). Only role-assignable groups can hold roles, and they cannot be nested, so
+    /// a user outside every one of them holds exactly the roles among its direct memberships;
+    /// a member of one is read through `transitiveMemberOf`, which names the group's roles.
+    async fn active_roles(&self, user_id: &str, direct: &[DirectoryObject]) -> Result<Vec<String>> {
+        let through_group = direct.iter().any(|o| {
+            o.odata_type.as_deref() == Some(GROUP) && o.group.is_assignable_to_role == Some(true)
+        });
+        let objects = if through_group {
+            self.memberships(
                 user_id,
                 "transitiveMemberOf",
                 ROLE_SELECT,
                 "transitive_member_of",
             )
-            .await?;
+            .await?
+        } else {
+            direct.to_vec()
+        };
         Ok(objects
             .into_iter()
             .filter(|o| o.odata_type.as_deref() == Some(DIRECTORY_ROLE))
@@ -149,7 +203,7 @@ impl M365Connector {
     /// (Graph's `AadPremiumLicenseRequired`) has no eligible assignments to activate.
     async fn eligible_roles(&self, user_id: &str, login: &str) -> Result<Vec<String>> {
         let request = self
-            .graph()
+            .client()
             .get("roleManagement/directory/roleEligibilityScheduleInstances")
             .query(&[
                 (
@@ -159,20 +213,25 @@ impl M365Connector {
                 ("$expand", "roleDefinition".to_string()),
             ])
             .operation("list_role_eligibility");
-        match self.inner.client.list::<RoleEligibility>(request).await {
+        match self.client().list::<RoleEligibility>(request).await {
             Ok(instances) => Ok(instances
                 .iter()
                 .filter(|i| i.principal_id.eq_ignore_ascii_case(user_id))
                 .map(RoleEligibility::role_name)
                 .collect()),
-            Err(e) if vendor_code(&e) == Some(NO_PIM_LICENCE) => Ok(Vec::new()),
+            Err(e) if e.context_value("vendor_code") == Some(NO_PIM_LICENCE) => Ok(Vec::new()),
             Err(e) if matches!(e.kind(), ErrorKind::Forbidden | ErrorKind::Unauthorized) => {
-                let kind = e.kind();
-                let message = format!(
-                    "m365: cannot read the eligible (PIM) roles of {login}, so whether they are privileged is unknown and nothing is done: grant the app RoleEligibilitySchedule.Read.Directory ({})",
-                    e.message()
-                );
-                Err(rebuild(e, kind, message))
+                Err(Error::new(
+                    e.kind(),
+                    format!(
+                        "{VENDOR}: cannot read the eligible (PIM) roles of {login}, so whether \
+                         they are privileged is unknown and nothing is done: grant the app \
+                         RoleEligibilitySchedule.Read.Directory"
+                    ),
+                )
+                .with_context("vendor", VENDOR)
+                .with_context("operation", "list_role_eligibility")
+                .with_source(e))
             }
             Err(e) => Err(e),
         }
@@ -180,9 +239,12 @@ impl M365Connector {
 
     /// Every role the user holds or may activate: active ones (direct or through a group)
     /// and eligible ones, each once.
-    async fn roles(&self, user_id: &str, login: &str) -> Result<Vec<String>> {
-        let mut roles = self.transitive_roles(user_id).await?;
-        for role in self.eligible_roles(user_id, login).await? {
+    async fn roles(&self, user: &GraphUser, direct: &[DirectoryObject]) -> Result<Vec<String>> {
+        let mut roles = self.active_roles(&user.id, direct).await?;
+        for role in self
+            .eligible_roles(&user.id, &user.user_principal_name)
+            .await?
+        {
             if !roles.contains(&role) {
                 roles.push(role);
             }
@@ -192,24 +254,28 @@ impl M365Connector {
 
     async fn auth_methods(&self, user: &User) -> Result<Vec<AuthMethod>> {
         let request = self
-            .graph()
+            .client()
             .get(&format!(
                 "users/{}/authentication/methods",
-                segment(&user.id)
+                encode_segment(&user.id)
             ))
             .operation("list_auth_methods");
-        self.inner.client.list(request).await
+        self.client().list(request).await
     }
 
-    async fn delete_method(&self, user: &User, method: &AuthMethod) -> Result<()> {
-        let segment_name = method.segment().ok_or_else(|| {
-            Error::unsupported(&format!("m365: deleting a {} method", method.odata_type))
-        })?;
-        self.graph()
+    /// Delete one method through its type's collection (`segment_name`, from
+    /// [`AuthMethod::segment`]).
+    async fn delete_method(
+        &self,
+        user: &User,
+        method: &AuthMethod,
+        segment_name: &str,
+    ) -> Result<()> {
+        self.client()
             .delete(&format!(
                 "users/{}/authentication/{segment_name}/{}",
-                segment(&user.id),
-                segment(&method.id)
+                encode_segment(&user.id),
+                encode_segment(&method.id)
             ))
             .operation("delete_auth_method")
             .send_empty()
@@ -217,15 +283,14 @@ impl M365Connector {
     }
 
     async fn subscribed_skus(&self) -> Result<Vec<SubscribedSku>> {
-        let request = self.graph().get("subscribedSkus").operation("list_skus");
-        self.inner.client.list(request).await
+        let request = self.client().get("subscribedSkus").operation("list_skus");
+        self.client().list(request).await
     }
 
     async fn user_license_state(&self, user: &User) -> Result<UserLicenses> {
-        self.inner
-            .client
-            .get(
-                &format!("users/{}", segment(&user.id)),
+        self.client()
+            .get_json(
+                &format!("users/{}", encode_segment(&user.id)),
                 &[(
                     "$select",
                     "id,assignedLicenses,licenseAssignmentStates,usageLocation",
@@ -236,8 +301,8 @@ impl M365Connector {
     }
 
     async fn assign_licenses(&self, user: &User, body: &AssignLicense) -> Result<()> {
-        self.graph()
-            .post(&format!("users/{}/assignLicense", segment(&user.id)))
+        self.client()
+            .post(&format!("users/{}/assignLicense", encode_segment(&user.id)))
             .json(body)
             .operation("assign_license")
             .send_empty()
@@ -245,8 +310,8 @@ impl M365Connector {
     }
 
     async fn patch_user(&self, user: &User, body: Value, operation: &'static str) -> Result<()> {
-        self.graph()
-            .patch(&format!("users/{}", segment(&user.id)))
+        self.client()
+            .patch(&format!("users/{}", encode_segment(&user.id)))
             .json(&body)
             .operation(operation)
             .send_empty()
@@ -256,19 +321,68 @@ impl M365Connector {
     fn refuse_on_premises(user: &User, what: &str) -> Result<()> {
         if user.externally_mastered {
             return Err(Error::invalid(format!(
-                "m365: {} is synchronised from on-premises Active Directory (onPremisesSyncEnabled), so its {what} is mastered there: make the change in AD (for example through the RMM), not in Entra ID",
+                "{VENDOR}: {} is synchronised from on-premises Active Directory (onPremisesSyncEnabled), so its {what} is mastered there: make the change in AD (for example through the RMM), not in Entra ID",
                 user.login
             )));
         }
         Ok(())
     }
 
+    /// Add `user` to `group` (`add`) or remove them, where the group's kind says: Graph member
+    /// references for security and Microsoft 365 groups, Exchange for mail-enabled ones.
+    /// Already being in the desired state is success.
+    async fn change_membership(&self, user: &User, group: &Group, add: bool) -> Result<()> {
+        match group.kind {
+            GroupKind::External => Err(Error::invalid(format!(
+                "{VENDOR}: group {} is dynamic or synced from on-premises; its membership cannot be changed here",
+                group.name
+            ))),
+            GroupKind::Distribution | GroupKind::MailEnabledSecurity => {
+                self.distribution_member(user, group, add).await
+            }
+            GroupKind::Security | GroupKind::Unified if add => {
+                let result = self
+                    .client()
+                    .post(&format!(
+                        "groups/{}/members/$ref",
+                        encode_segment(&group.id)
+                    ))
+                    .json(&json!({ "@odata.id": self.directory_object_ref(&user.id) }))
+                    .operation("add_group_member")
+                    .send_empty()
+                    .await;
+                match result {
+                    // Graph's "added object references already exist": a member already.
+                    Err(e) if e.kind() == ErrorKind::Conflict => Ok(()),
+                    other => other,
+                }
+            }
+            GroupKind::Security | GroupKind::Unified => {
+                let result = self
+                    .client()
+                    .delete(&format!(
+                        "groups/{}/members/{}/$ref",
+                        encode_segment(&group.id),
+                        encode_segment(&user.id)
+                    ))
+                    .operation("remove_group_member")
+                    .send_empty()
+                    .await;
+                match result {
+                    // The group was just read, so a 404 means the user is not a member.
+                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+                    other => other,
+                }
+            }
+        }
+    }
+
     /// Distribution lists and mail-enabled security groups are managed through Exchange.
     async fn distribution_member(&self, user: &User, group: &Group, add: bool) -> Result<()> {
-        let cmdlet = if add {
-            "Add-DistributionGroupMember"
+        let (cmdlet, already) = if add {
+            ("Add-DistributionGroupMember", EXO_MEMBER_EXISTS)
         } else {
-            "Remove-DistributionGroupMember"
+            ("Remove-DistributionGroupMember", EXO_MEMBER_NOT_FOUND)
         };
         let mut parameters = serde_json::Map::new();
         parameters.insert("Identity".into(), json!(group.id));
@@ -277,16 +391,10 @@ impl M365Connector {
         if !add {
             parameters.insert("Confirm".into(), json!(false));
         }
-        match self.inner.client.invoke(cmdlet, parameters, None).await {
+        match self.client().invoke(cmdlet, parameters, None).await {
             Ok(_) => Ok(()),
-            Err(e)
-                if already_done(
-                    &e,
-                    &["MemberAlreadyExistsException", "MemberNotFoundException"],
-                ) =>
-            {
-                Ok(())
-            }
+            // Already a member (or already not one): the desired state.
+            Err(e) if e.context_value("vendor_code") == Some(already) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -306,7 +414,7 @@ impl IdentityProvider for M365Connector {
     }
 
     async fn find_users(&self, query: &UserQuery) -> Result<Vec<User>> {
-        let mut request = self.graph().get("users").operation("find_users");
+        let mut request = self.client().get("users").operation("find_users");
         request = match query {
             UserQuery::Login(login) => request.query(&[
                 (
@@ -336,20 +444,28 @@ impl IdentityProvider for M365Connector {
                 ])
                 .header("ConsistencyLevel", "eventual"),
         };
-        let users: Vec<GraphUser> = self.inner.client.list(request).await?;
+        let users: Vec<GraphUser> = self.client().list(request).await?;
         Ok(users.into_iter().map(|u| to_user(u, Vec::new())).collect())
     }
 
+    /// Reads the user, its direct memberships (`memberOf`, kept for the `user_groups` call
+    /// that follows), the roles held through a role-assignable group when it is in one
+    /// (`transitiveMemberOf`), and its PIM eligibility.
     async fn get_user(&self, id_or_login: &str) -> Result<User> {
         let user = self.graph_user(id_or_login).await.map_err(|e| {
             if e.kind() == ErrorKind::NotFound {
-                Error::not_found(format!("m365: no user {id_or_login}"))
-                    .with_context("vendor", "m365")
+                Error::not_found(format!("{VENDOR}: no user {id_or_login}"))
+                    .with_context("vendor", VENDOR)
+                    .with_source(e)
             } else {
                 e
             }
         })?;
-        let roles = self.roles(&user.id, &user.user_principal_name).await?;
+        // Counted before the read: a write started meanwhile makes what is read stale.
+        let writes = self.client().writes();
+        let direct = self.direct_memberships(&user.id).await?;
+        let roles = self.roles(&user, &direct).await?;
+        self.inner.memberships.keep(&user.id, writes, direct);
         Ok(to_user(user, roles))
     }
 
@@ -367,12 +483,17 @@ impl IdentityProvider for M365Connector {
             .collect())
     }
 
+    /// Answered from `get_user`'s read of the same user when it came just before (and no
+    /// write since); read from `memberOf` otherwise.
     async fn user_groups(&self, user: &User) -> Result<Vec<Group>> {
-        Ok(self
-            .memberships(&user.id, "memberOf", GROUP_SELECT, "member_of")
-            .await?
+        let writes = self.client().writes();
+        let direct = match self.inner.memberships.take(&user.id, writes) {
+            Some(direct) => direct,
+            None => self.direct_memberships(&user.id).await?,
+        };
+        Ok(direct
             .into_iter()
-            .filter(|o| o.odata_type.as_deref() == Some("#microsoft.graph.group"))
+            .filter(|o| o.odata_type.as_deref() == Some(GROUP))
             .map(|o| to_group(o.id, o.display_name, &o.group))
             .collect())
     }
@@ -380,10 +501,9 @@ impl IdentityProvider for M365Connector {
     async fn find_group(&self, name_or_id: &str) -> Result<Group> {
         if is_guid(name_or_id) {
             let group: GraphGroup = self
-                .inner
-                .client
-                .get(
-                    &format!("groups/{}", segment(name_or_id)),
+                .client()
+                .get_json(
+                    &format!("groups/{}", encode_segment(name_or_id)),
                     &[("$select", GROUP_SELECT)],
                     "get_group",
                 )
@@ -391,7 +511,7 @@ impl IdentityProvider for M365Connector {
             return Ok(to_group(group.id, group.display_name, &group.fields));
         }
         let request = self
-            .graph()
+            .client()
             .get("groups")
             .query(&[
                 (
@@ -404,17 +524,17 @@ impl IdentityProvider for M365Connector {
                 ("$select", GROUP_SELECT.to_string()),
             ])
             .operation("find_group");
-        let mut groups: Vec<GraphGroup> = self.inner.client.list(request).await?;
+        let mut groups: Vec<GraphGroup> = self.client().list(request).await?;
         match groups.len() {
             0 => Err(Error::not_found(format!(
-                "m365: no group named {name_or_id:?}"
+                "{VENDOR}: no group named {name_or_id:?}"
             ))),
             1 => {
                 let group = groups.remove(0);
                 Ok(to_group(group.id, group.display_name, &group.fields))
             }
             n => Err(Error::conflict(format!(
-                "m365: {n} groups are named {name_or_id:?}; name the group by id"
+                "{VENDOR}: {n} groups are named {name_or_id:?}; name the group by id"
             ))),
         }
     }
@@ -525,6 +645,9 @@ fn disabled_not_locked(user: &User) -> Error {
 
 #[async_trait]
 impl IdentityWrites for M365Connector {
+    /// Sets a generated temporary password (`PATCH passwordProfile`) and, when
+    /// `options.revoke_sessions`, revokes the user's sessions once (`revokeSignInSessions`):
+    /// the connector owns the revocation, `identity.reset_password` does not repeat it.
     async fn reset_password(
         &self,
         proof: &ExecutionProof<'_>,
@@ -532,7 +655,9 @@ impl IdentityWrites for M365Connector {
         options: &ResetPasswordOptions,
     ) -> Result<PasswordReset> {
         if options.delivery == ResetDelivery::ResetLink {
-            return Err(Error::unsupported("m365: password reset links"));
+            return Err(Error::unsupported(&format!(
+                "{VENDOR}: password reset links"
+            )));
         }
         Self::refuse_on_premises(user, "password")?;
         let password = generate_password_for(&user.login);
@@ -566,32 +691,57 @@ impl IdentityWrites for M365Connector {
         Ok(())
     }
 
-    /// Deletes every non-password method. Entra refuses to delete the default method while
-    /// others remain (400), so refused deletions are retried after the others are gone.
+    /// Deletes every non-password method. Every method's type is checked first: one this
+    /// connector cannot delete refuses the whole reset before anything is deleted, so a user
+    /// is never left half-reset. Entra refuses to delete the default method while others
+    /// remain (400), so refused deletions are retried after the others are gone.
     async fn reset_mfa(
         &self,
         _proof: &ExecutionProof<'_>,
         user: &User,
         issue_temporary_access_pass: bool,
     ) -> Result<MfaReset> {
-        let mut pending: Vec<AuthMethod> = self
-            .auth_methods(user)
-            .await?
-            .into_iter()
-            .filter(|m| !m.is_password())
-            .collect();
+        let mut pending = Vec::new();
+        let mut unsupported: Vec<String> = Vec::new();
+        for method in self.auth_methods(user).await? {
+            if method.is_password() {
+                continue;
+            }
+            match method.segment() {
+                Some(segment_name) => pending.push((method, segment_name)),
+                None if !unsupported.contains(&method.odata_type) => {
+                    unsupported.push(method.odata_type)
+                }
+                None => {}
+            }
+        }
+        if !unsupported.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{VENDOR}: the MFA reset of {} was refused and nothing was removed: it has \
+                     authentication methods of type {} that this connector cannot delete, and \
+                     deleting only the others would leave the user half-reset; remove those \
+                     methods in the Entra admin center, then retry",
+                    user.login,
+                    unsupported.join(", ")
+                ),
+            )
+            .with_context("vendor", VENDOR)
+            .with_context("operation", "reset_mfa"));
+        }
         let mut removed = Vec::new();
         while !pending.is_empty() {
             let before = pending.len();
             let mut refused = Vec::new();
             let mut last_error = None;
-            for method in pending {
-                match self.delete_method(user, &method).await {
+            for (method, segment_name) in pending {
+                match self.delete_method(user, &method, segment_name).await {
                     Ok(()) => removed.push(method),
                     Err(e) if e.kind() == ErrorKind::NotFound => removed.push(method),
                     Err(e) if e.kind() == ErrorKind::Invalid => {
                         last_error = Some(e);
-                        refused.push(method);
+                        refused.push((method, segment_name));
                     }
                     Err(e) => return Err(e),
                 }
@@ -606,10 +756,10 @@ impl IdentityWrites for M365Connector {
         }
         let temporary_access_pass = if issue_temporary_access_pass {
             let created: CreatedTemporaryAccessPass = self
-                .graph()
+                .client()
                 .post(&format!(
                     "users/{}/authentication/temporaryAccessPassMethods",
-                    segment(&user.id)
+                    encode_segment(&user.id)
                 ))
                 .json(&NewTemporaryAccessPass {
                     lifetime_in_minutes: TAP_LIFETIME_MINUTES,
@@ -636,8 +786,11 @@ impl IdentityWrites for M365Connector {
     }
 
     async fn revoke_sessions(&self, _proof: &ExecutionProof<'_>, user: &User) -> Result<()> {
-        self.graph()
-            .post(&format!("users/{}/revokeSignInSessions", segment(&user.id)))
+        self.client()
+            .post(&format!(
+                "users/{}/revokeSignInSessions",
+                encode_segment(&user.id)
+            ))
             .operation("revoke_sessions")
             .send_empty()
             .await
@@ -660,30 +813,7 @@ impl IdentityWrites for M365Connector {
         user: &User,
         group: &Group,
     ) -> Result<()> {
-        match group.kind {
-            GroupKind::External => Err(Error::invalid(format!(
-                "m365: group {} is dynamic or synced from on-premises; its membership cannot be changed here",
-                group.name
-            ))),
-            GroupKind::Distribution | GroupKind::MailEnabledSecurity => {
-                self.distribution_member(user, group, true).await
-            }
-            GroupKind::Security | GroupKind::Unified => {
-                let result = self
-                    .graph()
-                    .post(&format!("groups/{}/members/$ref", segment(&group.id)))
-                    .json(&json!({ "@odata.id": self.directory_object_ref(&user.id) }))
-                    .operation("add_group_member")
-                    .send_empty()
-                    .await;
-                match result {
-                    Err(e) if already_done(&e, &["added object references already exist"]) => {
-                        Ok(())
-                    }
-                    other => other,
-                }
-            }
-        }
+        self.change_membership(user, group, true).await
     }
 
     async fn remove_from_group(
@@ -692,32 +822,7 @@ impl IdentityWrites for M365Connector {
         user: &User,
         group: &Group,
     ) -> Result<()> {
-        match group.kind {
-            GroupKind::External => Err(Error::invalid(format!(
-                "m365: group {} is dynamic or synced from on-premises; its membership cannot be changed here",
-                group.name
-            ))),
-            GroupKind::Distribution | GroupKind::MailEnabledSecurity => {
-                self.distribution_member(user, group, false).await
-            }
-            GroupKind::Security | GroupKind::Unified => {
-                let result = self
-                    .graph()
-                    .delete(&format!(
-                        "groups/{}/members/{}/$ref",
-                        segment(&group.id),
-                        segment(&user.id)
-                    ))
-                    .operation("remove_group_member")
-                    .send_empty()
-                    .await;
-                match result {
-                    // The group was just read, so a 404 means the user is not a member.
-                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-                    other => other,
-                }
-            }
-        }
+        self.change_membership(user, group, false).await
     }
 
     async fn create_user(
@@ -748,7 +853,7 @@ impl IdentityWrites for M365Connector {
             }
         }
         let created: GraphUser = self
-            .graph()
+            .client()
             .post("users")
             .json(&body)
             .operation("create_user")
@@ -785,7 +890,7 @@ impl IdentityWrites for M365Connector {
         if state.usage_location.is_none() {
             let location = self.inner.default_usage_location.clone().ok_or_else(|| {
                 Error::invalid(format!(
-                    "m365: {} has no usage location, which licensing needs; set one on the user or configure default_usage_location",
+                    "{VENDOR}: {} has no usage location, which licensing needs; set one on the user or configure default_usage_location",
                     user.login
                 ))
             })?;
@@ -801,10 +906,12 @@ impl IdentityWrites for M365Connector {
             .await?
             .into_iter()
             .find(|s| s.sku_id.eq_ignore_ascii_case(&sku.id))
-            .ok_or_else(|| Error::not_found(format!("m365: the tenant has no SKU {}", sku.id)))?;
+            .ok_or_else(|| {
+                Error::not_found(format!("{VENDOR}: the tenant has no SKU {}", sku.id))
+            })?;
         if current.consumed_units >= current.prepaid_units.enabled {
             return Err(Error::conflict(format!(
-                "m365: no free {} seats ({} of {} used)",
+                "{VENDOR}: no free {} seats ({} of {} used)",
                 current.sku_part_number, current.consumed_units, current.prepaid_units.enabled
             )));
         }
@@ -835,7 +942,7 @@ impl IdentityWrites for M365Connector {
         };
         if !current.direct {
             return Err(Error::invalid(format!(
-                "m365: {} holds {} through group-based licensing (group {}); remove the user from that group instead",
+                "{VENDOR}: {} holds {} through group-based licensing (group {}); remove the user from that group instead",
                 user.login,
                 sku.name,
                 current.inherited_from.join(", ")
@@ -900,7 +1007,13 @@ impl IdentityWrites for M365Connector {
             .mailbox_cmdlet(cmdlet, &grant.mailbox, parameters)
             .await
         {
-            Err(e) if already_done(&e, &["ACE doesn't exist"]) => Ok(()),
+            // The permission entry (ACE) to remove is not there: the desired state.
+            Err(e)
+                if e.kind() == ErrorKind::NotFound
+                    && e.context_value("vendor_code") == Some(EXO_TASK_FAILED) =>
+            {
+                Ok(())
+            }
             other => other.map(drop),
         }
     }

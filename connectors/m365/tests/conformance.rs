@@ -1,13 +1,15 @@
-//! The testkit's conformance suite for the m365 connector.
+//! The testkit's conformance suite for the m365 connector, and building it through the
+//! registry from a `stackhand.toml` section.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use stackhand_core::build::LocalSecrets;
 use stackhand_core::{
-    Action, ActionId, ActionRequest, Connector, IdempotencyKey, Principal, Result, TenantId,
-    UserQuery,
+    Action, ActionId, ActionRequest, BuildContext, Category, Connector, ErrorKind, IdempotencyKey,
+    Principal, Registry, Result, SecretRef, TenantId, UserQuery,
 };
 use stackhand_m365::{M365Config, M365Connector};
 use stackhand_testkit::conformance::{
@@ -17,26 +19,20 @@ use stackhand_testkit::openapi::{ObservedRequest, Spec};
 
 const ENTRA_TENANT: &str = "contoso.example";
 const CLIENT_SECRET: &str = "m365-conformance-client-secret-7d41";
+const SECRET_FILE: &str = "m365.secret";
 const ACCESS_TOKEN: &str = "m365-conformance-access-token-93b2";
 const USER_ID: &str = "87d349ed-44d7-43e1-9a83-5f2406dee5bd";
 
-struct M365Harness;
-
-fn tenant() -> TenantId {
-    TenantId::new("contoso").unwrap()
+/// The retries the suite wants: on, but fast.
+fn fast_retry() -> Value {
+    json!({"max_attempts": 3, "min_delay_ms": 1, "max_delay_ms": 5})
 }
 
-fn build(server_url: &str) -> Result<M365Connector> {
-    let config =
-        M365Config::client_secret(ENTRA_TENANT, "app-id", SecretString::from(CLIENT_SECRET))
-            .with_server(server_url)?
-            .with_retry(stackhand_http::RetryConfig {
-                max_attempts: 3,
-                min_delay: std::time::Duration::from_millis(5),
-                max_delay: std::time::Duration::from_millis(20),
-                max_retry_after: std::time::Duration::from_secs(5),
-            });
-    M365Connector::new(tenant(), config)
+struct M365Harness;
+
+/// The tenant the suite builds connectors for.
+fn tenant() -> TenantId {
+    TenantId::new(conformance::TENANT).unwrap()
 }
 
 fn user_fixture() -> Fixture {
@@ -51,23 +47,16 @@ fn user_fixture() -> Fixture {
     )
 }
 
-fn member_of_fixture() -> Fixture {
-    Fixture::json(
-        Route::get(&format!("/v1.0/users/{USER_ID}/memberOf")),
-        json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects", "value": [
-            {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Sales",
-             "groupTypes": [], "mailEnabled": false, "securityEnabled": true}
-        ]}),
-    )
-}
-
-/// What `get_user` reads for roles: transitive memberships and PIM eligibility.
-fn roles_fixtures() -> [Fixture; 2] {
+/// What `get_user` reads besides the user: its direct memberships (which also serve
+/// `user_groups`: Jane is in no role-assignable group) and its PIM eligibility.
+fn membership_fixtures() -> [Fixture; 2] {
     [
         Fixture::json(
-            Route::get(&format!("/v1.0/users/{USER_ID}/transitiveMemberOf")),
+            Route::get(&format!("/v1.0/users/{USER_ID}/memberOf")),
             json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects", "value": [
-                {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Sales"}
+                {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Sales",
+                 "groupTypes": [], "mailEnabled": false, "securityEnabled": true,
+                 "isAssignableToRole": null}
             ]}),
         ),
         Fixture::json(
@@ -88,10 +77,33 @@ fn request(action: &'static str, params: Value) -> ActionRequest {
     .unwrap()
 }
 
+/// One of the connector's own actions, bound to a connector pointed at `server_url`.
+///
+/// The suite asks for plan cases synchronously from inside its runtime, so the connector is
+/// built on a thread of its own (building sends nothing; it only resolves the secret).
 fn vendor_action(server_url: &str, id: &str) -> Arc<dyn Action> {
-    build(server_url)
-        .unwrap()
-        .actions()
+    let config = M365Config::client_secret(
+        ENTRA_TENANT,
+        "app-id",
+        SecretRef::value(SecretString::from(CLIENT_SECRET)),
+    )
+    .with_server(server_url)
+    .unwrap();
+    let ctx = BuildContext::new(tenant());
+    let m365 = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(M365Connector::build(&ctx, config))
+            })
+            .join()
+            .unwrap()
+    })
+    .unwrap();
+    m365.actions()
         .into_iter()
         .find(|a| a.spec().id.as_str() == id)
         .unwrap()
@@ -99,12 +111,32 @@ fn vendor_action(server_url: &str, id: &str) -> Arc<dyn Action> {
 
 #[async_trait]
 impl Harness for M365Harness {
-    fn connector(&self, server_url: &str) -> Result<Arc<dyn Connector>> {
-        Ok(Arc::new(build(server_url)?))
+    fn register(&self, registry: &mut Registry) {
+        stackhand_m365::register(registry);
+    }
+
+    fn vendor(&self) -> &'static str {
+        stackhand_m365::VENDOR
+    }
+
+    fn config(&self, server_url: &str) -> Value {
+        json!({
+            "tenant_id": ENTRA_TENANT,
+            "base_url": server_url,
+            "exchange_base_url": server_url,
+            "authority_host": server_url,
+            "auth": {"method": "client_secret", "client_id": "app-id",
+                     "client_secret": {"file": SECRET_FILE}},
+            "http": {"retry": fast_retry()},
+        })
+    }
+
+    fn secret_files(&self) -> Vec<(String, String)> {
+        vec![(SECRET_FILE.into(), format!("{CLIENT_SECRET}\n"))]
     }
 
     fn secrets(&self) -> Vec<String> {
-        vec![CLIENT_SECRET.into(), ACCESS_TOKEN.into()]
+        vec![ACCESS_TOKEN.into()]
     }
 
     fn token_endpoint(&self) -> Option<TokenEndpoint> {
@@ -115,8 +147,8 @@ impl Harness for M365Harness {
     }
 
     fn probe(&self, _server_url: &str) -> Probe {
-        let [transitive, eligibility] = roles_fixtures();
-        Probe::new(user_fixture()).and(transitive).and(eligibility)
+        let [member_of, eligibility] = membership_fixtures();
+        Probe::new(user_fixture()).and(member_of).and(eligibility)
     }
 
     async fn run_probe(&self, connector: &dyn Connector) -> Result<()> {
@@ -128,8 +160,18 @@ impl Harness for M365Harness {
             .map(drop)
     }
 
+    /// Graph's envelope, with the code Graph sends for each status.
     fn error_body(&self, status: u16) -> Value {
-        json!({"error": {"code": "Request_ResourceNotFound", "message": format!("Graph answered {status}"),
+        let code = match status {
+            401 => "InvalidAuthenticationToken",
+            403 => "Authorization_RequestDenied",
+            404 => "Request_ResourceNotFound",
+            409 => "Request_MultipleObjectsWithSameKeyValue",
+            429 => "TooManyRequests",
+            503 => "serviceNotAvailable",
+            _ => "generalException",
+        };
+        json!({"error": {"code": code, "message": format!("Graph answered {status}"),
             "innerError": {"date": "2026-11-23T10:00:00", "request-id": "req-1", "client-request-id": "req-1"}}})
     }
 
@@ -166,27 +208,31 @@ impl Harness for M365Harness {
             .clone();
         let exo = format!("/adminapi/beta/{ENTRA_TENANT}/InvokeCommand");
         vec![
-            roles_fixtures().into_iter().fold(
-                PlanCase::new("unlock", unlock, request("identity.unlock", json!({"user": "jane@contoso.example"})))
-                    .fixture(user_fixture())
-                    .fixture(member_of_fixture()),
+            membership_fixtures().into_iter().fold(
+                PlanCase::new(
+                    "unlock",
+                    unlock,
+                    request("identity.unlock", json!({"user": "jane@contoso.example"})),
+                )
+                .fixture(user_fixture()),
                 PlanCase::fixture,
             ),
-            roles_fixtures().into_iter().fold(
-                PlanCase::new(
-                    "hide_from_gal",
-                    vendor_action(server_url, "m365.hide_from_gal"),
-                    request("m365.hide_from_gal", json!({"mailbox": "jane@contoso.example"})),
-                ),
-                PlanCase::fixture,
-            )
-            .fixture(user_fixture())
-            .fixture(member_of_fixture())
-            .fixture(Fixture::json(
-                Route::post(&exo),
-                json!({"value": [{"Identity": "jane", "UserPrincipalName": "jane@contoso.example",
-                    "RecipientTypeDetails": "UserMailbox", "HiddenFromAddressListsEnabled": false}]}),
-            )),
+            membership_fixtures()
+                .into_iter()
+                .fold(
+                    PlanCase::new(
+                        "hide_from_gal",
+                        vendor_action(server_url, "m365.hide_from_gal"),
+                        request("m365.hide_from_gal", json!({"mailbox": "jane@contoso.example"})),
+                    ),
+                    PlanCase::fixture,
+                )
+                .fixture(user_fixture())
+                .fixture(Fixture::json(
+                    Route::post(&exo),
+                    json!({"value": [{"Identity": "jane", "UserPrincipalName": "jane@contoso.example",
+                        "RecipientTypeDetails": "UserMailbox", "HiddenFromAddressListsEnabled": false}]}),
+                )),
             PlanCase::new(
                 "list_service_issues",
                 vendor_action(server_url, "m365.list_service_issues"),
@@ -199,7 +245,7 @@ impl Harness for M365Harness {
         ]
     }
 
-    /// Graph's document; Exchange's `InvokeCommand` and service health are not in it.
+    /// Graph's document; Exchange's `InvokeCommand` is not in it.
     fn spec(&self) -> Option<Spec> {
         Some(
             Spec::load("microsoft-graph.yaml")
@@ -238,4 +284,91 @@ async fn m365_conforms() {
             "{trial:?}"
         );
     }
+}
+
+/// A `[tenants.contoso-law.connectors.m365]` section as an operator writes it.
+const SECTION: &str = r#"
+tenant_id = "contosolaw.com"
+notify_sender = "helpdesk@contosolaw.com"
+default_usage_location = "US"
+base_url = "http://127.0.0.1:9/v1.0"
+exchange_base_url = "http://127.0.0.1:9"
+token_url = "http://127.0.0.1:9/contosolaw.com/oauth2/v2.0/token"
+
+[auth]
+method = "client_secret"
+client_id = "5a8c1e2b-9f3d-4c6a-8b7e-0d1f2a3b4c5d"
+client_secret = { file = "m365.secret" }
+
+[http]
+requests_per_second = 10
+page_size = 500
+
+[http.retry]
+max_attempts = 2
+"#;
+
+/// The section as the runner hands it to the factory: TOML read into JSON.
+fn section(text: &str) -> Value {
+    let table: toml::Table = toml::from_str(text).unwrap();
+    serde_json::to_value(table).unwrap()
+}
+
+#[tokio::test]
+async fn builds_from_a_toml_section_through_the_registry() {
+    let secrets = std::env::temp_dir().join(format!("stackhand-m365-toml-{}", std::process::id()));
+    std::fs::create_dir_all(secrets.join("contoso-law")).unwrap();
+    std::fs::write(secrets.join("contoso-law").join(SECRET_FILE), CLIENT_SECRET).unwrap();
+    let ctx = BuildContext::new(TenantId::new("contoso-law").unwrap())
+        .with_secrets(Arc::new(LocalSecrets::new().with_dir(&secrets)));
+    let mut registry = Registry::new();
+    stackhand_m365::register(&mut registry);
+
+    let connector = registry
+        .build(&ctx, "m365", section(SECTION))
+        .await
+        .unwrap();
+    let info = connector.info();
+    assert_eq!(
+        (info.vendor.as_str(), info.tenant.as_str()),
+        ("m365", "contoso-law")
+    );
+    assert_eq!(info.categories, [Category::Identity, Category::Messaging]);
+    assert_eq!(connector.actions().len(), 5);
+    assert!(!format!("{connector:?}").contains(CLIENT_SECRET));
+
+    // A misspelt key is refused, naming it and the key meant, also inside the shared `http`
+    // table; a page size above Exchange's maximum names its key too.
+    for (from, to, key, meant) in [
+        (
+            "notify_sender =",
+            "notify_sendr =",
+            "notify_sendr",
+            Some("notify_sender"),
+        ),
+        (
+            "requests_per_second =",
+            "request_per_second =",
+            "http.request_per_second",
+            Some("requests_per_second"),
+        ),
+        (
+            "page_size = 500",
+            "page_size = 5000",
+            "http.page_size",
+            None,
+        ),
+    ] {
+        let error = registry
+            .build(&ctx, "m365", section(&SECTION.replace(from, to)))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Invalid, "{error}");
+        assert_eq!(error.context_value("key"), Some(key), "{error}");
+        if let Some(meant) = meant {
+            let hint = format!("did you mean \"{meant}\"");
+            assert!(error.to_string().contains(&hint), "{error}");
+        }
+    }
+    std::fs::remove_dir_all(&secrets).ok();
 }

@@ -127,6 +127,22 @@ async fn reset_unlock_mfa_and_revoke() {
     let daniel = s.sim.user(users::DANIEL).unwrap();
     assert_eq!(daniel.password, password.expose_secret());
     assert!(daniel.force_change_password_next_sign_in);
+    // The connector revoked the sessions, once: core does not revoke a second time.
+    let revocations: Vec<String> = s
+        .server
+        .recorder()
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/revokeSignInSessions"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        revocations,
+        vec![format!(
+            "/v1.0/users/{}/revokeSignInSessions",
+            users::DANIEL
+        )]
+    );
 
     // Entra has no unlock call, and a blocked sign-in is not a lockout: unlock never
     // re-enables an account an administrator disabled.
@@ -204,7 +220,7 @@ async fn reset_unlock_mfa_and_revoke() {
     )
     .await;
     assert!(s.sim.user(users::SAM).unwrap().sign_in_sessions_valid_from > before);
-    common::assert_recorded_requests_valid(&s.server.recorder().requests());
+    common::assert_graph_requests_valid(s.server.recorder().requests());
 }
 
 #[tokio::test]
@@ -247,7 +263,7 @@ async fn disable_and_licences_are_undone() {
     s.undo("assign-e3").await;
     assert!(s.sim.licenses_of(users::OLIVIA).is_empty());
     assert_eq!(s.sim.seats("SPE_E3"), Some((5, 4)));
-    common::assert_recorded_requests_valid(&s.server.recorder().requests());
+    common::assert_graph_requests_valid(s.server.recorder().requests());
 }
 
 #[tokio::test]
@@ -282,7 +298,7 @@ async fn groups_and_distribution_lists_are_undone() {
     assert!(s.sim.is_member(groups::PARTNERS_DL, users::DANIEL));
     s.undo("add-dl").await;
     assert!(!s.sim.is_member(groups::PARTNERS_DL, users::DANIEL));
-    common::assert_recorded_requests_valid(&s.server.recorder().requests());
+    common::assert_graph_requests_valid(s.server.recorder().requests());
 }
 
 #[tokio::test]
@@ -353,7 +369,7 @@ async fn create_user_through_the_engine() {
     let jane = s.sim.user("jdoe@contosolaw.com").unwrap();
     assert_eq!(jane.password, password.expose_secret());
     assert!(jane.account_enabled);
-    common::assert_recorded_requests_valid(&s.server.recorder().requests());
+    common::assert_graph_requests_valid(s.server.recorder().requests());
 }
 
 #[tokio::test]
@@ -524,5 +540,5 @@ async fn adding_anyone_to_a_role_assignable_group_is_protected() {
     assert_eq!(approval.decision.rule.as_str(), "protected-needs-lead");
     assert!(!s.sim.is_member(groups::HELPDESK_ADMINS, users::PRIYA));
     assert!(s.sim.roles_of(users::PRIYA).is_empty());
-    common::assert_recorded_requests_valid(&s.server.recorder().requests());
+    common::assert_graph_requests_valid(s.server.recorder().requests());
 }

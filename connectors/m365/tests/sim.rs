@@ -10,7 +10,7 @@ use stackhand_core::{
     MailboxRight, Message, Messaging, NewUser, ResetPasswordOptions, StepStatus, UserQuery,
 };
 use stackhand_core::{Group, LicenseSku, Result, User};
-use stackhand_m365::M365Connector;
+use stackhand_m365::{M365Auth, M365Connector};
 use stackhand_sim::Faults;
 use stackhand_sim::m365::seed::{groups, skus, users};
 
@@ -107,7 +107,7 @@ async fn users_are_found_read_and_mapped() {
         .unwrap();
     assert_eq!(by_name[0].login, "dreyes@contosolaw.com");
     assert_eq!(sim.users().len(), 9);
-    common::assert_recorded_requests_valid(&server.recorder().requests());
+    common::assert_graph_requests_valid(server.recorder().requests());
 }
 
 #[tokio::test]
@@ -165,7 +165,7 @@ async fn password_reset_sets_a_strong_password_and_revokes_sessions() {
         Some("Authorization_RequestDenied")
     );
     assert!(!denied.to_string().contains(seed_secret()));
-    common::assert_recorded_requests_valid(&server.recorder().requests());
+    common::assert_graph_requests_valid(server.recorder().requests());
 }
 
 fn seed_secret() -> &'static str {
@@ -217,7 +217,7 @@ async fn block_unblock_unlock_and_revoke() {
         .kind(),
         ErrorKind::Invalid
     );
-    common::assert_recorded_requests_valid(&server.recorder().requests());
+    common::assert_graph_requests_valid(server.recorder().requests());
 }
 
 #[tokio::test]
@@ -256,7 +256,7 @@ async fn mfa_reset_removes_every_method_default_last_and_issues_a_tap() {
             .unwrap()
             .contains("microsoftAuthenticatorMethods")
     );
-    common::assert_recorded_requests_valid(&server.recorder().requests());
+    common::assert_graph_requests_valid(server.recorder().requests());
 }
 
 #[tokio::test]
@@ -304,7 +304,7 @@ async fn groups_through_graph_and_distribution_lists_through_exchange() {
         m365.find_group("No Such Group").await.unwrap_err().kind(),
         ErrorKind::NotFound
     );
-    common::assert_recorded_requests_valid(&server.recorder().requests());
+    common::assert_graph_requests_valid(server.recorder().requests());
 }
 
 #[tokio::test]
@@ -359,7 +359,7 @@ async fn licences_set_usage_location_check_seats_and_report_inheritance() {
 
     remove_license(&m365, &olivia, &e3).await.unwrap();
     assert!(sim.licenses_of(users::OLIVIA).is_empty());
-    common::assert_recorded_requests_valid(&server.recorder().requests());
+    common::assert_graph_requests_valid(server.recorder().requests());
 }
 
 #[tokio::test]
@@ -389,7 +389,7 @@ async fn create_user_with_a_generated_password() {
     assert_eq!(stored.mail_nickname, "jdoe");
     assert!(stored.force_change_password_next_sign_in);
     assert_eq!(created.user.id, stored.id);
-    common::assert_recorded_requests_valid(&server.recorder().requests());
+    common::assert_graph_requests_valid(server.recorder().requests());
 }
 
 #[tokio::test]
@@ -574,12 +574,14 @@ async fn throttling_is_retried_and_expired_tokens_refetched() {
 async fn health_reports_bad_credentials() {
     let (_sim, server, m365) = common::start().await;
     assert!(m365.health().await.unwrap().healthy);
-    let mut config = common::config(&server.url());
-    config.auth = stackhand_m365::M365Auth::ClientSecret {
-        client_id: stackhand_sim::m365::seed::CLIENT_ID.into(),
-        client_secret: secrecy::SecretString::from("wrong-secret-value-123"),
-    };
-    let bad = stackhand_m365::M365Connector::new(common::tenant(), config).unwrap();
+    let config = common::config_with_auth(
+        &server.url(),
+        M365Auth::ClientSecret {
+            client_id: stackhand_sim::m365::seed::CLIENT_ID.into(),
+            client_secret: common::secret("wrong-secret-value-123"),
+        },
+    );
+    let bad = common::build(config).await.unwrap();
     let health = bad.health().await.unwrap();
     assert!(!health.healthy);
     assert!(
@@ -599,13 +601,15 @@ const TEST_KEY: &str = include_str!("fixtures/sim-app-test-key.pem");
 async fn certificate_credentials_sign_an_assertion_for_each_resource() {
     use stackhand_sim::m365::seed;
     let (_sim, server, _) = common::start().await;
-    let mut config = common::config(&server.url());
-    config.auth = stackhand_m365::M365Auth::Certificate {
-        client_id: seed::CLIENT_ID.into(),
-        private_key_pem: secrecy::SecretString::from(TEST_KEY),
-        thumbprint: seed::CERTIFICATE_THUMBPRINT.into(),
-    };
-    let m365 = stackhand_m365::M365Connector::new(common::tenant(), config).unwrap();
+    let config = common::config_with_auth(
+        &server.url(),
+        M365Auth::Certificate {
+            client_id: seed::CLIENT_ID.into(),
+            private_key_pem: common::secret(TEST_KEY),
+            thumbprint: seed::CERTIFICATE_THUMBPRINT.into(),
+        },
+    );
+    let m365 = common::build(config).await.unwrap();
     assert_eq!(m365.get_user(users::SAM).await.unwrap().id, users::SAM);
     assert!(m365.mailbox("sokafor@contosolaw.com").await.is_ok());
     let tokens: Vec<String> = server
@@ -626,12 +630,14 @@ async fn certificate_credentials_sign_an_assertion_for_each_resource() {
 async fn delegated_tokens_supplied_by_the_caller() {
     use stackhand_sim::m365::Audience;
     let (sim, server, _) = common::start().await;
-    let mut config = common::config(&server.url());
-    config.auth = stackhand_m365::M365Auth::Delegated {
-        graph_token: secrecy::SecretString::from(sim.delegated_token(Audience::Graph)),
-        exchange_token: None,
-    };
-    let m365 = stackhand_m365::M365Connector::new(common::tenant(), config).unwrap();
+    let config = common::config_with_auth(
+        &server.url(),
+        M365Auth::Delegated {
+            graph_token: common::secret(&sim.delegated_token(Audience::Graph)),
+            exchange_token: None,
+        },
+    );
+    let m365 = common::build(config).await.unwrap();
     // The admin's own token is not held to the app's directory role.
     let margaret = m365.get_user(users::MARGARET).await.unwrap();
     let writer = m365.clone();
@@ -697,7 +703,7 @@ async fn roles_through_groups_and_eligible_roles_count() {
         m365.get_user(users::DANIEL).await.unwrap().roles,
         vec!["Helpdesk Administrator"]
     );
-    common::assert_recorded_requests_valid(&server.recorder().requests());
+    common::assert_graph_requests_valid(server.recorder().requests());
 }
 
 #[tokio::test]
@@ -719,5 +725,5 @@ async fn eligibility_that_cannot_be_read_fails_closed() {
     let tom = m365.get_user(users::TOM).await.unwrap();
     assert_eq!(tom.roles, vec!["Helpdesk Administrator"]);
     assert!(m365.get_user(users::OLIVIA).await.unwrap().roles.is_empty());
-    common::assert_recorded_requests_valid(&server.recorder().requests());
+    common::assert_graph_requests_valid(server.recorder().requests());
 }

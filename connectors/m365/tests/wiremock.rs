@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use stackhand_core::{
     Connector as _, ErrorKind, Group, GroupKind, IdentityProvider, IdentityWrites, LicenseSku,
@@ -52,20 +52,20 @@ async fn wire() -> Wire {
             .mount(&server)
             .await;
     }
-    let config = M365Config::client_secret(TENANT, "app-id", SecretString::from(SECRET))
+    let config = M365Config::client_secret(TENANT, "app-id", common::secret(SECRET))
         .with_server(&server.uri())
         .unwrap()
         .with_notify_sender("helpdesk@contoso.example")
         .with_default_usage_location("US")
-        .with_retry(common::fast_retry());
-    let m365 = M365Connector::new(common::tenant(), config).unwrap();
+        .with_http(common::fast_http());
+    let m365 = common::build(config).await.unwrap();
     Wire { server, m365 }
 }
 
 impl Wire {
     /// Every Graph request the server saw validates against the Graph document.
     async fn validate(&self) {
-        common::assert_wiremock_requests_valid(&self.server.received_requests().await.unwrap());
+        common::assert_graph_requests_valid(&self.server.received_requests().await.unwrap());
     }
 
     async fn body_of(&self, method_name: &str, path_suffix: &str) -> Value {
@@ -178,20 +178,33 @@ const GROUP_SELECT: &str = "id,displayName,groupTypes,mailEnabled,securityEnable
 
 const ELIGIBILITY: &str = "roleManagement/directory/roleEligibilityScheduleInstances";
 
-/// `GET /users/{id}/transitiveMemberOf?$select=id,displayName`, answering `items`.
-async fn mount_transitive(w: &Wire, items: Value) {
+/// `GET /users/{id}/memberOf?$select=<group fields>`, answering `items`, `times` times (a
+/// later mount answers after that).
+async fn mount_member_of(w: &Wire, items: Value, times: u64) {
+    graph("GET", &format!("users/{USER_ID}/memberOf"))
+        .and(query_param("$select", GROUP_SELECT))
+        .respond_with(member_of_page(items))
+        .up_to_n_times(times)
+        .expect(times)
+        .mount(&w.server)
+        .await;
+}
+
+/// `GET /users/{id}/transitiveMemberOf?$select=id,displayName`, answering `items`, `times`
+/// times.
+async fn mount_transitive(w: &Wire, items: Value, times: u64) {
     graph("GET", &format!("users/{USER_ID}/transitiveMemberOf"))
         .and(query_param("$select", "id,displayName"))
         .and(query_param_is_missing("$count"))
         .respond_with(member_of_page(items))
-        .expect(1)
+        .expect(times)
         .mount(&w.server)
         .await;
 }
 
 /// `GET /roleManagement/directory/roleEligibilityScheduleInstances` for the user, answering
-/// `response`.
-async fn mount_eligibility(w: &Wire, response: ResponseTemplate) {
+/// `response`, `times` times.
+async fn mount_eligibility(w: &Wire, response: ResponseTemplate, times: u64) {
     graph("GET", ELIGIBILITY)
         .and(query_param(
             "$filter",
@@ -199,24 +212,52 @@ async fn mount_eligibility(w: &Wire, response: ResponseTemplate) {
         ))
         .and(query_param("$expand", "roleDefinition"))
         .respond_with(response)
-        .expect(1)
+        .expect(times)
         .mount(&w.server)
         .await;
 }
 
-/// A wire answering `get_user("adelev@contoso.example")`: the user, its transitive
-/// memberships and its eligibility, each read once.
-async fn wire_get_user(transitive: Value, eligibility: ResponseTemplate) -> Wire {
-    let w = wire().await;
+/// `GET /users/adelev@contoso.example?$select=<user fields>`, `times` times.
+async fn mount_user(w: &Wire, times: u64) {
     graph("GET", "users/adelev@contoso.example")
         .and(query_param("$select", USER_SELECT))
         .respond_with(ok(graph_user()))
-        .expect(1)
+        .expect(times)
         .mount(&w.server)
         .await;
-    mount_transitive(&w, transitive).await;
-    mount_eligibility(&w, eligibility).await;
+}
+
+/// A wire answering `get_user("adelev@contoso.example")`: the user, its direct memberships,
+/// its transitive ones (when `transitive` is given: the user is in a role-assignable group)
+/// and its eligibility, each read once.
+async fn wire_get_user(
+    direct: Value,
+    transitive: Option<Value>,
+    eligibility: ResponseTemplate,
+) -> Wire {
+    let w = wire().await;
+    mount_user(&w, 1).await;
+    mount_member_of(&w, direct, 1).await;
+    match transitive {
+        Some(items) => mount_transitive(&w, items, 1).await,
+        None => mount_transitive(&w, json!([]), 0).await,
+    }
+    mount_eligibility(&w, eligibility, 1).await;
     w
+}
+
+/// The user's direct membership of the role-assignable Helpdesk Admins group.
+fn helpdesk_admins() -> Value {
+    json!({"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Helpdesk Admins",
+           "groupTypes": [], "mailEnabled": false, "securityEnabled": true, "mail": null,
+           "onPremisesSyncEnabled": null, "isAssignableToRole": true})
+}
+
+fn no_eligibility() -> ResponseTemplate {
+    ok(json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#roleManagement/directory/roleEligibilityScheduleInstances(roleDefinition())",
+        "value": []
+    }))
 }
 
 fn graph_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
@@ -230,9 +271,13 @@ async fn get_user_reads_roles_held_directly_through_groups_and_eligible() {
     let w = wire_get_user(
         json!([
             {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "User Administrator"},
+            helpdesk_admins()
+        ]),
+        Some(json!([
+            {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "User Administrator"},
             {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Helpdesk Admins"},
             {"@odata.type": "#microsoft.graph.directoryRole", "id": "r2", "displayName": "Helpdesk Administrator"}
-        ]),
+        ])),
         ok(json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#roleManagement/directory/roleEligibilityScheduleInstances(roleDefinition())",
             "value": [
@@ -259,15 +304,70 @@ async fn get_user_reads_roles_held_directly_through_groups_and_eligible() {
         ]
     );
     assert_eq!(found.status.as_deref(), Some("enabled"));
-    // Three reads: the user, its transitive memberships, its eligibility. No memberOf.
-    assert_eq!(w.server.received_requests().await.unwrap().len(), 4); // + the token
+    // Four reads: the user, its direct memberships, the transitive ones (it is in a
+    // role-assignable group), its eligibility.
+    assert_eq!(w.server.received_requests().await.unwrap().len(), 5); // + the token
+    // Its groups come from the direct memberships just read: no second memberOf.
+    let groups = w.m365.user_groups(&found).await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert!(groups[0].privileged);
+    assert_eq!(w.server.received_requests().await.unwrap().len(), 5);
     w.validate().await;
+}
+
+#[tokio::test]
+async fn roles_of_a_user_outside_role_assignable_groups_come_from_member_of() {
+    // Only role-assignable groups hold roles and they do not nest: without one among the
+    // direct memberships, the direct roles are all the active ones.
+    let w = wire_get_user(
+        json!([
+            {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "Helpdesk Administrator"},
+            {"@odata.type": "#microsoft.graph.group", "id": "g2", "displayName": "Sales", "groupTypes": ["Unified"],
+             "mailEnabled": true, "securityEnabled": false, "isAssignableToRole": null}
+        ]),
+        None,
+        no_eligibility(),
+    )
+    .await;
+    let found = w.m365.get_user("adelev@contoso.example").await.unwrap();
+    assert_eq!(found.roles, vec!["Helpdesk Administrator"]);
+    let groups = w.m365.user_groups(&found).await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert!(!groups[0].privileged);
+    // A second call reads afresh: the first one's read answered once.
+    mount_member_of(&w, json!([]), 1).await;
+    assert!(w.m365.user_groups(&found).await.unwrap().is_empty());
+    w.validate().await;
+}
+
+#[tokio::test]
+async fn a_write_after_get_user_makes_user_groups_read_afresh() {
+    let w = wire_get_user(
+        json!([helpdesk_admins()]),
+        Some(json!([])),
+        no_eligibility(),
+    )
+    .await;
+    let found = w.m365.get_user("adelev@contoso.example").await.unwrap();
+    graph("POST", &format!("users/{USER_ID}/revokeSignInSessions"))
+        .respond_with(ok(json!({"value": true})))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    let (m365, target) = (w.m365.clone(), found.clone());
+    common::write(move |proof| Box::pin(async move { m365.revoke_sessions(proof, &target).await }))
+        .await
+        .unwrap();
+    // The membership read before the write no longer answers.
+    mount_member_of(&w, json!([]), 1).await;
+    assert!(w.m365.user_groups(&found).await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn get_user_fails_closed_when_eligibility_cannot_be_read() {
     let w = wire_get_user(
         json!([]),
+        None,
         graph_error(
             403,
             "Authorization_RequestDenied",
@@ -292,6 +392,7 @@ async fn get_user_fails_closed_when_eligibility_cannot_be_read() {
 async fn a_tenant_without_pim_has_no_eligible_roles() {
     let w = wire_get_user(
         json!([{"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "Helpdesk Administrator"}]),
+        None,
         graph_error(
             400,
             "AadPremiumLicenseRequired",
@@ -360,20 +461,7 @@ async fn find_users_by_login_email_and_name() {
 #[tokio::test]
 async fn reset_password_patches_the_profile_then_revokes() {
     let w = wire().await;
-    graph("PATCH", &format!("users/{USER_ID}"))
-        .and(header("content-type", "application/json"))
-        .and(body_partial_json(
-            json!({"passwordProfile": {"forceChangePasswordNextSignIn": true}}),
-        ))
-        .respond_with(no_content())
-        .expect(1)
-        .mount(&w.server)
-        .await;
-    graph("POST", &format!("users/{USER_ID}/revokeSignInSessions"))
-        .respond_with(ok(json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": true})))
-        .expect(1)
-        .mount(&w.server)
-        .await;
+    mount_reset(&w).await;
     let m365 = w.m365.clone();
     let reset = common::write(move |proof| {
         Box::pin(async move {
@@ -403,6 +491,91 @@ async fn reset_password_patches_the_profile_then_revokes() {
         .find(|r| r.url.path().ends_with("revokeSignInSessions"))
         .unwrap();
     assert!(revoke.body.is_empty(), "revokeSignInSessions takes no body");
+    w.validate().await;
+}
+
+/// A password reset's writes, each expected exactly once: the profile `PATCH`, then one
+/// `revokeSignInSessions`.
+async fn mount_reset(w: &Wire) {
+    graph("PATCH", &format!("users/{USER_ID}"))
+        .and(header("content-type", "application/json"))
+        .and(body_partial_json(
+            json!({"passwordProfile": {"forceChangePasswordNextSignIn": true}}),
+        ))
+        .respond_with(no_content())
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    graph("POST", &format!("users/{USER_ID}/revokeSignInSessions"))
+        .respond_with(ok(json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": true})))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+}
+
+/// The requests a server received, as `METHOD /path`.
+async fn sequence(w: &Wire) -> Vec<String> {
+    w.server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_password_reset_through_the_engine_reads_what_policy_needs_and_revokes_once() {
+    let w = wire().await;
+    // The plan reads the user, its direct memberships (which serve both its roles and its
+    // groups: it is in no role-assignable group) and its eligibility; the execution reads the
+    // user again, as core does, then resets and revokes once.
+    mount_user(&w, 2).await;
+    mount_member_of(
+        &w,
+        json!([
+            {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "Helpdesk Administrator"},
+            {"@odata.type": "#microsoft.graph.group", "id": "g2", "displayName": "Sales", "groupTypes": ["Unified"],
+             "mailEnabled": true, "securityEnabled": false, "isAssignableToRole": null}
+        ]),
+        2,
+    )
+    .await;
+    mount_transitive(&w, json!([]), 0).await;
+    mount_eligibility(&w, no_eligibility(), 2).await;
+    mount_reset(&w).await;
+    let engine = common::engine(&w.m365);
+    let receipt = common::execute(
+        &engine,
+        "reset-adele",
+        "identity.reset_password",
+        json!({"user": "adelev@contoso.example"}),
+    )
+    .await;
+    assert!(receipt.outcome.secret("temporary_password").is_some());
+    // What policy saw: the role, and the groups.
+    assert_eq!(receipt.plan.facts.roles, vec!["Helpdesk Administrator"]);
+    assert!(receipt.plan.facts.privileged);
+    assert_eq!(receipt.plan.facts.groups, vec!["Sales"]);
+    let user = "GET /v1.0/users/adelev@contoso.example".to_string();
+    let member_of = format!("GET /v1.0/users/{USER_ID}/memberOf");
+    let eligibility = format!("GET /v1.0/{ELIGIBILITY}");
+    assert_eq!(
+        sequence(&w).await,
+        vec![
+            format!("POST /{TENANT}/oauth2/v2.0/token"),
+            // plan: get_user, then user_groups answered from get_user's read
+            user.clone(),
+            member_of.clone(),
+            eligibility.clone(),
+            // execute: get_user, the reset, one revocation
+            user,
+            member_of,
+            eligibility,
+            format!("PATCH /v1.0/users/{USER_ID}"),
+            format!("POST /v1.0/users/{USER_ID}/revokeSignInSessions"),
+        ]
+    );
     w.validate().await;
 }
 
@@ -527,6 +700,13 @@ async fn revoke_sessions_posts_without_body() {
     w.validate().await;
 }
 
+/// Reset the test user's MFA through the engine, asking for a TAP or not.
+async fn reset_mfa(w: &Wire, tap: bool) -> stackhand_core::Result<stackhand_core::MfaReset> {
+    let m365 = w.m365.clone();
+    common::write(move |proof| Box::pin(async move { m365.reset_mfa(proof, &user(), tap).await }))
+        .await
+}
+
 fn methods_page() -> Value {
     json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users('x')/authentication/methods", "value": [
         {"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "28c10230-6103-485e-b985-444c60001490", "password": null, "createdDateTime": "2024-05-14T09:00:00Z"},
@@ -580,12 +760,7 @@ async fn mfa_reset_retries_the_refused_default_and_issues_a_tap() {
     let listed = w.m365.list_mfa_methods(&user()).await.unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].description.as_deref(), Some("iPhone 15"));
-    let m365 = w.m365.clone();
-    let reset = common::write(move |proof| {
-        Box::pin(async move { m365.reset_mfa(proof, &user(), true).await })
-    })
-    .await
-    .unwrap();
+    let reset = reset_mfa(&w, true).await.unwrap();
     assert_eq!(reset.removed.len(), 2);
     assert_eq!(
         reset.temporary_access_pass.unwrap().expose_secret(),
@@ -609,13 +784,51 @@ async fn mfa_reset_stops_when_a_whole_pass_is_refused() {
         .expect(2)
         .mount(&w.server)
         .await;
-    let m365 = w.m365.clone();
-    let error = common::write(move |proof| {
-        Box::pin(async move { m365.reset_mfa(proof, &user(), false).await })
-    })
-    .await
-    .unwrap_err();
+    let error = reset_mfa(&w, false).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Invalid);
+}
+
+#[tokio::test]
+async fn mfa_reset_with_a_method_it_cannot_delete_deletes_nothing() {
+    let w = wire().await;
+    let mut page = methods_page();
+    page["value"].as_array_mut().unwrap().push(json!({
+        "@odata.type": "#microsoft.graph.hardwareOathAuthenticationMethod", "id": "h-1",
+        "displayName": "Token 1", "serialNumber": "TOTP123456"
+    }));
+    graph("GET", &format!("users/{USER_ID}/authentication/methods"))
+        .respond_with(ok(page))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(no_content())
+        .expect(0)
+        .mount(&w.server)
+        .await;
+    graph(
+        "POST",
+        &format!("users/{USER_ID}/authentication/temporaryAccessPassMethods"),
+    )
+    .respond_with(ResponseTemplate::new(201))
+    .expect(0)
+    .mount(&w.server)
+    .await;
+    let error = reset_mfa(&w, true).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unsupported);
+    let message = error.message();
+    assert!(
+        message.contains("#microsoft.graph.hardwareOathAuthenticationMethod")
+            && message.contains("nothing was removed")
+            && message.contains("adelev@contoso.example"),
+        "{message}"
+    );
+    let sent = sequence(&w).await;
+    assert!(
+        sent.iter().all(|r| !r.starts_with("DELETE")),
+        "no method was deleted: {sent:?}"
+    );
+    w.validate().await;
 }
 
 #[tokio::test]

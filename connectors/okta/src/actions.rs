@@ -1,17 +1,33 @@
 //! Okta-specific lifecycle actions: `okta.suspend`, `okta.unsuspend` (each the other's undo),
-//! `okta.deactivate` (critical, irreversible) and `okta.activate`.
+//! `okta.deactivate` (critical, irreversible) and `okta.activate`, and [`specs`] listing them.
+//!
+//! A connector hands its actions out from `Connector::actions()`; they are made only inside
+//! this crate, because each holds the connector's client and writes when the engine calls
+//! `execute` or `undo` with its `ExecutionProof`.
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use stackhand_core::{
-    ActionContext, ActionId, ActionRequest, Category, Change, Descriptor, Error, ExecutionProof,
-    Group, Outcome, Plan, Result, Risk, StepStatus, TargetFacts, TypedAction,
+    ActionContext, ActionId, ActionRequest, ActionSpec, Category, Change, Descriptor, Error,
+    ExecutionProof, Group, Outcome, Plan, Result, Risk, StepStatus, TargetFacts, Typed,
+    TypedAction,
 };
 
 use crate::client::{Lifecycle, OktaClient};
 use crate::models::{OktaGroup, status};
+
+/// The specs of every `okta.*` action, without building a connector (for the factory's
+/// description).
+pub fn specs() -> Vec<ActionSpec> {
+    vec![
+        Typed::<Suspend>::spec_of(),
+        Typed::<Unsuspend>::spec_of(),
+        Typed::<Deactivate>::spec_of(),
+        Typed::<Activate>::spec_of(),
+    ]
+}
 
 /// Input of the Okta lifecycle actions.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -73,6 +89,21 @@ fn client_for<'a>(client: &'a OktaClient, ctx: &ActionContext) -> Result<&'a Okt
         )));
     }
     Ok(client)
+}
+
+/// The client (checked as for [`client_for`]) and the id of the user the plan recorded.
+fn planned_user<'a>(
+    client: &'a OktaClient,
+    ctx: &ActionContext,
+    plan: &'a Plan,
+) -> Result<(&'a OktaClient, &'a str)> {
+    let client = client_for(client, ctx)?;
+    let id = plan
+        .state_before
+        .get("id")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| Error::invalid("the plan has no user id in its state before"))?;
+    Ok((client, id))
 }
 
 async fn plan_transition(
@@ -152,12 +183,7 @@ async fn apply(
     plan: &Plan,
     transition: Transition,
 ) -> Result<Outcome> {
-    let client = client_for(client, ctx)?;
-    let id = plan
-        .state_before
-        .get("id")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| Error::invalid("the plan has no user id in its state before"))?;
+    let (client, id) = planned_user(client, ctx, plan)?;
     if plan.is_noop() {
         return Ok(Outcome {
             state_before: plan.state_before.clone(),
@@ -193,12 +219,7 @@ async fn revert(
     plan: &Plan,
     reverse: Transition,
 ) -> Result<Outcome> {
-    let client = client_for(client, ctx)?;
-    let id = plan
-        .state_before
-        .get("id")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| Error::invalid("the plan has no user id in its state before"))?;
+    let (client, id) = planned_user(client, ctx, plan)?;
     let before = plan
         .state_before
         .get("status")
@@ -243,8 +264,8 @@ macro_rules! lifecycle_action {
         }
 
         impl $name {
-            /// The action for one org.
-            pub fn new(client: OktaClient) -> Self {
+            /// The action for one org's client.
+            pub(crate) fn new(client: OktaClient) -> Self {
                 Self { client }
             }
         }

@@ -4,40 +4,58 @@
 //! [tenants.globex.connectors.okta]
 //! base_url = "https://globex.okta.com"          # the org URL; the API is at {base_url}/api/v1
 //! # token_url = "https://globex.okta.com/oauth2/v1/token"   # default: {base_url}/oauth2/v1/token
+//! # read_admin_roles = true                      # false: no okta.roles.read, no admin protection
 //!
 //! [tenants.globex.connectors.okta.auth]
 //! method = "private_key_jwt"
 //! client_id = "0oa1globexsvc"
 //! key_id = "sh-key-1"
-//! private_key_pem = "-----BEGIN PRIVATE KEY-----\n..."
-//! # or: method = "api_token", api_token = "00abc..."
+//! private_key_pem = { file = "okta.pem" }
+//! # or: method = "api_token", api_token = { env = "STACKHAND_SECRET_GLOBEX__OKTA_TOKEN" }
+//!
+//! [tenants.globex.connectors.okta.http]
+//! page_size = 200                                # Okta's maximum
 //! ```
+//!
+//! The OAuth 2.0 scopes are not configured: the connector asks for exactly what the enabled
+//! features need ([`OktaConfig::scopes`]).
 
-use std::fmt;
+use std::fmt::Display;
 
+use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use stackhand_core::{Error, Result};
+use stackhand_core::{Error, Result, SecretRef};
+use stackhand_http::HttpSettings;
 use url::Url;
 
-/// The scopes the connector asks for with OAuth 2.0, covering every operation it performs.
-pub const DEFAULT_SCOPES: &[&str] = &[
+use crate::VENDOR;
+
+/// The scopes every configuration needs: users (reads, lifecycle, passwords, factors, sessions)
+/// and groups (reads, membership), which the connector always offers.
+pub const BASE_SCOPES: &[&str] = &[
     "okta.users.read",
     "okta.users.manage",
     "okta.groups.read",
     "okta.groups.manage",
-    "okta.roles.read",
 ];
 
+/// The scope the admin-role reads need (`GET /api/v1/users/{id}/roles`,
+/// `GET /api/v1/groups/{groupId}/roles`), asked for only when `read_admin_roles` is on.
+pub const ROLES_SCOPE: &str = "okta.roles.read";
+
+/// Items per page when the `http` table does not say, and Okta's maximum for users.
+const PAGE_SIZE: u32 = 200;
+
 /// How the connector authenticates to the org.
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum OktaAuth {
     /// `Authorization: SSWS <token>`: an API token, acting with its creator's admin rights.
     ApiToken {
-        /// The token.
-        api_token: SecretString,
+        /// Where the token is kept (the bare token, without `SSWS `).
+        api_token: SecretRef,
     },
     /// OAuth 2.0 client credentials for an API Services app, authenticated with a
     /// `private_key_jwt` client assertion (the only client authentication Okta accepts for
@@ -45,41 +63,45 @@ pub enum OktaAuth {
     PrivateKeyJwt {
         /// The app's client id.
         client_id: String,
-        /// The RSA private key registered with the app, PEM (PKCS#1 or PKCS#8).
-        private_key_pem: SecretString,
+        /// Where the RSA private key registered with the app is kept, PEM (PKCS#1 or PKCS#8).
+        private_key_pem: SecretRef,
         /// The key id (`kid`) of that key in the app's JWKS.
         #[serde(default)]
         key_id: Option<String>,
-        /// Scopes to request; defaults to [`DEFAULT_SCOPES`].
-        #[serde(default = "default_scopes")]
-        scopes: Vec<String>,
     },
 }
 
-fn default_scopes() -> Vec<String> {
-    DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()
-}
-
-impl fmt::Debug for OktaAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl OktaAuth {
+    /// The credential this method needs, and its key in the section.
+    pub fn credential(&self) -> (&SecretRef, &'static str) {
         match self {
-            OktaAuth::ApiToken { .. } => f
-                .debug_struct("ApiToken")
-                .field("api_token", &"[redacted]")
-                .finish(),
+            OktaAuth::ApiToken { api_token } => (api_token, "auth.api_token"),
             OktaAuth::PrivateKeyJwt {
-                client_id,
-                key_id,
-                scopes,
-                ..
-            } => f
-                .debug_struct("PrivateKeyJwt")
-                .field("client_id", client_id)
-                .field("private_key_pem", &"[redacted]")
-                .field("key_id", key_id)
-                .field("scopes", scopes)
-                .finish(),
+                private_key_pem, ..
+            } => (private_key_pem, "auth.private_key_pem"),
         }
+    }
+
+    /// Check the resolved credential's shape: the bare API token (as Okta shows it once), or a
+    /// PEM key (the signature on the first token request is the real test; this catches a path
+    /// or a JWK given by mistake). Errors name the key and where the secret is kept, never
+    /// the value.
+    pub fn check(&self, credential: &SecretString) -> Result<()> {
+        let (reference, key) = self.credential();
+        let value = credential.expose_secret();
+        let why = match self {
+            OktaAuth::ApiToken { .. } if value.trim().is_empty() => "is empty",
+            OktaAuth::ApiToken { .. }
+                if value.starts_with("SSWS ") || value.chars().any(char::is_whitespace) =>
+            {
+                "must be the bare token, without `SSWS ` or spaces"
+            }
+            OktaAuth::PrivateKeyJwt { .. } if !value.trim_start().starts_with("-----BEGIN") => {
+                "must be a PEM private key (-----BEGIN ... PRIVATE KEY-----)"
+            }
+            _ => return Ok(()),
+        };
+        Err(invalid(key, format!("({}) {why}", reference.describe())))
     }
 }
 
@@ -91,28 +113,20 @@ fn default_true() -> bool {
     true
 }
 
-fn default_page_size() -> u32 {
-    200
-}
-
-fn default_timeout() -> u64 {
-    30
-}
-
-fn default_attempts() -> u32 {
-    4
-}
-
-/// The connector's configuration.
-#[derive(Clone, Deserialize)]
+/// The connector's configuration section, `[tenants.<id>.connectors.okta]`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct OktaConfig {
     /// The org URL (`https://globex.okta.com`), or a test server's. The API is under
     /// `{base_url}/api/v1/`.
+    // schemars has no `Url` support in this workspace (its `url2` feature is off): a string
+    // with the `uri` format.
+    #[schemars(with = "String", extend("format" = "uri"))]
     pub base_url: Url,
     /// The token endpoint; defaults to the org authorization server, `{base_url}/oauth2/v1/token`.
     #[serde(default)]
+    #[schemars(with = "Option<String>", extend("format" = "uri"))]
     pub token_url: Option<Url>,
     /// Credentials.
     pub auth: OktaAuth,
@@ -123,33 +137,14 @@ pub struct OktaConfig {
     /// Read admin roles (`GET /api/v1/users/{id}/roles`, which includes roles held through
     /// groups, and `GET /api/v1/groups/{groupId}/roles` for a group a plan names; scope
     /// `okta.roles.read`) so policies can protect administrators and admin groups. Turning it
-    /// off makes every user and group look unprivileged.
+    /// off drops the scope from the token request and makes every user and group look
+    /// unprivileged.
     #[serde(default = "default_true")]
     pub read_admin_roles: bool,
-    /// Page size for user and group listings (Okta's maximum for users is 200).
-    #[serde(default = "default_page_size")]
-    pub page_size: u32,
-    /// Per-request timeout, in seconds.
-    #[serde(default = "default_timeout")]
-    pub timeout_secs: u64,
-    /// Attempts per request, including the first (retries on 429 and 5xx).
-    #[serde(default = "default_attempts")]
-    pub max_attempts: u32,
-}
-
-impl fmt::Debug for OktaConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OktaConfig")
-            .field("base_url", &self.base_url.as_str())
-            .field("token_url", &self.token_url.as_ref().map(Url::as_str))
-            .field("auth", &self.auth)
-            .field("rate_limit_reserve", &self.rate_limit_reserve)
-            .field("read_admin_roles", &self.read_admin_roles)
-            .field("page_size", &self.page_size)
-            .field("timeout_secs", &self.timeout_secs)
-            .field("max_attempts", &self.max_attempts)
-            .finish()
-    }
+    /// HTTP behaviour: timeout, retries, rate, requests in flight, page size (at most 200),
+    /// user agent.
+    #[serde(default)]
+    pub http: HttpSettings,
 }
 
 impl OktaConfig {
@@ -160,14 +155,12 @@ impl OktaConfig {
             auth,
             rate_limit_reserve: default_reserve(),
             read_admin_roles: true,
-            page_size: default_page_size(),
-            timeout_secs: default_timeout(),
-            max_attempts: default_attempts(),
+            http: HttpSettings::default(),
         }
     }
 
     /// An org reached with an SSWS API token.
-    pub fn api_token(base_url: Url, api_token: SecretString) -> Self {
+    pub fn api_token(base_url: Url, api_token: SecretRef) -> Self {
         Self::with_auth(base_url, OktaAuth::ApiToken { api_token })
     }
 
@@ -175,7 +168,7 @@ impl OktaConfig {
     pub fn private_key_jwt(
         base_url: Url,
         client_id: impl Into<String>,
-        private_key_pem: SecretString,
+        private_key_pem: SecretRef,
         key_id: Option<String>,
     ) -> Self {
         Self::with_auth(
@@ -184,7 +177,6 @@ impl OktaConfig {
                 client_id: client_id.into(),
                 private_key_pem,
                 key_id,
-                scopes: default_scopes(),
             },
         )
     }
@@ -201,124 +193,94 @@ impl OktaConfig {
         self
     }
 
-    /// Set the page size.
-    pub fn with_page_size(mut self, page_size: u32) -> Self {
-        self.page_size = page_size;
-        self
-    }
-
-    /// Set the attempts per request.
-    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts;
-        self
-    }
-
-    /// Turn admin-role reads on or off.
+    /// Turn admin-role reads (and the `okta.roles.read` scope) on or off.
     pub fn with_admin_roles(mut self, read: bool) -> Self {
         self.read_admin_roles = read;
         self
     }
 
-    /// Parse from a JSON configuration value (a `stackhand.toml` section), then validate.
-    pub fn from_value(value: serde_json::Value) -> Result<Self> {
-        let config: Self = serde_json::from_value(value)
-            .map_err(|e| Error::invalid(format!("invalid okta connector configuration: {e}")))?;
-        config.validate()?;
-        Ok(config)
+    /// Set the HTTP behaviour.
+    pub fn with_http(mut self, http: HttpSettings) -> Self {
+        self.http = http;
+        self
     }
 
-    /// Check the configuration; errors name the field at fault.
+    /// Check the configuration; errors name the key at fault (context `key`). Credentials
+    /// are checked when the connector resolves them.
     pub fn validate(&self) -> Result<()> {
         check_url("base_url", &self.base_url)?;
         if let Some(token_url) = &self.token_url {
             check_url("token_url", token_url)?;
         }
         if self.base_url.query().is_some() || self.base_url.fragment().is_some() {
-            return Err(Error::invalid(
-                "okta base_url must be the org URL without a query or fragment",
+            return Err(invalid(
+                "base_url",
+                "must be the org URL without a query or fragment",
             ));
         }
-        match &self.auth {
-            OktaAuth::ApiToken { api_token } => {
-                let token = api_token.expose_secret();
-                if token.trim().is_empty() {
-                    return Err(Error::invalid("okta auth.api_token is empty"));
-                }
-                if token.starts_with("SSWS ") || token.chars().any(char::is_whitespace) {
-                    return Err(Error::invalid(
-                        "okta auth.api_token must be the bare token, without `SSWS ` or spaces",
-                    ));
-                }
-            }
-            OktaAuth::PrivateKeyJwt {
-                client_id,
-                private_key_pem,
-                scopes,
-                ..
-            } => {
-                if client_id.trim().is_empty() {
-                    return Err(Error::invalid("okta auth.client_id is empty"));
-                }
-                if !private_key_pem
-                    .expose_secret()
-                    .trim_start()
-                    .starts_with("-----BEGIN")
-                {
-                    return Err(Error::invalid(
-                        "okta auth.private_key_pem must be a PEM private key (-----BEGIN ... PRIVATE KEY-----)",
-                    ));
-                }
-                if scopes.is_empty() {
-                    return Err(Error::invalid("okta auth.scopes is empty"));
-                }
-                if let Some(bad) = scopes.iter().find(|s| !s.starts_with("okta.")) {
-                    return Err(Error::invalid(format!(
-                        "okta auth.scopes: {bad:?} is not an okta.* scope"
-                    )));
-                }
-            }
+        if let OktaAuth::PrivateKeyJwt { client_id, .. } = &self.auth
+            && client_id.trim().is_empty()
+        {
+            return Err(invalid("auth.client_id", "is empty"));
         }
-        if self.page_size == 0 || self.page_size > 200 {
-            return Err(Error::invalid(format!(
-                "okta page_size must be between 1 and 200, not {}",
-                self.page_size
-            )));
+        self.http.validate(VENDOR)?;
+        self.page_size().map(drop)
+    }
+
+    /// The OAuth 2.0 scopes the enabled features need: [`BASE_SCOPES`], and [`ROLES_SCOPE`]
+    /// when admin roles are read. Computed rather than configured, so a token never carries a
+    /// scope nothing uses, and no feature lacks the scope it needs.
+    pub fn scopes(&self) -> Vec<&'static str> {
+        let mut scopes = BASE_SCOPES.to_vec();
+        if self.read_admin_roles {
+            scopes.push(ROLES_SCOPE);
         }
-        if self.max_attempts == 0 {
-            return Err(Error::invalid("okta max_attempts must be at least 1"));
-        }
-        if self.timeout_secs == 0 {
-            return Err(Error::invalid("okta timeout_secs must be at least 1"));
-        }
-        Ok(())
+        scopes
+    }
+
+    /// Items per page for user and group listings: `http.page_size`, else 200 (Okta's maximum).
+    pub fn page_size(&self) -> Result<u32> {
+        self.http.page_size(VENDOR, PAGE_SIZE, PAGE_SIZE)
     }
 
     /// The API root, `{base_url}/api/v1/`.
     pub fn api_url(&self) -> Result<Url> {
-        let mut base = self.base_url.clone();
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        base.join("api/v1/")
-            .map_err(|e| Error::invalid(format!("okta base_url cannot hold the API path: {e}")))
+        under_base(&self.base_url, "api/v1/")
     }
 
     /// The token endpoint: `token_url`, or `{base_url}/oauth2/v1/token`.
     pub fn token_endpoint(&self) -> Result<Url> {
-        if let Some(url) = &self.token_url {
-            return Ok(url.clone());
+        match &self.token_url {
+            Some(url) => Ok(url.clone()),
+            None => under_base(&self.base_url, "oauth2/v1/token"),
         }
-        let mut base = self.base_url.clone();
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        base.join("oauth2/v1/token")
-            .map_err(|e| Error::invalid(format!("okta base_url cannot hold the token path: {e}")))
     }
 }
 
-/// HTTPS, or plain HTTP to a loopback test server.
-fn check_url(field: &str, url: &Url) -> Result<()> {
+/// `path` under the org URL, keeping any path the org URL has.
+fn under_base(base_url: &Url, path: &str) -> Result<Url> {
+    let mut base = base_url.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    base.join(path)
+        .map_err(|e| invalid("base_url", format!("cannot hold the path {path}: {e}")))
+}
+
+/// An invalid configuration error naming `key`.
+fn invalid(key: &'static str, why: impl Display) -> Error {
+    Error::invalid(format!("{VENDOR}: {key} {why}")).with_context("key", key)
+}
+
+/// HTTPS, or plain HTTP to a loopback test server; never credentials in the URL (they would
+/// show wherever the URL does).
+fn check_url(key: &'static str, url: &Url) -> Result<()> {
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            key,
+            "must not hold credentials; put them in the auth table",
+        ));
+    }
     match url.scheme() {
         "https" => Ok(()),
         "http" => {
@@ -329,14 +291,15 @@ fn check_url(field: &str, url: &Url) -> Result<()> {
             if loopback {
                 Ok(())
             } else {
-                Err(Error::invalid(format!(
-                    "okta {field} must use https (plain http is only allowed for a loopback test server): {url}"
-                )))
+                Err(invalid(
+                    key,
+                    format!(
+                        "must use https (plain http is only allowed for a loopback test server): {url}"
+                    ),
+                ))
             }
         }
-        other => Err(Error::invalid(format!(
-            "okta {field} must be an https URL, not {other}:"
-        ))),
+        other => Err(invalid(key, format!("must be an https URL, not {other}:"))),
     }
 }
 
@@ -345,11 +308,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn parse(value: serde_json::Value) -> Result<OktaConfig> {
+        let config: OktaConfig = stackhand_core::config::section(VENDOR, value)?;
+        config.validate()?;
+        Ok(config)
+    }
+
     #[test]
     fn parses_both_auth_methods_and_derives_endpoints() {
-        let token = OktaConfig::from_value(json!({
+        let token = parse(json!({
             "base_url": "https://globex.okta.com",
-            "auth": {"method": "api_token", "api_token": "00abc"}
+            "auth": {"method": "api_token", "api_token": {"env": "STACKHAND_SECRET_GLOBEX__OKTA"}}
         }))
         .expect("valid");
         assert_eq!(
@@ -360,67 +329,122 @@ mod tests {
             token.token_endpoint().expect("url").as_str(),
             "https://globex.okta.com/oauth2/v1/token"
         );
-        assert!(!format!("{token:?}").contains("00abc"));
+        assert_eq!(token.page_size().expect("size"), 200);
 
-        let jwt = OktaConfig::from_value(json!({
+        let jwt = parse(json!({
             "base_url": "http://127.0.0.1:9000",
             "token_url": "http://127.0.0.1:9001/token",
-            "auth": {"method": "private_key_jwt", "client_id": "0oa1", "private_key_pem": "-----BEGIN PRIVATE KEY-----\nsecret-key-material"}
+            "auth": {"method": "private_key_jwt", "client_id": "0oa1", "private_key_pem": {"file": "okta.pem"}},
+            "http": {"page_size": 50}
         }))
         .expect("valid");
         assert_eq!(
             jwt.token_endpoint().expect("url").as_str(),
             "http://127.0.0.1:9001/token"
         );
-        assert!(!format!("{jwt:?}").contains("secret-key-material"));
-        match &jwt.auth {
-            OktaAuth::PrivateKeyJwt { scopes, .. } => {
-                assert_eq!(scopes.len(), DEFAULT_SCOPES.len())
-            }
-            other => panic!("unexpected {other:?}"),
+        assert_eq!(jwt.page_size().expect("size"), 50);
+    }
+
+    #[test]
+    fn scopes_follow_the_features() {
+        let config = OktaConfig::api_token(
+            "https://globex.okta.com".parse().expect("url"),
+            SecretRef::env("STACKHAND_SECRET_GLOBEX__OKTA"),
+        );
+        assert_eq!(
+            config.scopes(),
+            [
+                "okta.users.read",
+                "okta.users.manage",
+                "okta.groups.read",
+                "okta.groups.manage",
+                "okta.roles.read"
+            ]
+        );
+        assert!(
+            !config
+                .with_admin_roles(false)
+                .scopes()
+                .contains(&ROLES_SCOPE)
+        );
+    }
+
+    #[test]
+    fn refuses_bad_configuration_with_the_key_named() {
+        let token = json!({"method": "api_token", "api_token": {"env": "X"}});
+        let cases = [
+            (
+                json!({"base_url": "http://globex.okta.com", "auth": token}),
+                "base_url",
+                "https",
+            ),
+            (
+                json!({"base_url": "https://admin:hunter2@globex.okta.com", "auth": token}),
+                "base_url",
+                "credentials",
+            ),
+            (
+                json!({"base_url": "https://globex.okta.com", "auth": {"method": "private_key_jwt", "client_id": " ", "private_key_pem": {"file": "k"}}}),
+                "auth.client_id",
+                "empty",
+            ),
+            (
+                json!({"base_url": "https://globex.okta.com", "auth": {"method": "private_key_jwt", "client_id": "c", "private_key_pem": {"file": "k"}, "scopes": ["okta.users.read"]}}),
+                // Inside the tagged `auth` table the path stops at the table; the message
+                // names the key.
+                "auth",
+                "unknown key \"scopes\"",
+            ),
+            (
+                json!({"base_url": "https://globex.okta.com", "http": {"page_size": 500}, "auth": token}),
+                "http.page_size",
+                "maximum of 200",
+            ),
+            (
+                json!({"base_url": "https://globex.okta.com", "auth": {"method": "client_secret", "client_secret": {"env": "X"}}}),
+                "auth.method",
+                "unknown variant",
+            ),
+            (
+                json!({"base_url": "https://globex.okta.com", "page_size": 1, "auth": token}),
+                "page_size",
+                "unknown key",
+            ),
+            (
+                json!({"base_url": "https://globex.okta.com", "auth": {"method": "api_token", "api_token": "00abc-pasted"}}),
+                "auth",
+                "cannot be written into configuration",
+            ),
+        ];
+        for (value, key, needle) in cases {
+            let err = parse(value).expect_err("invalid");
+            assert_eq!(err.context_value("key"), Some(key), "{err}");
+            assert!(err.message().contains(needle), "{needle}: {err}");
+            assert!(!err.to_string().contains("hunter2") && !err.to_string().contains("00abc"));
         }
     }
 
     #[test]
-    fn refuses_bad_configuration_with_the_field_named() {
-        let cases = [
-            (
-                json!({"base_url": "http://globex.okta.com", "auth": {"method": "api_token", "api_token": "x"}}),
-                "https",
-            ),
-            (
-                json!({"base_url": "https://globex.okta.com", "auth": {"method": "api_token", "api_token": "SSWS x"}}),
-                "bare token",
-            ),
-            (
-                json!({"base_url": "https://globex.okta.com", "auth": {"method": "api_token", "api_token": ""}}),
-                "empty",
-            ),
-            (
-                json!({"base_url": "https://globex.okta.com", "auth": {"method": "private_key_jwt", "client_id": "c", "private_key_pem": "nope"}}),
-                "PEM",
-            ),
-            (
-                json!({"base_url": "https://globex.okta.com", "auth": {"method": "private_key_jwt", "client_id": "c", "private_key_pem": "-----BEGIN x", "scopes": ["openid"]}}),
-                "okta.*",
-            ),
-            (
-                json!({"base_url": "https://globex.okta.com", "page_size": 500, "auth": {"method": "api_token", "api_token": "x"}}),
-                "page_size",
-            ),
-            (
-                json!({"base_url": "https://globex.okta.com", "auth": {"method": "client_secret", "client_secret": "x"}}),
-                "unknown variant",
-            ),
-            (
-                json!({"base_url": "https://globex.okta.com", "bogus": 1, "auth": {"method": "api_token", "api_token": "x"}}),
-                "unknown field",
-            ),
-        ];
-        for (value, needle) in cases {
-            let err = OktaConfig::from_value(value.clone()).expect_err("invalid");
-            assert!(err.message().contains(needle), "{needle}: {err}");
-            assert!(!err.to_string().contains("SSWS x"));
+    fn resolved_credentials_are_checked_without_echoing_them() {
+        let token = OktaAuth::ApiToken {
+            api_token: SecretRef::file("okta.token"),
+        };
+        for bad in ["", "SSWS 00abc", "00a bc"] {
+            let err = token.check(&SecretString::from(bad)).expect_err("refused");
+            assert_eq!(err.context_value("key"), Some("auth.api_token"));
+            assert!(err.message().contains("(file okta.token)"), "{err}");
+            assert!(bad.is_empty() || !err.to_string().contains(bad));
         }
+        assert!(token.check(&SecretString::from("00abc")).is_ok());
+        let key = OktaAuth::PrivateKeyJwt {
+            client_id: "0oa1".into(),
+            private_key_pem: SecretRef::env("STACKHAND_SECRET_GLOBEX__OKTA_KEY"),
+            key_id: None,
+        };
+        let err = key
+            .check(&SecretString::from("okta.pem"))
+            .expect_err("a path");
+        assert!(err.message().contains("PEM"), "{err}");
+        assert_eq!(err.context_value("key"), Some("auth.private_key_pem"));
     }
 }

@@ -1,18 +1,22 @@
-//! The connector: `impl Connector`, and the factory that builds it from configuration.
+//! The connector: [`OktaConnector::build`] and `impl Connector`.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use stackhand_core::{
-    Action, Category, Connector, ConnectorFactory, ConnectorInfo, Health, IdentityProvider,
-    IdentityWrites, Result, TenantId, Typed,
+    Action, BuildContext, Connector, ConnectorInfo, Health, IdentityProvider, IdentityWrites,
+    Result, Typed,
 };
 
 use crate::actions::{Activate, Deactivate, Suspend, Unsuspend};
 use crate::client::OktaClient;
 use crate::config::OktaConfig;
+use crate::{CATEGORIES, VENDOR};
 
 /// Okta for one tenant: identity capability plus the `okta.*` lifecycle actions.
+///
+/// Its writes are reached only through [`IdentityWrites`] (every method borrows an
+/// [`ExecutionProof`](stackhand_core::ExecutionProof)) and its actions, which the engine runs.
 #[derive(Debug, Clone)]
 pub struct OktaConnector {
     info: ConnectorInfo,
@@ -21,23 +25,22 @@ pub struct OktaConnector {
 }
 
 impl OktaConnector {
-    /// Build from validated configuration, with a fresh HTTP client.
-    pub fn new(tenant: TenantId, config: &OktaConfig) -> Result<Self> {
-        Self::with_http(tenant, config, None)
-    }
-
-    /// Build with an injected `reqwest` client (shared connection pool, test proxies).
-    pub fn with_http(
-        tenant: TenantId,
-        config: &OktaConfig,
-        http: Option<reqwest::Client>,
-    ) -> Result<Self> {
-        let client = OktaClient::new(tenant.clone(), config, http)?;
+    /// Build for `ctx`'s tenant: validate `config`, resolve its credentials through `ctx`
+    /// (the tenant's own secrets only), and make the client on the host's shared HTTP services.
+    pub async fn build(ctx: &BuildContext, config: OktaConfig) -> Result<Self> {
+        config.validate()?;
+        let (reference, key) = config.auth.credential();
+        let credential = ctx
+            .secret(reference)
+            .await
+            .map_err(|e| e.with_context("key", key))?;
+        config.auth.check(&credential)?;
+        let client = OktaClient::new(ctx, &config, credential)?;
         Ok(Self {
             info: ConnectorInfo {
-                vendor: crate::VENDOR.to_string(),
-                tenant,
-                categories: vec![Category::Identity],
+                vendor: VENDOR.to_string(),
+                tenant: ctx.tenant().clone(),
+                categories: CATEGORIES.to_vec(),
             },
             client,
             org: config.base_url.as_str().to_string(),
@@ -87,33 +90,5 @@ impl Connector for OktaConnector {
             Typed::shared(Deactivate::new(self.client.clone())),
             Typed::shared(Activate::new(self.client.clone())),
         ]
-    }
-}
-
-/// Builds [`OktaConnector`]s from `[tenants.<t>.connectors.okta]` sections.
-#[derive(Debug, Clone, Default)]
-pub struct OktaFactory {
-    http: Option<reqwest::Client>,
-}
-
-impl OktaFactory {
-    /// A factory whose connectors share `http`.
-    pub fn with_http(http: reqwest::Client) -> Self {
-        Self { http: Some(http) }
-    }
-}
-
-impl ConnectorFactory for OktaFactory {
-    fn vendor(&self) -> &'static str {
-        crate::VENDOR
-    }
-
-    fn build(&self, tenant: &TenantId, config: serde_json::Value) -> Result<Arc<dyn Connector>> {
-        let config = OktaConfig::from_value(config)?;
-        Ok(Arc::new(OktaConnector::with_http(
-            tenant.clone(),
-            &config,
-            self.http.clone(),
-        )?))
     }
 }

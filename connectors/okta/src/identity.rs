@@ -100,17 +100,8 @@ impl IdentityProvider for OktaConnector {
     }
 
     async fn get_user(&self, id_or_login: &str) -> Result<User> {
-        let user = self.client().get_user(id_or_login).await.map_err(|e| {
-            if e.kind() == ErrorKind::NotFound {
-                crate::error::rebuild(
-                    e,
-                    ErrorKind::NotFound,
-                    format!("no Okta user {id_or_login}"),
-                )
-            } else {
-                e
-            }
-        })?;
+        // A 404 stays Okta's own error: its E0000007 summary names the id or login.
+        let user = self.client().get_user(id_or_login).await?;
         self.to_user(user).await
     }
 

@@ -23,35 +23,56 @@
 //!   unlock operations with a [`Conflict`](stackhand_core::ErrorKind::Conflict) naming why.
 //!
 //! ## Plumbing
-//! Built on `stackhand-http`: `Authorization: SSWS <token>` or OAuth 2.0 client credentials
+//! Built on `stackhand-http` ([`HttpClient::for_context`](stackhand_http::HttpClient::for_context):
+//! the host's shared connection pool and per-(tenant, vendor) rate limits, and the `http`
+//! table of the configuration): `Authorization: SSWS <token>` or OAuth 2.0 client credentials
 //! with a `private_key_jwt` assertion against the org authorization server
-//! (`{base_url}/oauth2/v1/token`, overridable); the `X-Rate-Limit-Remaining` /
-//! `X-Rate-Limit-Reset` headers hold requests before a 429 happens, and a 429 (`E0000047`) is
-//! retried after the reset; Okta's error envelope is parsed once ([`OktaErrorParser`]) and
-//! state conflicts (`E0000016`, `E0000032`, `E0000038`) map to `Conflict`.
+//! (`{base_url}/oauth2/v1/token`, overridable), asking for exactly the scopes the enabled
+//! features need ([`OktaConfig::scopes`]: no `okta.roles.read` unless admin roles are read).
+//! The `X-Rate-Limit-Remaining` / `X-Rate-Limit-Reset` headers hold requests before a 429
+//! happens, and a 429 (`E0000047`) is retried after the reset. Okta's error envelope and
+//! `X-Okta-Request-Id` are read in one place ([`OktaErrorParser`]), where state conflicts
+//! (`E0000016`, `E0000032`, `E0000038`, answered as 403) become `Conflict`.
+//!
+//! Credentials are never in the configuration file: it names where they are kept
+//! (`{ file = "okta.pem" }`, `{ env = "STACKHAND_SECRET_<TENANT>__<NAME>" }`), and the build
+//! context resolves them for its own tenant only.
 //!
 //! Not implemented: DPoP-bound tokens (RFC 9449); turn "Require DPoP" off on the API Services
-//! app. The role read (`okta.roles.read`) is outside the trimmed spec kept in the repository;
-//! set `read_admin_roles = false` when the token may not read roles (every user then looks
+//! app. Set `read_admin_roles = false` when the token may not read roles (every user then looks
 //! unprivileged to the policy).
+//!
+//! ## Tests
+//!
+//! `tests/wiremock.rs` pins every request (method, path, query, headers, body, the token
+//! request's `scope`) against Okta's documented responses; `tests/conformance.rs` runs the
+//! testkit's suite with OAuth and with an SSWS token; `tests/registry.rs` builds the connector
+//! from a `stackhand.toml` section; `tests/sim.rs` runs the built-in and `okta.*` actions through
+//! the engine against `stackhand-sim`. Every request is validated against the Okta spec kept in
+//! `crates/testkit/specs/okta.yaml`.
 //!
 //! ## Example
 //!
 //! ```no_run
-//! use stackhand_core::{Registry, TenantId, UserQuery};
+//! use stackhand_core::{BuildContext, Registry, TenantId, UserQuery};
 //!
 //! # async fn demo() -> stackhand_core::Result<()> {
 //! let mut registry = Registry::new();
 //! stackhand_okta::register(&mut registry);
 //!
-//! let connector = registry.build(
-//!     "okta",
-//!     &TenantId::new("globex")?,
-//!     serde_json::json!({
-//!         "base_url": "https://globex.okta.com",
-//!         "auth": {"method": "api_token", "api_token": "00-from-the-vault"}
-//!     }),
-//! )?;
+//! // `[tenants.globex.connectors.okta]` as the runner hands it over.
+//! let section: serde_json::Value = serde_json::json!({
+//!     "base_url": "https://globex.okta.com",
+//!     "auth": {
+//!         "method": "private_key_jwt",
+//!         "client_id": "0oa1globexsvc",
+//!         "key_id": "sh-key-1",
+//!         "private_key_pem": {"env": "STACKHAND_SECRET_GLOBEX__OKTA_KEY"}
+//!     }
+//! });
+//! let ctx = BuildContext::new(TenantId::new("globex")?);
+//! let connector = registry.build(&ctx, stackhand_okta::VENDOR, section).await?;
+//!
 //! let okta = connector.identity().expect("okta is an identity provider");
 //! let users = okta.find_users(&UserQuery::Email("hank.scorpio@globex.example".into())).await?;
 //! let hank = okta.get_user(&users[0].id).await?;
@@ -65,25 +86,31 @@
 #![deny(missing_docs)]
 
 pub mod actions;
-pub mod client;
+mod client;
 pub mod config;
 pub mod connector;
 pub mod error;
+pub mod factory;
 mod identity;
 pub mod models;
 
 use std::sync::Arc;
 
-pub use actions::{Activate, Deactivate, OktaUserParams, Suspend, Unsuspend};
-pub use client::{Lifecycle, OktaClient};
-pub use config::{DEFAULT_SCOPES, OktaAuth, OktaConfig};
-pub use connector::{OktaConnector, OktaFactory};
-pub use error::OktaErrorParser;
+use stackhand_core::Category;
 
-/// The vendor key in configuration and connector info.
+pub use actions::{Activate, Deactivate, OktaUserParams, Suspend, Unsuspend};
+pub use config::{BASE_SCOPES, OktaAuth, OktaConfig, ROLES_SCOPE};
+pub use connector::OktaConnector;
+pub use error::OktaErrorParser;
+pub use factory::OktaFactory;
+
+/// The vendor key in configuration (`[tenants.<id>.connectors.okta]`) and connector info.
 pub const VENDOR: &str = "okta";
+
+/// The capability categories an Okta connector offers.
+pub const CATEGORIES: &[Category] = &[Category::Identity];
 
 /// Add the Okta factory to a registry.
 pub fn register(registry: &mut stackhand_core::Registry) {
-    registry.register(Arc::new(OktaFactory::default()));
+    registry.register(Arc::new(OktaFactory));
 }

@@ -2,7 +2,7 @@
 //! `Group`, `UserFactor`, `ResetPasswordToken`, `tempPassword`, `CreateUserRequest`), and their
 //! mapping to the vendor-neutral types of `stackhand-core`.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stackhand_core::{Department, Group, GroupKind, MfaMethod, User};
@@ -263,6 +263,17 @@ pub struct PasswordValue<'a> {
 pub struct WritableCredentials<'a> {
     /// The password.
     pub password: PasswordValue<'a>,
+}
+
+impl<'a> WritableCredentials<'a> {
+    /// Credentials setting this password.
+    pub fn password(password: &'a SecretString) -> Self {
+        Self {
+            password: PasswordValue {
+                value: password.expose_secret(),
+            },
+        }
+    }
 }
 
 /// `CreateUserRequest`.

@@ -3,26 +3,28 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use common::*;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use stackhand_core::{
-    ActionId, ActionRequest, Connector, IdempotencyKey, Principal, Result, TenantId, UserQuery,
+    ActionId, ActionRequest, Connector, IdempotencyKey, Principal, Registry, Result, TenantId,
+    UserQuery,
 };
-use stackhand_okta::{OktaConfig, OktaConnector};
+use stackhand_testkit::Spec;
 use stackhand_testkit::conformance::{
-    self, Fixture, Harness, PagingCase, PlanCase, Probe, Route, TokenEndpoint,
+    self, Fixture, Harness, PagingCase, PlanCase, Probe, Route, TENANT, TokenEndpoint,
 };
 
 const ACCESS_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.conformance-access-token-okta";
+const CLIENT_ID: &str = "0oa1globexconformance";
+const TOKEN_PATH: &str = "/oauth2/v1/token";
+const KEY_FILE: &str = "okta.pem";
+const TOKEN_FILE: &str = "okta.token";
 const LOGIN: &str = "jane.doe@globex.example";
 const ID: &str = "00u1janedoe000000001";
 
 fn conformance_tenant() -> TenantId {
-    TenantId::new("globex-conformance").expect("tenant")
+    TenantId::new(TENANT).expect("tenant")
 }
 
 struct OktaHarness {
@@ -65,22 +67,35 @@ fn user_reads(status: &str) -> Vec<Fixture> {
 
 #[async_trait]
 impl Harness for OktaHarness {
-    fn connector(&self, server_url: &str) -> Result<Arc<dyn Connector>> {
-        let url = server_url.parse().expect("url");
-        let config = if self.oauth {
-            OktaConfig::private_key_jwt(
-                url,
-                "0oa1globexconformance",
-                SecretString::from(TEST_PRIVATE_KEY),
-                Some("sh-test-key".into()),
-            )
+    fn register(&self, registry: &mut Registry) {
+        stackhand_okta::register(registry);
+    }
+
+    fn vendor(&self) -> &'static str {
+        stackhand_okta::VENDOR
+    }
+
+    fn config(&self, server_url: &str) -> Value {
+        let auth = if self.oauth {
+            json!({"method": "private_key_jwt", "client_id": CLIENT_ID, "key_id": "sh-test-key",
+                   "private_key_pem": {"file": KEY_FILE}})
         } else {
-            OktaConfig::api_token(url, SecretString::from(API_TOKEN))
+            json!({"method": "api_token", "api_token": {"file": TOKEN_FILE}})
         };
-        Ok(Arc::new(OktaConnector::new(
-            conformance_tenant(),
-            &config.with_max_attempts(3),
-        )?))
+        json!({
+            "base_url": server_url,
+            "token_url": format!("{server_url}{TOKEN_PATH}"),
+            "auth": auth,
+            "http": {"retry": {"max_attempts": 3, "min_delay_ms": 1, "max_delay_ms": 5}},
+        })
+    }
+
+    fn secret_files(&self) -> Vec<(String, String)> {
+        if self.oauth {
+            vec![(KEY_FILE.into(), TEST_PRIVATE_KEY.into())]
+        } else {
+            vec![(TOKEN_FILE.into(), API_TOKEN.into())]
+        }
     }
 
     fn secrets(&self) -> Vec<String> {
@@ -93,7 +108,7 @@ impl Harness for OktaHarness {
 
     fn token_endpoint(&self) -> Option<TokenEndpoint> {
         self.oauth
-            .then(|| TokenEndpoint::bearer("/oauth2/v1/token", ACCESS_TOKEN))
+            .then(|| TokenEndpoint::bearer(TOKEN_PATH, ACCESS_TOKEN))
     }
 
     fn probe(&self, _server_url: &str) -> Probe {
@@ -173,8 +188,7 @@ impl Harness for OktaHarness {
         Ok(users.len())
     }
 
-    fn plan_cases(&self, server_url: &str) -> Vec<PlanCase> {
-        let connector = self.connector(server_url).expect("connector");
+    fn plan_cases(&self, _server_url: &str) -> Vec<PlanCase> {
         let builtin = stackhand_core::actions::builtin();
         let mut cases: Vec<PlanCase> =
             ["identity.unlock", "identity.reset_mfa", "identity.disable"]
@@ -187,15 +201,13 @@ impl Harness for OktaHarness {
                     PlanCase::new(id, action, request(id))
                 })
                 .collect();
-        for action in connector.actions() {
-            let id = action.spec().id.as_str().to_string();
-            let static_id: &'static str = match id.as_str() {
-                "okta.suspend" => "okta.suspend",
-                "okta.unsuspend" => "okta.unsuspend",
-                "okta.deactivate" => "okta.deactivate",
-                _ => "okta.activate",
-            };
-            cases.push(PlanCase::new(&id, action, request(static_id)));
+        for id in [
+            "okta.suspend",
+            "okta.unsuspend",
+            "okta.deactivate",
+            "okta.activate",
+        ] {
+            cases.push(PlanCase::connector_action(id, request(id)));
         }
         cases
             .into_iter()
@@ -212,6 +224,10 @@ impl Harness for OktaHarness {
                     .fold(case, |case, fixture| case.fixture(fixture))
             })
             .collect()
+    }
+
+    fn spec(&self) -> Option<Spec> {
+        Some(Spec::load("okta.yaml").expect("okta spec bundled"))
     }
 }
 

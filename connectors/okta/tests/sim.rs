@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use common::*;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use stackhand_core::audit::MemoryAuditSink;
 use stackhand_core::policy::{Decision, DecisionInput, Effect, Policy, RuleId};
@@ -17,6 +17,7 @@ use stackhand_core::{
     ActionId, ActionRequest, Connector, ConnectorSet, Engine, ErrorKind, IdempotencyKey,
     IdentityProvider, Principal, StepStatus, Submission, Tenant, TenantId, UserQuery,
 };
+use stackhand_http::HttpSettings;
 use stackhand_okta::{OktaConfig, OktaConnector};
 use stackhand_sim::okta::{
     ALL_SCOPES, GLOBEX_API_TOKEN, GLOBEX_CLIENT_ID, OAuthClient, OktaSim, OktaSimConfig,
@@ -58,15 +59,10 @@ async fn org(tenant: &str, config: OktaSimConfig, reserve: u64, attempts: u32) -
     });
     let server = sim.start(Faults::default()).await.expect("sim");
     let tenant = TenantId::new(tenant).expect("tenant");
-    let config = OktaConfig::private_key_jwt(
-        server.url().parse().expect("url"),
-        GLOBEX_CLIENT_ID,
-        SecretString::from(TEST_PRIVATE_KEY),
-        Some("sh-test-key".into()),
-    )
-    .with_rate_limit_reserve(reserve)
-    .with_max_attempts(attempts);
-    let okta = Arc::new(OktaConnector::new(tenant.clone(), &config).expect("connector"));
+    let config = jwt_config(&server.url(), GLOBEX_CLIENT_ID)
+        .with_rate_limit_reserve(reserve)
+        .with_http(common::attempts(attempts));
+    let okta = Arc::new(build(&tenant, config).await);
     Org {
         sim,
         server,
@@ -77,6 +73,12 @@ async fn org(tenant: &str, config: OktaSimConfig, reserve: u64, attempts: u32) -
 
 async fn seeded(tenant: &str) -> Org {
     org(tenant, OktaSimConfig::default(), 2, 3).await
+}
+
+/// Check the simulator's end state: the user's status.
+#[track_caller]
+fn assert_status(org: &Org, id: &str, status: UserStatus) {
+    assert_eq!(org.sim.user(id).map(|u| u.status), Some(status), "{id}");
 }
 
 fn check_spec(org: &Org) {
@@ -229,10 +231,7 @@ async fn password_resets_unlock_mfa_and_sessions_through_the_engine() {
     .await;
     let link = receipt.outcome.secret("reset_link").expect("link");
     assert!(link.expose_secret().starts_with(&org.server.url()));
-    assert_eq!(
-        org.sim.user(ids::CARL).map(|u| u.status),
-        Some(UserStatus::Recovery)
-    );
+    assert_status(&org, ids::CARL, UserStatus::Recovery);
 
     // Unlock.
     executed(
@@ -245,10 +244,7 @@ async fn password_resets_unlock_mfa_and_sessions_through_the_engine() {
         ),
     )
     .await;
-    assert_eq!(
-        org.sim.user(ids::FRANK).map(|u| u.status),
-        Some(UserStatus::Active)
-    );
+    assert_status(&org, ids::FRANK, UserStatus::Active);
     undo_refused(&engine, &org, "unlock-frank").await;
 
     // A suspended user is not locked out: unlock never re-enables, and they stay suspended.
@@ -263,10 +259,7 @@ async fn password_resets_unlock_mfa_and_sessions_through_the_engine() {
         .expect_err("suspended user");
     assert_eq!(error.kind(), ErrorKind::Invalid);
     assert!(error.message().contains("identity.enable"), "{error}");
-    assert_eq!(
-        org.sim.user(ids::MINDY).map(|u| u.status),
-        Some(UserStatus::Suspended)
-    );
+    assert_status(&org, ids::MINDY, UserStatus::Suspended);
 
     // An AD-mastered user is refused, and nothing changes.
     let error = engine
@@ -279,10 +272,7 @@ async fn password_resets_unlock_mfa_and_sessions_through_the_engine() {
         .await
         .expect_err("AD user");
     assert_ne!(error.kind(), ErrorKind::Unsupported);
-    assert_eq!(
-        org.sim.user(ids::HOMER).map(|u| u.status),
-        Some(UserStatus::LockedOut)
-    );
+    assert_status(&org, ids::HOMER, UserStatus::LockedOut);
 
     // MFA reset.
     assert_eq!(org.sim.user(ids::CARL).expect("carl").factors.len(), 1);
@@ -385,15 +375,9 @@ async fn groups_disable_and_create_through_the_engine_with_undo() {
         ),
     )
     .await;
-    assert_eq!(
-        org.sim.user(ids::MARGE).map(|u| u.status),
-        Some(UserStatus::Suspended)
-    );
+    assert_status(&org, ids::MARGE, UserStatus::Suspended);
     undo(&engine, &org, "disable-marge").await;
-    assert_eq!(
-        org.sim.user(ids::MARGE).map(|u| u.status),
-        Some(UserStatus::Active)
-    );
+    assert_status(&org, ids::MARGE, UserStatus::Active);
 
     // Enable a suspended user, undone (suspended again).
     executed(
@@ -406,15 +390,9 @@ async fn groups_disable_and_create_through_the_engine_with_undo() {
         ),
     )
     .await;
-    assert_eq!(
-        org.sim.user(ids::MINDY).map(|u| u.status),
-        Some(UserStatus::Active)
-    );
+    assert_status(&org, ids::MINDY, UserStatus::Active);
     undo(&engine, &org, "enable-mindy").await;
-    assert_eq!(
-        org.sim.user(ids::MINDY).map(|u| u.status),
-        Some(UserStatus::Suspended)
-    );
+    assert_status(&org, ids::MINDY, UserStatus::Suspended);
 
     // Find (read-only).
     let found = executed(
@@ -522,15 +500,9 @@ async fn okta_lifecycle_actions_and_admin_protection() {
         ),
     )
     .await;
-    assert_eq!(
-        org.sim.user(ids::CARL).map(|u| u.status),
-        Some(UserStatus::Suspended)
-    );
+    assert_status(&org, ids::CARL, UserStatus::Suspended);
     undo(&engine, &org, "suspend-carl").await;
-    assert_eq!(
-        org.sim.user(ids::CARL).map(|u| u.status),
-        Some(UserStatus::Active)
-    );
+    assert_status(&org, ids::CARL, UserStatus::Active);
 
     executed(
         &engine,
@@ -542,15 +514,9 @@ async fn okta_lifecycle_actions_and_admin_protection() {
         ),
     )
     .await;
-    assert_eq!(
-        org.sim.user(ids::MINDY).map(|u| u.status),
-        Some(UserStatus::Active)
-    );
+    assert_status(&org, ids::MINDY, UserStatus::Active);
     undo(&engine, &org, "unsuspend-mindy").await;
-    assert_eq!(
-        org.sim.user(ids::MINDY).map(|u| u.status),
-        Some(UserStatus::Suspended)
-    );
+    assert_status(&org, ids::MINDY, UserStatus::Suspended);
 
     let receipt = executed(
         &engine,
@@ -569,10 +535,7 @@ async fn okta_lifecycle_actions_and_admin_protection() {
             .iter()
             .any(|w| w.contains("irreversible"))
     );
-    assert_eq!(
-        org.sim.user(ids::LISA).map(|u| u.status),
-        Some(UserStatus::Deprovisioned)
-    );
+    assert_status(&org, ids::LISA, UserStatus::Deprovisioned);
     undo_refused(&engine, &org, "deactivate-lisa").await;
 
     executed(
@@ -585,10 +548,7 @@ async fn okta_lifecycle_actions_and_admin_protection() {
         ),
     )
     .await;
-    assert_eq!(
-        org.sim.user(ids::BART).map(|u| u.status),
-        Some(UserStatus::Provisioned)
-    );
+    assert_status(&org, ids::BART, UserStatus::Provisioned);
 
     // Hank is a SUPER_ADMIN: the plan reads his roles, and the policy protects him.
     let hank = org
@@ -622,10 +582,7 @@ async fn okta_lifecycle_actions_and_admin_protection() {
         Submission::Denied(decision) => assert_eq!(decision.rule.as_str(), "protect-admins"),
         other => panic!("an admin was not protected: {other:?}"),
     }
-    assert_eq!(
-        org.sim.user(ids::HANK).map(|u| u.status),
-        Some(UserStatus::Active)
-    );
+    assert_status(&org, ids::HANK, UserStatus::Active);
 
     check_spec(&org);
 }
@@ -690,14 +647,17 @@ async fn page_size_pages_through_the_simulator() {
     let org = org("globex-e2e-pages", OktaSimConfig::default(), 2, 3).await;
     let config = OktaConfig::api_token(
         org.server.url().parse().expect("url"),
-        SecretString::from(GLOBEX_API_TOKEN),
+        secret(GLOBEX_API_TOKEN),
     )
-    .with_page_size(4);
-    let okta = OktaConnector::new(
-        TenantId::new("globex-e2e-pages-ssws").expect("tenant"),
-        &config,
+    .with_http(HttpSettings {
+        page_size: std::num::NonZeroU32::new(4),
+        ..HttpSettings::default()
+    });
+    let okta = build(
+        &TenantId::new("globex-e2e-pages-ssws").expect("tenant"),
+        config,
     )
-    .expect("connector");
+    .await;
     org.sim.add_users("bulk", 10);
     let found = okta
         .find_users(&UserQuery::Name("bulk".into()))
@@ -761,13 +721,13 @@ async fn wrong_credentials_are_unauthorized() {
     let org = seeded("globex-e2e-auth").await;
     let config = OktaConfig::api_token(
         org.server.url().parse().expect("url"),
-        SecretString::from("00not-the-token"),
+        secret("00not-the-token"),
     );
-    let okta = OktaConnector::new(
-        TenantId::new("globex-e2e-auth-bad").expect("tenant"),
-        &config,
+    let okta = build(
+        &TenantId::new("globex-e2e-auth-bad").expect("tenant"),
+        config,
     )
-    .expect("connector");
+    .await;
     let error = okta
         .identity()
         .expect("identity")
@@ -788,47 +748,63 @@ async fn wrong_credentials_are_unauthorized() {
 }
 
 #[tokio::test]
-async fn the_factory_builds_from_configuration_pointing_at_the_simulator() {
-    let org = seeded("globex-e2e-factory").await;
-    let mut registry = stackhand_core::Registry::new();
-    stackhand_okta::register(&mut registry);
-    let connector = registry
-        .build(
-            "okta",
-            &TenantId::new("globex-e2e-factory-built").expect("tenant"),
-            json!({
-                "base_url": org.server.url(),
-                "token_url": format!("{}/oauth2/v1/token", org.server.url()),
-                "auth": {
-                    "method": "private_key_jwt",
-                    "client_id": GLOBEX_CLIENT_ID,
-                    "key_id": "sh-test-key",
-                    "private_key_pem": TEST_PRIVATE_KEY
-                },
-                "rate_limit_reserve": 1,
-                "page_size": 50
-            }),
-        )
-        .expect("built");
-    assert_eq!(connector.info().vendor, "okta");
-    assert!(!format!("{connector:?}").contains("PRIVATE KEY"));
-    let user = connector
-        .identity()
-        .expect("identity")
-        .get_user("waylon.smithers@globex.example")
+async fn without_admin_roles_the_token_needs_no_roles_scope() {
+    // An app granted everything but okta.roles.read: asking for it would fail the token request
+    // (invalid_scope), so the connector must not ask when it does not read roles.
+    let sim = OktaSim::with_config(OktaSimConfig {
+        clients: vec![OAuthClient {
+            client_id: GLOBEX_CLIENT_ID.into(),
+            scopes: ALL_SCOPES
+                .iter()
+                .filter(|s| **s != stackhand_okta::ROLES_SCOPE)
+                .map(|s| s.to_string())
+                .collect(),
+            verifier: Some(verifier()),
+        }],
+        ..OktaSimConfig::default()
+    });
+    let server = sim.start(Faults::default()).await.expect("sim");
+    let tenant = TenantId::new("globex-e2e-no-roles").expect("tenant");
+    let without = build(
+        &tenant,
+        jwt_config(&server.url(), GLOBEX_CLIENT_ID).with_admin_roles(false),
+    )
+    .await;
+    let hank = without
+        .get_user("hank.scorpio@globex.example")
         .await
-        .expect("read through OAuth");
-    assert_eq!(user.roles, ["HELP_DESK_ADMIN"]);
+        .expect("read without the roles scope");
+    assert!(hank.roles.is_empty(), "roles are not read");
 
-    let error = registry
-        .build(
-            "okta",
-            &TenantId::new("globex-e2e-factory-bad").expect("tenant"),
-            json!({"base_url": "http://globex.okta.com", "auth": {"method": "api_token", "api_token": "x"}}),
-        )
-        .expect_err("plain http to a real host");
-    assert_eq!(error.kind(), ErrorKind::Invalid);
-    assert!(error.to_string().contains("https"), "{error}");
+    // With role reads on, the same app cannot get a token: the scope is asked for.
+    let with = build(
+        &TenantId::new("globex-e2e-with-roles").expect("tenant"),
+        jwt_config(&server.url(), GLOBEX_CLIENT_ID),
+    )
+    .await;
+    let error = with
+        .get_user("hank.scorpio@globex.example")
+        .await
+        .expect_err("okta.roles.read is not granted");
+    assert!(error.to_string().contains("okta.roles.read"), "{error}");
+    let requested: Vec<String> = server
+        .recorder()
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oauth2/v1/token")
+        .filter_map(|r| {
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(&r.body)
+                .ok()?
+                .into_iter()
+                .find(|(k, _)| k == "scope")
+                .map(|(_, v)| v)
+        })
+        .collect();
+    assert_eq!(
+        requested.first().map(String::as_str),
+        Some("okta.users.read okta.users.manage okta.groups.read okta.groups.manage")
+    );
+    assert_requests_match_spec(&server.recorder().requests());
 }
 
 /// The simulator answers with the shapes the spec documents, errors included.
@@ -951,12 +927,9 @@ async fn injected_429s_and_latency_are_survived() {
         })
         .await
         .expect("sim");
-    let config = OktaConfig::api_token(
-        server.url().parse().expect("url"),
-        SecretString::from(GLOBEX_API_TOKEN),
-    );
-    let okta = OktaConnector::new(TenantId::new("globex-e2e-faults").expect("tenant"), &config)
-        .expect("connector");
+    let config =
+        OktaConfig::api_token(server.url().parse().expect("url"), secret(GLOBEX_API_TOKEN));
+    let okta = build(&TenantId::new("globex-e2e-faults").expect("tenant"), config).await;
     let idp = okta.identity().expect("identity");
     for login in [
         "lenny.leonard@globex.example",

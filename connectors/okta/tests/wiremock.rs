@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use stackhand_core::{
     ActionId, ActionRequest, Connector, Engine, ErrorKind, Group, GroupKind, IdempotencyKey,
     IdentityProvider, IdentityWrites, NewUser, Principal, Receipt, ResetDelivery,
     ResetPasswordOptions, StepStatus, Submission, User, UserQuery,
 };
-use stackhand_okta::{OktaConfig, OktaConnector};
+use stackhand_okta::OktaConnector;
 use stackhand_testkit::writes::through_engine;
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -25,7 +25,7 @@ const HANK_LOGIN: &str = "hank.scorpio@globex.example";
 
 async fn setup() -> (MockServer, OktaConnector) {
     let server = MockServer::start().await;
-    let connector = OktaConnector::new(tenant(), &token_config(&server.uri())).expect("connector");
+    let connector = build(&tenant(), token_config(&server.uri())).await;
     (server, connector)
 }
 
@@ -219,6 +219,17 @@ async fn find_users_by_login_and_name_build_the_right_search() {
     check_spec(&server).await;
 }
 
+/// Reset Hank's password through the engine.
+async fn reset_hank(
+    okta: OktaConnector,
+    options: ResetPasswordOptions,
+) -> stackhand_core::Result<stackhand_core::PasswordReset> {
+    through_engine(&tenant(), move |proof| {
+        Box::pin(async move { okta.reset_password(proof, &hank(), &options).await })
+    })
+    .await
+}
+
 #[tokio::test]
 async fn reset_password_link_revokes_sessions() {
     let (server, okta) = setup().await;
@@ -236,20 +247,14 @@ async fn reset_password_link_revokes_sessions() {
         .expect(1)
         .mount(&server)
         .await;
-    let reset = through_engine(&tenant(), move |proof| {
-        Box::pin(async move {
-            okta.reset_password(
-                proof,
-                &hank(),
-                &ResetPasswordOptions {
-                    delivery: ResetDelivery::ResetLink,
-                    force_change: true,
-                    revoke_sessions: true,
-                },
-            )
-            .await
-        })
-    })
+    let reset = reset_hank(
+        okta,
+        ResetPasswordOptions {
+            delivery: ResetDelivery::ResetLink,
+            force_change: true,
+            revoke_sessions: true,
+        },
+    )
     .await
     .expect("reset");
     assert_eq!(
@@ -274,20 +279,14 @@ async fn temporary_password_expires_the_password() {
         .expect(1)
         .mount(&server)
         .await;
-    let reset = through_engine(&tenant(), move |proof| {
-        Box::pin(async move {
-            okta.reset_password(
-                proof,
-                &hank(),
-                &ResetPasswordOptions {
-                    delivery: ResetDelivery::TemporaryPassword,
-                    force_change: true,
-                    revoke_sessions: false,
-                },
-            )
-            .await
-        })
-    })
+    let reset = reset_hank(
+        okta,
+        ResetPasswordOptions {
+            delivery: ResetDelivery::TemporaryPassword,
+            force_change: true,
+            revoke_sessions: false,
+        },
+    )
     .await
     .expect("reset");
     assert_eq!(
@@ -326,20 +325,14 @@ async fn password_without_forced_change_is_set_then_sessions_revoked() {
         .expect(1)
         .mount(&server)
         .await;
-    let reset = through_engine(&tenant(), move |proof| {
-        Box::pin(async move {
-            okta.reset_password(
-                proof,
-                &hank(),
-                &ResetPasswordOptions {
-                    delivery: ResetDelivery::TemporaryPassword,
-                    force_change: false,
-                    revoke_sessions: true,
-                },
-            )
-            .await
-        })
-    })
+    let reset = reset_hank(
+        okta,
+        ResetPasswordOptions {
+            delivery: ResetDelivery::TemporaryPassword,
+            force_change: false,
+            revoke_sessions: true,
+        },
+    )
     .await
     .expect("reset");
     let sent: Value =
@@ -787,7 +780,7 @@ async fn a_429_e0000047_waits_for_the_reset_and_succeeds() {
     let server = MockServer::start().await;
     // Its own tenant: the pause the 429 sets is shared per (tenant, vendor).
     let tenant = stackhand_core::TenantId::new("globex-429").expect("tenant");
-    let okta = OktaConnector::new(tenant, &token_config(&server.uri())).expect("connector");
+    let okta = build(&tenant, token_config(&server.uri())).await;
     Mock::given(method("GET"))
         .and(path(format!("/api/v1/users/{HANK}/factors")))
         .respond_with(
@@ -824,11 +817,11 @@ async fn rate_headers_hold_requests_before_a_429() {
     let server = MockServer::start().await;
     // Its own tenant: the rate budget is shared per (tenant, vendor), and this one is held 30 s.
     let tenant = stackhand_core::TenantId::new("globex-rate-budget").expect("tenant");
-    let okta = OktaConnector::new(
-        tenant.clone(),
-        &token_config(&server.uri()).with_rate_limit_reserve(1),
+    let okta = build(
+        &tenant,
+        token_config(&server.uri()).with_rate_limit_reserve(1),
     )
-    .expect("connector");
+    .await;
     Mock::given(method("DELETE"))
         .and(path(format!("/api/v1/users/{HANK}/sessions")))
         .respond_with(
@@ -886,6 +879,14 @@ async fn health_probes_one_user() {
     check_spec(&server).await;
 }
 
+/// The `scope` of a token request with every feature on (admin roles read).
+const ALL_SCOPES: &str =
+    "okta.users.read okta.users.manage okta.groups.read okta.groups.manage okta.roles.read";
+
+/// The `scope` of a token request when admin roles are not read.
+const SCOPES_WITHOUT_ROLES: &str =
+    "okta.users.read okta.users.manage okta.groups.read okta.groups.manage";
+
 /// Verify a client assertion with the test public key, the way Okta checks it.
 fn assertion_is_valid(form: &[(String, String)], token_url: &str) -> bool {
     let field = |name: &str| {
@@ -910,53 +911,65 @@ fn assertion_is_valid(form: &[(String, String)], token_url: &str) -> bool {
         && field("client_assertion_type")
             == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
         && field("grant_type") == Some("client_credentials")
-        && field("scope") == Some(stackhand_okta::DEFAULT_SCOPES.join(" ").as_str())
+        && field("scope") == Some(ALL_SCOPES)
         && field("client_secret").is_none()
+}
+
+/// The access token the wiremock token endpoint hands out.
+const OAUTH_TOKEN: &str = "eyJraWQiOiJ0ZXN0In0.access-token-for-okta-tests";
+
+/// The form fields of a token request.
+fn form(request: &Request) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(&request.body).unwrap_or_default()
+}
+
+/// An org behind OAuth: the token endpoint answers one form request that `accepted` accepts
+/// with [`OAUTH_TOKEN`] granting `scope`; Hank is read with that token `reads` times, and his
+/// (no) admin roles `role_reads` times.
+async fn mount_oauth_org(
+    server: &MockServer,
+    accepted: impl Fn(&[(String, String)]) -> bool + Send + Sync + 'static,
+    scope: &str,
+    reads: u64,
+    role_reads: u64,
+) {
+    Mock::given(method("POST"))
+        .and(path("/oauth2/v1/token"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(move |r: &Request| accepted(&form(r)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3600, "access_token": OAUTH_TOKEN, "scope": scope
+        })))
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}")))
+        .and(header(
+            "authorization",
+            format!("Bearer {OAUTH_TOKEN}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(user(HANK, HANK_LOGIN, "ACTIVE", "OKTA")),
+        )
+        .expect(reads)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}/roles")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(role_reads)
+        .mount(server)
+        .await;
 }
 
 #[tokio::test]
 async fn oauth_private_key_jwt_fetches_a_bearer_token() {
     let server = MockServer::start().await;
     let token_url = format!("{}/oauth2/v1/token", server.uri());
-    let expected_url = token_url.clone();
-    Mock::given(method("POST"))
-        .and(path("/oauth2/v1/token"))
-        .and(header("content-type", "application/x-www-form-urlencoded"))
-        .and(move |r: &Request| {
-            let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&r.body).unwrap_or_default();
-            assertion_is_valid(&form, &expected_url)
-        })
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "Bearer", "expires_in": 3600,
-            "access_token": "eyJraWQiOiJ0ZXN0In0.access-token-for-okta-tests", "scope": stackhand_okta::DEFAULT_SCOPES.join(" ")
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/users/{HANK}")))
-        .and(header(
-            "authorization",
-            "Bearer eyJraWQiOiJ0ZXN0In0.access-token-for-okta-tests",
-        ))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(user(HANK, HANK_LOGIN, "ACTIVE", "OKTA")),
-        )
-        .expect(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/users/{HANK}/roles")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&server)
-        .await;
-    let config = OktaConfig::private_key_jwt(
-        server.uri().parse().expect("url"),
-        "0oa1globexsimsvc0001",
-        SecretString::from(TEST_PRIVATE_KEY),
-        Some("sh-test-key".into()),
-    );
-    let okta = OktaConnector::new(tenant(), &config).expect("connector");
+    let accepted = move |form: &[(String, String)]| assertion_is_valid(form, &token_url);
+    mount_oauth_org(&server, accepted, ALL_SCOPES, 2, 2).await;
+    let okta = build(&tenant(), jwt_config(&server.uri(), "0oa1globexsimsvc0001")).await;
     assert!(!format!("{okta:?}").contains("PRIVATE KEY"));
     okta.get_user(HANK)
         .await
@@ -964,6 +977,78 @@ async fn oauth_private_key_jwt_fetches_a_bearer_token() {
     okta.get_user(HANK).await.expect("second call reuses it");
     let observed = server.received_requests().await.expect("on");
     assert_requests_match_spec(&observed);
+}
+
+#[tokio::test]
+async fn the_token_request_asks_only_for_the_scopes_the_features_need() {
+    for (read_admin_roles, scope) in [(true, ALL_SCOPES), (false, SCOPES_WITHOUT_ROLES)] {
+        let server = MockServer::start().await;
+        let accepted =
+            move |form: &[(String, String)]| form.contains(&("scope".into(), scope.into()));
+        // Without role reads the roles endpoint is never called, so the scope is not needed.
+        mount_oauth_org(&server, accepted, scope, 1, u64::from(read_admin_roles)).await;
+        let config =
+            jwt_config(&server.uri(), "0oa1globexsimsvc0001").with_admin_roles(read_admin_roles);
+        let okta = build(&tenant(), config).await;
+        let hank = okta
+            .get_user(HANK)
+            .await
+            .expect("read with the scoped token");
+        assert!(hank.roles.is_empty());
+        let requests = server.received_requests().await.expect("on");
+        let token_request = requests
+            .iter()
+            .find(|r| r.url.path() == "/oauth2/v1/token")
+            .expect("a token request");
+        let scopes: Vec<String> = form(token_request)
+            .into_iter()
+            .filter(|(k, _)| k == "scope")
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(scopes, [scope], "read_admin_roles = {read_admin_roles}");
+        assert_requests_match_spec(&requests);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_role_read_says_how_to_proceed() {
+    let (server, okta) = setup().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(user(HANK, HANK_LOGIN, "ACTIVE", "OKTA")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{HANK}/roles")))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(okta_error(
+                    "E0000006",
+                    "You do not have permission to perform the requested action",
+                    None,
+                ))
+                .insert_header("x-okta-request-id", "reqRolesDenied01"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let error = okta.get_user(HANK).await.expect_err("roles refused");
+    assert_eq!(error.kind(), ErrorKind::Forbidden);
+    assert!(!error.is_temporary());
+    assert_eq!(error.context_value("key"), Some("read_admin_roles"));
+    let text = error.to_string();
+    assert!(
+        text.contains("okta.roles.read") && text.contains("read_admin_roles = false"),
+        "{text}"
+    );
+    // Okta's own answer is the cause, with its code and request id.
+    assert!(
+        text.contains("E0000006") && text.contains("reqRolesDenied01"),
+        "{text}"
+    );
+    check_spec(&server).await;
 }
 
 /// An engine serving the tenant with this connector, for its `okta.*` vendor actions.

@@ -1,5 +1,6 @@
-//! Shared test setup: the connector pointed at the simulator, and spec validation of what the
-//! simulator recorded.
+//! Shared test setup: the connector built the one way there is (`M365Connector::build` with a
+//! `BuildContext`) and pointed at the simulator or a mock, and spec validation of what they
+//! received.
 
 #![allow(dead_code)] // each test binary uses part of this module
 
@@ -11,24 +12,32 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::Value;
 use stackhand_core::{
-    ActionId, ActionRequest, Engine, ExecutionProof, IdempotencyKey, Principal, Receipt, Result,
-    TenantId,
+    ActionId, ActionRequest, BuildContext, Engine, ExecutionProof, IdempotencyKey, Principal,
+    Receipt, Result, SecretRef, TenantId,
 };
-use stackhand_http::RetryConfig;
-use stackhand_m365::{M365Config, M365Connector};
+use stackhand_http::{HttpSettings, RetryConfig};
+use stackhand_m365::{M365Auth, M365Config, M365Connector};
 use stackhand_sim::m365::{M365Sim, seed};
-use stackhand_sim::{Faults, RecordedRequest, SimServer};
+use stackhand_sim::{Faults, SimServer};
 use stackhand_testkit::openapi::{ObservedRequest, Spec, assert_all_valid};
 use stackhand_testkit::writes::through_engine;
 
-/// Retries on, but fast.
-pub fn fast_retry() -> RetryConfig {
-    RetryConfig {
-        max_attempts: 3,
-        min_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        max_retry_after: Duration::from_secs(5),
+/// HTTP settings with retries on, but fast.
+pub fn fast_http() -> HttpSettings {
+    HttpSettings {
+        retry: RetryConfig {
+            max_attempts: 3,
+            min_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(5),
+        },
+        ..HttpSettings::default()
     }
+}
+
+/// A secret supplied in code, as tests and embedders do.
+pub fn secret(value: &str) -> SecretRef {
+    SecretRef::value(SecretString::from(value.to_string()))
 }
 
 /// The tenant id stackhand uses for contoso-law.
@@ -36,18 +45,30 @@ pub fn tenant() -> TenantId {
     TenantId::new("contoso-law").unwrap()
 }
 
+/// Build a connector for [`tenant`] from `config`.
+pub async fn build(config: M365Config) -> Result<M365Connector> {
+    M365Connector::build(&BuildContext::new(tenant()), config).await
+}
+
 /// Configuration pointing Graph, Exchange and the token endpoint at `server`.
 pub fn config(server: &str) -> M365Config {
     M365Config::client_secret(
         seed::TENANT_ID,
         seed::CLIENT_ID,
-        SecretString::from(seed::CLIENT_SECRET),
+        secret(seed::CLIENT_SECRET),
     )
     .with_server(server)
     .unwrap()
     .with_notify_sender("sokafor@contosolaw.com")
     .with_default_usage_location("US")
-    .with_retry(fast_retry())
+    .with_http(fast_http())
+}
+
+/// The simulator's configuration with other credentials.
+pub fn config_with_auth(server: &str, auth: M365Auth) -> M365Config {
+    let mut config = config(server);
+    config.auth = auth;
+    config
 }
 
 /// A seeded simulator, its server, and a connector pointed at it.
@@ -59,7 +80,7 @@ pub async fn start() -> (M365Sim, SimServer, M365Connector) {
 pub async fn start_with(faults: Faults) -> (M365Sim, SimServer, M365Connector) {
     let sim = M365Sim::seeded();
     let server = sim.start(faults).await.unwrap();
-    let connector = M365Connector::new(tenant(), config(&server.url())).unwrap();
+    let connector = build(config(&server.url())).await.unwrap();
     (sim, server, connector)
 }
 
@@ -68,21 +89,16 @@ pub fn described_by_graph_spec(path: &str) -> bool {
     path.starts_with("/v1.0/")
 }
 
-/// Validate every Graph request the simulator recorded against the bundled Graph document.
-pub fn assert_recorded_requests_valid(requests: &[RecordedRequest]) {
-    assert_graph_requests_valid(requests.iter().map(ObservedRequest::from).collect());
-}
-
-/// Validate every request a wiremock server received that the Graph document describes.
-pub fn assert_wiremock_requests_valid(requests: &[wiremock::Request]) {
-    assert_graph_requests_valid(requests.iter().map(ObservedRequest::from).collect());
-}
-
-fn assert_graph_requests_valid(requests: Vec<ObservedRequest>) {
+/// Validate every Graph request the simulator recorded (or a wiremock server received)
+/// against the bundled Graph document.
+pub fn assert_graph_requests_valid<R: Into<ObservedRequest>>(
+    requests: impl IntoIterator<Item = R>,
+) {
     let spec = Spec::load("microsoft-graph.yaml").unwrap();
     let graph: Vec<ObservedRequest> = requests
         .into_iter()
-        .filter(|r| described_by_graph_spec(&r.path))
+        .map(Into::into)
+        .filter(|r: &ObservedRequest| described_by_graph_spec(&r.path))
         .collect();
     assert_all_valid(&spec, &graph, "");
 }

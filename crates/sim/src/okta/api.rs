@@ -158,15 +158,16 @@ pub(crate) async fn method_not_allowed() -> Response {
 /// The scope an API call needs, after the spec's `security` entries.
 fn required_scope(method: &Method, path: &str) -> &'static str {
     let read = *method == Method::GET;
+    // Role assignments (a user's or a group's) need okta.roles.read, even under /groups.
+    if path.ends_with("/roles") {
+        return "okta.roles.read";
+    }
     if path.starts_with("/api/v1/groups") {
         return if read {
             "okta.groups.read"
         } else {
             "okta.groups.manage"
         };
-    }
-    if path.ends_with("/roles") {
-        return "okta.roles.read";
     }
     if read {
         "okta.users.read"
