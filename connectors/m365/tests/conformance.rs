@@ -4,14 +4,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use stackhand_core::build::LocalSecrets;
 use stackhand_core::{
-    Action, ActionId, ActionRequest, BuildContext, Category, Connector, ErrorKind, IdempotencyKey,
-    Principal, Registry, Result, SecretRef, TenantId, UserQuery,
+    ActionId, ActionRequest, BuildContext, Category, Connector, ErrorKind, IdempotencyKey,
+    Principal, Registry, Result, TenantId, UserQuery,
 };
-use stackhand_m365::{M365Config, M365Connector};
 use stackhand_testkit::conformance::{
     self, Fixture, Harness, PagingCase, PlanCase, Probe, Route, TokenEndpoint, Trial, TrialOutcome,
 };
@@ -75,38 +73,6 @@ fn request(action: &'static str, params: Value) -> ActionRequest {
         Principal::technician("tech@msp.example", &["msp.tech"]),
     )
     .unwrap()
-}
-
-/// One of the connector's own actions, bound to a connector pointed at `server_url`.
-///
-/// The suite asks for plan cases synchronously from inside its runtime, so the connector is
-/// built on a thread of its own (building sends nothing; it only resolves the secret).
-fn vendor_action(server_url: &str, id: &str) -> Arc<dyn Action> {
-    let config = M365Config::client_secret(
-        ENTRA_TENANT,
-        "app-id",
-        SecretRef::value(SecretString::from(CLIENT_SECRET)),
-    )
-    .with_server(server_url)
-    .unwrap();
-    let ctx = BuildContext::new(tenant());
-    let m365 = std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap()
-                    .block_on(M365Connector::build(&ctx, config))
-            })
-            .join()
-            .unwrap()
-    })
-    .unwrap();
-    m365.actions()
-        .into_iter()
-        .find(|a| a.spec().id.as_str() == id)
-        .unwrap()
 }
 
 #[async_trait]
@@ -200,7 +166,7 @@ impl Harness for M365Harness {
         Ok(users.len())
     }
 
-    fn plan_cases(&self, server_url: &str) -> Vec<PlanCase> {
+    fn plan_cases(&self, _server_url: &str) -> Vec<PlanCase> {
         let builtin = stackhand_core::actions::builtin();
         let unlock = builtin
             .get(&ActionId::from_static("identity.unlock"))
@@ -220,9 +186,8 @@ impl Harness for M365Harness {
             membership_fixtures()
                 .into_iter()
                 .fold(
-                    PlanCase::new(
+                    PlanCase::connector_action(
                         "hide_from_gal",
-                        vendor_action(server_url, "m365.hide_from_gal"),
                         request("m365.hide_from_gal", json!({"mailbox": "jane@contoso.example"})),
                     ),
                     PlanCase::fixture,
@@ -233,9 +198,8 @@ impl Harness for M365Harness {
                     json!({"value": [{"Identity": "jane", "UserPrincipalName": "jane@contoso.example",
                         "RecipientTypeDetails": "UserMailbox", "HiddenFromAddressListsEnabled": false}]}),
                 )),
-            PlanCase::new(
+            PlanCase::connector_action(
                 "list_service_issues",
-                vendor_action(server_url, "m365.list_service_issues"),
                 request("m365.list_service_issues", json!({})),
             )
             .fixture(Fixture::json(

@@ -35,10 +35,13 @@ pub fn section<T: DeserializeOwned>(vendor: &str, value: serde_json::Value) -> R
         let inner = e.into_inner().to_string();
         let (key, detail) = match unknown_field(&inner) {
             Some((field, expected)) => {
+                // serde's path stops at an internally tagged enum (`auth`), without the field.
                 let key = if path == "." || path.is_empty() {
                     field.to_string()
-                } else {
+                } else if path == field || path.ends_with(&format!(".{field}")) {
                     path.clone()
+                } else {
+                    format!("{path}.{field}")
                 };
                 let hint = suggest::hint(suggest::did_you_mean(field, expected.iter().copied()));
                 let valid = suggest::quoted_list(&expected);
@@ -110,6 +113,31 @@ mod tests {
             text.contains("m365 configuration at auth.client_scret"),
             "{text}"
         );
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+    #[allow(dead_code)]
+    enum Tagged {
+        Secret { client_id: String },
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct WithTagged {
+        auth: Tagged,
+    }
+
+    #[test]
+    fn unknown_keys_inside_a_tagged_enum_are_named_in_full() {
+        let err = section::<WithTagged>(
+            "okta",
+            serde_json::json!({"auth": {"method": "secret", "client_idd": "x"}}),
+        )
+        .unwrap_err();
+        assert_eq!(err.context_value("key"), Some("auth.client_idd"), "{err}");
+        assert!(err.to_string().contains("did you mean \"client_id\""), "{err}");
     }
 
     #[test]
