@@ -105,7 +105,10 @@ impl<'r> Composer<'r> {
                     .map_err(|e| located(e, &loaded.source_of(&at), &at))?;
                 connectors.add(connector)?;
             }
-            let mut tenant = Tenant::new(id.clone(), config.name.clone().unwrap_or_else(|| id.to_string()));
+            let mut tenant = Tenant::new(
+                id.clone(),
+                config.name.clone().unwrap_or_else(|| id.to_string()),
+            );
             if let Some(group) = &config.group {
                 tenant = tenant.in_group(group.clone());
             }
@@ -143,9 +146,13 @@ impl<'r> Composer<'r> {
     /// The layered policy from the configuration's policy files, checked against
     /// [`vocabulary`](Self::vocabulary) extended with `roles`.
     pub fn policy(&self, loaded: &LoadedConfig, roles: &[&str]) -> Result<LayeredPolicy> {
-        let mut loader =
-            PolicyLoader::new().vocabulary(self.vocabulary(loaded).with_roles(roles.iter().copied()));
-        let tenant_files = loaded.config.tenants.values().flat_map(|t| t.policies.iter());
+        let mut loader = PolicyLoader::new()
+            .vocabulary(self.vocabulary(loaded).with_roles(roles.iter().copied()));
+        let tenant_files = loaded
+            .config
+            .tenants
+            .values()
+            .flat_map(|t| t.policies.iter());
         let mut any = false;
         for path in loaded.config.policies.iter().chain(tenant_files) {
             loader = loader.add_path(path);
@@ -156,9 +163,7 @@ impl<'r> Composer<'r> {
                 "no policy files are configured: with no policy nothing may act; list them in `policies = [...]`",
             ));
         }
-        loader
-            .build()
-            .map_err(|e| Error::invalid(e.to_string()))
+        loader.build().map_err(|e| Error::invalid(e.to_string()))
     }
 }
 

@@ -96,12 +96,10 @@ impl LoadedConfig {
                 path.display()
             )));
         }
-        let env = Env::prefixed(ENV_PREFIX)
-            .split("__")
-            .filter(|key| {
-                let key = key.as_str();
-                !key.starts_with("secret_") && !NOT_CONFIGURATION.contains(&key)
-            });
+        let env = Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
+            let key = key.as_str();
+            !key.starts_with("secret_") && !NOT_CONFIGURATION.contains(&key)
+        });
         let figment = Figment::new().merge(Toml::file(path)).merge(env);
         Self::extract(figment, path.display().to_string(), path.parent())
     }
@@ -116,9 +114,8 @@ impl LoadedConfig {
     }
 
     fn extract(figment: Figment, origin: String, base: Option<&Path>) -> Result<Self> {
-        let mut config: StackhandConfig = figment
-            .extract()
-            .map_err(|e| figment_error(&origin, e))?;
+        let mut config: StackhandConfig =
+            figment.extract().map_err(|e| figment_error(&origin, e))?;
         if let Some(base) = base {
             let resolve = |p: &mut PathBuf| {
                 if p.is_relative() {
@@ -228,12 +225,18 @@ mod tests {
         )
         .unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("stackhand.toml at tenants.acme.grup"), "{text}");
+        assert!(
+            text.starts_with("stackhand.toml at tenants.acme.grup"),
+            "{text}"
+        );
         assert!(text.contains("did you mean \"group\""), "{text}");
 
-        let err = LoadedConfig::from_str("stackhand.toml", "secret_dir = \"s\"\n", None)
-            .unwrap_err();
-        assert!(err.to_string().contains("did you mean \"secrets_dir\""), "{err}");
+        let err =
+            LoadedConfig::from_str("stackhand.toml", "secret_dir = \"s\"\n", None).unwrap_err();
+        assert!(
+            err.to_string().contains("did you mean \"secrets_dir\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -264,7 +267,10 @@ mod tests {
             Some(Path::new("/etc/stackhand")),
         )
         .unwrap();
-        assert_eq!(loaded.config.policies, [PathBuf::from("/etc/stackhand/policies")]);
+        assert_eq!(
+            loaded.config.policies,
+            [PathBuf::from("/etc/stackhand/policies")]
+        );
         assert_eq!(
             loaded.config.secrets_dir.as_deref(),
             Some(Path::new("/etc/stackhand/secrets"))
