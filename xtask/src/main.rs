@@ -53,6 +53,33 @@ fn ci() -> Result<()> {
         &["test", "--workspace", "--exclude", "stackhand-bench"],
         &[],
     )?;
+    // The echo connector is not in the default build; its registration is checked here.
+    cargo(
+        &[
+            "clippy",
+            "-p",
+            "stackhand-runner",
+            "--features",
+            "connector-echo",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    cargo(
+        &[
+            "test",
+            "-p",
+            "stackhand-runner",
+            "--features",
+            "connector-echo",
+            "--test",
+            "echo",
+        ],
+        &[],
+    )?;
     cargo(
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
