@@ -258,7 +258,12 @@ fn list_connectors(json: bool) -> Result<ExitCode> {
             .unwrap_or_default();
         println!("{:12}   config keys: {}", "", keys.join(", "));
         for action in &d.actions {
-            println!("{:12}   action {:28} {}", "", action.id.as_str(), action.summary);
+            println!(
+                "{:12}   action {:28} {}",
+                "",
+                action.id.as_str(),
+                action.summary
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -269,7 +274,7 @@ async fn check_config(path: &Path, roles: &[String]) -> Result<ExitCode> {
     let loaded = match stackhand_runner::LoadedConfig::load(path) {
         Ok(loaded) => loaded,
         Err(err) => {
-            eprintln!("{err}");
+            eprintln!("error: {}", err.message());
             return Ok(ExitCode::from(2));
         }
     };
@@ -277,7 +282,7 @@ async fn check_config(path: &Path, roles: &[String]) -> Result<ExitCode> {
     let composer = stackhand_runner::Composer::new(&registry);
     let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
     if let Err(err) = composer.policy(&loaded, &roles) {
-        eprintln!("{err}");
+        eprintln!("error: {}", err.message());
         return Ok(ExitCode::from(2));
     }
     match composer.tenants(&loaded).await {
@@ -295,7 +300,7 @@ async fn check_config(path: &Path, roles: &[String]) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => {
-            eprintln!("{err}");
+            eprintln!("error: {}", err.message());
             Ok(ExitCode::from(2))
         }
     }

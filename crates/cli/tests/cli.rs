@@ -267,15 +267,31 @@ fn policy_check_refuses_unknown_action_ids() {
         err.contains("deny.toml:6: rules[0].actions[0]: unknown action id \"identity.reset_pasword\" (did you mean \"identity.reset_password\"?)"),
         "{err}"
     );
-    // Vendor actions are unknown until named on the command line.
+    // The connectors this build has supply their actions: the samples name m365.* and okta.*.
     let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/policies");
     let out = stackhand(&["policy", "check", samples]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A vendor this build does not have is unknown until named on the command line.
+    std::fs::write(&file, "[scope]\nglobal = true\n\n[[rules]]\nid = \"r\"\nactions = [\"ninjaone.*\"]\neffect = \"deny\"\n").unwrap();
+    let out = stackhand(&["policy", "check", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("action glob \"m365.*\" matches no known action id"),
+        err.contains("action glob \"ninjaone.*\" matches no known action id"),
         "{err}"
     );
+    let out = stackhand(&[
+        "policy",
+        "check",
+        "--known-action",
+        "ninjaone.run_script",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
 }
 
 #[test]
@@ -289,4 +305,79 @@ fn actions_lists_every_builtin() {
             .iter()
             .any(|s| s["id"] == "identity.reset_password" && s["reversible"] == false)
     );
+}
+
+#[test]
+fn connectors_lists_what_this_build_has() {
+    let out = stackhand(&["connectors"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for vendor in ["m365", "okta", "connectwise", "autotask"] {
+        assert!(text.contains(vendor), "{text}");
+    }
+    assert!(text.contains("okta.suspend"), "{text}");
+    let json = stackhand(&["connectors", "--json"]);
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let m365 = parsed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["vendor"] == "m365")
+        .expect("m365 is described");
+    assert!(m365["config_schema"]["properties"]["http"].is_object());
+}
+
+#[test]
+fn config_check_loads_the_example_deployment_and_names_a_typo() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/deployment");
+    let config = format!("{example}/stackhand.toml");
+    let out = stackhand(&["config", "check", "--config", &config, "--role", "msp.lead"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("ok: tenant acme-law with connectwise, m365"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok: tenant globex with autotask, okta"),
+        "{text}"
+    );
+
+    // The same deployment with a typo, next to the same policies and secrets.
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("deployment");
+    std::fs::create_dir_all(copy.join("secrets/acme-law")).unwrap();
+    std::fs::create_dir_all(copy.join("secrets/globex")).unwrap();
+    for file in [
+        "secrets/acme-law/m365.secret",
+        "secrets/acme-law/connectwise.key",
+        "secrets/globex/okta.token",
+        "secrets/globex/autotask.code",
+        "secrets/globex/autotask.secret",
+    ] {
+        std::fs::copy(format!("{example}/{file}"), copy.join(file)).unwrap();
+    }
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("../policies/", &format!("{example}/../policies/"))
+        .replace("read_admin_roles", "read_admin_role");
+    std::fs::write(copy.join("stackhand.toml"), text).unwrap();
+    let typo = copy.join("stackhand.toml");
+    let out = stackhand(&[
+        "config",
+        "check",
+        "--config",
+        typo.to_str().unwrap(),
+        "--role",
+        "msp.lead",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(typo.to_str().unwrap()), "{err}");
+    assert!(err.contains("tenants.globex.connectors.okta"), "{err}");
+    assert!(err.contains("did you mean \"read_admin_roles\""), "{err}");
 }

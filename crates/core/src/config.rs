@@ -137,7 +137,10 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.context_value("key"), Some("auth.client_idd"), "{err}");
-        assert!(err.to_string().contains("did you mean \"client_id\""), "{err}");
+        assert!(
+            err.to_string().contains("did you mean \"client_id\""),
+            "{err}"
+        );
     }
 
     #[test]

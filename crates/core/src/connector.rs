@@ -401,8 +401,16 @@ impl Registry {
             .instrument(tracing::info_span!(parent: ctx.span(), "connector", vendor))
             .await
             .map_err(|e| {
-                e.with_context("connector", vendor)
-                    .with_context("tenant", tenant)
+                let e = if e.context_value("connector").is_none() {
+                    e.with_context("connector", vendor)
+                } else {
+                    e
+                };
+                if e.context_value("tenant").is_none() {
+                    e.with_context("tenant", tenant)
+                } else {
+                    e
+                }
             })?;
         let info = connector.info();
         if info.tenant != *ctx.tenant() || info.vendor != vendor {
