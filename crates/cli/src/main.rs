@@ -3,6 +3,10 @@
 //! ```text
 //! stackhand demo [--json]              the seed scenarios end to end on the embedded default
 //! stackhand actions [--json]           every built-in action with its risk and input schema
+//! stackhand connectors [--json]        the connectors this build has, their keys and actions
+//! stackhand config check [--config <FILE>] [--role <ROLE>]...
+//!                                      build every tenant's connectors from stackhand.toml
+//!                                      and load its policies, reporting the first error
 //! stackhand policy check [--known-action <ID>]... <PATH>...
 //!                                      load policy files or directories and report errors
 //! stackhand audit verify <DIR>         verify the keyed chains of a JSON-lines audit directory

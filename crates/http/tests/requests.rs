@@ -816,7 +816,14 @@ async fn dot_and_empty_segments_never_reach_the_vendor() {
     for path in ["devices/%2e%2E", "devices/%2E/x", "a/../b"] {
         assert!(client.url(path).is_err(), "{path}");
     }
-    assert!(client.url("devices/").is_err(), "an empty id addresses the collection");
-    assert_eq!(client.url("").unwrap().path(), "/v1/", "the base URL itself");
+    assert!(
+        client.url("devices/").is_err(),
+        "an empty id addresses the collection"
+    );
+    assert_eq!(
+        client.url("").unwrap().path(),
+        "/v1/",
+        "the base URL itself"
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
