@@ -6,11 +6,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use stackhand_core::{BuildContext, Error, ErrorKind, Result, SecretRef};
+use stackhand_core::{BuildContext, Error, ErrorKind, Result};
 use stackhand_http::{Auth, HeaderName, HttpClient, RequestBuilder, Response, Url};
 use tokio::time::Instant;
 
@@ -43,31 +43,12 @@ impl Credentials {
     /// Resolve both credentials for the context's tenant; an empty one is refused by name.
     pub(crate) async fn resolve(ctx: &BuildContext, config: &AutotaskConfig) -> Result<Self> {
         Ok(Self {
-            integration_code: resolve_one(ctx, "integration_code", &config.integration_code)
+            integration_code: ctx
+                .credential("integration_code", &config.integration_code)
                 .await?,
-            secret: resolve_one(ctx, "secret", &config.secret).await?,
+            secret: ctx.credential("secret", &config.secret).await?,
         })
     }
-}
-
-/// The credential `reference` names (configuration key `key`), refused when blank.
-async fn resolve_one(
-    ctx: &BuildContext,
-    key: &'static str,
-    reference: &SecretRef,
-) -> Result<SecretString> {
-    let value = ctx
-        .secret(reference)
-        .await
-        .map_err(|e| e.with_context("key", key))?;
-    if value.expose_secret().trim().is_empty() {
-        return Err(Error::invalid(format!(
-            "{VENDOR} configuration: {key} ({}) is empty",
-            reference.describe()
-        ))
-        .with_context("key", key));
-    }
-    Ok(value)
 }
 
 /// One zone's API for one tenant.
@@ -463,7 +444,7 @@ impl ThresholdWatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackhand_core::TenantId;
+    use stackhand_core::{SecretRef, TenantId};
 
     #[tokio::test]
     async fn credentials_resolve_for_the_tenant_and_a_blank_one_is_named() {

@@ -34,11 +34,7 @@ impl AutotaskConnector {
         config.validate()?;
         let credentials = Credentials::resolve(ctx, &config).await?;
         Ok(Self {
-            info: ConnectorInfo {
-                vendor: VENDOR.to_string(),
-                tenant: ctx.tenant().clone(),
-                categories: CATEGORIES.to_vec(),
-            },
+            info: ctx.connector_info(VENDOR, CATEGORIES),
             inner: Arc::new(Autotask::new(ctx.clone(), config, credentials)?),
         })
     }

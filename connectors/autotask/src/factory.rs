@@ -21,16 +21,13 @@ impl ConnectorFactory for AutotaskFactory {
     }
 
     fn describe(&self) -> ConnectorDescription {
-        ConnectorDescription {
-            vendor: VENDOR.into(),
-            summary: "Autotask PSA (Datto / Kaseya), REST API v1.0: tickets, notes, contacts, \
-                      companies and problem tickets"
-                .into(),
-            categories: CATEGORIES.to_vec(),
-            config_schema: serde_json::to_value(schemars::schema_for!(AutotaskConfig))
-                .expect("a schema serialises"),
-            actions: crate::actions::specs(),
-        }
+        ConnectorDescription::of::<AutotaskConfig>(
+            VENDOR,
+            "Autotask PSA (Datto / Kaseya), REST API v1.0: tickets, notes, contacts, \
+                      companies and problem tickets",
+            CATEGORIES,
+            crate::actions::specs(),
+        )
     }
 
     async fn build(&self, ctx: &BuildContext, config: Value) -> Result<Arc<dyn Connector>> {

@@ -3,10 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use secrecy::ExposeSecret;
 use stackhand_core::{
-    Action, BuildContext, Connector, ConnectorInfo, Error, ErrorKind, Health, Psa, PsaWrites,
-    Result,
+    Action, BuildContext, Connector, ConnectorInfo, ErrorKind, Health, Psa, PsaWrites, Result,
 };
 
 use crate::client::ConnectWiseClient;
@@ -36,24 +34,10 @@ impl ConnectWise {
     /// on first use.
     pub async fn build(ctx: &BuildContext, config: ConnectWiseConfig) -> Result<Self> {
         config.validate()?;
-        let private_key = ctx
-            .secret(&config.private_key)
-            .await
-            .map_err(|e| e.with_context("key", "private_key"))?;
-        if private_key.expose_secret().trim().is_empty() {
-            return Err(Error::invalid(format!(
-                "{VENDOR} configuration: private_key ({}) is empty",
-                config.private_key.describe()
-            ))
-            .with_context("key", "private_key"));
-        }
+        let private_key = ctx.credential("private_key", &config.private_key).await?;
         let client = ConnectWiseClient::new(ctx, config, private_key)?;
         Ok(Self {
-            info: ConnectorInfo {
-                vendor: VENDOR.to_string(),
-                tenant: ctx.tenant().clone(),
-                categories: CATEGORIES.to_vec(),
-            },
+            info: ctx.connector_info(VENDOR, CATEGORIES),
             client,
         })
     }

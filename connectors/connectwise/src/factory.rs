@@ -21,16 +21,13 @@ impl ConnectorFactory for ConnectWiseFactory {
     }
 
     fn describe(&self) -> ConnectorDescription {
-        ConnectorDescription {
-            vendor: VENDOR.into(),
-            summary: "ConnectWise Manage (ConnectWise PSA), REST API 3.0: ticket intake and \
-                      history, notes, status, reassignment, parent tickets, contacts"
-                .into(),
-            categories: CATEGORIES.to_vec(),
-            config_schema: serde_json::to_value(schemars::schema_for!(ConnectWiseConfig))
-                .expect("a schema serialises"),
-            actions: crate::actions::specs(),
-        }
+        ConnectorDescription::of::<ConnectWiseConfig>(
+            VENDOR,
+            "ConnectWise Manage (ConnectWise PSA), REST API 3.0: ticket intake and \
+                      history, notes, status, reassignment, parent tickets, contacts",
+            CATEGORIES,
+            crate::actions::specs(),
+        )
     }
 
     async fn build(&self, ctx: &BuildContext, config: Value) -> Result<Arc<dyn Connector>> {

@@ -3,9 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use secrecy::ExposeSecret;
 use stackhand_core::{
-    Action, BuildContext, Connector, ConnectorInfo, Error, Health, Result, Rmm, RmmWrites, Typed,
+    Action, BuildContext, Connector, ConnectorInfo, Health, Result, Rmm, RmmWrites, Typed,
 };
 
 use crate::actions::Retag;
@@ -25,21 +24,10 @@ impl EchoConnector {
     /// make the client on the host's shared HTTP services.
     pub async fn build(ctx: &BuildContext, config: EchoConfig) -> Result<Self> {
         config.validate()?;
-        let api_key = ctx.secret(&config.api_key).await?;
-        if api_key.expose_secret().trim().is_empty() {
-            return Err(Error::invalid(format!(
-                "{VENDOR}: api_key ({}) is empty",
-                config.api_key.describe()
-            ))
-            .with_context("key", "api_key"));
-        }
+        let api_key = ctx.credential("api_key", &config.api_key).await?;
         let client = EchoClient::new(ctx, &config, api_key)?;
         Ok(Self {
-            info: ConnectorInfo {
-                vendor: VENDOR.to_string(),
-                tenant: ctx.tenant().clone(),
-                categories: CATEGORIES.to_vec(),
-            },
+            info: ctx.connector_info(VENDOR, CATEGORIES),
             client,
         })
     }

@@ -21,14 +21,12 @@ impl ConnectorFactory for EchoFactory {
     }
 
     fn describe(&self) -> ConnectorDescription {
-        ConnectorDescription {
-            vendor: VENDOR.into(),
-            summary: "Echo, a tiny device directory".into(),
-            categories: CATEGORIES.to_vec(),
-            config_schema: serde_json::to_value(schemars::schema_for!(EchoConfig))
-                .expect("a schema serialises"),
-            actions: crate::actions::specs(),
-        }
+        ConnectorDescription::of::<EchoConfig>(
+            VENDOR,
+            "Echo, a tiny device directory",
+            CATEGORIES,
+            crate::actions::specs(),
+        )
     }
 
     async fn build(&self, ctx: &BuildContext, config: Value) -> Result<Arc<dyn Connector>> {

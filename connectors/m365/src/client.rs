@@ -79,8 +79,10 @@ fn token_source(
 }
 
 /// A delegated token, resolved from where configuration says it is kept.
-async fn static_token(ctx: &BuildContext, reference: &SecretRef) -> Result<Auth> {
-    Ok(Auth::bearer(StaticToken::new(ctx.secret(reference).await?)))
+async fn static_token(ctx: &BuildContext, key: &str, reference: &SecretRef) -> Result<Auth> {
+    Ok(Auth::bearer(StaticToken::new(
+        ctx.credential(key, reference).await?,
+    )))
 }
 
 impl GraphClient {
@@ -92,7 +94,7 @@ impl GraphClient {
                 client_id,
                 client_secret,
             } => {
-                let secret = ctx.secret(client_secret).await?;
+                let secret = ctx.credential("auth.client_secret", client_secret).await?;
                 let auth = || ClientAuth::ClientSecret(secret.clone());
                 (
                     token_source(ctx, config, client_id, auth(), &config.graph_scope)?,
@@ -110,7 +112,9 @@ impl GraphClient {
                 private_key_pem,
                 thumbprint,
             } => {
-                let key = ctx.secret(private_key_pem).await?;
+                let key = ctx
+                    .credential("auth.private_key_pem", private_key_pem)
+                    .await?;
                 let assertion = || ClientAuth::PrivateKeyJwt {
                     key_pem: key.clone(),
                     key_id: None,
@@ -132,10 +136,13 @@ impl GraphClient {
                 exchange_token,
             } => {
                 let exchange = match exchange_token {
-                    Some(token) => Some(static_token(ctx, token).await?),
+                    Some(token) => Some(static_token(ctx, "auth.exchange_token", token).await?),
                     None => None,
                 };
-                (static_token(ctx, graph_token).await?, exchange)
+                (
+                    static_token(ctx, "auth.graph_token", graph_token).await?,
+                    exchange,
+                )
             }
         };
         let client = |vendor: &'static str, root, auth| {

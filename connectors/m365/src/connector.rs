@@ -7,12 +7,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use stackhand_core::{
-    Action, BuildContext, Category, Connector, ConnectorInfo, Error, ExecutionProof, Health,
+    Action, BuildContext, Connector, ConnectorInfo, Error, ExecutionProof, Health,
     IdentityProvider, IdentityWrites, Message, Messaging, Result, TenantId,
 };
 use stackhand_http::encode_segment;
 
-use crate::VENDOR;
 use crate::client::{CmdletOutput, GraphClient, odata_literal};
 use crate::config::M365Config;
 use crate::identity::MembershipMemo;
@@ -20,9 +19,7 @@ use crate::models::{
     EmailAddress, ExoAutoReply, ExoMailbox, ItemBody, MailMessage, Recipient, SendMail,
     ServiceHealth, ServiceIssue,
 };
-
-/// The capability categories a built connector offers (and its factory describes).
-pub(crate) const CATEGORIES: [Category; 2] = [Category::Identity, Category::Messaging];
+use crate::{CATEGORIES, VENDOR};
 
 /// The Microsoft 365 connector for one tenant: identity (Entra ID through Graph, mailboxes
 /// through Exchange Online) and messaging (mail through Graph). Cheap to clone.
@@ -60,11 +57,7 @@ impl M365Connector {
         let client = GraphClient::build(ctx, &config).await?;
         Ok(Self {
             inner: Arc::new(Inner {
-                info: ConnectorInfo {
-                    vendor: VENDOR.to_string(),
-                    tenant: ctx.tenant().clone(),
-                    categories: CATEGORIES.to_vec(),
-                },
+                info: ctx.connector_info(VENDOR, CATEGORIES),
                 client,
                 graph_root: config.graph_root().to_string(),
                 notify_sender: config.notify_sender,

@@ -6,9 +6,10 @@ use async_trait::async_trait;
 use serde_json::Value;
 use stackhand_core::{BuildContext, Connector, ConnectorDescription, ConnectorFactory, Result};
 
+use crate::CATEGORIES;
 use crate::VENDOR;
 use crate::config::M365Config;
-use crate::connector::{CATEGORIES, M365Connector};
+use crate::connector::M365Connector;
 
 /// Builds [`M365Connector`]s from `[tenants.<id>.connectors.m365]` sections.
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,16 +22,13 @@ impl ConnectorFactory for M365Factory {
     }
 
     fn describe(&self) -> ConnectorDescription {
-        ConnectorDescription {
-            vendor: VENDOR.into(),
-            summary: "Microsoft 365: Entra ID users, groups, licences and MFA through Microsoft \
-                      Graph, mailboxes through Exchange Online, mail through Graph"
-                .into(),
-            categories: CATEGORIES.to_vec(),
-            config_schema: serde_json::to_value(schemars::schema_for!(M365Config))
-                .expect("a schema serialises"),
-            actions: crate::actions::specs(),
-        }
+        ConnectorDescription::of::<M365Config>(
+            VENDOR,
+            "Microsoft 365: Entra ID users, groups, licences and MFA through Microsoft \
+                      Graph, mailboxes through Exchange Online, mail through Graph",
+            CATEGORIES,
+            crate::actions::specs(),
+        )
     }
 
     async fn build(&self, ctx: &BuildContext, config: Value) -> Result<Arc<dyn Connector>> {

@@ -107,6 +107,12 @@ pub use factory::M365Factory;
 /// rate limiter.
 pub const VENDOR: &str = "m365";
 
+/// What the connector offers: identity (Entra ID, Exchange Online) and messaging (mail).
+pub const CATEGORIES: &[stackhand_core::Category] = &[
+    stackhand_core::Category::Identity,
+    stackhand_core::Category::Messaging,
+];
+
 /// Add the `m365` factory to a registry.
 pub fn register(registry: &mut stackhand_core::Registry) {
     registry.register(Arc::new(M365Factory));

@@ -30,18 +30,11 @@ impl OktaConnector {
     pub async fn build(ctx: &BuildContext, config: OktaConfig) -> Result<Self> {
         config.validate()?;
         let (reference, key) = config.auth.credential();
-        let credential = ctx
-            .secret(reference)
-            .await
-            .map_err(|e| e.with_context("key", key))?;
+        let credential = ctx.credential(key, reference).await?;
         config.auth.check(&credential)?;
         let client = OktaClient::new(ctx, &config, credential)?;
         Ok(Self {
-            info: ConnectorInfo {
-                vendor: VENDOR.to_string(),
-                tenant: ctx.tenant().clone(),
-                categories: CATEGORIES.to_vec(),
-            },
+            info: ctx.connector_info(VENDOR, CATEGORIES),
             client,
             org: config.base_url.as_str().to_string(),
         })

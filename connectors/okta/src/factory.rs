@@ -21,16 +21,13 @@ impl ConnectorFactory for OktaFactory {
     }
 
     fn describe(&self) -> ConnectorDescription {
-        ConnectorDescription {
-            vendor: VENDOR.into(),
-            summary: "Okta, an identity provider: users, passwords, factors, sessions, lifecycle \
-                      and groups through the Management API"
-                .into(),
-            categories: CATEGORIES.to_vec(),
-            config_schema: serde_json::to_value(schemars::schema_for!(OktaConfig))
-                .expect("a schema serialises"),
-            actions: crate::actions::specs(),
-        }
+        ConnectorDescription::of::<OktaConfig>(
+            VENDOR,
+            "Okta, an identity provider: users, passwords, factors, sessions, lifecycle \
+                      and groups through the Management API",
+            CATEGORIES,
+            crate::actions::specs(),
+        )
     }
 
     async fn build(&self, ctx: &BuildContext, config: Value) -> Result<Arc<dyn Connector>> {

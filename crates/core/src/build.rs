@@ -438,6 +438,39 @@ impl BuildContext {
             .await
             .map_err(|e| e.with_context("tenant", self.tenant.as_str()))
     }
+
+    /// The credential at configuration key `key` (`auth.client_secret`): resolved like
+    /// [`secret`](Self::secret), refused when blank, and any error carries `key` as its `key`
+    /// context so the operator knows which line to fix.
+    pub async fn credential(&self, key: &str, reference: &SecretRef) -> Result<SecretString> {
+        use secrecy::ExposeSecret;
+        let value = self
+            .secret(reference)
+            .await
+            .map_err(|e| e.with_context("key", key.to_string()))?;
+        if value.expose_secret().trim().is_empty() {
+            return Err(
+                Error::invalid(format!("{key} ({}) is empty", reference.describe()))
+                    .with_context("key", key.to_string())
+                    .with_context("tenant", self.tenant.as_str()),
+            );
+        }
+        Ok(value)
+    }
+
+    /// The [`ConnectorInfo`](crate::ConnectorInfo) of a connector of `vendor` offering
+    /// `categories`, for this context's tenant.
+    pub fn connector_info(
+        &self,
+        vendor: &str,
+        categories: &[crate::Category],
+    ) -> crate::ConnectorInfo {
+        crate::ConnectorInfo {
+            vendor: vendor.to_string(),
+            tenant: self.tenant.clone(),
+            categories: categories.to_vec(),
+        }
+    }
 }
 
 #[cfg(test)]

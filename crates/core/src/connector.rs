@@ -318,6 +318,24 @@ pub struct ConnectorDescription {
     pub actions: Vec<crate::ActionSpec>,
 }
 
+impl ConnectorDescription {
+    /// The description of a connector of `vendor` whose configuration section is `C`.
+    pub fn of<C: schemars::JsonSchema>(
+        vendor: &str,
+        summary: &str,
+        categories: &[Category],
+        actions: Vec<crate::ActionSpec>,
+    ) -> Self {
+        Self {
+            vendor: vendor.to_string(),
+            summary: summary.to_string(),
+            categories: categories.to_vec(),
+            config_schema: serde_json::to_value(schemars::schema_for!(C)).unwrap_or_default(),
+            actions,
+        }
+    }
+}
+
 /// Builds connectors of one vendor from configuration.
 ///
 /// `build` reads the section with [`config::section`](crate::config::section) (so an unknown key
