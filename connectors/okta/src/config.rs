@@ -392,7 +392,7 @@ mod tests {
                 json!({"base_url": "https://globex.okta.com", "auth": {"method": "private_key_jwt", "client_id": "c", "private_key_pem": {"file": "k"}, "scopes": ["okta.users.read"]}}),
                 // Inside the tagged `auth` table the path stops at the table; the message
                 // names the key.
-                "auth",
+                "auth.scopes",
                 "unknown key \"scopes\"",
             ),
             (

@@ -381,3 +381,31 @@ fn config_check_loads_the_example_deployment_and_names_a_typo() {
     assert!(err.contains("tenants.globex.connectors.okta"), "{err}");
     assert!(err.contains("did you mean \"read_admin_roles\""), "{err}");
 }
+
+#[test]
+fn configuration_variables_override_the_file_and_typos_name_the_variable() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/deployment");
+    let config = format!("{example}/stackhand.toml");
+    let run = |name: &str, value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_stackhand"))
+            .args(["config", "check", "--config", &config, "--role", "msp.lead"])
+            .env(name, value)
+            .output()
+            .expect("the binary runs")
+    };
+    // A variable overrides the file: Globex's Okta org now names a plain-http host.
+    let out = run(
+        "STACKHAND_TENANTS__GLOBEX__CONNECTORS__OKTA__BASE_URL",
+        "http://globex.example",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tenants.globex.connectors.okta"), "{err}");
+    assert!(err.contains("https"), "{err}");
+    // A misspelt variable is an error naming where it came from and the nearest key.
+    let out = run("STACKHAND_SECRETS_DIRR", "/run/secrets");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("STACKHAND_"), "{err}");
+    assert!(err.contains("did you mean \"secrets_dir\""), "{err}");
+}

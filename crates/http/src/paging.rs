@@ -131,14 +131,6 @@ impl Paging {
         Self::new(NextPage::LinkHeader, items_at)
     }
 
-    /// Autotask: items in `/items`, next page at `/pageDetails/nextPageUrl`.
-    pub fn autotask() -> Self {
-        Self::new(
-            NextPage::UrlAt("/pageDetails/nextPageUrl".to_owned()),
-            "/items",
-        )
-    }
-
     /// ConnectWise-style numbered pages (`page` from 1, `pageSize`), items a top-level array.
     pub fn page_numbers(page_size: u32) -> Self {
         Self::new(

@@ -149,7 +149,10 @@ async fn autotask_next_page_url_pages_to_the_end() {
         .post("Tickets/query")
         .json(&serde_json::json!({"filter": [{"op": "exist", "field": "id"}]}))
         .retry_safe()
-        .collect_pages(Paging::autotask())
+        .collect_pages(Paging::new(
+            NextPage::UrlAt("/pageDetails/nextPageUrl".to_owned()),
+            "/items",
+        ))
         .await
         .unwrap();
     assert_eq!(ids(&tickets), ["1", "2", "3"]);
