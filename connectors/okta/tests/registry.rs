@@ -163,8 +163,8 @@ async fn a_typo_is_refused_naming_the_nearest_key() {
             "read_admin_roles",
             "read_admin_role",
         ),
-        // Inside the tagged `auth` table the key is the table's; the message names the typo.
-        ("client_id =", "client_di =", "client_id", "auth"),
+        // Inside the tagged `auth` table too.
+        ("client_id =", "client_di =", "client_id", "auth.client_di"),
         ("page_size =", "page_sise =", "page_size", "http.page_sise"),
         (
             "max_attempts =",

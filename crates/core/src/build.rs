@@ -12,7 +12,7 @@
 //! use stackhand_core::build::{BuildContext, LocalSecrets, SecretRef};
 //! use stackhand_core::TenantId;
 //!
-//! # async fn demo() -> stackhand_core::Result<()> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = std::env::temp_dir().join("stackhand-doc-secrets");
 //! std::fs::create_dir_all(dir.join("acme"))?;
 //! std::fs::write(dir.join("acme/okta.key"), "s3cret\n")?;

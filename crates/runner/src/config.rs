@@ -142,10 +142,7 @@ impl LoadedConfig {
     pub fn source_of(&self, key: &str) -> String {
         self.figment
             .find_metadata(key)
-            .map(|m| match &m.source {
-                Some(figment::Source::File(path)) => path.display().to_string(),
-                _ => m.name.to_string(),
-            })
+            .map(|m| source_name(m, &self.origin))
             .unwrap_or_else(|| self.origin.clone())
     }
 
@@ -173,6 +170,16 @@ impl LoadedConfig {
     }
 }
 
+/// The file a value came from, `origin` for configuration text given in code, or figment's name
+/// of the source (the `STACKHAND_` variables).
+fn source_name(metadata: &figment::Metadata, origin: &str) -> String {
+    match &metadata.source {
+        Some(figment::Source::File(path)) => path.display().to_string(),
+        _ if metadata.name.contains(ENV_PREFIX) => metadata.name.to_string(),
+        _ => origin.to_string(),
+    }
+}
+
 /// figment's error as one line naming the source, the key and, for an unknown key, the nearest
 /// valid one.
 fn figment_error(origin: &str, err: figment::Error) -> Error {
@@ -180,10 +187,7 @@ fn figment_error(origin: &str, err: figment::Error) -> Error {
     let source = err
         .metadata
         .as_ref()
-        .map(|m| match &m.source {
-            Some(figment::Source::File(path)) => path.display().to_string(),
-            _ => m.name.to_string(),
-        })
+        .map(|m| source_name(m, origin))
         .unwrap_or_else(|| origin.to_string());
     let mut key = err.path.join(".");
     let detail = match &err.kind {
@@ -224,7 +228,7 @@ mod tests {
             None,
         )
         .unwrap_err();
-        let text = err.to_string();
+        let text = err.message();
         assert!(
             text.starts_with("stackhand.toml at tenants.acme.grup"),
             "{text}"
