@@ -530,7 +530,7 @@ async fn a_password_reset_through_the_engine_reads_what_policy_needs_and_revokes
     // The plan reads the user, its direct memberships (which serve both its roles and its
     // groups: it is in no role-assignable group) and its eligibility; the execution reads the
     // user again, as core does, then resets and revokes once.
-    mount_user(&w, 2).await;
+    mount_user(&w, 1).await;
     mount_member_of(
         &w,
         json!([
@@ -538,11 +538,11 @@ async fn a_password_reset_through_the_engine_reads_what_policy_needs_and_revokes
             {"@odata.type": "#microsoft.graph.group", "id": "g2", "displayName": "Sales", "groupTypes": ["Unified"],
              "mailEnabled": true, "securityEnabled": false, "isAssignableToRole": null}
         ]),
-        2,
+        1,
     )
     .await;
     mount_transitive(&w, json!([]), 0).await;
-    mount_eligibility(&w, no_eligibility(), 2).await;
+    mount_eligibility(&w, no_eligibility(), 1).await;
     mount_reset(&w).await;
     let engine = common::engine(&w.m365);
     let receipt = common::execute(
@@ -565,13 +565,11 @@ async fn a_password_reset_through_the_engine_reads_what_policy_needs_and_revokes
         vec![
             format!("POST /{TENANT}/oauth2/v2.0/token"),
             // plan: get_user, then user_groups answered from get_user's read
-            user.clone(),
-            member_of.clone(),
-            eligibility.clone(),
-            // execute: get_user, the reset, one revocation
             user,
             member_of,
             eligibility,
+            // execute: the planned user (the engine planned just before), the reset, one
+            // revocation
             format!("PATCH /v1.0/users/{USER_ID}"),
             format!("POST /v1.0/users/{USER_ID}/revokeSignInSessions"),
         ]

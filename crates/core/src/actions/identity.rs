@@ -57,6 +57,39 @@ fn user_state(user: &User, groups: &[Group]) -> serde_json::Value {
     })
 }
 
+/// The user a plan of [`user_plan`] read, from its state before: id, login and status. The plan
+/// refused an externally mastered user, so that is `false` here.
+fn planned_user(plan: &Plan) -> Result<User> {
+    let state = &plan.state_before;
+    let text = |key: &str| state.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    let (Some(id), Some(login)) = (text("id"), text("login")) else {
+        return Err(Error::permanent(format!(
+            "the plan of {} records no user id and login to act on",
+            plan.action
+        )));
+    };
+    Ok(User {
+        display_name: login.clone(),
+        login,
+        id,
+        email: None,
+        enabled: state
+            .get("enabled")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
+        locked: state
+            .get("locked")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        status: text("status"),
+        department: plan.facts.department.clone(),
+        job_title: None,
+        externally_mastered: false,
+        roles: plan.facts.roles.clone(),
+        usage_location: None,
+    })
+}
+
 /// Start a plan over one user: reads them, fills facts and the state before.
 async fn user_plan<A: TypedAction>(
     ctx: &ActionContext,
@@ -210,8 +243,9 @@ impl TypedAction for ResetPassword {
         plan: &Plan,
         proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        let idp = identity(ctx)?;
-        let user = idp.get_user(&params.user).await?;
+        // The engine planned this request just before executing it (again, after an approval),
+        // so the planned user is current: reading them again would only cost vendor calls.
+        let user = planned_user(plan)?;
         let reset = ctx
             .identity_writes(proof)?
             .reset_password(proof, &user, &params.options)
