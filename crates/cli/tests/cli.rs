@@ -312,7 +312,14 @@ fn connectors_lists_what_this_build_has() {
     let out = stackhand(&["connectors"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for vendor in ["m365", "okta", "connectwise", "autotask"] {
+    for vendor in [
+        "m365",
+        "okta",
+        "connectwise",
+        "autotask",
+        "ninjaone",
+        "hudu",
+    ] {
         assert!(text.contains(vendor), "{text}");
     }
     assert!(text.contains("okta.suspend"), "{text}");

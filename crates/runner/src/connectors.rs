@@ -17,6 +17,10 @@ pub fn register_default_connectors(registry: &mut Registry) {
     stackhand_connectwise::register(registry);
     #[cfg(feature = "connector-autotask")]
     stackhand_autotask::register(registry);
+    #[cfg(feature = "connector-ninjaone")]
+    stackhand_ninjaone::register(registry);
+    #[cfg(feature = "connector-hudu")]
+    stackhand_hudu::register(registry);
     #[cfg(feature = "connector-echo")]
     stackhand_echo::register(registry);
     // Keeps `registry` used in a build with no connector feature.

@@ -1,0 +1,183 @@
+//! Building the connector the way a runner does: a `[tenants.acme.connectors.hudu]` section of
+//! `stackhand.toml`, handed to `Registry::build` as JSON, with the tenant's secrets directory.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use stackhand_core::build::LocalSecrets;
+use stackhand_core::{BuildContext, Category, ErrorKind, Registry, TenantId};
+
+const API_KEY: &str = "hudu-api-key-from-the-secrets-dir-51aa";
+
+const STACKHAND_TOML: &str = r#"
+[tenants.acme]
+name = "Acme"
+
+[tenants.acme.connectors.hudu]
+base_url = "https://docs.example-msp.com"
+api_key = { file = "hudu.key" }
+company = "Acme Corp"
+asset_layout = "People"
+
+[tenants.acme.connectors.hudu.http]
+timeout_secs = 10
+requests_per_second = 5
+user_agent = "acme-msp/stackhand"
+page_size = 100
+
+[tenants.acme.connectors.hudu.http.retry]
+max_attempts = 2
+"#;
+
+/// The hudu section of `text`, as the runner hands it to the factory (JSON).
+fn hudu_section(text: &str) -> Value {
+    let file: toml::Table = toml::from_str(text).expect("valid TOML");
+    let section = &file["tenants"]["acme"]["connectors"]["hudu"];
+    serde_json::to_value(section).expect("TOML converts to JSON")
+}
+
+struct Secrets {
+    dir: tempfile::TempDir,
+}
+
+impl Secrets {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("acme")).unwrap();
+        std::fs::create_dir_all(dir.path().join("globex")).unwrap();
+        std::fs::write(dir.path().join("acme/hudu.key"), format!("{API_KEY}\n")).unwrap();
+        Self { dir }
+    }
+
+    fn context(&self, tenant: &str) -> BuildContext {
+        BuildContext::new(TenantId::new(tenant).unwrap())
+            .with_secrets(Arc::new(LocalSecrets::new().with_dir(self.dir.path())))
+    }
+}
+
+fn registry() -> Registry {
+    let mut registry = Registry::new();
+    stackhand_hudu::register(&mut registry);
+    registry
+}
+
+#[tokio::test]
+async fn builds_from_a_stackhand_toml_section() {
+    let secrets = Secrets::new();
+    let registry = registry();
+    assert_eq!(registry.vendors().collect::<Vec<_>>(), ["hudu"]);
+    let connector = registry
+        .build(
+            &secrets.context("acme"),
+            "hudu",
+            hudu_section(STACKHAND_TOML),
+        )
+        .await
+        .expect("the section builds");
+    let info = connector.info();
+    assert_eq!(info.vendor, "hudu");
+    assert_eq!(info.tenant.as_str(), "acme");
+    assert_eq!(info.categories, [Category::Docs]);
+    assert!(connector.docs().is_some() && connector.docs_writes().is_some());
+    assert!(connector.identity().is_none() && connector.psa().is_none());
+    // No vendor actions: the built-in `docs.*` ones serve Hudu.
+    assert!(connector.actions().is_empty());
+    assert!(!format!("{connector:?}").contains(API_KEY));
+
+    let description = registry.describe().remove(0);
+    assert_eq!(description.vendor, "hudu");
+    assert_eq!(description.categories, [Category::Docs]);
+    assert!(description.actions.is_empty());
+}
+
+#[tokio::test]
+async fn a_typo_is_refused_naming_the_nearest_key() {
+    let secrets = Secrets::new();
+    let cases = [
+        ("api_key =", "api_kye =", "api_kye", "api_key"),
+        ("base_url =", "base_uri =", "base_uri", "base_url"),
+        ("company =", "compnay =", "compnay", "company"),
+        (
+            "asset_layout =",
+            "asset_layuot =",
+            "asset_layuot",
+            "asset_layout",
+        ),
+        ("page_size =", "page_szie =", "http.page_szie", "page_size"),
+        (
+            "timeout_secs =",
+            "timeout_sec =",
+            "http.timeout_sec",
+            "timeout_secs",
+        ),
+        (
+            "max_attempts =",
+            "max_attempt =",
+            "http.retry.max_attempt",
+            "max_attempts",
+        ),
+    ];
+    for (right, wrong, key, nearest) in cases {
+        let text = STACKHAND_TOML.replace(right, wrong);
+        let err = registry()
+            .build(&secrets.context("acme"), "hudu", hudu_section(&text))
+            .await
+            .expect_err("a typo is refused");
+        assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+        assert_eq!(err.context_value("key"), Some(key), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("did you mean \"{nearest}\"")),
+            "{key}: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn secrets_stay_out_of_the_file_and_inside_the_tenant() {
+    let secrets = Secrets::new();
+    // A key pasted into the file is refused without being repeated.
+    let pasted = STACKHAND_TOML.replace(
+        "api_key = { file = \"hudu.key\" }",
+        "api_key = \"pasted-key-123\"",
+    );
+    let err = registry()
+        .build(&secrets.context("acme"), "hudu", hudu_section(&pasted))
+        .await
+        .unwrap_err();
+    assert_eq!(err.context_value("key"), Some("api_key"), "{err}");
+    assert!(!err.to_string().contains("pasted-key-123"), "{err}");
+
+    // Another tenant cannot borrow acme's key.
+    let borrowed = STACKHAND_TOML.replace("\"hudu.key\"", "\"../acme/hudu.key\"");
+    let err = registry()
+        .build(&secrets.context("globex"), "hudu", hudu_section(&borrowed))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Forbidden, "{err}");
+    assert!(!err.to_string().contains(API_KEY));
+}
+
+#[tokio::test]
+async fn validation_names_the_key_at_fault() {
+    let secrets = Secrets::new();
+    let cases = [
+        (
+            "base_url = \"https://docs.example-msp.com\"",
+            "base_url = \"http://docs.example-msp.com\"",
+            "base_url",
+        ),
+        ("page_size = 100", "page_size = 5000", "http.page_size"),
+        ("company = \"Acme Corp\"", "company = \"\"", "company"),
+        ("timeout_secs = 10", "timeout_secs = 0", "http.timeout_secs"),
+    ];
+    for (right, wrong, key) in cases {
+        let text = STACKHAND_TOML.replace(right, wrong);
+        let err = registry()
+            .build(&secrets.context("acme"), "hudu", hudu_section(&text))
+            .await
+            .expect_err("invalid");
+        assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+        assert_eq!(err.context_value("key"), Some(key), "{err}");
+    }
+}

@@ -1,0 +1,301 @@
+//! NinjaOne's HTTP client: every request the connector sends is made here.
+//!
+//! `pub(crate)` on purpose: its write methods take no proof, so only the capability
+//! implementations (which do) may reach them. Every device it reads or writes is first checked
+//! to belong to the configured organisation.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use stackhand_core::{BuildContext, Error, Result};
+use stackhand_http::{Auth, ClientAuth, ClientCredentials, HttpClient, HttpHost};
+
+use crate::VENDOR;
+use crate::config::{NinjaOneConfig, SCOPES};
+use crate::error::NinjaOneErrorParser;
+use crate::models::{
+    Activities, AssetTag, AssetTags, CreateTag, DeviceSearchResults, ManageAssetTags, NinjaDevice,
+    RunScript,
+};
+
+/// Devices asked of `GET /v2/devices/search` (`limit`): the search is not paged.
+pub(crate) const SEARCH_LIMIT: u32 = 50;
+
+/// Activities asked of `GET /v2/activities` (`pageSize`, 10 to 1000).
+pub(crate) const ACTIVITY_PAGE: u32 = 100;
+
+/// Requests in flight per tenant when `http.max_in_flight` is not set: NinjaOne publishes no
+/// quota, so the connector stays within the 2 to 4 its client code uses.
+pub(crate) const DEFAULT_IN_FLIGHT: usize = 4;
+
+/// The longest asset tag name NinjaOne accepts (`CreateItamTagRequest.name`).
+pub(crate) const TAG_MAX_CHARS: usize = 40;
+
+/// A device id from input: NinjaOne's ids are positive integers (`int32`).
+pub(crate) fn device_id(id: &str) -> Result<u32> {
+    id.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|&n| n > 0 && i32::try_from(n).is_ok())
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "{VENDOR}: {id:?} is not a NinjaOne device id (a positive integer)"
+            ))
+        })
+}
+
+/// An asset tag name from input: 1 to 40 characters.
+pub(crate) fn tag_name(tag: &str) -> Result<&str> {
+    let count = tag.chars().count();
+    if tag.trim().is_empty() || count > TAG_MAX_CHARS {
+        return Err(Error::invalid(format!(
+            "{VENDOR}: {tag:?} is not a valid asset tag name (1 to {TAG_MAX_CHARS} characters)"
+        )));
+    }
+    Ok(tag)
+}
+
+/// The typed client.
+#[derive(Debug, Clone)]
+pub(crate) struct NinjaOneClient {
+    http: HttpClient,
+    organization_id: u32,
+    run_as: String,
+}
+
+impl NinjaOneClient {
+    /// A client on the host's shared pool and rate limits, with a client-credentials token
+    /// for [`SCOPES`] fetched from the configured token endpoint (once, then cached).
+    pub(crate) fn new(
+        ctx: &BuildContext,
+        config: &NinjaOneConfig,
+        client_secret: SecretString,
+    ) -> Result<Self> {
+        let credentials = ClientCredentials::new(
+            config.token_endpoint()?,
+            config.auth.client_id.clone(),
+            ClientAuth::ClientSecret(client_secret),
+        )
+        .scopes(SCOPES.iter().copied())
+        // Token requests share the host's hardened pool, like every API call.
+        .http_client(HttpHost::of(ctx).client().clone());
+        let mut http = HttpClient::for_context(ctx, VENDOR, config.base_url.clone(), &config.http);
+        if config.http.max_in_flight.is_none() {
+            // NinjaOne publishes no quota; its client code keeps a few requests in flight.
+            http = http.max_concurrency(DEFAULT_IN_FLIGHT);
+        }
+        let http = http
+            .auth(Auth::bearer(credentials))
+            .error_parser(Arc::new(NinjaOneErrorParser))
+            .default_header("Accept", "application/json")
+            .build()?;
+        Ok(Self {
+            http,
+            organization_id: config.organization_id,
+            run_as: config.run_as.clone(),
+        })
+    }
+
+    /// The organisation served.
+    pub(crate) fn organization_id(&self) -> u32 {
+        self.organization_id
+    }
+
+    /// `GET /v2/device/{id}`, refused as not found when the device is another organisation's.
+    pub(crate) async fn device(&self, id: u32) -> Result<NinjaDevice> {
+        let device: NinjaDevice = self
+            .http
+            .get(&format!("v2/device/{id}"))
+            .operation("get_device")
+            .send_json()
+            .await?;
+        if device.organization_id != Some(self.organization_id) {
+            return Err(Error::not_found(format!(
+                "{VENDOR}: device {id} is not in organization {}",
+                self.organization_id
+            )));
+        }
+        Ok(device)
+    }
+
+    /// `GET /v2/devices/search?q=<text>&limit=50`, keeping the organisation's devices.
+    pub(crate) async fn search(&self, query: &str) -> Result<Vec<NinjaDevice>> {
+        let limit = SEARCH_LIMIT.to_string();
+        let results: DeviceSearchResults = self
+            .http
+            .get("v2/devices/search")
+            .query(&[("q", query), ("limit", limit.as_str())])
+            .operation("find_devices")
+            .send_json()
+            .await?;
+        Ok(results
+            .devices
+            .into_iter()
+            .filter(|d| d.organization_id == Some(self.organization_id))
+            .collect())
+    }
+
+    /// `GET /v2/tag`: every asset tag of the account.
+    pub(crate) async fn tags(&self) -> Result<Vec<AssetTag>> {
+        let tags: AssetTags = self
+            .http
+            .get("v2/tag")
+            .operation("list_tags")
+            .send_json()
+            .await?;
+        Ok(tags.tags)
+    }
+
+    /// The asset tag named `name` (exactly, else ignoring ASCII case), if there is one.
+    pub(crate) async fn find_tag(&self, name: &str) -> Result<Option<AssetTag>> {
+        let tags = self.tags().await?;
+        let exact = tags.iter().find(|t| t.name == name);
+        Ok(exact
+            .or_else(|| tags.iter().find(|t| t.name.eq_ignore_ascii_case(name)))
+            .cloned())
+    }
+
+    /// `POST /v2/tag {"name", "description"}`. Not retried: a second call could make a
+    /// second tag of the same name.
+    pub(crate) async fn create_tag(&self, name: &str) -> Result<AssetTag> {
+        self.http
+            .post("v2/tag")
+            .json(&CreateTag {
+                name: name.to_owned(),
+                description: "Created by stackhand".to_owned(),
+            })
+            .operation("create_tag")
+            .send_json()
+            .await
+    }
+
+    /// `POST /v2/tag/device {"assetIds": [id], "tagIdsToAdd": [...], "tagIdsToRemove": [...]}`:
+    /// adds and removes these tags, keeping the device's others. Adding or removing twice is
+    /// harmless, so a temporary failure is retried.
+    pub(crate) async fn manage_tags(&self, device: u32, add: &[u32], remove: &[u32]) -> Result<()> {
+        self.http
+            .post("v2/tag/device")
+            .json(&ManageAssetTags {
+                asset_ids: vec![device],
+                tag_ids_to_add: add.to_vec(),
+                tag_ids_to_remove: remove.to_vec(),
+            })
+            .retry_safe()
+            .operation(if add.is_empty() {
+                "remove_tag"
+            } else {
+                "add_tag"
+            })
+            .send_empty()
+            .await
+    }
+
+    /// `GET /v2/activities?class=DEVICE&df=org = <org>&pageSize=100[&newerThan=<id>]`: the
+    /// organisation's device activities, newest first.
+    pub(crate) async fn activities(&self, newer_than: Option<u64>) -> Result<Activities> {
+        let df = format!("org = {}", self.organization_id);
+        let page = ACTIVITY_PAGE.to_string();
+        let mut query = vec![
+            ("class", "DEVICE".to_owned()),
+            ("df", df),
+            ("pageSize", page),
+        ];
+        if let Some(id) = newer_than {
+            query.push(("newerThan", id.to_string()));
+        }
+        self.http
+            .get("v2/activities")
+            .query(&query)
+            .operation("list_activities")
+            .send_json()
+            .await
+    }
+
+    /// `POST /v2/device/{id}/script/run`: a script by id (`SCRIPT`) or a built-in action by
+    /// uuid (`ACTION`), run as the configured credential role. Fire and forget: NinjaOne
+    /// answers without output. Not retried: a second call would run the script twice.
+    pub(crate) async fn run_script(
+        &self,
+        device: u32,
+        script: &str,
+        parameters: &str,
+    ) -> Result<()> {
+        let body = run_request(script, parameters, &self.run_as)?;
+        self.http
+            .post(&format!("v2/device/{device}/script/run"))
+            .json(&body)
+            .operation("run_script")
+            .send_empty()
+            .await
+    }
+}
+
+/// The body of a script run: a numeric `script` is a script id, a uuid a built-in action.
+pub(crate) fn run_request(script: &str, parameters: &str, run_as: &str) -> Result<RunScript> {
+    let script = script.trim();
+    let parameters = (!parameters.is_empty()).then(|| parameters.to_owned());
+    let run_as = run_as.to_owned();
+    if let Ok(id) = script.parse::<u32>()
+        && id > 0
+    {
+        return Ok(RunScript {
+            kind: "SCRIPT".to_owned(),
+            id: Some(id),
+            uid: None,
+            parameters,
+            run_as,
+        });
+    }
+    if is_uuid(script) {
+        return Ok(RunScript {
+            kind: "ACTION".to_owned(),
+            id: None,
+            uid: Some(script.to_ascii_lowercase()),
+            parameters,
+            run_as,
+        });
+    }
+    Err(Error::invalid(format!(
+        "{VENDOR}: {script:?} is neither a script id (a positive integer) nor a built-in \
+         action uuid"
+    )))
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_tags_and_scripts_from_input() {
+        assert_eq!(device_id(" 1234 ").unwrap(), 1234);
+        for bad in ["", "0", "-1", "..", "12a", "4294967295"] {
+            assert!(device_id(bad).is_err(), "{bad}");
+        }
+        assert!(tag_name("L1-touched").is_ok());
+        assert!(tag_name(" ").is_err());
+        assert!(tag_name(&"x".repeat(41)).is_err());
+        let script = run_request("42", "-UserName jdoe", "system").unwrap();
+        assert_eq!(
+            serde_json::to_value(&script).unwrap(),
+            serde_json::json!({"type": "SCRIPT", "id": 42, "parameters": "-UserName jdoe",
+                               "runAs": "system"})
+        );
+        let action = run_request("5B6C2C34-8F1E-4C7A-9A55-3F2B8E0D1A11", "", "system").unwrap();
+        assert_eq!(
+            serde_json::to_value(&action).unwrap(),
+            serde_json::json!({"type": "ACTION", "uid": "5b6c2c34-8f1e-4c7a-9a55-3f2b8e0d1a11",
+                               "runAs": "system"})
+        );
+        assert!(run_request("reboot", "", "system").is_err());
+    }
+}

@@ -1,0 +1,191 @@
+//! NinjaOne's JSON shapes, as the Public API 2.0 document names them (camelCase fields; times
+//! are epoch seconds as floating-point numbers).
+
+use serde::{Deserialize, Serialize};
+use stackhand_core::Device;
+
+/// A device: spec `Device` (and `AgentDevice`'s `lastLoggedInUser`), the fields the connector
+/// reads. `GET /v2/device/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NinjaDevice {
+    /// Node (device) id.
+    pub id: u32,
+    /// The organisation (customer) it belongs to.
+    #[serde(default)]
+    pub organization_id: Option<u32>,
+    /// The display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// The system (host) name.
+    #[serde(default)]
+    pub system_name: Option<String>,
+    /// Whether the agent is offline.
+    #[serde(default)]
+    pub offline: bool,
+    /// The device's `tags` string array (read-only in the API).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The user who logged in most recently (agent devices only).
+    #[serde(default)]
+    pub last_logged_in_user: Option<String>,
+}
+
+impl NinjaDevice {
+    /// Its name: the display name, else the system name, else the id.
+    pub fn name(&self) -> String {
+        [&self.display_name, &self.system_name]
+            .into_iter()
+            .flatten()
+            .find(|n| !n.trim().is_empty())
+            .cloned()
+            .unwrap_or_else(|| self.id.to_string())
+    }
+}
+
+impl From<NinjaDevice> for Device {
+    fn from(device: NinjaDevice) -> Self {
+        Device {
+            id: device.id.to_string(),
+            name: device.name(),
+            last_user: device
+                .last_logged_in_user
+                .filter(|user| !user.trim().is_empty()),
+            tags: device.tags,
+            online: !device.offline,
+        }
+    }
+}
+
+/// `GET /v2/devices/search?q=&limit=`: spec `DeviceSearchResults`. Each match is a spec
+/// `DeviceSearchMatch`, which has the `Device` fields read here except `lastLoggedInUser`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceSearchResults {
+    /// The query as NinjaOne read it.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// The matches, from every organisation the app can see.
+    #[serde(default)]
+    pub devices: Vec<NinjaDevice>,
+}
+
+/// An asset tag: spec `ItamTagDTO` / `ItamTagPublicApiDTO`, the fields the connector reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetTag {
+    /// Tag id.
+    pub id: u32,
+    /// Tag name.
+    pub name: String,
+}
+
+/// `GET /v2/tag`: spec `GetItamTagsResponse`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetTags {
+    /// Every asset tag of the account.
+    #[serde(default)]
+    pub tags: Vec<AssetTag>,
+}
+
+/// `POST /v2/tag`: spec `CreateItamTagRequest` (name 1 to 40 characters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateTag {
+    /// The tag name.
+    pub name: String,
+    /// Its description (at most 250 characters).
+    pub description: String,
+}
+
+/// `POST /v2/tag/device`: spec `ItamManageAssetRequestPublicApiDTO`. Adds and removes the
+/// given tags, keeping the assets' other tags (unlike `PUT /v2/tag/device/{id}`, which
+/// replaces them all).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManageAssetTags {
+    /// The devices.
+    pub asset_ids: Vec<u32>,
+    /// Tags to add.
+    pub tag_ids_to_add: Vec<u32>,
+    /// Tags to remove.
+    pub tag_ids_to_remove: Vec<u32>,
+}
+
+/// `POST /v2/device/{id}/script/run`: spec `RunScriptRequest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunScript {
+    /// `SCRIPT` (with `id`) or `ACTION` (a built-in action, with `uid`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The script id (`SCRIPT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+    /// The built-in action's uuid (`ACTION`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// The parameters, one string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<String>,
+    /// The credential role or id to run as.
+    pub run_as: String,
+}
+
+/// One activity: spec `Activity`, the fields the connector reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Activity {
+    /// Activity id (grows with time).
+    pub id: u64,
+    /// The device.
+    #[serde(default)]
+    pub device_id: Option<u32>,
+    /// The activity type code (`ACTION`, `SCRIPTING`, ...).
+    #[serde(default)]
+    pub activity_type: Option<String>,
+    /// `SUCCESS`, `FAILURE`, `UNSUPPORTED` or `UNCOMPLETED`, once known.
+    #[serde(default)]
+    pub activity_result: Option<String>,
+    /// The source's name (the script's name for a script run).
+    #[serde(default)]
+    pub source_name: Option<String>,
+    /// The message.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `GET /v2/activities`: spec `ActivitiesResponse`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Activities {
+    /// The account's last recorded activity id.
+    #[serde(default)]
+    pub last_activity_id: Option<u64>,
+    /// The activities, newest first.
+    #[serde(default)]
+    pub activities: Vec<Activity>,
+}
+
+/// NinjaOne's error body: `{"resultCode": "FAILURE", "errorMessage": "...", "incidentId":
+/// "..."}`, sometimes only `resultCode`, or `{"error": "..."}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// The result code (`FAILURE`, or a more specific code).
+    #[serde(default)]
+    pub result_code: Option<String>,
+    /// The message.
+    #[serde(default)]
+    pub error_message: Option<String>,
+    /// NinjaOne's incident id, to quote to its support.
+    #[serde(default)]
+    pub incident_id: Option<String>,
+    /// The short form's message.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl ErrorBody {
+    /// Whether it carries anything of NinjaOne's envelope.
+    pub fn is_envelope(&self) -> bool {
+        self.result_code.is_some() || self.error_message.is_some() || self.error.is_some()
+    }
+}
