@@ -1,11 +1,9 @@
 //! Building the connector the way a runner does: a `[tenants.acme.connectors.echo]` section of
 //! `stackhand.toml`, handed to `Registry::build` as JSON, with the tenant's secrets directory.
 
-use std::sync::Arc;
-
 use serde_json::Value;
-use stackhand_core::build::LocalSecrets;
-use stackhand_core::{BuildContext, Category, ErrorKind, Registry, TenantId};
+use stackhand_core::{Category, ErrorKind, Registry};
+use stackhand_testkit::deployment::{SecretsDir, toml_section};
 
 const API_KEY: &str = "echo-api-key-from-the-secrets-dir-51aa";
 
@@ -28,28 +26,12 @@ max_attempts = 2
 
 /// The echo section of `text`, as the runner hands it to the factory (JSON).
 fn echo_section(text: &str) -> Value {
-    let file: toml::Table = toml::from_str(text).expect("valid TOML");
-    let section = &file["tenants"]["acme"]["connectors"]["echo"];
-    serde_json::to_value(section).expect("TOML converts to JSON")
+    toml_section(text, "acme", "echo")
 }
 
-struct Secrets {
-    dir: tempfile::TempDir,
-}
-
-impl Secrets {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("acme")).unwrap();
-        std::fs::create_dir_all(dir.path().join("globex")).unwrap();
-        std::fs::write(dir.path().join("acme/echo.key"), format!("{API_KEY}\n")).unwrap();
-        Self { dir }
-    }
-
-    fn context(&self, tenant: &str) -> BuildContext {
-        BuildContext::new(TenantId::new(tenant).unwrap())
-            .with_secrets(Arc::new(LocalSecrets::new().with_dir(self.dir.path())))
-    }
+/// Acme's secrets directory holds the credential; globex's is empty.
+fn secrets() -> SecretsDir {
+    SecretsDir::new(&["acme", "globex"]).with("acme", "echo.key", API_KEY)
 }
 
 fn registry() -> Registry {
@@ -60,7 +42,7 @@ fn registry() -> Registry {
 
 #[tokio::test]
 async fn builds_from_a_stackhand_toml_section() {
-    let secrets = Secrets::new();
+    let secrets = secrets();
     let registry = registry();
     assert_eq!(registry.vendors().collect::<Vec<_>>(), ["echo"]);
     let connector = registry
@@ -93,7 +75,7 @@ async fn builds_from_a_stackhand_toml_section() {
 
 #[tokio::test]
 async fn a_typo_is_refused_naming_the_nearest_key() {
-    let secrets = Secrets::new();
+    let secrets = secrets();
     let cases = [
         ("api_key =", "api_kye =", "api_kye", "api_key"),
         ("base_url =", "base_uri =", "base_uri", "base_url"),
@@ -128,7 +110,7 @@ async fn a_typo_is_refused_naming_the_nearest_key() {
 
 #[tokio::test]
 async fn secrets_stay_out_of_the_file_and_inside_the_tenant() {
-    let secrets = Secrets::new();
+    let secrets = secrets();
     // A key pasted into the file is refused without being repeated.
     let pasted = STACKHAND_TOML.replace(
         "api_key = { file = \"echo.key\" }",
@@ -153,7 +135,7 @@ async fn secrets_stay_out_of_the_file_and_inside_the_tenant() {
 
 #[tokio::test]
 async fn validation_names_the_key_at_fault() {
-    let secrets = Secrets::new();
+    let secrets = secrets();
     let cases = [
         (
             "base_url = \"https://echo.example\"",

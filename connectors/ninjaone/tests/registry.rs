@@ -2,11 +2,9 @@
 //! section of `stackhand.toml`, handed to `Registry::build` as JSON, with the tenant's secrets
 //! directory.
 
-use std::sync::Arc;
-
 use serde_json::Value;
-use stackhand_core::build::LocalSecrets;
-use stackhand_core::{BuildContext, Category, ErrorKind, Registry, TenantId};
+use stackhand_core::{Category, ErrorKind, Registry};
+use stackhand_testkit::deployment::{SecretsDir, toml_section};
 
 const CLIENT_SECRET: &str = "ninjaone-secret-from-the-secrets-dir-7a3d";
 
@@ -33,32 +31,12 @@ max_attempts = 2
 
 /// The ninjaone section of `text`, as the runner hands it to the factory (JSON).
 fn section(text: &str) -> Value {
-    let file: toml::Table = toml::from_str(text).expect("valid TOML");
-    let section = &file["tenants"]["acme"]["connectors"]["ninjaone"];
-    serde_json::to_value(section).expect("TOML converts to JSON")
+    toml_section(text, "acme", "ninjaone")
 }
 
-struct Secrets {
-    dir: tempfile::TempDir,
-}
-
-impl Secrets {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("acme")).unwrap();
-        std::fs::create_dir_all(dir.path().join("globex")).unwrap();
-        std::fs::write(
-            dir.path().join("acme/ninjaone.secret"),
-            format!("{CLIENT_SECRET}\n"),
-        )
-        .unwrap();
-        Self { dir }
-    }
-
-    fn context(&self, tenant: &str) -> BuildContext {
-        BuildContext::new(TenantId::new(tenant).unwrap())
-            .with_secrets(Arc::new(LocalSecrets::new().with_dir(self.dir.path())))
-    }
+/// Acme's secrets directory holds the credential; globex's is empty.
+fn secrets() -> SecretsDir {
+    SecretsDir::new(&["acme", "globex"]).with("acme", "ninjaone.secret", CLIENT_SECRET)
 }
 
 fn registry() -> Registry {
@@ -69,7 +47,7 @@ fn registry() -> Registry {
 
 #[tokio::test]
 async fn builds_from_a_stackhand_toml_section() {
-    let secrets = Secrets::new();
+    let secrets = secrets();
     let registry = registry();
     assert_eq!(registry.vendors().collect::<Vec<_>>(), ["ninjaone"]);
     let connector = registry
@@ -95,7 +73,7 @@ async fn builds_from_a_stackhand_toml_section() {
 
 #[tokio::test]
 async fn the_default_instance_needs_no_base_url() {
-    let secrets = Secrets::new();
+    let secrets = secrets();
     let text = STACKHAND_TOML.replace("base_url = \"https://eu.ninjarmm.com\"\n", "");
     registry()
         .build(&secrets.context("acme"), "ninjaone", section(&text))
@@ -105,7 +83,7 @@ async fn the_default_instance_needs_no_base_url() {
 
 #[tokio::test]
 async fn a_typo_is_refused_naming_the_nearest_key() {
-    let secrets = Secrets::new();
+    let secrets = secrets();
     let cases = [
         (
             "organization_id =",
@@ -151,7 +129,7 @@ async fn a_typo_is_refused_naming_the_nearest_key() {
 
 #[tokio::test]
 async fn secrets_stay_out_of_the_file_and_inside_the_tenant() {
-    let secrets = Secrets::new();
+    let secrets = secrets();
     // A secret pasted into the file is refused without being repeated.
     let pasted = STACKHAND_TOML.replace(
         "client_secret = { file = \"ninjaone.secret\" }",
@@ -180,7 +158,7 @@ async fn secrets_stay_out_of_the_file_and_inside_the_tenant() {
 
 #[tokio::test]
 async fn validation_names_the_key_at_fault() {
-    let secrets = Secrets::new();
+    let secrets = secrets();
     let cases = [
         (
             "base_url = \"https://eu.ninjarmm.com\"",

@@ -70,6 +70,7 @@
 #![forbid(unsafe_code)]
 
 pub mod conformance;
+pub mod deployment;
 pub mod openapi;
 pub mod writes;
 

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::Value;
-use stackhand_core::build::LocalSecrets;
 use stackhand_core::{
     ActionContext, ActionSpec, BuildContext, Category, Connector, ConnectorSet, Error, ErrorKind,
-    Plan, Registry, RetryStatus, TenantId,
+    Plan, Registry, RetryStatus,
 };
 use tracing::instrument::WithSubscriber;
 use wiremock::MockServer;
@@ -19,6 +18,7 @@ use super::capture::Capture;
 use super::fixture::{self, Arrivals, Fixture, Timed};
 use super::{Harness, PlanCase, Trial, TrialOutcome};
 use crate::conformance::Report;
+use crate::deployment::SecretsDir;
 use crate::openapi::ObservedRequest;
 
 /// The statuses the status trial answers with, and the kind each must map to.
@@ -82,7 +82,7 @@ struct Suite<'h, H: ?Sized> {
     observed: Observed,
     capture: Capture,
     /// The secrets directory: `<dir>/<tenant>/<name>` for each of the harness's secret files.
-    secrets_dir: tempfile::TempDir,
+    secrets_dir: SecretsDir,
 }
 
 /// The tenant every connector is built for.
@@ -97,18 +97,7 @@ const UNKNOWN_KEY: &str = "conformance_unknown_key";
 type Failures = Vec<String>;
 
 pub(super) async fn run<H: Harness + ?Sized>(harness: &H, selected: &[Trial]) -> Report {
-    let secrets_dir = match secrets_dir(harness) {
-        Ok(dir) => dir,
-        Err(e) => {
-            return Report {
-                vendor: harness.vendor().to_string(),
-                trials: vec![(
-                    Trial::Registry,
-                    TrialOutcome::Failed(vec![format!("cannot write the secrets directory: {e}")]),
-                )],
-            };
-        }
-    };
+    let secrets_dir = secrets_dir(harness);
     let suite = Suite {
         harness,
         observed: Observed::default(),
@@ -134,15 +123,11 @@ pub(super) async fn run<H: Harness + ?Sized>(harness: &H, selected: &[Trial]) ->
 
 /// A temporary secrets directory holding the harness's files for [`TENANT`], and an empty
 /// directory for [`OTHER_TENANT`].
-fn secrets_dir<H: Harness + ?Sized>(harness: &H) -> std::io::Result<tempfile::TempDir> {
-    let dir = tempfile::tempdir()?;
-    std::fs::create_dir_all(dir.path().join(OTHER_TENANT))?;
-    let own = dir.path().join(TENANT);
-    std::fs::create_dir_all(&own)?;
-    for (name, contents) in harness.secret_files() {
-        std::fs::write(own.join(name), contents)?;
-    }
-    Ok(dir)
+fn secrets_dir<H: Harness + ?Sized>(harness: &H) -> SecretsDir {
+    harness.secret_files().into_iter().fold(
+        SecretsDir::new(&[TENANT, OTHER_TENANT]),
+        |dir, (name, contents)| dir.with(TENANT, &name, &contents),
+    )
 }
 
 /// The harness's secrets and the contents of its secret files.
@@ -234,10 +219,7 @@ impl<H: Harness + ?Sized> Suite<'_, H> {
 
     /// A build context for `tenant`, reading secrets from the suite's directory.
     fn context(&self, tenant: &str) -> BuildContext {
-        let tenant = TenantId::new(tenant).expect("a valid tenant id");
-        BuildContext::new(tenant).with_secrets(Arc::new(
-            LocalSecrets::new().with_dir(self.secrets_dir.path()),
-        ))
+        self.secrets_dir.context(tenant)
     }
 
     /// Build `config` through the registry for `tenant`.
