@@ -21,23 +21,28 @@
 
 #![forbid(unsafe_code)]
 
-#[cfg(any(feature = "m365", feature = "okta"))]
-#[cfg_attr(not(all(feature = "m365", feature = "okta")), allow(dead_code))] // each uses a part
-mod oauth;
-#[cfg(any(
-    feature = "m365",
-    feature = "okta",
-    feature = "connectwise",
-    feature = "autotask"
-))]
 #[cfg_attr(
     not(all(
         feature = "m365",
         feature = "okta",
         feature = "connectwise",
-        feature = "autotask"
+        feature = "autotask",
+        feature = "ninjaone",
+        feature = "hudu"
     )),
-    allow(dead_code) // each vendor uses a part
+    allow(dead_code) // each vendor uses a part, behind its feature
+)]
+mod oauth;
+#[cfg_attr(
+    not(all(
+        feature = "m365",
+        feature = "okta",
+        feature = "connectwise",
+        feature = "autotask",
+        feature = "ninjaone",
+        feature = "hudu"
+    )),
+    allow(dead_code) // each vendor uses a part, behind its feature
 )]
 mod paging;
 mod server;
@@ -51,9 +56,13 @@ pub use stackhand_testkit::ObservedRequest as RecordedRequest;
 pub mod autotask;
 #[cfg(feature = "connectwise")]
 pub mod connectwise;
-#[cfg(any(feature = "connectwise", feature = "autotask"))]
+#[cfg(feature = "hudu")]
+pub mod hudu;
 pub mod history;
 #[cfg(feature = "m365")]
 pub mod m365;
+#[cfg(feature = "ninjaone")]
+pub mod ninjaone;
 #[cfg(feature = "okta")]
 pub mod okta;
+pub mod world;

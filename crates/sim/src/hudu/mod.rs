@@ -1,0 +1,1 @@
+//! The Hudu simulator (being written).

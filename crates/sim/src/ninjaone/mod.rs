@@ -1,0 +1,1 @@
+//! The NinjaOne simulator (being written).
