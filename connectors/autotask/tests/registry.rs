@@ -15,26 +15,26 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const CODE: &str = "TOMLTRACKINGIDENTIFIER9";
 const SECRET: &str = "toml-secret-71be";
 
-/// `stackhand.toml` for tenant `contoso-law`, with `{base_url}` and `{extra}` filled in.
+/// `stackhand.toml` for tenant `globex`, with `{base_url}` and `{extra}` filled in.
 fn stackhand_toml(base_url: &str, extra: &str) -> String {
     format!(
         r#"
-[tenants.contoso-law.connectors.autotask]
+[tenants.globex.connectors.autotask]
 base_url = "{base_url}"
 username = "stackhand-api@msp.example"
 integration_code = {{ file = "autotask.code" }}
 secret = {{ file = "autotask.secret" }}
-company_id = 174
+company_id = 209
 {extra}
 
-[tenants.contoso-law.connectors.autotask.threshold]
+[tenants.globex.connectors.autotask.threshold]
 slow_down_at = 0.4
 
-[tenants.contoso-law.connectors.autotask.http]
+[tenants.globex.connectors.autotask.http]
 timeout_secs = 20
 page_size = 200
 
-[tenants.contoso-law.connectors.autotask.http.retry]
+[tenants.globex.connectors.autotask.http.retry]
 max_attempts = 2
 min_delay_ms = 1
 max_delay_ms = 5
@@ -45,20 +45,20 @@ max_delay_ms = 5
 /// The autotask section of a `stackhand.toml`, as the JSON the factory receives.
 fn section(text: &str) -> Value {
     let document: Value = toml::from_str(text).expect("valid TOML");
-    document["tenants"]["contoso-law"]["connectors"]["autotask"].clone()
+    document["tenants"]["globex"]["connectors"]["autotask"].clone()
 }
 
-/// A registry with the Autotask factory, and a context for `contoso-law` whose secrets
+/// A registry with the Autotask factory, and a context for `globex` whose secrets
 /// directory holds the integration code and the secret.
 fn setup() -> (Registry, BuildContext, tempfile::TempDir) {
     let mut registry = Registry::new();
     stackhand_autotask::register(&mut registry);
     let dir = tempfile::tempdir().unwrap();
-    let tenant_dir = dir.path().join("contoso-law");
+    let tenant_dir = dir.path().join("globex");
     std::fs::create_dir_all(&tenant_dir).unwrap();
     std::fs::write(tenant_dir.join("autotask.code"), format!("{CODE}\n")).unwrap();
     std::fs::write(tenant_dir.join("autotask.secret"), format!("{SECRET}\n")).unwrap();
-    let ctx = BuildContext::new(TenantId::new("contoso-law").unwrap())
+    let ctx = BuildContext::new(TenantId::new("globex").unwrap())
         .with_secrets(Arc::new(LocalSecrets::new().with_dir(dir.path())))
         .with_service(HttpHost::new(reqwest::Client::builder(), RateLimits::new()).unwrap());
     (registry, ctx, dir)
@@ -91,7 +91,7 @@ async fn a_toml_section_builds_a_working_connector() {
     let info = connector.info();
     assert_eq!(
         (info.vendor.as_str(), info.tenant.as_str()),
-        ("autotask", "contoso-law")
+        ("autotask", "globex")
     );
     assert_eq!(info.categories, [Category::Psa]);
     let actions: Vec<String> = connector

@@ -15,8 +15,9 @@ use stackhand_core::engine::Engine;
 use stackhand_core::*;
 use stackhand_http::RetryConfig;
 use stackhand_sim::autotask::{
-    API_SECRET, API_USER, AutotaskSim, CONTOSO_COMPANY_ID, GLOBEX_COMPANY_ID, INTEGRATION_CODE,
+    API_SECRET, API_USER, AutotaskSim, GLOBEX_COMPANY_ID, INTEGRATION_CODE, RESOURCE_BASE,
 };
+use stackhand_sim::world::{PsaKind, World};
 use stackhand_sim::{Faults, SimServer};
 
 use common::{assert_valid, fast_retry, http_with, tenant};
@@ -39,8 +40,41 @@ async fn connect(mut config: AutotaskConfig, retry: RetryConfig) -> AutotaskConn
     common::connect(config).await
 }
 
+/// Alex Morgan, the world's first technician.
+const AMORGAN: i64 = RESOURCE_BASE;
+/// Bilal Khan, the second.
+const BKHAN: i64 = RESOURCE_BASE + 1;
+/// Casey Kim, who has left.
+const CKIM: i64 = RESOURCE_BASE + 4;
+
+/// Contoso Law's company id, when it is on Autotask too.
+fn contoso_id() -> i64 {
+    World::builtin()
+        .tenant("contoso-law")
+        .unwrap()
+        .psa_company
+        .id
+}
+
+/// A database holding Globex and, beside it, Contoso Law (the built-in world with every tenant
+/// on Autotask).
+fn two_clients() -> AutotaskSim {
+    let mut world = World::builtin().clone();
+    for tenant in &mut world.tenants {
+        tenant.psa = PsaKind::Autotask;
+    }
+    AutotaskSim::from_world(&world)
+}
+
+/// The built-in world's database (Globex is its one client) and a connector changed by `change`.
 async fn fixture_with(change: impl FnOnce(AutotaskConfig) -> AutotaskConfig) -> Fixture {
-    let sim = AutotaskSim::seeded();
+    fixture_on(AutotaskSim::seeded(), change).await
+}
+
+async fn fixture_on(
+    sim: AutotaskSim,
+    change: impl FnOnce(AutotaskConfig) -> AutotaskConfig,
+) -> Fixture {
     let server = sim.start(Default::default()).await.unwrap();
     let connector = connect(change(config(&server)), fast_retry()).await;
     Fixture {
@@ -50,9 +84,14 @@ async fn fixture_with(change: impl FnOnce(AutotaskConfig) -> AutotaskConfig) -> 
     }
 }
 
-/// A connector scoped to Contoso Law.
-async fn contoso() -> Fixture {
-    fixture_with(|c| c.with_company_id(CONTOSO_COMPANY_ID)).await
+/// A connector scoped to Globex.
+async fn globex() -> Fixture {
+    fixture_with(|c| c.with_company_id(GLOBEX_COMPANY_ID)).await
+}
+
+/// A connector scoped to Globex, on a database that also holds Contoso Law.
+async fn globex_beside_contoso() -> Fixture {
+    fixture_on(two_clients(), |c| c.with_company_id(GLOBEX_COMPANY_ID)).await
 }
 
 impl Fixture {
@@ -87,7 +126,7 @@ impl Fixture {
 
 #[tokio::test]
 async fn intake_discovers_the_zone_and_polls_open_tickets_with_contact_and_company() {
-    let f = contoso().await;
+    let f = globex().await;
     let tickets = f.psa().poll_tickets(&TicketQuery::default()).await.unwrap();
     let requests = f.server.recorder().requests();
     assert!(
@@ -100,7 +139,7 @@ async fn intake_discovers_the_zone_and_polls_open_tickets_with_contact_and_compa
         .sim
         .tickets()
         .into_iter()
-        .filter(|t| t.company_id == CONTOSO_COMPANY_ID && t.status != "Complete")
+        .filter(|t| t.company_id == GLOBEX_COMPANY_ID && t.status != "Complete")
         .map(|t| t.id.to_string())
         .collect();
     assert_eq!(
@@ -113,22 +152,22 @@ async fn intake_discovers_the_zone_and_polls_open_tickets_with_contact_and_compa
     for t in &tickets {
         assert_eq!(t.tenant, tenant());
         assert!(!t.closed);
-        assert_eq!(t.company.as_ref().unwrap().name, "Contoso Law LLP");
-        assert_eq!(t.company.as_ref().unwrap().identifier, "CONTOSO");
+        assert_eq!(t.company.as_ref().unwrap().name, "Globex Corporation");
+        assert_eq!(t.company.as_ref().unwrap().identifier, "GLOBEX");
         let email = t.contact.as_ref().unwrap().email.clone().unwrap();
-        assert!(email.ends_with("@contoso-law.example"), "{email}");
+        assert!(email.ends_with("@globex.example"), "{email}");
         assert!(["Help Desk", "Escalations"].contains(&t.board.as_deref().unwrap()));
         assert!(t.priority.is_some() && t.source.is_some());
     }
-    let jane = tickets
+    let frank = tickets
         .iter()
-        .find(|t| t.subject == "Locked out of Outlook and Teams")
+        .find(|t| t.subject == "Can't log in - account locked")
         .unwrap();
     assert_eq!(
-        jane.contact.as_ref().unwrap().email.as_deref(),
-        Some("jane.doe@contoso-law.example")
+        frank.contact.as_ref().unwrap().email.as_deref(),
+        Some("frank.grimes@globex.example")
     );
-    assert_eq!(jane.status, "New");
+    assert_eq!(frank.status, "New");
     // Oldest change first.
     let updated: Vec<_> = tickets.iter().map(|t| t.updated.unwrap()).collect();
     assert!(updated.windows(2).all(|w| w[0] <= w[1]));
@@ -137,13 +176,13 @@ async fn intake_discovers_the_zone_and_polls_open_tickets_with_contact_and_compa
         .psa()
         .poll_tickets(&TicketQuery {
             boards: vec!["Escalations".into()],
-            statuses: vec!["In Progress".into()],
+            statuses: vec!["Waiting Customer".into()],
             ..Default::default()
         })
         .await
         .unwrap();
     assert_eq!(escalations.len(), 1);
-    assert!(escalations[0].subject.contains("Document management"));
+    assert_eq!(escalations[0].subject, "VPN keeps disconnecting");
 
     // The watermark: nothing changed since the newest change, until a note is added.
     let watermark = *updated.last().unwrap();
@@ -152,10 +191,10 @@ async fn intake_discovers_the_zone_and_polls_open_tickets_with_contact_and_compa
         ..Default::default()
     };
     assert!(f.psa().poll_tickets(&since).await.unwrap().is_empty());
-    let jane_id = jane.id.clone();
+    let frank_id = frank.id.clone();
     psa_write!(f.connector, |psa, proof| psa.add_note(
         proof,
-        &jane_id,
+        &frank_id,
         &NewNote {
             text: "Looking into it.".into(),
             visibility: NoteVisibility::Internal,
@@ -166,14 +205,14 @@ async fn intake_discovers_the_zone_and_polls_open_tickets_with_contact_and_compa
     let changed = f.psa().poll_tickets(&since).await.unwrap();
     assert_eq!(
         changed.iter().map(|t| &t.id).collect::<Vec<_>>(),
-        [&jane.id]
+        [&frank.id]
     );
     f.assert_spec_valid();
 }
 
 #[tokio::test]
 async fn a_ticket_is_noted_internally_and_for_the_customer_then_closed_through_the_engine() {
-    let f = contoso().await;
+    let f = globex().await;
     // Take the ticket the way intake does: from the open New tickets.
     let taken = f
         .psa()
@@ -184,11 +223,11 @@ async fn a_ticket_is_noted_internally_and_for_the_customer_then_closed_through_t
         .await
         .unwrap()
         .into_iter()
-        .find(|t| t.subject.contains("Locked out"))
+        .find(|t| t.subject.contains("account locked"))
         .expect("the lockout ticket is taken in");
     let id = taken.id.clone();
 
-    let engine = engine_with(&f.connector, "Contoso Law");
+    let engine = engine_with(&f.connector, "Globex");
     let submit = |key: &str, action: &'static str, params: serde_json::Value| {
         let request = ActionRequest::new(
             IdempotencyKey::new(key).unwrap(),
@@ -218,7 +257,7 @@ async fn a_ticket_is_noted_internally_and_for_the_customer_then_closed_through_t
     let customer = submit(
         "note-customer",
         "psa.add_note",
-        json!({"ticket": id, "text": "Hi Jane, your account is unlocked.", "visibility": "customer"}),
+        json!({"ticket": id, "text": "Hi Frank, your account is unlocked.", "visibility": "customer"}),
     )
     .await;
     assert_eq!(
@@ -249,7 +288,7 @@ async fn a_ticket_is_noted_internally_and_for_the_customer_then_closed_through_t
     assert_eq!(notes.len(), 2);
     assert_eq!(notes[0].publish, "Internal Only");
     assert_eq!(notes[1].publish, "All Autotask Users");
-    assert_eq!(notes[1].description, "Hi Jane, your account is unlocked.");
+    assert_eq!(notes[1].description, "Hi Frank, your account is unlocked.");
     assert!(
         notes
             .iter()
@@ -270,8 +309,8 @@ async fn a_ticket_is_noted_internally_and_for_the_customer_then_closed_through_t
 
 #[tokio::test]
 async fn history_pages_return_every_closed_ticket_exactly_once() {
-    // Unscoped: both companies' history together is more than one 500-record page.
-    let f = fixture_with(|c| c).await;
+    // Unscoped: two companies' history together is more than one 500-record page.
+    let f = fixture_on(two_clients(), |c| c).await;
     let now = Utc::now();
     let range = HistoryQuery {
         from: now - Duration::days(400),
@@ -280,7 +319,7 @@ async fn history_pages_return_every_closed_ticket_exactly_once() {
     let history = f.psa().history(&range).await.unwrap();
     let expected: BTreeSet<String> = f
         .sim
-        .closed_ticket_ids(CONTOSO_COMPANY_ID)
+        .closed_ticket_ids(contoso_id())
         .into_iter()
         .chain(f.sim.closed_ticket_ids(GLOBEX_COMPANY_ID))
         .map(|id| id.to_string())
@@ -344,7 +383,7 @@ async fn history_pages_return_every_closed_ticket_exactly_once() {
 
 #[tokio::test]
 async fn a_scoped_history_holds_only_the_tenants_company() {
-    let f = contoso().await;
+    let f = globex_beside_contoso().await;
     let now = Utc::now();
     let history = f
         .psa()
@@ -356,12 +395,13 @@ async fn a_scoped_history_holds_only_the_tenants_company() {
         .unwrap();
     assert_eq!(
         history.len(),
-        f.sim.closed_ticket_ids(CONTOSO_COMPANY_ID).len()
+        f.sim.closed_ticket_ids(GLOBEX_COMPANY_ID).len()
     );
+    assert!(!f.sim.closed_ticket_ids(contoso_id()).is_empty());
     assert!(
         history
             .iter()
-            .all(|h| h.ticket.company.as_ref().unwrap().id == CONTOSO_COMPANY_ID.to_string())
+            .all(|h| h.ticket.company.as_ref().unwrap().id == GLOBEX_COMPANY_ID.to_string())
     );
     let err = f
         .psa()
@@ -373,8 +413,8 @@ async fn a_scoped_history_holds_only_the_tenants_company() {
 
 #[tokio::test]
 async fn status_queue_and_technician_changes_land_in_the_simulator() {
-    let f = contoso().await;
-    let id = f.open_ticket(CONTOSO_COMPANY_ID, "Password reset");
+    let f = globex().await;
+    let id = f.open_ticket(GLOBEX_COMPANY_ID, "password expired");
     psa_write!(f.connector, |psa, proof| psa.set_status(
         proof,
         &id.to_string(),
@@ -388,13 +428,13 @@ async fn status_queue_and_technician_changes_land_in_the_simulator() {
         &id.to_string(),
         &Assignment {
             board: Some("Escalations".into()),
-            member: Some("jlee".into()),
+            member: Some("bkhan".into()),
         },
     ))
     .unwrap();
     let ticket = f.sim.ticket(id).unwrap();
     assert_eq!(ticket.queue.as_deref(), Some("Escalations"));
-    assert_eq!(ticket.assigned_resource_id, Some(29684022));
+    assert_eq!(ticket.assigned_resource_id, Some(BKHAN));
     psa_write!(f.connector, |psa, proof| psa.reassign(
         proof,
         &id.to_string(),
@@ -406,7 +446,7 @@ async fn status_queue_and_technician_changes_land_in_the_simulator() {
     .unwrap();
     assert_eq!(
         f.sim.ticket(id).unwrap().assigned_resource_id,
-        Some(29684010)
+        Some(AMORGAN)
     );
 
     let err = psa_write!(f.connector, |psa, proof| psa.set_status(
@@ -487,11 +527,11 @@ async fn status_queue_and_technician_changes_land_in_the_simulator() {
 
 #[tokio::test]
 async fn a_ticket_is_reassigned_to_a_resource_named_by_id() {
-    let f = contoso().await;
+    let f = globex().await;
     let id = f
-        .open_ticket(CONTOSO_COMPANY_ID, "Password reset")
+        .open_ticket(GLOBEX_COMPANY_ID, "password expired")
         .to_string();
-    let assign = |member: &'static str| {
+    let assign = |member: String| {
         let connector = f.connector.clone();
         let id = id.clone();
         async move {
@@ -500,21 +540,21 @@ async fn a_ticket_is_reassigned_to_a_resource_named_by_id() {
                 &id,
                 &Assignment {
                     board: None,
-                    member: Some(member.into()),
+                    member: Some(member),
                 },
             ))
         }
     };
-    // Jordan Lee by resource id: `GET Resources/29684022`, then the PATCH with his role.
-    assign("29684022").await.unwrap();
+    // Bilal Khan by resource id: `GET Resources/{id}`, then the PATCH with his role.
+    assign(BKHAN.to_string()).await.unwrap();
     let ticket = f.sim.ticket(id.parse().unwrap()).unwrap();
-    assert_eq!(ticket.assigned_resource_id, Some(29684022));
-    assert_eq!(f.requests_to("/Resources/29684022"), 1);
+    assert_eq!(ticket.assigned_resource_id, Some(BKHAN));
+    assert_eq!(f.requests_to(&format!("/Resources/{BKHAN}")), 1);
     assert_eq!(f.requests_to("/Resources/query"), 0);
 
     // Casey Kim is inactive, and no resource has id 99999999: neither is assigned.
-    for missing in ["29684031", "99999999"] {
-        let err = assign(missing).await.unwrap_err();
+    for missing in [CKIM, 99999999] {
+        let err = assign(missing.to_string()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     }
     assert_eq!(
@@ -522,7 +562,7 @@ async fn a_ticket_is_reassigned_to_a_resource_named_by_id() {
             .ticket(id.parse().unwrap())
             .unwrap()
             .assigned_resource_id,
-        Some(29684022)
+        Some(BKHAN)
     );
     f.assert_spec_valid();
 }
@@ -534,12 +574,12 @@ async fn a_smaller_page_size_pages_the_same_history() {
         from: now - Duration::days(400),
         to: now,
     };
-    let by_default = contoso().await;
+    let by_default = globex().await;
     let expected = by_default.psa().history(&range).await.unwrap().len();
     let default_pages = by_default.requests_to("/query/next");
 
     let small = fixture_with(|c| {
-        c.with_company_id(CONTOSO_COMPANY_ID)
+        c.with_company_id(GLOBEX_COMPANY_ID)
             .with_http(stackhand_http::HttpSettings {
                 page_size: std::num::NonZeroU32::new(100),
                 ..http_with(fast_retry())
@@ -569,11 +609,11 @@ async fn a_smaller_page_size_pages_the_same_history() {
 #[tokio::test]
 async fn a_resolution_note_also_sets_the_ticket_resolution() {
     let f = fixture_with(|c| {
-        c.with_company_id(CONTOSO_COMPANY_ID)
-            .with_impersonation(29684010)
+        c.with_company_id(GLOBEX_COMPANY_ID)
+            .with_impersonation(AMORGAN)
     })
     .await;
-    let id = f.open_ticket(CONTOSO_COMPANY_ID, "Authenticator");
+    let id = f.open_ticket(GLOBEX_COMPANY_ID, "MFA prompts");
     let note = psa_write!(f.connector, |psa, proof| psa.add_note(
         proof,
         &id.to_string(),
@@ -587,14 +627,14 @@ async fn a_resolution_note_also_sets_the_ticket_resolution() {
     assert!(note.resolution);
     let notes = f.sim.notes(id);
     assert_eq!(notes[0].title, "Resolution");
-    assert_eq!(notes[0].creator_resource_id, Some(29684010), "impersonated");
+    assert_eq!(notes[0].creator_resource_id, Some(AMORGAN), "impersonated");
     assert_eq!(
         f.sim.ticket(id).unwrap().resolution.as_deref(),
         Some("Cleared the old MFA registration; user re-enrolled.")
     );
     let read = f.psa().notes(&id.to_string()).await.unwrap();
     assert!(read[0].resolution && read[0].visibility == NoteVisibility::Customer);
-    assert_eq!(read[0].author.as_deref(), Some("29684010"));
+    assert_eq!(read[0].author, Some(AMORGAN.to_string()));
     let err = psa_write!(f.connector, |psa, proof| psa.add_note(
         proof,
         &id.to_string(),
@@ -611,25 +651,30 @@ async fn a_resolution_note_also_sets_the_ticket_resolution() {
 
 #[tokio::test]
 async fn contacts_are_found_created_deactivated_and_reactivated() {
-    let f = contoso().await;
+    let f = globex_beside_contoso().await;
     let psa = f.psa();
-    let jane = psa
-        .find_contact("Jane.Doe@contoso-law.example")
+    let lisa = psa
+        .find_contact("Lisa.Simpson@globex.example")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(jane.name, "Jane Doe");
-    assert!(jane.active);
-    assert_eq!(jane.company_id.as_deref(), Some("174"));
+    assert_eq!(lisa.name, "Lisa Simpson");
+    assert!(lisa.active);
+    assert_eq!(lisa.company_id.as_deref(), Some("209"));
+    assert_eq!(lisa.id, "30408", "the world's contact id");
     assert!(
-        psa.find_contact("nobody@contoso-law.example")
+        psa.find_contact("nobody@globex.example")
             .await
             .unwrap()
             .is_none()
     );
     // Another company's contact is invisible to this tenant.
     assert!(
-        psa.find_contact("alice.nguyen@globex.example")
+        f.sim.contact_by_email("dreyes@contosolaw.com").is_some(),
+        "Contoso Law is in the database"
+    );
+    assert!(
+        psa.find_contact("dreyes@contosolaw.com")
             .await
             .unwrap()
             .is_none()
@@ -638,18 +683,15 @@ async fn contacts_are_found_created_deactivated_and_reactivated() {
     let created = psa_write!(f.connector, |psa, proof| psa.create_contact(
         proof,
         &NewContact {
-            company_id: CONTOSO_COMPANY_ID.to_string(),
-            first_name: "Laura".into(),
-            last_name: "Fischer".into(),
-            email: "laura.fischer@contoso-law.example".into(),
+            company_id: GLOBEX_COMPANY_ID.to_string(),
+            first_name: "Leo".into(),
+            last_name: "Santos".into(),
+            email: "leo.santos@globex.example".into(),
         }
     ))
     .unwrap();
-    assert_eq!(created.name, "Laura Fischer");
-    let sim_contact = f
-        .sim
-        .contact_by_email("laura.fischer@contoso-law.example")
-        .unwrap();
+    assert_eq!(created.name, "Leo Santos");
+    let sim_contact = f.sim.contact_by_email("leo.santos@globex.example").unwrap();
     assert_eq!(
         (sim_contact.id.to_string(), sim_contact.active),
         (created.id.clone(), true)
@@ -661,7 +703,7 @@ async fn contacts_are_found_created_deactivated_and_reactivated() {
     .unwrap();
     assert!(!f.sim.contact(sim_contact.id).unwrap().active);
     assert!(
-        !psa.find_contact("laura.fischer@contoso-law.example")
+        !psa.find_contact("leo.santos@globex.example")
             .await
             .unwrap()
             .unwrap()
@@ -676,45 +718,49 @@ async fn contacts_are_found_created_deactivated_and_reactivated() {
     let err = psa_write!(f.connector, |psa, proof| psa.create_contact(
         proof,
         &NewContact {
-            company_id: GLOBEX_COMPANY_ID.to_string(),
+            company_id: contoso_id().to_string(),
             first_name: "Eve".into(),
             last_name: "Outsider".into(),
-            email: "eve@globex.example".into(),
+            email: "eve@contosolaw.com".into(),
         }
     ))
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Forbidden);
-    let globex_contact = f
-        .sim
-        .contact_by_email("alice.nguyen@globex.example")
-        .unwrap();
-    let globex_id = globex_contact.id.to_string();
+    let contoso_contact = f.sim.contact_by_email("dreyes@contosolaw.com").unwrap();
+    let contoso_contact_id = contoso_contact.id.to_string();
     let err = psa_write!(f.connector, |psa, proof| psa
-        .deactivate_contact(proof, &globex_id))
+        .deactivate_contact(proof, &contoso_contact_id))
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    assert!(f.sim.contact(globex_contact.id).unwrap().active);
+    assert!(f.sim.contact(contoso_contact.id).unwrap().active);
     f.assert_spec_valid();
 }
 
 #[tokio::test]
 async fn companies_are_found_by_number_name_or_id_within_the_tenant() {
-    let f = contoso().await;
-    for identifier in ["CONTOSO", "Contoso Law LLP", "174"] {
+    let f = globex_beside_contoso().await;
+    for identifier in ["GLOBEX", "Globex Corporation", "209"] {
         let company = f.psa().find_company(identifier).await.unwrap().unwrap();
         assert_eq!(
             (company.id.as_str(), company.name.as_str()),
-            ("174", "Contoso Law LLP")
+            ("209", "Globex Corporation")
         );
     }
+    // Contoso Law is in the same database, but not this tenant's.
     assert!(
         f.psa()
-            .find_company("Globex Corporation")
+            .find_company("Contoso Law LLP")
             .await
             .unwrap()
             .is_none()
     );
-    assert!(f.psa().find_company("209").await.unwrap().is_none());
+    assert!(
+        f.psa()
+            .find_company(&contoso_id().to_string())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(f.psa().find_company("Initech").await.unwrap().is_none());
     f.assert_spec_valid();
 }
@@ -728,7 +774,7 @@ fn engine_with(connector: &AutotaskConnector, name: &str) -> Engine {
 #[tokio::test]
 async fn incidents_are_linked_through_problem_tickets() {
     let f = fixture_with(|c| c.with_company_id(GLOBEX_COMPANY_ID)).await;
-    let parent = f.open_ticket(GLOBEX_COMPANY_ID, "VPN drops");
+    let parent = f.open_ticket(GLOBEX_COMPANY_ID, "VPN keeps");
     let child = f.open_ticket(GLOBEX_COMPANY_ID, "Can't log in");
     psa_write!(f.connector, |psa, proof| psa.link_to_parent(
         proof,
@@ -762,13 +808,13 @@ async fn incidents_are_linked_through_problem_tickets() {
 
     // A problem ticket opened by the vendor action (through the engine, with no incidents yet)
     // takes incidents linked afterwards.
-    let phishing = f.open_ticket(GLOBEX_COMPANY_ID, "gift cards");
+    let phishing = f.open_ticket(GLOBEX_COMPANY_ID, "Suspicious email");
     let engine = engine_with(&f.connector, "Globex");
     let request = ActionRequest::new(
         IdempotencyKey::new("problem-phishing").unwrap(),
         tenant(),
         ActionId::from_static("autotask.open_problem"),
-        &json!({"title": "Gift-card phishing campaign", "description": "Several users targeted."}),
+        &json!({"title": "Invoice fraud campaign", "description": "Several suppliers impersonated."}),
         Principal::technician("lead@msp.example", &["msp.lead"]),
     )
     .unwrap();
@@ -799,19 +845,19 @@ async fn incidents_are_linked_through_problem_tickets() {
 
 #[tokio::test]
 async fn tickets_read_by_number_and_other_companies_tickets_are_not_found() {
-    let f = contoso().await;
-    let id = f.open_ticket(CONTOSO_COMPANY_ID, "printer");
+    let f = globex_beside_contoso().await;
+    let id = f.open_ticket(GLOBEX_COMPANY_ID, "aircon");
     let number = f.sim.ticket(id).unwrap().ticket_number;
     let by_number = f.psa().get_ticket(&number).await.unwrap();
     assert_eq!(by_number.id, id.to_string());
-    assert!(by_number.subject.contains("printer"));
+    assert!(by_number.subject.contains("aircon"));
 
-    let globex = f.open_ticket(GLOBEX_COMPANY_ID, "VPN");
-    let err = f.psa().get_ticket(&globex.to_string()).await.unwrap_err();
+    let contoso = f.open_ticket(contoso_id(), "Printer");
+    let err = f.psa().get_ticket(&contoso.to_string()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     let err = psa_write!(f.connector, |psa, proof| psa.add_note(
         proof,
-        &globex.to_string(),
+        &contoso.to_string(),
         &NewNote {
             text: "x".into(),
             visibility: NoteVisibility::Internal,
@@ -820,7 +866,7 @@ async fn tickets_read_by_number_and_other_companies_tickets_are_not_found() {
     ))
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    assert!(f.sim.notes(globex).is_empty());
+    assert!(f.sim.notes(contoso).is_empty());
     let err = f.psa().get_ticket("99999999").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     let err = f.psa().get_ticket("abc").await.unwrap_err();
@@ -830,32 +876,32 @@ async fn tickets_read_by_number_and_other_companies_tickets_are_not_found() {
 #[tokio::test]
 async fn the_connector_slows_down_past_half_the_threshold_and_stops_short_of_it() {
     // Below half: the threshold is read once per `check_every` calls.
-    let f = contoso().await;
+    let f = globex().await;
     for _ in 0..10 {
-        f.psa().find_company("174").await.unwrap();
+        f.psa().find_company("209").await.unwrap();
     }
     assert_eq!(f.requests_to("/ThresholdInformation"), 1);
 
     // Past half (other integrations used 600 of 1,000): read ten times as often, still working.
     let mut pacing = ThresholdConfig::default();
     pacing.max_delay_ms = 20;
-    let f = fixture_with(|c| c.with_company_id(CONTOSO_COMPANY_ID).with_threshold(pacing)).await;
+    let f = fixture_with(|c| c.with_company_id(GLOBEX_COMPANY_ID).with_threshold(pacing)).await;
     f.sim.configure(|s| s.request_threshold = 1_000);
     f.sim.add_external_requests(600);
     for _ in 0..10 {
-        f.psa().find_company("174").await.unwrap();
+        f.psa().find_company("209").await.unwrap();
     }
     assert_eq!(f.requests_to("/ThresholdInformation"), 2);
 
     // Past the stop line: no call reaches the API.
-    let f = contoso().await;
+    let f = globex().await;
     f.sim.configure(|s| s.request_threshold = 100);
     f.sim.add_external_requests(95);
-    let err = f.psa().find_company("174").await.unwrap_err();
+    let err = f.psa().find_company("209").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert!(err.retry_after().is_some());
     assert!(err.message().contains("95 of 100"), "{err}");
-    let err = f.psa().find_company("174").await.unwrap_err();
+    let err = f.psa().find_company("209").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert_eq!(f.requests_to("/Companies"), 0);
     assert_eq!(f.requests_to("/ThresholdInformation"), 1);
@@ -863,25 +909,25 @@ async fn the_connector_slows_down_past_half_the_threshold_and_stops_short_of_it(
 
 #[tokio::test]
 async fn a_429_from_the_blocked_database_holds_further_calls() {
-    let f = contoso().await;
+    let f = globex().await;
     f.sim.configure(|s| s.request_threshold = 20);
-    f.psa().find_company("174").await.unwrap();
+    f.psa().find_company("209").await.unwrap();
     // Other integrations spend the rest of the hour between two of our threshold reads.
     f.sim.add_external_requests(20);
     let connector = connect(
-        config(&f.server).with_company_id(CONTOSO_COMPANY_ID),
+        config(&f.server).with_company_id(GLOBEX_COMPANY_ID),
         RetryConfig::none(),
     )
     .await;
     let psa = connector.psa().unwrap();
     // A fresh connector reads the threshold first and stops before calling.
-    let err = psa.find_company("174").await.unwrap_err();
+    let err = psa.find_company("209").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
     // The first connector read usage long ago and calls straight into the 429.
     let before = f.requests_to("/Companies");
-    let err = f.psa().find_company("174").await.unwrap_err();
+    let err = f.psa().find_company("209").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
-    let err = f.psa().find_company("174").await.unwrap_err();
+    let err = f.psa().find_company("209").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert!(err.message().contains("holding calls"), "{err}");
     // One attempt reached the API (and its fast retry); the next call was held back.
@@ -890,7 +936,7 @@ async fn a_429_from_the_blocked_database_holds_further_calls() {
 
 #[tokio::test]
 async fn health_reports_the_threshold_and_bad_credentials_are_unauthorized() {
-    let f = contoso().await;
+    let f = globex().await;
     let health = f.connector.health().await.unwrap();
     assert!(health.healthy);
     assert!(health.detail.contains("requests used"), "{}", health.detail);
@@ -920,7 +966,7 @@ async fn health_reports_the_threshold_and_bad_credentials_are_unauthorized() {
 async fn the_open_problem_action_runs_through_the_engine() {
     let f = fixture_with(|c| c.with_company_id(GLOBEX_COMPANY_ID)).await;
     let incidents = [
-        f.open_ticket(GLOBEX_COMPANY_ID, "VPN drops"),
+        f.open_ticket(GLOBEX_COMPANY_ID, "VPN keeps"),
         f.open_ticket(GLOBEX_COMPANY_ID, "Can't log in"),
     ];
     let engine = engine_with(&f.connector, "Globex");
@@ -973,13 +1019,13 @@ async fn injected_latency_and_429s_are_absorbed_by_retries() {
         .await
         .unwrap();
     let connector = connect(
-        config(&server).with_company_id(CONTOSO_COMPANY_ID),
+        config(&server).with_company_id(GLOBEX_COMPANY_ID),
         fast_retry(),
     )
     .await;
     let psa = connector.psa().unwrap();
     for _ in 0..4 {
-        assert!(psa.find_company("CONTOSO").await.unwrap().is_some());
+        assert!(psa.find_company("GLOBEX").await.unwrap().is_some());
     }
     let tickets = psa.poll_tickets(&TicketQuery::default()).await.unwrap();
     assert!(!tickets.is_empty());

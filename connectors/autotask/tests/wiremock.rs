@@ -973,7 +973,7 @@ fn open_problem_engine(connector: &AutotaskConnector) -> Engine {
     .build();
     engine
         .add_tenant(
-            Tenant::new(tenant(), "Contoso Law"),
+            Tenant::new(tenant(), "Globex"),
             ConnectorSet::new(tenant())
                 .with(std::sync::Arc::new(connector.clone()))
                 .unwrap(),

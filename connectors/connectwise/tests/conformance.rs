@@ -37,10 +37,10 @@ fn section(server_url: &str) -> Value {
 
 fn ticket(id: i64) -> Value {
     json!({
-        "id": id, "summary": "Password reset - Jane Doe",
+        "id": id, "summary": "Password reset - Daniel Reyes",
         "board": {"id": 1, "name": "Help Desk"}, "status": {"id": 16, "name": "New"},
         "company": {"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP"},
-        "contact": {"id": 55, "name": "Jane Doe"}, "contactEmailAddress": "jane.doe@contoso-law.example",
+        "contact": {"id": 402, "name": "Daniel Reyes"}, "contactEmailAddress": "dreyes@contosolaw.com",
         "closedFlag": false,
         "_info": {"lastUpdated": "2026-10-31T14:02:11Z", "dateEntered": "2026-10-31T13:55:40Z"}
     })
@@ -48,9 +48,9 @@ fn ticket(id: i64) -> Value {
 
 fn contact() -> Value {
     json!({
-        "id": 55, "firstName": "Jane", "lastName": "Doe", "inactiveFlag": false,
+        "id": 402, "firstName": "Daniel", "lastName": "Reyes", "inactiveFlag": false,
         "company": {"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP"},
-        "communicationItems": [{"type": {"id": 1, "name": "Email"}, "value": "jane.doe@contoso-law.example", "defaultFlag": true, "communicationType": "Email"}]
+        "communicationItems": [{"type": {"id": 1, "name": "Email"}, "value": "dreyes@contosolaw.com", "defaultFlag": true, "communicationType": "Email"}]
     })
 }
 
@@ -73,7 +73,10 @@ fn ticket_reads() -> Vec<Fixture> {
             ticket(1234),
         ),
         description(),
-        Fixture::json(Route::get(&format!("{API}/company/contacts/55")), contact()),
+        Fixture::json(
+            Route::get(&format!("{API}/company/contacts/402")),
+            contact(),
+        ),
     ]
 }
 
@@ -190,7 +193,7 @@ impl Harness for ConnectWiseHarness {
             with_reads(PlanCase::new("add a note", action("psa.add_note"), request("psa.add_note", json!({"ticket": "1234", "text": "Checked.", "visibility": "internal"})))),
             PlanCase::connector_action(
                 "create a ticket",
-                request("connectwise.create_ticket", json!({"summary": "Email outage", "company": "CONTOSO-LAW", "board": "Help Desk", "contact_email": "jane.doe@contoso-law.example"})),
+                request("connectwise.create_ticket", json!({"summary": "Email outage", "company": "CONTOSO-LAW", "board": "Help Desk", "contact_email": "dreyes@contosolaw.com"})),
             )
             .fixture(Fixture::json(Route::get(&format!("{API}/company/companies")), json!([{"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP"}])))
             .fixture(Fixture::json(Route::get(&format!("{API}/service/boards")), json!([{"id": 1, "name": "Help Desk", "location": {"id": 2, "name": "Tampa Office"}, "department": {"id": 10, "identifier": "Service", "name": "Service"}}])))

@@ -151,7 +151,7 @@ async fn vendor_action_links_and_contact_undo_through_the_engine() {
         .run(
             "k-incident",
             "connectwise.create_ticket",
-            json!({"summary": "Email outage - several users", "description": "Opened as the incident parent.", "board": "Help Desk", "contact_email": "olivia.martin@contoso-law.example"}),
+            json!({"summary": "Email outage - several users", "description": "Opened as the incident parent.", "board": "Help Desk", "contact_email": "ochen@contosolaw.com"}),
         )
         .await;
     let parent = submission.receipt().unwrap().outcome.state_after["ticket_id"]
@@ -170,7 +170,7 @@ async fn vendor_action_links_and_contact_undo_through_the_engine() {
     );
     assert_eq!(
         view.ticket.contact_email.as_deref(),
-        Some("olivia.martin@contoso-law.example")
+        Some("ochen@contosolaw.com")
     );
     assert!(rig.sim_rig.sim.notes(parent_id)[0].detail_description);
 
@@ -202,15 +202,15 @@ async fn vendor_action_links_and_contact_undo_through_the_engine() {
     rig.run(
         "k-leaver",
         "psa.deactivate_contact",
-        json!({"email": "noah.brown@contoso-law.example"}),
+        json!({"email": "tbecker@contosolaw.com"}),
     )
     .await;
-    let noah = rig
+    let tom = rig
         .sim_rig
         .sim
-        .contact_by_email("noah.brown@contoso-law.example")
+        .contact_by_email("tbecker@contosolaw.com")
         .unwrap();
-    assert!(noah.inactive);
+    assert!(tom.inactive);
     let undone = rig
         .engine
         .undo(
@@ -222,6 +222,6 @@ async fn vendor_action_links_and_contact_undo_through_the_engine() {
         .await
         .unwrap();
     assert!(undone.receipt().is_some(), "{undone:?}");
-    assert!(!rig.sim_rig.sim.contact(noah.id).unwrap().inactive);
+    assert!(!rig.sim_rig.sim.contact(tom.id).unwrap().inactive);
     rig.sim_rig.assert_requests_match_spec();
 }

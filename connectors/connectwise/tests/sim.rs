@@ -12,7 +12,8 @@ use stackhand_core::{
     Assignment, Connector, ErrorKind, HistoryQuery, NewContact, NoteVisibility, Psa, TicketQuery,
 };
 use stackhand_sim::Faults;
-use stackhand_sim::connectwise::seed::{CONTOSO_LAW, GLOBEX, HISTORY_PER_COMPANY};
+use stackhand_sim::connectwise::seed::{CONTOSO_LAW, OWN_COMPANY};
+use stackhand_sim::world::World;
 
 fn psa(rig: &SimRig) -> &dyn Psa {
     rig.connector.psa().expect("connectwise is a PSA")
@@ -86,7 +87,7 @@ async fn polls_open_tickets_of_its_company_with_description_and_contact() {
 
     let reset = tickets
         .iter()
-        .find(|t| t.subject == "Password reset - Jane Doe")
+        .find(|t| t.subject == "Password reset - Daniel Reyes")
         .unwrap();
     assert!(
         reset.body.contains("forgotten my password"),
@@ -96,10 +97,7 @@ async fn polls_open_tickets_of_its_company_with_description_and_contact() {
     assert_eq!(reset.tenant.as_str(), "contoso-law");
     assert_eq!(reset.company.as_ref().unwrap().identifier, "CONTOSO-LAW");
     let contact = reset.contact.as_ref().unwrap();
-    assert_eq!(
-        contact.email.as_deref(),
-        Some("jane.doe@contoso-law.example")
-    );
+    assert_eq!(contact.email.as_deref(), Some("dreyes@contosolaw.com"));
     assert!(contact.active);
     assert_eq!(reset.board.as_deref(), Some("Help Desk"));
     assert_eq!(reset.status, "New");
@@ -118,12 +116,12 @@ async fn polls_open_tickets_of_its_company_with_description_and_contact() {
 #[tokio::test]
 async fn another_companys_ticket_is_not_found() {
     let rig = SimRig::start("CONTOSO-LAW").await;
-    let globex = open_ids(&rig, GLOBEX, "Help Desk")[0];
-    let err = psa(&rig).get_ticket(&globex.to_string()).await.unwrap_err();
+    let other = rig.own_company_ticket().await;
+    let err = psa(&rig).get_ticket(&other.to_string()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     let err = add_note(
         &rig.connector,
-        &globex.to_string(),
+        &other.to_string(),
         "x",
         NoteVisibility::Internal,
     )
@@ -131,7 +129,7 @@ async fn another_companys_ticket_is_not_found() {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(
-        rig.sim.notes(globex).len() == 1,
+        rig.sim.notes(other).len() == 1,
         "nothing written to the other company's ticket"
     );
     let err = psa(&rig).get_ticket("not-a-number").await.unwrap_err();
@@ -168,7 +166,7 @@ async fn notes_then_close_reach_the_simulated_end_state() {
     let customer = add_note(
         &rig.connector,
         &ticket.id,
-        "Hi Jane, your password has been reset.",
+        "Hi Daniel, your password has been reset.",
         NoteVisibility::Customer,
     )
     .await
@@ -267,7 +265,8 @@ async fn history_returns_every_closed_ticket_exactly_once() {
         to: anchor(),
     };
     let history = psa(&rig).history(&query).await.unwrap();
-    assert_eq!(history.len(), HISTORY_PER_COMPANY);
+    let contoso = World::builtin().tenant("contoso-law").unwrap();
+    assert_eq!(history.len(), contoso.history);
     let ids: HashSet<&str> = history.iter().map(|h| h.ticket.id.as_str()).collect();
     assert_eq!(ids.len(), history.len(), "no ticket twice");
     let expected: HashSet<String> = rig
@@ -446,25 +445,24 @@ async fn status_reassign_and_parent_links() {
 async fn contacts_onboarding_and_offboarding() {
     let rig = SimRig::start("CONTOSO-LAW").await;
     let psa = psa(&rig);
-    let jane = psa
-        .find_contact("jane.doe@contoso-law.example")
+    let daniel = psa
+        .find_contact("dreyes@contosolaw.com")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(jane.name, "Jane Doe");
+    assert_eq!(daniel.name, "Daniel Reyes");
+    assert_eq!(daniel.id, "402", "the world's contact id");
     assert_eq!(
-        jane.company_id.as_deref(),
+        daniel.company_id.as_deref(),
         Some(CONTOSO_LAW.to_string().as_str())
     );
+    let (msp_contact, msp_email) = rig.own_company_contact().await;
     assert!(
-        psa.find_contact("alice.nguyen@globex.example")
-            .await
-            .unwrap()
-            .is_none(),
+        psa.find_contact(&msp_email).await.unwrap().is_none(),
         "another company's contact"
     );
     assert!(
-        psa.find_contact("nobody@contoso-law.example")
+        psa.find_contact("nobody@contosolaw.com")
             .await
             .unwrap()
             .is_none()
@@ -476,9 +474,9 @@ async fn contacts_onboarding_and_offboarding() {
                 proof,
                 &NewContact {
                     company_id: CONTOSO_LAW.to_string(),
-                    first_name: "Sam".into(),
-                    last_name: "Patel".into(),
-                    email: "sam.patel@contoso-law.example".into(),
+                    first_name: "Laura".into(),
+                    last_name: "Fischer".into(),
+                    email: "lfischer@contosolaw.com".into(),
                 },
             )
             .await
@@ -486,14 +484,11 @@ async fn contacts_onboarding_and_offboarding() {
     })
     .await
     .unwrap();
-    let stored = rig
-        .sim
-        .contact_by_email("sam.patel@contoso-law.example")
-        .unwrap();
+    let stored = rig.sim.contact_by_email("lfischer@contosolaw.com").unwrap();
     assert_eq!(stored.id.to_string(), sam.id);
     assert_eq!(stored.company_id, Some(CONTOSO_LAW));
     assert_eq!(
-        psa.find_contact("sam.patel@contoso-law.example")
+        psa.find_contact("lfischer@contosolaw.com")
             .await
             .unwrap()
             .unwrap()
@@ -506,10 +501,10 @@ async fn contacts_onboarding_and_offboarding() {
             psa.create_contact(
                 proof,
                 &NewContact {
-                    company_id: GLOBEX.to_string(),
+                    company_id: OWN_COMPANY.to_string(),
                     first_name: "X".into(),
                     last_name: "Y".into(),
-                    email: "x@globex.example".into(),
+                    email: "x@northwind-msp.example".into(),
                 },
             )
             .await
@@ -534,11 +529,7 @@ async fn contacts_onboarding_and_offboarding() {
     .unwrap();
     assert!(!rig.sim.contact(stored.id).unwrap().inactive);
 
-    let alice = rig
-        .sim
-        .contact_by_email("alice.nguyen@globex.example")
-        .unwrap();
-    let contact_id = alice.id.to_string();
+    let contact_id = msp_contact.to_string();
     assert_eq!(
         psa_write(&rig.connector, move |proof, psa| Box::pin(async move {
             psa.deactivate_contact(proof, &contact_id).await
@@ -548,7 +539,7 @@ async fn contacts_onboarding_and_offboarding() {
         .kind(),
         ErrorKind::NotFound
     );
-    assert!(!rig.sim.contact(alice.id).unwrap().inactive);
+    assert!(!rig.sim.contact(msp_contact).unwrap().inactive);
 
     // The Email communication type is looked up once.
     assert_eq!(
@@ -580,14 +571,18 @@ async fn companies_by_identifier_or_name_within_scope() {
             .identifier,
         "CONTOSO-LAW"
     );
+    assert!(
+        psa.find_company("DemoMSP").await.unwrap().is_none(),
+        "the instance's own company is out of scope"
+    );
     assert!(psa.find_company("GLOBEX").await.unwrap().is_none());
     rig.assert_requests_match_spec();
 }
 
 #[tokio::test]
 async fn callbacks_parse_into_the_same_ticket() {
-    let rig = SimRig::start("GLOBEX").await;
-    let id = open_ids(&rig, GLOBEX, "Help Desk")[0];
+    let rig = SimRig::start("CONTOSO-LAW").await;
+    let id = open_ids(&rig, CONTOSO_LAW, "Help Desk")[0];
     let entity = rig.sim.ticket_json(id).unwrap();
     let payload = serde_json::json!({
         "MessageId": "6dd82302-5e46-47c0-8c84-702868125b76",
@@ -603,7 +598,7 @@ async fn callbacks_parse_into_the_same_ticket() {
     });
     let psa = psa(&rig);
     let from_callback = psa
-        .parse_callback(&common::tenant("globex"), &payload)
+        .parse_callback(&common::tenant("contoso-law"), &payload)
         .unwrap();
     let from_api = psa.get_ticket(&id.to_string()).await.unwrap();
     assert_eq!(from_callback.id, from_api.id);
@@ -616,15 +611,16 @@ async fn callbacks_parse_into_the_same_ticket() {
         from_api.contact.unwrap().email
     );
 
-    let contoso = SimRig::start("CONTOSO-LAW").await;
-    let err = psa_of(&contoso)
-        .parse_callback(&common::tenant("contoso-law"), &payload)
+    // A connector scoped to another company of the same instance refuses it.
+    let msp = SimRig::start("DemoMSP").await;
+    let err = psa_of(&msp)
+        .parse_callback(&common::tenant("demomsp"), &payload)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Forbidden);
     let mut deleted = payload.clone();
     deleted["Entity"] = serde_json::Value::Null;
     assert_eq!(
-        psa.parse_callback(&common::tenant("globex"), &deleted)
+        psa.parse_callback(&common::tenant("contoso-law"), &deleted)
             .unwrap_err()
             .kind(),
         ErrorKind::Invalid
@@ -632,7 +628,7 @@ async fn callbacks_parse_into_the_same_ticket() {
     let mut contact = payload.clone();
     contact["Type"] = "contact".into();
     assert_eq!(
-        psa.parse_callback(&common::tenant("globex"), &contact)
+        psa.parse_callback(&common::tenant("contoso-law"), &contact)
             .unwrap_err()
             .kind(),
         ErrorKind::Invalid
@@ -696,7 +692,7 @@ async fn simulator_responses_match_the_spec() {
         ("GET", "/company/companies".into(), None),
         ("GET", "/company/companies/250".into(), None),
         ("GET", "/company/contacts?pageSize=100".into(), None),
-        ("GET", "/company/contacts/55".into(), None),
+        ("GET", "/company/contacts/402".into(), None),
         (
             "POST",
             format!("/service/tickets/{open}/notes"),
@@ -733,7 +729,7 @@ async fn simulator_responses_match_the_spec() {
             "POST",
             "/company/contacts".into(),
             Some(
-                serde_json::json!({"firstName": "Sam", "lastName": "Patel", "company": {"id": CONTOSO_LAW}, "communicationItems": [{"type": {"id": 1}, "value": "sam.patel@contoso-law.example", "communicationType": "Email", "defaultFlag": true}]}),
+                serde_json::json!({"firstName": "Laura", "lastName": "Fischer", "company": {"id": CONTOSO_LAW}, "communicationItems": [{"type": {"id": 1}, "value": "lfischer@contosolaw.com", "communicationType": "Email", "defaultFlag": true}]}),
             ),
         ),
     ];

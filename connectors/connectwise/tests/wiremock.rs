@@ -56,14 +56,14 @@ fn error(status: u16, code: &str, message: &str, field: Option<&str>) -> Respons
 fn ticket(id: i64, board: (i64, &str), status: (i64, &str), closed: bool) -> Value {
     json!({
         "id": id,
-        "summary": "Password reset - Jane Doe",
+        "summary": "Password reset - Daniel Reyes",
         "recordType": "ServiceTicket",
         "board": {"id": board.0, "name": board.1, "_info": {"board_href": "https://api-na.myconnectwise.net/v4_6_release/apis/3.0/service/boards/1"}},
         "status": {"id": status.0, "name": status.1, "_info": {"status_href": "…/service/boards/1/statuses/16"}},
         "company": {"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP", "_info": {"company_href": "…/company/companies/250"}},
-        "contact": {"id": 55, "name": "Jane Doe", "_info": {"contact_href": "…/company/contacts/55"}},
-        "contactName": "Jane Doe",
-        "contactEmailAddress": "jane.doe@contoso-law.example",
+        "contact": {"id": 402, "name": "Daniel Reyes", "_info": {"contact_href": "…/company/contacts/402"}},
+        "contactName": "Daniel Reyes",
+        "contactEmailAddress": "dreyes@contosolaw.com",
         "priority": {"id": 4, "name": "Priority 3 - Normal Response"},
         "source": {"id": 2, "name": "Email Connector"},
         "severity": "Medium",
@@ -78,12 +78,12 @@ fn ticket(id: i64, board: (i64, &str), status: (i64, &str), closed: bool) -> Val
 
 fn contact(id: i64, inactive: bool) -> Value {
     json!({
-        "id": id, "firstName": "Jane", "lastName": "Doe",
+        "id": id, "firstName": "Daniel", "lastName": "Reyes",
         "company": {"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP"},
         "inactiveFlag": inactive,
         "communicationItems": [
-            {"id": 1001, "type": {"id": 2, "name": "Direct"}, "value": "+1 555 0155", "defaultFlag": true, "communicationType": "Phone"},
-            {"id": 1000, "type": {"id": 1, "name": "Email"}, "value": "jane.doe@contoso-law.example", "defaultFlag": true, "communicationType": "Email"}
+            {"id": 1001, "type": {"id": 2, "name": "Direct"}, "value": "+1 212 555 0143", "defaultFlag": true, "communicationType": "Phone"},
+            {"id": 1000, "type": {"id": 1, "name": "Email"}, "value": "dreyes@contosolaw.com", "defaultFlag": true, "communicationType": "Email"}
         ],
         "_info": {"lastUpdated": "2025-10-01T09:00:00Z"}
     })
@@ -248,8 +248,8 @@ async fn poll_pins_conditions_order_and_paging() {
         .mount(&server)
         .await;
     cw("GET", "company/contacts")
-        .and(query_param("conditions", "id in (55)"))
-        .respond_with(ok(json!([contact(55, false)])))
+        .and(query_param("conditions", "id in (402)"))
+        .respond_with(ok(json!([contact(402, false)])))
         .expect(1)
         .mount(&server)
         .await;
@@ -278,7 +278,7 @@ async fn poll_pins_conditions_order_and_paging() {
     assert_eq!(first.body, "I've forgotten my password.");
     assert_eq!(
         first.contact.as_ref().unwrap().email.as_deref(),
-        Some("jane.doe@contoso-law.example")
+        Some("dreyes@contosolaw.com")
     );
     assert_eq!(
         first.priority.as_deref(),
@@ -299,8 +299,8 @@ async fn get_ticket_reads_ticket_description_and_contact() {
     let server = MockServer::start().await;
     mount_new_ticket(&server, 1234).await;
     mount_description(&server, 1234).await;
-    cw("GET", "company/contacts/55")
-        .respond_with(ok(contact(55, true)))
+    cw("GET", "company/contacts/402")
+        .respond_with(ok(contact(402, true)))
         .expect(1)
         .mount(&server)
         .await;
@@ -314,7 +314,7 @@ async fn get_ticket_reads_ticket_description_and_contact() {
     let contact = ticket.contact.unwrap();
     assert_eq!(
         (contact.id.as_str(), contact.name.as_str(), contact.active),
-        ("55", "Jane Doe", false)
+        ("402", "Daniel Reyes", false)
     );
     assert_eq!(ticket.company.unwrap().identifier, "CONTOSO-LAW");
     validate(&server).await;
@@ -349,8 +349,8 @@ async fn history_uses_forward_only_paging_and_reads_notes() {
         .mount(&server)
         .await;
     cw("GET", "company/contacts")
-        .and(query_param("conditions", "id in (55)"))
-        .respond_with(ok(json!([contact(55, false)])))
+        .and(query_param("conditions", "id in (402)"))
+        .respond_with(ok(json!([contact(402, false)])))
         .mount(&server)
         .await;
     for id in [2001, 2002] {
@@ -401,8 +401,8 @@ async fn notes_are_written_with_the_right_flags() {
         .mount(&server)
         .await;
     cw("POST", "service/tickets/1234/notes")
-        .and(body_json(json!({"text": "Hi Jane, done.", "detailDescriptionFlag": true, "internalAnalysisFlag": false, "resolutionFlag": false, "processNotifications": true})))
-        .respond_with(created(note(11, "Hi Jane, done.", true, false, false)))
+        .and(body_json(json!({"text": "Hi Daniel, done.", "detailDescriptionFlag": true, "internalAnalysisFlag": false, "resolutionFlag": false, "processNotifications": true})))
+        .respond_with(created(note(11, "Hi Daniel, done.", true, false, false)))
         .expect(1)
         .mount(&server)
         .await;
@@ -412,7 +412,7 @@ async fn notes_are_written_with_the_right_flags() {
         .and(query_param("pageSize", "250"))
         .respond_with(ok(json!([
             note(10, "Checked the sign-in logs.", false, true, false),
-            note(11, "Hi Jane, done.", true, false, false)
+            note(11, "Hi Daniel, done.", true, false, false)
         ])))
         .expect(1)
         .mount(&server)
@@ -438,7 +438,7 @@ async fn notes_are_written_with_the_right_flags() {
     let customer = add_note(
         &connector,
         "1234",
-        "Hi Jane, done.",
+        "Hi Daniel, done.",
         NoteVisibility::Customer,
     )
     .await
@@ -682,9 +682,9 @@ async fn link_to_parent_attaches_the_child_to_the_parent() {
 async fn contacts_find_create_deactivate_activate() {
     let server = MockServer::start().await;
     cw("GET", "company/contacts")
-        .and(query_param("childConditions", r#"communicationItems/value="jane.doe@contoso-law.example" AND communicationItems/communicationType="Email""#))
+        .and(query_param("childConditions", r#"communicationItems/value="dreyes@contosolaw.com" AND communicationItems/communicationType="Email""#))
         .and(query_param_is_missing("conditions"))
-        .respond_with(ok(json!([contact(54, true), contact(55, false)])))
+        .respond_with(ok(json!([contact(54, true), contact(402, false)])))
         .expect(1)
         .mount(&server)
         .await;
@@ -696,13 +696,13 @@ async fn contacts_find_create_deactivate_activate() {
         .await;
     cw("POST", "company/contacts")
         .and(body_json(json!({
-            "firstName": "Sam", "lastName": "Patel", "company": {"id": 250},
-            "communicationItems": [{"type": {"id": 7}, "value": "sam.patel@contoso-law.example", "communicationType": "Email", "defaultFlag": true}]
+            "firstName": "Laura", "lastName": "Fischer", "company": {"id": 250},
+            "communicationItems": [{"type": {"id": 7}, "value": "lfischer@contosolaw.com", "communicationType": "Email", "defaultFlag": true}]
         })))
         .respond_with(created(json!({
-            "id": 90, "firstName": "Sam", "lastName": "Patel", "company": {"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP"},
+            "id": 90, "firstName": "Laura", "lastName": "Fischer", "company": {"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP"},
             "inactiveFlag": false,
-            "communicationItems": [{"id": 2000, "type": {"id": 7, "name": "Email"}, "value": "sam.patel@contoso-law.example", "defaultFlag": true, "communicationType": "Email"}]
+            "communicationItems": [{"id": 2000, "type": {"id": 7, "name": "Email"}, "value": "lfischer@contosolaw.com", "defaultFlag": true, "communicationType": "Email"}]
         })))
         .expect(1)
         .mount(&server)
@@ -719,24 +719,24 @@ async fn contacts_find_create_deactivate_activate() {
     }
     let connector = connector(&server).await;
     let psa = connector.psa().unwrap();
-    let jane = psa
-        .find_contact("jane.doe@contoso-law.example")
+    let daniel = psa
+        .find_contact("dreyes@contosolaw.com")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
-        jane.id, "55",
+        daniel.id, "402",
         "the active contact wins over an inactive namesake"
     );
-    let sam = psa_write(&connector, |proof, psa| {
+    let laura = psa_write(&connector, |proof, psa| {
         Box::pin(async move {
             psa.create_contact(
                 proof,
                 &NewContact {
                     company_id: "250".into(),
-                    first_name: "Sam".into(),
-                    last_name: "Patel".into(),
-                    email: "sam.patel@contoso-law.example".into(),
+                    first_name: "Laura".into(),
+                    last_name: "Fischer".into(),
+                    email: "lfischer@contosolaw.com".into(),
                 },
             )
             .await
@@ -746,11 +746,11 @@ async fn contacts_find_create_deactivate_activate() {
     .unwrap();
     assert_eq!(
         (
-            sam.id.as_str(),
-            sam.email.as_deref(),
-            sam.company_id.as_deref()
+            laura.id.as_str(),
+            laura.email.as_deref(),
+            laura.company_id.as_deref()
         ),
-        ("90", Some("sam.patel@contoso-law.example"), Some("250"))
+        ("90", Some("lfischer@contosolaw.com"), Some("250"))
     );
     psa_write(&connector, |proof, psa| {
         Box::pin(async move { psa.deactivate_contact(proof, "90").await })
@@ -769,9 +769,9 @@ async fn contacts_find_create_deactivate_activate() {
 async fn find_company_by_identifier_or_name() {
     let server = MockServer::start().await;
     cw("GET", "company/companies")
-        .and(query_param("conditions", r#"(identifier="GLOBEX" or name="GLOBEX") and deletedFlag=false"#))
+        .and(query_param("conditions", r#"(identifier="CONTOSO-LAW" or name="CONTOSO-LAW") and deletedFlag=false"#))
         .and(query_param("fields", "id,identifier,name,deletedFlag"))
-        .respond_with(ok(json!([{"id": 251, "identifier": "GLOBEX", "name": "Globex Corporation", "deletedFlag": false}])))
+        .respond_with(ok(json!([{"id": 250, "identifier": "CONTOSO-LAW", "name": "Contoso Law LLP", "deletedFlag": false}])))
         .expect(1)
         .mount(&server)
         .await;
@@ -779,13 +779,13 @@ async fn find_company_by_identifier_or_name() {
         .await
         .psa()
         .unwrap()
-        .find_company("GLOBEX")
+        .find_company("CONTOSO-LAW")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
         (company.id.as_str(), company.name.as_str()),
-        ("251", "Globex Corporation")
+        ("250", "Contoso Law LLP")
     );
     validate(&server).await;
 }
@@ -837,7 +837,7 @@ async fn a_scoped_connector_filters_by_its_company() {
             .is_empty()
     );
     assert!(
-        psa.find_contact("jane.doe@contoso-law.example")
+        psa.find_contact("dreyes@contosolaw.com")
             .await
             .unwrap()
             .is_none()

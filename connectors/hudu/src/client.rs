@@ -128,12 +128,15 @@ impl HuduClient {
         unwrap_one(body, "asset_layout", "get_asset_layout")
     }
 
-    /// `GET /api/v1/assets?company_id=&asset_layout_id=&name=`, every page.
+    /// `GET /api/v1/assets?company_id=&asset_layout_id=&name=`, every page: the assets that are
+    /// not archived, or with `archived` (`&archived=true`) only the archived ones (spec: "Set
+    /// to true to display only archived assets").
     pub(crate) async fn assets_named(
         &self,
         company_id: u64,
         layout_id: Option<u64>,
         name: &str,
+        archived: bool,
     ) -> Result<Vec<HuduAsset>> {
         let company = company_id.to_string();
         let layout = layout_id.map(|id| id.to_string());
@@ -142,6 +145,9 @@ impl HuduClient {
             query.push(("asset_layout_id", layout.as_str()));
         }
         query.push(("name", name));
+        if archived {
+            query.push(("archived", "true"));
+        }
         self.http
             .get("api/v1/assets")
             .query(&query)

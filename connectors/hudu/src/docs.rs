@@ -140,28 +140,50 @@ impl HuduConnector {
         Ok(*self.layout_id.get_or_init(|| id))
     }
 
-    /// The asset of `company_id` (and `layout_id`) named exactly `name`, preferring one that
-    /// is not archived.
+    /// The asset of `company_id` (and `layout_id`) named exactly `name`: one that is not
+    /// archived, or else an archived one. Hudu lists archived assets only when asked
+    /// (`archived=true`, and then only those), so a leaver's archived record takes a second
+    /// look-up, sent only when the first finds nothing.
     async fn asset_named(
         &self,
         company_id: u64,
         layout_id: Option<u64>,
         name: &str,
     ) -> Result<Option<HuduAsset>> {
-        let mut found: Vec<HuduAsset> = self
-            .client
-            .assets_named(company_id, layout_id, name)
-            .await?
-            .into_iter()
-            .filter(|a| a.name == name)
-            .collect();
-        found.sort_by_key(|a| a.archived);
-        Ok(found.into_iter().next())
+        for archived in [false, true] {
+            let found = self
+                .client
+                .assets_named(company_id, layout_id, name, archived)
+                .await?
+                .into_iter()
+                // The spec does not promise `name` is an exact filter: keep the exact name.
+                .find(|a| a.name == name);
+            if let Some(mut asset) = found {
+                // From the archived listing it is archived, even if the record leaves it out.
+                asset.archived |= archived;
+                return Ok(Some(asset));
+            }
+        }
+        Ok(None)
     }
+}
+
+/// The refusal to write to an archived asset: `upsert_user_asset` neither edits an archived
+/// record (it is kept as the leaver left it) nor creates a second one beside it.
+fn archived_asset(asset: &HuduAsset, company_id: u64) -> Error {
+    Error::conflict(format!(
+        "{VENDOR}: the asset {:?} (id {}) of Hudu company {company_id} is archived: it is not \
+         updated and no second asset is created; unarchive it in Hudu's web interface (the API \
+         has no unarchive) and run this again, or document the person under another name",
+        asset.name, asset.id
+    ))
+    .with_context("asset", asset.id.to_string())
 }
 
 #[async_trait]
 impl Documentation for HuduConnector {
+    /// The company's asset named exactly `name`: one that is not archived, or else an archived
+    /// one (`archived: true`), looked up with `archived=true` only when there is no other.
     async fn find_asset(&self, company: &str, name: &str) -> Result<Option<Asset>> {
         let company_id = self.company_for(company).await?;
         Ok(self
@@ -176,6 +198,12 @@ impl DocumentationWrites for HuduConnector {
     /// Find the person asset by exact name in the person layout; create it with the fields, or
     /// update it re-sending every field it has (as HuduAPI's `Set-HuduAsset` does) with the
     /// given ones changed. Nothing is sent when every given field already has its value.
+    ///
+    /// When the only asset of that name is archived (a leaver's), no write is sent and the
+    /// answer is [`Conflict`](stackhand_core::ErrorKind::Conflict), naming the asset: editing
+    /// an archived record silently would change what was kept of a leaver, and creating a
+    /// second asset would leave two records of one person. Someone decides: unarchive it in
+    /// Hudu (this crate cannot: the API document has no unarchive) or use another name.
     async fn upsert_user_asset(
         &self,
         _proof: &ExecutionProof<'_>,
@@ -207,6 +235,7 @@ impl DocumentationWrites for HuduConnector {
                 });
                 Ok(self.client.create_asset(company_id, asset).await?.into())
             }
+            Some(existing) if existing.archived => Err(archived_asset(&existing, company_id)),
             Some(existing) => {
                 let mut all: BTreeMap<String, Value> = existing
                     .fields
@@ -217,7 +246,7 @@ impl DocumentationWrites for HuduConnector {
                 let unchanged = wanted.iter().all(|(key, value)| {
                     all.get(key).and_then(value_text).as_deref() == value.as_str()
                 });
-                if unchanged && !existing.archived {
+                if unchanged {
                     return Ok(existing.into());
                 }
                 all.extend(wanted);

@@ -18,7 +18,9 @@
 //! - **Companies**: `GET /companies?name=<exact>` → `{"companies": [...]}`;
 //!   `GET /companies/{id}` → `{"company": {...}}`. The tenant maps to one company
 //!   (`company` in the configuration, a name or an id); every call stays inside it.
-//! - **Assets**: `GET /assets?company_id=&asset_layout_id=&name=` → `{"assets": [...]}`;
+//! - **Assets**: `GET /assets?company_id=&asset_layout_id=&name=` → `{"assets": [...]}`, only
+//!   assets that are not archived; with `&archived=true`, only archived ones (spec: "Set to
+//!   true to display only archived assets");
 //!   `POST /companies/{company_id}/assets` (201) and `PUT /companies/{company_id}/assets/{id}`
 //!   with `{"asset": {"asset_layout_id", "name", "custom_fields": [{"job_title": "CFO"}]}}`;
 //!   `PUT /companies/{company_id}/assets/{id}/archive`. Custom fields are **written** as an
@@ -47,22 +49,32 @@
 //! ## What it does
 //!
 //! - [`Documentation::find_asset`](stackhand_core::Documentation::find_asset): the company's
-//!   asset with that exact name.
+//!   asset with that exact name, one that is not archived or else an archived one
+//!   (`archived: true`); the second look-up (`archived=true`) is sent only when the first
+//!   finds nothing, so a leaver's archived asset is found.
 //! - [`DocumentationWrites`](stackhand_core::DocumentationWrites): `upsert_user_asset` (in the
-//!   `asset_layout` layout, default "People"), `store_password` (created, or updated when the
-//!   company has an entry of that name; not attached to an asset), `archive_asset` and
-//!   `create_article`. `unarchive_asset` is
+//!   `asset_layout` layout, default "People", found as `find_asset` finds it),
+//!   `store_password` (created, or updated when the company has an entry of that name; not
+//!   attached to an asset), `archive_asset` and `create_article`. `unarchive_asset` is
 //!   [`Unsupported`](stackhand_core::ErrorKind::Unsupported): the API document kept in
 //!   `crates/testkit/specs/hudu.json` has no unarchive operation, so the undo of the built-in
 //!   `docs.archive_asset` fails rather than send an undocumented request.
+//! - `upsert_user_asset` refuses an archived asset: when the asset of that name is archived (a
+//!   leaver's), the answer is [`Conflict`](stackhand_core::ErrorKind::Conflict), naming the
+//!   asset and what to do (unarchive it in Hudu's web interface, or use another name), and no
+//!   write is sent. Editing it would silently change what was kept of a leaver, and creating
+//!   an asset beside it would leave two records of one person.
 //! - No vendor actions ([`actions::specs`] is empty); the built-in `docs.*` actions work.
 //!
 //! ## Tests
 //!
 //! `tests/wiremock.rs` pins every request (method, path, query, `x-api-key`, body) and
 //! validates them against the spec; `tests/conformance.rs` runs the testkit's suite;
-//! `tests/registry.rs` builds the connector from a `stackhand.toml` section. There is no
-//! simulator test yet.
+//! `tests/registry.rs` builds the connector from a `stackhand.toml` section; `tests/sim.rs`
+//! drives the `docs.*` actions through the engine against the Hudu simulator
+//! (`stackhand_sim::hudu`, seeded from the built-in world): new starters, leavers (archived,
+//! then found and refused by `upsert_user_asset`), passwords, articles, throttling and a wrong
+//! key, with every recorded request validated against the spec.
 //!
 //! ## Example
 //!

@@ -16,7 +16,7 @@ use stackhand_http::RetryConfig;
 use stackhand_hudu::{HuduConfig, HuduConnector};
 use stackhand_testkit::openapi::{Spec, assert_all_valid};
 use stackhand_testkit::writes::through_engine;
-use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const KEY: &str = "hudu-api-key-for-tests-5e2a";
@@ -55,6 +55,36 @@ fn jane_fields() -> Value {
     ])
 }
 
+/// Jane's asset as the `archived=true` listing answers it.
+fn archived_jane() -> Value {
+    let mut asset = jane(jane_fields());
+    asset["archived"] = json!(true);
+    asset
+}
+
+/// The tenant's assets named `name` (in `layout`, if given): `active` answers the listing of
+/// assets that are not archived, `archived` the `archived=true` listing.
+async fn assets_named(
+    server: &MockServer,
+    layout: Option<&str>,
+    name: &str,
+    active: Vec<Value>,
+    archived: Vec<Value>,
+) {
+    let mut query = vec![("company_id", "5")];
+    query.extend(layout.map(|id| ("asset_layout_id", id)));
+    query.push(("name", name));
+    get(server, "/api/v1/assets", &query, json!({"assets": active})).await;
+    query.push(("archived", "true"));
+    get(
+        server,
+        "/api/v1/assets",
+        &query,
+        json!({"assets": archived}),
+    )
+    .await;
+}
+
 fn password_entry(id: u64, name: &str) -> Value {
     json!({
         "id": id, "passwordable_type": "Asset", "passwordable_id": null, "company_id": 5,
@@ -88,13 +118,18 @@ async fn connector(server: &MockServer) -> Arc<HuduConnector> {
     connector_with(server, "Acme Corp", "People").await
 }
 
-/// `GET path` with the key and these query parameters answers `body` once.
+/// `GET path` with the key and these query parameters answers `body` once. Without an
+/// `archived` parameter in `query` the request must have none: Hudu's listing of assets that
+/// are not archived and its `archived=true` listing are told apart.
 async fn get(server: &MockServer, route: &str, query: &[(&str, &str)], body: Value) {
     let mut mock = Mock::given(method("GET"))
         .and(path(route))
         .and(header("x-api-key", KEY));
     for (name, value) in query {
         mock = mock.and(query_param(*name, *value));
+    }
+    if !query.iter().any(|(name, _)| *name == "archived") {
+        mock = mock.and(query_param_is_missing("archived"));
     }
     mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
         .expect(1)
@@ -264,6 +299,31 @@ async fn find_asset_pages_to_the_end_and_matches_the_exact_name() {
 }
 
 #[tokio::test]
+async fn find_asset_falls_back_to_archived_assets() {
+    let server = MockServer::start().await;
+    acme(&server).await;
+    assets_named(&server, None, "Jane Doe", vec![], vec![archived_jane()]).await;
+    // A name in neither listing.
+    assets_named(&server, None, "Nobody Here", vec![], vec![]).await;
+    let hudu = connector(&server).await;
+    let asset = hudu.find_asset("", "Jane Doe").await.unwrap().unwrap();
+    assert_eq!(asset.id, "987");
+    assert!(asset.archived);
+    assert_eq!(asset.fields["Job Title"], "CFO");
+    assert_eq!(hudu.find_asset("", "Nobody Here").await.unwrap(), None);
+    assert_eq!(
+        received(&server).await,
+        [
+            "GET /api/v1/companies?name=Acme+Corp&page=1&page_size=25",
+            "GET /api/v1/assets?company_id=5&name=Jane+Doe&page=1&page_size=25",
+            "GET /api/v1/assets?company_id=5&name=Jane+Doe&archived=true&page=1&page_size=25",
+            "GET /api/v1/assets?company_id=5&name=Nobody+Here&page=1&page_size=25",
+            "GET /api/v1/assets?company_id=5&name=Nobody+Here&archived=true&page=1&page_size=25",
+        ]
+    );
+}
+
+#[tokio::test]
 async fn another_company_is_refused() {
     let server = MockServer::start().await;
     acme(&server).await;
@@ -294,17 +354,8 @@ async fn upsert_creates_a_person_asset_in_the_write_shape() {
     let server = MockServer::start().await;
     acme(&server).await;
     people_layout(&server).await;
-    get(
-        &server,
-        "/api/v1/assets",
-        &[
-            ("company_id", "5"),
-            ("asset_layout_id", "12"),
-            ("name", "Jane Doe"),
-        ],
-        json!({"assets": []}),
-    )
-    .await;
+    // Neither an asset nor an archived one of that name.
+    assets_named(&server, Some("12"), "Jane Doe", vec![], vec![]).await;
     write(
         &server,
         "POST",
@@ -348,7 +399,52 @@ async fn upsert_creates_a_person_asset_in_the_write_shape() {
             "GET /api/v1/companies?name=Acme+Corp&page=1&page_size=25",
             "GET /api/v1/asset_layouts?name=People",
             "GET /api/v1/assets?company_id=5&asset_layout_id=12&name=Jane+Doe&page=1&page_size=25",
+            "GET /api/v1/assets?company_id=5&asset_layout_id=12&name=Jane+Doe&archived=true&page=1&page_size=25",
             "POST /api/v1/companies/5/assets",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn upsert_refuses_an_archived_asset_and_writes_nothing() {
+    let server = MockServer::start().await;
+    acme(&server).await;
+    people_layout(&server).await;
+    // A leaver's asset: archived, so only the `archived=true` listing holds it.
+    assets_named(
+        &server,
+        Some("12"),
+        "Jane Doe",
+        vec![],
+        vec![archived_jane()],
+    )
+    .await;
+    let hudu = connector(&server).await;
+    let fields = BTreeMap::from([("Job Title".to_owned(), "CEO".to_owned())]);
+    let writer = hudu.clone();
+    let err = through_engine(&tenant(), move |proof| {
+        Box::pin(async move {
+            writer
+                .upsert_user_asset(proof, "Acme Corp", "Jane Doe", &fields)
+                .await
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(!err.is_temporary(), "{err}");
+    // It names the asset and what to do.
+    for part in ["\"Jane Doe\"", "id 987", "archived", "unarchive it in Hudu"] {
+        assert!(err.message().contains(part), "{part}: {err}");
+    }
+    // Neither an update of the archived asset nor a second asset.
+    assert_eq!(
+        received(&server).await,
+        [
+            "GET /api/v1/companies?name=Acme+Corp&page=1&page_size=25",
+            "GET /api/v1/asset_layouts?name=People",
+            "GET /api/v1/assets?company_id=5&asset_layout_id=12&name=Jane+Doe&page=1&page_size=25",
+            "GET /api/v1/assets?company_id=5&asset_layout_id=12&name=Jane+Doe&archived=true&page=1&page_size=25",
         ]
     );
 }

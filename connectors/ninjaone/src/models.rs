@@ -1,6 +1,7 @@
 //! NinjaOne's JSON shapes, as the Public API 2.0 document names them (camelCase fields; times
 //! are epoch seconds as floating-point numbers).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use stackhand_core::Device;
 
@@ -14,6 +15,9 @@ pub struct NinjaDevice {
     /// The organisation (customer) it belongs to.
     #[serde(default)]
     pub organization_id: Option<u32>,
+    /// `WINDOWS_WORKSTATION`, `WINDOWS_SERVER`, `MAC`, ...
+    #[serde(default)]
+    pub node_class: Option<String>,
     /// The display name.
     #[serde(default)]
     pub display_name: Option<String>,
@@ -40,6 +44,14 @@ impl NinjaDevice {
             .find(|n| !n.trim().is_empty())
             .cloned()
             .unwrap_or_else(|| self.id.to_string())
+    }
+
+    /// Whether it is a server (`WINDOWS_SERVER`, `LINUX_SERVER`, ...): people other than its
+    /// user depend on it.
+    pub fn is_server(&self) -> bool {
+        self.node_class
+            .as_deref()
+            .is_some_and(|class| class.ends_with("_SERVER"))
     }
 }
 
@@ -162,6 +174,85 @@ pub struct Activities {
     /// The activities, newest first.
     #[serde(default)]
     pub activities: Vec<Activity>,
+}
+
+/// An open alert (a triggered condition): spec `Alert`, the fields the connector reads.
+/// `GET /v2/alerts`, `GET /v2/device/{id}/alerts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NinjaAlert {
+    /// Alert uid (the condition's activity series).
+    pub uid: String,
+    /// The device it is on.
+    #[serde(default)]
+    pub device_id: Option<u32>,
+    /// The message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The subject.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The severity (`CRITICAL`, `MAJOR`, `MODERATE`, `MINOR`, `NONE`).
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// Where it comes from (`CONDITION_AGENT_CPU`, ...).
+    #[serde(default)]
+    pub source_type: Option<String>,
+    /// When it was raised (epoch seconds).
+    #[serde(default)]
+    pub create_time: Option<f64>,
+    /// The device it is on (spec `NodeWithDetailedReferences`).
+    #[serde(default)]
+    pub device: Option<NinjaDevice>,
+}
+
+impl NinjaAlert {
+    /// What it says: the message, else the subject, else its uid.
+    pub fn text(&self) -> String {
+        [&self.message, &self.subject]
+            .into_iter()
+            .flatten()
+            .find(|t| !t.trim().is_empty())
+            .cloned()
+            .unwrap_or_else(|| self.uid.clone())
+    }
+
+    /// The name of the device it is on, else its id, if known.
+    pub fn device_name(&self) -> Option<String> {
+        self.device
+            .as_ref()
+            .map(NinjaDevice::name)
+            .or_else(|| self.device_id.map(|id| id.to_string()))
+    }
+}
+
+/// How a device reboots: the `{mode}` of `POST /v2/device/{id}/reboot/{mode}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RebootMode {
+    /// Asks the operating system to restart, letting applications close.
+    #[default]
+    Normal,
+    /// Restarts at once: applications do not get to close, unsaved work is lost.
+    Forced,
+}
+
+impl RebootMode {
+    /// The path segment: `NORMAL` or `FORCED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Normal => "NORMAL",
+            Self::Forced => "FORCED",
+        }
+    }
+}
+
+/// The body of `POST /v2/device/{id}/reboot/{mode}`: spec `RebootRequest`, sent only when
+/// there is a reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebootRequest {
+    /// The stated reason, shown with the reboot in NinjaOne.
+    pub reason: String,
 }
 
 /// NinjaOne's error body: `{"resultCode": "FAILURE", "errorMessage": "...", "incidentId":

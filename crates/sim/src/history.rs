@@ -7,15 +7,15 @@
 //! seed, and each simulator maps them onto its own records (ConnectWise boards, statuses and note
 //! flags; Autotask picklist ids). The same seed always yields the same tickets.
 //!
+//! The organisation comes from a tenant of the [world](crate::world): its staff raise the
+//! tickets with their real addresses, and the colleagues and leavers a request names are among
+//! them. Only new starters get invented names.
+//!
 //! ```
 //! use chrono::{TimeZone, Utc};
-//! use stackhand_sim::history::{HistoryGenerator, Organisation, Person};
-//! let org = Organisation {
-//!     name: "Contoso Law".into(),
-//!     domain: "contoso-law.example".into(),
-//!     people: vec![Person::new("Jane", "Doe", "jane.doe@contoso-law.example")],
-//!     business_app: "the case management system".into(),
-//! };
+//! use stackhand_sim::history::{HistoryGenerator, Organisation};
+//! use stackhand_sim::world::World;
+//! let org = Organisation::from_world(World::builtin().tenant("contoso-law").unwrap());
 //! let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();
 //! let mut generator = HistoryGenerator::new(7, org, anchor, 3);
 //! let ticket = generator.next_ticket();
@@ -28,6 +28,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
+
+use crate::world::{AccountStatus, Priority, Tenant, TicketSource};
 
 /// Someone at the client who raises tickets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +64,28 @@ pub struct Organisation {
     pub people: Vec<Person>,
     /// How staff refer to their main line-of-business application.
     pub business_app: String,
+}
+
+impl Organisation {
+    /// A world tenant's organisation: its company name, domain and business application, and
+    /// its staff as the people who raise tickets. A new starter who has not started yet
+    /// (`staged`) has no history to raise tickets in.
+    pub fn from_world(tenant: &Tenant) -> Self {
+        Self {
+            name: tenant.company.clone(),
+            domain: tenant.domain.clone(),
+            people: tenant
+                .staff()
+                .filter(|p| p.status != AccountStatus::Staged)
+                .map(|p| {
+                    let first = p.given.clone().unwrap_or_else(|| p.display_name());
+                    let last = p.surname.clone().unwrap_or_default();
+                    Person::new(&first, &last, &p.email(tenant))
+                })
+                .collect(),
+            business_app: tenant.business_app.clone(),
+        }
+    }
 }
 
 /// What a ticket was about.
@@ -122,6 +146,17 @@ pub enum Channel {
     Monitoring,
 }
 
+impl From<TicketSource> for Channel {
+    fn from(source: TicketSource) -> Self {
+        match source {
+            TicketSource::Email => Channel::Email,
+            TicketSource::Portal => Channel::Portal,
+            TicketSource::Phone => Channel::Phone,
+            TicketSource::Monitoring => Channel::Monitoring,
+        }
+    }
+}
+
 /// Who may read a note.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoteVisibility {
@@ -170,6 +205,19 @@ pub struct HistoricalTicket {
     pub closed: DateTime<Utc>,
     /// Hours logged.
     pub hours: f64,
+}
+
+impl HistoricalTicket {
+    /// The priority in the world's words, for the PSA simulators to map as they map open
+    /// tickets.
+    pub fn neutral_priority(&self) -> Priority {
+        match self.priority {
+            1 => Priority::Critical,
+            2 => Priority::High,
+            3 => Priority::Medium,
+            _ => Priority::Low,
+        }
+    }
 }
 
 const GREETINGS: &[&str] = &[
@@ -1598,20 +1646,12 @@ impl Vars {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::world::World;
     use chrono::TimeZone;
     use std::collections::{HashMap, HashSet};
 
     fn org() -> Organisation {
-        Organisation {
-            name: "Contoso Law".into(),
-            domain: "contoso-law.example".into(),
-            people: vec![
-                Person::new("Jane", "Doe", "jane.doe@contoso-law.example"),
-                Person::new("Tom", "Okafor", "tom.okafor@contoso-law.example"),
-                Person::new("Priya", "Patel", "priya.patel@contoso-law.example"),
-            ],
-            business_app: "the case system".into(),
-        }
+        Organisation::from_world(World::builtin().tenant("contoso-law").unwrap())
     }
 
     fn anchor() -> DateTime<Utc> {
@@ -1750,5 +1790,74 @@ mod tests {
                 .iter()
                 .any(|n| n.visibility == NoteVisibility::Customer)
         }));
+    }
+
+    #[test]
+    fn a_world_tenants_staff_raise_the_tickets_with_their_real_addresses() {
+        let world = World::builtin();
+        for tenant in &world.tenants {
+            let org = Organisation::from_world(tenant);
+            assert_eq!(org.name, tenant.company);
+            assert_eq!(org.domain, tenant.domain);
+            assert_eq!(org.business_app, tenant.business_app);
+            let expected: Vec<String> = tenant
+                .staff()
+                .filter(|p| p.status != AccountStatus::Staged)
+                .map(|p| p.email(tenant))
+                .collect();
+            let emails: Vec<&str> = org.people.iter().map(|p| p.email.as_str()).collect();
+            assert_eq!(emails, expected, "{}", tenant.key);
+            for person in &org.people {
+                let known = tenant
+                    .staff()
+                    .any(|p| p.display_name() == format!("{} {}", person.first, person.last));
+                assert!(known, "{person:?} is not staff of {}", tenant.key);
+            }
+        }
+        // Globex's intern has not started: no history of his.
+        let globex = Organisation::from_world(world.tenant("globex").unwrap());
+        assert!(!globex.people.iter().any(|p| p.first == "Bart"));
+    }
+
+    #[test]
+    fn people_a_request_is_about_exist_in_the_world_and_new_starters_do_not() {
+        let world = World::builtin();
+        for tenant in &world.tenants {
+            let org = Organisation::from_world(tenant);
+            let tickets = HistoryGenerator::new(9, org.clone(), anchor(), 4).tickets(400);
+            let leavers: Vec<_> = tickets
+                .iter()
+                .filter(|t| t.category == Category::Leaver)
+                .collect();
+            assert!(!leavers.is_empty());
+            for t in leavers {
+                // The leaver is named by first name at least, and is someone else on the staff.
+                let text = format!("{}\n{}", t.subject, t.body);
+                let named = org
+                    .people
+                    .iter()
+                    .enumerate()
+                    .any(|(i, p)| i != t.requester && text.contains(&p.first));
+                assert!(
+                    named,
+                    "{}: nobody of the staff named in {text:?}",
+                    tenant.key
+                );
+            }
+        }
+        // Invented new starters never share a name with someone in the world.
+        let names: HashSet<String> = world
+            .tenants
+            .iter()
+            .flat_map(|t| t.people.iter().map(|p| p.display_name()))
+            .collect();
+        for first in STARTER_FIRST {
+            for last in STARTER_LAST {
+                assert!(
+                    !names.contains(&format!("{first} {last}")),
+                    "{first} {last}"
+                );
+            }
+        }
     }
 }

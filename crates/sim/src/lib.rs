@@ -56,9 +56,9 @@ pub use stackhand_testkit::ObservedRequest as RecordedRequest;
 pub mod autotask;
 #[cfg(feature = "connectwise")]
 pub mod connectwise;
+pub mod history;
 #[cfg(feature = "hudu")]
 pub mod hudu;
-pub mod history;
 #[cfg(feature = "m365")]
 pub mod m365;
 #[cfg(feature = "ninjaone")]

@@ -20,9 +20,10 @@ use tokio::task::JoinHandle;
 pub struct Faults {
     /// Added to every request before it is handled.
     pub latency: Duration,
-    /// Answer every n-th request with `429` and `Retry-After: retry_after_secs` (0 = never).
+    /// Answer every n-th request with `429` (0 = never), shaped as the simulator's vendor
+    /// throttles (its `Throttle`).
     pub rate_limit_every: u64,
-    /// The `Retry-After` sent with an injected 429.
+    /// The `Retry-After` sent with an injected 429, for vendors that send one.
     pub retry_after_secs: u64,
 }
 
@@ -49,14 +50,63 @@ impl Recorder {
     }
 }
 
-/// The body an injected `429` carries: each vendor's own error envelope.
+/// The body an injected `429` carries when the simulator names none (Graph's envelope).
 const DEFAULT_THROTTLE_BODY: &str =
     r#"{"error":{"code":"TooManyRequests","message":"Simulated throttling."}}"#;
+
+/// What an injected `429` looks like: the vendor's own body, its content type, and whether the
+/// vendor names a `Retry-After`. A bare `&'static str` converts to a JSON body with
+/// `Retry-After` ([`Throttle::json`]), what most vendors send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    /// The response body.
+    pub body: &'static str,
+    /// Its `Content-Type`.
+    pub content_type: &'static str,
+    /// Whether `Retry-After: {Faults::retry_after_secs}` is sent.
+    pub retry_after: bool,
+}
+
+impl Throttle {
+    /// A JSON error envelope, sent with `Retry-After`.
+    pub const fn json(body: &'static str) -> Self {
+        Self {
+            body,
+            content_type: "application/json",
+            retry_after: true,
+        }
+    }
+
+    /// The `429` itself; `retry_after_secs` is sent only if the vendor sends a `Retry-After`.
+    pub(crate) fn response(&self, retry_after_secs: u64) -> Response {
+        let mut response = Response::builder()
+            .status(StatusCode::TOO_MANY_REQUESTS)
+            .header(header::CONTENT_TYPE, self.content_type);
+        if self.retry_after {
+            response = response.header(header::RETRY_AFTER, retry_after_secs.to_string());
+        }
+        response
+            .body(Body::from(self.body))
+            .expect("static response")
+    }
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self::json(DEFAULT_THROTTLE_BODY)
+    }
+}
+
+impl From<&'static str> for Throttle {
+    fn from(body: &'static str) -> Self {
+        Self::json(body)
+    }
+}
 
 #[derive(Clone)]
 struct FaultState {
     faults: Faults,
-    throttle_body: &'static str,
+    throttle: Throttle,
     counter: Arc<AtomicU64>,
     recorder: Recorder,
 }
@@ -83,12 +133,7 @@ async fn record_and_inject(
     }
     let n = state.counter.fetch_add(1, Ordering::SeqCst) + 1;
     if state.faults.rate_limit_every > 0 && n % state.faults.rate_limit_every == 0 {
-        return Response::builder()
-            .status(StatusCode::TOO_MANY_REQUESTS)
-            .header("Retry-After", state.faults.retry_after_secs.to_string())
-            .header("Content-Type", "application/json")
-            .body(Body::from(state.throttle_body))
-            .expect("static response");
+        return state.throttle.response(state.faults.retry_after_secs);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
@@ -126,21 +171,22 @@ impl SimServer {
         faults: Faults,
         addr: SocketAddr,
     ) -> std::io::Result<Self> {
-        Self::start_throttled(router, faults, addr, DEFAULT_THROTTLE_BODY).await
+        Self::start_throttled(router, faults, addr, Throttle::default()).await
     }
 
-    /// Serve on a chosen address, answering injected `429`s with `throttle_body` (the vendor's
-    /// error envelope) instead of the Graph-shaped default.
+    /// Serve on a chosen address, answering injected `429`s as the vendor does (`throttle`: its
+    /// body, content type and `Retry-After`, or just a JSON body) instead of the Graph-shaped
+    /// default.
     pub async fn start_throttled(
         router: Router,
         faults: Faults,
         addr: SocketAddr,
-        throttle_body: &'static str,
+        throttle: impl Into<Throttle>,
     ) -> std::io::Result<Self> {
         let recorder = Recorder::default();
         let state = FaultState {
             faults,
-            throttle_body,
+            throttle: throttle.into(),
             counter: Arc::new(AtomicU64::new(0)),
             recorder: recorder.clone(),
         };

@@ -789,12 +789,10 @@ impl World {
             origin: origin.to_string(),
             message: err.to_string(),
         })?;
-        world
-            .check()
-            .map_err(|message| WorldError::Inconsistent {
-                origin: origin.to_string(),
-                message,
-            })?;
+        world.check().map_err(|message| WorldError::Inconsistent {
+            origin: origin.to_string(),
+            message,
+        })?;
         Ok(world)
     }
 
@@ -977,7 +975,11 @@ impl World {
             .collect();
         for p in &tenant.people {
             if let Some(manager) = &p.manager {
-                person(manager, format!("the manager of `{}`", p.key), &mut problems);
+                person(
+                    manager,
+                    format!("the manager of `{}`", p.key),
+                    &mut problems,
+                );
             }
             for sku in &p.licences {
                 if !skus.contains(&sku.as_str()) {
@@ -1052,7 +1054,11 @@ impl World {
             }
         }
         for t in &tenant.tickets {
-            person(&t.requester, format!("ticket `{}`", t.summary), &mut problems);
+            person(
+                &t.requester,
+                format!("ticket `{}`", t.summary),
+                &mut problems,
+            );
             if let Some(owner) = &t.owner
                 && self.technician(owner).is_none()
             {
@@ -1119,7 +1125,10 @@ mod tests {
     #[test]
     fn a_misspelt_reference_is_named_with_the_nearest_key() {
         let text = BUILTIN.replacen("requester = \"priya.shah\"", "requester = \"priya.sha\"", 1);
-        assert_ne!(text, BUILTIN, "the built-in world has a ticket from priya.shah");
+        assert_ne!(
+            text, BUILTIN,
+            "the built-in world has a ticket from priya.shah"
+        );
         let err = World::parse("test", &text).unwrap_err().to_string();
         assert!(err.contains("`priya.sha`"), "{err}");
         assert!(err.contains("did you mean \"priya.shah\""), "{err}");
@@ -1139,6 +1148,9 @@ mod tests {
         let first = world.tenants[0].devices[0].clone();
         world.tenants[1].devices.push(first.clone());
         let err = world.check().unwrap_err();
-        assert!(err.contains(&format!("device id `{}` is used twice", first.id)), "{err}");
+        assert!(
+            err.contains(&format!("device id `{}` is used twice", first.id)),
+            "{err}"
+        );
     }
 }

@@ -7,8 +7,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use stackhand_sim::SimServer;
 use stackhand_sim::autotask::{
-    API_SECRET, API_USER, AutotaskSim, CONTOSO_COMPANY_ID, GLOBEX_COMPANY_ID, INTEGRATION_CODE,
+    API_SECRET, API_USER, AutotaskSim, GLOBEX_COMPANY_ID, INTEGRATION_CODE, RESOURCE_BASE,
 };
+use stackhand_sim::world::{PsaKind, World};
 use stackhand_testkit::openapi::{Spec, assert_all_valid};
 
 struct Fixture {
@@ -17,9 +18,43 @@ struct Fixture {
     http: reqwest::Client,
 }
 
+/// Alex Morgan, the world's first technician.
+const AMORGAN: i64 = RESOURCE_BASE;
+/// Bilal Khan, in the second service-desk role.
+const BKHAN: i64 = RESOURCE_BASE + 1;
+/// Casey Kim, who has left.
+const CKIM: i64 = RESOURCE_BASE + 4;
+
+/// The built-in world with Contoso Law on Autotask too: two client companies in one database.
+fn two_clients() -> World {
+    let mut world = World::builtin().clone();
+    for tenant in &mut world.tenants {
+        tenant.psa = PsaKind::Autotask;
+    }
+    world
+}
+
+/// Contoso Law's company id, in [`two_clients`].
+fn contoso() -> i64 {
+    World::builtin()
+        .tenant("contoso-law")
+        .unwrap()
+        .psa_company
+        .id
+}
+
 impl Fixture {
+    /// The built-in world: Globex is the one client.
     async fn new() -> Self {
-        let sim = AutotaskSim::seeded();
+        Self::start(AutotaskSim::seeded()).await
+    }
+
+    /// Contoso Law and Globex in one database.
+    async fn two_clients() -> Self {
+        Self::start(AutotaskSim::from_world(&two_clients())).await
+    }
+
+    async fn start(sim: AutotaskSim) -> Self {
         let server = sim.start(Default::default()).await.expect("sim starts");
         Self {
             sim,
@@ -182,10 +217,12 @@ async fn a_ticket_reads_as_an_item_and_a_missing_one_as_null() {
 #[tokio::test]
 async fn a_resource_reads_as_an_item_as_documented() {
     let f = Fixture::new().await;
-    let (status, body) = f.get("Resources/29684010").await;
+    let (status, body) = f.get(&format!("Resources/{AMORGAN}")).await;
     assert_eq!(status, StatusCode::OK);
     let item = &body["item"];
-    assert_eq!(item["id"], 29684010, "{body}");
+    assert_eq!(item["id"], AMORGAN, "{body}");
+    assert_eq!(item["userName"], "amorgan");
+    assert_eq!(item["email"], "amorgan@northwind-msp.example");
     assert!(
         item["userName"].is_string() && item["email"].is_string(),
         "{body}"
@@ -210,7 +247,7 @@ async fn queries_filter_the_same_by_url_and_by_body() {
         {"op": "eq", "field": "status", "value": new},
         {"op": "or", "items": [
             {"op": "eq", "field": "queueID", "value": help_desk},
-            {"op": "contains", "field": "title", "value": "PHISHING"}
+            {"op": "contains", "field": "title", "value": "SUSPICIOUS"}
         ]}
     ]});
     let (status, by_url) = f.search("Tickets", filter.clone()).await;
@@ -223,16 +260,16 @@ async fn queries_filter_the_same_by_url_and_by_body() {
     assert!(
         items
             .iter()
-            .any(|t| t["title"].as_str().unwrap().contains("phishing"))
+            .any(|t| t["title"].as_str().unwrap().contains("Suspicious email"))
     );
     assert_eq!(by_url["pageDetails"]["nextPageUrl"], Value::Null);
     assert_eq!(by_url["pageDetails"]["count"], items.len());
 
-    let email = "jane.doe@contoso-law.example";
+    let email = "lisa.simpson@globex.example";
     let (_, contacts) = f
         .search(
             "Contacts",
-            json!({"filter": [{"op": "eq", "field": "EmailAddress", "value": "JANE.DOE@contoso-law.example"}]}),
+            json!({"filter": [{"op": "eq", "field": "EmailAddress", "value": "LISA.SIMPSON@globex.example"}]}),
         )
         .await;
     assert_eq!(contacts["items"][0]["emailAddress"], email);
@@ -249,8 +286,8 @@ async fn queries_filter_the_same_by_url_and_by_body() {
         .search(
             "Contacts",
             json!({"filter": [
-                {"op": "in", "field": "companyID", "value": [CONTOSO_COMPANY_ID]},
-                {"op": "endsWith", "field": "emailAddress", "value": "@contoso-law.example"},
+                {"op": "in", "field": "companyID", "value": [GLOBEX_COMPANY_ID]},
+                {"op": "endsWith", "field": "emailAddress", "value": "@globex.example"},
                 {"op": "noteq", "field": "isActive", "value": 0},
                 {"op": "exist", "field": "title"}
             ], "IncludeFields": ["emailAddress"], "MaxRecords": 3}),
@@ -270,16 +307,24 @@ async fn queries_filter_the_same_by_url_and_by_body() {
             json!({"filter": [{"op": "eq", "field": "isActive", "value": true}]}),
         )
         .await;
-    assert_eq!(resources["items"].as_array().unwrap().len(), 3);
+    // The API user and every technician still employed.
+    let active = World::builtin()
+        .msp
+        .technicians
+        .iter()
+        .filter(|t| t.active)
+        .count();
+    assert_eq!(resources["items"].as_array().unwrap().len(), 1 + active);
 }
 
 #[tokio::test]
 async fn paging_returns_every_closed_ticket_exactly_once_by_get_and_by_post() {
-    let f = Fixture::new().await;
+    // Two clients' history together is more than one 500-record page.
+    let f = Fixture::two_clients().await;
     let complete = f.picklist("Tickets", "status", "Complete").await;
     let expected: BTreeSet<i64> = f
         .sim
-        .closed_ticket_ids(CONTOSO_COMPANY_ID)
+        .closed_ticket_ids(contoso())
         .into_iter()
         .chain(f.sim.closed_ticket_ids(GLOBEX_COMPANY_ID))
         .collect();
@@ -578,7 +623,7 @@ async fn reassigning_needs_a_queue_from_the_picklist_and_a_resource_with_a_role(
         .send(
             Method::PATCH,
             "Tickets",
-            Some(json!({"id": ticket.id, "assignedResourceID": 29684022})),
+            Some(json!({"id": ticket.id, "assignedResourceID": BKHAN})),
         )
         .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -587,20 +632,20 @@ async fn reassigning_needs_a_queue_from_the_picklist_and_a_resource_with_a_role(
         .send(
             Method::PATCH,
             "Tickets",
-            Some(json!({"id": ticket.id, "assignedResourceID": 29684022, "assignedResourceRoleID": 29683470})),
+            Some(json!({"id": ticket.id, "assignedResourceID": BKHAN, "assignedResourceRoleID": 29683470})),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         f.sim.ticket(ticket.id).unwrap().assigned_resource_id,
-        Some(29684022)
+        Some(BKHAN)
     );
     // Inactive technicians cannot take tickets.
     let (status, _) = f
         .send(
             Method::PATCH,
             "Tickets",
-            Some(json!({"id": ticket.id, "assignedResourceID": 29684031, "assignedResourceRoleID": 29683461})),
+            Some(json!({"id": ticket.id, "assignedResourceID": CKIM, "assignedResourceRoleID": 29683461})),
         )
         .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -650,7 +695,7 @@ async fn notes_are_created_under_their_ticket_and_read_back() {
 
     let response = f
         .request(Method::POST, &f.url(&path))
-        .header("ImpersonationResourceId", "29684010")
+        .header("ImpersonationResourceId", AMORGAN.to_string())
         .json(&json!({"title": "Called user", "description": "Left a voicemail.", "noteType": general, "publish": 7}))
         .send()
         .await
@@ -661,7 +706,7 @@ async fn notes_are_created_under_their_ticket_and_read_back() {
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0]["id"], note_id);
-    assert_eq!(items[1]["creatorResourceID"], 29684010);
+    assert_eq!(items[1]["creatorResourceID"], AMORGAN);
 
     let (_, queried) = f
         .send(
@@ -675,7 +720,7 @@ async fn notes_are_created_under_their_ticket_and_read_back() {
     let notes = f.sim.notes(ticket.id);
     assert_eq!(notes[0].publish, "Internal Only");
     assert_eq!(notes[1].publish, "All Autotask Users");
-    assert_eq!(notes[1].creator_resource_id, Some(29684010));
+    assert_eq!(notes[1].creator_resource_id, Some(AMORGAN));
 
     let (status, _) = f
         .send(
@@ -699,8 +744,8 @@ async fn notes_are_created_under_their_ticket_and_read_back() {
 
 #[tokio::test]
 async fn contacts_are_created_and_deactivated_through_their_company() {
-    let f = Fixture::new().await;
-    let path = format!("Companies/{CONTOSO_COMPANY_ID}/Contacts");
+    let f = Fixture::two_clients().await;
+    let path = format!("Companies/{}/Contacts", contoso());
     let (status, body) = f
         .send(
             Method::POST,
@@ -715,15 +760,12 @@ async fn contacts_are_created_and_deactivated_through_their_company() {
         .send(
             Method::POST,
             &path,
-            Some(json!({"companyID": CONTOSO_COMPANY_ID, "firstName": "Laura", "lastName": "Fischer", "emailAddress": "laura.fischer@contoso-law.example", "isActive": 1})),
+            Some(json!({"companyID": contoso(), "firstName": "Laura", "lastName": "Fischer", "emailAddress": "lfischer@contosolaw.com", "isActive": 1})),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
     let id = created["itemId"].as_i64().unwrap();
-    let contact = f
-        .sim
-        .contact_by_email("laura.fischer@contoso-law.example")
-        .unwrap();
+    let contact = f.sim.contact_by_email("lfischer@contosolaw.com").unwrap();
     assert_eq!((contact.id, contact.active), (id, true));
 
     let (status, _) = f
@@ -761,7 +803,7 @@ async fn contacts_are_created_and_deactivated_through_their_company() {
             .iter()
             .any(|c| c["id"] == id && c["isActive"] == 0)
     );
-    let (_, company) = f.get(&format!("Companies/{CONTOSO_COMPANY_ID}")).await;
+    let (_, company) = f.get(&format!("Companies/{}", contoso())).await;
     assert_eq!(company["item"]["companyName"], "Contoso Law LLP");
 }
 
@@ -886,8 +928,8 @@ async fn the_hourly_threshold_is_shared_and_blocks_at_the_limit() {
 
 #[tokio::test]
 async fn history_reads_like_a_real_msps_year() {
-    let f = Fixture::new().await;
-    for company in [CONTOSO_COMPANY_ID, GLOBEX_COMPANY_ID] {
+    let f = Fixture::two_clients().await;
+    for company in [contoso(), GLOBEX_COMPANY_ID] {
         let closed = f.sim.closed_ticket_ids(company);
         assert!((300..400).contains(&closed.len()), "{}", closed.len());
         let tickets: Vec<_> = closed.iter().map(|id| f.sim.ticket(*id).unwrap()).collect();
@@ -942,9 +984,96 @@ async fn history_reads_like_a_real_msps_year() {
         );
     }
     // Seeded: the same history every time.
-    let again = AutotaskSim::seeded();
+    let again = AutotaskSim::from_world(&two_clients());
     assert_eq!(
         again.ticket(7001).unwrap().title,
         f.sim.ticket(7001).unwrap().title
     );
+}
+
+#[tokio::test]
+async fn the_world_gives_one_client_whose_staff_are_its_contacts() {
+    let f = Fixture::new().await;
+    let world = World::builtin();
+    let globex = world.tenant("globex").unwrap();
+    let (_, companies) = f
+        .search(
+            "Companies",
+            json!({"filter": [{"op": "exist", "field": "id"}]}),
+        )
+        .await;
+    let companies = companies["items"].as_array().unwrap();
+    assert_eq!(companies.len(), 1, "{companies:?}");
+    assert_eq!(companies[0]["id"], GLOBEX_COMPANY_ID);
+    assert_eq!(companies[0]["companyName"], globex.company.as_str());
+    assert_eq!(companies[0]["companyNumber"], "GLOBEX");
+    assert_eq!(companies[0]["phone"], globex.phone.as_str());
+
+    let (_, contacts) = f
+        .search(
+            "Contacts",
+            json!({"filter": [{"op": "eq", "field": "companyID", "value": GLOBEX_COMPANY_ID}]}),
+        )
+        .await;
+    let contacts = contacts["items"].as_array().unwrap();
+    assert_eq!(contacts.len(), globex.staff().count());
+    for person in globex.staff() {
+        let contact = contacts
+            .iter()
+            .find(|c| c["id"] == person.contact_id.unwrap())
+            .unwrap_or_else(|| panic!("{} is a contact", person.key));
+        assert_eq!(contact["emailAddress"], person.email(globex).as_str());
+        assert_eq!(contact["firstName"], person.given.as_deref().unwrap());
+        assert_eq!(contact["title"], person.title.as_deref().unwrap());
+        assert_eq!(
+            contact["isActive"],
+            i64::from(person.status.is_current()),
+            "{}",
+            person.key
+        );
+    }
+    // Otto Mann has left: his contact is inactive, his open leaver ticket is about him.
+    let otto = f.sim.contact_by_email("otto.mann@globex.example").unwrap();
+    assert!(!otto.active);
+
+    // Open tickets are the world's, from their requesters, in their queues.
+    let open: Vec<_> = f
+        .sim
+        .tickets()
+        .into_iter()
+        .filter(|t| t.status != "Complete")
+        .collect();
+    assert_eq!(open.len(), globex.tickets.len());
+    let vpn = open
+        .iter()
+        .find(|t| t.title == "VPN keeps disconnecting")
+        .unwrap();
+    assert_eq!(
+        (
+            vpn.status.as_str(),
+            vpn.queue.as_deref(),
+            vpn.assigned_resource_id
+        ),
+        ("Waiting Customer", Some("Escalations"), Some(BKHAN))
+    );
+    assert_eq!(
+        vpn.contact_id,
+        globex.person("homer.simpson").unwrap().contact_id
+    );
+}
+
+#[test]
+fn a_world_whose_tickets_do_not_fit_is_refused_naming_the_ticket() {
+    let mut world = World::builtin().clone();
+    let globex = world
+        .tenants
+        .iter_mut()
+        .find(|t| t.key == "globex")
+        .unwrap();
+    globex.tickets[0].status = "Waiting".into();
+    let summary = globex.tickets[0].summary.clone();
+    let err = AutotaskSim::try_from_world_at(&world, chrono::Utc::now())
+        .expect_err("Autotask has no status `Waiting`")
+        .to_string();
+    assert!(err.contains(&summary) && err.contains("`Waiting`"), "{err}");
 }

@@ -7,12 +7,37 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
-use stackhand_sim::connectwise::seed::{CONTOSO_LAW, GLOBEX, HISTORY_PER_COMPANY};
+use stackhand_sim::connectwise::seed::{CONTOSO_LAW, OWN_COMPANY};
 use stackhand_sim::connectwise::{CLIENT_ID, COMPANY_ID, ConnectWiseSim, PRIVATE_KEY, PUBLIC_KEY};
+use stackhand_sim::world::{PsaKind, World};
 use stackhand_sim::{Faults, SimServer};
 use stackhand_testkit::openapi::{ObservedRequest, Spec, assert_all_valid};
 
 const ACCEPT: &str = "application/vnd.connectwise.com+json; version=2025.8";
+
+/// How many closed tickets the built-in world gives Contoso Law, the ConnectWise tenant.
+fn history() -> usize {
+    World::builtin().tenant("contoso-law").unwrap().history
+}
+
+/// The built-in world with Globex on ConnectWise too, its tickets on this instance's board and
+/// statuses: two client companies in one instance.
+fn two_clients() -> World {
+    let mut world = World::builtin().clone();
+    let globex = world
+        .tenants
+        .iter_mut()
+        .find(|t| t.key == "globex")
+        .unwrap();
+    globex.psa = PsaKind::Connectwise;
+    for ticket in &mut globex.tickets {
+        ticket.board = "Help Desk".into();
+        if ticket.status == "Waiting Customer" {
+            ticket.status = "Waiting".into();
+        }
+    }
+    world
+}
 
 struct Api {
     sim: ConnectWiseSim,
@@ -266,7 +291,7 @@ async fn tickets_page_with_link_headers_and_filter_with_conditions() {
                 .query(&[("conditions", "closedFlag=true")]),
         )
         .await;
-    assert_eq!(count["count"], HISTORY_PER_COMPANY as i64 * 2);
+    assert_eq!(count["count"], history() as i64);
 }
 
 #[tokio::test]
@@ -297,25 +322,26 @@ async fn forward_only_paging_returns_every_closed_ticket_once() {
     }
     let unique: HashSet<i64> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "no duplicates");
-    assert_eq!(seen.len(), HISTORY_PER_COMPANY * 2);
+    assert_eq!(seen.len(), history());
 }
 
 #[tokio::test]
 async fn history_reads_like_an_msp_and_is_deterministic() {
     let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();
-    let a = ConnectWiseSim::seeded_at(anchor, 7);
-    let b = ConnectWiseSim::seeded_at(anchor, 7);
+    let world = two_clients();
+    let a = ConnectWiseSim::from_world_at(&world, anchor, 7);
+    let b = ConnectWiseSim::from_world_at(&world, anchor, 7);
     assert_eq!(a.tickets(), b.tickets());
-    for company in [CONTOSO_LAW, GLOBEX] {
+    for tenant in world.psa_tenants(PsaKind::Connectwise) {
         let closed: Vec<_> = a
             .tickets()
             .into_iter()
-            .filter(|t| t.company_id == company && t.closed_flag)
+            .filter(|t| t.company_id == tenant.psa_company.id && t.closed_flag)
             .collect();
-        assert_eq!(closed.len(), HISTORY_PER_COMPANY);
+        assert_eq!(closed.len(), tenant.history);
         let subjects: HashSet<_> = closed.iter().map(|t| t.summary.to_lowercase()).collect();
         assert!(
-            subjects.len() > HISTORY_PER_COMPANY / 3,
+            subjects.len() > tenant.history / 3,
             "varied subjects: {}",
             subjects.len()
         );
@@ -324,6 +350,21 @@ async fn history_reads_like_an_msp_and_is_deterministic() {
             anchor - oldest > chrono::Duration::days(300),
             "spread over the year"
         );
+        // Raised by the tenant's own staff, at their real addresses.
+        let staff: HashSet<String> = tenant.staff().map(|p| p.email(tenant)).collect();
+        assert!(
+            closed
+                .iter()
+                .all(|t| staff.contains(t.contact_email.as_deref().unwrap())),
+            "{}",
+            tenant.key
+        );
+        let open = a
+            .tickets()
+            .into_iter()
+            .filter(|t| t.company_id == tenant.psa_company.id && !t.closed_flag)
+            .count();
+        assert_eq!(open, tenant.tickets.len());
     }
     let sample = a
         .tickets()
@@ -358,26 +399,20 @@ async fn ticket_create_validates_and_turns_the_description_into_a_note() {
     assert_eq!(status, 400);
     assert_eq!(body["errors"][0]["field"], "company");
 
-    let jane = api
-        .sim
-        .contact_by_email("jane.doe@contoso-law.example")
-        .unwrap();
+    let daniel = api.sim.contact_by_email("dreyes@contosolaw.com").unwrap();
     let (status, ticket) = api
         .json(api.post(
             "/service/tickets",
             json!({
                 "summary": "Printer offline", "company": {"identifier": "CONTOSO-LAW"},
-                "board": {"name": "Help Desk"}, "contact": {"id": jane.id},
+                "board": {"name": "Help Desk"}, "contact": {"id": daniel.id},
                 "initialDescription": "The printer is offline."
             }),
         ))
         .await;
     assert_eq!(status, 201);
     assert_eq!(ticket["status"]["name"], "New");
-    assert_eq!(
-        ticket["contactEmailAddress"],
-        "jane.doe@contoso-law.example"
-    );
+    assert_eq!(ticket["contactEmailAddress"], "dreyes@contosolaw.com");
     let id = ticket["id"].as_i64().unwrap();
     let notes = api.sim.notes(id);
     assert_eq!(notes.len(), 1);
@@ -679,7 +714,7 @@ fn the_spec_copy_holds_attach_children_as_the_vendor_documents_it() {
 #[tokio::test]
 async fn contacts_find_by_email_create_and_deactivate() {
     let api = Api::start().await;
-    let child = r#"communicationItems/value="jane.doe@contoso-law.example" AND communicationItems/communicationType="Email""#;
+    let child = r#"communicationItems/value="dreyes@contosolaw.com" AND communicationItems/communicationType="Email""#;
     let (status, found) = api
         .json(
             api.get("/company/contacts")
@@ -689,7 +724,8 @@ async fn contacts_find_by_email_create_and_deactivate() {
     assert_eq!(status, 200);
     let found = found.as_array().unwrap();
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0]["firstName"], "Jane");
+    assert_eq!(found[0]["firstName"], "Daniel");
+    assert_eq!(found[0]["id"], 402, "the world's contact id");
     assert_eq!(found[0]["company"]["identifier"], "CONTOSO-LAW");
 
     let (_, types) = api
@@ -701,24 +737,24 @@ async fn contacts_find_by_email_create_and_deactivate() {
     let email_type = types[0]["id"].as_i64().unwrap();
 
     let (status, body) = api
-        .json(api.post("/company/contacts", json!({"lastName": "Patel"})))
+        .json(api.post("/company/contacts", json!({"lastName": "Fischer"})))
         .await;
     assert_eq!(status, 400);
     assert_eq!(body["errors"][0]["field"], "firstName");
-    let (status, body) = api.json(api.post("/company/contacts", json!({"firstName": "Sam", "communicationItems": [{"type": {"id": 999}, "value": "x"}]}))).await;
+    let (status, body) = api.json(api.post("/company/contacts", json!({"firstName": "Laura", "communicationItems": [{"type": {"id": 999}, "value": "x"}]}))).await;
     assert_eq!(status, 400, "{body}");
 
     let (status, created) = api
         .json(api.post("/company/contacts", json!({
-            "firstName": "Sam", "lastName": "Patel", "company": {"id": CONTOSO_LAW},
-            "communicationItems": [{"type": {"id": email_type}, "value": "sam.patel@contoso-law.example", "communicationType": "Email", "defaultFlag": true}]
+            "firstName": "Laura", "lastName": "Fischer", "company": {"id": CONTOSO_LAW},
+            "communicationItems": [{"type": {"id": email_type}, "value": "lfischer@contosolaw.com", "communicationType": "Email", "defaultFlag": true}]
         })))
         .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_i64().unwrap();
     assert_eq!(
         api.sim
-            .contact_by_email("sam.patel@contoso-law.example")
+            .contact_by_email("lfischer@contosolaw.com")
             .unwrap()
             .id,
         id
@@ -750,13 +786,13 @@ async fn companies_by_identifier_and_name() {
     let api = Api::start().await;
     let (_, by_id) = api
         .json(api.get("/company/companies").query(&[
-            ("conditions", r#"identifier="GLOBEX""#),
+            ("conditions", r#"identifier="DemoMSP""#),
             ("fields", "id,identifier,name"),
         ]))
         .await;
     assert_eq!(
         by_id,
-        json!([{"id": GLOBEX, "identifier": "GLOBEX", "name": "Globex Corporation"}])
+        json!([{"id": OWN_COMPANY, "identifier": "DemoMSP", "name": World::builtin().msp.name}])
     );
     let (_, by_name) = api
         .json(api.get("/company/companies").query(&[(
@@ -806,4 +842,23 @@ async fn injected_throttling_answers_429_with_retry_after() {
     let throttled = api.get("/system/info").send().await.unwrap();
     assert_eq!(throttled.status(), 429);
     assert_eq!(throttled.headers()["retry-after"], "3");
+}
+
+#[test]
+fn a_world_whose_tickets_do_not_fit_is_refused_naming_the_ticket() {
+    // Globex's tickets as they are: queued and waiting in Autotask's words.
+    let mut world = World::builtin().clone();
+    for tenant in &mut world.tenants {
+        tenant.psa = PsaKind::Connectwise;
+    }
+    let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();
+    let err = ConnectWiseSim::try_from_world_at(&world, anchor, 7)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Suspicious email - invoice with new bank details"),
+        "{err}"
+    );
+    assert!(err.contains("board `Escalations`"), "{err}");
+    assert!(ConnectWiseSim::try_from_world_at(&two_clients(), anchor, 7).is_ok());
 }

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use serde_json::{Value, json};
 use stackhand_sim::m365::seed::{self, groups, skus, users};
-use stackhand_sim::m365::{Audience, M365Sim};
+use stackhand_sim::m365::{Audience, M365Sim, MethodKind};
 use stackhand_sim::{Faults, SimServer};
 
 struct Tenant {
@@ -1409,5 +1409,171 @@ async fn reset_password_method_is_delegated_only() {
     assert_eq!(
         t.sim.user(users::PRIYA).unwrap().password,
         "Chosen-Passw0rd!77"
+    );
+}
+
+#[tokio::test]
+async fn manager_is_read_through_the_graph_relation() {
+    let t = Tenant::start().await;
+    let (status, manager) = t
+        .get(&format!("/v1.0/users/{}/manager", users::PRIYA))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(manager["id"], users::DANIEL);
+    assert_eq!(manager["@odata.type"], "#microsoft.graph.user");
+    assert_eq!(manager["displayName"], "Daniel Reyes");
+    assert_eq!(manager["userPrincipalName"], "dreyes@contosolaw.com");
+    let (_, selected) = t
+        .get(&format!(
+            "/v1.0/users/{}/manager?$select=id,jobTitle",
+            users::DANIEL
+        ))
+        .await;
+    assert_eq!(selected["id"], users::MARGARET);
+    assert_eq!(selected["jobTitle"], "Managing Partner");
+    assert!(selected.get("displayName").is_none());
+
+    let (status, body) = t
+        .get(&format!("/v1.0/users/{}/manager", users::MARGARET))
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(error_code(&body), "Request_ResourceNotFound");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Resource 'manager' does not exist")
+    );
+}
+
+#[tokio::test]
+async fn the_tenant_is_seeded_from_the_world() {
+    use stackhand_sim::world::{MfaKind, World};
+
+    // The built-in world: every person and group, no more.
+    let world = World::builtin();
+    let contoso = world.tenant("contoso-law").unwrap();
+    let sim = M365Sim::seeded();
+    assert_eq!(sim.tenant_id(), seed::TENANT_ID);
+    assert_eq!(sim.users().len(), contoso.people.len());
+    for person in &contoso.people {
+        let user = sim.user(&person.email(contoso)).expect(&person.key);
+        assert_eq!(user.id, person.id);
+        assert_eq!(user.display_name, person.display_name());
+    }
+    for group in &contoso.groups {
+        assert_eq!(sim.group(&group.id).unwrap().display_name, group.name);
+    }
+    // The world's words in Entra's: MFA kinds, account status, mailboxes.
+    let daniel = sim.user(users::DANIEL).unwrap();
+    let methods: Vec<MethodKind> = daniel.methods.iter().map(|m| m.kind).collect();
+    assert_eq!(
+        methods,
+        [
+            MethodKind::Password,
+            MethodKind::Phone,
+            MethodKind::MicrosoftAuthenticator,
+            MethodKind::Fido2
+        ]
+    );
+    assert_eq!(daniel.methods[1].properties["phoneType"], "mobile");
+    assert_eq!(daniel.methods[2].properties["displayName"], "iPhone 15");
+    assert_eq!(
+        daniel.methods[3].properties["aaGuid"],
+        "2fc0579f-8113-47ea-b116-bb5a8db9202a"
+    );
+    assert_eq!(
+        daniel.default_method.as_deref(),
+        Some("6e5b9c44-8f1a-4d0e-a8d2-1c7e0f9b3a21")
+    );
+    assert_eq!(daniel.business_phones, ["+1 212 555 0143"]);
+    assert!(!sim.user(users::ELEANOR).unwrap().account_enabled);
+    assert!(sim.user(users::OLIVIA).unwrap().mail.is_none());
+    let eleanor = sim.mailbox(users::ELEANOR).unwrap();
+    assert_eq!(
+        eleanor.forwarding_smtp_address.as_deref(),
+        Some("smtp:mholloway@contosolaw.com")
+    );
+    assert_eq!(eleanor.auto_reply.state, "Enabled");
+    assert_eq!(
+        sim.mailbox(users::RECEPTION).unwrap().send_as,
+        ["pshah@contosolaw.com"]
+    );
+
+    // Another world: a new starter with a role, a licence, a manager and a code app; one more
+    // E3 seat bought.
+    let mut world = world.clone();
+    let tenant = world
+        .tenants
+        .iter_mut()
+        .find(|t| t.key == "contoso-law")
+        .unwrap();
+    let mut laura = tenant.person("priya.shah").unwrap().clone();
+    laura.key = "laura.fischer".into();
+    laura.id = "3f2a9c41-1b7e-4d2a-9e63-0a1b2c3d4e10".into();
+    laura.login = "lfischer".into();
+    laura.given = Some("Laura".into());
+    laura.surname = Some("Fischer".into());
+    laura.licences = vec!["SPE_E3".into()];
+    laura.roles = vec!["User Administrator".into()];
+    laura.mfa.truncate(1);
+    laura.mfa[0].id = "0a1b2c3d-0000-4000-8000-00000000aa02".into();
+    laura.mfa[0].kind = MfaKind::Totp;
+    tenant.people.push(laura);
+    tenant
+        .licences
+        .iter_mut()
+        .find(|l| l.part_number == "SPE_E3")
+        .unwrap()
+        .seats = 6;
+
+    let sim = M365Sim::from_world(&world);
+    let server = sim.start(Faults::default()).await.unwrap();
+    let laura = sim
+        .user("lfischer@contosolaw.com")
+        .expect("seeded from the world");
+    assert_eq!(laura.display_name, "Laura Fischer");
+    assert_eq!(laura.manager.as_deref(), Some(users::DANIEL));
+    assert_eq!(laura.mail.as_deref(), Some("lfischer@contosolaw.com"));
+    assert!(sim.mailbox("lfischer@contosolaw.com").is_some());
+    assert_eq!(sim.licenses_of(&laura.id), vec![skus::SPE_E3.to_string()]);
+    assert_eq!(sim.seats("SPE_E3"), Some((6, 5)));
+    assert_eq!(sim.roles_of(&laura.id), vec!["User Administrator"]);
+    let methods: Vec<MethodKind> = laura.methods.iter().map(|m| m.kind).collect();
+    assert_eq!(methods, [MethodKind::Password, MethodKind::SoftwareOath]);
+    assert_eq!(
+        laura.default_method.as_deref(),
+        Some("0a1b2c3d-0000-4000-8000-00000000aa02")
+    );
+
+    let http = reqwest::Client::new();
+    let graph = app_token(&http, &server.url(), "https://graph.microsoft.com/.default").await;
+    let response = http
+        .get(format!("{}/v1.0/users/{}/memberOf", server.url(), laura.id))
+        .bearer_auth(&graph)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = read(response).await;
+    assert_eq!(status, 200);
+    assert!(
+        names(&body, "roleTemplateId")
+            .contains(&"fe930be7-5e62-47db-91af-98c3a49a38b1".to_string())
+    );
+    // Eligibility instance ids are formed as Entra forms them: the role definition's and the
+    // principal's GUID bytes, base64url, then `-1-e`.
+    let response = http
+        .get(format!(
+            "{}/v1.0/roleManagement/directory/roleEligibilityScheduleInstances",
+            server.url()
+        ))
+        .bearer_auth(&graph)
+        .send()
+        .await
+        .unwrap();
+    let (_, eligible) = read(response).await;
+    assert_eq!(
+        names(&eligible, "id"),
+        ["5wuT_mJe20eRr5jDpJo4sUGcKj9-GypNnmMKGyw9Tgg-1-e"]
     );
 }

@@ -8,7 +8,8 @@ use base64::Engine as _;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use stackhand_sim::okta::{
-    GLOBEX_API_TOKEN, GLOBEX_CLIENT_ID, OAuthClient, OktaSim, OktaSimConfig, UserStatus, ids,
+    GLOBEX_API_TOKEN, GLOBEX_CLIENT_ID, GroupType, OAuthClient, OktaSim, OktaSimConfig, UserStatus,
+    ids,
 };
 use stackhand_sim::{Faults, SimServer};
 
@@ -1195,4 +1196,120 @@ async fn roles_assigned_to_a_group_reach_its_members() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_error(&body, "E0000007");
+}
+
+#[tokio::test]
+async fn the_org_is_seeded_from_the_world() {
+    use stackhand_sim::world::{AccountStatus, World};
+
+    // The built-in world: every person and group, profiles in Okta's words.
+    let world = World::builtin();
+    let globex = world.tenant("globex").expect("globex");
+    let org = Org::seeded().await;
+    assert_eq!(org.sim.users().len(), globex.people.len());
+    for person in &globex.people {
+        let user = org.sim.user(&person.email(globex)).expect(&person.key);
+        assert_eq!(user.id, person.id);
+    }
+    for group in &globex.groups {
+        assert_eq!(
+            org.sim.group(&group.id).expect(&group.name).name(),
+            group.name
+        );
+    }
+    let (_, carl) = org
+        .json(Method::GET, &format!("/api/v1/users/{}", ids::CARL), None)
+        .await;
+    assert_eq!(carl["profile"]["manager"], "Lenny Leonard");
+    assert_eq!(carl["profile"]["managerId"], ids::LENNY);
+    assert_eq!(carl["profile"]["organization"], "Globex Corporation");
+    assert_eq!(carl["profile"]["department"], "Engineering");
+    // Okta Verify's push and code factors share an enrolment; a phone is an sms factor.
+    let lenny = org.sim.user(ids::LENNY).expect("lenny");
+    let factors: Vec<(&str, Option<&str>)> = lenny
+        .factors
+        .iter()
+        .map(|f| (f.factor_type.as_str(), f.okta_verify_enrollment.as_deref()))
+        .collect();
+    assert_eq!(
+        factors,
+        [
+            ("push", Some("ovlenny")),
+            ("token:software:totp", Some("ovlenny")),
+            ("sms", None)
+        ]
+    );
+    let bart = org.sim.user(ids::BART).expect("bart");
+    assert_eq!(
+        (bart.status, bart.password.is_none()),
+        (UserStatus::Staged, true)
+    );
+    assert_eq!(org.sim.user(ids::OTTO).expect("otto").sessions, 0);
+    let everyone = org.sim.group(ids::EVERYONE).expect("everyone");
+    assert_eq!(
+        (everyone.group_type, everyone.members.len()),
+        (GroupType::BuiltIn, globex.people.len())
+    );
+    let imported = org.sim.group(ids::AD_ADMINS).expect("imported");
+    assert_eq!(imported.group_type, GroupType::AppGroup);
+    assert_eq!(imported.profile["samAccountName"], "Domain Admins");
+    assert_eq!(
+        imported.profile["description"],
+        "Imported from Active Directory"
+    );
+
+    // Another world: its own API token, a disabled leaver synced from the directory.
+    let mut world = world.clone();
+    let tenant = world
+        .tenants
+        .iter_mut()
+        .find(|t| t.key == "globex")
+        .expect("globex");
+    let okta = tenant.okta.as_mut().expect("okta");
+    okta.api_token = "00anotherWorldsToken000000000000000000000".into();
+    okta.directory = Some("plant.globex.local".into());
+    let mut moe = tenant.person("marge.simpson").expect("marge").clone();
+    moe.key = "moe.szyslak".into();
+    moe.id = "00u1moeszyslak000012".into();
+    moe.login = "moe.szyslak".into();
+    moe.given = Some("Moe".into());
+    moe.surname = Some("Szyslak".into());
+    moe.status = AccountStatus::Disabled;
+    moe.synced = true;
+    tenant.people.push(moe);
+    tenant
+        .groups
+        .iter_mut()
+        .find(|g| g.name == "Sales")
+        .expect("sales")
+        .members
+        .push("moe.szyslak".into());
+
+    let org = Org::start(OktaSim::from_world(&world)).await;
+    let moe = org.sim.user("moe.szyslak").expect("seeded from the world");
+    assert_eq!(moe.status, UserStatus::Suspended);
+    assert!(org.sim.is_member("moe.szyslak", "Sales"));
+    assert!(org.sim.is_member("moe.szyslak", "Everyone"));
+    let response = org
+        .http
+        .get(org.url("/api/v1/users/00u1moeszyslak000012"))
+        .header(
+            "Authorization",
+            "SSWS 00anotherWorldsToken000000000000000000000",
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["status"], "SUSPENDED");
+    assert_eq!(body["profile"]["login"], "moe.szyslak@globex.example");
+    assert_eq!(body["credentials"]["provider"]["type"], "ACTIVE_DIRECTORY");
+    assert_eq!(
+        body["credentials"]["provider"]["name"],
+        "plant.globex.local"
+    );
+    // The built-in world's token is not this org's.
+    let (status, _) = org.json(Method::GET, "/api/v1/users", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

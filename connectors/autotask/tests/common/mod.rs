@@ -28,7 +28,7 @@ macro_rules! psa_write {
 
 /// The tenant used throughout.
 pub fn tenant() -> TenantId {
-    TenantId::new("contoso-law").unwrap()
+    TenantId::new("globex").unwrap()
 }
 
 /// A context for [`tenant`] whose HTTP host has a rate-limit registry of its own, so one test's

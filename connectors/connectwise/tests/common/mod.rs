@@ -13,7 +13,9 @@ use stackhand_core::{
     SecretRef, TenantId,
 };
 use stackhand_http::{HttpSettings, RetryConfig};
+use stackhand_sim::connectwise::seed::OWN_COMPANY;
 use stackhand_sim::connectwise::{CLIENT_ID, COMPANY_ID, ConnectWiseSim, PRIVATE_KEY, PUBLIC_KEY};
+use stackhand_sim::world::World;
 use stackhand_sim::{Faults, RecordedRequest, SimServer};
 use stackhand_testkit::openapi::{ObservedRequest, Spec, assert_all_valid};
 use stackhand_testkit::writes::through_engine;
@@ -97,6 +99,58 @@ impl SimRig {
             sim_config(&self.server, &self.company),
         )
         .await
+    }
+
+    /// Write straight to the simulator's API, as another integration would.
+    async fn post_direct(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}{}{path}",
+                self.server.url(),
+                self.sim.api_path()
+            ))
+            .basic_auth(format!("{COMPANY_ID}+{PUBLIC_KEY}"), Some(PRIVATE_KEY))
+            .header("clientId", CLIENT_ID)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{path}");
+        response.json().await.unwrap()
+    }
+
+    /// A ticket of the instance's own company (the MSP's), out of every client tenant's
+    /// reach, made through the simulator's API.
+    pub async fn own_company_ticket(&self) -> i64 {
+        let ticket = self
+            .post_direct(
+                "/service/tickets",
+                serde_json::json!({
+                    "summary": "Renew the backup appliance licence",
+                    "company": {"id": OWN_COMPANY},
+                    "initialDescription": "The licence runs out at the end of the month."
+                }),
+            )
+            .await;
+        ticket["id"].as_i64().unwrap()
+    }
+
+    /// A contact of the instance's own company: one of the MSP's technicians.
+    pub async fn own_company_contact(&self) -> (i64, String) {
+        let world = World::builtin();
+        let technician = &world.msp.technicians[0];
+        let email = format!("{}@{}", technician.identifier, world.msp.domain);
+        let contact = self
+            .post_direct(
+                "/company/contacts",
+                serde_json::json!({
+                    "firstName": technician.given, "lastName": technician.surname,
+                    "company": {"id": OWN_COMPANY},
+                    "communicationItems": [{"type": {"id": 1}, "value": email, "communicationType": "Email", "defaultFlag": true}]
+                }),
+            )
+            .await;
+        (contact["id"].as_i64().unwrap(), email)
     }
 
     /// Check every request the simulator received against the spec.

@@ -1,9 +1,12 @@
 //! Simulated Autotask PSA REST API v1.0.
 //!
-//! One Autotask database (the MSP's), holding two client companies (`Contoso Law LLP`,
-//! `Globex Corporation`) with contacts, technicians, open tickets and about a year of closed
-//! tickets with notes and resolutions. Served under `/ATServicesRest/V1.0/` with what the real
-//! API does:
+//! One Autotask database (the MSP's). Its picklists, service-desk roles and API user are the
+//! database's own configuration; everything else comes from the [world](crate::world): the
+//! MSP's technicians are resources (ids from [`RESOURCE_BASE`] in the world's order, those who
+//! left inactive), and each tenant whose PSA is Autotask is a company (`Globex Corporation` in
+//! the built-in world) with its staff as contacts, its open tickets and `history` closed tickets
+//! over about a year with notes and resolutions. Served under `/ATServicesRest/V1.0/` with what
+//! the real API does:
 //!
 //! - `ApiIntegrationCode`, `UserName` and `Secret` headers on every call (401 otherwise);
 //!   `ZoneInformation?user=` and `versioninformation` answer without them and point back at the
@@ -51,6 +54,7 @@ use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
 
 use crate::server::{Faults, SimServer};
+use crate::world::{PsaKind, Tenant, World, WorldError};
 use query::{PAGE_SIZE, Query, as_i64, get_ci};
 use schema::{DataType, Entity, PicklistValue, Record, render};
 
@@ -60,10 +64,9 @@ pub const API_USER: &str = "stackhand-api@northwind-msp.example";
 pub const API_SECRET: &str = "sim-autotask-secret";
 /// The integration's tracking identifier (`ApiIntegrationCode`) in the seeded database.
 pub const INTEGRATION_CODE: &str = "SIMTRACKINGIDENTIFIER0001";
-/// Contoso Law LLP's company id.
-pub const CONTOSO_COMPANY_ID: i64 = 174;
-/// Globex Corporation's company id.
+/// Globex Corporation's company id in the built-in world (`psa_company` of `globex`).
 pub const GLOBEX_COMPANY_ID: i64 = 209;
+pub use seed::RESOURCE_BASE;
 /// The seed of the generated history: the same closed tickets every run.
 pub const HISTORY_SEED: u64 = 0x5eed_a070;
 
@@ -203,13 +206,39 @@ fn iso(t: DateTime<Utc>) -> Value {
 }
 
 impl AutotaskSim {
-    /// The demo database, its history anchored at the current time.
+    /// The built-in world's Autotask tenants, their history anchored at the current time.
     pub fn seeded() -> Self {
         Self::seeded_at(Utc::now())
     }
 
-    /// The demo database with its history ending at `now` (for reproducible dates).
+    /// The built-in world's Autotask tenants with history ending at `now` (for reproducible
+    /// dates).
     pub fn seeded_at(now: DateTime<Utc>) -> Self {
+        Self::from_world_at(World::builtin(), now)
+    }
+
+    /// The tenants of `world` whose PSA is Autotask, their history anchored at the current
+    /// time.
+    ///
+    /// # Panics
+    /// When a ticket names a queue or status the database does not have (the message names the
+    /// ticket); [`Self::try_from_world_at`] returns that error instead.
+    pub fn from_world(world: &World) -> Self {
+        Self::from_world_at(world, Utc::now())
+    }
+
+    /// The tenants of `world` whose PSA is Autotask, with history ending at `now`.
+    ///
+    /// # Panics
+    /// As [`Self::from_world`].
+    pub fn from_world_at(world: &World, now: DateTime<Utc>) -> Self {
+        Self::try_from_world_at(world, now)
+            .unwrap_or_else(|err| panic!("the world does not fit Autotask: {err}"))
+    }
+
+    /// [`Self::from_world_at`], or the error naming the first ticket whose queue or status the
+    /// database does not have.
+    pub fn try_from_world_at(world: &World, now: DateTime<Utc>) -> Result<Self, WorldError> {
         let mut db = Db {
             settings: AutotaskSettings::default(),
             tables: HashMap::new(),
@@ -242,10 +271,10 @@ impl AutotaskSim {
         ] {
             db.picklists.insert((entity, field), values.to_vec());
         }
-        db.seed(now);
-        Self {
+        db.seed(world, now)?;
+        Ok(Self {
             db: Arc::new(Mutex::new(db)),
-        }
+        })
     }
 
     /// The axum router serving `/ATServicesRest/...`.
@@ -474,13 +503,14 @@ impl Db {
         }
     }
 
-    fn seed(&mut self, now: DateTime<Utc>) {
+    fn seed(&mut self, world: &World, now: DateTime<Utc>) -> Result<(), WorldError> {
         let year_ago = now - chrono::Duration::days(400);
-        for r in seed::RESOURCES {
+        let resources = seed::resources(world);
+        for r in &resources {
             let record = obj(json!({
                 "id": r.id,
                 "defaultServiceDeskRoleID": r.role,
-                "email": format!("{}@northwind-msp.example", r.user_name),
+                "email": r.email,
                 "firstName": r.first,
                 "lastName": r.last,
                 "isActive": r.active,
@@ -489,51 +519,64 @@ impl Db {
             }));
             self.table_mut(Entity::Resources).insert(r.id, record);
         }
-        let mut contact_ids: HashMap<i64, Vec<i64>> = HashMap::new();
-        for c in seed::COMPANIES {
+        let tenants: Vec<&Tenant> = world.psa_tenants(PsaKind::Autotask).collect();
+        for tenant in &tenants {
+            let company = tenant.psa_company.id;
             let record = obj(json!({
-                "id": c.id,
-                "companyName": c.name,
-                "companyNumber": c.number,
+                "id": company,
+                "companyName": tenant.company,
+                "companyNumber": tenant.psa_company.identifier,
                 "companyType": 1,
                 "createDate": iso(year_ago),
                 "isActive": true,
                 "lastActivityDate": iso(now),
-                "phone": c.phone,
-                "webAddress": format!("https://www.{}", c.domain),
+                "phone": tenant.phone,
+                "webAddress": format!("https://www.{}", tenant.domain),
             }));
-            self.table_mut(Entity::Companies).insert(c.id, record);
-            for (first, last, title, active) in c.contacts {
-                let id = self.insert(
-                    Entity::Contacts,
-                    obj(json!({
-                        "companyID": c.id,
-                        "createDate": iso(year_ago),
-                        "emailAddress": format!(
-                            "{}.{}@{}",
-                            first.to_lowercase(),
-                            last.to_lowercase(),
-                            c.domain
-                        ),
-                        "firstName": first,
-                        "isActive": i64::from(*active),
-                        "lastActivityDate": iso(now),
-                        "lastModifiedDate": iso(year_ago),
-                        "lastName": last,
-                        "phone": c.phone,
-                        "title": title,
-                    })),
-                );
-                contact_ids.entry(c.id).or_default().push(id);
+            self.table_mut(Entity::Companies).insert(company, record);
+            for person in tenant.staff() {
+                let id = person
+                    .contact_id
+                    .expect("the world gives staff a contact id");
+                let mut record = obj(json!({
+                    "id": id,
+                    "companyID": company,
+                    "createDate": iso(year_ago),
+                    "emailAddress": person.email(tenant),
+                    "firstName": person.given,
+                    "isActive": i64::from(person.status.is_current()),
+                    "lastActivityDate": iso(now),
+                    "lastModifiedDate": iso(year_ago),
+                    "lastName": person.surname,
+                    "phone": person.phone,
+                    "title": person.title,
+                }));
+                record.retain(|_, v| !v.is_null());
+                self.table_mut(Entity::Contacts).insert(id, record);
             }
         }
+        // Contacts added later get ids past the seeded ones.
+        let next_contact = self
+            .table(Entity::Contacts)
+            .keys()
+            .max()
+            .map_or(1, |id| id + 1);
+        let next = self.next_ids.entry(Entity::Contacts).or_insert(1);
+        *next = (*next).max(next_contact);
+
         // History first so closed tickets have the lower ids, as they would in a real database.
-        let mut history: Vec<(i64, seed::ClosedTicket)> = seed::COMPANIES
+        // Past tickets were worked by every technician, including those who have since left.
+        let technicians: Vec<(i64, i64)> = resources
             .iter()
-            .flat_map(|c| {
-                seed::closed_history(c, now, HISTORY_SEED)
+            .filter(|r| r.kind == "Employee")
+            .map(|r| (r.id, r.role))
+            .collect();
+        let mut history: Vec<(i64, seed::ClosedTicket)> = tenants
+            .iter()
+            .flat_map(|tenant| {
+                seed::closed_history(tenant, &technicians, now, HISTORY_SEED)
                     .into_iter()
-                    .map(|t| (c.id, t))
+                    .map(|t| (tenant.psa_company.id, t))
             })
             .collect();
         history.sort_by_key(|(_, t)| t.created);
@@ -542,11 +585,11 @@ impl Db {
             let ticket_id = self.insert(
                 Entity::Tickets,
                 obj(json!({
-                    "assignedResourceID": t.assigned,
-                    "assignedResourceRoleID": seed::ROLES[0],
+                    "assignedResourceID": t.assigned.0,
+                    "assignedResourceRoleID": t.assigned.1,
                     "companyID": company,
                     "completedDate": iso(t.completed),
-                    "contactID": contact_ids[&company][t.contact],
+                    "contactID": t.contact,
                     "createDate": iso(t.created),
                     "creatorResourceID": seed::API_RESOURCE_ID,
                     "description": t.description,
@@ -567,7 +610,7 @@ impl Db {
                     Entity::TicketNotes,
                     obj(json!({
                         "createDateTime": iso(at),
-                        "creatorResourceID": t.assigned,
+                        "creatorResourceID": t.assigned.0,
                         "description": text,
                         "lastActivityDate": iso(at),
                         "noteType": seed::SEED_NOTE_TYPE,
@@ -578,19 +621,17 @@ impl Db {
                 );
             }
         }
-        for t in seed::OPEN_TICKETS {
-            let created = now - chrono::Duration::hours(t.hours_ago);
-            let number = self.ticket_number(created);
-            self.insert(
-                Entity::Tickets,
-                obj(json!({
-                    "companyID": t.company,
-                    "contactID": contact_ids[&t.company][t.contact],
+        for tenant in &tenants {
+            for t in seed::open_tickets(tenant, &resources)? {
+                let created = now - chrono::Duration::hours(t.hours_ago);
+                let number = self.ticket_number(created);
+                let mut record = obj(json!({
+                    "companyID": tenant.psa_company.id,
+                    "contactID": t.contact,
                     "createDate": iso(created),
                     "creatorResourceID": seed::API_RESOURCE_ID,
                     "description": t.description,
                     "dueDateTime": iso(created + chrono::Duration::days(1)),
-                    "issueType": t.issue_type,
                     "lastActivityDate": iso(created),
                     "priority": t.priority,
                     "queueID": t.queue,
@@ -599,9 +640,15 @@ impl Db {
                     "ticketNumber": number,
                     "ticketType": 1,
                     "title": t.title,
-                })),
-            );
+                }));
+                if let Some((resource, role)) = t.assigned {
+                    record.insert("assignedResourceID".into(), json!(resource));
+                    record.insert("assignedResourceRoleID".into(), json!(role));
+                }
+                self.insert(Entity::Tickets, record);
+            }
         }
+        Ok(())
     }
 }
 

@@ -1,13 +1,18 @@
-//! The demo database: picklists with tenant-specific ids, two client companies, their contacts,
-//! technicians, open tickets, and a year of closed tickets generated from a seeded RNG.
+//! The database: the MSP's Autotask configuration (picklists with database-specific ids, the
+//! service-desk roles, the API user's resource) and, from the [world], the
+//! technicians as resources, the companies of the tenants that use Autotask with their staff as
+//! contacts, the tenants' open tickets and a year of closed tickets from the shared
+//! [history](crate::history) generator.
 //!
 //! Picklist ids are deliberately not the ones community code hard-codes (`publish` 1/2,
 //! `status` 5 for Complete), so a connector that does not read the picklist fails here.
 
 use chrono::{DateTime, Utc};
+use stackhand_core::suggest;
 
 use super::schema::PicklistValue as P;
-use crate::history::{Category, Channel, HistoryGenerator, NoteVisibility, Organisation, Person};
+use crate::history::{Category, Channel, HistoryGenerator, NoteVisibility, Organisation};
+use crate::world::{self, Tenant, World, WorldError};
 
 /// Ticket `status` picklist.
 pub(crate) const STATUSES: &[P] = &[
@@ -19,9 +24,6 @@ pub(crate) const STATUSES: &[P] = &[
 ];
 /// The status that closes a ticket.
 pub(crate) const STATUS_COMPLETE: i64 = 29;
-const STATUS_NEW: i64 = 11;
-const STATUS_IN_PROGRESS: i64 = 17;
-const STATUS_WAITING_CUSTOMER: i64 = 23;
 
 /// Ticket `priority` picklist.
 pub(crate) const PRIORITIES: &[P] = &[
@@ -30,10 +32,6 @@ pub(crate) const PRIORITIES: &[P] = &[
     P::new(43, "Medium").default_value(),
     P::new(44, "Low"),
 ];
-const PRIORITY_CRITICAL: i64 = 41;
-const PRIORITY_HIGH: i64 = 42;
-const PRIORITY_MEDIUM: i64 = 43;
-const PRIORITY_LOW: i64 = 44;
 
 /// Ticket `queueID` picklist.
 pub(crate) const QUEUES: &[P] = &[
@@ -107,12 +105,13 @@ pub(crate) const COMPANY_TYPES: &[P] = &[
 /// Service-desk roles a resource can be assigned in.
 pub(crate) const ROLES: &[i64] = &[29683461, 29683470];
 
-/// A technician or API user.
+/// A technician or the API user.
 pub(crate) struct SeedResource {
     pub(crate) id: i64,
-    pub(crate) first: &'static str,
-    pub(crate) last: &'static str,
-    pub(crate) user_name: &'static str,
+    pub(crate) first: String,
+    pub(crate) last: String,
+    pub(crate) user_name: String,
+    pub(crate) email: String,
     pub(crate) kind: &'static str,
     pub(crate) role: i64,
     pub(crate) active: bool,
@@ -120,265 +119,143 @@ pub(crate) struct SeedResource {
 
 /// The API user's own resource (notes are created as it unless impersonating).
 pub(crate) const API_RESOURCE_ID: i64 = 29682885;
+/// The resource id of the world's first technician; the others follow in the world's order.
+pub const RESOURCE_BASE: i64 = 29684010;
 
-pub(crate) const RESOURCES: &[SeedResource] = &[
-    SeedResource {
+/// The API user's resource, then every technician of the world (those who left inactive), each
+/// in one of the service-desk roles by turns.
+pub(crate) fn resources(world: &World) -> Vec<SeedResource> {
+    let api = SeedResource {
         id: API_RESOURCE_ID,
-        first: "Stackhand",
-        last: "API",
-        user_name: "stackhand-api",
+        first: "Stackhand".into(),
+        last: "API".into(),
+        user_name: "stackhand-api".into(),
+        email: super::API_USER.into(),
         kind: "API",
-        role: 29683461,
+        role: ROLES[0],
         active: true,
-    },
-    SeedResource {
-        id: 29684010,
-        first: "Alex",
-        last: "Morgan",
-        user_name: "amorgan",
-        kind: "Employee",
-        role: 29683461,
-        active: true,
-    },
-    SeedResource {
-        id: 29684022,
-        first: "Jordan",
-        last: "Lee",
-        user_name: "jlee",
-        kind: "Employee",
-        role: 29683470,
-        active: true,
-    },
-    SeedResource {
-        id: 29684031,
-        first: "Casey",
-        last: "Kim",
-        user_name: "ckim",
-        kind: "Employee",
-        role: 29683461,
-        active: false,
-    },
-];
-
-/// A client company and its people.
-pub(crate) struct SeedCompany {
-    pub(crate) id: i64,
-    pub(crate) name: &'static str,
-    pub(crate) number: &'static str,
-    pub(crate) domain: &'static str,
-    pub(crate) phone: &'static str,
-    /// (first, last, title, active)
-    pub(crate) contacts: &'static [(&'static str, &'static str, &'static str, bool)],
-    /// How staff refer to their main line-of-business application.
-    pub(crate) business_app: &'static str,
-    pub(crate) closed_tickets: usize,
+    };
+    let technicians = world
+        .msp
+        .technicians
+        .iter()
+        .enumerate()
+        .map(|(i, t)| SeedResource {
+            id: RESOURCE_BASE + i as i64,
+            first: t.given.clone(),
+            last: t.surname.clone(),
+            user_name: t.identifier.clone(),
+            email: format!("{}@{}", t.identifier, world.msp.domain),
+            kind: "Employee",
+            role: ROLES[i % ROLES.len()],
+            active: t.active,
+        });
+    std::iter::once(api).chain(technicians).collect()
 }
 
-pub(crate) const COMPANIES: &[SeedCompany] = &[
-    SeedCompany {
-        id: 174,
-        name: "Contoso Law LLP",
-        number: "CONTOSO",
-        domain: "contoso-law.example",
-        phone: "+1 206 555 0140",
-        contacts: &[
-            ("Jane", "Doe", "Associate", true),
-            ("John", "Smith", "Managing Partner", true),
-            ("Priya", "Patel", "Paralegal", true),
-            ("Marcus", "Chen", "Office Manager", true),
-            ("Emily", "Wong", "Senior Associate", true),
-            ("David", "Okafor", "Legal Secretary", true),
-            ("Sarah", "Klein", "Records Clerk", true),
-            ("Tom", "Baker", "Former Paralegal", false),
-        ],
-        business_app: "the DMS",
-        closed_tickets: 342,
-    },
-    SeedCompany {
-        id: 209,
-        name: "Globex Corporation",
-        number: "GLOBEX",
-        domain: "globex.example",
-        phone: "+1 503 555 0199",
-        contacts: &[
-            ("Hank", "Scorpio", "CEO", true),
-            ("Alice", "Nguyen", "Finance Manager", true),
-            ("Bob", "Martin", "Accounts Payable", true),
-            ("Carol", "Diaz", "Marketing Lead", true),
-            ("Frank", "Grimes", "Safety Inspector", true),
-            ("Lisa", "Park", "Sales Engineer", true),
-            ("Omar", "Haddad", "Warehouse Supervisor", true),
-        ],
-        business_app: "the ERP",
-        closed_tickets: 317,
-    },
-];
-
-/// An open ticket in the demo data.
+/// An open ticket of the world, in this database's picklist ids.
 pub(crate) struct SeedOpenTicket {
-    pub(crate) company: i64,
-    /// Index into the company's contacts.
-    pub(crate) contact: usize,
-    pub(crate) title: &'static str,
-    pub(crate) description: &'static str,
+    pub(crate) contact: i64,
+    pub(crate) title: String,
+    pub(crate) description: String,
     pub(crate) status: i64,
     pub(crate) priority: i64,
     pub(crate) queue: i64,
-    pub(crate) issue_type: i64,
     pub(crate) source: i64,
+    /// The owner's resource and role.
+    pub(crate) assigned: Option<(i64, i64)>,
     pub(crate) hours_ago: i64,
 }
 
-pub(crate) const OPEN_TICKETS: &[SeedOpenTicket] = &[
-    SeedOpenTicket {
-        company: 174,
-        contact: 0,
-        title: "Locked out of Outlook and Teams",
-        description: "Hi, I typed my password wrong a few times this morning and now it says my account is locked. I have a client call at 11. Can you unlock me please? Jane",
-        status: STATUS_NEW,
-        priority: PRIORITY_HIGH,
-        queue: QUEUE_HELP_DESK,
-        issue_type: 301,
-        source: 6,
-        hours_ago: 2,
-    },
-    SeedOpenTicket {
-        company: 174,
-        contact: 1,
-        title: "Password reset please",
-        description: "Forgot my password after the long weekend. Please reset it and text me the temporary one.",
-        status: STATUS_NEW,
-        priority: PRIORITY_MEDIUM,
-        queue: QUEUE_HELP_DESK,
-        issue_type: 301,
-        source: 7,
-        hours_ago: 5,
-    },
-    SeedOpenTicket {
-        company: 174,
-        contact: 2,
-        title: "New phone - Authenticator app needs setting up again",
-        description: "I got a new iPhone and the Microsoft Authenticator codes didn't move over. I can't approve sign-ins any more. Old phone was traded in.",
-        status: STATUS_IN_PROGRESS,
-        priority: PRIORITY_MEDIUM,
-        queue: QUEUE_HELP_DESK,
-        issue_type: 301,
-        source: 8,
-        hours_ago: 20,
-    },
-    SeedOpenTicket {
-        company: 174,
-        contact: 3,
-        title: "New starter Monday: Laura Fischer (paralegal)",
-        description: "Laura Fischer joins the litigation team on Monday as a paralegal. She needs an account, email, the Litigation shared drive and a laptop. Same setup as Priya please.",
-        status: STATUS_NEW,
-        priority: PRIORITY_MEDIUM,
-        queue: QUEUE_HELP_DESK,
-        issue_type: 307,
-        source: 6,
-        hours_ago: 30,
-    },
-    SeedOpenTicket {
-        company: 174,
-        contact: 4,
-        title: "Document management system crawling since this morning",
-        description: "Opening any matter in the DMS takes over a minute for everyone on the second floor. Started around 9am. We have a filing deadline today.",
-        status: STATUS_IN_PROGRESS,
-        priority: PRIORITY_HIGH,
-        queue: QUEUE_ESCALATIONS,
-        issue_type: 305,
-        source: 7,
-        hours_ago: 3,
-    },
-    SeedOpenTicket {
-        company: 174,
-        contact: 5,
-        title: "3rd floor printer printing blank pages",
-        description: "The big Ricoh by the kitchen prints blank pages for anything over 10 pages. Toner shows full.",
-        status: STATUS_WAITING_CUSTOMER,
-        priority: PRIORITY_LOW,
-        queue: QUEUE_HELP_DESK,
-        issue_type: 303,
-        source: 8,
-        hours_ago: 70,
-    },
-    SeedOpenTicket {
-        company: 209,
-        contact: 1,
-        title: "Can't log in - account locked",
-        description: "Getting 'your account has been locked' on the VPN and on webmail. Need it back before month-end close.",
-        status: STATUS_NEW,
-        priority: PRIORITY_HIGH,
-        queue: QUEUE_HELP_DESK,
-        issue_type: 301,
-        source: 7,
-        hours_ago: 1,
-    },
-    SeedOpenTicket {
-        company: 209,
-        contact: 2,
-        title: "Need access to the Finance shared mailbox",
-        description: "Alice asked me to cover invoices@ while she's out. Can I get access to the Finance mailbox? She's approved it (cc'd).",
-        status: STATUS_NEW,
-        priority: PRIORITY_MEDIUM,
-        queue: QUEUE_HELP_DESK,
-        issue_type: 302,
-        source: 6,
-        hours_ago: 6,
-    },
-    SeedOpenTicket {
-        company: 209,
-        contact: 0,
-        title: "Leaver: Frank Grimes, last day Friday",
-        description: "Frank Grimes is leaving us on Friday. Please disable his access at 5pm, forward his mail to Omar and keep his files for 90 days.",
-        status: STATUS_NEW,
-        priority: PRIORITY_MEDIUM,
-        queue: QUEUE_HELP_DESK,
-        issue_type: 307,
-        source: 6,
-        hours_ago: 26,
-    },
-    SeedOpenTicket {
-        company: 209,
-        contact: 3,
-        title: "Email from 'Hank' asking me to buy gift cards - phishing?",
-        description: "Got an urgent email that looks like it's from Hank asking for 10 Apple gift cards for a client. Sender address is hank.scorpio@gl0bex-mail.example. I haven't replied or clicked anything.",
-        status: STATUS_NEW,
-        priority: PRIORITY_HIGH,
-        queue: QUEUE_ESCALATIONS,
-        issue_type: 306,
-        source: 6,
-        hours_ago: 4,
-    },
-    SeedOpenTicket {
-        company: 209,
-        contact: 5,
-        title: "VPN drops every few minutes from home",
-        description: "Since Tuesday the VPN disconnects every 3-5 minutes. Home internet is fine otherwise. Other sales people say the same.",
-        status: STATUS_IN_PROGRESS,
-        priority: PRIORITY_MEDIUM,
-        queue: QUEUE_ESCALATIONS,
-        issue_type: 304,
-        source: 8,
-        hours_ago: 50,
-    },
-    SeedOpenTicket {
-        company: 209,
-        contact: 3,
-        title: "Visio licence for the new org chart",
-        description: "Could I get a Visio licence? HR wants the org chart redone by the end of the month.",
-        status: STATUS_NEW,
-        priority: PRIORITY_LOW,
-        queue: QUEUE_HELP_DESK,
-        issue_type: 305,
-        source: 8,
-        hours_ago: 9,
-    },
-];
+/// The active value of a picklist with this label.
+fn value(picklist: &[P], label: &str) -> Option<i64> {
+    picklist
+        .iter()
+        .find(|v| v.active && v.label.eq_ignore_ascii_case(label))
+        .map(|v| v.value)
+}
+
+fn priority_label(priority: world::Priority) -> &'static str {
+    match priority {
+        world::Priority::Critical => "Critical",
+        world::Priority::High => "High",
+        world::Priority::Medium => "Medium",
+        world::Priority::Low => "Low",
+    }
+}
+
+/// A tenant's open tickets, or an error naming the first whose queue or status this database
+/// does not have.
+pub(crate) fn open_tickets(
+    tenant: &Tenant,
+    resources: &[SeedResource],
+) -> Result<Vec<SeedOpenTicket>, WorldError> {
+    let problem = |summary: &str, message: String| WorldError::Inconsistent {
+        origin: "Autotask simulator".into(),
+        message: format!("tenant `{}`: ticket `{summary}` {message}", tenant.key),
+    };
+    let pick = |picklist: &[P], field: &str, label: &str, summary: &str| {
+        value(picklist, label).ok_or_else(|| {
+            let labels = picklist.iter().filter(|v| v.active).map(|v| v.label);
+            problem(
+                summary,
+                format!(
+                    "has {field} `{label}`, which the {field} picklist does not have{}",
+                    suggest::hint(suggest::did_you_mean(label, labels))
+                ),
+            )
+        })
+    };
+    tenant
+        .tickets
+        .iter()
+        .map(|t| {
+            let assigned = match &t.owner {
+                Some(owner) => {
+                    let resource = resources
+                        .iter()
+                        .find(|r| r.active && &r.user_name == owner)
+                        .ok_or_else(|| {
+                            problem(
+                                &t.summary,
+                                format!("is assigned to `{owner}`, who is not an active resource"),
+                            )
+                        })?;
+                    Some((resource.id, resource.role))
+                }
+                None => None,
+            };
+            Ok(SeedOpenTicket {
+                contact: tenant
+                    .person(&t.requester)
+                    .and_then(|p| p.contact_id)
+                    .ok_or_else(|| {
+                        problem(
+                            &t.summary,
+                            format!("is from `{}`, who is not a contact", t.requester),
+                        )
+                    })?,
+                title: t.summary.clone(),
+                description: t.body.clone(),
+                status: pick(STATUSES, "status", &t.status, &t.summary)?,
+                priority: pick(
+                    PRIORITIES,
+                    "priority",
+                    priority_label(t.priority),
+                    &t.summary,
+                )?,
+                queue: pick(QUEUES, "queue", &t.board, &t.summary)?,
+                source: source(Channel::from(t.source)),
+                assigned,
+                hours_ago: t.hours_ago,
+            })
+        })
+        .collect()
+}
 
 /// A closed ticket from the shared history generator, in Autotask's picklist ids.
 pub(crate) struct ClosedTicket {
-    pub(crate) contact: usize,
+    pub(crate) contact: i64,
     pub(crate) title: String,
     pub(crate) description: String,
     pub(crate) issue_type: i64,
@@ -390,7 +267,8 @@ pub(crate) struct ClosedTicket {
     pub(crate) resolution: String,
     /// (title, text, publish, written at), oldest first; the last is the resolution.
     pub(crate) notes: Vec<(&'static str, String, i64, DateTime<Utc>)>,
-    pub(crate) assigned: i64,
+    /// The technician's resource and role.
+    pub(crate) assigned: (i64, i64),
 }
 
 /// The `issueType` a category is filed under.
@@ -419,76 +297,137 @@ fn source(channel: Channel) -> i64 {
     }
 }
 
-/// A year of closed tickets for one company, the same every time for the same `seed`, oldest
-/// first.
+/// A year of closed tickets for one tenant, worked by `technicians` (resource and role), the
+/// same every time for the same `seed`, oldest first.
 pub(crate) fn closed_history(
-    company: &SeedCompany,
+    tenant: &Tenant,
+    technicians: &[(i64, i64)],
     now: DateTime<Utc>,
     seed: u64,
 ) -> Vec<ClosedTicket> {
-    // Past tickets were worked by every technician, including those who have since left.
-    let techs: Vec<i64> = RESOURCES
-        .iter()
-        .filter(|r| r.kind == "Employee")
-        .map(|r| r.id)
-        .collect();
-    let org = Organisation {
-        name: company.name.into(),
-        domain: company.domain.into(),
-        people: company
-            .contacts
-            .iter()
-            .map(|(first, last, _, _)| {
-                let email = format!(
-                    "{}.{}@{}",
-                    first.to_lowercase(),
-                    last.to_lowercase(),
-                    company.domain
-                );
-                Person::new(first, last, &email)
-            })
-            .collect(),
-        business_app: company.business_app.into(),
+    let org = Organisation::from_world(tenant);
+    let contact_of = |email: &str| {
+        tenant
+            .staff()
+            .find(|p| p.email(tenant) == email)
+            .and_then(|p| p.contact_id)
+            .expect("requesters are staff with a contact id")
     };
-    HistoryGenerator::new(seed ^ company.id as u64, org, now, techs.len())
-        .tickets(company.closed_tickets)
-        .into_iter()
-        .map(|t| {
-            let mut notes: Vec<_> = t
-                .notes
-                .into_iter()
-                .map(|n| match n.visibility {
-                    NoteVisibility::Internal => ("Work performed", n.text, PUBLISH_INTERNAL, n.at),
-                    NoteVisibility::Customer => ("Update to customer", n.text, PUBLISH_ALL, n.at),
-                })
-                .collect();
-            notes.push(("Resolution", t.resolution.clone(), PUBLISH_ALL, t.closed));
-            ClosedTicket {
-                contact: t.requester,
-                issue_type: issue_type(t.category),
-                queue: match t.channel {
-                    Channel::Monitoring => QUEUE_MONITORING,
-                    _ if !t.category.is_routine() && t.priority <= 2 => QUEUE_ESCALATIONS,
-                    _ => QUEUE_HELP_DESK,
-                },
-                priority: match t.priority {
-                    1 => PRIORITY_CRITICAL,
-                    2 => PRIORITY_HIGH,
-                    3 => PRIORITY_MEDIUM,
-                    _ => PRIORITY_LOW,
-                },
-                source: source(t.channel),
-                created: t.created,
-                completed: t.closed,
-                resolution: t.resolution,
-                title: t.subject,
-                description: t.body,
-                notes,
-                assigned: techs[t.technician],
-            }
-        })
-        .collect()
+    HistoryGenerator::new(
+        seed ^ tenant.psa_company.id as u64,
+        org.clone(),
+        now,
+        technicians.len(),
+    )
+    .tickets(tenant.history)
+    .into_iter()
+    .map(|t| {
+        let priority = value(PRIORITIES, priority_label(t.neutral_priority()))
+            .expect("every neutral priority is in the picklist");
+        let mut notes: Vec<_> = t
+            .notes
+            .into_iter()
+            .map(|n| match n.visibility {
+                NoteVisibility::Internal => ("Work performed", n.text, PUBLISH_INTERNAL, n.at),
+                NoteVisibility::Customer => ("Update to customer", n.text, PUBLISH_ALL, n.at),
+            })
+            .collect();
+        notes.push(("Resolution", t.resolution.clone(), PUBLISH_ALL, t.closed));
+        ClosedTicket {
+            contact: contact_of(&org.people[t.requester].email),
+            issue_type: issue_type(t.category),
+            queue: match t.channel {
+                Channel::Monitoring => QUEUE_MONITORING,
+                _ if !t.category.is_routine() && t.priority <= 2 => QUEUE_ESCALATIONS,
+                _ => QUEUE_HELP_DESK,
+            },
+            priority,
+            source: source(t.channel),
+            created: t.created,
+            completed: t.closed,
+            resolution: t.resolution,
+            title: t.subject,
+            description: t.body,
+            notes,
+            assigned: technicians[t.technician],
+        }
+    })
+    .collect()
 }
 
 /// The note type used for seeded notes.
 pub(crate) const SEED_NOTE_TYPE: i64 = NOTE_GENERAL;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::PsaKind;
+
+    #[test]
+    fn the_handles_agree_with_the_world() {
+        let world = World::builtin();
+        let globex = world.tenant("globex").unwrap();
+        assert_eq!(globex.psa, PsaKind::Autotask);
+        assert_eq!(globex.psa_company.id, super::super::GLOBEX_COMPANY_ID);
+        let resources = resources(world);
+        assert_eq!(resources[0].id, API_RESOURCE_ID);
+        assert_eq!(resources[1].id, RESOURCE_BASE);
+        assert_eq!(resources[1].user_name, world.msp.technicians[0].identifier);
+        assert_eq!(
+            super::super::API_USER
+                .split_once('@')
+                .map(|(_, domain)| domain),
+            Some(world.msp.domain.as_str())
+        );
+        // Those who left stay, inactive, so their old tickets keep their technician.
+        assert_eq!(resources.len(), world.msp.technicians.len() + 1);
+        assert!(resources.iter().any(|r| !r.active));
+    }
+
+    #[test]
+    fn open_tickets_map_onto_the_picklists() {
+        let world = World::builtin();
+        let globex = world.tenant("globex").unwrap();
+        let resources = resources(world);
+        let open = open_tickets(globex, &resources).unwrap();
+        assert_eq!(open.len(), globex.tickets.len());
+        let vpn = open
+            .iter()
+            .find(|t| t.title == "VPN keeps disconnecting")
+            .unwrap();
+        let bkhan = resources.iter().find(|r| r.user_name == "bkhan").unwrap();
+        assert_eq!(vpn.assigned, Some((bkhan.id, bkhan.role)));
+        assert_eq!(vpn.status, value(STATUSES, "Waiting Customer").unwrap());
+        assert_eq!(vpn.queue, QUEUE_ESCALATIONS);
+        assert_eq!(
+            vpn.contact,
+            globex.person("homer.simpson").unwrap().contact_id.unwrap()
+        );
+        let aircon = open
+            .iter()
+            .find(|t| t.title == "Server room aircon alarm")
+            .unwrap();
+        assert_eq!(
+            (aircon.priority, aircon.source, aircon.queue),
+            (41, 7, QUEUE_HELP_DESK),
+            "critical, by phone"
+        );
+    }
+
+    #[test]
+    fn an_unknown_or_retired_queue_is_refused_naming_the_ticket() {
+        let world = World::builtin();
+        let resources = resources(world);
+        let mut globex = world.tenant("globex").unwrap().clone();
+        globex.tickets[2].board = "Help Dsk".into();
+        let Err(err) = open_tickets(&globex, &resources) else {
+            panic!("an unknown queue is refused");
+        };
+        let err = err.to_string();
+        assert!(err.contains(&globex.tickets[2].summary), "{err}");
+        assert!(err.contains("did you mean \"Help Desk\""), "{err}");
+
+        globex.tickets[2].board = "Legacy Projects".into();
+        assert!(open_tickets(&globex, &resources).is_err(), "inactive");
+    }
+}

@@ -1,12 +1,14 @@
 //! Simulated ConnectWise Manage (PSA) REST API 3.0.
 //!
-//! One MSP's instance, seeded with the boards `Help Desk` (whose workflow demands a resolution
-//! note before closing) and `Projects`, per-board statuses (`New`, `In Progress`, `Waiting`,
-//! `Completed` and `Closed` closed, plus a retired one), the client companies `CONTOSO-LAW` and
-//! `GLOBEX` with their contacts (`jane.doe@contoso-law.example`, `alice.nguyen@globex.example`,
-//! ...), open tickets both routine and not, and [`seed::HISTORY_PER_COMPANY`] closed tickets per
-//! company over the last year, with notes and resolutions from the shared [`crate::history`]
-//! generator.
+//! One MSP's instance, configured with the boards `Help Desk` (whose workflow demands a
+//! resolution note before closing) and `Projects`, per-board statuses (`New`, `In Progress`,
+//! `Waiting`, `Completed` and `Closed` closed, plus a retired one), priorities, sources and
+//! communication types, the MSP's own company and a deleted former client. Everything else comes
+//! from the [world](crate::world): each tenant whose PSA is ConnectWise is a company
+//! (`CONTOSO-LAW` in the built-in world) with its staff as contacts, its open tickets and
+//! `history` closed tickets over the last year from the shared [`crate::history`] generator, and
+//! the MSP's active technicians are members (ids from [`seed::MEMBER_BASE`] in the world's
+//! order).
 //!
 //! The API lives under `/{codebase}apis/3.0` (`/v4_6_release/apis/3.0`) and answers only with
 //! Basic `companyId+publicKey:privateKey` and the `clientId` header. `GET
@@ -49,6 +51,7 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use serde_json::Value;
 
+use crate::world::{World, WorldError};
 use crate::{Faults, SimServer};
 use model::{Company, Contact, Note, Renderer, Ticket};
 use state::State;
@@ -126,23 +129,53 @@ impl std::fmt::Debug for ConnectWiseSim {
 }
 
 impl ConnectWiseSim {
-    /// The demo instance, with history dated relative to now.
+    /// The built-in world's ConnectWise tenants, with history dated relative to now.
     pub fn seeded() -> Self {
         Self::seeded_at(Utc::now(), DEFAULT_SEED)
     }
 
-    /// The demo instance with history in the year before `anchor`, generated from `seed`.
-    /// The same arguments always give the same data.
+    /// The built-in world's ConnectWise tenants with history in the year before `anchor`,
+    /// generated from `seed`. The same arguments always give the same data.
     pub fn seeded_at(anchor: DateTime<Utc>, seed: u64) -> Self {
-        Self::with_config(anchor, seed, SimConfig::default())
+        Self::from_world_at(World::builtin(), anchor, seed)
     }
 
-    /// The demo instance accepting other credentials.
-    pub fn with_config(anchor: DateTime<Utc>, seed: u64, config: SimConfig) -> Self {
-        Self {
-            state: Arc::new(Mutex::new(seed::seed(anchor, seed))),
-            config: Arc::new(config),
-        }
+    /// The tenants of `world` whose PSA is ConnectWise, with history dated relative to now.
+    ///
+    /// # Panics
+    /// When a ticket names a board or status the instance does not have (the message names the
+    /// ticket); [`Self::try_from_world_at`] returns that error instead.
+    pub fn from_world(world: &World) -> Self {
+        Self::from_world_at(world, Utc::now(), DEFAULT_SEED)
+    }
+
+    /// The tenants of `world` whose PSA is ConnectWise, with history in the year before
+    /// `anchor` generated from `seed`.
+    ///
+    /// # Panics
+    /// As [`Self::from_world`].
+    pub fn from_world_at(world: &World, anchor: DateTime<Utc>, seed: u64) -> Self {
+        Self::try_from_world_at(world, anchor, seed)
+            .unwrap_or_else(|err| panic!("the world does not fit ConnectWise: {err}"))
+    }
+
+    /// [`Self::from_world_at`], or the error naming the first ticket whose board or status the
+    /// instance does not have.
+    pub fn try_from_world_at(
+        world: &World,
+        anchor: DateTime<Utc>,
+        seed: u64,
+    ) -> Result<Self, WorldError> {
+        Ok(Self {
+            state: Arc::new(Mutex::new(seed::seed(world, anchor, seed)?)),
+            config: Arc::new(SimConfig::default()),
+        })
+    }
+
+    /// The same instance accepting other credentials.
+    pub fn with_config(mut self, config: SimConfig) -> Self {
+        self.config = Arc::new(config);
+        self
     }
 
     /// The credentials and codebase it accepts.

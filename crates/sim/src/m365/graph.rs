@@ -19,6 +19,7 @@ use super::odata::{
 };
 use super::state::{
     Audience, MethodKind, PASSWORD_METHOD_ID, SentMail, SimAuthMethod, SimUser, TenantState,
+    phone_method_id,
 };
 use super::token::{self, TokenProblem};
 use crate::server::{content_type, origin};
@@ -56,6 +57,7 @@ pub(crate) fn router(sim: M365Sim) -> Router {
         )
         .route("/v1.0/users/{user}/assignLicense", post(assign_license))
         .route("/v1.0/users/{user}/licenseDetails", get(license_details))
+        .route("/v1.0/users/{user}/manager", get(get_manager))
         .route("/v1.0/users/{user}/memberOf", get(member_of))
         .route(
             "/v1.0/users/{user}/transitiveMemberOf",
@@ -300,6 +302,33 @@ async fn get_user(
     user_entity(&state, user, &query)
 }
 
+/// `GET /users/{id}/manager`: the manager as a directory object, or 404 for nobody.
+async fn get_manager(
+    State(sim): State<M365Sim>,
+    Path(id): Path<String>,
+    Query(query): Query<QueryMap>,
+) -> GraphResult {
+    let state = sim.state.lock();
+    let user = lookup(&state, &id)?;
+    let manager = user
+        .manager
+        .as_deref()
+        .and_then(|m| state.find_user(m))
+        .ok_or_else(|| GraphError::not_found("manager"))?;
+    let full = state.user_json(manager);
+    let select = query.get("$select").map(String::as_str);
+    check_select(select, &full, "user")?;
+    // A navigation to a directory object keeps its `@odata.type`.
+    let mut body = project(&full, select, Some(USER_DEFAULT));
+    if let Some(map) = body.as_object_mut() {
+        map.insert(
+            "@odata.context".into(),
+            json!("https://graph.microsoft.com/v1.0/$metadata#directoryObjects/$entity"),
+        );
+    }
+    ok_json(StatusCode::OK, body)
+}
+
 /// Entra's complexity rule: 8 to 256 characters, three of the four character classes.
 fn password_complex(password: &str) -> bool {
     let classes = [
@@ -423,13 +452,9 @@ async fn create_user(State(sim): State<M365Sim>, headers: HeaderMap, body: Bytes
         created: now,
         user_type: "Member".into(),
         business_phones: Vec::new(),
-        methods: vec![SimAuthMethod {
-            id: PASSWORD_METHOD_ID.into(),
-            kind: MethodKind::Password,
-            properties: json!({"password": null}),
-            created: now,
-        }],
+        methods: vec![SimAuthMethod::password(now)],
         default_method: None,
+        manager: None,
     };
     let mut body = project(&state.user_json(&user), None, Some(USER_DEFAULT));
     if let Some(map) = body.as_object_mut() {
@@ -949,13 +974,8 @@ async fn create_method(
                 .get("phoneType")
                 .and_then(Value::as_str)
                 .ok_or_else(|| methods_error("Property 'phoneType' is required."))?;
-            // Phone method ids are fixed per phone type.
-            let method_id = match phone_type {
-                "mobile" => "3179e48a-750b-4051-897c-87b9720928f7",
-                "alternateMobile" => "b6332ec1-7057-4abe-9331-3d72feddfe41",
-                "office" => "e37fc753-ff3b-4958-9484-eaa9425c82bc",
-                other => return Err(methods_error(&format!("Invalid phoneType '{other}'."))),
-            };
+            let method_id = phone_method_id(phone_type)
+                .ok_or_else(|| methods_error(&format!("Invalid phoneType '{phone_type}'.")))?;
             if user.methods.iter().any(|m| m.id == method_id) {
                 return Err(GraphError::new(
                     StatusCode::CONFLICT,

@@ -14,7 +14,10 @@
 //!   permissions, SendAs, SendOnBehalf, conversion to shared, forwarding, auto-reply, address
 //!   list visibility, distribution-list membership).
 //!
-//! The seeded tenant is the law firm "contoso-law" (see [`seed`]).
+//! The tenant is seeded from the world ([`crate::world`]): [`M365Sim::from_world`] serves the
+//! world's first tenant whose identity provider is M365 (one tenant per simulator, as one Entra
+//! tenant is one token audience; [`M365Sim::from_tenant`] picks another). In the built-in world
+//! that is the law firm "contoso-law" ([`seed`] holds handles on it for tests).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -28,8 +31,10 @@
 //! # Ok(()) }
 //! ```
 
+pub mod catalog;
 mod exo;
 mod graph;
+mod health;
 mod odata;
 pub mod seed;
 mod state;
@@ -41,6 +46,7 @@ use axum::Router;
 use axum::routing::post;
 use parking_lot::Mutex;
 
+use crate::world::{IdentityKind, Tenant, World};
 use crate::{Faults, SimServer};
 
 pub use state::{
@@ -63,10 +69,34 @@ impl std::fmt::Debug for M365Sim {
 }
 
 impl M365Sim {
-    /// The contoso-law demo tenant.
+    /// The built-in world's M365 tenant (contoso-law).
     pub fn seeded() -> Self {
+        Self::from_world(World::builtin())
+    }
+
+    /// The world's first tenant whose identity provider is M365.
+    ///
+    /// # Panics
+    ///
+    /// When the world has no such tenant, or it names what Entra has no equivalent for (see
+    /// [`from_tenant`](Self::from_tenant)).
+    pub fn from_world(world: &World) -> Self {
+        let tenant = world
+            .identity_tenants(IdentityKind::M365)
+            .next()
+            .expect("the world has no tenant with identity = \"m365\"");
+        Self::from_tenant(tenant)
+    }
+
+    /// A world tenant with an `[tenants.m365]` table.
+    ///
+    /// # Panics
+    ///
+    /// When the tenant has no `[tenants.m365]` table, names a role missing from
+    /// [`catalog::ROLES`], or has a `built_in` group (Entra has none).
+    pub fn from_tenant(tenant: &Tenant) -> Self {
         Self {
-            state: Arc::new(Mutex::new(seed::contoso_law())),
+            state: Arc::new(Mutex::new(seed::tenant_state(tenant))),
         }
     }
 

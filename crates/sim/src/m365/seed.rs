@@ -1,13 +1,25 @@
-//! The seeded demo tenant: "contoso-law", a small law firm on Microsoft 365.
+//! The simulated tenant, built from an M365 tenant of the world ([`crate::world`]): users and
+//! their authentication methods, groups, directory roles and PIM eligibility, licences and
+//! Exchange mailboxes. The world's neutral words are mapped onto Entra's here; Entra's own
+//! catalogue (role template ids, key AAGUIDs) is in [`catalog`].
+//!
+//! The constants are handles on the built-in world's M365 tenant, the law firm "contoso-law",
+//! for tests; a unit test keeps each one equal to the world's value.
 
+use base64::Engine as _;
 use chrono::{DateTime, TimeZone, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::oauth::Tokens;
+use crate::world::{
+    AccountKind, AccountStatus, Group, GroupKind, MfaKind, MfaMethod, Person, Tenant,
+};
 
+use super::catalog;
+use super::health;
 use super::state::{
-    AppRegistration, AutoReply, FullAccessGrant, MethodKind, PASSWORD_METHOD_ID, SimAuthMethod,
-    SimEligibility, SimGroup, SimMailbox, SimRole, SimSku, SimUser, TenantState,
+    AppRegistration, AutoReply, FullAccessGrant, MethodKind, SimAuthMethod, SimEligibility,
+    SimGroup, SimMailbox, SimRole, SimSku, SimUser, TenantState, phone_type_of,
 };
 
 /// The tenant id of contoso-law.
@@ -73,15 +85,8 @@ pub mod groups {
     pub const HELPDESK_ADMINS: &str = "8b4e6d20-2c1a-4f3b-8d5e-6f7a8b9c0d07";
 }
 
-/// Directory role template ids.
-pub mod roles {
-    /// Global Administrator.
-    pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
-    /// Helpdesk Administrator.
-    pub const HELPDESK_ADMINISTRATOR: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
-    /// User Administrator.
-    pub const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
-}
+/// The password every seeded user has (the simulator's knowledge; Graph never returns it).
+const SEEDED_PASSWORD: &str = "Seeded-Passw0rd!2025";
 
 fn at(year: i32, month: u32, day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(year, month, day, 9, 0, 0)
@@ -89,531 +94,407 @@ fn at(year: i32, month: u32, day: u32) -> DateTime<Utc> {
         .expect("valid seed date")
 }
 
-struct Person<'a> {
-    id: &'a str,
-    login: &'a str,
-    given: Option<&'a str>,
-    surname: Option<&'a str>,
-    display: &'a str,
-    department: Option<&'a str>,
-    title: Option<&'a str>,
-    enabled: bool,
-    usage_location: Option<&'a str>,
-    synced: bool,
-    licenses: &'a [&'a str],
+/// Build the state of a world tenant that uses Microsoft 365.
+///
+/// # Panics
+///
+/// When the tenant has no `[tenants.m365]` table, or names what Entra has no equivalent for: a
+/// role missing from [`catalog::ROLES`], or a `built_in` group.
+pub(crate) fn tenant_state(tenant: &Tenant) -> TenantState {
+    let m365 = tenant.m365.as_ref().unwrap_or_else(|| {
+        panic!(
+            "tenant `{}` has no [tenants.m365] table to seed Microsoft 365 from",
+            tenant.key
+        )
+    });
+    let mut state = TenantState {
+        tenant_id: m365.tenant_id.clone(),
+        company: tenant.company.clone(),
+        verified_domains: vec![tenant.domain.clone(), m365.onmicrosoft_domain.clone()],
+        // The AD forest synced users come from: `corp.<domain's first label>.local`.
+        on_premises_domain: format!(
+            "corp.{}.local",
+            tenant.domain.split('.').next().unwrap_or(&tenant.domain)
+        ),
+        app: AppRegistration {
+            client_id: m365.client_id.clone(),
+            client_secret: m365.client_secret.clone(),
+            certificate_thumbprint: m365.certificate_thumbprint.clone(),
+            privileged: false,
+            reads_role_eligibility: true,
+        },
+        tokens: Tokens::default(),
+        users: tenant.people.iter().map(|p| user(tenant, p)).collect(),
+        groups: tenant.groups.iter().map(|g| group(tenant, g)).collect(),
+        roles: roles(tenant),
+        eligibilities: eligibilities(tenant),
+        pim_licensed: m365.pim_licensed,
+        skus: tenant
+            .licences
+            .iter()
+            .map(|l| SimSku {
+                sku_id: l.sku_id.clone(),
+                sku_part_number: l.part_number.clone(),
+                enabled: l.seats,
+                service_plans: l
+                    .service_plans
+                    .iter()
+                    .map(|p| (p.id.clone(), p.name.clone()))
+                    .collect(),
+            })
+            .collect(),
+        mailboxes: Vec::new(),
+        sent_mail: Vec::new(),
+        health_overviews: health::overviews(),
+        issues: health::issues(),
+    };
+    state.provision_mailboxes();
+    seed_mailboxes(tenant, &mut state);
+    state
 }
 
-fn user(person: Person<'_>) -> SimUser {
-    let upn = if person.login.contains('@') {
-        person.login.to_string()
-    } else {
-        format!("{}@{DOMAIN}", person.login)
-    };
+/// The sku id of a part number the tenant bought (the world checks that it did).
+fn sku_id(tenant: &Tenant, part_number: &str) -> String {
+    tenant
+        .licences
+        .iter()
+        .find(|l| l.part_number == part_number)
+        .map(|l| l.sku_id.clone())
+        .unwrap_or_else(|| panic!("tenant `{}` has not bought `{part_number}`", tenant.key))
+}
+
+fn user(tenant: &Tenant, person: &Person) -> SimUser {
+    let upn = person.email(tenant);
+    // Users with an Exchange licence or a kept mailbox have an address; the rest get one
+    // when a licence first lands (`provision_mailboxes`).
+    let has_mailbox = !person.licences.is_empty()
+        || person.mailbox.is_some()
+        || person.kind == AccountKind::SharedMailbox;
+    let mut methods = vec![SimAuthMethod::password(at(2024, 5, 14))];
+    methods.extend(person.mfa.iter().map(auth_method));
     SimUser {
-        id: person.id.to_string(),
-        mail: (!person.licenses.is_empty()
-            || person.id == users::RECEPTION
-            || person.id == users::ELEANOR)
-            .then(|| upn.clone()),
-        mail_nickname: upn.split('@').next().unwrap_or_default().to_string(),
+        id: person.id.clone(),
+        mail: has_mailbox.then(|| upn.clone()),
+        mail_nickname: person.username().to_string(),
         user_principal_name: upn,
-        display_name: person.display.to_string(),
-        given_name: person.given.map(str::to_string),
-        surname: person.surname.map(str::to_string),
-        account_enabled: person.enabled,
-        usage_location: person.usage_location.map(str::to_string),
-        department: person.department.map(str::to_string),
-        job_title: person.title.map(str::to_string),
+        display_name: person.display_name(),
+        given_name: person.given.clone(),
+        surname: person.surname.clone(),
+        // Entra has one switch: a leaver's switched-off account is a blocked one too.
+        account_enabled: !matches!(
+            person.status,
+            AccountStatus::Disabled | AccountStatus::Deprovisioned
+        ),
+        usage_location: person.usage_location.clone(),
+        department: person.department.clone(),
+        job_title: person.title.clone(),
         on_premises_sync_enabled: person.synced,
-        password: "Seeded-Passw0rd!2025".into(),
+        password: SEEDED_PASSWORD.into(),
         force_change_password_next_sign_in: false,
-        direct_licenses: person.licenses.iter().map(|s| s.to_string()).collect(),
+        direct_licenses: person.licences.iter().map(|p| sku_id(tenant, p)).collect(),
         sign_in_sessions_valid_from: at(2025, 1, 6),
         last_password_change: at(2025, 3, 3),
         created: at(2023, 2, 1),
         user_type: "Member".into(),
-        business_phones: Vec::new(),
-        methods: vec![method(
-            PASSWORD_METHOD_ID,
-            MethodKind::Password,
-            json!({"password": null}),
-        )],
-        default_method: None,
+        business_phones: person.phone.iter().cloned().collect(),
+        methods,
+        default_method: person.mfa.iter().find(|m| m.default).map(|m| m.id.clone()),
+        manager: person
+            .manager
+            .as_deref()
+            .and_then(|key| tenant.person(key))
+            .map(|m| m.id.clone()),
     }
 }
 
-fn method(id: &str, kind: MethodKind, properties: Value) -> SimAuthMethod {
+/// An MFA method in Graph's shape for its kind.
+fn auth_method(method: &MfaMethod) -> SimAuthMethod {
+    let (kind, properties) = match method.kind {
+        MfaKind::Phone => (
+            MethodKind::Phone,
+            json!({
+                "phoneNumber": method.phone,
+                "phoneType": phone_type_of(&method.id).unwrap_or("mobile"),
+                "smsSignInState": "notEnabled",
+            }),
+        ),
+        MfaKind::Push => (
+            MethodKind::MicrosoftAuthenticator,
+            json!({
+                "displayName": method.label,
+                "deviceTag": "SoftwareTokenActivated",
+                "phoneAppVersion": method.app_version,
+            }),
+        ),
+        MfaKind::Totp => (MethodKind::SoftwareOath, json!({"secretKey": null})),
+        MfaKind::Fido2 => {
+            let mut properties = json!({
+                "displayName": method.label,
+                "model": method.model,
+                "attestationCertificates": [],
+                "attestationLevel": "attested",
+            });
+            if let Some(aaguid) = method.model.as_deref().and_then(catalog::fido2_aaguid) {
+                properties["aaGuid"] = json!(aaguid);
+            }
+            (MethodKind::Fido2, properties)
+        }
+        MfaKind::Email => (MethodKind::Email, json!({"emailAddress": method.email})),
+    };
     SimAuthMethod {
-        id: id.to_string(),
+        id: method.id.clone(),
         kind,
         properties,
         created: at(2024, 5, 14),
     }
 }
 
-fn group(
-    id: &str,
-    name: &str,
-    mail: Option<&str>,
-    security: bool,
-    group_types: &[&str],
-    members: &[&str],
-) -> SimGroup {
+fn group(tenant: &Tenant, group: &Group) -> SimGroup {
+    let (security, group_types) = match group.kind {
+        GroupKind::Security | GroupKind::Imported => (true, vec![]),
+        GroupKind::Dynamic => (true, vec!["DynamicMembership".to_string()]),
+        GroupKind::Microsoft365 => (false, vec!["Unified".to_string()]),
+        GroupKind::Distribution => (false, vec![]),
+        GroupKind::BuiltIn => panic!(
+            "tenant `{}`: group `{}` is built_in, which Entra ID has no equivalent of",
+            tenant.key, group.name
+        ),
+    };
+    let mail_enabled = group.mail.is_some()
+        || matches!(
+            group.kind,
+            GroupKind::Microsoft365 | GroupKind::Distribution
+        );
+    let mail_nickname = group
+        .mail
+        .clone()
+        .unwrap_or_else(|| group.name.to_lowercase().replace(' ', "-"));
     SimGroup {
-        id: id.to_string(),
-        display_name: name.to_string(),
-        description: Some(format!("{name} (contoso-law)")),
-        mail: mail.map(|m| format!("{m}@{DOMAIN}")),
-        mail_nickname: mail
-            .map(str::to_string)
-            .unwrap_or_else(|| name.to_lowercase().replace(' ', "-")),
-        mail_enabled: mail.is_some(),
+        id: group.id.clone(),
+        display_name: group.name.clone(),
+        description: group.description.clone(),
+        mail: mail_enabled.then(|| format!("{mail_nickname}@{}", tenant.domain)),
+        mail_nickname,
+        mail_enabled,
         security_enabled: security,
-        group_types: group_types.iter().map(|t| t.to_string()).collect(),
-        membership_rule: None,
-        on_premises_sync_enabled: false,
-        members: members.iter().map(|m| m.to_string()).collect(),
-        assigned_licenses: Vec::new(),
-        is_assignable_to_role: false,
+        group_types,
+        membership_rule: group.rule.clone(),
+        // An imported group can only come from on-premises AD in Entra.
+        on_premises_sync_enabled: group.synced || group.kind == GroupKind::Imported,
+        members: tenant
+            .members_of(group)
+            .into_iter()
+            .map(|p| p.id.clone())
+            .collect(),
+        assigned_licenses: group.licences.iter().map(|p| sku_id(tenant, p)).collect(),
+        is_assignable_to_role: group.role_assignable,
     }
 }
 
-fn upn(login: &str) -> String {
-    format!("{login}@{DOMAIN}")
+/// A built-in role by the world's name, or a panic naming the roles the simulator knows.
+fn catalog_role(tenant: &Tenant, name: &str) -> (&'static str, &'static str) {
+    catalog::role(name).unwrap_or_else(|| {
+        let known: Vec<&str> = catalog::ROLES.iter().map(|(n, _)| *n).collect();
+        panic!(
+            "tenant `{}` names Entra role `{name}`, which the simulator does not know (known: {})",
+            tenant.key,
+            known.join(", ")
+        )
+    })
 }
 
-/// Build the contoso-law tenant.
-pub(crate) fn contoso_law() -> TenantState {
-    use skus::{O365_BUSINESS_PREMIUM as BP, SPE_E3 as E3};
-    let mut all = vec![
-        user(Person {
-            id: users::MARGARET,
-            login: "mholloway",
-            given: Some("Margaret"),
-            surname: Some("Holloway"),
-            display: "Margaret Holloway",
-            department: Some("Partners"),
-            title: Some("Managing Partner"),
-            enabled: true,
-            usage_location: Some("US"),
-            synced: false,
-            licenses: &[E3],
-        }),
-        user(Person {
-            id: users::BREAK_GLASS,
-            login: "breakglass@contosolaw.onmicrosoft.com",
-            given: None,
-            surname: None,
-            display: "Break Glass (Emergency Access)",
-            department: None,
-            title: None,
-            enabled: true,
-            usage_location: None,
-            synced: false,
-            licenses: &[],
-        }),
-        user(Person {
-            id: users::DANIEL,
-            login: "dreyes",
-            given: Some("Daniel"),
-            surname: Some("Reyes"),
-            display: "Daniel Reyes",
-            department: Some("Litigation"),
-            title: Some("Associate"),
-            enabled: true,
-            usage_location: Some("US"),
-            synced: false,
-            licenses: &[E3],
-        }),
-        user(Person {
-            id: users::PRIYA,
-            login: "pshah",
-            given: Some("Priya"),
-            surname: Some("Shah"),
-            display: "Priya Shah",
-            department: Some("Litigation"),
-            title: Some("Paralegal"),
-            enabled: true,
-            usage_location: Some("US"),
-            synced: false,
-            licenses: &[],
-        }),
-        user(Person {
-            id: users::TOM,
-            login: "tbecker",
-            given: Some("Tom"),
-            surname: Some("Becker"),
-            display: "Tom Becker",
-            department: Some("Corporate"),
-            title: Some("Legal Secretary"),
-            enabled: true,
-            usage_location: Some("US"),
-            synced: true,
-            licenses: &[BP],
-        }),
-        user(Person {
-            id: users::ELEANOR,
-            login: "evoss",
-            given: Some("Eleanor"),
-            surname: Some("Voss"),
-            display: "Eleanor Voss",
-            department: Some("Corporate"),
-            title: Some("Associate"),
-            enabled: false,
-            usage_location: Some("US"),
-            synced: false,
-            licenses: &[],
-        }),
-        user(Person {
-            id: users::SAM,
-            login: "sokafor",
-            given: Some("Sam"),
-            surname: Some("Okafor"),
-            display: "Sam Okafor",
-            department: Some("Operations"),
-            title: Some("IT Coordinator"),
-            enabled: true,
-            usage_location: Some("US"),
-            synced: false,
-            licenses: &[E3],
-        }),
-        user(Person {
-            id: users::OLIVIA,
-            login: "ochen",
-            given: Some("Olivia"),
-            surname: Some("Chen"),
-            display: "Olivia Chen",
-            department: Some("Corporate"),
-            title: Some("Associate"),
-            enabled: true,
-            usage_location: None,
-            synced: false,
-            licenses: &[],
-        }),
-        user(Person {
-            id: users::RECEPTION,
-            login: "reception",
-            given: None,
-            surname: None,
-            display: "Reception",
-            department: None,
-            title: None,
-            enabled: false,
-            usage_location: Some("US"),
-            synced: false,
-            licenses: &[],
-        }),
-    ];
+/// Activated directory roles, with their holders: people first, then role-assignable groups.
+fn roles(tenant: &Tenant) -> Vec<SimRole> {
+    let holders = tenant
+        .people
+        .iter()
+        .flat_map(|p| p.roles.iter().map(move |r| (r, &p.id)))
+        .chain(
+            tenant
+                .groups
+                .iter()
+                .flat_map(|g| g.roles.iter().map(move |r| (r, &g.id))),
+        );
+    let mut roles: Vec<SimRole> = Vec::new();
+    for (name, principal) in holders {
+        let (display_name, template_id) = catalog_role(tenant, name);
+        match roles.iter_mut().find(|r| r.role_template_id == template_id) {
+            Some(role) => role.members.push(principal.clone()),
+            None => {
+                let n = roles.len() + 1;
+                roles.push(SimRole {
+                    id: format!("b1c2d3e4-0001-4a00-9000-00000000ad{n:02x}"),
+                    display_name: display_name.into(),
+                    role_template_id: template_id.into(),
+                    members: vec![principal.clone()],
+                });
+            }
+        }
+    }
+    roles
+}
 
-    for person in &mut all {
-        match person.id.as_str() {
-            users::DANIEL => {
-                person.business_phones = vec!["+1 212 555 0143".into()];
-                person.methods.extend([
-                    method("3179e48a-750b-4051-897c-87b9720928f7", MethodKind::Phone,
-                        json!({"phoneNumber": "+1 2125550143", "phoneType": "mobile", "smsSignInState": "notEnabled"})),
-                    method("6e5b9c44-8f1a-4d0e-a8d2-1c7e0f9b3a21", MethodKind::MicrosoftAuthenticator,
-                        json!({"displayName": "iPhone 15", "deviceTag": "SoftwareTokenActivated", "phoneAppVersion": "6.8.7"})),
-                    method("b4f0d3a1-59a2-4a5e-9c1f-7e2d6b8a0c11", MethodKind::Fido2,
-                        json!({"displayName": "YubiKey 5 NFC", "aaGuid": "2fc0579f-8113-47ea-b116-bb5a8db9202a",
-                               "model": "YubiKey 5 NFC", "attestationCertificates": [], "attestationLevel": "attested"})),
-                ]);
-                person.default_method = Some("6e5b9c44-8f1a-4d0e-a8d2-1c7e0f9b3a21".into());
+/// PIM eligibilities. Their ids are formed as Entra forms them: base64url of the role
+/// definition's and the principal's GUID bytes, then `-1-e`.
+fn eligibilities(tenant: &Tenant) -> Vec<SimEligibility> {
+    let guid_bytes = |id: &str| {
+        uuid::Uuid::parse_str(id)
+            .map(|u| u.to_bytes_le().to_vec())
+            .unwrap_or_else(|_| id.as_bytes().to_vec())
+    };
+    tenant
+        .people
+        .iter()
+        .flat_map(|p| p.eligible_roles.iter().map(move |r| (p, r)))
+        .map(|(person, name)| {
+            let (display_name, template_id) = catalog_role(tenant, name);
+            let mut key = guid_bytes(template_id);
+            key.extend(guid_bytes(&person.id));
+            SimEligibility {
+                id: format!(
+                    "{}-1-e",
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+                ),
+                principal_id: person.id.clone(),
+                role_template_id: template_id.into(),
+                role_display_name: display_name.into(),
+                start: at(2025, 4, 1),
+                end: None,
             }
-            users::MARGARET => {
-                person.methods.push(method("9a1d2e3f-4b5c-4d6e-8f70-8192a3b4c5d6", MethodKind::MicrosoftAuthenticator,
-                    json!({"displayName": "Pixel 8", "deviceTag": "SoftwareTokenActivated", "phoneAppVersion": "6.2409.6004"})));
-                person.default_method = Some("9a1d2e3f-4b5c-4d6e-8f70-8192a3b4c5d6".into());
-            }
-            users::BREAK_GLASS => {
-                person.methods.push(method("c0ffee00-1111-4222-8333-444455556666", MethodKind::Fido2,
-                    json!({"displayName": "Safe key A", "model": "YubiKey 5Ci", "attestationCertificates": [], "attestationLevel": "attested"})));
-                person.default_method = Some("c0ffee00-1111-4222-8333-444455556666".into());
-            }
-            users::PRIYA => {
-                person.methods.push(method("3179e48a-750b-4051-897c-87b9720928f7", MethodKind::Phone,
-                    json!({"phoneNumber": "+1 2125550177", "phoneType": "mobile", "smsSignInState": "notEnabled"})));
-                person.default_method = Some("3179e48a-750b-4051-897c-87b9720928f7".into());
-            }
-            users::SAM => {
-                person.methods.extend([
-                    method(
-                        "0a1b2c3d-0000-4000-8000-00000000aa01",
-                        MethodKind::SoftwareOath,
-                        json!({"secretKey": null}),
-                    ),
-                    method(
-                        "3ddfcfc8-9383-446f-83cc-3ab9be4be18f",
-                        MethodKind::Email,
-                        json!({"emailAddress": "sam.okafor@example.net"}),
-                    ),
-                ]);
-                person.default_method = Some("0a1b2c3d-0000-4000-8000-00000000aa01".into());
-            }
-            _ => {}
+        })
+        .collect()
+}
+
+/// Shared mailboxes, then the user mailboxes a leaver's settings apply to.
+fn seed_mailboxes(tenant: &Tenant, state: &mut TenantState) {
+    let email = |key: &str| {
+        tenant
+            .person(key)
+            .map(|p| p.email(tenant))
+            .unwrap_or_else(|| key.to_string())
+    };
+    let emails = |keys: &[String]| keys.iter().map(|k| email(k)).collect::<Vec<_>>();
+    for shared in &tenant.shared_mailboxes {
+        let Some(person) = tenant.person(&shared.person) else {
+            continue;
+        };
+        let mailbox = mailbox_of(state, person);
+        mailbox.recipient_type_details = "SharedMailbox".into();
+        // Add-MailboxPermission maps a mailbox into Outlook unless told otherwise.
+        mailbox.full_access = emails(&shared.full_access)
+            .into_iter()
+            .map(|user| FullAccessGrant {
+                user,
+                automapping: true,
+            })
+            .collect();
+        mailbox.send_as = emails(&shared.send_as);
+        mailbox.grant_send_on_behalf_to = emails(&shared.send_on_behalf);
+    }
+    for person in &tenant.people {
+        let Some(settings) = &person.mailbox else {
+            continue;
+        };
+        let mailbox = mailbox_of(state, person);
+        mailbox.forwarding_smtp_address = settings
+            .forward_to
+            .as_deref()
+            .map(|key| format!("smtp:{}", email(key)));
+        mailbox.deliver_to_mailbox_and_forward = settings.keep_copy;
+        mailbox.hidden_from_address_lists = settings.hidden;
+        // A leaver's mailbox is opened on demand, not mapped into the manager's Outlook.
+        mailbox.full_access = emails(&settings.full_access)
+            .into_iter()
+            .map(|user| FullAccessGrant {
+                user,
+                automapping: false,
+            })
+            .collect();
+        if settings.auto_reply_internal.is_some() || settings.auto_reply_external.is_some() {
+            mailbox.auto_reply = AutoReply {
+                state: "Enabled".into(),
+                internal_message: settings.auto_reply_internal.clone().unwrap_or_default(),
+                external_message: settings.auto_reply_external.clone().unwrap_or_default(),
+                ..AutoReply::default()
+            };
+        }
+    }
+}
+
+/// The person's mailbox, created as a plain user mailbox when a licence has not made one.
+fn mailbox_of<'a>(state: &'a mut TenantState, person: &Person) -> &'a mut SimMailbox {
+    let index = match state.mailboxes.iter().position(|m| m.user_id == person.id) {
+        Some(index) => index,
+        None => {
+            let user = state.find_user(&person.id).expect("every person is a user");
+            state.mailboxes.push(SimMailbox::for_user(user));
+            state.mailboxes.len() - 1
+        }
+    };
+    &mut state.mailboxes[index]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::World;
+
+    fn contoso() -> &'static Tenant {
+        World::builtin().tenant("contoso-law").expect("contoso-law")
+    }
+
+    #[test]
+    fn handles_agree_with_the_world() {
+        let tenant = contoso();
+        let m365 = tenant.m365.as_ref().expect("m365");
+        assert_eq!(TENANT_ID, m365.tenant_id);
+        assert_eq!(DOMAIN, tenant.domain);
+        assert_eq!(ONMICROSOFT_DOMAIN, m365.onmicrosoft_domain);
+        assert_eq!(CLIENT_ID, m365.client_id);
+        assert_eq!(CLIENT_SECRET, m365.client_secret);
+        assert_eq!(CERTIFICATE_THUMBPRINT, m365.certificate_thumbprint);
+        for (handle, part) in [
+            (skus::SPE_E3, "SPE_E3"),
+            (skus::O365_BUSINESS_PREMIUM, "O365_BUSINESS_PREMIUM"),
+        ] {
+            assert_eq!(handle, sku_id(tenant, part), "{part}");
+        }
+        for (handle, key) in [
+            (users::MARGARET, "margaret.holloway"),
+            (users::BREAK_GLASS, "break-glass"),
+            (users::DANIEL, "daniel.reyes"),
+            (users::PRIYA, "priya.shah"),
+            (users::TOM, "tom.becker"),
+            (users::ELEANOR, "eleanor.voss"),
+            (users::SAM, "sam.okafor"),
+            (users::OLIVIA, "olivia.chen"),
+            (users::RECEPTION, "reception"),
+        ] {
+            assert_eq!(
+                Some(handle),
+                tenant.person(key).map(|p| p.id.as_str()),
+                "{key}"
+            );
+        }
+        for (handle, name) in [
+            (groups::LITIGATION, "Litigation Team"),
+            (groups::ALL_STAFF, "All Staff"),
+            (groups::PARTNERS_DL, "Partners"),
+            (groups::LICENSING_E3, "Licensing - E3"),
+            (groups::REMOTE_WORKERS, "Remote Workers"),
+            (groups::FILE_SHARE, "File Share - Matters"),
+            (groups::HELPDESK_ADMINS, "Helpdesk Admins"),
+        ] {
+            let group = tenant.groups.iter().find(|g| g.name == name);
+            assert_eq!(Some(handle), group.map(|g| g.id.as_str()), "{name}");
         }
     }
 
-    let mut licensing = group(
-        groups::LICENSING_E3,
-        "Licensing - E3",
-        None,
-        true,
-        &[],
-        &[users::PRIYA],
-    );
-    licensing.assigned_licenses = vec![E3.to_string()];
-    let mut dynamic = group(
-        groups::REMOTE_WORKERS,
-        "Remote Workers",
-        None,
-        true,
-        &["DynamicMembership"],
-        &[users::DANIEL, users::OLIVIA],
-    );
-    dynamic.membership_rule = Some("(user.officeLocation -eq \"Remote\")".into());
-    let mut synced = group(
-        groups::FILE_SHARE,
-        "File Share - Matters",
-        None,
-        true,
-        &[],
-        &[users::TOM, users::PRIYA],
-    );
-    synced.on_premises_sync_enabled = true;
-    let mut helpdesk_admins = group(
-        groups::HELPDESK_ADMINS,
-        "Helpdesk Admins",
-        None,
-        true,
-        &[],
-        &[users::TOM],
-    );
-    helpdesk_admins.is_assignable_to_role = true;
-    let all_groups = vec![
-        group(
-            groups::LITIGATION,
-            "Litigation Team",
-            None,
-            true,
-            &[],
-            &[users::MARGARET, users::DANIEL],
-        ),
-        group(
-            groups::ALL_STAFF,
-            "All Staff",
-            Some("allstaff"),
-            false,
-            &["Unified"],
-            &[
-                users::MARGARET,
-                users::DANIEL,
-                users::PRIYA,
-                users::TOM,
-                users::SAM,
-                users::OLIVIA,
-            ],
-        ),
-        group(
-            groups::PARTNERS_DL,
-            "Partners",
-            Some("partners"),
-            false,
-            &[],
-            &[users::MARGARET],
-        ),
-        licensing,
-        dynamic,
-        synced,
-        helpdesk_admins,
-    ];
-
-    let roles = vec![
-        SimRole {
-            id: "b1c2d3e4-0001-4a00-9000-00000000ad01".into(),
-            display_name: "Global Administrator".into(),
-            role_template_id: roles::GLOBAL_ADMINISTRATOR.into(),
-            members: vec![users::MARGARET.into(), users::BREAK_GLASS.into()],
-        },
-        SimRole {
-            id: "b1c2d3e4-0001-4a00-9000-00000000ad02".into(),
-            display_name: "Helpdesk Administrator".into(),
-            role_template_id: roles::HELPDESK_ADMINISTRATOR.into(),
-            // Sam directly; Tom through the role-assignable group.
-            members: vec![users::SAM.into(), groups::HELPDESK_ADMINS.into()],
-        },
-    ];
-    let eligibilities = vec![SimEligibility {
-        id: "8MYkhImhnkm70CbBdTyW1BbHHAdHgZdDpbqyEFlRzAs-1-e".into(),
-        principal_id: users::OLIVIA.into(),
-        role_template_id: roles::USER_ADMINISTRATOR.into(),
-        role_display_name: "User Administrator".into(),
-        start: at(2025, 4, 1),
-        end: None,
-    }];
-
-    let skus = vec![
-        // Four seats used (Margaret, Daniel, Sam direct; Priya through the group): one free.
-        SimSku {
-            sku_id: E3.into(),
-            sku_part_number: "SPE_E3".into(),
-            enabled: 5,
-            service_plans: vec![
-                (
-                    "efb87545-963c-4e0d-99df-69c6916d9eb0".into(),
-                    "EXCHANGE_S_ENTERPRISE".into(),
-                ),
-                (
-                    "43de0ff5-c92c-492b-9116-175376d08c38".into(),
-                    "OFFICESUBSCRIPTION".into(),
-                ),
-            ],
-        },
-        // One seat, used by Tom: full.
-        SimSku {
-            sku_id: BP.into(),
-            sku_part_number: "O365_BUSINESS_PREMIUM".into(),
-            enabled: 1,
-            service_plans: vec![(
-                "9aaf7827-d63c-4b61-89c3-182f06f82e5c".into(),
-                "EXCHANGE_S_STANDARD".into(),
-            )],
-        },
-    ];
-
-    let mut state = TenantState {
-        tenant_id: TENANT_ID.into(),
-        verified_domains: vec![DOMAIN.into(), ONMICROSOFT_DOMAIN.into()],
-        app: AppRegistration {
-            client_id: CLIENT_ID.into(),
-            client_secret: CLIENT_SECRET.into(),
-            certificate_thumbprint: CERTIFICATE_THUMBPRINT.into(),
-            privileged: false,
-            reads_role_eligibility: true,
-        },
-        tokens: Tokens::default(),
-        users: all,
-        groups: all_groups,
-        roles,
-        eligibilities,
-        pim_licensed: true,
-        skus,
-        mailboxes: Vec::new(),
-        sent_mail: Vec::new(),
-        health_overviews: health_overviews(),
-        issues: service_issues(),
-    };
-    state.provision_mailboxes();
-    seed_mailboxes(&mut state);
-    state
-}
-
-fn seed_mailboxes(state: &mut TenantState) {
-    let base = |user_id: &str, alias: &str, display: &str, kind: &str| SimMailbox {
-        user_id: user_id.into(),
-        alias: alias.into(),
-        display_name: display.into(),
-        user_principal_name: upn(alias),
-        primary_smtp_address: upn(alias),
-        recipient_type_details: kind.into(),
-        forwarding_smtp_address: None,
-        deliver_to_mailbox_and_forward: false,
-        hidden_from_address_lists: false,
-        grant_send_on_behalf_to: Vec::new(),
-        full_access: Vec::new(),
-        send_as: Vec::new(),
-        auto_reply: AutoReply::default(),
-        dir_synced: false,
-    };
-    let mut reception = base(users::RECEPTION, "reception", "Reception", "SharedMailbox");
-    reception.full_access = vec![FullAccessGrant {
-        user: upn("pshah"),
-        automapping: true,
-    }];
-    reception.send_as = vec![upn("pshah")];
-    reception.grant_send_on_behalf_to = vec![upn("dreyes")];
-
-    // A leaver's mailbox kept as a user mailbox: forwarding to the partner, auto-reply on.
-    let mut eleanor = base(users::ELEANOR, "evoss", "Eleanor Voss", "UserMailbox");
-    eleanor.forwarding_smtp_address = Some(format!("smtp:{}", upn("mholloway")));
-    eleanor.deliver_to_mailbox_and_forward = true;
-    eleanor.hidden_from_address_lists = true;
-    eleanor.full_access = vec![FullAccessGrant {
-        user: upn("mholloway"),
-        automapping: false,
-    }];
-    eleanor.auto_reply = AutoReply {
-        state: "Enabled".into(),
-        internal_message: "Eleanor has left Contoso Law. Please contact Margaret Holloway.".into(),
-        external_message:
-            "Eleanor Voss is no longer with Contoso Law. Please write to mholloway@contosolaw.com."
-                .into(),
-        external_audience: "All".into(),
-        start_time: None,
-        end_time: None,
-    };
-    state.mailboxes.push(reception);
-    state.mailboxes.push(eleanor);
-}
-
-fn health_overviews() -> Vec<Value> {
-    [
-        ("Exchange", "Exchange Online", "serviceDegradation"),
-        ("OrgLiveID", "Microsoft Entra", "serviceOperational"),
-        ("Microsoft365Suite", "Microsoft 365 suite", "serviceOperational"),
-        ("SharePoint", "SharePoint Online", "serviceOperational"),
-        ("microsoftteams", "Microsoft Teams", "serviceOperational"),
-    ]
-    .into_iter()
-    .map(|(id, service, status)| {
-        json!({"@odata.type": "#microsoft.graph.serviceHealth", "id": id, "service": service, "status": status})
-    })
-    .collect()
-}
-
-fn service_issues() -> Vec<Value> {
-    vec![
-        json!({
-            "@odata.type": "#microsoft.graph.serviceHealthIssue",
-            "id": "EX912345",
-            "title": "Some users may be unable to access their mailbox using Outlook on the web",
-            "impactDescription": "Users may see an error when opening Outlook on the web; desktop clients are unaffected.",
-            "classification": "incident",
-            "origin": "microsoft",
-            "status": "serviceDegradation",
-            "service": "Exchange Online",
-            "feature": "Outlook on the web",
-            "featureGroup": "Management and Provisioning",
-            "isResolved": false,
-            "highImpact": null,
-            "startDateTime": "2026-11-23T07:40:00Z",
-            "endDateTime": null,
-            "lastModifiedDateTime": "2026-11-23T11:05:00Z",
-            "details": [],
-            "posts": [{
-                "createdDateTime": "2026-11-23T08:10:00Z",
-                "postType": "regular",
-                "description": {"contentType": "html", "content": "We're reviewing service telemetry to isolate the cause."}
-            }]
-        }),
-        json!({
-            "@odata.type": "#microsoft.graph.serviceHealthIssue",
-            "id": "MO887766",
-            "title": "Users were intermittently unable to sign in to Microsoft 365",
-            "impactDescription": "Sign-in attempts intermittently failed with an authentication error.",
-            "classification": "advisory",
-            "origin": "microsoft",
-            "status": "serviceRestored",
-            "service": "Microsoft 365 suite",
-            "feature": "Sign-in",
-            "featureGroup": "Portal",
-            "isResolved": true,
-            "highImpact": null,
-            "startDateTime": "2026-11-20T13:00:00Z",
-            "endDateTime": "2026-11-20T15:30:00Z",
-            "lastModifiedDateTime": "2026-11-20T16:00:00Z",
-            "details": [],
-            "posts": []
-        }),
-    ]
+    #[test]
+    #[should_panic(expected = "which the simulator does not know")]
+    fn an_unknown_role_is_refused_by_name() {
+        let mut tenant = contoso().clone();
+        tenant.people[0].roles = vec!["Chief Coffee Officer".into()];
+        let _ = tenant_state(&tenant);
+    }
 }

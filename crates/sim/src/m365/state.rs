@@ -8,6 +8,29 @@ use crate::oauth::Tokens;
 /// The well-known id of every user's password authentication method.
 pub const PASSWORD_METHOD_ID: &str = "28c10230-6103-485e-b985-444c60001490";
 
+/// Phone method ids are fixed per phone type: (`phoneType`, method id).
+const PHONE_METHOD_IDS: [(&str, &str); 3] = [
+    ("mobile", "3179e48a-750b-4051-897c-87b9720928f7"),
+    ("alternateMobile", "b6332ec1-7057-4abe-9331-3d72feddfe41"),
+    ("office", "e37fc753-ff3b-4958-9484-eaa9425c82bc"),
+];
+
+/// The fixed method id of a phone type.
+pub(crate) fn phone_method_id(phone_type: &str) -> Option<&'static str> {
+    PHONE_METHOD_IDS
+        .iter()
+        .find(|(kind, _)| *kind == phone_type)
+        .map(|(_, id)| *id)
+}
+
+/// The phone type a phone method id stands for.
+pub(crate) fn phone_type_of(method_id: &str) -> Option<&'static str> {
+    PHONE_METHOD_IDS
+        .iter()
+        .find(|(_, id)| id.eq_ignore_ascii_case(method_id))
+        .map(|(kind, _)| *kind)
+}
+
 /// Which resource a bearer token was issued for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -72,6 +95,8 @@ pub struct SimUser {
     pub methods: Vec<SimAuthMethod>,
     /// The method Entra prompts for by default; it can only be deleted last.
     pub default_method: Option<String>,
+    /// The manager's object id (the `manager` relation).
+    pub manager: Option<String>,
 }
 
 /// Kinds of authentication method, each with its Graph segment and `@odata.type`.
@@ -169,6 +194,16 @@ pub struct SimAuthMethod {
 }
 
 impl SimAuthMethod {
+    /// The password method every user has.
+    pub(crate) fn password(created: DateTime<Utc>) -> Self {
+        Self {
+            id: PASSWORD_METHOD_ID.to_string(),
+            kind: MethodKind::Password,
+            properties: json!({"password": null}),
+            created,
+        }
+    }
+
     pub(crate) fn to_json(&self) -> Value {
         let mut body = json!({
             "@odata.type": self.kind.odata_type(),
@@ -419,6 +454,31 @@ pub struct SimMailbox {
     pub dir_synced: bool,
 }
 
+impl SimMailbox {
+    /// A plain user mailbox with default settings, as Exchange creates one for a user.
+    pub(crate) fn for_user(user: &SimUser) -> Self {
+        Self {
+            user_id: user.id.clone(),
+            alias: user.mail_nickname.clone(),
+            display_name: user.display_name.clone(),
+            user_principal_name: user.user_principal_name.clone(),
+            primary_smtp_address: user
+                .mail
+                .clone()
+                .unwrap_or_else(|| user.user_principal_name.clone()),
+            recipient_type_details: "UserMailbox".into(),
+            forwarding_smtp_address: None,
+            deliver_to_mailbox_and_forward: false,
+            hidden_from_address_lists: false,
+            grant_send_on_behalf_to: Vec::new(),
+            full_access: Vec::new(),
+            send_as: Vec::new(),
+            auto_reply: AutoReply::default(),
+            dir_synced: user.on_premises_sync_enabled,
+        }
+    }
+}
+
 /// A message sent through `sendMail`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentMail {
@@ -451,7 +511,11 @@ pub(crate) struct AppRegistration {
 #[derive(Debug, Clone)]
 pub(crate) struct TenantState {
     pub(crate) tenant_id: String,
+    /// The organisation's name (`accountName` of its subscriptions).
+    pub(crate) company: String,
     pub(crate) verified_domains: Vec<String>,
+    /// The on-premises AD domain synced users come from.
+    pub(crate) on_premises_domain: String,
     pub(crate) app: AppRegistration,
     pub(crate) tokens: Tokens<TokenGrant>,
     pub(crate) users: Vec<SimUser>,
@@ -588,7 +652,7 @@ impl TenantState {
             "onPremisesImmutableId": if user.on_premises_sync_enabled {
                 Some(format!("{}==", &user.id[..8]))
             } else { None },
-            "onPremisesDomainName": if user.on_premises_sync_enabled { Some("corp.contosolaw.local") } else { None },
+            "onPremisesDomainName": if user.on_premises_sync_enabled { Some(&self.on_premises_domain) } else { None },
             "assignedLicenses": effective.iter()
                 .map(|sku| json!({"disabledPlans": [], "skuId": sku}))
                 .collect::<Vec<_>>(),
@@ -609,7 +673,7 @@ impl TenantState {
         json!({
             "id": format!("{}_{}", self.tenant_id, sku.sku_id),
             "accountId": self.tenant_id,
-            "accountName": "Contoso Law LLP",
+            "accountName": self.company,
             "appliesTo": "User",
             "capabilityStatus": "Enabled",
             "consumedUnits": self.consumed(&sku.sku_id),
@@ -631,25 +695,7 @@ impl TenantState {
             .iter()
             .filter(|user| !self.effective_licenses(user).is_empty())
             .filter(|user| !self.mailboxes.iter().any(|m| m.user_id == user.id))
-            .map(|user| SimMailbox {
-                user_id: user.id.clone(),
-                alias: user.mail_nickname.clone(),
-                display_name: user.display_name.clone(),
-                user_principal_name: user.user_principal_name.clone(),
-                primary_smtp_address: user
-                    .mail
-                    .clone()
-                    .unwrap_or_else(|| user.user_principal_name.clone()),
-                recipient_type_details: "UserMailbox".into(),
-                forwarding_smtp_address: None,
-                deliver_to_mailbox_and_forward: false,
-                hidden_from_address_lists: false,
-                grant_send_on_behalf_to: Vec::new(),
-                full_access: Vec::new(),
-                send_as: Vec::new(),
-                auto_reply: AutoReply::default(),
-                dir_synced: user.on_premises_sync_enabled,
-            })
+            .map(SimMailbox::for_user)
             .collect();
         for mailbox in missing {
             if let Some(user) = self.find_user_mut(&mailbox.user_id) {

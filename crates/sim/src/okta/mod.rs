@@ -1,5 +1,8 @@
 //! Simulated Okta Management API (`/api/v1/...`) and org authorization server
-//! (`/oauth2/v1/token`), seeded with the Globex Corporation demo org.
+//! (`/oauth2/v1/token`), seeded from the world ([`crate::world`]): [`OktaSim::from_world`]
+//! serves the world's first tenant whose identity provider is Okta (one org per simulator, as
+//! one org is one URL; [`OktaSim::for_tenant`] picks another). In the built-in world that is
+//! Globex Corporation.
 //!
 //! What it models, after the Okta spec kept in `crates/testkit/specs/okta.yaml`:
 //! - users with the spec's lifecycle (`reset_password` -> `RECOVERY` with a `resetPasswordUrl`,
@@ -40,13 +43,16 @@ use parking_lot::Mutex;
 
 use crate::oauth::Tokens;
 use crate::server::{Faults, SimServer};
+use crate::world::{IdentityKind, Tenant, World};
 
 pub use model::{GroupType, ProviderType, SimFactor, SimGroup, SimUser, UserStatus};
 pub use seed::{GLOBEX_DOMAIN, ids};
 
-/// The API token the seeded org accepts (`Authorization: SSWS ...`).
+/// The API token the built-in world's org accepts (`Authorization: SSWS ...`): a handle on
+/// the world's `okta.api_token`.
 pub const GLOBEX_API_TOKEN: &str = "00globexSimApiTokenForTests0000000000000";
-/// The client id of the seeded API Services app (private_key_jwt).
+/// The client id of the built-in world's API Services app (private_key_jwt): a handle on the
+/// world's `okta.client_id`.
 pub const GLOBEX_CLIENT_ID: &str = "0oa1globexsimsvc0001";
 
 /// Every scope the seeded service app may request.
@@ -127,13 +133,24 @@ impl std::fmt::Debug for OktaSimConfig {
     }
 }
 
-impl Default for OktaSimConfig {
-    fn default() -> Self {
+impl OktaSimConfig {
+    /// The org of a world tenant: its API token, and its service app granted every scope.
+    ///
+    /// # Panics
+    ///
+    /// When the tenant has no `[tenants.okta]` table.
+    pub fn for_tenant(tenant: &Tenant) -> Self {
+        let okta = tenant.okta.as_ref().unwrap_or_else(|| {
+            panic!(
+                "tenant `{}` has no [tenants.okta] table to seed Okta from",
+                tenant.key
+            )
+        });
         Self {
             org_url: None,
-            api_tokens: vec![GLOBEX_API_TOKEN.to_string()],
+            api_tokens: vec![okta.api_token.clone()],
             clients: vec![OAuthClient {
-                client_id: GLOBEX_CLIENT_ID.to_string(),
+                client_id: okta.client_id.clone(),
                 scopes: ALL_SCOPES.iter().map(|s| s.to_string()).collect(),
                 verifier: None,
             }],
@@ -142,6 +159,25 @@ impl Default for OktaSimConfig {
             access_token_ttl: Duration::from_secs(3600),
         }
     }
+}
+
+impl Default for OktaSimConfig {
+    /// The built-in world's org (Globex).
+    fn default() -> Self {
+        Self::for_tenant(builtin_tenant())
+    }
+}
+
+/// The built-in world's first Okta tenant.
+fn builtin_tenant() -> &'static Tenant {
+    first_tenant(World::builtin())
+}
+
+fn first_tenant(world: &World) -> &Tenant {
+    world
+        .identity_tenants(IdentityKind::Okta)
+        .next()
+        .expect("the world has no tenant with identity = \"okta\"")
 }
 
 /// What an access token grants.
@@ -167,6 +203,8 @@ struct InjectedThrottle {
 
 #[derive(Debug)]
 struct State {
+    /// The email domain of the org's logins.
+    domain: String,
     users: Vec<SimUser>,
     groups: Vec<SimGroup>,
     tokens: Tokens<TokenGrant>,
@@ -232,16 +270,37 @@ impl std::fmt::Debug for OktaSim {
 }
 
 impl OktaSim {
-    /// The Globex demo org with the default configuration.
+    /// The built-in world's Okta org (Globex) with its default configuration.
     pub fn seeded() -> Self {
-        Self::with_config(OktaSimConfig::default())
+        Self::from_world(World::builtin())
     }
 
-    /// The Globex demo org with `config`.
+    /// The world's first tenant whose identity provider is Okta, with its configuration.
+    ///
+    /// # Panics
+    ///
+    /// When the world has no such tenant (see also [`for_tenant`](Self::for_tenant)).
+    pub fn from_world(world: &World) -> Self {
+        let tenant = first_tenant(world);
+        Self::for_tenant(tenant, OktaSimConfig::for_tenant(tenant))
+    }
+
+    /// The built-in world's Okta org (Globex) with `config`.
     pub fn with_config(config: OktaSimConfig) -> Self {
-        let (users, groups) = seed::globex();
+        Self::for_tenant(builtin_tenant(), config)
+    }
+
+    /// A world tenant's org with `config`.
+    ///
+    /// # Panics
+    ///
+    /// When the tenant has no `[tenants.okta]` table, or has `synced` people but no
+    /// `okta.directory`.
+    pub fn for_tenant(tenant: &Tenant, config: OktaSimConfig) -> Self {
+        let (users, groups) = seed::org(tenant);
         Self {
             state: Arc::new(Mutex::new(State {
+                domain: tenant.domain.clone(),
                 users,
                 groups,
                 tokens: Tokens::default(),
@@ -375,25 +434,35 @@ impl OktaSim {
     }
 
     /// Add `count` ACTIVE users named `{prefix}{n}` (for paging tests); returns their ids.
+    ///
+    /// # Panics
+    ///
+    /// When the org has no ACTIVE user to copy the counters and timestamps of.
     pub fn add_users(&self, prefix: &str, count: usize) -> Vec<String> {
         let mut state = self.state.lock();
-        let template = state.users[state.user_index(ids::MARGE).unwrap_or(0)].clone();
+        let template = state
+            .users
+            .iter()
+            .find(|u| u.status == UserStatus::Active)
+            .cloned()
+            .expect("the org has an ACTIVE user");
         (0..count)
             .map(|n| {
-                let login = format!("{prefix}{n}@{GLOBEX_DOMAIN}");
+                let login = format!("{prefix}{n}@{}", state.domain);
                 let mut user = template.clone();
                 user.id = model::new_id("00u");
                 user.roles.clear();
                 user.factors.clear();
-                for (key, value) in [
+                user.profile = [
                     ("login", login.clone()),
                     ("email", login),
                     ("firstName", format!("{prefix}{n}")),
                     ("displayName", format!("{prefix}{n} Bulk")),
                     ("lastName", "Bulk".to_string()),
-                ] {
-                    user.profile.insert(key.into(), value.into());
-                }
+                ]
+                .into_iter()
+                .map(|(key, value)| (key.to_string(), value.into()))
+                .collect();
                 let id = user.id.clone();
                 state.users.push(user);
                 id

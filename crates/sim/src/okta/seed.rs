@@ -1,129 +1,24 @@
-//! The demo org: Globex Corporation on Okta.
+//! The simulated org, built from an Okta tenant of the world ([`crate::world`]): users with
+//! their profile, status, password provider and factors, admin roles, and groups. The world's
+//! neutral words are mapped onto Okta's here.
+//!
+//! The constants are handles on the built-in world's Okta tenant, Globex Corporation, for tests;
+//! a unit test keeps each one equal to the world's value.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Map, Value, json};
+
+use crate::world::{AccountStatus, GroupKind, MfaKind, MfaMethod, Person, Tenant};
 
 use super::model::{GroupType, ProviderType, SimFactor, SimGroup, SimUser, UserStatus};
 
 /// The domain of the seeded users' logins.
 pub const GLOBEX_DOMAIN: &str = "globex.example";
 
-fn at(days_ago: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0)
-        .single()
-        .unwrap_or_else(Utc::now)
-        - Duration::days(days_ago)
-}
+/// The app that imports Active Directory groups (the `source` of every `APP_GROUP`).
+const AD_APP_ID: &str = "0oa1globexadapp00001";
 
-struct Person<'a> {
-    id: &'a str,
-    first: &'a str,
-    last: &'a str,
-    title: &'a str,
-    department: &'a str,
-    status: UserStatus,
-}
-
-fn user(person: Person<'_>) -> SimUser {
-    let login = format!(
-        "{}.{}@{GLOBEX_DOMAIN}",
-        person.first.to_lowercase(),
-        person.last.to_lowercase()
-    );
-    let mut profile = Map::new();
-    for (key, value) in [
-        ("firstName", person.first.to_string()),
-        ("lastName", person.last.to_string()),
-        ("displayName", format!("{} {}", person.first, person.last)),
-        ("email", login.clone()),
-        ("login", login),
-        ("title", person.title.to_string()),
-        ("department", person.department.to_string()),
-        ("organization", "Globex Corporation".to_string()),
-    ] {
-        profile.insert(key.into(), Value::String(value));
-    }
-    let active_ever = !matches!(person.status, UserStatus::Staged);
-    SimUser {
-        id: person.id.to_string(),
-        status: person.status,
-        profile,
-        provider: ProviderType::Okta,
-        provider_name: "OKTA".into(),
-        password: active_ever.then(|| format!("Seeded-{}-Pw1!", person.first)),
-        factors: Vec::new(),
-        roles: Vec::new(),
-        sessions: if active_ever { 2 } else { 0 },
-        oauth_tokens: if active_ever { 1 } else { 0 },
-        remembered_devices: if active_ever { 1 } else { 0 },
-        reset_token: None,
-        created: at(400),
-        activated: active_ever.then(|| at(399)),
-        status_changed: Some(at(30)),
-        last_login: active_ever.then(|| at(1)),
-        last_updated: at(30),
-        password_changed: active_ever.then(|| at(90)),
-    }
-}
-
-fn okta_verify(user: &mut SimUser, enrollment: &str, push_id: &str, totp_id: &str, phone: &str) {
-    let login = user.login().to_string();
-    user.factors.push(SimFactor {
-        id: push_id.into(),
-        factor_type: "push".into(),
-        provider: "OKTA".into(),
-        status: "ACTIVE".into(),
-        profile: json!({
-            "credentialId": login,
-            "deviceType": "SmartPhone_IPhone",
-            "name": phone,
-            "platform": "IOS",
-            "version": "9.0",
-        }),
-        okta_verify_enrollment: Some(enrollment.into()),
-        created: at(200),
-    });
-    user.factors.push(SimFactor {
-        id: totp_id.into(),
-        factor_type: "token:software:totp".into(),
-        provider: "OKTA".into(),
-        status: "ACTIVE".into(),
-        profile: json!({"credentialId": login}),
-        okta_verify_enrollment: Some(enrollment.into()),
-        created: at(200),
-    });
-}
-
-fn sms(user: &mut SimUser, id: &str, phone: &str) {
-    user.factors.push(SimFactor {
-        id: id.into(),
-        factor_type: "sms".into(),
-        provider: "OKTA".into(),
-        status: "ACTIVE".into(),
-        profile: json!({"phoneNumber": phone}),
-        okta_verify_enrollment: None,
-        created: at(150),
-    });
-}
-
-fn group(id: &str, group_type: GroupType, profile: Value, members: &[&str]) -> SimGroup {
-    SimGroup {
-        id: id.into(),
-        group_type,
-        profile: match profile {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        },
-        members: members.iter().map(|m| m.to_string()).collect(),
-        source_app: (group_type == GroupType::AppGroup).then(|| "0oa1globexadapp00001".to_string()),
-        created: at(500),
-        last_updated: at(100),
-        last_membership_updated: at(20),
-        roles: Vec::new(),
-    }
-}
-
-/// Seeded user ids, by role in the demo.
+/// Seeded user and group ids, by role in the demo.
 pub mod ids {
     /// Hank Scorpio: CEO, SUPER_ADMIN, Okta Verify.
     pub const HANK: &str = "00u1hankscorpio00001";
@@ -163,208 +58,235 @@ pub mod ids {
     pub const OKTA_ADMINS: &str = "00g1globexoktaadm007";
 }
 
-/// The Globex users and groups.
-pub(crate) fn globex() -> (Vec<SimUser>, Vec<SimGroup>) {
-    use ids::*;
-    let person = |id, first, last, title, department, status| {
-        user(Person {
-            id,
-            first,
-            last,
-            title,
-            department,
-            status,
+fn at(days_ago: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0)
+        .single()
+        .unwrap_or_else(Utc::now)
+        - Duration::days(days_ago)
+}
+
+/// The users and groups of a world tenant that uses Okta.
+///
+/// # Panics
+///
+/// When the tenant has no `[tenants.okta]` table, or has `synced` people but no
+/// `okta.directory` for them to come from.
+pub(crate) fn org(tenant: &Tenant) -> (Vec<SimUser>, Vec<SimGroup>) {
+    let okta = tenant.okta.as_ref().unwrap_or_else(|| {
+        panic!(
+            "tenant `{}` has no [tenants.okta] table to seed Okta from",
+            tenant.key
+        )
+    });
+    let users = tenant
+        .people
+        .iter()
+        .map(|person| {
+            let directory = person.synced.then(|| {
+                okta.directory.as_deref().unwrap_or_else(|| {
+                    panic!(
+                        "tenant `{}`: `{}` is synced, but okta.directory names no directory",
+                        tenant.key, person.key
+                    )
+                })
+            });
+            user(tenant, person, directory)
         })
-    };
-    let mut hank = person(
-        HANK,
-        "Hank",
-        "Scorpio",
-        "CEO",
-        "Executive",
-        UserStatus::Active,
-    );
-    hank.roles.push("SUPER_ADMIN".into());
-    okta_verify(
-        &mut hank,
-        "ovhank",
-        "opf1hankpush00000001",
-        "ost1hanktotp00000001",
-        "Hank's iPhone",
-    );
-
-    let mut waylon = person(
-        WAYLON,
-        "Waylon",
-        "Smithers",
-        "IT Manager",
-        "IT",
-        UserStatus::Active,
-    );
-    waylon.roles.push("HELP_DESK_ADMIN".into());
-    sms(&mut waylon, "mbl1waylonsms0000001", "+15554150002");
-
-    let mut lenny = person(
-        LENNY,
-        "Lenny",
-        "Leonard",
-        "Engineer",
-        "Engineering",
-        UserStatus::Active,
-    );
-    okta_verify(
-        &mut lenny,
-        "ovlenny",
-        "opf1lennypush0000001",
-        "ost1lennytotp0000001",
-        "Lenny's Pixel",
-    );
-    sms(&mut lenny, "mbl1lennysms00000001", "+15554150003");
-
-    let mut carl = person(
-        CARL,
-        "Carl",
-        "Carlson",
-        "Engineer",
-        "Engineering",
-        UserStatus::Active,
-    );
-    sms(&mut carl, "mbl1carlsms000000001", "+15554150004");
-
-    let mut frank = person(
-        FRANK,
-        "Frank",
-        "Grimes",
-        "Safety Inspector",
-        "Engineering",
-        UserStatus::LockedOut,
-    );
-    okta_verify(
-        &mut frank,
-        "ovfrank",
-        "opf1frankpush0000001",
-        "ost1franktotp0000001",
-        "Frank's phone",
-    );
-
-    let mindy = person(
-        MINDY,
-        "Mindy",
-        "Simmons",
-        "Engineer",
-        "Engineering",
-        UserStatus::Suspended,
-    );
-
-    let mut homer = person(
-        HOMER,
-        "Homer",
-        "Simpson",
-        "Safety Inspector",
-        "Operations",
-        UserStatus::LockedOut,
-    );
-    homer.provider = ProviderType::ActiveDirectory;
-    homer.provider_name = "globex.local".into();
-    sms(&mut homer, "mbl1homersms00000001", "+15554150007");
-
-    let lisa = person(
-        LISA,
-        "Lisa",
-        "Simpson",
-        "Analyst",
-        "Finance",
-        UserStatus::PasswordExpired,
-    );
-    let marge = person(
-        MARGE,
-        "Marge",
-        "Simpson",
-        "Account Manager",
-        "Sales",
-        UserStatus::Active,
-    );
-    let mut bart = person(
-        BART,
-        "Bart",
-        "Simpson",
-        "Intern",
-        "Sales",
-        UserStatus::Staged,
-    );
-    bart.last_login = None;
-    let mut otto = person(
-        OTTO,
-        "Otto",
-        "Mann",
-        "Driver",
-        "Operations",
-        UserStatus::Deprovisioned,
-    );
-    otto.sessions = 0;
-    otto.oauth_tokens = 0;
-    otto.remembered_devices = 0;
-
-    let users = vec![
-        hank, waylon, lenny, carl, frank, mindy, homer, lisa, marge, bart, otto,
-    ];
-    let everyone: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
-    // An admin role assigned to a group: its members are admins without a role of their own.
-    let mut okta_admins = group(
-        OKTA_ADMINS,
-        GroupType::OktaGroup,
-        json!({"name": "Okta Admins", "description": "Organization administrators"}),
-        &[OTTO],
-    );
-    okta_admins.roles.push("ORG_ADMIN".into());
-    let groups = vec![
-        group(
-            EVERYONE,
-            GroupType::BuiltIn,
-            json!({"name": "Everyone", "description": "All users in your organization"}),
-            &everyone,
-        ),
-        group(
-            ENGINEERING,
-            GroupType::OktaGroup,
-            json!({"name": "Engineering", "description": "Plant engineering staff"}),
-            &[LENNY, CARL, FRANK, MINDY],
-        ),
-        group(
-            SALES,
-            GroupType::OktaGroup,
-            json!({"name": "Sales", "description": "Sales and account management"}),
-            &[MARGE, BART],
-        ),
-        group(
-            VPN,
-            GroupType::OktaGroup,
-            json!({"name": "VPN Users", "description": "Remote access to the plant network"}),
-            &[HANK, LENNY, WAYLON],
-        ),
-        group(
-            FINANCE,
-            GroupType::OktaGroup,
-            json!({"name": "Finance", "description": "Finance team"}),
-            &[LISA],
-        ),
-        group(
-            AD_ADMINS,
-            GroupType::AppGroup,
-            json!({
-                "name": "GLOBEX Domain Admins",
-                "description": "Imported from Active Directory",
-                "groupType": "Security",
-                "samAccountName": "Domain Admins",
-                "objectSid": "S-1-5-21-717838489-685202119-709183397-512",
-                "groupScope": "Global",
-                "dn": "CN=Domain Admins,CN=Users,DC=globex,DC=local",
-                "windowsDomainQualifiedName": "GLOBEX\\Domain Admins",
-                "externalId": "OZJdWdONCU6h7WjQKp+LPA=="
-            }),
-            &[HOMER, WAYLON],
-        ),
-        okta_admins,
-    ];
+        .collect();
+    let groups = tenant
+        .groups
+        .iter()
+        .map(|group| {
+            let group_type = match group.kind {
+                GroupKind::BuiltIn => GroupType::BuiltIn,
+                GroupKind::Imported => GroupType::AppGroup,
+                _ => GroupType::OktaGroup,
+            };
+            let mut profile = Map::new();
+            profile.insert("name".into(), json!(group.name));
+            if let Some(description) = &group.description {
+                profile.insert("description".into(), json!(description));
+            }
+            // An imported group's profile carries its directory's attributes.
+            profile.extend(group.attributes.clone());
+            SimGroup {
+                id: group.id.clone(),
+                group_type,
+                profile,
+                members: tenant
+                    .members_of(group)
+                    .into_iter()
+                    .map(|p| p.id.clone())
+                    .collect(),
+                source_app: (group_type == GroupType::AppGroup).then(|| AD_APP_ID.to_string()),
+                created: at(500),
+                last_updated: at(100),
+                last_membership_updated: at(20),
+                roles: group.roles.clone(),
+            }
+        })
+        .collect();
     (users, groups)
+}
+
+fn status(status: AccountStatus) -> UserStatus {
+    match status {
+        AccountStatus::Active => UserStatus::Active,
+        AccountStatus::Locked => UserStatus::LockedOut,
+        AccountStatus::Suspended | AccountStatus::Disabled => UserStatus::Suspended,
+        AccountStatus::PasswordExpired => UserStatus::PasswordExpired,
+        AccountStatus::Staged => UserStatus::Staged,
+        AccountStatus::Deprovisioned => UserStatus::Deprovisioned,
+    }
+}
+
+fn user(tenant: &Tenant, person: &Person, directory: Option<&str>) -> SimUser {
+    let login = person.email(tenant);
+    let manager = person.manager.as_deref().and_then(|key| tenant.person(key));
+    let mut profile = Map::new();
+    for (key, value) in [
+        ("login", Some(login.clone())),
+        ("email", Some(login.clone())),
+        ("firstName", person.given.clone()),
+        ("lastName", person.surname.clone()),
+        ("displayName", Some(person.display_name())),
+        ("title", person.title.clone()),
+        ("department", person.department.clone()),
+        ("organization", Some(tenant.company.clone())),
+        ("primaryPhone", person.phone.clone()),
+        ("manager", manager.map(Person::display_name)),
+        ("managerId", manager.map(|m| m.id.clone())),
+    ] {
+        if let Some(value) = value {
+            profile.insert(key.into(), Value::String(value));
+        }
+    }
+    let status = status(person.status);
+    // A staged user has never signed in; a deprovisioned one has had everything revoked.
+    let active_ever = status != UserStatus::Staged;
+    let signed_in = active_ever && status != UserStatus::Deprovisioned;
+    let (provider, provider_name) = match directory {
+        Some(directory) => (ProviderType::ActiveDirectory, directory.to_string()),
+        None => (ProviderType::Okta, "OKTA".to_string()),
+    };
+    let first = person.given.as_deref().unwrap_or(person.username());
+    SimUser {
+        id: person.id.clone(),
+        status,
+        profile,
+        provider,
+        provider_name,
+        password: active_ever.then(|| format!("Seeded-{first}-Pw1!")),
+        factors: person.mfa.iter().map(|m| factor(&login, m)).collect(),
+        roles: person.roles.clone(),
+        sessions: if signed_in { 2 } else { 0 },
+        oauth_tokens: u32::from(signed_in),
+        remembered_devices: u32::from(signed_in),
+        reset_token: None,
+        created: at(400),
+        activated: active_ever.then(|| at(399)),
+        status_changed: Some(at(30)),
+        last_login: active_ever.then(|| at(1)),
+        last_updated: at(30),
+        password_changed: active_ever.then(|| at(90)),
+    }
+}
+
+/// An MFA method as the Okta factor it is: Okta Verify's push and code factors share an
+/// enrolment; a code without one is Google Authenticator's.
+fn factor(login: &str, method: &MfaMethod) -> SimFactor {
+    let (factor_type, provider, profile, created) = match method.kind {
+        MfaKind::Push => (
+            "push",
+            "OKTA",
+            json!({
+                "credentialId": login,
+                "deviceType": "SmartPhone_IPhone",
+                "name": method.label,
+                "platform": "IOS",
+                "version": "9.0",
+            }),
+            at(200),
+        ),
+        MfaKind::Totp => (
+            "token:software:totp",
+            if method.enrollment.is_some() {
+                "OKTA"
+            } else {
+                "GOOGLE"
+            },
+            json!({"credentialId": login}),
+            at(200),
+        ),
+        MfaKind::Phone => ("sms", "OKTA", json!({"phoneNumber": method.phone}), at(150)),
+        MfaKind::Fido2 => (
+            "webauthn",
+            "FIDO",
+            json!({
+                "authenticatorName": method.model.as_ref().or(method.label.as_ref()),
+                "credentialId": method.id,
+            }),
+            at(200),
+        ),
+        MfaKind::Email => ("email", "OKTA", json!({"email": method.email}), at(200)),
+    };
+    SimFactor {
+        id: method.id.clone(),
+        factor_type: factor_type.into(),
+        provider: provider.into(),
+        status: "ACTIVE".into(),
+        profile,
+        okta_verify_enrollment: method.enrollment.clone(),
+        created,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::World;
+
+    fn globex() -> &'static Tenant {
+        World::builtin().tenant("globex").expect("globex")
+    }
+
+    #[test]
+    fn handles_agree_with_the_world() {
+        let tenant = globex();
+        assert_eq!(GLOBEX_DOMAIN, tenant.domain);
+        let okta = tenant.okta.as_ref().expect("okta");
+        assert_eq!(super::super::GLOBEX_API_TOKEN, okta.api_token);
+        assert_eq!(super::super::GLOBEX_CLIENT_ID, okta.client_id);
+        for (handle, key) in [
+            (ids::HANK, "hank.scorpio"),
+            (ids::WAYLON, "waylon.smithers"),
+            (ids::LENNY, "lenny.leonard"),
+            (ids::CARL, "carl.carlson"),
+            (ids::FRANK, "frank.grimes"),
+            (ids::MINDY, "mindy.simmons"),
+            (ids::HOMER, "homer.simpson"),
+            (ids::LISA, "lisa.simpson"),
+            (ids::MARGE, "marge.simpson"),
+            (ids::BART, "bart.simpson"),
+            (ids::OTTO, "otto.mann"),
+        ] {
+            assert_eq!(
+                Some(handle),
+                tenant.person(key).map(|p| p.id.as_str()),
+                "{key}"
+            );
+        }
+        for (handle, name) in [
+            (ids::EVERYONE, "Everyone"),
+            (ids::ENGINEERING, "Engineering"),
+            (ids::SALES, "Sales"),
+            (ids::VPN, "VPN Users"),
+            (ids::FINANCE, "Finance"),
+            (ids::AD_ADMINS, "GLOBEX Domain Admins"),
+            (ids::OKTA_ADMINS, "Okta Admins"),
+        ] {
+            let group = tenant.groups.iter().find(|g| g.name == name);
+            assert_eq!(Some(handle), group.map(|g| g.id.as_str()), "{name}");
+        }
+    }
 }

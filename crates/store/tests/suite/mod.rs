@@ -1,0 +1,1106 @@
+//! The behaviour every backend shows: one async fn per behaviour, run by `behaviour.rs` against
+//! SQLite and PostgreSQL alike. The in-memory `MemoryStore` is the reference: where it helps, a
+//! scenario runs on both and the answers are compared.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use stackhand_core::approval::{Approval, ApprovalId, ApprovalStatus, Operation};
+use stackhand_core::audit::{
+    AuditEvent, AuditKey, AuditKeys, AuditKind, AuditRecord, AuditSink, BreakKind, GENESIS_MAC,
+};
+use stackhand_core::directory::{MemoryStaffDirectory, RoleScope, StaffMember};
+use stackhand_core::engine::{
+    Claim, Engine, EngineStore, Failure, KeyState, MemoryStore, Receipt, Reservation, Started,
+    Transition,
+};
+use stackhand_core::memory::MemoryConnector;
+use stackhand_core::policy::{Approver, CapLimit, Decision, Effect, PolicyLoader, RuleId};
+use stackhand_core::*;
+use stackhand_store::Store;
+
+use crate::support::{Db, keys};
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+fn tenant(name: &str) -> TenantId {
+    TenantId::new(name).unwrap()
+}
+
+fn key(name: &str) -> IdempotencyKey {
+    IdempotencyKey::new(name).unwrap()
+}
+
+fn request(tenant: &TenantId, key_name: &str) -> ActionRequest {
+    ActionRequest::new(
+        key(key_name),
+        tenant.clone(),
+        ActionId::from_static("identity.add_to_group"),
+        &json!({ "user": "jane@acme.example", "group": "Sales" }),
+        Principal::agent("stackhand"),
+    )
+    .unwrap()
+    .with_reason("ticket 42")
+}
+
+fn plan(tenant: &TenantId) -> Plan {
+    let mut plan = Plan::new(
+        ActionId::from_static("identity.add_to_group"),
+        tenant.clone(),
+        "add jane to Sales",
+    );
+    plan.changes.push(Change::new(
+        "user:jane",
+        "groups",
+        Some(json!([])),
+        Some(json!(["Sales"])),
+    ));
+    plan.state_before = json!({ "groups": [] });
+    plan
+}
+
+fn approval(tenant: &TenantId, created: DateTime<Utc>, ttl: Duration) -> Approval {
+    Approval {
+        id: ApprovalId::new(),
+        tenant: tenant.clone(),
+        operation: Operation::Execute,
+        request: request(tenant, &format!("req-{}", uuid::Uuid::new_v4().simple())),
+        plan: plan(tenant),
+        decision: Decision::new(
+            Effect::RequireApproval {
+                approvers: vec![Approver::Role("msp.lead".into())],
+            },
+            RuleId::new("groups-need-a-lead"),
+            "a lead approves group changes",
+        ),
+        approvers: vec![Approver::Role("msp.lead".into())],
+        created,
+        expires: created + ttl,
+        status: ApprovalStatus::Pending,
+    }
+}
+
+fn approved(by: &str) -> ApprovalStatus {
+    ApprovalStatus::Approved {
+        by: by.into(),
+        at: Utc::now(),
+    }
+}
+
+fn cap(id: &str, max: u32, window_seconds: u64) -> CapLimit {
+    CapLimit {
+        id: RuleId::new(id),
+        max,
+        window_seconds,
+    }
+}
+
+fn started(tenant: &TenantId) -> Box<Started> {
+    Box::new(Started {
+        operation: Operation::Execute,
+        request: request(tenant, "k"),
+        plan: plan(tenant),
+        decision: Decision::new(Effect::Allow, RuleId::new("r"), "allowed"),
+        approved_by: Some("lead@msp.example".into()),
+        at: Utc::now(),
+    })
+}
+
+/// Every state a key can be in, with everything each carries.
+fn every_key_state(tenant: &TenantId) -> Vec<KeyState> {
+    let failure = Error::new(ErrorKind::Transient, "vendor timed out");
+    let mut outcome = Outcome::new(StepStatus::Failed).with_message("try again later");
+    outcome.changes = plan(tenant).changes;
+    outcome.state_after = json!({ "groups": ["Sales"], "n": 1.5, "big": u64::MAX });
+    vec![
+        KeyState::InFlight,
+        KeyState::Executing {
+            started: started(tenant),
+        },
+        KeyState::InDoubt {
+            started: started(tenant),
+            reason: "the store went away".into(),
+        },
+        KeyState::Executed {
+            receipt: Box::new(Receipt {
+                operation: Operation::Undo,
+                request: request(tenant, "k"),
+                plan: plan(tenant),
+                decision: Decision::new(Effect::Allow, RuleId::new("r"), "allowed"),
+                approved_by: None,
+                outcome,
+                failure: Some(Failure::from(&failure)),
+            }),
+        },
+        KeyState::Pending {
+            approval: ApprovalId::new(),
+        },
+        KeyState::Denied {
+            decision: Decision::deny(RuleId::new("no-policy"), "no policy"),
+        },
+    ]
+}
+
+fn json_of<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap()
+}
+
+/// A result in a form two stores' answers can be compared in: the value's JSON or the error's
+/// kind and message (without the store's own prefix and source).
+fn outcome_of<T: std::fmt::Debug>(result: &std::result::Result<T, &Error>) -> String {
+    match result {
+        Ok(value) => format!("ok {value:?}"),
+        Err(e) => format!("err {} {}", e.kind(), e.message()),
+    }
+}
+
+fn claim_label(claim: &Claim) -> String {
+    match claim {
+        Claim::New => "new".into(),
+        Claim::Seen(state) => format!("seen {}", json_of(state)),
+    }
+}
+
+fn record(tenant: &TenantId, n: usize) -> AuditRecord {
+    AuditRecord {
+        tenant: tenant.clone(),
+        at: Utc::now(),
+        kind: AuditKind::Decided,
+        request: Some(key(&format!("k{n}"))),
+        action: Some(ActionId::from_static("identity.unlock")),
+        actor: Some(format!("actor-{n}")),
+        data: json!({ "n": n, "params": { "password": "hunter2" }, "ratio": 0.1, "nested": { "z": 1, "a": [1, 2] } }),
+    }
+}
+
+fn key_of(tenant: &TenantId) -> AuditKey {
+    keys().key(tenant).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// idempotency keys
+
+/// Claim, settle, state and release answer exactly as the in-memory reference does, step by step.
+pub async fn keys_behave_like_the_memory_store(db: &Db) {
+    let store = db.store().await;
+    let memory = MemoryStore::new();
+    let (acme, other) = (tenant("acme"), tenant("other"));
+    let executing = KeyState::Executing {
+        started: started(&acme),
+    };
+
+    macro_rules! both {
+        ($what:literal, |$s:ident| $call:expr) => {{
+            let theirs = {
+                let $s: &dyn EngineStore = &memory;
+                $call.await
+            };
+            let ours = {
+                let $s: &dyn EngineStore = &store;
+                $call.await
+            };
+            (theirs, ours, $what)
+        }};
+    }
+    macro_rules! same {
+        ($what:literal, |$s:ident| $call:expr, $label:expr) => {{
+            let (theirs, ours, what) = both!($what, |$s| $call);
+            let label = $label;
+            let t = theirs.as_ref().map(label);
+            let o = ours.as_ref().map(label);
+            assert_eq!(
+                outcome_of(&t),
+                outcome_of(&o),
+                "{what}: memory {theirs:?}, {} store {ours:?}",
+                db.kind
+            );
+            ours.err()
+        }};
+    }
+
+    same!(
+        "first claim",
+        |s| s.claim(&acme, &key("k1"), "fp-1"),
+        claim_label
+    );
+    same!(
+        "same request again",
+        |s| s.claim(&acme, &key("k1"), "fp-1"),
+        claim_label
+    );
+    let conflict = same!(
+        "other request",
+        |s| s.claim(&acme, &key("k1"), "fp-2"),
+        claim_label
+    );
+    assert_eq!(conflict.unwrap().kind(), ErrorKind::Conflict);
+    same!(
+        "other tenant, same key",
+        |s| s.claim(&other, &key("k1"), "fp-2"),
+        claim_label
+    );
+    same!(
+        "state in flight",
+        |s| s.state(&acme, &key("k1")),
+        |v: &Option<KeyState>| json_of(v)
+    );
+    same!(
+        "state unknown",
+        |s| s.state(&acme, &key("nope")),
+        |v: &Option<KeyState>| json_of(v)
+    );
+    same!(
+        "settle executing",
+        |s| s.settle(&acme, &key("k1"), executing.clone()),
+        |v: &()| *v
+    );
+    same!(
+        "seen executing",
+        |s| s.claim(&acme, &key("k1"), "fp-1"),
+        claim_label
+    );
+    same!(
+        "release executing",
+        |s| s.release(&acme, &key("k1")),
+        |v: &bool| *v
+    );
+    same!(
+        "still executing",
+        |s| s.state(&acme, &key("k1")),
+        |v: &Option<KeyState>| json_of(v)
+    );
+    same!(
+        "release in flight",
+        |s| s.release(&other, &key("k1")),
+        |v: &bool| *v
+    );
+    same!(
+        "released is gone",
+        |s| s.state(&other, &key("k1")),
+        |v: &Option<KeyState>| json_of(v)
+    );
+    same!(
+        "claim after release",
+        |s| s.claim(&other, &key("k1"), "fp-3"),
+        claim_label
+    );
+    same!(
+        "release unknown",
+        |s| s.release(&acme, &key("nope")),
+        |v: &bool| *v
+    );
+    let missing = same!(
+        "settle unclaimed",
+        |s| s.settle(&acme, &key("nope"), KeyState::InFlight),
+        |v: &()| *v
+    );
+    let missing = missing.unwrap();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    assert!(missing.message().contains("never claimed"), "{missing}");
+}
+
+/// Every key state, with its receipt, plan and decision, reads back exactly as it was settled.
+pub async fn key_states_round_trip(db: &Db) {
+    let store = db.store().await;
+    let acme = tenant("acme");
+    for (n, state) in every_key_state(&acme).into_iter().enumerate() {
+        let k = key(&format!("k{n}"));
+        assert!(matches!(
+            store.claim(&acme, &k, "fp").await.unwrap(),
+            Claim::New
+        ));
+        store.settle(&acme, &k, state.clone()).await.unwrap();
+        let back = store.state(&acme, &k).await.unwrap().unwrap();
+        assert_eq!(json_of(&back), json_of(&state));
+        match store.claim(&acme, &k, "fp").await.unwrap() {
+            Claim::Seen(seen) => assert_eq!(json_of(&seen), json_of(&state)),
+            Claim::New => panic!("key {k} claimed twice"),
+        }
+        // Only an in-flight key is ever released.
+        assert_eq!(
+            store.release(&acme, &k).await.unwrap(),
+            matches!(state, KeyState::InFlight)
+        );
+    }
+}
+
+/// Of many tasks claiming one key at once on separate connections, exactly one claims it.
+pub async fn concurrent_claims_have_one_winner(db: &Db) {
+    let stores = [Arc::new(db.store().await), Arc::new(db.store().await)];
+    let acme = tenant("acme");
+    let tasks: Vec<_> = (0..16)
+        .map(|n| {
+            let store = stores[n % 2].clone();
+            let acme = acme.clone();
+            tokio::spawn(async move { store.claim(&acme, &key("race"), "fp").await.unwrap() })
+        })
+        .collect();
+    let mut new = 0;
+    for task in tasks {
+        if matches!(task.await.unwrap(), Claim::New) {
+            new += 1;
+        }
+    }
+    assert_eq!(new, 1, "{} claims of one key won", new);
+}
+
+// ---------------------------------------------------------------------------------------------
+// approvals
+
+/// Insert refuses an id twice; resolve is a compare-and-swap; pending lists a tenant's waiting,
+/// unexpired approvals oldest first.
+pub async fn approvals_insert_resolve_and_list(db: &Db) {
+    let store = db.store().await;
+    let (acme, other) = (tenant("acme"), tenant("other"));
+    let now = Utc::now();
+    let hour = Duration::hours(1);
+
+    let newest = approval(&acme, now - Duration::minutes(1), hour);
+    let oldest = approval(&acme, now - Duration::minutes(30), hour);
+    let expired = approval(&acme, now - Duration::hours(2), hour);
+    let elsewhere = approval(&other, now - Duration::minutes(5), hour);
+    let resolved = approval(&acme, now - Duration::minutes(10), hour);
+    for a in [&newest, &oldest, &expired, &elsewhere, &resolved] {
+        store.insert_approval(a).await.unwrap();
+    }
+    let again = store.insert_approval(&newest).await.unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::Conflict);
+    assert!(again.message().contains("already exists"), "{again}");
+
+    // Read back exactly.
+    assert_eq!(
+        store.approval(newest.id).await.unwrap().as_ref(),
+        Some(&newest)
+    );
+    assert_eq!(store.approval(ApprovalId::new()).await.unwrap(), None);
+
+    // The compare-and-swap.
+    let to = approved("lead@msp.example");
+    match store
+        .resolve_approval(resolved.id, to.clone())
+        .await
+        .unwrap()
+    {
+        Transition::Done(a) => {
+            assert_eq!(a.status, to);
+            assert_eq!(a.request, resolved.request);
+        }
+        other => panic!("the first resolution lost: {other:?}"),
+    }
+    let denied = ApprovalStatus::Denied {
+        by: "other@msp.example".into(),
+        at: Utc::now(),
+        reason: "late".into(),
+    };
+    match store.resolve_approval(resolved.id, denied).await.unwrap() {
+        Transition::AlreadyResolved(a) => assert_eq!(a.status, to),
+        other => panic!("a second resolution won: {other:?}"),
+    }
+    assert_eq!(
+        store.approval(resolved.id).await.unwrap().unwrap().status,
+        to
+    );
+    let unknown = store
+        .resolve_approval(ApprovalId::new(), approved("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.kind(), ErrorKind::NotFound);
+
+    // Pending: this tenant's, not resolved, not expired, oldest first; the same as memory's.
+    let ids = |list: Vec<Approval>| list.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    let pending = store.pending_approvals(&acme, now).await.unwrap();
+    assert_eq!(ids(pending.clone()), vec![oldest.id, newest.id]);
+    assert_eq!(pending[0], oldest);
+    let memory = MemoryStore::new();
+    for a in [&newest, &oldest, &expired, &elsewhere, &resolved] {
+        memory.insert_approval(a).await.unwrap();
+    }
+    memory
+        .resolve_approval(resolved.id, to.clone())
+        .await
+        .unwrap();
+    for at in [
+        now,
+        now + Duration::minutes(59),
+        now + hour,
+        now - Duration::hours(3),
+    ] {
+        assert_eq!(
+            ids(store.pending_approvals(&acme, at).await.unwrap()),
+            ids(memory.pending_approvals(&acme, at).await.unwrap()),
+            "pending at {at}"
+        );
+    }
+    assert_eq!(
+        ids(store.pending_approvals(&other, now).await.unwrap()),
+        vec![elsewhere.id]
+    );
+    // An approval expiring exactly now is no longer pending.
+    assert_eq!(
+        ids(store
+            .pending_approvals(&acme, oldest.expires)
+            .await
+            .unwrap()),
+        vec![newest.id]
+    );
+}
+
+/// Many approvers resolving one approval at once, on separate connections and stores: exactly
+/// one wins, and every loser is told the winner's answer.
+pub async fn concurrent_resolutions_have_one_winner(db: &Db) {
+    let stores = [Arc::new(db.store().await), Arc::new(db.store().await)];
+    let acme = tenant("acme");
+    for round in 0..4 {
+        let pending = approval(&acme, Utc::now(), Duration::hours(1));
+        stores[0].insert_approval(&pending).await.unwrap();
+        let tasks: Vec<_> = (0..12)
+            .map(|n| {
+                let store = stores[n % 2].clone();
+                let to = if n % 3 == 0 {
+                    ApprovalStatus::Denied {
+                        by: format!("lead{n}"),
+                        at: Utc::now(),
+                        reason: "no".into(),
+                    }
+                } else {
+                    approved(&format!("lead{n}"))
+                };
+                tokio::spawn(async move { store.resolve_approval(pending.id, to).await.unwrap() })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        let mut told = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                Transition::Done(a) => winners.push(a.status),
+                Transition::AlreadyResolved(a) => told.push(a.status),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: {} winners", winners.len());
+        assert!(told.iter().all(|s| *s == winners[0]), "round {round}");
+        assert_eq!(
+            stores[1]
+                .approval(pending.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            winners[0]
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// caps
+
+/// Reservations over a sliding window, all or nothing across caps, released on request, per
+/// tenant; the same answers as the in-memory reference at every step.
+pub async fn caps_reserve_over_a_sliding_window(db: &Db) {
+    let store = db.store().await;
+    let memory = MemoryStore::new();
+    let (acme, other) = (tenant("acme"), tenant("other"));
+    let t0 = Utc::now();
+    let hourly = cap("cap-hourly", 2, 3600);
+    let burst = cap("cap-burst", 1, 60);
+    let roomy = cap("cap-roomy", 10, 3600);
+
+    let label = |r: &Reservation| match r {
+        Reservation::Granted(_) => "granted".to_string(),
+        Reservation::Full(cap) => format!("full {}", cap.id),
+    };
+    let mut granted = Vec::new();
+    let steps: Vec<(&str, &TenantId, Vec<CapLimit>, DateTime<Utc>)> = vec![
+        ("first", &acme, vec![hourly.clone()], t0),
+        (
+            "second",
+            &acme,
+            vec![hourly.clone()],
+            t0 + Duration::seconds(1),
+        ),
+        (
+            "third is full",
+            &acme,
+            vec![hourly.clone()],
+            t0 + Duration::seconds(2),
+        ),
+        (
+            "other tenant",
+            &other,
+            vec![hourly.clone()],
+            t0 + Duration::seconds(2),
+        ),
+        // All or nothing: roomy has room, hourly does not, so roomy is not charged either.
+        (
+            "both, one full",
+            &acme,
+            vec![roomy.clone(), hourly.clone()],
+            t0 + Duration::seconds(3),
+        ),
+        (
+            "burst",
+            &acme,
+            vec![burst.clone(), roomy.clone()],
+            t0 + Duration::seconds(3),
+        ),
+        (
+            "burst full",
+            &acme,
+            vec![roomy.clone(), burst.clone()],
+            t0 + Duration::seconds(4),
+        ),
+        // Exactly one window after the first slot, it has left the window.
+        (
+            "window slid",
+            &acme,
+            vec![hourly.clone()],
+            t0 + Duration::seconds(3600),
+        ),
+        (
+            "and is full again",
+            &acme,
+            vec![hourly.clone()],
+            t0 + Duration::seconds(3600),
+        ),
+        (
+            "burst window slid",
+            &acme,
+            vec![burst.clone()],
+            t0 + Duration::seconds(64),
+        ),
+        ("no caps", &acme, vec![], t0),
+    ];
+    for (what, t, caps, at) in steps {
+        let ours = store.reserve(t, &caps, at).await.unwrap();
+        let theirs = memory.reserve(t, &caps, at).await.unwrap();
+        assert_eq!(label(&ours), label(&theirs), "{what}");
+        if let Reservation::Full(full) = &ours {
+            assert!(caps.contains(full), "{what}: named a cap it was not given");
+        }
+        if let (Reservation::Granted(a), Reservation::Granted(b)) = (ours, theirs) {
+            granted.push((what, t.clone(), a, b));
+        }
+    }
+    // roomy was charged only by the "burst" grant: 9 slots left.
+    for n in 0..9 {
+        let at = t0 + Duration::seconds(10);
+        assert!(
+            matches!(
+                store
+                    .reserve(&acme, std::slice::from_ref(&roomy), at)
+                    .await
+                    .unwrap(),
+                Reservation::Granted(_)
+            ),
+            "roomy slot {n}"
+        );
+    }
+    assert_eq!(
+        store
+            .reserve(
+                &acme,
+                std::slice::from_ref(&roomy),
+                t0 + Duration::seconds(10)
+            )
+            .await
+            .unwrap(),
+        Reservation::Full(roomy.clone())
+    );
+
+    // Releasing the "window slid" reservation gives its hourly slot back.
+    let (_, t, ours, theirs) = granted
+        .iter()
+        .find(|(w, ..)| *w == "window slid")
+        .unwrap()
+        .clone();
+    store.release_reservation(&t, ours).await.unwrap();
+    memory.release_reservation(&t, theirs).await.unwrap();
+    let at = t0 + Duration::seconds(3601);
+    assert_eq!(
+        label(
+            &store
+                .reserve(&acme, std::slice::from_ref(&hourly), at)
+                .await
+                .unwrap()
+        ),
+        label(
+            &memory
+                .reserve(&acme, std::slice::from_ref(&hourly), at)
+                .await
+                .unwrap()
+        ),
+    );
+    // Fill the window again; releasing under another tenant's name frees nothing.
+    let Reservation::Granted(last) = store
+        .reserve(&acme, std::slice::from_ref(&hourly), at)
+        .await
+        .unwrap()
+    else {
+        panic!("the second hourly slot was refused");
+    };
+    assert_eq!(
+        store
+            .reserve(&acme, std::slice::from_ref(&hourly), at)
+            .await
+            .unwrap(),
+        Reservation::Full(hourly.clone())
+    );
+    store.release_reservation(&other, last).await.unwrap();
+    assert_eq!(
+        store
+            .reserve(&acme, std::slice::from_ref(&hourly), at)
+            .await
+            .unwrap(),
+        Reservation::Full(hourly.clone())
+    );
+    store.release_reservation(&acme, last).await.unwrap();
+    assert!(matches!(
+        store
+            .reserve(&acme, std::slice::from_ref(&hourly), at)
+            .await
+            .unwrap(),
+        Reservation::Granted(_)
+    ));
+}
+
+/// Many tasks on two stores racing for the last slots of a cap: exactly `max` are granted; two
+/// caps taken in opposite orders never deadlock and never overshoot.
+pub async fn concurrent_reservations_never_overshoot(db: &Db) {
+    let stores = [Arc::new(db.store().await), Arc::new(db.store().await)];
+    let acme = tenant("acme");
+    let now = Utc::now();
+    let (a, b) = (cap("cap-a", 5, 3600), cap("cap-b", 7, 3600));
+    // Take all but one slot of cap-a first, so the race is for the last one.
+    for _ in 0..4 {
+        stores[0]
+            .reserve(&acme, std::slice::from_ref(&a), now)
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (0..16)
+        .map(|n| {
+            let store = stores[n % 2].clone();
+            let (acme, a) = (acme.clone(), a.clone());
+            tokio::spawn(async move { store.reserve(&acme, &[a], now).await.unwrap() })
+        })
+        .collect();
+    let mut granted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Reservation::Granted(_) => granted += 1,
+            Reservation::Full(full) => assert_eq!(full.id.as_str(), "cap-a"),
+        }
+    }
+    assert_eq!(granted, 1, "the last slot of cap-a went to {granted} tasks");
+
+    let (c, d) = (cap("cap-c", 5, 3600), b);
+    let tasks: Vec<_> = (0..20)
+        .map(|n| {
+            let store = stores[n % 2].clone();
+            let caps = if n % 2 == 0 {
+                vec![c.clone(), d.clone()]
+            } else {
+                vec![d.clone(), c.clone()]
+            };
+            let acme = acme.clone();
+            tokio::spawn(async move { store.reserve(&acme, &caps, now).await.unwrap() })
+        })
+        .collect();
+    let mut granted = 0;
+    for task in tasks {
+        if matches!(task.await.unwrap(), Reservation::Granted(_)) {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, 5, "cap-c (max 5) let {granted} through");
+    // cap-d took exactly those 5 of its 7.
+    for _ in 0..2 {
+        assert!(matches!(
+            stores[1]
+                .reserve(&acme, std::slice::from_ref(&d), now)
+                .await
+                .unwrap(),
+            Reservation::Granted(_)
+        ));
+    }
+    assert_eq!(
+        stores[1]
+            .reserve(&acme, std::slice::from_ref(&d), now)
+            .await
+            .unwrap(),
+        Reservation::Full(d)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// audit
+
+/// Appends seal one chain per tenant, in order, redacted, anchored by a head sealed with the
+/// tenant's key; the chain verifies and continues from another store.
+pub async fn audit_chains_are_sealed_ordered_and_anchored(db: &Db) {
+    let store = db.store().await;
+    let (acme, other) = (tenant("acme"), tenant("other"));
+    let mut sealed = Vec::new();
+    for n in 0..5 {
+        sealed.push(store.append(record(&acme, n)).await.unwrap());
+    }
+    let first_other = store.append(record(&other, 0)).await.unwrap();
+    assert_eq!(
+        (first_other.seq, first_other.prev_mac.as_str()),
+        (1, GENESIS_MAC)
+    );
+    assert!(first_other.is_sealed_with(&key_of(&other)));
+    assert!(!first_other.is_sealed_with(&key_of(&acme)));
+
+    let events = store.events(&acme).await.unwrap();
+    assert_eq!(events, sealed);
+    for (i, event) in events.iter().enumerate() {
+        assert_eq!(event.seq, i as u64 + 1);
+        assert_eq!(
+            event.record.actor.as_deref(),
+            Some(format!("actor-{i}").as_str())
+        );
+        assert!(event.is_sealed_with(&key_of(&acme)));
+        assert_eq!(event.record.data["params"]["password"], "[REDACTED]");
+        if i > 0 {
+            assert_eq!(event.prev_mac, events[i - 1].mac);
+        }
+    }
+    let head = store.audit_head(&acme).await.unwrap().unwrap();
+    assert_eq!((head.seq, &head.event_mac), (5, &events[4].mac));
+    assert!(head.is_sealed_with(&key_of(&acme)));
+    let summary = store.verify_tenant(&acme).await.unwrap().unwrap();
+    assert_eq!((summary.events, summary.unanchored), (5, 0));
+    assert_eq!(summary.head, events[4].mac);
+    assert_eq!(
+        store.audit_tenants().await.unwrap(),
+        vec![acme.clone(), other.clone()]
+    );
+    let never = tenant("never");
+    assert_eq!(
+        store.verify_tenant(&never).await.unwrap().unwrap().events,
+        0
+    );
+    assert!(store.events(&never).await.unwrap().is_empty());
+    assert!(store.audit_head(&never).await.unwrap().is_none());
+
+    // No secret reached the database.
+    let leaked = db
+        .exec("UPDATE audit_events SET actor = actor WHERE body LIKE '%hunter2%'")
+        .await;
+    assert_eq!(leaked, 0);
+
+    // Another store (another process) continues the same chain.
+    let second = db.store().await;
+    let sixth = second.append(record(&acme, 5)).await.unwrap();
+    assert_eq!((sixth.seq, &sixth.prev_mac), (6, &events[4].mac));
+    assert_eq!(store.verify_tenant(&acme).await.unwrap().unwrap().events, 6);
+}
+
+/// Appenders on two stores (two pools, as two processes would be) and many tasks: one chain,
+/// no fork, every event there exactly once.
+pub async fn concurrent_appends_never_fork_a_chain(db: &Db) {
+    let stores = [Arc::new(db.store().await), Arc::new(db.store().await)];
+    let acme = tenant("acme");
+    // One event first, so both stores have verified the chain before the race, and one store
+    // that starts cold during it.
+    stores[0].append(record(&acme, 0)).await.unwrap();
+    let cold = Arc::new(db.store().await);
+    let tasks: Vec<_> = (1..=30)
+        .map(|n| {
+            let store = match n % 3 {
+                0 => stores[0].clone(),
+                1 => stores[1].clone(),
+                _ => cold.clone(),
+            };
+            let acme = acme.clone();
+            tokio::spawn(async move { store.append(record(&acme, n)).await.unwrap() })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap().seq);
+    }
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (2..=31).collect::<Vec<u64>>(),
+        "every append got its own seq"
+    );
+    let summary = stores[1].verify_tenant(&acme).await.unwrap().unwrap();
+    assert_eq!((summary.events, summary.unanchored), (31, 0));
+    let events = stores[0].events(&acme).await.unwrap();
+    let mut actors: Vec<usize> = events
+        .iter()
+        .map(|e| {
+            e.record.actor.as_ref().unwrap()["actor-".len()..]
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    actors.sort_unstable();
+    assert_eq!(actors, (0..=30).collect::<Vec<_>>(), "each record once");
+    assert_eq!(stores[0].audit_head(&acme).await.unwrap().unwrap().seq, 31);
+}
+
+/// Edits, deletions and a removed head made behind the store's back are found and named, and a
+/// store refuses to append to a chain that does not verify.
+pub async fn tampering_is_detected_and_appends_refused(db: &Db) {
+    let store = db.store().await;
+    let acme = tenant("acme");
+    for n in 0..4 {
+        store.append(record(&acme, n)).await.unwrap();
+    }
+
+    // An edited event.
+    db.exec(
+        "UPDATE audit_events SET body = replace(body, 'actor-2', 'mallory') \
+         WHERE tenant = 'acme' AND seq = 3",
+    )
+    .await;
+    let broken = store.verify_tenant(&acme).await.unwrap().unwrap_err();
+    assert_eq!(
+        (broken.seq, broken.kind),
+        (3, BreakKind::Edited),
+        "{broken}"
+    );
+    let fresh = db.store().await;
+    let refused = fresh.append(record(&acme, 9)).await.unwrap_err();
+    assert!(
+        refused.message().contains("refusing to append"),
+        "{refused}"
+    );
+    assert!(refused.message().contains("seq 3"), "{refused}");
+    db.exec(
+        "UPDATE audit_events SET body = replace(body, 'mallory', 'actor-2') \
+         WHERE tenant = 'acme' AND seq = 3",
+    )
+    .await;
+    assert!(store.verify_tenant(&acme).await.unwrap().is_ok());
+
+    // The last event removed: the log is shorter than its head. The store that already verified
+    // this chain refuses too, from the check every append makes under the lock.
+    db.exec("DELETE FROM audit_events WHERE tenant = 'acme' AND seq = 4")
+        .await;
+    let broken = store.verify_tenant(&acme).await.unwrap().unwrap_err();
+    assert_eq!(
+        (broken.seq, broken.kind),
+        (4, BreakKind::Truncated),
+        "{broken}"
+    );
+    let refused = store.append(record(&acme, 9)).await.unwrap_err();
+    assert!(
+        refused.message().contains("refusing to append"),
+        "{refused}"
+    );
+    assert_eq!(
+        store.events(&acme).await.unwrap().len(),
+        3,
+        "nothing was appended"
+    );
+
+    // The head removed: fails closed.
+    db.exec("DELETE FROM audit_heads WHERE tenant = 'acme'")
+        .await;
+    let broken = store.verify_tenant(&acme).await.unwrap().unwrap_err();
+    assert_eq!(broken.kind, BreakKind::HeadMissing, "{broken}");
+    assert!(store.append(record(&acme, 9)).await.is_err());
+    // ... and the tenant is still listed, so the loss shows when everything is verified.
+    assert_eq!(store.audit_tenants().await.unwrap(), vec![acme.clone()]);
+
+    // A forged head (sealed with another tenant's key) is named as forged.
+    let events = store.events(&acme).await.unwrap();
+    let forged = stackhand_core::audit::AuditHead::seal(&events[2], &key_of(&tenant("other")));
+    db.exec(&format!(
+        "INSERT INTO audit_heads (tenant, seq, event_mac, mac) VALUES ('acme', 3, '{}', '{}')",
+        forged.event_mac, forged.mac
+    ))
+    .await;
+    let broken = store.verify_tenant(&acme).await.unwrap().unwrap_err();
+    assert_eq!(broken.kind, BreakKind::HeadForged, "{broken}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// the engine on the store
+
+/// An engine keeping its keys, approvals, caps and audit trail in the store runs requests end to
+/// end; a second engine on a second store (another process) approves, and a retry replays.
+pub async fn an_engine_runs_end_to_end_on_the_store(db: &Db) {
+    let policy = PolicyLoader::new()
+        .add_str(
+            "acme.toml",
+            r#"
+            [scope]
+            tenant = "acme"
+
+            [[rules]]
+            id = "groups-need-a-lead"
+            actions = ["identity.add_to_group"]
+            effect = "approve"
+            approvers = [{ role = "msp.lead" }]
+
+            [[rules]]
+            id = "technicians-revoke"
+            actions = ["identity.revoke_sessions"]
+            effect = "allow"
+
+            [[caps]]
+            id = "cap-identity"
+            actions = ["identity.*"]
+            max_per_hour = 2
+            "#,
+        )
+        .build()
+        .unwrap();
+    let policy: Arc<dyn stackhand_core::Policy> = Arc::new(policy);
+    let staff = Arc::new(
+        MemoryStaffDirectory::new()
+            .with(
+                StaffMember::technician("tech@msp.example").role("msp.tech", RoleScope::AllTenants),
+            )
+            .with(
+                StaffMember::technician("lead@msp.example").role("msp.lead", RoleScope::AllTenants),
+            ),
+    );
+    let acme = tenant("acme");
+    let memory = MemoryConnector::demo(acme.clone());
+    let engine_on = |store: Arc<Store>| {
+        let engine = Engine::builder(policy.clone(), store.clone())
+            .store(store)
+            .staff(staff.clone())
+            .build();
+        engine
+            .add_tenant(
+                Tenant::new(acme.clone(), "Acme"),
+                ConnectorSet::new(acme.clone())
+                    .with(Arc::new(memory.clone()))
+                    .unwrap(),
+            )
+            .unwrap();
+        engine
+    };
+    let (first_store, second_store) = (Arc::new(db.store().await), Arc::new(db.store().await));
+    let (first, second) = (
+        engine_on(first_store.clone()),
+        engine_on(second_store.clone()),
+    );
+
+    // Needs a lead: waits, durably.
+    let add = ActionRequest::new(
+        key("ticket-1"),
+        acme.clone(),
+        ActionId::from_static("identity.add_to_group"),
+        &json!({ "user": "jane@acme.example", "group": "Sales" }),
+        Principal::agent("stackhand"),
+    )
+    .unwrap();
+    let pending = first.submit(add.clone()).await.unwrap();
+    let approval = pending.approval().expect("a lead must approve").clone();
+    let listed = second_store
+        .pending_approvals(&acme, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, approval.id);
+    assert!(matches!(
+        second_store.state(&acme, &key("ticket-1")).await.unwrap(),
+        Some(KeyState::Pending { approval: id }) if id == approval.id
+    ));
+
+    // The other engine approves; it executes once.
+    let lead = Principal::technician("lead@msp.example", &[]);
+    let done = second.approve(approval.id, &lead).await.unwrap();
+    assert_eq!(done.receipt().unwrap().outcome.status, StepStatus::Verified);
+    assert!(memory.state().members["g-sales"].contains(&"jane".to_string()));
+    // Approving again, on the first engine, replays instead of executing.
+    let again = first.approve(approval.id, &lead).await.unwrap();
+    assert_eq!(again.label(), "executed");
+    // So does resubmitting the request.
+    let replay = first.submit(add).await.unwrap();
+    assert!(matches!(replay, Submission::Duplicate(_)), "{replay:?}");
+    assert!(
+        first_store
+            .pending_approvals(&acme, Utc::now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The cap (2 an hour over identity.*) counts the approved execution: one more, then full.
+    let revoke = |k: &str| {
+        ActionRequest::new(
+            key(k),
+            acme.clone(),
+            ActionId::from_static("identity.revoke_sessions"),
+            &json!({ "user": "jane@acme.example" }),
+            Principal::technician("tech@msp.example", &[]),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        first.submit(revoke("ticket-2")).await.unwrap().label(),
+        "executed"
+    );
+    let capped = second.submit(revoke("ticket-3")).await.unwrap();
+    assert_eq!(
+        capped.denial().expect("the cap is full").rule.as_str(),
+        "cap-identity"
+    );
+    assert_eq!(memory.state().revoked_sessions.len(), 1);
+
+    // Every step is in the tenant's chain, which verifies from either store.
+    let kinds: Vec<AuditKind> = first_store
+        .events(&acme)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e: &AuditEvent| e.record.kind)
+        .collect();
+    for kind in [
+        AuditKind::PlanRecorded,
+        AuditKind::ApprovalRequested,
+        AuditKind::ApprovalGranted,
+        AuditKind::ExecutionStarted,
+        AuditKind::ExecutionSucceeded,
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?} missing from {kinds:?}");
+    }
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == AuditKind::ExecutionSucceeded)
+            .count(),
+        2
+    );
+    let summary = second_store.verify_tenant(&acme).await.unwrap().unwrap();
+    assert_eq!(summary.events as usize, kinds.len());
+    assert_eq!(first.audit_trail(&acme).await.unwrap().len(), kinds.len());
+}
+
+// ---------------------------------------------------------------------------------------------
+// failures
+
+/// A failure names what the store was doing, is classed (a closed pool is temporary), and never
+/// shows a password.
+pub async fn failures_say_what_failed(db: &Db) {
+    let store = db.store().await;
+    assert!(format!("{store:?}").contains(db.kind.as_str()));
+    store.close().await;
+    let err = store
+        .claim(&tenant("acme"), &key("k1"), "fp")
+        .await
+        .unwrap_err();
+    assert!(err.is_temporary(), "{err}");
+    assert!(
+        err.message()
+            .contains("claiming idempotency key k1 of tenant acme"),
+        "{err}"
+    );
+    assert_eq!(err.context_value("backend"), Some(db.kind.as_str()));
+    let err = store.append(record(&tenant("acme"), 1)).await.unwrap_err();
+    assert!(
+        err.message().contains("audit chain of tenant acme"),
+        "{err}"
+    );
+}
