@@ -376,11 +376,12 @@ async fn a_new_starter_is_documented_with_an_initial_password() {
 }
 
 #[tokio::test]
-async fn a_leaver_is_archived_and_the_undo_sends_nothing_hudu_does_not_document() {
+async fn a_leaver_is_archived_found_but_not_written_and_the_undo_sends_nothing() {
     let tenant = contoso();
     let d = docs(tenant).await;
     let leaver = tenant.person("eleanor.voss").expect("in the world");
-    let asset = d.find(&leaver.display_name()).await.expect("seeded");
+    let name = leaver.display_name();
+    let asset = d.find(&name).await.expect("seeded");
     assert_eq!(asset.id, leaver.asset_id.unwrap().to_string());
     assert!(!asset.archived);
 
@@ -392,8 +393,62 @@ async fn a_leaver_is_archived_and_the_undo_sends_nothing_hudu_does_not_document(
     .await;
     let id = leaver.asset_id.unwrap();
     assert!(d.sim.asset(id).unwrap().archived);
-    // Hudu lists archived assets only when asked, so the name finds nothing now.
-    assert_eq!(d.find(&leaver.display_name()).await, None);
+
+    // Hudu lists archived assets only when asked (`archived=true`): the name still finds the
+    // leaver's asset, through the second look-up, and says it is archived.
+    d.server.recorder().clear();
+    let found = d.find(&name).await.expect("the archived asset");
+    assert_eq!(found.id, id.to_string());
+    assert!(found.archived);
+    assert_eq!(found.fields, asset.fields);
+    let company = tenant.docs.id;
+    let query = format!("company_id={company}&name={}", urlencode(&name));
+    assert_eq!(
+        d.requests(),
+        [
+            format!("GET /api/v1/assets?{query}&page=1&page_size=25"),
+            format!("GET /api/v1/assets?{query}&archived=true&page=1&page_size=25"),
+        ]
+    );
+
+    // Documenting the leaver again is refused, naming the archived asset: it is neither edited
+    // nor duplicated.
+    let before = d.sim.asset(id).unwrap();
+    let refused = d
+        .submit(d.request(
+            "leaver-upsert",
+            "docs.upsert_user_asset",
+            json!({"company": tenant.company, "name": name, "fields": {"Title": "Consultant"}}),
+        ))
+        .await;
+    assert_eq!(refused.outcome.status, StepStatus::Failed);
+    let failure = refused.failure.as_ref().expect("a failure");
+    assert_eq!(failure.kind, ErrorKind::Conflict, "{failure:?}");
+    assert!(
+        failure.message.contains(&format!("(id {id})"))
+            && failure.message.contains("unarchive it in Hudu"),
+        "{failure:?}"
+    );
+    assert_eq!(
+        d.sim.asset(id).unwrap(),
+        before,
+        "the archived asset is unchanged"
+    );
+    assert_eq!(
+        d.sim
+            .assets_of(company)
+            .iter()
+            .filter(|a| a.name == name)
+            .count(),
+        1,
+        "no second asset"
+    );
+    let writes: Vec<String> = d
+        .requests()
+        .into_iter()
+        .filter(|r| !r.starts_with("GET "))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
 
     // The spec has no unarchive: the undo fails without a request, and the asset stays archived.
     let before = d.server.recorder().requests().len();
@@ -426,6 +481,10 @@ async fn a_leaver_is_archived_and_the_undo_sends_nothing_hudu_does_not_document(
     d.check_spec();
 }
 
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
 #[tokio::test]
 async fn every_tenants_people_are_found_by_name() {
     for tenant in [contoso(), globex()] {
@@ -446,6 +505,8 @@ async fn every_tenants_people_are_found_by_name() {
         for world_asset in &tenant.assets {
             let asset = d.find(&world_asset.name).await.expect("seeded");
             assert_eq!(asset.id, world_asset.id.to_string());
+            // An archived one too, through the `archived=true` look-up.
+            assert_eq!(asset.archived, world_asset.archived, "{}", world_asset.name);
         }
         assert_eq!(d.find("Nobody Here").await, None);
 
@@ -498,8 +559,8 @@ async fn an_article_is_written_in_the_company() {
 async fn throttling_is_retried_and_a_wrong_key_is_unauthorized() {
     let tenant = contoso();
     let person = tenant.staff().next().expect("staff");
-    // Every second request is throttled with Hudu's body; the connector retries after
-    // `Retry-After`.
+    // Every second request is throttled as Hudu throttles (`Retry later` as text, no
+    // `Retry-After`); the connector backs off (1 to 5 ms here) and sends it again.
     let d = docs_with(
         HuduSim::seeded(),
         Faults {

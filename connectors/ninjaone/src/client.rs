@@ -7,15 +7,15 @@
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use stackhand_core::{BuildContext, Error, Result};
+use stackhand_core::{BuildContext, Error, Result, TenantId};
 use stackhand_http::{Auth, ClientAuth, ClientCredentials, HttpClient, HttpHost};
 
 use crate::VENDOR;
 use crate::config::{NinjaOneConfig, SCOPES};
 use crate::error::NinjaOneErrorParser;
 use crate::models::{
-    Activities, AssetTag, AssetTags, CreateTag, DeviceSearchResults, ManageAssetTags, NinjaDevice,
-    RunScript,
+    Activities, AssetTag, AssetTags, CreateTag, DeviceSearchResults, ManageAssetTags, NinjaAlert,
+    NinjaDevice, RebootMode, RebootRequest, RunScript,
 };
 
 /// Devices asked of `GET /v2/devices/search` (`limit`): the search is not paged.
@@ -42,6 +42,18 @@ pub(crate) fn device_id(id: &str) -> Result<u32> {
                 "{VENDOR}: {id:?} is not a NinjaOne device id (a positive integer)"
             ))
         })
+}
+
+/// An alert uid from input: NinjaOne's alert uids are uuids (spec `format: uuid`).
+pub(crate) fn alert_uid(uid: &str) -> Result<String> {
+    let uid = uid.trim();
+    if is_uuid(uid) {
+        Ok(uid.to_ascii_lowercase())
+    } else {
+        Err(Error::invalid(format!(
+            "{VENDOR}: {uid:?} is not a NinjaOne alert uid (a uuid)"
+        )))
+    }
 }
 
 /// An asset tag name from input: 1 to 40 characters.
@@ -99,6 +111,16 @@ impl NinjaOneClient {
     /// The organisation served.
     pub(crate) fn organization_id(&self) -> u32 {
         self.organization_id
+    }
+
+    /// The tenant served.
+    pub(crate) fn tenant(&self) -> &TenantId {
+        self.http.tenant()
+    }
+
+    /// The device filter selecting the organisation's devices (`df`).
+    fn organization_filter(&self) -> String {
+        format!("org = {}", self.organization_id)
     }
 
     /// `GET /v2/device/{id}`, refused as not found when the device is another organisation's.
@@ -193,7 +215,7 @@ impl NinjaOneClient {
     /// `GET /v2/activities?class=DEVICE&df=org = <org>&pageSize=100[&newerThan=<id>]`: the
     /// organisation's device activities, newest first.
     pub(crate) async fn activities(&self, newer_than: Option<u64>) -> Result<Activities> {
-        let df = format!("org = {}", self.organization_id);
+        let df = self.organization_filter();
         let page = ACTIVITY_PAGE.to_string();
         let mut query = vec![
             ("class", "DEVICE".to_owned()),
@@ -227,6 +249,75 @@ impl NinjaOneClient {
             .operation("run_script")
             .send_empty()
             .await
+    }
+
+    /// `GET /v2/alerts?df=org = <org>`: the open alerts (triggered conditions) on the
+    /// organisation's devices.
+    pub(crate) async fn alerts(&self) -> Result<Vec<NinjaAlert>> {
+        let alerts: Vec<NinjaAlert> = self
+            .http
+            .get("v2/alerts")
+            .query(&[("df", self.organization_filter())])
+            .operation("list_alerts")
+            .send_json()
+            .await?;
+        // The filter already keeps the organisation's; an alert that says otherwise is dropped.
+        Ok(alerts
+            .into_iter()
+            .filter(|a| {
+                a.device
+                    .as_ref()
+                    .and_then(|d| d.organization_id)
+                    .is_none_or(|org| org == self.organization_id)
+            })
+            .collect())
+    }
+
+    /// The open alert `uid` (as [`alert_uid`] reads it) on one of the organisation's devices;
+    /// another organisation's alert, or one no longer open, is not found.
+    pub(crate) async fn alert(&self, uid: &str) -> Result<NinjaAlert> {
+        self.alerts()
+            .await?
+            .into_iter()
+            .find(|a| a.uid.eq_ignore_ascii_case(uid))
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "{VENDOR}: no open alert {uid} in organization {}",
+                    self.organization_id
+                ))
+            })
+    }
+
+    /// `POST /v2/alert/{uid}/reset {}`: close the alert. Not retried: after a reset that
+    /// was applied but not answered, a second one would be refused as not found.
+    pub(crate) async fn reset_alert(&self, uid: &str) -> Result<()> {
+        self.http
+            .post(&format!("v2/alert/{uid}/reset"))
+            .json(&serde_json::json!({}))
+            .operation("reset_alert")
+            .send_empty()
+            .await
+    }
+
+    /// `POST /v2/device/{id}/reboot/{mode}`, with `{"reason"}` when there is one. NinjaOne
+    /// hands the command to the agent (queued while the device is offline) and answers
+    /// `204`. Not retried: a second call would reboot the device again.
+    pub(crate) async fn reboot(
+        &self,
+        device: u32,
+        mode: RebootMode,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let mut request = self
+            .http
+            .post(&format!("v2/device/{device}/reboot/{}", mode.as_str()))
+            .operation("reboot_device");
+        if let Some(reason) = reason {
+            request = request.json(&RebootRequest {
+                reason: reason.to_owned(),
+            });
+        }
+        request.send_empty().await
     }
 }
 
@@ -297,5 +388,12 @@ mod tests {
                                "runAs": "system"})
         );
         assert!(run_request("reboot", "", "system").is_err());
+        assert_eq!(
+            alert_uid(" 8D3B4F1E-2A6C-4E8F-9B1D-3C5E7A9B0D21 ").unwrap(),
+            "8d3b4f1e-2a6c-4e8f-9b1d-3c5e7a9b0d21"
+        );
+        for bad in ["", "42", "../reset", "8d3b4f1e-2a6c-4e8f-9b1d"] {
+            assert!(alert_uid(bad).is_err(), "{bad}");
+        }
     }
 }

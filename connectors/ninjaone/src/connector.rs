@@ -11,7 +11,8 @@ use crate::client::NinjaOneClient;
 use crate::config::NinjaOneConfig;
 use crate::{CATEGORIES, VENDOR};
 
-/// NinjaOne for one tenant (one NinjaOne organisation): the RMM reads and writes.
+/// NinjaOne for one tenant (one NinjaOne organisation): the RMM reads and writes, and the
+/// `ninjaone.*` actions (reboot, alert reset).
 #[derive(Debug, Clone)]
 pub struct NinjaOneConnector {
     info: ConnectorInfo,
@@ -67,6 +68,6 @@ impl Connector for NinjaOneConnector {
     }
 
     fn actions(&self) -> Vec<Arc<dyn Action>> {
-        crate::actions::actions()
+        crate::actions::for_client(&self.client)
     }
 }

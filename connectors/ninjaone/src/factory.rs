@@ -23,7 +23,7 @@ impl ConnectorFactory for NinjaOneFactory {
     fn describe(&self) -> ConnectorDescription {
         ConnectorDescription::of::<NinjaOneConfig>(
             VENDOR,
-            "NinjaOne RMM: devices, asset tags and script runs",
+            "NinjaOne RMM: devices, asset tags, script runs, reboots and alert resets",
             CATEGORIES,
             crate::actions::specs(),
         )

@@ -2,7 +2,8 @@
 //!
 //! The stackhand connector for **NinjaOne**, an RMM, as an [`Rmm`](stackhand_core::Rmm)
 //! (device reads, script-run state) with [`RmmWrites`](stackhand_core::RmmWrites) (asset
-//! tags, script runs), through the Public API v2. One tenant is one NinjaOne organisation
+//! tags, script runs) and two vendor actions (device reboot, alert reset), through the Public
+//! API v2. One tenant is one NinjaOne organisation
 //! (`organization_id`): devices of other organisations are neither found nor touched.
 //!
 //! ## The vendor's API
@@ -39,6 +40,14 @@
 //!   the activity log, `GET /v2/activities` (`class`, `df`, `newerThan`, `pageSize` 10 to
 //!   1000) → `{"lastActivityId", "activities": [Activity]}`, newest first, with
 //!   `activityResult` `SUCCESS` / `FAILURE` / `UNSUPPORTED` / `UNCOMPLETED`.
+//! - **Reboots**: `POST /v2/device/{id}/reboot/{mode}` (operation `rebootDevices`) with `mode`
+//!   `NORMAL` or `FORCED` and an optional `{"reason": "..."}` (spec `RebootRequest`), answered
+//!   `204` (homotechsual's `Restart-NinjaOneDevice`). The command goes to the device's agent,
+//!   queued while it is offline; no job id comes back.
+//! - **Alerts**: `GET /v2/alerts?df=...` (or `GET /v2/device/{id}/alerts`) lists the open alerts
+//!   (triggered conditions; spec `Alert`: `uid`, `deviceId`, `message`, `severity`,
+//!   `sourceType`, `device`, ...); `POST /v2/alert/{uid}/reset` with a JSON object (custom
+//!   data for the reset activity, `{}` for none) closes one, answering `204`.
 //! - **Paging**: device and organisation lists page with `pageSize` and `after=<last id>`;
 //!   reports (`/v2/queries/*`) with a cursor. The connector uses neither.
 //! - **Throttling**: NinjaOne publishes no quota and no rate headers. 429 and 5xx are retried
@@ -71,13 +80,26 @@
 //!   a script run is recorded as, so all three count). Two runs on one device at once cannot
 //!   be told apart.
 //! - Every read and write first checks the device belongs to `organization_id`.
-//! - No vendor actions yet ([`actions::specs`] is empty).
+//! - Vendor actions ([`actions`]), each with a read-only plan:
+//!   - `ninjaone.reboot_device` `{device, mode: NORMAL | FORCED (default NORMAL), reason?}`:
+//!     the plan reads the device (another organisation's is not found), names it, and warns
+//!     when it is offline (NinjaOne queues the reboot until its agent reconnects), when the
+//!     mode is `FORCED` (unsaved work is lost) and when it is a server. Risk high (the spec
+//!     has one risk per action, and `FORCED` sets it), not reversible, not idempotent. The
+//!     outcome is `Succeeded`: the reboot happens after NinjaOne answers.
+//!   - `ninjaone.reset_alert` `{alert: uid}`: the plan finds the alert among the
+//!     organisation's open ones (`GET /v2/alerts?df=org = <id>`), so another organisation's
+//!     is not found; execution resets it with `{}` and reads the alerts again (gone:
+//!     `Verified`). Risk medium, not reversible.
 //!
 //! ## Tests
 //!
 //! `tests/wiremock.rs` pins every request and validates them against the vendor document;
-//! `tests/conformance.rs` runs the testkit's conformance suite; `tests/registry.rs` builds the
-//! connector from a `stackhand.toml` section. There is no simulator step yet.
+//! `tests/conformance.rs` runs the testkit's conformance suite (with the vendor actions'
+//! plans); `tests/registry.rs` builds the connector from a `stackhand.toml` section;
+//! `tests/sim.rs` runs the connector through an engine against the NinjaOne simulator seeded
+//! from the world (`stackhand_sim::ninjaone`): tags, script runs, reboots, alert resets,
+//! throttling.
 //!
 //! ## Example
 //!

@@ -17,6 +17,8 @@ const ACCESS_TOKEN: &str = "ninjaone-access-token-for-conformance-64c1";
 const SECRET_FILE: &str = "ninjaone.secret";
 const TOKEN_PATH: &str = "/ws/oauth/token";
 const ORG: u32 = 12;
+/// An open alert's uid.
+const ALERT: &str = "5f7e9a1b-3c2d-4e6f-8a0b-1c2d3e4f5a6b";
 
 /// `GET /v2/device/{id}` of a Windows agent in the organisation (spec `Device`).
 fn device(id: u32, tags: &[&str]) -> Value {
@@ -108,10 +110,11 @@ impl Harness for NinjaOneHarness {
 
     // No `paging`: the device search the connector uses is not paged.
 
+    /// The built-in tag actions, and the connector's own (`ninjaone.*`).
     fn plan_cases(&self, _server_url: &str) -> Vec<PlanCase> {
         let builtin = stackhand_core::actions::builtin();
         let read = Fixture::json(Route::get("/v2/device/1234"), device(1234, &["vip"]));
-        ["rmm.tag_device", "rmm.untag_device"]
+        let mut cases: Vec<PlanCase> = ["rmm.tag_device", "rmm.untag_device"]
             .into_iter()
             .map(|id| {
                 let action = builtin
@@ -125,7 +128,31 @@ impl Harness for NinjaOneHarness {
                 )
                 .fixture(read.clone())
             })
-            .collect()
+            .collect();
+        cases.push(
+            PlanCase::connector_action(
+                "ninjaone.reboot_device",
+                request(
+                    "ninjaone.reboot_device",
+                    json!({"device": "1234", "mode": "FORCED", "reason": "Hung"}),
+                ),
+            )
+            .fixture(read),
+        );
+        cases.push(
+            PlanCase::connector_action(
+                "ninjaone.reset_alert",
+                request("ninjaone.reset_alert", json!({"alert": ALERT})),
+            )
+            .fixture(Fixture::json(
+                Route::get("/v2/alerts").with_query("df", &format!("org = {ORG}")),
+                json!([{"uid": ALERT, "deviceId": 1234, "message": "CPU above 90% for 15 minutes",
+                        "severity": "MODERATE", "sourceType": "CONDITION_AGENT_CPU",
+                        "createTime": 1709301234.0,
+                        "device": {"id": 1234, "organizationId": ORG, "systemName": "ACME-LT-042"}}]),
+            )),
+        );
+        cases
     }
 
     fn spec(&self) -> Option<Spec> {

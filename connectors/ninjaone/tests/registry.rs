@@ -63,12 +63,19 @@ async fn builds_from_a_stackhand_toml_section() {
     assert_eq!(info.tenant.as_str(), "acme");
     assert_eq!(info.categories, [Category::Rmm]);
     assert!(connector.rmm().is_some() && connector.rmm_writes().is_some());
-    assert!(connector.actions().is_empty());
+    let offered: Vec<_> = connector
+        .actions()
+        .iter()
+        .map(|a| a.spec().clone())
+        .collect();
     assert!(!format!("{connector:?}").contains(CLIENT_SECRET));
 
+    // The description lists the vendor actions a built connector offers, exactly.
     let description = registry.describe().remove(0);
     assert_eq!(description.vendor, "ninjaone");
-    assert!(description.actions.is_empty());
+    let ids: Vec<&str> = description.actions.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["ninjaone.reboot_device", "ninjaone.reset_alert"]);
+    assert_eq!(description.actions, offered);
 }
 
 #[tokio::test]

@@ -1,8 +1,8 @@
 //! End to end against the NinjaOne simulator, seeded from the world: the connector built
 //! through the registry from a `stackhand.toml` section (client credentials in the tenant's
-//! secrets directory), the built-in `rmm.*` actions through an engine, the simulator's end
-//! state read back, and every request the connector sent validated against the vendor
-//! document.
+//! secrets directory), the built-in `rmm.*` actions and the connector's own `ninjaone.*`
+//! actions through an engine, the simulator's end state read back, and every request the
+//! connector sent validated against the vendor document.
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use stackhand_core::{
 use stackhand_sim::ninjaone::library::{
     ACTION_RESTART_SPOOLER, CLEAR_PRINT_QUEUE, FLUSH_DNS_CACHE,
 };
-use stackhand_sim::ninjaone::{CLIENT_ID, CLIENT_SECRET, NinjaOneSim, ScriptOutcome};
+use stackhand_sim::ninjaone::{CLIENT_ID, CLIENT_SECRET, NinjaOneSim, RebootMode, ScriptOutcome};
 use stackhand_sim::world::{Device, Person, Tenant, World};
 use stackhand_sim::{Faults, SimServer};
 use stackhand_testkit::deployment::{SecretsDir, toml_section};
@@ -348,6 +348,147 @@ async fn runs_a_script_and_follows_it_to_its_result() {
     let err = refused.expect_err("planning reads the device first");
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     assert_eq!(rmm.sim.script_runs().len(), 3);
+    rmm.assert_documented();
+}
+
+/// A device of `tenant` with an open alert in the world.
+fn alerted(tenant: &'static Tenant) -> &'static Device {
+    tenant
+        .devices
+        .iter()
+        .find(|d| !d.alerts.is_empty())
+        .expect("a device with alerts")
+}
+
+#[tokio::test]
+async fn resets_a_world_alert_and_refuses_another_organisations() {
+    let rmm = rmm("contoso-law", Faults::default()).await;
+    let server = alerted(rmm.tenant);
+    let alert = &server.alerts[0];
+
+    let receipt = rmm
+        .executed(
+            "reset-1",
+            "ninjaone.reset_alert",
+            json!({"alert": alert.uid}),
+        )
+        .await;
+    assert_eq!(
+        receipt.outcome.status,
+        StepStatus::Verified,
+        "read back gone"
+    );
+    assert!(
+        receipt.plan.summary.contains(&alert.message),
+        "{}",
+        receipt.plan.summary
+    );
+    assert_eq!(receipt.plan.state_before["device"], server.name.as_str());
+    assert!(rmm.sim.alerts().iter().all(|a| a.uid != alert.uid));
+    let reset: Vec<_> = rmm
+        .sim
+        .activities()
+        .into_iter()
+        .filter(|a| a.series_uid == alert.uid && a.status_code == "RESET")
+        .collect();
+    assert_eq!(reset.len(), 1, "one RESET activity");
+    assert_eq!(reset[0].device_id, server.id);
+
+    // Globex's alert is another organisation's: not found, and still open.
+    let globex = alerted(world().tenant("globex").unwrap());
+    let theirs = &globex.alerts[0];
+    let err = rmm
+        .engine
+        .submit(rmm.request(
+            "reset-2",
+            "ninjaone.reset_alert",
+            json!({"alert": theirs.uid}),
+        ))
+        .await
+        .expect_err("not this tenant's alert");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(rmm.sim.alerts().iter().any(|a| a.uid == theirs.uid));
+    // Nor is an alert already reset.
+    let err = rmm
+        .engine
+        .submit(rmm.request(
+            "reset-3",
+            "ninjaone.reset_alert",
+            json!({"alert": alert.uid}),
+        ))
+        .await
+        .expect_err("no longer open");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    rmm.assert_documented();
+}
+
+#[tokio::test]
+async fn reboots_a_world_device_queued_while_offline_and_refuses_another_organisations() {
+    let (_, priya) = person("contoso-law", "priya.shah");
+    let rmm = rmm("contoso-law", Faults::default()).await;
+    let laptop = device_of(rmm.tenant, priya);
+    assert!(laptop.online);
+
+    let receipt = rmm
+        .executed(
+            "reboot-1",
+            "ninjaone.reboot_device",
+            json!({"device": laptop.id.to_string(), "mode": "FORCED", "reason": "ticket 4711"}),
+        )
+        .await;
+    assert_eq!(receipt.outcome.status, StepStatus::Succeeded);
+    assert!(
+        receipt.plan.summary.contains(&laptop.name),
+        "{}",
+        receipt.plan.summary
+    );
+    let reboots = rmm.sim.reboots();
+    assert_eq!(reboots.len(), 1);
+    assert_eq!(reboots[0].device_id, laptop.id);
+    assert_eq!(reboots[0].mode, RebootMode::Forced);
+    assert_eq!(reboots[0].reason.as_deref(), Some("ticket 4711"));
+
+    // An offline device: the plan says the reboot waits for its agent, and so it does.
+    let offline = rmm
+        .tenant
+        .devices
+        .iter()
+        .find(|d| !d.online)
+        .expect("the world has an offline device");
+    let receipt = rmm
+        .executed(
+            "reboot-2",
+            "ninjaone.reboot_device",
+            json!({"device": offline.id.to_string()}),
+        )
+        .await;
+    assert!(
+        receipt.plan.warnings.iter().any(|w| w.contains("offline")),
+        "{:?}",
+        receipt.plan.warnings
+    );
+    assert_eq!(receipt.outcome.state_after["queued"], true);
+    let queued = rmm.sim.reboots().pop().unwrap();
+    assert_eq!(
+        (queued.device_id, queued.mode),
+        (offline.id, RebootMode::Normal)
+    );
+    assert!(!queued.done, "waiting for the agent");
+
+    // Globex's device is another organisation's: not found, nothing sent.
+    let (globex, hank) = person("globex", "hank.scorpio");
+    let mac = device_of(globex, hank);
+    let err = rmm
+        .engine
+        .submit(rmm.request(
+            "reboot-3",
+            "ninjaone.reboot_device",
+            json!({"device": mac.id.to_string()}),
+        ))
+        .await
+        .expect_err("not this tenant's device");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert_eq!(rmm.sim.reboots().len(), 2);
     rmm.assert_documented();
 }
 

@@ -3,14 +3,19 @@
 //! token request's form; and every API request validated against the vendor document
 //! (`crates/testkit/specs/ninjaone.yaml`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use stackhand_core::{BuildContext, ErrorKind, Rmm, RmmWrites, ScriptState, SecretRef, TenantId};
+use stackhand_core::engine::Engine;
+use stackhand_core::{
+    ActionId, ActionRequest, BuildContext, Error, ErrorKind, IdempotencyKey, Principal, Receipt,
+    Rmm, RmmWrites, ScriptState, SecretRef, StepStatus, Submission, TenantId,
+};
 use stackhand_http::RetryConfig;
 use stackhand_ninjaone::{NinjaOneConfig, NinjaOneConnector};
-use stackhand_testkit::writes::through_engine;
+use stackhand_testkit::writes::{allow_all_engine, through_engine};
 use stackhand_testkit::{Spec, assert_all_valid};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -629,5 +634,283 @@ async fn add_tag_uses_a_tag_made_meanwhile() {
     })
     .await
     .unwrap();
+    assert_documented(&server).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vendor actions, through an engine that allows everything.
+
+/// Submit `action` with `params` for the tenant; the receipt, or the engine's error.
+async fn submit(
+    engine: &Engine,
+    key: &str,
+    action: &'static str,
+    params: Value,
+) -> Result<Box<Receipt>, Error> {
+    let request = ActionRequest::new(
+        IdempotencyKey::new(key).unwrap(),
+        tenant(),
+        ActionId::from_static(action),
+        &params,
+        Principal::technician("tech@msp.example", &["helpdesk"]),
+    )
+    .unwrap()
+    .with_reason("ticket 4711");
+    match engine.submit(request).await? {
+        Submission::Executed(receipt) => Ok(receipt),
+        other => panic!("{action} was not executed: {other:?}"),
+    }
+}
+
+/// The engine over a connector built against `server`.
+async fn engine(server: &MockServer) -> Engine {
+    allow_all_engine(Arc::new(connector(server).await), "Acme Corp")
+}
+
+/// An open alert on `device` of `organization` (spec `Alert`).
+fn alert(uid: &str, device_id: u32, organization: u32) -> Value {
+    json!({
+        "uid": uid,
+        "deviceId": device_id,
+        "message": "Disk C: free space below 10%",
+        "subject": "Disk C: free space below 10%",
+        "severity": "MAJOR",
+        "sourceType": "CONDITION_AGENT_DISK_FREE_SPACE",
+        "createTime": 1709301234.0,
+        "data": {},
+        "device": {"id": device_id, "organizationId": organization, "systemName": "ACME-SRV-01",
+                   "displayName": "ACME-SRV-01", "nodeClass": "WINDOWS_SERVER"}
+    })
+}
+
+const ALERT: &str = "8d3b4f1e-2a6c-4e8f-9b1d-3c5e7a9b0d21";
+
+#[tokio::test]
+async fn reboot_device_posts_the_mode_with_the_reason_after_reading_the_device() {
+    let server = MockServer::start().await;
+    device_read(&server, 1234).await;
+    Mock::given(method("POST"))
+        .and(path("/v2/device/1234/reboot/FORCED"))
+        .and(header("authorization", BEARER))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({"reason": "Hung after the update"})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let engine = engine(&server).await;
+    let receipt = submit(
+        &engine,
+        "reboot-1",
+        "ninjaone.reboot_device",
+        json!({"device": "1234", "mode": "FORCED", "reason": " Hung after the update "}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(receipt.outcome.status, StepStatus::Succeeded, "{receipt:?}");
+    assert_eq!(
+        receipt.outcome.state_after,
+        json!({"id": "1234", "reboot": "FORCED", "queued": false})
+    );
+    assert!(
+        receipt.plan.summary.contains("ACME-LT-042"),
+        "{}",
+        receipt.plan.summary
+    );
+    assert!(
+        receipt
+            .plan
+            .warnings
+            .iter()
+            .any(|w| w.contains("unsaved work")),
+        "{:?}",
+        receipt.plan.warnings
+    );
+    assert_eq!(
+        received(&server).await,
+        ["GET /v2/device/1234", "POST /v2/device/1234/reboot/FORCED"]
+    );
+    assert_documented(&server).await;
+}
+
+#[tokio::test]
+async fn reboot_device_of_an_offline_device_is_normal_and_bodiless_without_a_reason() {
+    let server = MockServer::start().await;
+    let mut offline = device(1234, ORG);
+    offline["offline"] = json!(true);
+    expect(
+        &server,
+        "GET",
+        "/v2/device/1234",
+        ResponseTemplate::new(200).set_body_json(offline),
+        1,
+    )
+    .await;
+    expect(
+        &server,
+        "POST",
+        "/v2/device/1234/reboot/NORMAL",
+        ResponseTemplate::new(204),
+        1,
+    )
+    .await;
+    let engine = engine(&server).await;
+    let receipt = submit(
+        &engine,
+        "reboot-2",
+        "ninjaone.reboot_device",
+        json!({"device": "1234"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(receipt.outcome.status, StepStatus::Succeeded);
+    assert_eq!(receipt.outcome.state_after["queued"], true);
+    assert!(
+        receipt
+            .plan
+            .warnings
+            .iter()
+            .any(|w| w.contains("offline") && w.contains("queues")),
+        "{:?}",
+        receipt.plan.warnings
+    );
+    let requests = api_requests(&server).await;
+    let post = requests
+        .iter()
+        .find(|r| r.method.as_str() == "POST")
+        .unwrap();
+    assert!(post.body.is_empty(), "no reason, no body");
+    assert_documented(&server).await;
+}
+
+#[tokio::test]
+async fn reboot_device_refuses_another_organisations_device_and_bad_input_without_writing() {
+    let server = MockServer::start().await;
+    expect(
+        &server,
+        "GET",
+        "/v2/device/77",
+        ResponseTemplate::new(200).set_body_json(device(77, 99)),
+        1,
+    )
+    .await;
+    let engine = engine(&server).await;
+    let err = submit(
+        &engine,
+        "reboot-3",
+        "ninjaone.reboot_device",
+        json!({"device": "77"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    for (key, params) in [
+        ("reboot-4", json!({"device": "77", "mode": "SOFT"})),
+        ("reboot-5", json!({"device": "../77"})),
+        ("reboot-6", json!({"device": "77", "force": true})),
+    ] {
+        let err = submit(&engine, key, "ninjaone.reboot_device", params)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+    }
+    assert_eq!(received(&server).await, ["GET /v2/device/77"]);
+}
+
+#[tokio::test]
+async fn reset_alert_finds_the_organisations_alert_resets_it_and_reads_it_gone() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/alerts"))
+        .and(query_param("df", "org = 12"))
+        .and(header("authorization", BEARER))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([alert(ALERT, 1234, ORG)])))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/alerts"))
+        .and(query_param("df", "org = 12"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v2/alert/{ALERT}/reset")))
+        .and(header("authorization", BEARER))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let engine = engine(&server).await;
+    let receipt = submit(
+        &engine,
+        "reset-1",
+        "ninjaone.reset_alert",
+        json!({"alert": ALERT.to_uppercase()}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(receipt.outcome.status, StepStatus::Verified, "{receipt:?}");
+    assert_eq!(receipt.plan.state_before["uid"], ALERT);
+    assert_eq!(receipt.plan.state_before["device"], "ACME-SRV-01");
+    assert!(
+        receipt
+            .plan
+            .summary
+            .contains("Disk C: free space below 10%"),
+        "{}",
+        receipt.plan.summary
+    );
+    assert_eq!(
+        received(&server).await,
+        [
+            "GET /v2/alerts?df=org+%3D+12",
+            &format!("POST /v2/alert/{ALERT}/reset"),
+            "GET /v2/alerts?df=org+%3D+12",
+        ]
+    );
+    assert_documented(&server).await;
+}
+
+#[tokio::test]
+async fn reset_alert_refuses_another_organisations_alert_as_not_found() {
+    let server = MockServer::start().await;
+    // The filter answers with the organisation's alerts only; one that says it is on another
+    // organisation's device is not taken either.
+    let other = "5f7e9a1b-3c2d-4e6f-8a0b-1c2d3e4f5a6b";
+    expect(
+        &server,
+        "GET",
+        "/v2/alerts",
+        ResponseTemplate::new(200).set_body_json(json!([alert(other, 77, 99)])),
+        2,
+    )
+    .await;
+    let engine = engine(&server).await;
+    for (key, uid) in [("reset-2", ALERT), ("reset-3", other)] {
+        let err = submit(&engine, key, "ninjaone.reset_alert", json!({"alert": uid}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    }
+    let err = submit(
+        &engine,
+        "reset-4",
+        "ninjaone.reset_alert",
+        json!({"alert": "42"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+    assert!(
+        received(&server)
+            .await
+            .iter()
+            .all(|r| r.starts_with("GET "))
+    );
     assert_documented(&server).await;
 }

@@ -276,19 +276,19 @@ fn policy_check_refuses_unknown_action_ids() {
         String::from_utf8_lossy(&out.stderr)
     );
     // A vendor this build does not have is unknown until named on the command line.
-    std::fs::write(&file, "[scope]\nglobal = true\n\n[[rules]]\nid = \"r\"\nactions = [\"ninjaone.*\"]\neffect = \"deny\"\n").unwrap();
+    std::fs::write(&file, "[scope]\nglobal = true\n\n[[rules]]\nid = \"r\"\nactions = [\"datto.*\"]\neffect = \"deny\"\n").unwrap();
     let out = stackhand(&["policy", "check", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("action glob \"ninjaone.*\" matches no known action id"),
+        err.contains("action glob \"datto.*\" matches no known action id"),
         "{err}"
     );
     let out = stackhand(&[
         "policy",
         "check",
         "--known-action",
-        "ninjaone.run_script",
+        "datto.run_script",
         file.to_str().unwrap(),
     ]);
     assert!(out.status.success());
@@ -323,6 +323,7 @@ fn connectors_lists_what_this_build_has() {
         assert!(text.contains(vendor), "{text}");
     }
     assert!(text.contains("okta.suspend"), "{text}");
+    assert!(text.contains("ninjaone.reboot_device"), "{text}");
     let json = stackhand(&["connectors", "--json"]);
     let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let m365 = parsed

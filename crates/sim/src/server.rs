@@ -275,3 +275,29 @@ pub(crate) fn content_type(headers: &HeaderMap) -> &str {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_body_throttles_as_json_with_retry_after() {
+        let response = Throttle::from(r#"{"error":"slow down"}"#).response(7);
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+        assert_eq!(Throttle::default().body, DEFAULT_THROTTLE_BODY);
+    }
+
+    #[test]
+    fn a_vendor_throttle_sends_its_content_type_and_no_retry_after() {
+        let plain = Throttle {
+            body: "Retry later\n",
+            content_type: "text/plain",
+            retry_after: false,
+        };
+        let response = plain.response(7);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "text/plain");
+        assert!(!response.headers().contains_key(header::RETRY_AFTER));
+    }
+}

@@ -6,7 +6,9 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use stackhand_sim::hudu::{API_KEY, HuduSim, HuduSimConfig, PEOPLE_LAYOUT, THROTTLE_BODY};
+use stackhand_sim::hudu::{
+    API_KEY, HuduSim, HuduSimConfig, PEOPLE_LAYOUT, THROTTLE, THROTTLE_BODY,
+};
 use stackhand_sim::world::{Tenant, World};
 use stackhand_sim::{Faults, SimServer};
 use stackhand_testkit::openapi::{Spec, assert_all_valid};
@@ -744,8 +746,7 @@ async fn over_the_rate_limit_hudu_says_retry_later() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(response.text().await.unwrap(), THROTTLE_BODY);
+    assert_throttled(response).await;
     f.validated();
 
     // A test can also throttle the next requests whatever the budget says.
@@ -755,7 +756,7 @@ async fn over_the_rate_limit_hudu_says_retry_later() {
     assert_eq!(f.get("api_info").await.0, StatusCode::OK);
     f.validated();
 
-    // Injected faults answer with the same body.
+    // Injected faults answer the same way: no `Retry-After`, although the fault names one.
     let f = Fixture::with(
         HuduSim::seeded(),
         Faults {
@@ -773,10 +774,24 @@ async fn over_the_rate_limit_hudu_says_retry_later() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(response.headers()["retry-after"], "7");
-    assert_eq!(response.text().await.unwrap(), THROTTLE_BODY);
+    assert_throttled(response).await;
     f.validated();
+}
+
+/// Hudu's `429`: `Retry later` as plain text, with no `Retry-After`.
+async fn assert_throttled(response: reqwest::Response) {
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let headers = response.headers();
+    assert_eq!(headers[reqwest::header::CONTENT_TYPE], "text/plain");
+    assert_eq!(
+        headers[reqwest::header::CONTENT_TYPE],
+        THROTTLE.content_type
+    );
+    assert!(
+        !headers.contains_key(reqwest::header::RETRY_AFTER),
+        "{headers:?}"
+    );
+    assert_eq!(response.text().await.unwrap(), THROTTLE_BODY);
 }
 
 #[tokio::test]

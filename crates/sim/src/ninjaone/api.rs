@@ -14,7 +14,8 @@ use serde_json::{Map, Value, json};
 use super::filter::DeviceFilter;
 use super::library::{self, ApiPermission, CATEGORIES, CREDENTIAL_ROLES, LIBRARY, Runnable};
 use super::model::{
-    ActivityResult, RunStatus, ScriptOutcome, SimActivity, SimDevice, SimScriptRun, SimTag, epoch,
+    ActivityResult, RebootMode, RunStatus, ScriptOutcome, SimActivity, SimDevice, SimReboot,
+    SimScriptRun, SimTag, epoch,
 };
 use super::{NinjaOneSim, State as SimState};
 use crate::paging;
@@ -211,10 +212,10 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, NinjaError> {
         .map_err(|e| NinjaError::bad_request(format!("Invalid request body: {e}")))
 }
 
-/// An optional JSON object body (an empty body is an empty object).
-fn object_body(bytes: &Bytes) -> Result<Map<String, Value>, NinjaError> {
+/// An optional JSON body of type `T` (an empty body is `T`'s default).
+fn optional_body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, NinjaError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
+        return Ok(T::default());
     }
     body(bytes)
 }
@@ -785,6 +786,47 @@ pub(crate) async fn run_script(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reboots
+
+/// Spec `RebootRequest`.
+#[derive(Deserialize, Default)]
+struct RebootRequest {
+    reason: Option<String>,
+}
+
+/// `POST /v2/device/{id}/reboot/{mode}` with an optional `{"reason"}`: queue the command for
+/// the device's agent (an offline device gets it when it reconnects) and log it.
+pub(crate) async fn reboot(
+    State(sim): State<NinjaOneSim>,
+    Path((id, mode)): Path<(String, String)>,
+    bytes: Bytes,
+) -> ApiResult {
+    let id = path_id(&id, "device")?;
+    let mode = RebootMode::parse(&mode).ok_or_else(|| {
+        NinjaError::bad_request(format!(
+            "Invalid reboot mode: {mode} (expected NORMAL or FORCED)"
+        ))
+    })?;
+    let request: RebootRequest = optional_body(&bytes)?;
+    let mut state = sim.state.lock();
+    if state.device(id).is_none() {
+        return Err(NinjaError::no_device(id));
+    }
+    let reboot = SimReboot {
+        series_uid: uuid::Uuid::new_v4().to_string(),
+        device_id: id,
+        mode,
+        reason: request.reason.filter(|r| !r.trim().is_empty()),
+        done: false,
+    };
+    let activity_id = state.take_activity_id();
+    let activity = SimActivity::of_reboot(activity_id, epoch(chrono::Utc::now()), &reboot);
+    state.activities.push(activity);
+    state.reboots.push(reboot);
+    Ok(no_content())
+}
+
+// ---------------------------------------------------------------------------------------------
 // Alerts
 
 fn alerts_json<'s>(
@@ -835,7 +877,7 @@ pub(crate) async fn reset_alert(
     if uuid::Uuid::parse_str(&uid).is_err() {
         return Err(NinjaError::bad_request(format!("Invalid alert uid: {uid}")));
     }
-    let data = object_body(&bytes)?;
+    let data: Map<String, Value> = optional_body(&bytes)?;
     let mut state = sim.state.lock();
     let index = state
         .alerts
@@ -884,7 +926,7 @@ pub(crate) async fn activities(
     let statuses: Option<Vec<&str>> = params.get("status").map(|s| s.split(',').collect());
     let series = params.get("seriesUid");
     let mut state = sim.state.lock();
-    state.advance_runs();
+    state.advance();
     let state = &*state;
     let keep = |a: &&SimActivity| {
         device_class

@@ -24,6 +24,9 @@
 //!   `{"lastActivityId", "activities"}` newest first;
 //! - alerts: `GET /v2/alerts` (`df`, `sourceType`), `GET /v2/device/{id}/alerts`, and
 //!   `POST /v2/alert/{uid}/reset`, which closes the alert and logs a `RESET` activity;
+//! - reboots: `POST /v2/device/{id}/reboot/{mode}` (`NORMAL` or `FORCED`, another mode is a
+//!   `400`; an optional `{"reason"}`) answering `204`: the command is queued for the device's
+//!   agent and logged (`START_REQUESTED`);
 //! - errors in NinjaOne's envelope `{"resultCode": "FAILURE", "errorMessage", "incidentId"}`
 //!   (the token endpoint answers in OAuth's `error` / `error_description`), and injected `429`s
 //!   in the same envelope.
@@ -33,12 +36,15 @@
 //! activity of the run's series. A run on an offline device waits until it comes back
 //! ([`NinjaOneSim::set_online`]); a script the device's platform cannot run ends
 //! `UNSUPPORTED`; otherwise it ends as [`NinjaOneSim::set_script_outcome`] says (success by
-//! default).
+//! default). A queued reboot likewise waits for its device to be online, and the next read of
+//! the log finds it done (`SYSTEM_REBOOTED`, activity type `SYSTEM`).
 //!
 //! Deliberate simplifications: the activity log's `before`, `after`, `user` and
 //! `sourceConfigUid` filters and the organisation filter `of` are refused rather than guessed
-//! at; `/v2/device/{id}/activities`, `/v2/device/{id}/jobs`, the `/v2/queries/*` reports and
-//! reboots are not served (the trimmed spec and the connector do without them).
+//! at; `/v2/device/{id}/activities`, `/v2/device/{id}/jobs` and the `/v2/queries/*` reports are
+//! not served (the trimmed spec and the connector do without them). NinjaOne does not document
+//! which activities a reboot logs; the simulator uses the document's `START_REQUESTED` and
+//! `SYSTEM_REBOOTED` codes.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -75,8 +81,8 @@ use crate::world::World;
 
 pub use library::{ApiPermission, Platform, Runnable};
 pub use model::{
-    ActivityResult, RunStatus, ScriptOutcome, SimActivity, SimAlert, SimDevice, SimOrganization,
-    SimScriptRun, SimTag,
+    ActivityResult, RebootMode, RunStatus, ScriptOutcome, SimActivity, SimAlert, SimDevice,
+    SimOrganization, SimReboot, SimScriptRun, SimTag,
 };
 
 /// The client id of the simulated API app (a simulator credential, not a real one).
@@ -147,6 +153,8 @@ struct State {
     /// Oldest first.
     activities: Vec<SimActivity>,
     runs: Vec<SimScriptRun>,
+    /// Reboot commands, oldest first.
+    reboots: Vec<SimReboot>,
     /// Outcomes set for scripts (id) and actions (uid, lower case).
     outcomes: BTreeMap<String, ScriptOutcome>,
     /// The account's custom-field definitions.
@@ -195,9 +203,20 @@ impl State {
         device.detail(org, self.tag_names(device))
     }
 
-    /// Move every run on an online device one step on, logging each step.
-    fn advance_runs(&mut self) {
+    /// Move every run and queued reboot on an online device one step on, logging each step.
+    fn advance(&mut self) {
         let now = model::epoch(Utc::now());
+        for i in 0..self.reboots.len() {
+            let reboot = &self.reboots[i];
+            if reboot.done || !self.device(reboot.device_id).is_some_and(|d| d.online) {
+                continue;
+            }
+            let id = self.take_activity_id();
+            let reboot = &mut self.reboots[i];
+            reboot.done = true;
+            let activity = SimActivity::of_reboot(id, now, reboot);
+            self.activities.push(activity);
+        }
         for i in 0..self.runs.len() {
             let run = &self.runs[i];
             let online = self.device(run.device_id).is_some_and(|d| d.online);
@@ -283,6 +302,7 @@ impl NinjaOneSim {
                 get(api::scripting_options),
             )
             .route("/v2/device/{id}/script/run", post(api::run_script))
+            .route("/v2/device/{id}/reboot/{mode}", post(api::reboot))
             .route("/v2/automation/scripts", get(api::automation_scripts))
             .route("/v2/tag", get(api::tags).post(api::create_tag))
             .route("/v2/tag/{asset_type}", post(api::manage_tags))
@@ -367,6 +387,11 @@ impl NinjaOneSim {
     /// Every script and action run, oldest first.
     pub fn script_runs(&self) -> Vec<SimScriptRun> {
         self.state.lock().runs.clone()
+    }
+
+    /// Every reboot command, oldest first.
+    pub fn reboots(&self) -> Vec<SimReboot> {
+        self.state.lock().reboots.clone()
     }
 
     /// How runs of `script` (a script id such as `"11"`, or a built-in action's uid) started

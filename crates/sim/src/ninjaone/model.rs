@@ -372,6 +372,49 @@ impl SimScriptRun {
     }
 }
 
+/// How a device reboots: the `{mode}` of `POST /v2/device/{id}/reboot/{mode}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebootMode {
+    /// Applications may close first.
+    Normal,
+    /// At once.
+    Forced,
+}
+
+impl RebootMode {
+    /// The mode of a path segment: `NORMAL` or `FORCED`, exactly (the document's enum).
+    pub(crate) fn parse(segment: &str) -> Option<Self> {
+        match segment {
+            "NORMAL" => Some(Self::Normal),
+            "FORCED" => Some(Self::Forced),
+            _ => None,
+        }
+    }
+
+    /// The document's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Normal => "NORMAL",
+            Self::Forced => "FORCED",
+        }
+    }
+}
+
+/// One reboot command: queued for the agent until the device is online, then done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimReboot {
+    /// Its activity series uid.
+    pub series_uid: String,
+    /// The device.
+    pub device_id: i64,
+    /// How.
+    pub mode: RebootMode,
+    /// The stated reason, if one was given.
+    pub reason: Option<String>,
+    /// The agent has rebooted the device (`false`: still queued).
+    pub done: bool,
+}
+
 /// One entry of the activity log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimActivity {
@@ -443,6 +486,46 @@ impl SimActivity {
             message,
             severity: alert.severity.clone(),
             data: Map::new(),
+        }
+    }
+
+    /// An activity of `reboot`: the command (`ACTION`, `START_REQUESTED`) or the agent
+    /// reporting the restart (`SYSTEM`, `SYSTEM_REBOOTED`), each a status code the document
+    /// lists. The reason, if any, is its data.
+    pub(crate) fn of_reboot(id: i64, time: f64, reboot: &SimReboot) -> Self {
+        let mode = reboot.mode.as_str();
+        let (kind, code, status, message) = if reboot.done {
+            (
+                "SYSTEM",
+                "SYSTEM_REBOOTED",
+                "System Rebooted",
+                "System rebooted".to_string(),
+            )
+        } else {
+            (
+                "ACTION",
+                "START_REQUESTED",
+                "Start Requested",
+                format!("Reboot ({mode}) requested"),
+            )
+        };
+        let mut data = Map::new();
+        if let Some(reason) = &reboot.reason {
+            data.insert("reason".into(), json!(reason));
+        }
+        Self {
+            id,
+            time,
+            device_id: reboot.device_id,
+            activity_type: kind.into(),
+            status_code: code.into(),
+            status: status.into(),
+            result: None,
+            series_uid: reboot.series_uid.clone(),
+            source_name: format!("Reboot ({mode})"),
+            message,
+            severity: "NONE".into(),
+            data,
         }
     }
 

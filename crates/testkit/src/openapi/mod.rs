@@ -64,10 +64,23 @@ const BUNDLED: [(&str, &str); 6] = [
 
 /// Corrections applied to bundled documents where they contradict the live API:
 /// (document, JSON pointer, replacement schema).
-const PATCHES: [(&str, &str, &str); 1] = [
+const PATCHES: [(&str, &str, &str); 3] = [
     // A query filter's `value` is any JSON value (`"value": 1`, `"value": "Acme"`); the
     // document was generated from a C# wrapper type and describes an object.
     ("autotask.json", "/definitions/ValueItem", "{}"),
+    // Custom-field values are the values themselves (`{"itTicketRef": "T20250301.0042"}`, as
+    // the vendor's examples and client code read and write them), not the objects the
+    // generated `additionalProperties: {type: object}` says.
+    (
+        "ninjaone.yaml",
+        "/paths/~1v2~1device~1{id}~1custom-fields/get/responses/default/content/application~1json/schema/additionalProperties",
+        "{}",
+    ),
+    (
+        "ninjaone.yaml",
+        "/paths/~1v2~1device~1{id}~1custom-fields/patch/requestBody/content/application~1json/schema/additionalProperties",
+        "{}",
+    ),
 ];
 
 /// Vendors whose APIs treat property names case-insensitively (Autotask documents PascalCase
