@@ -801,6 +801,11 @@ impl World {
         self.tenants.iter().find(|t| t.key == key)
     }
 
+    /// A tenant by key, to change (tests build variations of the built-in world).
+    pub fn tenant_mut(&mut self, key: &str) -> Option<&mut Tenant> {
+        self.tenants.iter_mut().find(|t| t.key == key)
+    }
+
     /// A person by tenant and person key.
     pub fn person(&self, tenant: &str, key: &str) -> Option<&Person> {
         self.tenant(tenant)?.person(key)

@@ -1065,11 +1065,7 @@ async fn the_world_gives_one_client_whose_staff_are_its_contacts() {
 #[test]
 fn a_world_whose_tickets_do_not_fit_is_refused_naming_the_ticket() {
     let mut world = World::builtin().clone();
-    let globex = world
-        .tenants
-        .iter_mut()
-        .find(|t| t.key == "globex")
-        .unwrap();
+    let globex = world.tenant_mut("globex").unwrap();
     globex.tickets[0].status = "Waiting".into();
     let summary = globex.tickets[0].summary.clone();
     let err = AutotaskSim::try_from_world_at(&world, chrono::Utc::now())

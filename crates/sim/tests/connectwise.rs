@@ -24,11 +24,7 @@ fn history() -> usize {
 /// statuses: two client companies in one instance.
 fn two_clients() -> World {
     let mut world = World::builtin().clone();
-    let globex = world
-        .tenants
-        .iter_mut()
-        .find(|t| t.key == "globex")
-        .unwrap();
+    let globex = world.tenant_mut("globex").unwrap();
     globex.psa = PsaKind::Connectwise;
     for ticket in &mut globex.tickets {
         ticket.board = "Help Desk".into();

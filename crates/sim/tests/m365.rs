@@ -1503,11 +1503,7 @@ async fn the_tenant_is_seeded_from_the_world() {
     // Another world: a new starter with a role, a licence, a manager and a code app; one more
     // E3 seat bought.
     let mut world = world.clone();
-    let tenant = world
-        .tenants
-        .iter_mut()
-        .find(|t| t.key == "contoso-law")
-        .unwrap();
+    let tenant = world.tenant_mut("contoso-law").unwrap();
     let mut laura = tenant.person("priya.shah").unwrap().clone();
     laura.key = "laura.fischer".into();
     laura.id = "3f2a9c41-1b7e-4d2a-9e63-0a1b2c3d4e10".into();

@@ -1260,11 +1260,7 @@ async fn the_org_is_seeded_from_the_world() {
 
     // Another world: its own API token, a disabled leaver synced from the directory.
     let mut world = world.clone();
-    let tenant = world
-        .tenants
-        .iter_mut()
-        .find(|t| t.key == "globex")
-        .expect("globex");
+    let tenant = world.tenant_mut("globex").expect("globex");
     let okta = tenant.okta.as_mut().expect("okta");
     okta.api_token = "00anotherWorldsToken000000000000000000000".into();
     okta.directory = Some("plant.globex.local".into());

@@ -586,11 +586,7 @@ mod tests {
     #[test]
     fn an_unknown_board_or_status_is_refused_naming_the_ticket() {
         let mut world = World::builtin().clone();
-        let contoso = world
-            .tenants
-            .iter_mut()
-            .find(|t| t.key == "contoso-law")
-            .unwrap();
+        let contoso = world.tenant_mut("contoso-law").unwrap();
         contoso.tickets[0].board = "Help Desc".into();
         let summary = contoso.tickets[0].summary.clone();
         let err = seed(&world, anchor(), 7).unwrap_err().to_string();
@@ -598,11 +594,7 @@ mod tests {
         assert!(err.contains("did you mean \"Help Desk\""), "{err}");
 
         let mut world = World::builtin().clone();
-        let contoso = world
-            .tenants
-            .iter_mut()
-            .find(|t| t.key == "contoso-law")
-            .unwrap();
+        let contoso = world.tenant_mut("contoso-law").unwrap();
         contoso.tickets[1].status = "In Progres".into();
         let summary = contoso.tickets[1].summary.clone();
         let err = seed(&world, anchor(), 7).unwrap_err().to_string();
@@ -611,11 +603,7 @@ mod tests {
 
         // Globex's tickets are queued in Autotask's words, which ConnectWise does not have.
         let mut world = World::builtin().clone();
-        let globex = world
-            .tenants
-            .iter_mut()
-            .find(|t| t.key == "globex")
-            .unwrap();
+        let globex = world.tenant_mut("globex").unwrap();
         globex.psa = PsaKind::Connectwise;
         let err = seed(&world, anchor(), 7).unwrap_err().to_string();
         assert!(err.contains("tenant `globex`"), "{err}");
