@@ -47,11 +47,12 @@ fn ci() -> Result<()> {
         ],
         &[],
     )?;
+    let postgres = test_postgres_url()?;
     // The bench crate only has benches; leaving it out also keeps cedar-policy's feature
     // choices (serde_json preserve_order) out of the test build, as in an integrator's build.
     cargo(
         &["test", "--workspace", "--exclude", "stackhand-bench"],
-        &[],
+        &[("TEST_POSTGRES_URL", &postgres)],
     )?;
     // The echo connector is not in the default build; its registration is checked here.
     cargo(
@@ -86,6 +87,39 @@ fn ci() -> Result<()> {
     )?;
     eprintln!("==> all checks passed");
     Ok(())
+}
+
+/// The PostgreSQL the store's tests use: `TEST_POSTGRES_URL` when set, else the one
+/// `scripts/ensure-postgres` finds, or installs and starts on loopback.
+fn test_postgres_url() -> Result<String> {
+    if let Ok(url) = std::env::var("TEST_POSTGRES_URL")
+        && !url.trim().is_empty()
+    {
+        return Ok(url);
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("the xtask crate lives in the workspace")?;
+    eprintln!("==> scripts/ensure-postgres");
+    let output = Command::new("bash")
+        .arg(root.join("scripts/ensure-postgres"))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running scripts/ensure-postgres (needs bash)")?;
+    if !output.status.success() {
+        bail!(
+            "scripts/ensure-postgres could not find or start a PostgreSQL ({}); start one and \
+             set TEST_POSTGRES_URL=postgres://USER@HOST:PORT/DB",
+            output.status
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .map(|line| line.trim().to_string())
+        .context("scripts/ensure-postgres printed no URL")
 }
 
 fn bench() -> Result<()> {

@@ -12,8 +12,20 @@
 //! stackhand audit verify <DIR>         verify the keyed chains of a JSON-lines audit directory
 //!     [--key-file <PATH>]              against their head files (or STACKHAND_AUDIT_KEY)
 //! stackhand audit keygen <PATH>        write a new master audit key
+//! stackhand credentials set --tenant <T> --name <N> [--config <FILE>]
+//!                                      store a tenant's credential in the vault; the value is
+//!                                      read from standard input, never from an argument
+//! stackhand credentials list --tenant <T> [--config <FILE>]
+//!                                      a tenant's credential names and when each was set
+//! stackhand credentials delete --tenant <T> --name <N> [--config <FILE>]
+//! stackhand credentials rotate --tenant <T> [--config <FILE>]
+//!                                      a new data key for the tenant, credentials re-encrypted
+//! stackhand vault keygen --out <FILE>  write a new vault master key (mode 0600)
+//! stackhand vault rotate-master --new-key <FILE> [--config <FILE>]
+//!                                      re-wrap every data key under a new master key
 //! ```
 
+mod credentials;
 mod demo;
 
 use std::path::{Path, PathBuf};
@@ -89,6 +101,16 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Tenants' credentials in the encrypted vault of `[store]` (values only ever on stdin).
+    Credentials {
+        #[command(subcommand)]
+        command: credentials::CredentialsCommand,
+    },
+    /// The vault's master key.
+    Vault {
+        #[command(subcommand)]
+        command: credentials::VaultCommand,
     },
 }
 
@@ -228,6 +250,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit {
             command: AuditCommand::Verify { dir, key_file },
         } => verify_audit_dir(&dir, key_file.as_deref()).await,
+        Command::Credentials { command } => credentials::run(command).await,
+        Command::Vault { command } => credentials::run_vault(command).await,
         Command::Audit {
             command: AuditCommand::Keygen { path },
         } => {

@@ -1,11 +1,14 @@
 //! What a host hands a [`ConnectorFactory`](crate::ConnectorFactory) to build one tenant's
 //! connector: the tenant, its secrets, the clock, a tracing span and shared host services.
 //!
-//! Credentials in configuration are [`SecretRef`]s (`{ env = "…" }`, `{ file = "…" }`), never
-//! values. A [`BuildContext`] resolves them for its own tenant only: the [`LocalSecrets`]
-//! resolver lets tenant `acme` read environment variables named `STACKHAND_SECRET_ACME__*` and
-//! files under `<secrets dir>/acme/`, so a connector cannot be built for one tenant with
-//! another's credentials, whatever its configuration says.
+//! Credentials in configuration are [`SecretRef`]s (`{ env = "…" }`, `{ file = "…" }`,
+//! `{ vault = "…" }`), never values. A [`BuildContext`] resolves them for its own tenant only:
+//! the [`LocalSecrets`] resolver lets tenant `acme` read environment variables named
+//! `STACKHAND_SECRET_ACME__*` and files under `<secrets dir>/acme/`, so a connector cannot be
+//! built for one tenant with another's credentials, whatever its configuration says.
+//! `{ vault = "…" }` names a credential in the encrypted vault of `stackhand-store`, whose
+//! resolver reads it from the resolving tenant's credentials only; [`LocalSecrets`] has no vault
+//! and refuses it.
 //!
 //! ```
 //! use secrecy::ExposeSecret;
@@ -45,8 +48,9 @@ use crate::model::TenantId;
 
 /// Where a credential is kept. Configuration names the place, never the value.
 ///
-/// In TOML: `client_secret = { env = "STACKHAND_SECRET_ACME__M365" }` or
-/// `client_secret = { file = "m365.secret" }` (relative to the tenant's secrets directory).
+/// In TOML: `client_secret = { env = "STACKHAND_SECRET_ACME__M365" }`,
+/// `client_secret = { file = "m365.secret" }` (relative to the tenant's secrets directory) or
+/// `client_secret = { vault = "m365" }` (the tenant's credential `m365` in the store's vault).
 /// A bare string is refused, so a secret pasted into `stackhand.toml` never loads.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -55,6 +59,10 @@ pub enum SecretRef {
     Env(String),
     /// A file (its contents, without the trailing newline).
     File(PathBuf),
+    /// A credential, by name, in the resolving tenant's part of the store's encrypted vault
+    /// (`stackhand credentials set`). Only a vault resolver (`stackhand_store::VaultSecrets`)
+    /// reads it; [`LocalSecrets`] refuses it.
+    Vault(String),
     /// A value supplied in code (tests, embedders with their own vault). Not accepted from
     /// configuration.
     Value(SecretString),
@@ -71,6 +79,11 @@ impl SecretRef {
         SecretRef::File(path.into())
     }
 
+    /// A credential in the tenant's vault.
+    pub fn vault(name: impl Into<String>) -> Self {
+        SecretRef::Vault(name.into())
+    }
+
     /// A value supplied in code.
     pub fn value(secret: impl Into<SecretString>) -> Self {
         SecretRef::Value(secret.into())
@@ -81,6 +94,7 @@ impl SecretRef {
         match self {
             SecretRef::Env(name) => format!("environment variable {name}"),
             SecretRef::File(path) => format!("file {}", path.display()),
+            SecretRef::Vault(name) => format!("vault credential {name}"),
             SecretRef::Value(_) => "a value supplied in code".to_string(),
         }
     }
@@ -91,6 +105,7 @@ impl fmt::Debug for SecretRef {
         match self {
             SecretRef::Env(name) => f.debug_tuple("Env").field(name).finish(),
             SecretRef::File(path) => f.debug_tuple("File").field(path).finish(),
+            SecretRef::Vault(name) => f.debug_tuple("Vault").field(name).finish(),
             SecretRef::Value(_) => f.write_str("Value([redacted])"),
         }
     }
@@ -109,14 +124,15 @@ impl<'de> Deserialize<'de> for SecretRef {
             type Value = SecretRef;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("{ env = \"NAME\" } or { file = \"PATH\" }")
+                f.write_str("{ env = \"NAME\" }, { file = \"PATH\" } or { vault = \"NAME\" }")
             }
 
             fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<SecretRef, E> {
                 // The value itself is never echoed back.
                 Err(E::custom(
                     "a secret cannot be written into configuration; name where it is kept: \
-                     { env = \"STACKHAND_SECRET_<TENANT>__<NAME>\" } or { file = \"<name>\" }",
+                     { env = \"STACKHAND_SECRET_<TENANT>__<NAME>\" }, { file = \"<name>\" } \
+                     or { vault = \"<name>\" }",
                 ))
             }
 
@@ -130,11 +146,14 @@ impl<'de> Deserialize<'de> for SecretRef {
                     let place = match key.as_str() {
                         "env" => SecretRef::Env(map.next_value::<String>()?),
                         "file" => SecretRef::File(map.next_value::<PathBuf>()?),
-                        other => return Err(A::Error::unknown_field(other, &["env", "file"])),
+                        "vault" => SecretRef::Vault(map.next_value::<String>()?),
+                        other => {
+                            return Err(A::Error::unknown_field(other, &["env", "file", "vault"]));
+                        }
                     };
                     if found.replace(place).is_some() {
                         return Err(A::Error::custom(
-                            "a secret reference takes exactly one of `env` or `file`",
+                            "a secret reference takes exactly one of `env`, `file` or `vault`",
                         ));
                     }
                 }
@@ -145,8 +164,13 @@ impl<'de> Deserialize<'de> for SecretRef {
                     Some(SecretRef::File(path)) if path.as_os_str().is_empty() => {
                         Err(A::Error::custom("`file` names no file"))
                     }
+                    Some(SecretRef::Vault(name)) if name.trim().is_empty() => {
+                        Err(A::Error::custom("`vault` names no credential"))
+                    }
                     Some(place) => Ok(place),
-                    None => Err(A::Error::custom("a secret reference needs `env` or `file`")),
+                    None => Err(A::Error::custom(
+                        "a secret reference needs `env`, `file` or `vault`",
+                    )),
                 }
             }
         }
@@ -161,7 +185,7 @@ impl JsonSchema for SecretRef {
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "description": "Where a secret is kept: an environment variable named STACKHAND_SECRET_<TENANT>__<NAME>, or a file in the tenant's secrets directory.",
+            "description": "Where a secret is kept: an environment variable named STACKHAND_SECRET_<TENANT>__<NAME>, a file in the tenant's secrets directory, or a credential of the tenant in the store's vault.",
             "oneOf": [
                 {
                     "type": "object",
@@ -173,6 +197,12 @@ impl JsonSchema for SecretRef {
                     "type": "object",
                     "properties": {"file": {"type": "string", "minLength": 1}},
                     "required": ["file"],
+                    "additionalProperties": false
+                },
+                {
+                    "type": "object",
+                    "properties": {"vault": {"type": "string", "minLength": 1}},
+                    "required": ["vault"],
                     "additionalProperties": false
                 }
             ]
@@ -188,6 +218,10 @@ pub trait SecretResolver: Send + Sync + fmt::Debug {
     async fn resolve(&self, tenant: &TenantId, reference: &SecretRef) -> Result<SecretString>;
 }
 
+/// What [`LocalSecrets`] answers to a `{ vault = .. }` reference.
+pub const NO_VAULT: &str = "this deployment has no vault: set [store] in stackhand.toml \
+     (url and master_key) and store the credential with `stackhand credentials set`";
+
 /// The default resolver: environment variables and files, each scoped to the tenant.
 ///
 /// - `{ env = NAME }`: `NAME` must start with the tenant's prefix,
@@ -195,6 +229,8 @@ pub trait SecretResolver: Send + Sync + fmt::Debug {
 /// - `{ file = PATH }`: a relative `PATH` is read from `<dir>/<tenant>/PATH`, an absolute one
 ///   as is; either way the file must lie inside `<dir>/<tenant>/` once links are resolved.
 ///   With no directory configured, files are refused.
+/// - `{ vault = NAME }`: refused, since this resolver has no vault ([`NO_VAULT`]); the store's
+///   `VaultSecrets` reads vault credentials and hands env and file references to this one.
 #[derive(Debug, Clone, Default)]
 pub struct LocalSecrets {
     dir: Option<PathBuf>,
@@ -306,6 +342,9 @@ impl SecretResolver for LocalSecrets {
         match reference {
             SecretRef::Env(name) => Self::env(tenant, name),
             SecretRef::File(path) => self.file(tenant, path),
+            SecretRef::Vault(name) => Err(Error::invalid(format!(
+                "vault credential {name} of tenant {tenant}: {NO_VAULT}"
+            ))),
             SecretRef::Value(secret) => Ok(secret.clone()),
         }
     }
@@ -531,5 +570,25 @@ mod tests {
         );
         let shown = format!("{:?}", SecretRef::value(SecretString::from("hunter2")));
         assert!(!shown.contains("hunter2"));
+        let vault: SecretRef =
+            serde_json::from_value(serde_json::json!({"vault": "m365"})).unwrap();
+        assert!(matches!(&vault, SecretRef::Vault(name) if name == "m365"));
+        assert_eq!(vault.describe(), "vault credential m365");
+        assert!(serde_json::from_value::<SecretRef>(serde_json::json!({"vault": " "})).is_err());
+        assert!(
+            serde_json::from_value::<SecretRef>(serde_json::json!({"vault": "a", "env": "B"}))
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn local_secrets_have_no_vault() {
+        let ctx = BuildContext::new(tenant("acme"));
+        let err = ctx.secret(&SecretRef::vault("m365")).await.unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Invalid);
+        let text = err.to_string();
+        assert!(text.contains("this deployment has no vault"), "{text}");
+        assert!(text.contains("[store]"), "{text}");
+        assert!(text.contains("m365"), "{text}");
     }
 }

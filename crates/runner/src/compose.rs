@@ -10,6 +10,8 @@ use stackhand_core::{
     ActionId, BuildContext, ConnectorSet, Department, Error, Registry, Result, Tenant,
 };
 
+use stackhand_store::VaultSecrets;
+
 use crate::config::LoadedConfig;
 
 /// One tenant, ready to add to an engine.
@@ -43,7 +45,9 @@ impl std::fmt::Debug for Composer<'_> {
 
 impl<'r> Composer<'r> {
     /// A composer over `registry`, with one shared [`HttpHost`](stackhand_http::HttpHost), the
-    /// system clock and the configuration's [`LocalSecrets`].
+    /// system clock and the configuration's secrets: its [`LocalSecrets`] (environment and
+    /// secrets directory), and with a `[store]` section the store's vault as well
+    /// ([`VaultSecrets`]).
     pub fn new(registry: &'r Registry) -> Self {
         // One connection pool and one rate-limit registry for every tenant's connectors.
         let mut services = Services::new();
@@ -68,27 +72,33 @@ impl<'r> Composer<'r> {
         self
     }
 
-    /// Resolve credentials with this resolver instead of the configuration's environment and
-    /// secrets directory (the store's vault).
+    /// Resolve credentials with this resolver instead of the configuration's environment,
+    /// secrets directory and vault.
     pub fn with_secrets(mut self, secrets: Arc<dyn SecretResolver>) -> Self {
         self.secrets = Some(secrets);
         self
     }
 
-    fn resolver(&self, loaded: &LoadedConfig) -> Arc<dyn SecretResolver> {
-        self.secrets.clone().unwrap_or_else(|| {
-            let local = match &loaded.config.secrets_dir {
-                Some(dir) => LocalSecrets::new().with_dir(dir),
-                None => LocalSecrets::new(),
-            };
-            Arc::new(local)
+    /// The resolver given, else the configuration's: with `[store]`, the vault (opened here)
+    /// in front of the environment and secrets directory.
+    async fn resolver(&self, loaded: &LoadedConfig) -> Result<Arc<dyn SecretResolver>> {
+        if let Some(secrets) = &self.secrets {
+            return Ok(secrets.clone());
+        }
+        let local = match &loaded.config.secrets_dir {
+            Some(dir) => LocalSecrets::new().with_dir(dir),
+            None => LocalSecrets::new(),
+        };
+        Ok(match crate::store::open_vault(loaded).await? {
+            Some(vault) => Arc::new(VaultSecrets::new(Arc::new(vault), local)),
+            None => Arc::new(local),
         })
     }
 
     /// Build every tenant's connectors. An error names the file, the tenant and connector, and
     /// the key at fault.
     pub async fn tenants(&self, loaded: &LoadedConfig) -> Result<Vec<ComposedTenant>> {
-        let secrets = self.resolver(loaded);
+        let secrets = self.resolver(loaded).await?;
         let mut composed = Vec::new();
         for (id, config) in &loaded.config.tenants {
             let ctx = BuildContext::new(id.clone())

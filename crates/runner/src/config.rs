@@ -5,6 +5,10 @@
 //! policies = ["policies"]        # files or directories, relative to this file
 //! secrets_dir = "secrets"        # { file = "x" } credentials are read from secrets/<tenant>/x
 //!
+//! [store]                        # optional: the database, and the vault's master key
+//! url = "sqlite://stackhand.db?mode=rwc"   # relative to this file; or postgres://…
+//! master_key = { file = "master.key" }     # or { env = "STACKHAND_MASTER_KEY" }
+//!
 //! [tenants.acme-law]
 //! name = "Acme Law"
 //! group = "legal"
@@ -13,13 +17,18 @@
 //!
 //! [tenants.acme-law.connectors.m365]
 //! tenant_id = "acmelaw.onmicrosoft.com"
-//! auth = { method = "client_secret", client_id = "5a8c…", client_secret = { env = "STACKHAND_SECRET_ACME_LAW__M365" } }
+//! auth = { method = "client_secret", client_id = "5a8c…", client_secret = { vault = "m365" } }
 //! ```
+//!
+//! `{ vault = "m365" }` reads the tenant's credential `m365` from the store's vault
+//! (`stackhand credentials set --tenant acme-law --name m365`, the value on standard input);
+//! `{ env = "STACKHAND_SECRET_ACME_LAW__M365" }` and `{ file = "m365.secret" }` work with or
+//! without a `[store]`.
 //!
 //! Variables override the file: `STACKHAND_SECRETS_DIR=/run/secrets`,
 //! `STACKHAND_TENANTS__ACME__NAME="Acme"` (`__` separates keys). `STACKHAND_SECRET_*` variables
-//! are credentials, not configuration, and `STACKHAND_AUDIT_KEY` is the audit key; neither is read
-//! here. Every unknown key is an error naming the file (or the variable), the key and the nearest
+//! are credentials, not configuration, and `STACKHAND_AUDIT_KEY` and `STACKHAND_MASTER_KEY` are
+//! keys; none is read as configuration. Every unknown key is an error naming the file (or the variable), the key and the nearest
 //! valid key.
 
 use std::collections::BTreeMap;
@@ -36,7 +45,7 @@ use stackhand_core::{Department, Error, Result, TenantGroupId, TenantId};
 pub const ENV_PREFIX: &str = "STACKHAND_";
 
 /// Variables under [`ENV_PREFIX`] that are not configuration (lower-cased, without the prefix).
-const NOT_CONFIGURATION: &[&str] = &["audit_key", "log"];
+const NOT_CONFIGURATION: &[&str] = &["audit_key", "log", "master_key", "previous_master_key"];
 
 /// The whole of `stackhand.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,9 +60,74 @@ pub struct StackhandConfig {
     /// configuration file. Without it, only `{ env = "…" }` credentials can be used.
     #[serde(default)]
     pub secrets_dir: Option<PathBuf>,
+    /// The database (SQLite file or PostgreSQL) and the vault's master key. Without it,
+    /// `{ vault = .. }` credentials are refused.
+    #[serde(default)]
+    pub store: Option<StoreConfig>,
     /// The client tenants, by id.
     #[serde(default)]
     pub tenants: BTreeMap<TenantId, TenantConfig>,
+}
+
+/// `[store]`: where the durable state and the credential vault live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct StoreConfig {
+    /// `sqlite://stackhand.db?mode=rwc` (a path relative to the configuration file; `mode=rwc`
+    /// creates the file) or `postgres://user@host:5432/database` to scale out.
+    pub url: String,
+    /// The vault's master key, 64 hexadecimal characters: `{ file = "master.key" }` (relative
+    /// to the configuration file; `stackhand vault keygen --out master.key`) or
+    /// `{ env = "STACKHAND_MASTER_KEY" }`.
+    pub master_key: KeySource,
+    /// Master keys being retired: they still unwrap data keys not yet re-wrapped by a master
+    /// key rotation. Give them to every process while a rotation runs.
+    #[serde(default)]
+    pub previous_master_keys: Vec<KeySource>,
+}
+
+/// Where a key is kept: `{ file = "…" }` or `{ env = "…" }`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum KeySource {
+    /// A file holding the key (relative to the configuration file).
+    File(PathBuf),
+    /// An environment variable holding the key.
+    Env(String),
+}
+
+impl KeySource {
+    /// Where the key is, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            KeySource::File(path) => format!("file {}", path.display()),
+            KeySource::Env(name) => format!("environment variable {name}"),
+        }
+    }
+}
+
+/// `url` with a relative SQLite path made relative to `base`; other URLs as they are.
+pub fn resolve_store_url(url: &str, base: &Path) -> String {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return url.to_string();
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    if path.is_empty() || path.starts_with(':') || Path::new(path).is_absolute() {
+        return url.to_string();
+    }
+    let joined = base.join(path);
+    match query {
+        Some(query) => format!("sqlite://{}?{query}", joined.display()),
+        None => format!("sqlite://{}", joined.display()),
+    }
 }
 
 /// One client tenant.
@@ -96,9 +170,11 @@ impl LoadedConfig {
                 path.display()
             )));
         }
+        // figment hands the filter the variable's name as written (upper case), so compare
+        // without case.
         let env = Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
-            let key = key.as_str();
-            !key.starts_with("secret_") && !NOT_CONFIGURATION.contains(&key)
+            let key = key.as_str().to_ascii_lowercase();
+            !key.starts_with("secret_") && !NOT_CONFIGURATION.contains(&key.as_str())
         });
         let figment = Figment::new().merge(Toml::file(path)).merge(env);
         Self::extract(figment, path.display().to_string(), path.parent())
@@ -124,6 +200,16 @@ impl LoadedConfig {
             };
             config.policies.iter_mut().for_each(resolve);
             config.secrets_dir.iter_mut().for_each(resolve);
+            if let Some(store) = &mut config.store {
+                store.url = resolve_store_url(&store.url, base);
+                let keys = std::iter::once(&mut store.master_key)
+                    .chain(store.previous_master_keys.iter_mut());
+                for key in keys {
+                    if let KeySource::File(path) = key {
+                        resolve(path);
+                    }
+                }
+            }
             for tenant in config.tenants.values_mut() {
                 tenant.policies.iter_mut().for_each(resolve);
             }
@@ -261,6 +347,56 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("same secret variables"), "{err}");
+    }
+
+    #[test]
+    fn the_store_section_resolves_against_the_file() {
+        let loaded = LoadedConfig::from_str(
+            "stackhand.toml",
+            "[store]\nurl = \"sqlite://data/stackhand.db?mode=rwc\"\nmaster_key = { file = \"master.key\" }\nprevious_master_keys = [{ env = \"OLD_KEY\" }]\n",
+            Some(Path::new("/etc/stackhand")),
+        )
+        .unwrap();
+        let store = loaded.config.store.as_ref().unwrap();
+        assert_eq!(
+            store.url,
+            "sqlite:///etc/stackhand/data/stackhand.db?mode=rwc"
+        );
+        assert_eq!(
+            store.master_key,
+            KeySource::File(PathBuf::from("/etc/stackhand/master.key"))
+        );
+        assert_eq!(
+            store.previous_master_keys,
+            [KeySource::Env("OLD_KEY".into())]
+        );
+
+        for (url, shown) in [
+            ("sqlite:///abs/x.db", "sqlite:///abs/x.db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+            ("sqlite:x.db", "sqlite:///etc/x.db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+        ] {
+            assert_eq!(resolve_store_url(url, Path::new("/etc")), shown);
+        }
+
+        let err = LoadedConfig::from_str(
+            "stackhand.toml",
+            "[store]\nurl = \"sqlite://x.db\"\nmaster_kye = { file = \"k\" }\n",
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            err.message().contains("did you mean \"master_key\""),
+            "{err}"
+        );
+        let err = LoadedConfig::from_str(
+            "stackhand.toml",
+            "[store]\nurl = \"sqlite://x.db\"\nmaster_key = \"0123\"\n",
+            None,
+        )
+        .unwrap_err();
+        assert!(err.message().contains("store.master_key"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! credentials ([`Composer`]), and the layered policy checked against everything the
 //! configuration and the connectors name.
 //!
+//! With a `[store]` section, credentials written `{ vault = "name" }` are read from the store's
+//! encrypted vault ([`open_vault`], `stackhand_store::VaultSecrets`), each tenant from its own
+//! credentials only; `{ env = .. }` and `{ file = .. }` work as without it.
+//!
 //! The `stackhand` binary is this crate plus a command line; integrators who build their own
 //! runner use it the same way.
 //!
@@ -29,7 +33,9 @@
 pub mod compose;
 pub mod config;
 pub mod connectors;
+pub mod store;
 
 pub use compose::{ComposedTenant, Composer};
-pub use config::{LoadedConfig, StackhandConfig, TenantConfig};
+pub use config::{KeySource, LoadedConfig, StackhandConfig, StoreConfig, TenantConfig};
 pub use connectors::{default_registry, register_default_connectors};
+pub use store::open_vault;

@@ -17,6 +17,16 @@
 //!   tenant's head row `FOR UPDATE`; SQLite takes the write lock with `BEGIN IMMEDIATE`), so a
 //!   chain never forks.
 //!
+//! On the same database, a [`Vault`] keeps each tenant's connector credentials encrypted at rest
+//! (module [`vault`]): XChaCha20-Poly1305 under a per-tenant data key, with the tenant and the
+//! credential name as associated data, each data key wrapped by a [`MasterKey`] kept outside the
+//! database (a key file or an environment variable). [`VaultSecrets`] is the vault as a
+//! [`SecretResolver`](stackhand_core::build::SecretResolver): connector configuration names a
+//! credential `{ vault = "name" }`, and a tenant's connector is built with that tenant's
+//! credential only. Tenant data keys and the master key rotate without downtime
+//! ([`Vault::rotate_tenant_key`], [`Vault::rotate_master_key`]). ADR 0006
+//! (`docs/decisions/0006-credential-vault.md`) records the design.
+//!
 //! [`Store::connect`] opens the database and runs the embedded migrations
 //! (`migrations/sqlite`, `migrations/postgres`). Every query names the tenant it works for,
 //! except the two the engine makes by approval id (`approval`, `resolve_approval`), whose ids are
@@ -79,6 +89,41 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
+//!
+//! The same database as a credential vault, resolving a connector's `{ vault = "…" }` credential
+//! for the tenant being built (in production the master key comes from a file made by
+//! `stackhand vault keygen`, and `stackhand credentials set` stores the values):
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use secrecy::{ExposeSecret, SecretString};
+//! use stackhand_core::build::{BuildContext, LocalSecrets, SecretRef};
+//! use stackhand_core::TenantId;
+//! use stackhand_store::{MasterKey, NoAuditKeys, Store, Vault, VaultSecrets};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let url = format!("sqlite://{}?mode=rwc", dir.path().join("stackhand.db").display());
+//! let store = Arc::new(Store::connect(&url, NoAuditKeys).await?);
+//! let master = MasterKey::create_file(dir.path().join("master.key"))?;
+//! let vault = Arc::new(Vault::new(store, master));
+//!
+//! let acme = TenantId::new("acme")?;
+//! vault.set(&acme, "m365", SecretString::from("client-secret")).await?;
+//!
+//! let secrets = Arc::new(VaultSecrets::new(vault.clone(), LocalSecrets::new()));
+//! let ctx = BuildContext::new(acme.clone()).with_secrets(secrets);
+//! let secret = ctx.credential("auth.client_secret", &SecretRef::vault("m365")).await?;
+//! assert_eq!(secret.expose_secret(), "client-secret");
+//!
+//! // Names and times, never values; a new data key without downtime.
+//! assert_eq!(vault.list(&acme).await?[0].name, "m365");
+//! vault.rotate_tenant_key(&acme).await?;
+//! vault.rotate_master_key(MasterKey::generate()).await?;
+//! assert_eq!(vault.get(&acme, "m365").await?.expose_secret(), "client-secret");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -87,6 +132,8 @@ mod audit;
 mod engine_store;
 mod error;
 mod schema;
+mod secrets;
+pub mod vault;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -105,6 +152,8 @@ use stackhand_core::audit::AuditKeys;
 use stackhand_core::{Error, Result, TenantId};
 
 pub use error::redact_url;
+pub use secrets::{NoAuditKeys, VaultSecrets};
+pub use vault::{CredentialInfo, MasterKey, MasterKeyRotation, TenantKeyRotation, Vault};
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,6 +200,9 @@ pub(crate) struct Dialect {
     pub(crate) lock_head: &'static str,
     /// Locks the counter row of one (tenant, cap id) for the rest of the transaction.
     pub(crate) lock_cap: &'static str,
+    /// Locks a tenant's vault row (its current data key version) for the rest of the
+    /// transaction.
+    pub(crate) lock_vault_tenant: &'static str,
 }
 
 pub(crate) const SQLITE: Dialect = Dialect {
@@ -160,6 +212,7 @@ pub(crate) const SQLITE: Dialect = Dialect {
     // BEGIN IMMEDIATE already holds the database's only write lock.
     lock_head: "SELECT seq, event_mac, mac FROM audit_heads WHERE tenant = $1",
     lock_cap: "SELECT tenant FROM caps WHERE tenant = $1 AND cap_id = $2",
+    lock_vault_tenant: "SELECT key_version FROM vault_tenants WHERE tenant = $1",
 };
 
 pub(crate) const POSTGRES: Dialect = Dialect {
@@ -168,6 +221,7 @@ pub(crate) const POSTGRES: Dialect = Dialect {
     begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     lock_head: "SELECT seq, event_mac, mac FROM audit_heads WHERE tenant = $1 FOR UPDATE",
     lock_cap: "SELECT tenant FROM caps WHERE tenant = $1 AND cap_id = $2 FOR UPDATE",
+    lock_vault_tenant: "SELECT key_version FROM vault_tenants WHERE tenant = $1 FOR UPDATE",
 };
 
 /// Run `$body` with `$pool` bound to the store's pool (SQLite or PostgreSQL) and `$sql` to that

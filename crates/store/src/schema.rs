@@ -16,18 +16,32 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use crate::BackendKind;
 
 /// (version, file name, SQL) of every SQLite migration, in order.
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_engine_and_audit.sql",
-    include_str!("../migrations/sqlite/0001_engine_and_audit.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_engine_and_audit.sql",
+        include_str!("../migrations/sqlite/0001_engine_and_audit.sql"),
+    ),
+    (
+        2,
+        "0002_vault.sql",
+        include_str!("../migrations/sqlite/0002_vault.sql"),
+    ),
+];
 
 /// (version, file name, SQL) of every PostgreSQL migration, in order.
-const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_engine_and_audit.sql",
-    include_str!("../migrations/postgres/0001_engine_and_audit.sql"),
-)];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_engine_and_audit.sql",
+        include_str!("../migrations/postgres/0001_engine_and_audit.sql"),
+    ),
+    (
+        2,
+        "0002_vault.sql",
+        include_str!("../migrations/postgres/0002_vault.sql"),
+    ),
+];
 
 fn list(kind: BackendKind) -> &'static [(i64, &'static str, &'static str)] {
     match kind {

@@ -1,5 +1,5 @@
 //! The store's behaviour suite (`suite/`), run against SQLite (a file per test) and PostgreSQL
-//! (a schema per test in the database `STACKHAND_TEST_POSTGRES_URL` names, by default
+//! (a schema per test in the database `TEST_POSTGRES_URL` names, by default
 //! `postgres://postgres@127.0.0.1:5432/test`). Without a PostgreSQL server the PostgreSQL tests
 //! fail, saying how to get one; they are never skipped.
 
