@@ -27,6 +27,12 @@
 //! ([`Vault::rotate_tenant_key`], [`Vault::rotate_master_key`]). ADR 0006
 //! (`docs/decisions/0006-credential-vault.md`) records the design.
 //!
+//! Several runner processes on one database share work through its [`Queue`] (module
+//! [`queue`], [`Store::queue`]): jobs enqueued once per tenant and dedup key (one run per
+//! ticket), claimed with leases (PostgreSQL `FOR UPDATE SKIP LOCKED`, SQLite `BEGIN IMMEDIATE`),
+//! taken over when a dead runner's lease expires, completed only by the worker that still holds
+//! the lease, and optionally run one at a time in order per tenant and ordering key.
+//!
 //! [`Store::connect`] opens the database and runs the embedded migrations
 //! (`migrations/sqlite`, `migrations/postgres`). Every query names the tenant it works for,
 //! except the two the engine makes by approval id (`approval`, `resolve_approval`), whose ids are
@@ -131,6 +137,7 @@
 mod audit;
 mod engine_store;
 mod error;
+pub mod queue;
 mod schema;
 mod secrets;
 pub mod vault;
@@ -152,6 +159,7 @@ use stackhand_core::audit::AuditKeys;
 use stackhand_core::{Error, Result, TenantId};
 
 pub use error::redact_url;
+pub use queue::{ClaimedJob, Enqueued, JobId, JobRecord, JobState, NewJob, Queue, QueueCounts};
 pub use secrets::{NoAuditKeys, VaultSecrets};
 pub use vault::{CredentialInfo, MasterKey, MasterKeyRotation, TenantKeyRotation, Vault};
 
@@ -203,6 +211,13 @@ pub(crate) struct Dialect {
     /// Locks a tenant's vault row (its current data key version) for the rest of the
     /// transaction.
     pub(crate) lock_vault_tenant: &'static str,
+    /// Milliseconds since the Unix epoch by the database's clock, as an SQL expression: every
+    /// queue lease is measured against it, so runners on machines whose clocks disagree still
+    /// agree on when a lease expires.
+    pub(crate) now_ms: &'static str,
+    /// What a queue claim's candidate query ends with: PostgreSQL locks the rows it picks and
+    /// skips rows other claimers hold; SQLite's claim runs under `BEGIN IMMEDIATE` instead.
+    pub(crate) skip_locked: &'static str,
 }
 
 pub(crate) const SQLITE: Dialect = Dialect {
@@ -213,6 +228,8 @@ pub(crate) const SQLITE: Dialect = Dialect {
     lock_head: "SELECT seq, event_mac, mac FROM audit_heads WHERE tenant = $1",
     lock_cap: "SELECT tenant FROM caps WHERE tenant = $1 AND cap_id = $2",
     lock_vault_tenant: "SELECT key_version FROM vault_tenants WHERE tenant = $1",
+    now_ms: "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+    skip_locked: "",
 };
 
 pub(crate) const POSTGRES: Dialect = Dialect {
@@ -222,6 +239,8 @@ pub(crate) const POSTGRES: Dialect = Dialect {
     lock_head: "SELECT seq, event_mac, mac FROM audit_heads WHERE tenant = $1 FOR UPDATE",
     lock_cap: "SELECT tenant FROM caps WHERE tenant = $1 AND cap_id = $2 FOR UPDATE",
     lock_vault_tenant: "SELECT key_version FROM vault_tenants WHERE tenant = $1 FOR UPDATE",
+    now_ms: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+    skip_locked: " FOR UPDATE SKIP LOCKED",
 };
 
 /// Run `$body` with `$pool` bound to the store's pool (SQLite or PostgreSQL) and `$sql` to that

@@ -27,6 +27,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "0002_vault.sql",
         include_str!("../migrations/sqlite/0002_vault.sql"),
     ),
+    (
+        3,
+        "0003_queue.sql",
+        include_str!("../migrations/sqlite/0003_queue.sql"),
+    ),
 ];
 
 /// (version, file name, SQL) of every PostgreSQL migration, in order.
@@ -40,6 +45,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "0002_vault.sql",
         include_str!("../migrations/postgres/0002_vault.sql"),
+    ),
+    (
+        3,
+        "0003_queue.sql",
+        include_str!("../migrations/postgres/0003_queue.sql"),
     ),
 ];
 
