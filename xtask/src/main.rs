@@ -7,7 +7,8 @@ use anyhow::{Context, Result, bail};
 
 const USAGE: &str = "usage: cargo xtask <ci|bench>
   ci     fmt check, clippy -D warnings, the whole test suite, docs with warnings denied
-  bench  the criterion benchmarks (policy decision time against cedar-policy)";
+  bench  the criterion benchmarks: policy decision time against cedar-policy, and store
+         throughput (audit appends, queue claims) on SQLite and PostgreSQL";
 
 fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -123,5 +124,10 @@ fn test_postgres_url() -> Result<String> {
 }
 
 fn bench() -> Result<()> {
-    cargo(&["bench", "-p", "stackhand-bench"], &[])
+    // The store bench measures PostgreSQL beside SQLite: it gets its server as the tests do.
+    let postgres = test_postgres_url()?;
+    cargo(
+        &["bench", "-p", "stackhand-bench"],
+        &[("TEST_POSTGRES_URL", &postgres)],
+    )
 }

@@ -198,9 +198,9 @@ async fn connect_postgres(url: &str) -> PgConnection {
         .unwrap_or_else(|e| {
             panic!(
                 "the PostgreSQL tests need a server, and none answered at {}: {e}\n\
-             Start one: `bash .ci/run` installs Debian's postgresql package and starts a \
-             throw-away cluster on 127.0.0.1:5432 (trust auth, database `test`) when none \
-             answers; or run `pg_ctlcluster <version> main start`, or point \
+             Start one: `scripts/ensure-postgres` (what `cargo xtask ci` runs) installs Debian's \
+             postgresql package and starts a throw-away cluster on 127.0.0.1:5432 (trust auth, \
+             database `test`) when none answers; or run `pg_ctlcluster <version> main start`, or point \
              TEST_POSTGRES_URL at a server where this user may create schemas \
              (postgres://user[:password]@host:port/database).",
                 redact_url(url)
