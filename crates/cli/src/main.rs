@@ -20,6 +20,9 @@
 //! stackhand credentials delete --tenant <T> --name <N> [--config <FILE>]
 //! stackhand credentials rotate --tenant <T> [--config <FILE>]
 //!                                      a new data key for the tenant, credentials re-encrypted
+//! stackhand sim [--out <DIR>] [--world <FILE>] [--check]
+//!                                      the six vendor simulators of one world, and a
+//!                                      stackhand.toml pointing at them
 //! stackhand vault keygen --out <FILE>  write a new vault master key (mode 0600)
 //! stackhand vault rotate-master --new-key <FILE> [--config <FILE>]
 //!                                      re-wrap every data key under a new master key
@@ -27,6 +30,7 @@
 
 mod credentials;
 mod demo;
+mod sim;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -86,6 +90,19 @@ enum Command {
         /// Print JSON, with each connector's configuration schema and action input schemas.
         #[arg(long)]
         json: bool,
+    },
+    /// Start the six vendor simulators of one world on loopback and write a stackhand.toml for them.
+    Sim {
+        /// Where to write stackhand.toml, policy.toml (kept if it exists) and the secrets.
+        #[arg(long, default_value = "sim-deployment")]
+        out: PathBuf,
+        /// A world file (default: the built-in world, crates/sim/world.toml).
+        #[arg(long)]
+        world: Option<PathBuf>,
+        /// Check every tenant's connectors against the simulators, then stop (exit 1 if one is
+        /// unhealthy) instead of serving until Ctrl-C.
+        #[arg(long)]
+        check: bool,
     },
     /// The deployment configuration (stackhand.toml).
     Config {
@@ -210,6 +227,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Connectors { json } => list_connectors(json),
+        Command::Sim { out, world, check } => sim::run(&out, world.as_deref(), check).await,
         Command::Config {
             command: ConfigCommand::Check { config, roles },
         } => check_config(&config, &roles).await,

@@ -417,3 +417,66 @@ fn configuration_variables_override_the_file_and_typos_name_the_variable() {
     assert!(err.contains("STACKHAND_"), "{err}");
     assert!(err.contains("did you mean \"secrets_dir\""), "{err}");
 }
+
+#[test]
+fn sim_starts_the_world_and_every_tenant_connector_is_healthy_against_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("deployment");
+    let run = stackhand(&["sim", "--out", out.to_str().unwrap(), "--check"]);
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for line in [
+        "tenant contoso-law",
+        "tenant globex",
+        "m365         ok",
+        "connectwise  ok",
+        "okta         ok",
+        "autotask     ok",
+        "ninjaone     ok",
+        "hudu         ok",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    // The deployment it wrote loads, and an edited policy is kept on the next run.
+    assert!(out.join("stackhand.toml").exists());
+    assert!(out.join("secrets/globex/okta.token").exists());
+    std::fs::write(out.join("policy.toml"), "[scope]\nglobal = true\n").unwrap();
+    let again = stackhand(&["sim", "--out", out.to_str().unwrap(), "--check"]);
+    assert!(again.status.success());
+    assert_eq!(
+        std::fs::read_to_string(out.join("policy.toml")).unwrap(),
+        "[scope]\nglobal = true\n"
+    );
+}
+
+#[test]
+fn sim_names_a_typo_in_a_world_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world.toml");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../sim/world.toml"))
+        .unwrap()
+        .replacen(
+            "manager = \"margaret.holloway\"",
+            "manager = \"margret.holloway\"",
+            1,
+        );
+    std::fs::write(&world, text).unwrap();
+    let out = dir.path().join("deployment");
+    let run = stackhand(&[
+        "sim",
+        "--world",
+        world.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--check",
+    ]);
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains(world.to_str().unwrap()), "{err}");
+    assert!(err.contains("margret.holloway"), "{err}");
+    assert!(err.contains("did you mean \"margaret.holloway\""), "{err}");
+}

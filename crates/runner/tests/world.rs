@@ -5,7 +5,6 @@
 //! world checks that, for every member of staff, the identity provider, the PSA contact, the RMM
 //! device and the documentation asset agree on who they are.
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,14 +14,10 @@ use stackhand_core::{
     ActionId, ActionRequest, Engine, IdempotencyKey, Principal, StepStatus, Submission, TenantId,
 };
 use stackhand_runner::{ComposedTenant, Composer, LoadedConfig, default_registry};
-use stackhand_sim::autotask::{self, AutotaskSim};
-use stackhand_sim::connectwise::{self, ConnectWiseSim};
-use stackhand_sim::hudu::{self, HuduSim};
-use stackhand_sim::m365::M365Sim;
-use stackhand_sim::ninjaone::{self, NinjaOneSim};
-use stackhand_sim::okta::{self, OktaSim};
-use stackhand_sim::world::{IdentityKind, PsaKind, Tenant, World};
-use stackhand_sim::{Faults, SimServer};
+use stackhand_sim::Faults;
+use stackhand_sim::deployment::SimulatedWorld;
+use stackhand_sim::okta;
+use stackhand_sim::world::World;
 
 const POLICY: &str = r#"
 [scope]
@@ -37,149 +32,20 @@ effect = "allow"
 requester_kinds = ["technician"]
 "#;
 
-/// The six simulators, each seeded from the built-in world.
-struct Sims {
-    m365: (M365Sim, SimServer),
-    connectwise: (ConnectWiseSim, SimServer),
-    okta: (OktaSim, SimServer),
-    autotask: (AutotaskSim, SimServer),
-    ninjaone: (NinjaOneSim, SimServer),
-    hudu: (HuduSim, SimServer),
-}
-
 fn world() -> &'static World {
     World::builtin()
 }
 
-async fn start_sims() -> Sims {
-    let world = world();
-    let m365 = M365Sim::from_world(world);
-    let m365_server = m365.start(Faults::default()).await.unwrap();
-    let cw = ConnectWiseSim::from_world(world);
-    let cw_server = cw.start(Faults::default()).await.unwrap();
-    let okta = OktaSim::from_world(world);
-    let okta_server = okta.start(Faults::default()).await.unwrap();
-    let at = AutotaskSim::from_world(world);
-    let at_server = at.start(Faults::default()).await.unwrap();
-    let ninja = NinjaOneSim::from_world(world);
-    let ninja_server = ninja.start(Faults::default()).await.unwrap();
-    let hudu = HuduSim::from_world(world);
-    let hudu_server = hudu.start(Faults::default()).await.unwrap();
-    Sims {
-        m365: (m365, m365_server),
-        connectwise: (cw, cw_server),
-        okta: (okta, okta_server),
-        autotask: (at, at_server),
-        ninjaone: (ninja, ninja_server),
-        hudu: (hudu, hudu_server),
-    }
-}
-
-/// One tenant's `[tenants.<key>]` tables: its identity provider, its PSA, NinjaOne and Hudu,
-/// each pointed at its simulator, with credentials as files in the tenant's secrets directory.
-fn tenant_tables(
-    tenant: &Tenant,
-    sims: &Sims,
-    secrets: &mut Vec<(String, &'static str, String)>,
-) -> String {
-    let key = &tenant.key;
-    let mut text = format!("\n[tenants.{key}]\nname = \"{}\"\n", tenant.company);
-    let mut secret = |name: &'static str, value: &str| {
-        secrets.push((key.clone(), name, value.to_string()));
-    };
-    match tenant.identity {
-        IdentityKind::M365 => {
-            let m365 = tenant.m365.as_ref().expect("an M365 tenant has its app");
-            let url = sims.m365.1.url();
-            write!(
-                text,
-                "\n[tenants.{key}.connectors.m365]\ntenant_id = \"{}\"\nbase_url = \"{url}\"\n\
-                 exchange_base_url = \"{url}\"\nauthority_host = \"{url}\"\n\
-                 auth = {{ method = \"client_secret\", client_id = \"{}\", client_secret = {{ file = \"m365.secret\" }} }}\n",
-                m365.tenant_id, m365.client_id
-            )
-            .unwrap();
-            secret("m365.secret", &m365.client_secret);
-        }
-        IdentityKind::Okta => {
-            let org = tenant.okta.as_ref().expect("an Okta tenant has its org");
-            write!(
-                text,
-                "\n[tenants.{key}.connectors.okta]\nbase_url = \"{}\"\n\
-                 auth = {{ method = \"api_token\", api_token = {{ file = \"okta.token\" }} }}\n",
-                sims.okta.1.url()
-            )
-            .unwrap();
-            secret("okta.token", &org.api_token);
-        }
-    }
-    match tenant.psa {
-        PsaKind::Connectwise => {
-            write!(
-                text,
-                "\n[tenants.{key}.connectors.connectwise]\nbase_url = \"{}\"\ncompany_id = \"{}\"\n\
-                 public_key = \"{}\"\nprivate_key = {{ file = \"connectwise.key\" }}\n\
-                 client_id = \"{}\"\ncompany_identifier = \"{}\"\n",
-                sims.connectwise.1.url(),
-                connectwise::COMPANY_ID,
-                connectwise::PUBLIC_KEY,
-                connectwise::CLIENT_ID,
-                tenant.psa_company.identifier
-            )
-            .unwrap();
-            secret("connectwise.key", connectwise::PRIVATE_KEY);
-        }
-        PsaKind::Autotask => {
-            write!(
-                text,
-                "\n[tenants.{key}.connectors.autotask]\ndiscovery_url = \"{}/ATServicesRest/\"\n\
-                 username = \"{}\"\nintegration_code = {{ file = \"autotask.code\" }}\n\
-                 secret = {{ file = \"autotask.secret\" }}\ncompany_id = {}\n",
-                sims.autotask.1.url(),
-                autotask::API_USER,
-                tenant.psa_company.id
-            )
-            .unwrap();
-            secret("autotask.code", autotask::INTEGRATION_CODE);
-            secret("autotask.secret", autotask::API_SECRET);
-        }
-    }
-    write!(
-        text,
-        "\n[tenants.{key}.connectors.ninjaone]\nbase_url = \"{}\"\norganization_id = {}\n\
-         auth = {{ client_id = \"{}\", client_secret = {{ file = \"ninjaone.secret\" }} }}\n",
-        sims.ninjaone.1.url(),
-        tenant.rmm.id,
-        ninjaone::CLIENT_ID
-    )
-    .unwrap();
-    secret("ninjaone.secret", ninjaone::CLIENT_SECRET);
-    write!(
-        text,
-        "\n[tenants.{key}.connectors.hudu]\nbase_url = \"{}\"\ncompany = \"{}\"\n\
-         api_key = {{ file = \"hudu.key\" }}\n",
-        sims.hudu.1.url(),
-        tenant.company
-    )
-    .unwrap();
-    secret("hudu.key", hudu::API_KEY);
-    text
+async fn start_sims() -> SimulatedWorld {
+    SimulatedWorld::start(world(), Faults::default())
+        .await
+        .unwrap()
 }
 
 /// `stackhand.toml` for every tenant of the world, the policy and each tenant's secret files.
-fn write_deployment(dir: &Path, sims: &Sims) {
-    let mut text = String::from("policies = [\"policy.toml\"]\nsecrets_dir = \"secrets\"\n");
-    let mut secrets = Vec::new();
-    for tenant in &world().tenants {
-        text.push_str(&tenant_tables(tenant, sims, &mut secrets));
-    }
-    std::fs::write(dir.join("stackhand.toml"), text).unwrap();
+fn write_deployment(dir: &Path, sims: &SimulatedWorld) {
     std::fs::write(dir.join("policy.toml"), POLICY).unwrap();
-    for (tenant, name, value) in secrets {
-        let tenant_dir = dir.join("secrets").join(tenant);
-        std::fs::create_dir_all(&tenant_dir).unwrap();
-        std::fs::write(tenant_dir.join(name), format!("{value}\n")).unwrap();
-    }
+    sims.write_deployment(dir, "policy.toml").unwrap();
 }
 
 async fn compose(dir: &Path) -> (LoadedConfig, Vec<ComposedTenant>) {

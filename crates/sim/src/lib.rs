@@ -56,6 +56,15 @@ pub use stackhand_testkit::ObservedRequest as RecordedRequest;
 pub mod autotask;
 #[cfg(feature = "connectwise")]
 pub mod connectwise;
+#[cfg(all(
+    feature = "m365",
+    feature = "okta",
+    feature = "connectwise",
+    feature = "autotask",
+    feature = "ninjaone",
+    feature = "hudu"
+))]
+pub mod deployment;
 pub mod history;
 #[cfg(feature = "hudu")]
 pub mod hudu;

@@ -165,7 +165,7 @@ impl SimServer {
         .await
     }
 
-    /// Serve on a chosen address (the `stackhand sim` command uses fixed ports).
+    /// Serve on a chosen address (a fixed port).
     pub async fn start_on(
         router: Router,
         faults: Faults,

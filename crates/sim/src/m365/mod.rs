@@ -114,7 +114,7 @@ impl M365Sim {
         SimServer::start(self.router(), faults).await
     }
 
-    /// Serve on a chosen address (the `stackhand sim` command uses fixed ports).
+    /// Serve on a chosen address (a fixed port).
     pub async fn start_on(
         &self,
         faults: Faults,

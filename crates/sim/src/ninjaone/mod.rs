@@ -332,7 +332,7 @@ impl NinjaOneSim {
             .await
     }
 
-    /// [`start`](Self::start) on a chosen address (the `stackhand sim` command's fixed ports).
+    /// [`start`](Self::start) on a chosen address (a fixed port).
     pub async fn start_on(&self, faults: Faults, addr: SocketAddr) -> std::io::Result<SimServer> {
         SimServer::start_throttled(self.router(), faults, addr, THROTTLE_BODY).await
     }

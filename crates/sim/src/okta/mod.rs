@@ -368,7 +368,7 @@ impl OktaSim {
             .await
     }
 
-    /// [`start`](Self::start) on a chosen address (the `stackhand sim` command's fixed ports).
+    /// [`start`](Self::start) on a chosen address (a fixed port).
     pub async fn start_on(&self, faults: Faults, addr: SocketAddr) -> std::io::Result<SimServer> {
         self.state.lock().injected = InjectedThrottle {
             every: faults.rate_limit_every,
