@@ -213,6 +213,34 @@ pub enum KeyState {
     },
 }
 
+/// The state an execution begins from ([`EngineStore::begin`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BeginFrom {
+    /// The key as claimed: [`InFlight`](KeyState::InFlight).
+    Claimed,
+    /// The key waiting for this approval: [`Pending`](KeyState::Pending) with its id.
+    Approved(ApprovalId),
+}
+
+impl BeginFrom {
+    /// The key state this names.
+    pub fn state(self) -> KeyState {
+        match self {
+            BeginFrom::Claimed => KeyState::InFlight,
+            BeginFrom::Approved(approval) => KeyState::Pending { approval },
+        }
+    }
+
+    /// Whether `state` is the state this names.
+    pub fn matches(self, state: &KeyState) -> bool {
+        match (self, state) {
+            (BeginFrom::Claimed, KeyState::InFlight) => true,
+            (BeginFrom::Approved(id), KeyState::Pending { approval }) => id == *approval,
+            _ => false,
+        }
+    }
+}
+
 /// The result of claiming an idempotency key.
 #[derive(Debug, Clone)]
 pub enum Claim {
@@ -250,6 +278,17 @@ pub trait EngineStore: Send + Sync {
     async fn settle(&self, tenant: &TenantId, key: &IdempotencyKey, state: KeyState) -> Result<()>;
     /// The state of a key, if it was ever claimed.
     async fn state(&self, tenant: &TenantId, key: &IdempotencyKey) -> Result<Option<KeyState>>;
+    /// Move a key from the state `from` names to [`Executing`](KeyState::Executing) if, and
+    /// only if, it is still in it (compare-and-swap). `true` when this caller moved it. Execution begins
+    /// only through this, so of two attempts on one key (a resumed run and a live one, two
+    /// approvals of one request) at most one ever calls the vendor.
+    async fn begin(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+        from: BeginFrom,
+        started: Started,
+    ) -> Result<bool>;
     /// Forget a key whose request failed before anything was decided. Only an
     /// [`InFlight`](KeyState::InFlight) key is released: a key whose execution began is kept
     /// whatever happens (the call answers `Ok(false)`).
@@ -341,6 +380,28 @@ impl EngineStore for MemoryStore {
             .ok_or_else(|| Error::not_found(format!("idempotency key {key} was never claimed")))?;
         entry.1 = state;
         Ok(())
+    }
+
+    async fn begin(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+        from: BeginFrom,
+        started: Started,
+    ) -> Result<bool> {
+        let mut keys = self.keys.lock();
+        match keys.get_mut(&(tenant.clone(), key.clone())) {
+            Some((_, state)) if from.matches(state) => {
+                *state = KeyState::Executing {
+                    started: Box::new(started),
+                };
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+            None => Err(Error::not_found(format!(
+                "idempotency key {key} was never claimed"
+            ))),
+        }
     }
 
     async fn state(&self, tenant: &TenantId, key: &IdempotencyKey) -> Result<Option<KeyState>> {
@@ -794,16 +855,62 @@ impl Engine {
             Claim::New => {}
             Claim::Seen(state) => return self.replay(state).await,
         }
+        self.submit_claimed(&entry, action.as_ref(), request).await
+    }
+
+    /// Submit a request again on behalf of the owner of its work, after every earlier attempt
+    /// on its key is gone: a durable runner resuming a run after a crash, holding the run's
+    /// lease. Where [`submit`](Self::submit) answers "in progress" and waits, this settles:
+    ///
+    /// - a key left claimed (the earlier attempt died before anything ran) is decided again,
+    ///   and an approval that attempt already asked for is the one waited on, not a second;
+    /// - a key left executing (the attempt died during or after the vendor call) is settled at
+    ///   once by reading the target back, and never executed again;
+    /// - anything else answers as a duplicate, as `submit` does.
+    ///
+    /// A caller wrong about the earlier attempt being gone loses nothing: execution begins only
+    /// by compare-and-swap ([`EngineStore::begin`]), so two attempts never both execute, and
+    /// a read-back only settles a key as executed when the target shows the change.
+    pub async fn resume(&self, mut request: ActionRequest) -> Result<Submission> {
+        let entry = self.tenant(&request.tenant)?;
+        let action = Self::action(&entry, &request.action)?;
+        request.requester = self.resolve_requester(&entry.tenant, &request.requester)?;
+        let key = request.idempotency_key.clone();
         match self
-            .submit_claimed(&entry, action.as_ref(), request.clone())
-            .await
+            .inner
+            .store
+            .claim(&request.tenant, &key, &fingerprint(&request))
+            .await?
         {
-            Ok(submission) => Ok(submission),
-            Err(err) => {
-                self.after_failure(&request, &err).await;
-                Err(err)
+            Claim::New | Claim::Seen(KeyState::InFlight) => {}
+            Claim::Seen(KeyState::Executing { started }) => {
+                let reason = format!(
+                    "execution began at {} and the attempt that began it is gone",
+                    started.at
+                );
+                return self.settle_in_doubt(*started, reason).await;
             }
+            Claim::Seen(state) => return self.replay(state).await,
         }
+        let now = self.inner.clock.now();
+        let asked = self
+            .inner
+            .store
+            .pending_approvals(&request.tenant, now)
+            .await?
+            .into_iter()
+            .find(|a| a.request.idempotency_key == key);
+        if let Some(approval) = asked {
+            self.settle(
+                &request,
+                KeyState::Pending {
+                    approval: approval.id,
+                },
+            )
+            .await?;
+            return Ok(Submission::PendingApproval(Box::new(approval)));
+        }
+        self.submit_claimed(&entry, action.as_ref(), request).await
     }
 
     /// The requester as the engine acts on them. A technician must be in the staff directory,
@@ -835,29 +942,13 @@ impl Engine {
     }
 
     /// A request failed with its key claimed. Before execution began nothing was decided or
-    /// changed, so the key is released and the caller may retry. After, the vendor may have been
-    /// called: the key is kept and marked in doubt, so a retry never executes twice.
-    async fn after_failure(&self, request: &ActionRequest, err: &Error) {
+    /// changed, so the key is released and the caller may retry. A key whose execution began is
+    /// not this function's to touch: [`run`](Self::run) settles its own in doubt, and a key
+    /// another attempt moved belongs to that attempt.
+    async fn after_failure(&self, request: &ActionRequest) {
         let (tenant, key) = (&request.tenant, &request.idempotency_key);
-        match self.inner.store.release(tenant, key).await {
-            Ok(true) => {}
-            Ok(false) => {
-                if let Ok(Some(KeyState::Executing { started })) =
-                    self.inner.store.state(tenant, key).await
-                {
-                    let reason = format!("the result could not be recorded: {}", err.message());
-                    // Best effort: if the store is what failed, a retry finds `Executing` and
-                    // treats it as in doubt once it is stale.
-                    let _ = self
-                        .inner
-                        .store
-                        .settle(tenant, key, KeyState::InDoubt { started, reason })
-                        .await;
-                }
-            }
-            Err(release_err) => {
-                tracing::warn!(%key, error = %release_err, "could not release an idempotency key");
-            }
+        if let Err(release_err) = self.inner.store.release(tenant, key).await {
+            tracing::warn!(%key, error = %release_err, "could not release an idempotency key");
         }
     }
 
@@ -968,7 +1059,24 @@ impl Engine {
         }
     }
 
+    /// Plan, decide and carry out a request whose key this caller holds; on failure before
+    /// execution began, the key is released for a retry.
     async fn submit_claimed(
+        &self,
+        entry: &TenantEntry,
+        action: &dyn Action,
+        request: ActionRequest,
+    ) -> Result<Submission> {
+        let result = self
+            .decide_and_carry_out(entry, action, request.clone())
+            .await;
+        if result.is_err() {
+            self.after_failure(&request).await;
+        }
+        result
+    }
+
+    async fn decide_and_carry_out(
         &self,
         entry: &TenantEntry,
         action: &dyn Action,
@@ -1018,7 +1126,14 @@ impl Engine {
             Effect::Allow => {
                 let caps = decision.caps.clone();
                 self.run_within_caps(
-                    entry, action, operation, request, plan, decision, &caps, None,
+                    entry,
+                    action,
+                    operation,
+                    request,
+                    plan,
+                    decision,
+                    &caps,
+                    (BeginFrom::Claimed, None),
                 )
                 .await
             }
@@ -1037,7 +1152,7 @@ impl Engine {
         plan: Plan,
         decision: Decision,
         caps: &[CapLimit],
-        approved_by: Option<String>,
+        (from, approved_by): (BeginFrom, Option<String>),
     ) -> Result<Submission> {
         let now = self.inner.clock.now();
         let reservation = match self.inner.store.reserve(&request.tenant, caps, now).await? {
@@ -1069,16 +1184,19 @@ impl Engine {
                 .release_reservation(&request.tenant, reservation)
                 .await?;
         }
+        let started = Started {
+            operation,
+            request: request.clone().without_secrets(),
+            plan: plan.clone(),
+            decision: decision.clone(),
+            approved_by,
+            at: self.inner.clock.now(),
+        };
+        // From here on the vendor may be called: the key is never released again.
+        self.begin(&request, from, started.clone(), reservation)
+            .await?;
         let receipt = self
-            .run(
-                entry,
-                action,
-                operation,
-                request,
-                plan,
-                decision,
-                approved_by,
-            )
+            .run(entry, action, operation, request, plan, decision, started)
             .await?;
         Ok(Submission::Executed(Box::new(receipt)))
     }
@@ -1139,9 +1257,78 @@ impl Engine {
         Ok(approval)
     }
 
-    /// Execute (or undo) with a proof, auditing before and after; stores the receipt.
+    /// Move the key from `from` to executing (compare-and-swap). An attempt that loses calls
+    /// nothing and answers "in progress"; its cap slots go back.
+    async fn begin(
+        &self,
+        request: &ActionRequest,
+        from: BeginFrom,
+        started: Started,
+        reservation: ReservationId,
+    ) -> Result<()> {
+        let (tenant, key) = (&request.tenant, &request.idempotency_key);
+        if self.inner.store.begin(tenant, key, from, started).await? {
+            return Ok(());
+        }
+        self.inner
+            .store
+            .release_reservation(tenant, reservation)
+            .await?;
+        Err(Error::conflict(format!(
+            "request {key} is already being executed by another attempt"
+        ))
+        .temporary())
+    }
+
+    /// Execute (or undo) with a proof, auditing before and after; stores the receipt. The key
+    /// is executing (see [`begin`](Self::begin)) and is never released again: a failure to
+    /// record the result leaves it in doubt.
     #[allow(clippy::too_many_arguments)]
     async fn run(
+        &self,
+        entry: &TenantEntry,
+        action: &dyn Action,
+        operation: Operation,
+        request: ActionRequest,
+        plan: Plan,
+        decision: Decision,
+        started: Started,
+    ) -> Result<Receipt> {
+        let approved_by = started.approved_by.clone();
+        match self
+            .run_begun(
+                entry,
+                action,
+                operation,
+                request.clone(),
+                plan,
+                decision,
+                approved_by,
+            )
+            .await
+        {
+            Ok(receipt) => Ok(receipt),
+            Err(err) => {
+                let reason = format!("the result could not be recorded: {}", err.message());
+                // Best effort: if the store is what failed, a retry finds `Executing` and
+                // treats it as in doubt once it is stale.
+                let in_doubt = KeyState::InDoubt {
+                    started: Box::new(started),
+                    reason,
+                };
+                let _ = self
+                    .inner
+                    .store
+                    .settle(&request.tenant, &request.idempotency_key, in_doubt)
+                    .await;
+                Err(err)
+            }
+        }
+    }
+
+    /// The body of [`run`](Self::run), once the key is executing.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_begun(
         &self,
         entry: &TenantEntry,
         action: &dyn Action,
@@ -1166,21 +1353,6 @@ impl Engine {
         let actor = approved_by
             .clone()
             .unwrap_or_else(|| request.requester.id.clone());
-        // From here on the vendor may be called: the key is never released again.
-        self.settle(
-            &request,
-            KeyState::Executing {
-                started: Box::new(Started {
-                    operation,
-                    request: request.clone().without_secrets(),
-                    plan: plan.clone(),
-                    decision: decision.clone(),
-                    approved_by: approved_by.clone(),
-                    at: self.inner.clock.now(),
-                }),
-            },
-        )
-        .await?;
         self.audit(
             started,
             &request,
@@ -1479,13 +1651,13 @@ impl Engine {
                 plan,
                 approval.decision.clone(),
                 &caps,
-                Some(approver.id.clone()),
+                (BeginFrom::Approved(id), Some(approver.id.clone())),
             )
             .await;
         match result {
             Ok(submission) => Ok(submission),
             Err(err) => {
-                self.after_failure(&request, &err).await;
+                self.after_failure(&request).await;
                 Err(err)
             }
         }
@@ -1697,8 +1869,8 @@ impl Engine {
                 decision,
             )
             .await;
-        if let Err(err) = &result {
-            self.after_failure(&undo_request, err).await;
+        if result.is_err() {
+            self.after_failure(&undo_request).await;
         }
         result
     }

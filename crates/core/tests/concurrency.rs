@@ -10,8 +10,8 @@ use stackhand_core::approval::{Approval, ApprovalId, ApprovalStatus};
 use stackhand_core::audit::MemoryAuditSink;
 use stackhand_core::directory::{MemoryStaffDirectory, RoleScope, StaffMember};
 use stackhand_core::engine::{
-    Claim, Engine, EngineStore, KeyState, ManualClock, MemoryStore, Reservation, ReservationId,
-    Transition,
+    BeginFrom, Claim, Engine, EngineStore, KeyState, ManualClock, MemoryStore, Reservation,
+    ReservationId, Started, Transition,
 };
 use stackhand_core::memory::MemoryConnector;
 use stackhand_core::policy::{Approver, CapLimit, Decision, DecisionInput, Effect, Policy, RuleId};
@@ -41,22 +41,46 @@ impl Policy for Rules {
 struct Store {
     inner: MemoryStore,
     fail_next_executed: AtomicBool,
+    /// Fail the next executed result and every write after it until cleared: a runner killed
+    /// between the vendor call and the record, its key left executing.
+    crash_at_next_result: AtomicBool,
+    down: AtomicBool,
+    /// Never answer the next claim once it is made: an attempt that dies holding its key.
+    hang_after_claim: AtomicBool,
 }
 
 #[async_trait]
 impl EngineStore for Store {
     async fn claim(&self, t: &TenantId, k: &IdempotencyKey, f: &str) -> Result<Claim> {
         tokio::task::yield_now().await;
-        self.inner.claim(t, k, f).await
+        let claim = self.inner.claim(t, k, f).await;
+        if self.hang_after_claim.swap(false, Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        claim
     }
     async fn settle(&self, t: &TenantId, k: &IdempotencyKey, state: KeyState) -> Result<()> {
         tokio::task::yield_now().await;
-        if matches!(state, KeyState::Executed { .. })
-            && self.fail_next_executed.swap(false, Ordering::SeqCst)
+        let executed = matches!(state, KeyState::Executed { .. });
+        if executed && self.crash_at_next_result.swap(false, Ordering::SeqCst) {
+            self.down.store(true, Ordering::SeqCst);
+        }
+        if self.down.load(Ordering::SeqCst)
+            || (executed && self.fail_next_executed.swap(false, Ordering::SeqCst))
         {
             return Err(Error::new(ErrorKind::Transient, "the store went away"));
         }
         self.inner.settle(t, k, state).await
+    }
+    async fn begin(
+        &self,
+        t: &TenantId,
+        k: &IdempotencyKey,
+        from: BeginFrom,
+        started: Started,
+    ) -> Result<bool> {
+        tokio::task::yield_now().await;
+        self.inner.begin(t, k, from, started).await
     }
     async fn state(&self, t: &TenantId, k: &IdempotencyKey) -> Result<Option<KeyState>> {
         tokio::task::yield_now().await;
@@ -463,4 +487,142 @@ async fn concurrent_requests_never_overshoot_a_glob_cap() {
         }
     }
     assert_eq!(executed, 3, "the cap of 3 let {executed} through");
+}
+
+#[tokio::test]
+async fn a_resumed_run_settles_an_abandoned_execution_at_once() {
+    let f = fixture(&["identity.disable"], None);
+    f.store.crash_at_next_result.store(true, Ordering::SeqCst);
+    let req = request(
+        &f,
+        "run-1.0",
+        "identity.disable",
+        json!({"user": "jane@acme.example"}),
+    );
+    assert!(f.engine.submit(req.clone()).await.is_err());
+    f.store.down.store(false, Ordering::SeqCst);
+    assert!(matches!(
+        f.store
+            .state(&f.tenant, &req.idempotency_key)
+            .await
+            .unwrap(),
+        Some(KeyState::Executing { .. })
+    ));
+
+    // A plain retry cannot know the first attempt is dead, so it waits ...
+    let busy = f.engine.submit(req.clone()).await.unwrap_err();
+    assert_eq!(busy.kind(), ErrorKind::Conflict);
+    assert!(busy.is_temporary(), "{busy}");
+    // ... the owner resuming the run settles it by reading the target back, at once.
+    let resumed = f.engine.resume(req.clone()).await.unwrap();
+    assert!(matches!(resumed, Submission::Duplicate(_)));
+    let receipt = resumed.receipt().expect("settled as executed");
+    assert_eq!(receipt.outcome.status, StepStatus::Verified);
+    assert!(!f.memory.state().users["jane"].enabled);
+    assert_eq!(f.engine.resume(req).await.unwrap().label(), "executed");
+}
+
+#[tokio::test]
+async fn a_resumed_execution_the_target_does_not_show_is_left_to_a_person() {
+    let f = fixture(&["identity.revoke_sessions"], None);
+    f.store.crash_at_next_result.store(true, Ordering::SeqCst);
+    let req = request(
+        &f,
+        "run-1.0",
+        "identity.revoke_sessions",
+        json!({"user": "jane@acme.example"}),
+    );
+    assert!(f.engine.submit(req.clone()).await.is_err());
+    f.store.down.store(false, Ordering::SeqCst);
+    assert_eq!(revocations(&f), 1);
+    let in_doubt = f.engine.resume(req.clone()).await.unwrap_err();
+    assert!(in_doubt.message().contains("in doubt"), "{in_doubt}");
+    assert!(f.engine.resume(req).await.is_err());
+    assert_eq!(revocations(&f), 1, "a resumed step ran again");
+}
+
+#[tokio::test]
+async fn a_resumed_key_left_claimed_is_decided_and_executed_once() {
+    let f = fixture(&["identity.revoke_sessions"], None);
+    let req = request(
+        &f,
+        "run-1.0",
+        "identity.revoke_sessions",
+        json!({"user": "jane@acme.example"}),
+    );
+    // The earlier attempt claimed the key and died before deciding anything.
+    f.store.hang_after_claim.store(true, Ordering::SeqCst);
+    let died = tokio::time::timeout(
+        std::time::Duration::from_millis(20),
+        f.engine.submit(req.clone()),
+    );
+    assert!(died.await.is_err(), "the attempt hangs until dropped");
+    assert!(matches!(
+        f.store
+            .state(&f.tenant, &req.idempotency_key)
+            .await
+            .unwrap(),
+        Some(KeyState::InFlight)
+    ));
+    let busy = f.engine.submit(req.clone()).await.unwrap_err();
+    assert!(busy.message().contains("in progress"), "{busy}");
+    assert_eq!(
+        f.engine.resume(req.clone()).await.unwrap().label(),
+        "executed"
+    );
+    assert_eq!(f.engine.resume(req).await.unwrap().label(), "executed");
+    assert_eq!(revocations(&f), 1);
+}
+
+#[tokio::test]
+async fn a_resumed_key_waits_on_the_approval_already_asked_for() {
+    let f = fixture(&[], None);
+    let id = pending_revoke(&f, "run-1.0").await;
+    let req = request(
+        &f,
+        "run-1.0",
+        "identity.revoke_sessions",
+        json!({"user": "jane@acme.example"}),
+    );
+    // The earlier attempt asked for approval and died before recording that it waits.
+    f.store
+        .inner
+        .settle(&f.tenant, &req.idempotency_key, KeyState::InFlight)
+        .await
+        .unwrap();
+    let resumed = f.engine.resume(req.clone()).await.unwrap();
+    assert_eq!(resumed.approval().map(|a| a.id), Some(id));
+    assert_eq!(
+        f.engine.pending_approvals(&f.tenant).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        f.engine.approve(id, &lead(1)).await.unwrap().label(),
+        "executed"
+    );
+    assert_eq!(f.engine.resume(req).await.unwrap().label(), "executed");
+    assert_eq!(revocations(&f), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_attempt_racing_a_live_one_executes_once() {
+    for round in 0..25 {
+        let f = fixture(&["identity.revoke_sessions"], None);
+        let req = request(
+            &f,
+            &format!("run-{round}.0"),
+            "identity.revoke_sessions",
+            json!({"user": "jane@acme.example"}),
+        );
+        let (a, b) = (f.engine.clone(), f.engine.clone());
+        let (ra, rb) = (req.clone(), req);
+        let live = tokio::spawn(async move { a.submit(ra).await });
+        let resumed = tokio::spawn(async move { b.resume(rb).await });
+        let (live, resumed) = (live.await.unwrap(), resumed.await.unwrap());
+        assert!(
+            live.is_ok() || resumed.is_ok(),
+            "round {round}: neither attempt answered"
+        );
+        assert_eq!(revocations(&f), 1, "round {round}");
+    }
 }

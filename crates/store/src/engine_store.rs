@@ -5,6 +5,8 @@
 //! against):
 //!
 //! - `claim` is `INSERT ... ON CONFLICT DO NOTHING`; the loser reads the winner's row.
+//! - `begin` is `UPDATE ... WHERE state = <the expected state>`: one statement, so of two
+//!   attempts on one key only one sees its row change.
 //! - `release` deletes the key only `WHERE state_kind = 'in_flight'`.
 //! - `resolve_approval` is `UPDATE ... WHERE status_kind = 'pending' RETURNING`: one statement,
 //!   so of any number of concurrent resolvers exactly one sees a row come back.
@@ -15,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use stackhand_core::approval::{Approval, ApprovalId, ApprovalStatus};
 use stackhand_core::engine::{
-    Claim, EngineStore, KeyState, Reservation, ReservationId, Transition,
+    BeginFrom, Claim, EngineStore, KeyState, Reservation, ReservationId, Started, Transition,
 };
 use stackhand_core::{CapLimit, Error, ErrorKind, IdempotencyKey, Result, TenantId};
 
@@ -163,6 +165,48 @@ impl EngineStore for Store {
             )));
         }
         Ok(())
+    }
+
+    async fn begin(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+        from: BeginFrom,
+        started: Started,
+    ) -> Result<bool> {
+        let (from_kind, from_state) = key_state_row(&from.state())?;
+        let (kind, state) = key_state_row(&KeyState::Executing {
+            started: Box::new(started),
+        })?;
+        let doing = format!("beginning execution under idempotency key {key} of tenant {tenant}");
+        // The whole expected state is compared, so a pending key begins only for the approval
+        // it is waiting on.
+        let updated = on_backend!(self, |pool, _sql| {
+            sqlx::query(
+                "UPDATE idempotency_keys SET state_kind = $1, state = $2, updated_ns = $3 \
+                 WHERE tenant = $4 AND idem_key = $5 AND state_kind = $6 AND state = $7",
+            )
+            .bind(&kind)
+            .bind(&state)
+            .bind(nanos(Utc::now()))
+            .bind(tenant.as_str())
+            .bind(key.as_str())
+            .bind(&from_kind)
+            .bind(&from_state)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })
+        .map_err(|e| self.db_error(&doing, e))?;
+        if updated == 1 {
+            return Ok(true);
+        }
+        match self.state(tenant, key).await? {
+            Some(_) => Ok(false),
+            None => Err(Error::not_found(format!(
+                "idempotency key {key} was never claimed"
+            ))),
+        }
     }
 
     async fn state(&self, tenant: &TenantId, key: &IdempotencyKey) -> Result<Option<KeyState>> {

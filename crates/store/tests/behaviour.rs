@@ -46,6 +46,7 @@ behaviours!(
     keys_behave_like_the_memory_store,
     key_states_round_trip,
     concurrent_claims_have_one_winner,
+    concurrent_begins_have_one_winner,
     approvals_insert_resolve_and_list,
     concurrent_resolutions_have_one_winner,
     caps_reserve_over_a_sliding_window,

@@ -12,8 +12,8 @@ use stackhand_core::audit::{
 };
 use stackhand_core::directory::{MemoryStaffDirectory, RoleScope, StaffMember};
 use stackhand_core::engine::{
-    Claim, Engine, EngineStore, Failure, KeyState, MemoryStore, Receipt, Reservation, Started,
-    Transition,
+    BeginFrom, Claim, Engine, EngineStore, Failure, KeyState, MemoryStore, Receipt, Reservation,
+    Started, Transition,
 };
 use stackhand_core::memory::MemoryConnector;
 use stackhand_core::policy::{Approver, CapLimit, Decision, Effect, PolicyLoader, RuleId};
@@ -287,6 +287,75 @@ pub async fn keys_behave_like_the_memory_store(db: &Db) {
         claim_label
     );
     same!(
+        "begin an in-flight key as if approved",
+        |s| s.begin(
+            &other,
+            &key("k1"),
+            BeginFrom::Approved(ApprovalId::new()),
+            *started(&other)
+        ),
+        |v: &bool| *v
+    );
+    same!(
+        "begin an in-flight key",
+        |s| s.begin(&other, &key("k1"), BeginFrom::Claimed, *started(&other)),
+        |v: &bool| *v
+    );
+    same!(
+        "begin it again",
+        |s| s.begin(&other, &key("k1"), BeginFrom::Claimed, *started(&other)),
+        |v: &bool| *v
+    );
+    let (waited_on, stale) = (ApprovalId::new(), ApprovalId::new());
+    let begun = *started(&acme);
+    same!(
+        "claim a key for approval",
+        |s| s.claim(&acme, &key("k2"), "fp-1"),
+        claim_label
+    );
+    same!(
+        "wait on an approval",
+        |s| s.settle(
+            &acme,
+            &key("k2"),
+            KeyState::Pending {
+                approval: waited_on
+            }
+        ),
+        |v: &()| *v
+    );
+    same!(
+        "begin for another approval of the same key",
+        |s| s.begin(
+            &acme,
+            &key("k2"),
+            BeginFrom::Approved(stale),
+            *started(&acme)
+        ),
+        |v: &bool| *v
+    );
+    same!(
+        "begin for the approval waited on",
+        |s| s.begin(
+            &acme,
+            &key("k2"),
+            BeginFrom::Approved(waited_on),
+            begun.clone()
+        ),
+        |v: &bool| *v
+    );
+    same!(
+        "begun for the approval",
+        |s| s.state(&acme, &key("k2")),
+        |v: &Option<KeyState>| json_of(v)
+    );
+    let missing = same!(
+        "begin unclaimed",
+        |s| s.begin(&acme, &key("nope"), BeginFrom::Claimed, *started(&acme)),
+        |v: &bool| *v
+    );
+    assert_eq!(missing.unwrap().kind(), ErrorKind::NotFound);
+    same!(
         "release unknown",
         |s| s.release(&acme, &key("nope")),
         |v: &bool| *v
@@ -344,6 +413,36 @@ pub async fn concurrent_claims_have_one_winner(db: &Db) {
         }
     }
     assert_eq!(new, 1, "{} claims of one key won", new);
+}
+
+/// Of many tasks beginning one claimed key at once on separate connections, exactly one begins
+/// it: the fence that keeps a resumed attempt and a live one from both calling the vendor.
+pub async fn concurrent_begins_have_one_winner(db: &Db) {
+    let stores = [Arc::new(db.store().await), Arc::new(db.store().await)];
+    let acme = tenant("acme");
+    assert!(matches!(
+        stores[0].claim(&acme, &key("race"), "fp").await.unwrap(),
+        Claim::New
+    ));
+    let tasks: Vec<_> = (0..16)
+        .map(|n| {
+            let store = stores[n % 2].clone();
+            let acme = acme.clone();
+            tokio::spawn(async move {
+                store
+                    .begin(&acme, &key("race"), BeginFrom::Claimed, *started(&acme))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut begun = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            begun += 1;
+        }
+    }
+    assert_eq!(begun, 1, "{begun} attempts began one key");
 }
 
 // ---------------------------------------------------------------------------------------------
