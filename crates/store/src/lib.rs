@@ -33,6 +33,10 @@
 //! taken over when a dead runner's lease expires, completed only by the worker that still holds
 //! the lease, and optionally run one at a time in order per tenant and ordering key.
 //!
+//! A runner's work survives it: [`Runs`] (module [`runs`], [`Store::runs`]) records each run's
+//! steps as started before the engine is asked and as finished after, so a runner killed
+//! anywhere resumes every unfinished run at the step it was on.
+//!
 //! [`Store::connect`] opens the database and runs the embedded migrations
 //! (`migrations/sqlite`, `migrations/postgres`). Every query names the tenant it works for,
 //! except the two the engine makes by approval id (`approval`, `resolve_approval`), whose ids are
@@ -138,6 +142,7 @@ mod audit;
 mod engine_store;
 mod error;
 pub mod queue;
+pub mod runs;
 mod schema;
 mod secrets;
 pub mod vault;
@@ -160,6 +165,7 @@ use stackhand_core::{Error, Result, TenantId};
 
 pub use error::redact_url;
 pub use queue::{ClaimedJob, Enqueued, JobId, JobRecord, JobState, NewJob, Queue, QueueCounts};
+pub use runs::{Created, NewRun, RunRecord, RunState, Runs, StepRecord, StepState};
 pub use secrets::{NoAuditKeys, VaultSecrets};
 pub use vault::{CredentialInfo, MasterKey, MasterKeyRotation, TenantKeyRotation, Vault};
 

@@ -32,6 +32,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "0003_queue.sql",
         include_str!("../migrations/sqlite/0003_queue.sql"),
     ),
+    (
+        4,
+        "0004_runs.sql",
+        include_str!("../migrations/sqlite/0004_runs.sql"),
+    ),
 ];
 
 /// (version, file name, SQL) of every PostgreSQL migration, in order.
@@ -50,6 +55,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         3,
         "0003_queue.sql",
         include_str!("../migrations/postgres/0003_queue.sql"),
+    ),
+    (
+        4,
+        "0004_runs.sql",
+        include_str!("../migrations/postgres/0004_runs.sql"),
     ),
 ];
 

@@ -56,6 +56,7 @@ behaviours!(
     tampering_is_detected_and_appends_refused,
     an_engine_runs_end_to_end_on_the_store,
     failures_say_what_failed,
+    runs_record_their_steps_and_what_is_left,
 );
 
 fn tenant() -> TenantId {

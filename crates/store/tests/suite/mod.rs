@@ -18,7 +18,7 @@ use stackhand_core::engine::{
 use stackhand_core::memory::MemoryConnector;
 use stackhand_core::policy::{Approver, CapLimit, Decision, Effect, PolicyLoader, RuleId};
 use stackhand_core::*;
-use stackhand_store::Store;
+use stackhand_store::{NewRun, RunState, StepState, Store};
 
 use crate::support::{Db, keys};
 
@@ -1201,5 +1201,101 @@ pub async fn failures_say_what_failed(db: &Db) {
     assert!(
         err.message().contains("audit chain of tenant acme"),
         "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// runs
+
+/// A run is recorded once per (tenant, id) with its steps pending; steps move to started and
+/// finished; unfinished runs are listed until the run is finished; a run never changes its
+/// plan; requests are kept without their secret parameters.
+pub async fn runs_record_their_steps_and_what_is_left(db: &Db) {
+    let store = db.store().await;
+    let runs = store.runs();
+    let (acme, other) = (tenant("acme"), tenant("other"));
+    let secret = "Run-Secret-7731";
+    let run = NewRun::new("T-1", "onboard jane")
+        .ticket("1001")
+        .step(request(&acme, "T-1.0"))
+        .step(request(&acme, "T-1.1").with_secret("password", secret.to_string().into()))
+        .step(request(&acme, "T-1.2"));
+    let first = runs.create(&acme, &run).await.unwrap();
+    assert!(first.created);
+    assert_eq!(first.run.state, RunState::Running);
+    assert_eq!(first.run.ticket.as_deref(), Some("1001"));
+    assert!(
+        first
+            .run
+            .steps
+            .iter()
+            .all(|s| s.state == StepState::Pending)
+    );
+    assert!(
+        !runs.create(&acme, &run).await.unwrap().created,
+        "recorded twice"
+    );
+
+    let changed = NewRun::new("T-1", "onboard jane").step(request(&acme, "T-9.0"));
+    let conflict = runs.create(&acme, &changed).await.unwrap_err();
+    assert_eq!(conflict.kind(), ErrorKind::Conflict, "{conflict}");
+    let foreign = NewRun::new("T-2", "x").step(request(&other, "T-2.0"));
+    assert_eq!(
+        runs.create(&acme, &foreign).await.unwrap_err().kind(),
+        ErrorKind::Invalid
+    );
+    // Another tenant's run of the same id is its own.
+    let theirs = NewRun::new("T-1", "theirs").step(request(&other, "T-1.0"));
+    assert!(runs.create(&other, &theirs).await.unwrap().created);
+
+    runs.step_started(&acme, "T-1", 0).await.unwrap();
+    runs.step_finished(&acme, "T-1", 0, "executed", "done")
+        .await
+        .unwrap();
+    runs.step_started(&acme, "T-1", 1).await.unwrap();
+    let first_start = runs.get(&acme, "T-1").await.unwrap().unwrap().steps[1].started;
+    runs.step_started(&acme, "T-1", 1).await.unwrap();
+    let unfinished = runs.unfinished(&acme).await.unwrap();
+    assert_eq!(unfinished.len(), 1);
+    let back = &unfinished[0];
+    assert_eq!(back.steps[0].state, StepState::Finished);
+    assert_eq!(back.steps[0].answer.as_deref(), Some("executed"));
+    assert_eq!(back.steps[1].state, StepState::Started);
+    assert_eq!(
+        back.steps[1].started, first_start,
+        "a resume keeps the first start"
+    );
+    assert_eq!(back.next_step().map(|s| s.index), Some(1));
+    assert_eq!(back.steps[1].request.idempotency_key.as_str(), "T-1.1");
+    assert!(!format!("{back:?}").contains(secret));
+
+    let missing = runs.step_started(&acme, "T-1", 7).await.unwrap_err();
+    assert!(missing.message().contains("has 3 steps"), "{missing}");
+    let unknown = runs
+        .finish(&acme, "nope", RunState::Failed, None)
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.kind(), ErrorKind::NotFound);
+
+    runs.step_finished(&acme, "T-1", 1, "executed", "done")
+        .await
+        .unwrap();
+    runs.step_finished(&acme, "T-1", 2, "executed", "done")
+        .await
+        .unwrap();
+    runs.finish(&acme, "T-1", RunState::Succeeded, None)
+        .await
+        .unwrap();
+    assert!(runs.unfinished(&acme).await.unwrap().is_empty());
+    assert_eq!(runs.unfinished(&other).await.unwrap().len(), 1);
+    let recent = runs.recent(&acme, 10).await.unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].state, RunState::Succeeded);
+    assert!(recent[0].next_step().is_none());
+
+    let rows = db.dump().await.join("\n");
+    assert!(
+        !rows.contains(secret),
+        "a run's secret parameter reached the database"
     );
 }

@@ -1,0 +1,596 @@
+//! Durable runs: what a runner was doing, so it can finish after a crash.
+//!
+//! A run is an ordered list of engine requests (its steps) for one tenant, usually the plan of
+//! one ticket. The runner records each step as **started** before it asks the engine and as
+//! **finished** with the engine's answer after, and the run's state when it stops
+//! (succeeded, failed, or waiting for an approval). A runner killed anywhere and started again
+//! reads the unfinished runs back ([`Runs::unfinished`]) and resumes each at its first step that
+//! has not finished; a step recorded as started is resumed through
+//! [`Engine::resume`](stackhand_core::Engine::resume), which settles whatever the dead attempt
+//! left behind without executing anything twice (ADR 0007).
+//!
+//! Requests are stored without their secret parameters. Every query names the tenant.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use serde_json::json;
+//! use stackhand_core::*;
+//! use stackhand_store::{NewRun, NoAuditKeys, RunState, StepState, Store};
+//!
+//! let store = Store::connect("sqlite::memory:", NoAuditKeys).await?;
+//! let acme = TenantId::new("acme")?;
+//! let unlock = ActionRequest::new(
+//!     IdempotencyKey::new("T-1001.0")?, acme.clone(), ActionId::from_static("identity.unlock"),
+//!     &json!({ "user": "bob@acme.example" }), Principal::end_user("bob@acme.example"),
+//! )?;
+//! let run = NewRun::new("T-1001", "unlock Bob").ticket("1001").step(unlock);
+//! let runs = store.runs();
+//! assert!(runs.create(&acme, &run).await?.created);
+//! assert!(!runs.create(&acme, &run).await?.created); // one run per id
+//!
+//! runs.step_started(&acme, "T-1001", 0).await?;
+//! runs.step_finished(&acme, "T-1001", 0, "executed", "Bob is unlocked.").await?;
+//! runs.finish(&acme, "T-1001", RunState::Succeeded, None).await?;
+//! let back = runs.get(&acme, "T-1001").await?.unwrap();
+//! assert_eq!(back.steps[0].state, StepState::Finished);
+//! assert!(runs.unfinished(&acme).await?.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use stackhand_core::{ActionRequest, Error, Result, TenantId};
+
+use crate::{Store, nanos, on_backend};
+
+/// The longest run id the store takes.
+pub const MAX_RUN_ID_LEN: usize = 200;
+
+/// A run to record: its id (unique per tenant; recording it again returns the first), what it
+/// is for, and its steps in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRun {
+    /// Unique per tenant: a ticket's run is named after the ticket, so a ticket runs once.
+    pub id: String,
+    /// One line for people.
+    pub summary: String,
+    /// The PSA ticket, if the run works for one.
+    pub ticket: Option<String>,
+    /// The engine requests, in the order they run.
+    pub steps: Vec<ActionRequest>,
+}
+
+impl NewRun {
+    /// A run without steps yet.
+    pub fn new(id: impl Into<String>, summary: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            summary: summary.into(),
+            ticket: None,
+            steps: Vec::new(),
+        }
+    }
+
+    /// The ticket it works for.
+    pub fn ticket(mut self, ticket: impl Into<String>) -> Self {
+        self.ticket = Some(ticket.into());
+        self
+    }
+
+    /// Add a step.
+    pub fn step(mut self, request: ActionRequest) -> Self {
+        self.steps.push(request);
+        self
+    }
+}
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// Steps remain; a runner is on it or will resume it.
+    Running,
+    /// A step waits for an approver; the run goes on when it is approved.
+    WaitingApproval,
+    /// Every step executed (or had nothing to change).
+    Succeeded,
+    /// A step failed, was denied or could not be settled: a person takes over.
+    Failed,
+}
+
+impl RunState {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::WaitingApproval => "waiting_approval",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+        }
+    }
+
+    /// Succeeded or failed: nothing more will happen.
+    pub fn is_finished(self) -> bool {
+        matches!(self, RunState::Succeeded | RunState::Failed)
+    }
+}
+
+impl fmt::Display for RunState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RunState {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        [
+            RunState::Running,
+            RunState::WaitingApproval,
+            RunState::Succeeded,
+            RunState::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+        .ok_or_else(|| Error::permanent(format!("runs: unknown stored run state {s:?}")))
+    }
+}
+
+/// Where a step stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    /// Not begun.
+    Pending,
+    /// Recorded as begun: the engine was (or was about to be) asked; no answer recorded.
+    Started,
+    /// The engine answered; see [`StepRecord::answer`].
+    Finished,
+}
+
+impl StepState {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Started => "started",
+            StepState::Finished => "finished",
+        }
+    }
+}
+
+impl FromStr for StepState {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        [StepState::Pending, StepState::Started, StepState::Finished]
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| Error::permanent(format!("runs: unknown stored step state {s:?}")))
+    }
+}
+
+/// One step as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRecord {
+    /// Its place in the run, from 0.
+    pub index: u32,
+    /// The request (without secret parameters).
+    pub request: ActionRequest,
+    /// Where it stands.
+    pub state: StepState,
+    /// The engine's answer once finished (`executed`, `skipped`, `failed`, `pending_approval`,
+    /// `denied`, or `error` when the engine refused with an error).
+    pub answer: Option<String>,
+    /// What the answer said.
+    pub message: Option<String>,
+    /// When it was first recorded as started.
+    pub started: Option<DateTime<Utc>>,
+    /// When it finished.
+    pub finished: Option<DateTime<Utc>>,
+}
+
+/// One run as stored, with its steps in order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The run id.
+    pub id: String,
+    /// One line for people.
+    pub summary: String,
+    /// The ticket, if any.
+    pub ticket: Option<String>,
+    /// Where it stands.
+    pub state: RunState,
+    /// Why it failed or waits, for the person who looks.
+    pub reason: Option<String>,
+    /// When it was recorded.
+    pub created: DateTime<Utc>,
+    /// When it last changed.
+    pub updated: DateTime<Utc>,
+    /// Its steps, in order.
+    pub steps: Vec<StepRecord>,
+}
+
+impl RunRecord {
+    /// The first step not finished (or waiting for approval), if any.
+    pub fn next_step(&self) -> Option<&StepRecord> {
+        self.steps
+            .iter()
+            .find(|s| s.state != StepState::Finished || s.answer.as_deref() == Some(PENDING))
+    }
+}
+
+/// The answer word of a step waiting for approval.
+const PENDING: &str = "pending_approval";
+
+/// The answer to [`Runs::create`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Created {
+    /// The run as stored now.
+    pub run: RunRecord,
+    /// Whether this call recorded it (`false`: it already existed, with the same steps).
+    pub created: bool,
+}
+
+/// Durable runs on a [`Store`]'s database: see the [module docs](self). Get it with
+/// [`Store::runs`].
+#[derive(Debug, Clone, Copy)]
+pub struct Runs<'a> {
+    store: &'a Store,
+}
+
+impl Store {
+    /// The store's durable runs.
+    pub fn runs(&self) -> Runs<'_> {
+        Runs { store: self }
+    }
+}
+
+type RunRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    i64,
+    i64,
+);
+type StepRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+
+fn time(ns: i64) -> DateTime<Utc> {
+    Utc.timestamp_nanos(ns)
+}
+
+fn check_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > MAX_RUN_ID_LEN {
+        return Err(Error::invalid(format!(
+            "runs: a run id must be 1 to {MAX_RUN_ID_LEN} bytes, got {}",
+            id.len()
+        )));
+    }
+    Ok(())
+}
+
+impl Runs<'_> {
+    /// Record `run` for `tenant` with every step pending, or, if a run with its id exists,
+    /// return that one. The same id with other steps is a
+    /// [`Conflict`](stackhand_core::ErrorKind::Conflict): a run never changes its plan.
+    pub async fn create(&self, tenant: &TenantId, run: &NewRun) -> Result<Created> {
+        check_id(&run.id)?;
+        if run.steps.is_empty() {
+            return Err(Error::invalid(format!("runs: run {} has no steps", run.id)));
+        }
+        let doing = format!("recording run {} of tenant {tenant}", run.id);
+        let db = |e| self.store.db_error(&doing, e);
+        let mut requests = Vec::with_capacity(run.steps.len());
+        for (index, step) in run.steps.iter().enumerate() {
+            if step.tenant != *tenant {
+                return Err(Error::invalid(format!(
+                    "runs: step {index} of run {} is for tenant {}, not {tenant}",
+                    run.id, step.tenant
+                )));
+            }
+            requests.push(serde_json::to_string(&step.clone().without_secrets())?);
+        }
+        let now = nanos(Utc::now());
+        let inserted = on_backend!(self.store, |pool, sql| {
+            async {
+                let mut tx = pool.begin_with(sql.begin_write).await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO runs (tenant, id, summary, ticket, state, created_ns, \
+                     updated_ns) VALUES ($1, $2, $3, $4, 'running', $5, $5) \
+                     ON CONFLICT (tenant, id) DO NOTHING",
+                )
+                .bind(tenant.as_str())
+                .bind(&run.id)
+                .bind(&run.summary)
+                .bind(run.ticket.as_deref())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 1 {
+                    for (index, request) in requests.iter().enumerate() {
+                        sqlx::query(
+                            "INSERT INTO run_steps (tenant, run_id, idx, request, state) \
+                             VALUES ($1, $2, $3, $4, 'pending')",
+                        )
+                        .bind(tenant.as_str())
+                        .bind(&run.id)
+                        .bind(index as i64)
+                        .bind(request)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(inserted == 1)
+            }
+            .await
+            .map_err(db)?
+        });
+        let stored = self.get(tenant, &run.id).await?.ok_or_else(|| {
+            Error::not_found(format!("runs: run {} vanished as it was recorded", run.id))
+        })?;
+        if !inserted {
+            let same = stored.steps.len() == run.steps.len()
+                && stored
+                    .steps
+                    .iter()
+                    .zip(&run.steps)
+                    .all(|(kept, asked)| kept.request == asked.clone().without_secrets());
+            if !same {
+                return Err(Error::conflict(format!(
+                    "runs: tenant {tenant} already has a run {} with other steps; a run never \
+                     changes its plan, so give the new one another id",
+                    run.id
+                )));
+            }
+        }
+        Ok(Created {
+            run: stored,
+            created: inserted,
+        })
+    }
+
+    /// The run `id` of `tenant`, with its steps.
+    pub async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<RunRecord>> {
+        let doing = format!("reading run {id} of tenant {tenant}");
+        let db = |e| self.store.db_error(&doing, e);
+        let row: Option<RunRow> = on_backend!(self.store, |pool, _sql| {
+            sqlx::query_as(
+                "SELECT id, summary, ticket, state, reason, created_ns, updated_ns FROM runs \
+                 WHERE tenant = $1 AND id = $2",
+            )
+            .bind(tenant.as_str())
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?
+        });
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let steps: Vec<StepRow> = on_backend!(self.store, |pool, _sql| {
+            sqlx::query_as(
+                "SELECT idx, request, state, answer, message, started_ns, finished_ns \
+                 FROM run_steps WHERE tenant = $1 AND run_id = $2 ORDER BY idx",
+            )
+            .bind(tenant.as_str())
+            .bind(id)
+            .fetch_all(pool)
+            .await
+            .map_err(db)?
+        });
+        record(tenant, row, steps).map(Some)
+    }
+
+    /// The runs of `tenant` that are not finished (running or waiting for approval), oldest
+    /// first: what a runner resumes when it starts.
+    pub async fn unfinished(&self, tenant: &TenantId) -> Result<Vec<RunRecord>> {
+        let doing = format!("listing the unfinished runs of tenant {tenant}");
+        let ids: Vec<String> = on_backend!(self.store, |pool, _sql| {
+            sqlx::query_scalar(
+                "SELECT id FROM runs WHERE tenant = $1 \
+                 AND state IN ('running', 'waiting_approval') ORDER BY created_ns, id",
+            )
+            .bind(tenant.as_str())
+            .fetch_all(pool)
+            .await
+            .map_err(|e| self.store.db_error(&doing, e))?
+        });
+        let mut runs = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(run) = self.get(tenant, &id).await? {
+                runs.push(run);
+            }
+        }
+        Ok(runs)
+    }
+
+    /// The newest runs of `tenant`, up to `limit`, newest first (steps included).
+    pub async fn recent(&self, tenant: &TenantId, limit: u32) -> Result<Vec<RunRecord>> {
+        let doing = format!("listing the runs of tenant {tenant}");
+        let ids: Vec<String> = on_backend!(self.store, |pool, _sql| {
+            sqlx::query_scalar(
+                "SELECT id FROM runs WHERE tenant = $1 ORDER BY created_ns DESC, id LIMIT $2",
+            )
+            .bind(tenant.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(|e| self.store.db_error(&doing, e))?
+        });
+        let mut runs = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(run) = self.get(tenant, &id).await? {
+                runs.push(run);
+            }
+        }
+        Ok(runs)
+    }
+
+    /// Record step `index` as started (before the engine is asked). Starting a step already
+    /// started (a resume) keeps its first start time; a finished step is not started again.
+    pub async fn step_started(&self, tenant: &TenantId, run: &str, index: u32) -> Result<()> {
+        let doing = format!("recording step {index} of run {run} of tenant {tenant} as started");
+        let now = nanos(Utc::now());
+        let changed = on_backend!(self.store, |pool, _sql| {
+            sqlx::query(
+                "UPDATE run_steps SET state = 'started', \
+                 started_ns = COALESCE(started_ns, $1) \
+                 WHERE tenant = $2 AND run_id = $3 AND idx = $4 AND state <> 'finished'",
+            )
+            .bind(now)
+            .bind(tenant.as_str())
+            .bind(run)
+            .bind(i64::from(index))
+            .execute(pool)
+            .await
+            .map_err(|e| self.store.db_error(&doing, e))?
+            .rows_affected()
+        });
+        self.touched(tenant, run, index, changed, &doing).await
+    }
+
+    /// Record step `index` as finished with the engine's `answer` and its `message`. A step
+    /// waiting for approval is finished again when the approval is resolved.
+    pub async fn step_finished(
+        &self,
+        tenant: &TenantId,
+        run: &str,
+        index: u32,
+        answer: &str,
+        message: &str,
+    ) -> Result<()> {
+        let doing = format!("recording step {index} of run {run} of tenant {tenant} as {answer}");
+        let now = nanos(Utc::now());
+        let changed = on_backend!(self.store, |pool, _sql| {
+            sqlx::query(
+                "UPDATE run_steps SET state = 'finished', answer = $1, message = $2, \
+                 started_ns = COALESCE(started_ns, $3), finished_ns = $3 \
+                 WHERE tenant = $4 AND run_id = $5 AND idx = $6",
+            )
+            .bind(answer)
+            .bind(message)
+            .bind(now)
+            .bind(tenant.as_str())
+            .bind(run)
+            .bind(i64::from(index))
+            .execute(pool)
+            .await
+            .map_err(|e| self.store.db_error(&doing, e))?
+            .rows_affected()
+        });
+        self.touched(tenant, run, index, changed, &doing).await
+    }
+
+    /// Record where run `id` stands, and why when it failed or waits.
+    pub async fn finish(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        state: RunState,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let doing = format!("recording run {id} of tenant {tenant} as {state}");
+        let changed = on_backend!(self.store, |pool, _sql| {
+            sqlx::query(
+                "UPDATE runs SET state = $1, reason = $2, updated_ns = $3 \
+                 WHERE tenant = $4 AND id = $5",
+            )
+            .bind(state.as_str())
+            .bind(reason)
+            .bind(nanos(Utc::now()))
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(pool)
+            .await
+            .map_err(|e| self.store.db_error(&doing, e))?
+            .rows_affected()
+        });
+        if changed == 0 {
+            return Err(Error::not_found(format!(
+                "runs: tenant {tenant} has no run {id}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// After a step update: a step that matched nothing is named (unknown run or step, or a
+    /// finished step asked to start again, which is fine and silent).
+    async fn touched(
+        &self,
+        tenant: &TenantId,
+        run: &str,
+        index: u32,
+        changed: u64,
+        doing: &str,
+    ) -> Result<()> {
+        if changed > 0 {
+            return Ok(());
+        }
+        match self.get(tenant, run).await? {
+            Some(found) if (index as usize) < found.steps.len() => Ok(()),
+            Some(found) => Err(Error::invalid(format!(
+                "runs: {doing}: run {run} has {} steps",
+                found.steps.len()
+            ))),
+            None => Err(Error::not_found(format!(
+                "runs: {doing}: tenant {tenant} has no run {run}"
+            ))),
+        }
+    }
+}
+
+fn record(tenant: &TenantId, row: RunRow, steps: Vec<StepRow>) -> Result<RunRecord> {
+    let (id, summary, ticket, state, reason, created, updated) = row;
+    let malformed = |what: &str, e: serde_json::Error| {
+        Error::permanent(format!(
+            "runs: the stored {what} of run {id} is malformed: {e}"
+        ))
+    };
+    let steps = steps
+        .into_iter()
+        .map(
+            |(index, request, state, answer, message, started, finished)| {
+                Ok(StepRecord {
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                    request: serde_json::from_str(&request)
+                        .map_err(|e| malformed(&format!("step {index}"), e))?,
+                    state: state.parse()?,
+                    answer,
+                    message,
+                    started: started.map(time),
+                    finished: finished.map(time),
+                })
+            },
+        )
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RunRecord {
+        tenant: tenant.clone(),
+        state: state.parse()?,
+        id,
+        summary,
+        ticket,
+        reason,
+        created: time(created),
+        updated: time(updated),
+        steps,
+    })
+}
