@@ -63,6 +63,7 @@ pub struct ScopedRole {
 
 /// A person the directory knows: MSP staff, or a client's approver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StaffMember {
     /// The authenticated id (email or PSA member id).
     pub id: String,

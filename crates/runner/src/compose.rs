@@ -14,6 +14,14 @@ use stackhand_store::VaultSecrets;
 
 use crate::config::LoadedConfig;
 
+/// The credentials outside the vault: `{ env = .. }`, and `{ file = .. }` under `secrets_dir`.
+pub fn local_secrets(loaded: &LoadedConfig) -> LocalSecrets {
+    match &loaded.config.secrets_dir {
+        Some(dir) => LocalSecrets::new().with_dir(dir),
+        None => LocalSecrets::new(),
+    }
+}
+
 /// One tenant, ready to add to an engine.
 #[derive(Debug)]
 pub struct ComposedTenant {
@@ -85,10 +93,7 @@ impl<'r> Composer<'r> {
         if let Some(secrets) = &self.secrets {
             return Ok(secrets.clone());
         }
-        let local = match &loaded.config.secrets_dir {
-            Some(dir) => LocalSecrets::new().with_dir(dir),
-            None => LocalSecrets::new(),
-        };
+        let local = local_secrets(loaded);
         Ok(match crate::store::open_vault(loaded).await? {
             Some(vault) => Arc::new(VaultSecrets::new(Arc::new(vault), local)),
             None => Arc::new(local),

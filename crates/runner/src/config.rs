@@ -38,6 +38,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use stackhand_core::build::LocalSecrets;
+use stackhand_core::directory::StaffMember;
 use stackhand_core::suggest::{did_you_mean, hint, quoted_list};
 use stackhand_core::{Department, Error, Result, TenantGroupId, TenantId};
 
@@ -67,6 +68,11 @@ pub struct StackhandConfig {
     /// The client tenants, by id.
     #[serde(default)]
     pub tenants: BTreeMap<TenantId, TenantConfig>,
+    /// The MSP's staff (`[[staff]]`): who may ask as a technician and who may approve, with
+    /// roles scoped to all tenants, a tenant group or one tenant. The engine takes a
+    /// technician's roles from here, never from a request; nobody here, nobody approves.
+    #[serde(default)]
+    pub staff: Vec<StaffMember>,
 }
 
 /// `[store]`: where the durable state and the credential vault live.
@@ -85,6 +91,11 @@ pub struct StoreConfig {
     /// key rotation. Give them to every process while a rotation runs.
     #[serde(default)]
     pub previous_master_keys: Vec<KeySource>,
+    /// The master audit key, 64 hexadecimal characters, each tenant's chain key derived from it:
+    /// `{ file = "audit.key" }` (`stackhand audit keygen audit.key`) or
+    /// `{ env = "STACKHAND_AUDIT_KEY" }`. Needed to run anything on the store.
+    #[serde(default)]
+    pub audit_key: Option<KeySource>,
 }
 
 /// Where a key is kept: `{ file = "…" }` or `{ env = "…" }`.
@@ -203,7 +214,8 @@ impl LoadedConfig {
             if let Some(store) = &mut config.store {
                 store.url = resolve_store_url(&store.url, base);
                 let keys = std::iter::once(&mut store.master_key)
-                    .chain(store.previous_master_keys.iter_mut());
+                    .chain(store.previous_master_keys.iter_mut())
+                    .chain(store.audit_key.iter_mut());
                 for key in keys {
                     if let KeySource::File(path) = key {
                         resolve(path);

@@ -10,6 +10,12 @@
 //! encrypted vault ([`open_vault`], `stackhand_store::VaultSecrets`), each tenant from its own
 //! credentials only; `{ env = .. }` and `{ file = .. }` work as without it.
 //!
+//! A [`Deployment`] is the whole of `stackhand.toml` working on its `[store]`: one engine whose
+//! idempotency keys, approvals, caps and audit trail are in the database, with the staff of
+//! `[[staff]]`, every tenant's connectors built with its own credentials from the vault, and
+//! durable runs ([`RunExecutor`]): each step recorded before and after the engine is asked, so
+//! a runner killed anywhere resumes every run and finishes it exactly once.
+//!
 //! The `stackhand` binary is this crate plus a command line; integrators who build their own
 //! runner use it the same way.
 //!
@@ -33,9 +39,13 @@
 pub mod compose;
 pub mod config;
 pub mod connectors;
+pub mod deployment;
+pub mod runs;
 pub mod store;
 
 pub use compose::{ComposedTenant, Composer};
 pub use config::{KeySource, LoadedConfig, StackhandConfig, StoreConfig, TenantConfig};
 pub use connectors::{default_registry, register_default_connectors};
+pub use deployment::Deployment;
+pub use runs::{RunExecutor, RunReport, StepReport};
 pub use store::open_vault;

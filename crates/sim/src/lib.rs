@@ -47,7 +47,7 @@ mod oauth;
 mod paging;
 mod server;
 
-pub use server::{Faults, Recorder, SimServer, Throttle};
+pub use server::{Faults, Hold, HoldPoint, Recorder, SimServer, Throttle};
 /// One request a simulator received: the testkit's `ObservedRequest`, which the
 /// [`Recorder`] records into, so the testkit's OpenAPI checks take recordings as they are.
 pub use stackhand_testkit::ObservedRequest as RecordedRequest;

@@ -103,12 +103,67 @@ impl From<&'static str> for Throttle {
     }
 }
 
+/// When a [`Hold`] stops a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldPoint {
+    /// Before the simulator handles it: the vendor never saw the call.
+    BeforeHandling,
+    /// After the simulator handled it, before the answer leaves: the change is made and the
+    /// client never learns it (a connection lost mid-call).
+    AfterHandling,
+}
+
+/// One request held without an answer until [`Hold::release`]: how a test stops a client in the
+/// middle of a vendor call (and kills it there). The first request matching the method and
+/// path (a substring) is held; later ones pass.
+#[derive(Debug, Clone)]
+pub struct Hold {
+    inner: Arc<HoldState>,
+}
+
+#[derive(Debug)]
+struct HoldState {
+    method: axum::http::Method,
+    path_contains: String,
+    point: HoldPoint,
+    taken: std::sync::atomic::AtomicBool,
+    reached: tokio::sync::watch::Sender<bool>,
+    released: tokio::sync::watch::Sender<bool>,
+}
+
+impl Hold {
+    /// Wait until a request is held.
+    pub async fn reached(&self) {
+        let mut reached = self.inner.reached.subscribe();
+        // The sender lives as long as `self`, so this only ends when the flag turns true.
+        let _ = reached.wait_for(|r| *r).await;
+    }
+
+    /// Let the held request (and any later one) go on.
+    pub fn release(&self) {
+        self.inner.released.send_replace(true);
+    }
+
+    fn matches(&self, method: &axum::http::Method, path: &str) -> bool {
+        self.inner.method == method
+            && path.contains(&self.inner.path_contains)
+            && !self.inner.taken.swap(true, Ordering::SeqCst)
+    }
+
+    async fn wait(&self) {
+        self.inner.reached.send_replace(true);
+        let mut released = self.inner.released.subscribe();
+        let _ = released.wait_for(|r| *r).await;
+    }
+}
+
 #[derive(Clone)]
 struct FaultState {
     faults: Faults,
     throttle: Throttle,
     counter: Arc<AtomicU64>,
     recorder: Recorder,
+    holds: Arc<Mutex<Vec<Hold>>>,
 }
 
 async fn record_and_inject(
@@ -135,14 +190,34 @@ async fn record_and_inject(
     if state.faults.rate_limit_every > 0 && n % state.faults.rate_limit_every == 0 {
         return state.throttle.response(state.faults.retry_after_secs);
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let hold = state
+        .holds
+        .lock()
+        .iter()
+        .find(|h| h.matches(&parts.method, parts.uri.path()))
+        .cloned();
+    let Some(hold) = hold else {
+        return next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+    };
+    if hold.inner.point == HoldPoint::BeforeHandling {
+        hold.wait().await;
+    }
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if hold.inner.point == HoldPoint::AfterHandling {
+        hold.wait().await;
+    }
+    response
 }
 
 /// A simulator listening on loopback.
 pub struct SimServer {
     addr: SocketAddr,
     recorder: Recorder,
+    holds: Arc<Mutex<Vec<Hold>>>,
     handle: JoinHandle<()>,
 }
 
@@ -184,11 +259,13 @@ impl SimServer {
         throttle: impl Into<Throttle>,
     ) -> std::io::Result<Self> {
         let recorder = Recorder::default();
+        let holds = Arc::new(Mutex::new(Vec::new()));
         let state = FaultState {
             faults,
             throttle: throttle.into(),
             counter: Arc::new(AtomicU64::new(0)),
             recorder: recorder.clone(),
+            holds: holds.clone(),
         };
         let app = router.layer(middleware::from_fn_with_state(state, record_and_inject));
         let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -201,6 +278,7 @@ impl SimServer {
         Ok(Self {
             addr,
             recorder,
+            holds,
             handle,
         })
     }
@@ -218,6 +296,25 @@ impl SimServer {
     /// The requests received.
     pub fn recorder(&self) -> &Recorder {
         &self.recorder
+    }
+
+    /// Hold the next `method` request whose path contains `path_contains` at `point`, without
+    /// an answer, until the returned [`Hold`] is released (see [`Hold`]).
+    pub fn hold(&self, method: &str, path_contains: &str, point: HoldPoint) -> Hold {
+        let hold = Hold {
+            inner: Arc::new(HoldState {
+                method: method
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{method:?} is not an HTTP method")),
+                path_contains: path_contains.to_string(),
+                point,
+                taken: std::sync::atomic::AtomicBool::new(false),
+                reached: tokio::sync::watch::channel(false).0,
+                released: tokio::sync::watch::channel(false).0,
+            }),
+        };
+        self.holds.lock().push(hold.clone());
+        hold
     }
 }
 

@@ -1,0 +1,112 @@
+//! A deployment: everything `stackhand.toml` composes, working on the store.
+//!
+//! [`Deployment::open`] needs a `[store]` with a master audit key: the engine's idempotency
+//! keys, approvals, caps and the audit trail (each tenant's chain sealed with its own key
+//! derived from the master) live in the database, connectors get their credentials through
+//! the vault (each tenant's own), and the staff directory comes from `[[staff]]`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use stackhand_core::directory::MemoryStaffDirectory;
+use stackhand_core::{Engine, Error, Registry, Result, TenantId};
+use stackhand_store::{Store, VaultSecrets};
+
+use crate::compose::{Composer, local_secrets};
+use crate::config::LoadedConfig;
+use crate::runs::RunExecutor;
+use crate::store::{connect_store, load_audit_keys, vault_on};
+
+/// The engine of a deployment, on its store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    engine: Engine,
+    store: Arc<Store>,
+    tenants: Vec<TenantId>,
+}
+
+impl Deployment {
+    /// Compose `loaded` with the connectors of `registry`: open the store (migrating it), load
+    /// the audit key and the staff, build every tenant's connectors with its own credentials,
+    /// load the layered policy, and add every tenant to one engine.
+    pub async fn open(loaded: &LoadedConfig, registry: &Registry) -> Result<Self> {
+        let origin = loaded.source_of("store");
+        let Some(config) = &loaded.config.store else {
+            return Err(Error::invalid(format!(
+                "{origin} has no [store]: runs, approvals and the audit trail are kept in a \
+                 database; add [store] with url = \"sqlite://stackhand.db?mode=rwc\", \
+                 master_key = {{ file = \"master.key\" }} (`stackhand vault keygen --out \
+                 master.key`) and audit_key = {{ file = \"audit.key\" }} (`stackhand audit \
+                 keygen audit.key`)"
+            )));
+        };
+        let staff = staff_directory(loaded)?;
+        let audit_keys = load_audit_keys(config, &origin)?;
+        let store = Arc::new(connect_store(config, &origin, audit_keys).await?);
+        let vault = vault_on(store.clone(), config, &origin)?;
+        let composer = Composer::new(registry).with_secrets(Arc::new(VaultSecrets::new(
+            Arc::new(vault),
+            local_secrets(loaded),
+        )));
+        let roles: BTreeSet<&str> = loaded
+            .config
+            .staff
+            .iter()
+            .flat_map(|m| m.roles.iter().chain(&m.groups))
+            .map(|r| r.role.as_str())
+            .collect();
+        let roles: Vec<&str> = roles.into_iter().collect();
+        let policy = composer.policy(loaded, &roles)?;
+        let engine = Engine::builder(Arc::new(policy), store.clone())
+            .store(store.clone())
+            .staff(Arc::new(staff))
+            .build();
+        let mut tenants = Vec::new();
+        for composed in composer.tenants(loaded).await? {
+            tenants.push(composed.tenant.id.clone());
+            engine.add_tenant(composed.tenant, composed.connectors)?;
+        }
+        Ok(Self {
+            engine,
+            store,
+            tenants,
+        })
+    }
+
+    /// The engine: the only road to execution.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The store the engine, the audit trail and the runs are kept in.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The tenants, in configuration order.
+    pub fn tenants(&self) -> &[TenantId] {
+        &self.tenants
+    }
+
+    /// Durable runs on this deployment's engine and store.
+    pub fn runs(&self) -> RunExecutor {
+        RunExecutor::new(self.engine.clone(), self.store.clone())
+    }
+}
+
+/// `[[staff]]` as a directory; a member listed twice is an error (which entry would count?).
+fn staff_directory(loaded: &LoadedConfig) -> Result<MemoryStaffDirectory> {
+    let mut seen = BTreeSet::new();
+    let mut directory = MemoryStaffDirectory::new();
+    for member in &loaded.config.staff {
+        if !seen.insert(member.id.to_ascii_lowercase()) {
+            return Err(Error::invalid(format!(
+                "{}: staff member {} is listed twice; merge the two [[staff]] entries",
+                loaded.source_of("staff"),
+                member.id
+            )));
+        }
+        directory = directory.with(member.clone());
+    }
+    Ok(directory)
+}
