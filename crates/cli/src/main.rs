@@ -23,6 +23,11 @@
 //! stackhand sim [--out <DIR>] [--world <FILE>] [--check]
 //!                                      the six vendor simulators of one world, and a
 //!                                      stackhand.toml pointing at them
+//! stackhand runs start <RUN FILE> [--config <FILE>] [--json]
+//!                                      record a run (steps from a file) and drive it durably
+//! stackhand runs resume [--config <FILE>] [--json]
+//!                                      drive every unfinished run (after a crash or restart)
+//! stackhand runs list --tenant <T> [--limit <N>] [--config <FILE>] [--json]
 //! stackhand vault keygen --out <FILE>  write a new vault master key (mode 0600)
 //! stackhand vault rotate-master --new-key <FILE> [--config <FILE>]
 //!                                      re-wrap every data key under a new master key
@@ -30,6 +35,7 @@
 
 mod credentials;
 mod demo;
+mod runs;
 mod sim;
 
 use std::path::{Path, PathBuf};
@@ -128,6 +134,11 @@ enum Command {
     Vault {
         #[command(subcommand)]
         command: credentials::VaultCommand,
+    },
+    /// Durable runs on the store: start one from a run file, resume unfinished ones, list them.
+    Runs {
+        #[command(subcommand)]
+        command: runs::RunsCommand,
     },
 }
 
@@ -228,6 +239,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Connectors { json } => list_connectors(json),
         Command::Sim { out, world, check } => sim::run(&out, world.as_deref(), check).await,
+        Command::Runs { command } => runs::run(command).await,
         Command::Config {
             command: ConfigCommand::Check { config, roles },
         } => check_config(&config, &roles).await,

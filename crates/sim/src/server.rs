@@ -139,6 +139,11 @@ impl Hold {
         let _ = reached.wait_for(|r| *r).await;
     }
 
+    /// Whether a request is held (or was, before release).
+    pub fn is_reached(&self) -> bool {
+        *self.inner.reached.borrow()
+    }
+
     /// Let the held request (and any later one) go on.
     pub fn release(&self) {
         self.inner.released.send_replace(true);

@@ -57,17 +57,52 @@ impl TypedAction for UpsertUserAsset {
         request: &ActionRequest,
         params: &Self::Params,
     ) -> Result<Plan> {
-        ctx.docs()?;
+        let existing = ctx
+            .docs()?
+            .find_asset(&params.company, &params.name)
+            .await?;
         let mut plan = plan_of::<Self>(
             request,
             format!("Document {} at {}", params.name, params.company),
         );
-        plan.changes.push(Change::new(
-            format!("asset:{}", params.name),
-            "fields",
-            None,
-            Some(json!(params.fields)),
-        ));
+        let resource = format!("asset:{}", params.name);
+        match existing {
+            None => plan.changes.push(Change::new(
+                resource,
+                "fields",
+                None,
+                Some(json!(params.fields)),
+            )),
+            Some(asset) => {
+                // Only the fields that differ change; an asset already as asked is a no-op, so
+                // an update whose answer was lost is settled by reading it back.
+                let current = |label: &str| {
+                    asset
+                        .fields
+                        .iter()
+                        .find(|(l, _)| l.eq_ignore_ascii_case(label))
+                        .map(|(_, v)| v.clone())
+                };
+                for (label, value) in &params.fields {
+                    let before = current(label);
+                    if before.as_deref() != Some(value.as_str()) {
+                        plan.changes.push(Change::new(
+                            resource.clone(),
+                            label.clone(),
+                            before.map(|v| json!(v)),
+                            Some(json!(value)),
+                        ));
+                    }
+                }
+                if asset.archived {
+                    plan.warnings.push(format!(
+                        "asset {} ({}) is archived: unarchive it before updating it",
+                        asset.name, asset.id
+                    ));
+                }
+                plan.state_before = serde_json::to_value(&asset)?;
+            }
+        }
         Ok(plan)
     }
 

@@ -1,0 +1,202 @@
+//! Durable runs survive SIGKILL. `stackhand runs start` executes a three-step run for Contoso
+//! Law against the simulators of one world (add Priya to a group in Microsoft 365, tag her
+//! laptop in NinjaOne, update her person asset in Hudu) on a SQLite store. The process is
+//! killed twice: once between two steps (step 1's first NinjaOne request held before NinjaOne
+//! sees it) and once in the middle of a vendor call (Hudu applied the update, its answer never
+//! left). `stackhand runs resume` then finishes the run, and the simulators show each change
+//! made exactly once: no step twice, none lost.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use stackhand_sim::deployment::SimulatedWorld;
+use stackhand_sim::world::World;
+use stackhand_sim::{Faults, HoldPoint, RecordedRequest, SimServer};
+
+const POLICY: &str = r#"
+[scope]
+global = true
+
+[[rules]]
+id = "technicians-onboard"
+description = "Technicians may add to groups, tag devices and document people"
+actions = ["identity.add_to_group", "rmm.tag_device", "docs.upsert_user_asset"]
+effect = "allow"
+[rules.when]
+requester_kinds = ["technician"]
+"#;
+
+const STORE_AND_STAFF: &str = r#"
+[store]
+url = "sqlite://stackhand.db?mode=rwc"
+master_key = { file = "master.key" }
+audit_key = { file = "audit.key" }
+
+[[staff]]
+id = "tech@msp.example"
+kind = "technician"
+roles = [{ role = "msp.tech", scope = "all_tenants" }]
+"#;
+
+const RUN: &str = r#"
+tenant = "contoso-law"
+id = "onboard-priya"
+summary = "Priya joins litigation: group, laptop tag, documentation"
+requester = "tech@msp.example"
+
+[[steps]]
+action = "identity.add_to_group"
+params = { user = "pshah@contosolaw.com", group = "Litigation Team" }
+
+[[steps]]
+action = "rmm.tag_device"
+params = { device = "103", tag = "litigation" }
+
+[[steps]]
+action = "docs.upsert_user_asset"
+params = { company = "Contoso Law LLP", name = "Priya Shah", fields = { Title = "Senior Paralegal" } }
+"#;
+
+/// Long enough for a debug binary on a loaded two-core machine to reach the held request; a
+/// guard against hanging forever, not a measure of speed.
+const REACH: Duration = Duration::from_secs(180);
+
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stackhand"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("STACKHAND_AUDIT_KEY")
+        .env_remove("STACKHAND_MASTER_KEY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Run the binary to its end, off the runtime the simulators answer on.
+async fn stackhand(dir: &Path, args: &[&str]) -> Output {
+    let mut command = command(dir, args);
+    tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
+        .await
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Start the binary, wait until `held` holds its request, and SIGKILL it there. A binary that
+/// ends first fails the test with what it said.
+async fn kill_when_held(dir: &Path, args: &[&str], held: &stackhand_sim::Hold) {
+    let mut child: Child = command(dir, args).spawn().expect("the binary runs");
+    let deadline = tokio::time::Instant::now() + REACH;
+    while !held.is_reached() {
+        let ended = child
+            .try_wait()
+            .expect("the child can be waited on")
+            .is_some();
+        if ended || tokio::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+                .await
+                .unwrap();
+            panic!("the run never reached the held request:\n{}", text(&out));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().expect("SIGKILL");
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(!status.success(), "killed, not finished");
+    held.release();
+}
+
+/// The requests a simulator received with this method and a path containing `path`.
+fn count(server: &SimServer, method: &str, path: &str) -> usize {
+    server
+        .recorder()
+        .requests()
+        .iter()
+        .filter(|r: &&RecordedRequest| r.method.as_str() == method && r.path.contains(path))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_between_steps_and_mid_vendor_call_applies_each_step_once() {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::write(dir.join("policy.toml"), POLICY).unwrap();
+    let config = sims.write_deployment(dir, "policy.toml").unwrap();
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(STORE_AND_STAFF);
+    std::fs::write(&config, toml).unwrap();
+    std::fs::write(dir.join("run.toml"), RUN).unwrap();
+    for args in [
+        &["vault", "keygen", "--out", "master.key"][..],
+        &["audit", "keygen", "audit.key"][..],
+    ] {
+        let out = stackhand(dir, args).await;
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let (graph, ninja, hudu) = (&sims.m365.1, &sims.ninjaone.1, &sims.hudu.1);
+    let group_adds = || count(graph, "POST", "/members/$ref");
+    let tag_writes = || count(ninja, "POST", "/v2/tag/device");
+    let asset_writes = || count(hudu, "PUT", "/assets/");
+
+    // Killed between two steps: step 0 done, step 1's first NinjaOne request never seen.
+    let held = ninja.hold("GET", "/v2/device", HoldPoint::BeforeHandling);
+    kill_when_held(dir, &["runs", "start", "run.toml", "--json"], &held).await;
+    assert_eq!(group_adds(), 1, "step 0 ran once before the kill");
+    assert_eq!(tag_writes(), 0);
+
+    // Killed mid vendor call: Hudu made the change, the runner never heard back.
+    let held = hudu.hold("PUT", "/assets/", HoldPoint::AfterHandling);
+    kill_when_held(dir, &["runs", "resume", "--json"], &held).await;
+    assert_eq!(tag_writes(), 1, "step 1 ran once after the restart");
+    assert_eq!(asset_writes(), 1, "Hudu applied step 2 before the kill");
+
+    // Started again: the run finishes, step 2 settled by reading Hudu back.
+    let out = stackhand(dir, &["runs", "resume", "--json"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let reports: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &reports[0];
+    assert_eq!(run["id"], "onboard-priya", "{reports:#}");
+    assert_eq!(run["state"], "succeeded", "{reports:#}");
+    let answers: Vec<&str> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["answer"].as_str().unwrap_or("none"))
+        .collect();
+    assert_eq!(answers, ["executed", "executed", "executed"], "{reports:#}");
+    let settled = run["steps"][2]["message"].as_str().unwrap_or_default();
+    assert!(settled.contains("reading the target back"), "{settled}");
+
+    // Each change was made exactly once.
+    assert_eq!(group_adds(), 1, "the group add ran twice");
+    assert_eq!(tag_writes(), 1, "the tag was written twice");
+    assert_eq!(asset_writes(), 1, "the asset was updated twice");
+
+    // Nothing is left, and starting the same run again changes nothing.
+    let out = stackhand(dir, &["runs", "resume"]).await;
+    assert!(text(&out).contains("no unfinished runs"), "{}", text(&out));
+    let out = stackhand(dir, &["runs", "start", "run.toml"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("succeeded"), "{}", text(&out));
+    assert_eq!(
+        (group_adds(), tag_writes(), asset_writes()),
+        (1, 1, 1),
+        "a finished run ran again"
+    );
+}
