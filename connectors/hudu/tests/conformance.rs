@@ -108,6 +108,7 @@ impl Harness for HuduHarness {
 
     fn plan_cases(&self, _server_url: &str) -> Vec<PlanCase> {
         vec![
+            // The plan reads the asset as it stands (company by name, then its assets).
             PlanCase::new(
                 "document a person",
                 builtin("docs.upsert_user_asset"),
@@ -116,7 +117,17 @@ impl Harness for HuduHarness {
                     json!({"company": "Acme Corp", "name": "Jane Doe",
                            "fields": {"Job Title": "CFO"}}),
                 ),
-            ),
+            )
+            .fixture(Fixture::json(
+                Route::get("/api/v1/companies").with_query("name", "Acme Corp"),
+                json!({"companies": [{"id": 5, "slug": "acme-corp", "name": "Acme Corp"}]}),
+            ))
+            .fixture(Fixture::json(
+                Route::get("/api/v1/assets")
+                    .with_query("company_id", "5")
+                    .with_query("name", "Jane Doe"),
+                json!({"assets": [asset(987, "Jane Doe")]}),
+            )),
             PlanCase::new(
                 "archive a leaver",
                 builtin("docs.archive_asset"),

@@ -338,7 +338,9 @@ async fn check_config(path: &Path, roles: &[String]) -> Result<ExitCode> {
     };
     let registry = stackhand_runner::default_registry();
     let composer = stackhand_runner::Composer::new(&registry);
-    let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+    // Roles the policies may name: those given, and those the staff hold.
+    let mut roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+    roles.extend(loaded.config.staff_roles());
     if let Err(err) = composer.policy(&loaded, &roles) {
         eprintln!("error: {}", err.message());
         return Ok(ExitCode::from(2));

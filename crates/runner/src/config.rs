@@ -75,6 +75,20 @@ pub struct StackhandConfig {
     pub staff: Vec<StaffMember>,
 }
 
+impl StackhandConfig {
+    /// Every role and approver group `[[staff]]` holds, once each, sorted: roles the policies
+    /// may name.
+    pub fn staff_roles(&self) -> Vec<&str> {
+        let roles: std::collections::BTreeSet<&str> = self
+            .staff
+            .iter()
+            .flat_map(|m| m.roles.iter().chain(&m.groups))
+            .map(|r| r.role.as_str())
+            .collect();
+        roles.into_iter().collect()
+    }
+}
+
 /// `[store]`: where the durable state and the credential vault live.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -48,15 +48,7 @@ impl Deployment {
             Arc::new(vault),
             local_secrets(loaded),
         )));
-        let roles: BTreeSet<&str> = loaded
-            .config
-            .staff
-            .iter()
-            .flat_map(|m| m.roles.iter().chain(&m.groups))
-            .map(|r| r.role.as_str())
-            .collect();
-        let roles: Vec<&str> = roles.into_iter().collect();
-        let policy = composer.policy(loaded, &roles)?;
+        let policy = composer.policy(loaded, &loaded.config.staff_roles())?;
         let engine = Engine::builder(Arc::new(policy), store.clone())
             .store(store.clone())
             .staff(Arc::new(staff))
