@@ -36,7 +36,7 @@ pub enum RunsCommand {
     Start {
         /// The run file (TOML).
         file: PathBuf,
-        /// The configuration file (needs [store] with master_key and audit_key).
+        /// The configuration file (needs `[store]` with `master_key` and `audit_key`).
         #[arg(long, default_value = "stackhand.toml")]
         config: PathBuf,
         /// Print JSON.
