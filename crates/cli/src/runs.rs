@@ -16,13 +16,13 @@ requester (a technician of [[staff]] in stackhand.toml) and the steps in order:
 
   tenant = \"contoso-law\"
   id = \"onboard-priya\"
-  summary = \"Give Priya the Litigation group and tag her laptop\"
+  summary = \"Give Priya the litigation group and tag her laptop\"
   requester = \"tech@msp.example\"
   ticket = \"1001\"                       # optional
 
   [[steps]]
   action = \"identity.add_to_group\"
-  params = { user = \"priya.shah@contosolaw.com\", group = \"Litigation\" }
+  params = { user = \"pshah@contosolaw.com\", group = \"Litigation Team\" }
 
 Every step is decided by the policy like any request. Each is recorded before and after it runs, \
 so a run interrupted anywhere (even by SIGKILL) finishes with `stackhand runs resume`, no step \
