@@ -11,6 +11,15 @@
 //!                                      load policy files or directories and report errors
 //! stackhand audit verify <DIR>         verify the keyed chains of a JSON-lines audit directory
 //!     [--key-file <PATH>]              against their head files (or STACKHAND_AUDIT_KEY)
+//! stackhand audit verify [--config <FILE>]
+//!                                      verify the chains in the store of stackhand.toml
+//! stackhand audit show --tenant <T> [--limit <N>] [--json] [--config <FILE>]
+//! stackhand act --tenant <T> --as <STAFF> --action <ID> [--params <JSON>] [--target <USER>]
+//!     [--key <K>] [--reason <R>] [--show-secrets] [--json] [--config <FILE>]
+//!                                      one action through the engine and the policy
+//! stackhand approvals --tenant <T> [--json] [--config <FILE>]
+//! stackhand approve <ID> --as <STAFF> [--show-secrets] [--json] [--config <FILE>]
+//! stackhand deny <ID> --as <STAFF> --reason <R> [--config <FILE>]
 //! stackhand audit keygen <PATH>        write a new master audit key
 //! stackhand credentials set --tenant <T> --name <N> [--config <FILE>]
 //!                                      store a tenant's credential in the vault; the value is
@@ -35,6 +44,7 @@
 
 mod credentials;
 mod demo;
+mod live;
 mod runs;
 mod sim;
 
@@ -44,9 +54,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use stackhand_core::ActionId;
-use stackhand_core::audit::{
-    AuditSink, BreakKind, DerivedAuditKeys, HeadFileAnchor, JsonlAuditSink,
-};
+use stackhand_core::audit::{BreakKind, DerivedAuditKeys, HeadFileAnchor, JsonlAuditSink};
 use stackhand_core::policy::{PolicyLoader, Vocabulary};
 
 /// The environment variable holding the master audit key (64 hex characters).
@@ -140,6 +148,88 @@ enum Command {
         #[command(subcommand)]
         command: runs::RunsCommand,
     },
+    /// Submit one action through the engine and the policy, as a technician of `[[staff]]`.
+    ///
+    /// Example: stackhand act --tenant contoso-law --as tech@msp.example --action identity.unlock
+    /// --params '{"user": "pshah@contosolaw.com"}'
+    Act {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The action id (`stackhand actions`, `stackhand connectors`).
+        #[arg(long)]
+        action: String,
+        /// The action's input as JSON (its schema: `stackhand actions --json`).
+        #[arg(long, default_value = "{}")]
+        params: String,
+        /// Who asks: a technician listed in `[[staff]]` (their roles come from there).
+        #[arg(long = "as", value_name = "STAFF_ID")]
+        requester: String,
+        /// The user the action is for, when it is not in the params.
+        #[arg(long)]
+        target: Option<String>,
+        /// An idempotency key: the same key again answers with the first result instead of
+        /// acting twice [default: a new one].
+        #[arg(long)]
+        key: Option<String>,
+        /// Why (kept in the audit trail).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Print secrets the action hands over (a new password) instead of only naming them.
+        #[arg(long)]
+        show_secrets: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The configuration file (needs `[store]` with `master_key` and `audit_key`).
+        #[arg(long, default_value = "stackhand.toml")]
+        config: PathBuf,
+    },
+    /// A tenant's pending approvals.
+    Approvals {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The configuration file.
+        #[arg(long, default_value = "stackhand.toml")]
+        config: PathBuf,
+    },
+    /// Approve a pending approval as a member of `[[staff]]` who may; it executes at once, and a
+    /// run waiting on it goes on.
+    Approve {
+        /// The approval id (`stackhand approvals`).
+        id: String,
+        /// Who approves: a member of `[[staff]]` with a role the rule names (never the requester).
+        #[arg(long = "as", value_name = "STAFF_ID")]
+        approver: String,
+        /// Print secrets the action hands over (a temporary password) instead of only naming
+        /// them; they are not kept anywhere, so this is the only time they can be read.
+        #[arg(long)]
+        show_secrets: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The configuration file.
+        #[arg(long, default_value = "stackhand.toml")]
+        config: PathBuf,
+    },
+    /// Refuse a pending approval (an approver, or the requester withdrawing it).
+    Deny {
+        /// The approval id.
+        id: String,
+        /// Who refuses.
+        #[arg(long = "as", value_name = "STAFF_ID")]
+        approver: String,
+        /// Why (kept in the audit trail and shown to the requester).
+        #[arg(long)]
+        reason: String,
+        /// The configuration file.
+        #[arg(long, default_value = "stackhand.toml")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,15 +268,34 @@ enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Verify every tenant chain in a JSON-lines audit directory against its head file and key.
+    /// Verify every tenant chain: of a JSON-lines audit directory against its head files and
+    /// key, or (without a directory) of the store of `--config` under `[store] audit_key`.
     #[command(after_help = AUDIT_KEY_HELP)]
     Verify {
-        /// The directory (`<tenant>.jsonl` and `<tenant>.head` per tenant).
-        dir: PathBuf,
+        /// The directory (`<tenant>.jsonl` and `<tenant>.head` per tenant) [default: the store].
+        dir: Option<PathBuf>,
         /// The master audit key file the directory was written with [default: the key in
         /// STACKHAND_AUDIT_KEY].
         #[arg(long)]
         key_file: Option<PathBuf>,
+        /// The configuration file whose store to verify, without a directory.
+        #[arg(long, default_value = "stackhand.toml")]
+        config: PathBuf,
+    },
+    /// A tenant's audit trail in the store, oldest first.
+    Show {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The newest events to show.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON (the events, sealed, as stored).
+        #[arg(long)]
+        json: bool,
+        /// The configuration file.
+        #[arg(long, default_value = "stackhand.toml")]
+        config: PathBuf,
     },
     /// Write a new random master audit key to a file that does not exist yet (mode 0600).
     #[command(after_help = AUDIT_KEY_HELP)]
@@ -278,8 +387,74 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Audit {
-            command: AuditCommand::Verify { dir, key_file },
-        } => verify_audit_dir(&dir, key_file.as_deref()).await,
+            command:
+                AuditCommand::Verify {
+                    dir,
+                    key_file,
+                    config,
+                },
+        } => match dir {
+            Some(dir) => verify_audit_dir(&dir, key_file.as_deref()).await,
+            None => live::audit_verify_store(&config).await,
+        },
+        Command::Audit {
+            command:
+                AuditCommand::Show {
+                    tenant,
+                    limit,
+                    json,
+                    config,
+                },
+        } => live::audit_show(&config, &tenant, limit, json).await,
+        Command::Act {
+            tenant,
+            action,
+            params,
+            requester,
+            target,
+            key,
+            reason,
+            show_secrets,
+            json,
+            config,
+        } => {
+            let act = live::Act {
+                tenant: &tenant,
+                action: &action,
+                params: &params,
+                requester: &requester,
+                target: target.as_deref(),
+                key: key.as_deref(),
+                reason: reason.as_deref(),
+                json,
+                show_secrets,
+            };
+            live::act(&config, act).await
+        }
+        Command::Approvals {
+            tenant,
+            json,
+            config,
+        } => live::approvals(&config, &tenant, json).await,
+        Command::Approve {
+            id,
+            approver,
+            show_secrets,
+            json,
+            config,
+        } => {
+            let output = live::Output { json, show_secrets };
+            live::answer(&config, &id, &approver, None, output).await
+        }
+        Command::Deny {
+            id,
+            approver,
+            reason,
+            config,
+        } => {
+            let output = live::Output::default();
+            live::answer(&config, &id, &approver, Some(&reason), output).await
+        }
         Command::Credentials { command } => credentials::run(command).await,
         Command::Vault { command } => credentials::run_vault(command).await,
         Command::Audit {
@@ -397,38 +572,17 @@ async fn verify_audit_dir(dir: &Path, key_file: Option<&Path>) -> Result<ExitCod
         );
     }
     let heads = HeadFileAnchor::new(dir);
-    let mut broken = false;
-    for tenant in tenants {
-        match sink.verify_tenant(&tenant).await? {
-            Ok(summary) => {
-                println!(
-                    "{tenant}: ok, {} events, head {}",
-                    summary.events, summary.head
-                );
-                if summary.unanchored > 0 {
-                    println!(
-                        "  {} event(s) after the anchored head verify with the key (written just \
-                         before a stop); the next append anchors them",
-                        summary.unanchored
-                    );
-                }
-            }
-            Err(err) => {
-                broken = true;
-                println!("{tenant}: BROKEN: {err}");
-                match err.kind {
-                    BreakKind::HeadMissing => {
-                        println!("  the missing head file: {}", heads.path(&tenant).display())
-                    }
-                    BreakKind::WrongKey => println!(
-                        "  check --key-file or {AUDIT_KEY_ENV}: it must be the master key this \
-                         directory was written with"
-                    ),
-                    _ => {}
-                }
-            }
+    let broken = live::report_chains(&sink, &tenants, |tenant, kind| match kind {
+        BreakKind::HeadMissing => {
+            println!("  the missing head file: {}", heads.path(tenant).display())
         }
-    }
+        BreakKind::WrongKey => println!(
+            "  check --key-file or {AUDIT_KEY_ENV}: it must be the master key this directory \
+             was written with"
+        ),
+        _ => {}
+    })
+    .await?;
     Ok(if broken {
         ExitCode::from(3)
     } else {

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use serde::Deserialize;
 use stackhand_core::{ActionId, ActionRequest, IdempotencyKey, Principal, TenantId};
-use stackhand_runner::{Deployment, LoadedConfig, RunReport, default_registry};
+use stackhand_runner::RunReport;
 use stackhand_store::{NewRun, RunState};
 
 const RUN_FILE_HELP: &str = "\
@@ -123,21 +123,16 @@ fn read_run_file(path: &Path) -> Result<(TenantId, NewRun)> {
     Ok((file.tenant, run))
 }
 
-async fn open(config: &Path) -> Result<Deployment> {
-    let loaded = LoadedConfig::load(config)?;
-    Ok(Deployment::open(&loaded, &default_registry()).await?)
-}
-
 pub async fn run(command: RunsCommand) -> Result<ExitCode> {
     match command {
         RunsCommand::Start { file, config, json } => {
             let (tenant, run) = read_run_file(&file)?;
-            let deployment = open(&config).await?;
+            let deployment = crate::live::open(&config).await?;
             let report = deployment.runs().start(&tenant, run).await?;
             show(&[report], json)
         }
         RunsCommand::Resume { config, json } => {
-            let deployment = open(&config).await?;
+            let deployment = crate::live::open(&config).await?;
             let reports = deployment
                 .runs()
                 .resume_unfinished(deployment.tenants())
@@ -154,7 +149,7 @@ pub async fn run(command: RunsCommand) -> Result<ExitCode> {
             json,
         } => {
             let tenant = TenantId::new(tenant).context("--tenant")?;
-            let deployment = open(&config).await?;
+            let deployment = crate::live::open(&config).await?;
             let runs = deployment.store().runs().recent(&tenant, limit).await?;
             let reports: Vec<RunReport> = runs.iter().map(RunReport::from).collect();
             show(&reports, json)?;
@@ -168,26 +163,7 @@ fn show(reports: &[RunReport], json: bool) -> Result<ExitCode> {
     if json {
         println!("{}", serde_json::to_string_pretty(reports)?);
     } else {
-        for report in reports {
-            let why = report
-                .reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default();
-            println!(
-                "run {} of {}: {}{why}\n  {}",
-                report.id, report.tenant, report.state, report.summary
-            );
-            for step in &report.steps {
-                println!(
-                    "  [{}] {:28} {:16} {}",
-                    step.index,
-                    step.action.as_str(),
-                    step.answer.as_deref().unwrap_or(step.state),
-                    step.message.as_deref().unwrap_or("")
-                );
-            }
-        }
+        reports.iter().for_each(crate::live::print_run);
     }
     let failed = reports.iter().any(|r| r.state == RunState::Failed);
     Ok(if failed {

@@ -5,14 +5,17 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use stackhand_core::audit::DerivedAuditKeys;
 use stackhand_runner::{Composer, LoadedConfig, default_registry};
 use stackhand_sim::Faults;
 use stackhand_sim::deployment::SimulatedWorld;
 use stackhand_sim::world::World;
+use stackhand_store::MasterKey;
 
 /// Written once (an edited policy is kept): technicians may do the routine, reversible work.
 const STARTER_POLICY: &str = r#"# A starter policy for the simulated world: technicians may revoke sessions, unlock accounts,
-# tag devices and note tickets. Everything else is denied until a rule allows it.
+# tag devices and note tickets; a password reset waits for an MSP lead. Everything else is
+# denied until a rule allows it.
 [scope]
 global = true
 
@@ -23,6 +26,24 @@ actions = ["identity.revoke_sessions", "identity.unlock", "rmm.tag_device", "psa
 effect = "allow"
 [rules.when]
 requester_kinds = ["technician"]
+
+[[rules]]
+id = "leads-approve-password-resets"
+description = "An MSP lead approves a password reset a technician asks for"
+actions = ["identity.reset_password"]
+effect = "approve"
+approvers = [{ role = "msp.lead" }]
+[rules.when]
+requester_kinds = ["technician"]
+"#;
+
+/// The store of the simulated deployment: a SQLite file beside it, and the keys it was made
+/// with (kept when they exist, so the database stays readable across restarts).
+const STORE: &str = r#"
+[store]
+url = "sqlite://stackhand.db?mode=rwc"
+master_key = { file = "master.key" }
+audit_key = { file = "audit.key" }
 "#;
 
 /// Start the simulators of `world_file` (default: the built-in world), write the deployment to
@@ -46,6 +67,7 @@ pub async fn run(out: &Path, world_file: Option<&Path>, check: bool) -> Result<E
     let config = sims
         .write_deployment(out, "policy.toml")
         .with_context(|| format!("writing the deployment to {}", out.display()))?;
+    write_store(out, &config)?;
 
     println!(
         "simulators of {} (world: {}):",
@@ -59,7 +81,7 @@ pub async fn run(out: &Path, world_file: Option<&Path>, check: bool) -> Result<E
     let registry = default_registry();
     let composer = Composer::new(&registry);
     composer
-        .policy(&loaded, &[])
+        .policy(&loaded, &loaded.config.staff_roles())
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     let tenants = composer
         .tenants(&loaded)
@@ -95,11 +117,35 @@ pub async fn run(out: &Path, world_file: Option<&Path>, check: bool) -> Result<E
         });
     }
     println!(
-        "in another shell: stackhand config check --config {}\nCtrl-C stops the simulators.",
-        config.display()
+        "in another shell, from {dir}: stackhand config check, stackhand act --tenant contoso-law \
+         --as {tech} --action identity.unlock --params '{{\"user\": \"pshah@contosolaw.com\"}}', \
+         stackhand runs start <run file>\nCtrl-C stops the simulators.",
+        dir = out.display(),
+        tech = world
+            .msp
+            .technicians
+            .iter()
+            .find(|t| t.active)
+            .map_or_else(|| "<technician>".to_string(), |t| t.email(&world.msp)),
     );
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Add `[store]` to the deployment, making its vault and audit keys where they do not exist.
+fn write_store(out: &Path, config: &Path) -> Result<()> {
+    let master = out.join("master.key");
+    if !master.exists() {
+        MasterKey::create_file(&master).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    }
+    let audit = out.join("audit.key");
+    if !audit.exists() {
+        DerivedAuditKeys::create_file(&audit).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    }
+    let mut text =
+        std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
+    text.push_str(STORE);
+    std::fs::write(config, text).with_context(|| format!("writing {}", config.display()))
 }

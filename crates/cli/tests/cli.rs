@@ -444,9 +444,22 @@ fn sim_starts_the_world_and_every_tenant_connector_is_healthy_against_it() {
     // The deployment it wrote loads, and an edited policy is kept on the next run.
     assert!(out.join("stackhand.toml").exists());
     assert!(out.join("secrets/globex/okta.token").exists());
+    // With a store, its keys, and the MSP's technicians as staff: `stackhand act` works there.
+    let config = std::fs::read_to_string(out.join("stackhand.toml")).unwrap();
+    assert!(
+        config.contains("[store]") && config.contains("[[staff]]"),
+        "{config}"
+    );
+    let master = std::fs::read(out.join("master.key")).unwrap();
+    assert!(out.join("audit.key").exists());
     std::fs::write(out.join("policy.toml"), "[scope]\nglobal = true\n").unwrap();
     let again = stackhand(&["sim", "--out", out.to_str().unwrap(), "--check"]);
     assert!(again.status.success());
+    assert_eq!(
+        std::fs::read(out.join("master.key")).unwrap(),
+        master,
+        "a restart must keep the vault key the store was made with"
+    );
     assert_eq!(
         std::fs::read_to_string(out.join("policy.toml")).unwrap(),
         "[scope]\nglobal = true\n"

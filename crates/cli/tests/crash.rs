@@ -6,14 +6,15 @@
 //! left). `stackhand runs resume` then finishes the run, and the simulators show each change
 //! made exactly once: no step twice, none lost.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use serde_json::Value;
-use stackhand_sim::deployment::SimulatedWorld;
-use stackhand_sim::world::World;
-use stackhand_sim::{Faults, HoldPoint, RecordedRequest, SimServer};
+use stackhand_sim::{HoldPoint, RecordedRequest, SimServer};
+use support::{command, deployment, stackhand, text};
 
 const POLICY: &str = r#"
 [scope]
@@ -26,18 +27,6 @@ actions = ["identity.add_to_group", "rmm.tag_device", "docs.upsert_user_asset"]
 effect = "allow"
 [rules.when]
 requester_kinds = ["technician"]
-"#;
-
-const STORE_AND_STAFF: &str = r#"
-[store]
-url = "sqlite://stackhand.db?mode=rwc"
-master_key = { file = "master.key" }
-audit_key = { file = "audit.key" }
-
-[[staff]]
-id = "tech@msp.example"
-kind = "technician"
-roles = [{ role = "msp.tech", scope = "all_tenants" }]
 "#;
 
 const RUN: &str = r#"
@@ -62,35 +51,6 @@ params = { company = "Contoso Law LLP", name = "Priya Shah", fields = { Title = 
 /// Long enough for a debug binary on a loaded two-core machine to reach the held request; a
 /// guard against hanging forever, not a measure of speed.
 const REACH: Duration = Duration::from_secs(180);
-
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stackhand"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_remove("STACKHAND_AUDIT_KEY")
-        .env_remove("STACKHAND_MASTER_KEY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-/// Run the binary to its end, off the runtime the simulators answer on.
-async fn stackhand(dir: &Path, args: &[&str]) -> Output {
-    let mut command = command(dir, args);
-    tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
-        .await
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// Start the binary, wait until `held` holds its request, and SIGKILL it there. A binary that
 /// ends first fails the test with what it said.
@@ -131,24 +91,10 @@ fn count(server: &SimServer, method: &str, path: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_killed_between_steps_and_mid_vendor_call_applies_each_step_once() {
-    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
-        .await
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    std::fs::write(dir.join("policy.toml"), POLICY).unwrap();
-    let config = sims.write_deployment(dir, "policy.toml").unwrap();
-    let mut toml = std::fs::read_to_string(&config).unwrap();
-    toml.push_str(STORE_AND_STAFF);
-    std::fs::write(&config, toml).unwrap();
+    let sims = deployment(dir, POLICY).await;
     std::fs::write(dir.join("run.toml"), RUN).unwrap();
-    for args in [
-        &["vault", "keygen", "--out", "master.key"][..],
-        &["audit", "keygen", "audit.key"][..],
-    ] {
-        let out = stackhand(dir, args).await;
-        assert!(out.status.success(), "{}", text(&out));
-    }
     let (graph, ninja, hudu) = (&sims.m365.1, &sims.ninjaone.1, &sims.hudu.1);
     let group_adds = || count(graph, "POST", "/members/$ref");
     let tag_writes = || count(ninja, "POST", "/v2/tag/device");

@@ -136,13 +136,36 @@ impl SimulatedWorld {
         (text, secrets)
     }
 
+    /// `[[staff]]` for the MSP's active technicians: each acts as `msp.tech` in every tenant,
+    /// and a lead also approves as `msp.lead`.
+    pub fn staff_tables(&self) -> String {
+        let msp = &self.world.msp;
+        let mut text = String::new();
+        for tech in msp.technicians.iter().filter(|t| t.active) {
+            let lead = if tech.lead {
+                ", { role = \"msp.lead\", scope = \"all_tenants\" }"
+            } else {
+                ""
+            };
+            let _ = write!(
+                text,
+                "\n[[staff]]\nid = {:?}\nkind = \"technician\"\ndisplay_name = {:?}\n\
+                 roles = [{{ role = \"msp.tech\", scope = \"all_tenants\" }}{lead}]\n",
+                tech.email(msp),
+                tech.name()
+            );
+        }
+        text
+    }
+
     /// Write `stackhand.toml` naming `policy` (a path relative to `dir`) and the tenants'
     /// credential files under `dir/secrets/<tenant>/`; answers the path of `stackhand.toml`.
     pub fn write_deployment(&self, dir: &Path, policy: &str) -> io::Result<PathBuf> {
         let (tables, secrets) = self.tenant_tables();
         let text = format!(
             "# stackhand against the simulators of one world, written by stackhand-sim.\n\
-             policies = [{policy:?}]\nsecrets_dir = \"secrets\"\n{tables}"
+             policies = [{policy:?}]\nsecrets_dir = \"secrets\"\n{tables}{}",
+            self.staff_tables()
         );
         std::fs::create_dir_all(dir)?;
         for secret in secrets {

@@ -66,9 +66,17 @@ pub struct Technician {
     /// Still employed.
     #[serde(default = "yes")]
     pub active: bool,
+    /// An MSP lead: approves what the policy sends to leads.
+    #[serde(default)]
+    pub lead: bool,
 }
 
 impl Technician {
+    /// Their address at the MSP: the id they act and approve under in `[[staff]]`.
+    pub fn email(&self, msp: &Msp) -> String {
+        format!("{}@{}", self.identifier, msp.domain)
+    }
+
     /// "Given Surname".
     pub fn name(&self) -> String {
         format!("{} {}", self.given, self.surname)

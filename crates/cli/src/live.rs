@@ -1,0 +1,321 @@
+//! Commands on a deployment's engine and store: `act`, `approvals`, `approve`, `deny`, and the
+//! audit trail in the database (`audit show`, `audit verify` without a directory).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use secrecy::ExposeSecret;
+use stackhand_core::audit::{AuditSink, BreakKind};
+use stackhand_core::engine::EngineStore;
+use stackhand_core::{
+    ActionId, ActionRequest, ApprovalId, IdempotencyKey, Principal, Submission, Target, TenantId,
+};
+use stackhand_runner::{Deployment, LoadedConfig, RunReport, default_registry};
+use stackhand_store::RunState;
+
+/// The deployment of `config`.
+pub async fn open(config: &Path) -> Result<Deployment> {
+    let loaded = LoadedConfig::load(config)?;
+    Ok(Deployment::open(&loaded, &default_registry()).await?)
+}
+
+/// What `act` was asked to do.
+pub struct Act<'a> {
+    pub tenant: &'a str,
+    pub action: &'a str,
+    pub params: &'a str,
+    pub requester: &'a str,
+    pub target: Option<&'a str>,
+    pub key: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub json: bool,
+    pub show_secrets: bool,
+}
+
+/// `stackhand act`: one request through the engine and the policy.
+pub async fn act(config: &Path, act: Act<'_>) -> Result<ExitCode> {
+    let tenant = TenantId::new(act.tenant).context("--tenant")?;
+    let action = ActionId::new(act.action).context("--action")?;
+    let params: serde_json::Value = serde_json::from_str(act.params).with_context(|| {
+        format!(
+            "--params is not JSON: {:?} (quote it for the shell: --params '{{\"user\": \
+             \"bob@acme.example\"}}')",
+            act.params
+        )
+    })?;
+    let key = match act.key {
+        Some(key) => IdempotencyKey::new(key).context("--key")?,
+        None => IdempotencyKey::new(format!("act.{}", uuid::Uuid::new_v4().simple()))?,
+    };
+    let deployment = open(config).await?;
+    let mut request = ActionRequest::new(
+        key.clone(),
+        tenant,
+        action,
+        &params,
+        Principal::technician(act.requester, &[]),
+    )?
+    .with_reason(act.reason.unwrap_or("stackhand act"));
+    if let Some(target) = act.target {
+        request = request.with_target(Target::user(target));
+    }
+    let submission = deployment.engine().submit(request).await?;
+    show_submission(&key, &submission, act.json, act.show_secrets)?;
+    Ok(match submission.label() {
+        "executed" | "skipped" | "pending_approval" => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}
+
+fn show_submission(
+    key: &IdempotencyKey,
+    submission: &Submission,
+    json: bool,
+    show_secrets: bool,
+) -> Result<()> {
+    let secrets: Vec<(String, String)> = submission
+        .receipt()
+        .map(|r| {
+            r.outcome
+                .secrets
+                .iter()
+                .map(|s| (s.name.clone(), s.value.expose_secret().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if json {
+        let mut doc = serde_json::json!({
+            "key": key,
+            "answer": submission.label(),
+            "receipt": submission.receipt(),
+            "approval": submission.approval(),
+            "denial": submission.denial(),
+        });
+        if show_secrets {
+            doc["secrets"] = serde_json::json!(secrets.into_iter().collect::<Vec<_>>());
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    println!("{key}: {}", submission.label());
+    if let Some(receipt) = submission.receipt() {
+        println!("  {}", receipt.plan.summary);
+        for change in &receipt.outcome.changes {
+            println!("  changed {} {}", change.resource, change.field);
+        }
+        if let Some(message) = &receipt.outcome.user_message {
+            println!("  {message}");
+        }
+        if let Some(failure) = &receipt.failure {
+            println!("  failed: {}", failure.message);
+        }
+    }
+    if let Some(approval) = submission.approval() {
+        println!(
+            "  waiting for approval {} ({}); `stackhand approve {} --as <approver>`",
+            approval.id, approval.decision.reason, approval.id
+        );
+    }
+    if let Some(denial) = submission.denial() {
+        println!("  denied by rule {}: {}", denial.rule, denial.reason);
+    }
+    for (name, value) in &secrets {
+        if show_secrets {
+            println!("  {name}: {value}");
+        } else {
+            println!("  {name}: handed over once and not kept; pass --show-secrets to print it");
+        }
+    }
+    Ok(())
+}
+
+/// `stackhand approvals`: a tenant's pending approvals.
+pub async fn approvals(config: &Path, tenant: &str, json: bool) -> Result<ExitCode> {
+    let tenant = TenantId::new(tenant).context("--tenant")?;
+    let deployment = open(config).await?;
+    let pending = deployment.engine().pending_approvals(&tenant).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&pending)?);
+    } else if pending.is_empty() {
+        println!("no pending approvals for {tenant}");
+    }
+    if !json {
+        for approval in &pending {
+            println!(
+                "{} {} {} (rule {}, expires {})\n  {}",
+                approval.id,
+                approval.request.action,
+                approval.request.idempotency_key,
+                approval.decision.rule,
+                approval.expires,
+                approval.plan.summary
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How an answer is printed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Output {
+    /// JSON instead of text.
+    pub json: bool,
+    /// Secrets handed over printed, not only named.
+    pub show_secrets: bool,
+}
+
+/// `stackhand approve` / `stackhand deny`: answer an approval as a member of `[[staff]]`; a
+/// durable run waiting on it goes on.
+pub async fn answer(
+    config: &Path,
+    id: &str,
+    approver: &str,
+    deny_reason: Option<&str>,
+    output: Output,
+) -> Result<ExitCode> {
+    let id: ApprovalId = id
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{id:?} is not an approval id (`stackhand approvals`)"))?;
+    let deployment = open(config).await?;
+    let engine = deployment.engine();
+    // The staff directory decides what the approver may do; the roles given here are none.
+    let who = Principal::technician(approver, &[]);
+    let Some(approval) = EngineStore::approval(deployment.store().as_ref(), id).await? else {
+        bail!("no approval {id} (`stackhand approvals --tenant <T>` lists them)");
+    };
+    let (tenant, key) = (approval.tenant, approval.request.idempotency_key);
+    match deny_reason {
+        Some(reason) => {
+            let denial = engine.deny(id, &who, reason).await?;
+            println!("{id}: denied ({})", denial.reason);
+        }
+        None => {
+            let submission = engine.approve(id, &who).await?;
+            show_submission(&key, &submission, output.json, output.show_secrets)?;
+        }
+    }
+    // A run waiting on this step goes on (step keys are `<run>.<index>`).
+    let Some((run, _)) = key.as_str().rsplit_once('.') else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let waiting = deployment
+        .store()
+        .runs()
+        .get(&tenant, run)
+        .await?
+        .is_some_and(|r| r.state == RunState::WaitingApproval);
+    if waiting {
+        let report = deployment.runs().drive(&tenant, run).await?;
+        print_run(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A run report as text.
+pub fn print_run(report: &RunReport) {
+    let why = report
+        .reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    println!(
+        "run {} of {}: {}{why}\n  {}",
+        report.id, report.tenant, report.state, report.summary
+    );
+    for step in &report.steps {
+        println!(
+            "  [{}] {:28} {:16} {}",
+            step.index,
+            step.action.as_str(),
+            step.answer.as_deref().unwrap_or(step.state),
+            step.message.as_deref().unwrap_or("")
+        );
+    }
+}
+
+/// `stackhand audit show`: a tenant's trail in the store, oldest first.
+pub async fn audit_show(config: &Path, tenant: &str, limit: usize, json: bool) -> Result<ExitCode> {
+    let tenant = TenantId::new(tenant).context("--tenant")?;
+    let deployment = open(config).await?;
+    let events = deployment.store().events(&tenant).await?;
+    let shown = &events[events.len().saturating_sub(limit)..];
+    if json {
+        println!("{}", serde_json::to_string_pretty(shown)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if events.is_empty() {
+        println!("no audit events for {tenant}");
+    }
+    for event in shown {
+        let r = &event.record;
+        println!(
+            "{:>5} {} {:24} {:28} {} {}",
+            event.seq,
+            r.at.format("%Y-%m-%d %H:%M:%S"),
+            format!("{:?}", r.kind),
+            r.action.as_ref().map(|a| a.as_str()).unwrap_or("-"),
+            r.request.as_ref().map(|k| k.as_str()).unwrap_or("-"),
+            r.actor.as_deref().unwrap_or("-"),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `stackhand audit verify` on the store of `config`: exit 3 if any chain is broken.
+pub async fn audit_verify_store(config: &Path) -> Result<ExitCode> {
+    let deployment = open(config).await?;
+    let store = deployment.store();
+    let tenants = store.audit_tenants().await?;
+    if tenants.is_empty() {
+        println!("the store holds no audit chains yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let broken = report_chains(store.as_ref(), &tenants, |_, kind| {
+        if kind == BreakKind::WrongKey {
+            println!(
+                "  check [store] audit_key: it must be the master audit key the store was \
+                 written with"
+            );
+        }
+    })
+    .await?;
+    Ok(if broken {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Verify and print each tenant's chain of `sink`; `hint` adds a line for a break. Whether any
+/// chain is broken.
+pub async fn report_chains(
+    sink: &dyn AuditSink,
+    tenants: &[TenantId],
+    hint: impl Fn(&TenantId, BreakKind),
+) -> Result<bool> {
+    let mut broken = false;
+    for tenant in tenants {
+        match sink.verify_tenant(tenant).await? {
+            Ok(summary) => {
+                println!(
+                    "{tenant}: ok, {} events, head {}",
+                    summary.events, summary.head
+                );
+                if summary.unanchored > 0 {
+                    println!(
+                        "  {} event(s) after the anchored head verify with the key (written just \
+                         before a stop); the next append anchors them",
+                        summary.unanchored
+                    );
+                }
+            }
+            Err(err) => {
+                broken = true;
+                println!("{tenant}: BROKEN: {err}");
+                hint(tenant, err.kind);
+            }
+        }
+    }
+    Ok(broken)
+}
