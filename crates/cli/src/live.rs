@@ -177,7 +177,9 @@ pub async fn answer(
     let id: ApprovalId = id
         .parse()
         .map_err(|_| anyhow::anyhow!("{id:?} is not an approval id (`stackhand approvals`)"))?;
-    let deployment = open(config).await?;
+    let loaded = LoadedConfig::load(config)?;
+    let registry = default_registry();
+    let deployment = Deployment::open(&loaded, &registry).await?;
     let engine = deployment.engine();
     // The staff directory decides what the approver may do; the roles given here are none.
     let who = Principal::technician(approver, &[]);
@@ -205,7 +207,19 @@ pub async fn answer(
         .get(&tenant, run)
         .await?
         .is_some_and(|r| r.state == RunState::WaitingApproval);
-    if waiting {
+    if !waiting {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A ticket's run: the pipeline takes the ticket on (the run goes on, then the ticket is
+    // documented and closed, or routed). Any other run just goes on.
+    if let Some(ticket_id) = run.strip_prefix("ticket-") {
+        let pipeline =
+            stackhand_runner::Pipeline::from_config(deployment.clone(), &loaded, &registry)?;
+        let reads = deployment.engine().connectors(&tenant)?;
+        let ticket = reads.psa()?.get_ticket(ticket_id).await?;
+        let outcome = pipeline.process(&tenant, &ticket).await?;
+        print_outcome(&outcome);
+    } else {
         let report = deployment.runs().drive(&tenant, run).await?;
         print_run(&report);
     }
@@ -318,4 +332,97 @@ pub async fn report_chains(
         }
     }
     Ok(broken)
+}
+
+/// `stackhand run`: take tickets from every tenant's PSA through the pipeline, once or until
+/// Ctrl-C.
+pub async fn run_pipeline(
+    config: &Path,
+    once: bool,
+    interval: std::time::Duration,
+    worker: &str,
+    json: bool,
+) -> Result<ExitCode> {
+    let loaded = LoadedConfig::load(config)?;
+    let registry = default_registry();
+    let deployment = Deployment::open(&loaded, &registry).await?;
+    let pipeline = stackhand_runner::Pipeline::from_config(deployment, &loaded, &registry)?;
+    if pipeline.tenants().is_empty() {
+        bail!(
+            "no tenant of {} has a PSA connector, so there are no tickets to take; enable \
+             connectwise or autotask for a tenant",
+            config.display()
+        );
+    }
+    // Long enough for a slow vendor call; a dead runner's tickets are taken over after it.
+    let lease = std::time::Duration::from_secs(300);
+    let intake = stackhand_runner::Intake::new(pipeline, worker, lease);
+    let mut failed_polls = false;
+    loop {
+        let (polled, outcomes) = intake.once().await?;
+        for p in &polled {
+            if let Some(error) = &p.error {
+                failed_polls = true;
+                eprintln!("{}: polling the PSA failed: {error}", p.tenant);
+            }
+        }
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "polled": polled,
+                    "tickets": outcomes,
+                }))?
+            );
+        } else {
+            for p in polled.iter().filter(|p| p.error.is_none()) {
+                println!(
+                    "{}: {} open ticket(s) changed, {} new",
+                    p.tenant, p.found, p.queued
+                );
+            }
+            outcomes.iter().for_each(print_outcome);
+        }
+        if once {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    Ok(if failed_polls {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One ticket's outcome as text: what was asked, by whom, what ran and how it ended.
+fn print_outcome(outcome: &stackhand_runner::TicketOutcome) {
+    println!(
+        "\n{} ticket {} \"{}\"\n  from      {}\n  asks      {} ({})\n  workflow  {}\n  outcome   {:?}: {}",
+        outcome.tenant,
+        outcome.ticket,
+        outcome.subject,
+        outcome
+            .requester
+            .as_deref()
+            .unwrap_or("not a directory user"),
+        outcome.triage.intent.as_deref().unwrap_or("not recognised"),
+        outcome.triage.reason,
+        outcome.workflow.as_deref().unwrap_or("-"),
+        outcome.resolution,
+        outcome.why,
+    );
+    for report in outcome.run.iter().chain(&outcome.ticket_steps) {
+        for step in &report.steps {
+            println!(
+                "    {:24} {:16} {}",
+                step.action.as_str(),
+                step.answer.as_deref().unwrap_or(step.state),
+                step.message.as_deref().unwrap_or("")
+            );
+        }
+    }
 }

@@ -17,6 +17,9 @@
 //! stackhand act --tenant <T> --as <STAFF> --action <ID> [--params <JSON>] [--target <USER>]
 //!     [--key <K>] [--reason <R>] [--show-secrets] [--json] [--config <FILE>]
 //!                                      one action through the engine and the policy
+//! stackhand run [--once] [--interval <SECS>] [--worker <NAME>] [--json] [--config <FILE>]
+//!                                      tickets from every PSA: triage, workflow, policy,
+//!                                      resolved and closed or routed to a person
 //! stackhand approvals --tenant <T> [--json] [--config <FILE>]
 //! stackhand approve <ID> --as <STAFF> [--show-secrets] [--json] [--config <FILE>]
 //! stackhand deny <ID> --as <STAFF> --reason <R> [--config <FILE>]
@@ -179,6 +182,25 @@ enum Command {
         #[arg(long)]
         show_secrets: bool,
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The configuration file (needs `[store]` with `master_key` and `audit_key`).
+        #[arg(long, default_value = "stackhand.toml")]
+        config: PathBuf,
+    },
+    /// Take tickets from every tenant's PSA through triage, workflows and the policy: resolve,
+    /// document and close them, or hand them to a person with a note. Polls until Ctrl-C.
+    Run {
+        /// One pass (poll every PSA, process what is queued), then stop.
+        #[arg(long)]
+        once: bool,
+        /// Seconds between polls.
+        #[arg(long, default_value_t = 60)]
+        interval: u64,
+        /// This runner's name in the work queue (several runners on one PostgreSQL share it).
+        #[arg(long, default_value = "stackhand")]
+        worker: String,
+        /// Print JSON, one document per pass.
         #[arg(long)]
         json: bool,
         /// The configuration file (needs `[store]` with `master_key` and `audit_key`).
@@ -436,6 +458,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             json,
             config,
         } => live::approvals(&config, &tenant, json).await,
+        Command::Run {
+            once,
+            interval,
+            worker,
+            json,
+            config,
+        } => {
+            let interval = std::time::Duration::from_secs(interval.max(1));
+            live::run_pipeline(&config, once, interval, &worker, json).await
+        }
         Command::Approve {
             id,
             approver,

@@ -13,12 +13,11 @@ use stackhand_sim::world::World;
 use stackhand_store::MasterKey;
 
 /// Written once (an edited policy is kept): technicians may do the routine, reversible work.
-const STARTER_POLICY: &str = r#"# A starter policy for the simulated world: technicians may revoke sessions, unlock accounts,
-# tag devices and note tickets; a password reset waits for an MSP lead. Everything else is
-# denied until a rule allows it.
+const STARTER_POLICY: &str = r#"# A starter policy for the simulated world. Everything not allowed here is denied.
 [scope]
 global = true
 
+# Technicians (`stackhand act`): routine, reversible work runs; a password reset waits for a lead.
 [[rules]]
 id = "technicians-do-routine-work"
 description = "Technicians may revoke sessions, unlock accounts, tag devices and note tickets"
@@ -35,6 +34,36 @@ effect = "approve"
 approvers = [{ role = "msp.lead" }]
 [rules.when]
 requester_kinds = ["technician"]
+
+# End users, from their tickets (`stackhand run`): an unlock of their own account runs; a
+# password or MFA reset of their own account waits for a technician's approval.
+[[rules]]
+id = "users-unlock-themselves"
+description = "A user may have their own account unlocked"
+actions = ["identity.unlock"]
+effect = "allow"
+[rules.when]
+requester_kinds = ["end_user"]
+self_service = true
+
+[[rules]]
+id = "technicians-approve-self-service-resets"
+description = "A technician approves a user's reset of their own password or MFA"
+actions = ["identity.reset_password", "identity.reset_mfa"]
+effect = "approve"
+approvers = [{ role = "msp.tech" }]
+[rules.when]
+requester_kinds = ["end_user"]
+self_service = true
+
+# stackhand itself documents, closes and routes tickets.
+[[rules]]
+id = "stackhand-keeps-tickets"
+description = "The agent notes, closes and reassigns PSA tickets"
+actions = ["psa.add_note", "psa.close", "psa.reassign"]
+effect = "allow"
+[rules.when]
+requester_kinds = ["agent"]
 "#;
 
 /// The store of the simulated deployment: a SQLite file beside it, and the keys it was made

@@ -40,7 +40,7 @@ use serde::Deserialize;
 use stackhand_core::build::LocalSecrets;
 use stackhand_core::directory::StaffMember;
 use stackhand_core::suggest::{did_you_mean, hint, quoted_list};
-use stackhand_core::{Department, Error, Result, TenantGroupId, TenantId};
+use stackhand_core::{Assignment, Department, Error, Result, TenantGroupId, TenantId};
 
 /// The prefix of configuration variables.
 pub const ENV_PREFIX: &str = "STACKHAND_";
@@ -57,6 +57,10 @@ pub struct StackhandConfig {
     /// documents), relative to the configuration file.
     #[serde(default)]
     pub policies: Vec<PathBuf>,
+    /// Workflow files or directories for every tenant, relative to the configuration file
+    /// (default: the built-in workflows, `crates/runner/workflows/builtin.toml`).
+    #[serde(default)]
+    pub workflows: Vec<PathBuf>,
     /// Where `{ file = "x" }` credentials are kept: `<secrets_dir>/<tenant>/x`, relative to the
     /// configuration file. Without it, only `{ env = "…" }` credentials can be used.
     #[serde(default)]
@@ -172,6 +176,15 @@ pub struct TenantConfig {
     /// Its own policy files or directories, relative to the configuration file.
     #[serde(default)]
     pub policies: Vec<PathBuf>,
+    /// Its own workflow files or directories: a workflow here replaces a global one of the same
+    /// id.
+    #[serde(default)]
+    pub workflows: Vec<PathBuf>,
+    /// Where a ticket stackhand cannot or may not resolve goes, in its PSA:
+    /// `{ member = "amorgan" }` or `{ board = "Escalations" }`. Without it, such a ticket gets
+    /// the note that says why and stays where it is.
+    #[serde(default)]
+    pub escalation: Option<Assignment>,
     /// Enabled connectors: vendor key to that connector's own configuration table.
     #[serde(default)]
     pub connectors: BTreeMap<String, serde_json::Value>,
@@ -224,6 +237,7 @@ impl LoadedConfig {
                 }
             };
             config.policies.iter_mut().for_each(resolve);
+            config.workflows.iter_mut().for_each(resolve);
             config.secrets_dir.iter_mut().for_each(resolve);
             if let Some(store) = &mut config.store {
                 store.url = resolve_store_url(&store.url, base);
@@ -238,6 +252,7 @@ impl LoadedConfig {
             }
             for tenant in config.tenants.values_mut() {
                 tenant.policies.iter_mut().for_each(resolve);
+                tenant.workflows.iter_mut().for_each(resolve);
             }
         }
         let loaded = Self {

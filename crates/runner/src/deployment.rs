@@ -5,11 +5,11 @@
 //! derived from the master) live in the database, connectors get their credentials through
 //! the vault (each tenant's own), and the staff directory comes from `[[staff]]`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use stackhand_core::directory::MemoryStaffDirectory;
-use stackhand_core::{Engine, Error, Registry, Result, TenantId};
+use stackhand_core::{Category, Engine, Error, Registry, Result, TenantId};
 use stackhand_store::{Store, VaultSecrets};
 
 use crate::compose::{Composer, local_secrets};
@@ -23,6 +23,7 @@ pub struct Deployment {
     engine: Engine,
     store: Arc<Store>,
     tenants: Vec<TenantId>,
+    psa: BTreeMap<TenantId, String>,
 }
 
 impl Deployment {
@@ -54,14 +55,25 @@ impl Deployment {
             .staff(Arc::new(staff))
             .build();
         let mut tenants = Vec::new();
+        let mut psa = BTreeMap::new();
         for composed in composer.tenants(loaded).await? {
-            tenants.push(composed.tenant.id.clone());
+            let id = composed.tenant.id.clone();
+            if let Some(connector) = composed
+                .connectors
+                .all()
+                .iter()
+                .find(|c| c.info().categories.contains(&Category::Psa))
+            {
+                psa.insert(id.clone(), connector.info().vendor.clone());
+            }
+            tenants.push(id);
             engine.add_tenant(composed.tenant, composed.connectors)?;
         }
         Ok(Self {
             engine,
             store,
             tenants,
+            psa,
         })
     }
 
@@ -78,6 +90,11 @@ impl Deployment {
     /// The tenants, in configuration order.
     pub fn tenants(&self) -> &[TenantId] {
         &self.tenants
+    }
+
+    /// The vendor key of a tenant's PSA connector, if it has one.
+    pub fn psa_of(&self, tenant: &TenantId) -> Option<&str> {
+        self.psa.get(tenant).map(String::as_str)
     }
 
     /// Durable runs on this deployment's engine and store.

@@ -181,6 +181,22 @@ impl SimulatedWorld {
     fn tables_of(&self, tenant: &Tenant, secrets: &mut Vec<SecretFile>) -> String {
         let key = &tenant.key;
         let mut text = format!("\n[tenants.{key}]\nname = {:?}\n", tenant.company);
+        // What stackhand cannot resolve goes to the MSP's lead in ConnectWise, to the
+        // Escalations queue in Autotask.
+        match tenant.psa {
+            PsaKind::Connectwise => {
+                if let Some(lead) = self
+                    .world
+                    .msp
+                    .technicians
+                    .iter()
+                    .find(|t| t.active && t.lead)
+                {
+                    let _ = writeln!(text, "escalation = {{ member = {:?} }}", lead.identifier);
+                }
+            }
+            PsaKind::Autotask => text.push_str("escalation = { board = \"Escalations\" }\n"),
+        }
         let mut secret = |name: &'static str, value: &str| {
             secrets.push(SecretFile {
                 tenant: key.clone(),

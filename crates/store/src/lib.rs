@@ -146,6 +146,7 @@ pub mod runs;
 mod schema;
 mod secrets;
 pub mod vault;
+mod watermarks;
 
 use std::collections::HashSet;
 use std::fmt;

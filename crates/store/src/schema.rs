@@ -37,6 +37,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "0004_runs.sql",
         include_str!("../migrations/sqlite/0004_runs.sql"),
     ),
+    (
+        5,
+        "0005_watermarks.sql",
+        include_str!("../migrations/sqlite/0005_watermarks.sql"),
+    ),
 ];
 
 /// (version, file name, SQL) of every PostgreSQL migration, in order.
@@ -60,6 +65,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "0004_runs.sql",
         include_str!("../migrations/postgres/0004_runs.sql"),
+    ),
+    (
+        5,
+        "0005_watermarks.sql",
+        include_str!("../migrations/postgres/0005_watermarks.sql"),
     ),
 ];
 

@@ -1299,3 +1299,30 @@ pub async fn runs_record_their_steps_and_what_is_left(db: &Db) {
         "a run's secret parameter reached the database"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// intake watermarks
+
+/// A watermark starts absent, moves forward only, and is the tenant's and the source's own.
+pub async fn watermarks_only_move_forward(db: &Db) {
+    let store = db.store().await;
+    let (acme, other) = (tenant("acme"), tenant("other"));
+    let noon = Utc::now();
+    assert_eq!(store.watermark(&acme, "psa").await.unwrap(), None);
+    store.advance_watermark(&acme, "psa", noon).await.unwrap();
+    assert_eq!(store.watermark(&acme, "psa").await.unwrap(), Some(noon));
+    store
+        .advance_watermark(&acme, "psa", noon - Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.watermark(&acme, "psa").await.unwrap(),
+        Some(noon),
+        "a watermark moved back"
+    );
+    let later = noon + Duration::minutes(5);
+    store.advance_watermark(&acme, "psa", later).await.unwrap();
+    assert_eq!(store.watermark(&acme, "psa").await.unwrap(), Some(later));
+    assert_eq!(store.watermark(&other, "psa").await.unwrap(), None);
+    assert_eq!(store.watermark(&acme, "mail").await.unwrap(), None);
+}

@@ -1,0 +1,176 @@
+//! Intake: tickets from each tenant's PSA into the work queue, and workers that take them
+//! through the [`Pipeline`].
+//!
+//! - [`Intake::poll`] reads each tenant's open tickets changed since its watermark (with a
+//!   few minutes of overlap, since vendors disagree on whether "since" is inclusive and clocks
+//!   drift), enqueues each ticket once per (tenant, ticket id) ("one run per ticket"), and moves
+//!   the watermark to the newest change seen. A runner started again polls from there.
+//! - [`Intake::drain`] claims queued tickets with a lease and processes each: completed when the
+//!   pipeline answered, given back for a later try on a temporary error (a vendor outage), failed
+//!   for good after [`MAX_ATTEMPTS`] or on any other error. Several runners on one PostgreSQL
+//!   share the queue; a dead runner's tickets are taken over when their lease expires.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use stackhand_core::{Result, TenantId, Ticket, TicketQuery};
+use stackhand_store::NewJob;
+
+use crate::pipeline::{Pipeline, TicketOutcome};
+
+/// The queue's job kind for a PSA ticket.
+pub const TICKET_JOB: &str = "ticket";
+
+/// The watermark source of the PSA.
+const PSA: &str = "psa";
+
+/// How far back of the watermark each poll reads again (duplicates are dropped by the queue).
+const OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Tries of one ticket before it is failed for good and left to a person.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// What a poll found for one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Polled {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Open tickets changed since the watermark.
+    pub found: usize,
+    /// Of those, newly queued (the others were queued before).
+    pub queued: usize,
+    /// Why the poll failed, if it did (the other tenants are polled anyway).
+    pub error: Option<String>,
+}
+
+/// Intake and workers on a pipeline.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    pipeline: Pipeline,
+    worker: String,
+    lease: Duration,
+}
+
+impl Intake {
+    /// Intake for `pipeline`, claiming as `worker` with `lease`.
+    pub fn new(pipeline: Pipeline, worker: impl Into<String>, lease: Duration) -> Self {
+        Self {
+            pipeline,
+            worker: worker.into(),
+            lease,
+        }
+    }
+
+    /// Poll every tenant's PSA once. A tenant whose PSA fails is reported with its error; the
+    /// others are polled all the same.
+    pub async fn poll(&self) -> Vec<Polled> {
+        let mut polled = Vec::new();
+        for tenant in self.pipeline.tenants() {
+            polled.push(match self.poll_tenant(&tenant).await {
+                Ok(done) => done,
+                Err(err) => {
+                    tracing::warn!(%tenant, error = %err, "polling the PSA failed");
+                    Polled {
+                        tenant,
+                        found: 0,
+                        queued: 0,
+                        error: Some(err.message().to_string()),
+                    }
+                }
+            });
+        }
+        polled
+    }
+
+    async fn poll_tenant(&self, tenant: &TenantId) -> Result<Polled> {
+        let store = self.pipeline.deployment().store();
+        let since = store.watermark(tenant, PSA).await?.map(|at| at - OVERLAP);
+        let reads = self.pipeline.deployment().engine().connectors(tenant)?;
+        let query = TicketQuery {
+            since,
+            ..TicketQuery::default()
+        };
+        let tickets = reads.psa()?.poll_tickets(&query).await?;
+        let mut queued = 0;
+        let mut newest: Option<DateTime<Utc>> = None;
+        for ticket in &tickets {
+            let job = NewJob::new(TICKET_JOB, &ticket.id, serde_json::to_value(ticket)?);
+            if store.queue().enqueue(tenant, &job).await?.queued {
+                queued += 1;
+            }
+            let changed = ticket.updated.unwrap_or(ticket.created);
+            newest = newest.max(Some(changed));
+        }
+        if let Some(newest) = newest {
+            store.advance_watermark(tenant, PSA, newest).await?;
+        }
+        Ok(Polled {
+            tenant: tenant.clone(),
+            found: tickets.len(),
+            queued,
+            error: None,
+        })
+    }
+
+    /// Claim and process queued tickets until none is claimable; each is tried at most once per
+    /// drain. Answers what the pipeline did with each ticket it finished.
+    pub async fn drain(&self) -> Result<Vec<TicketOutcome>> {
+        let queue = self.pipeline.deployment().store().queue();
+        let mut tried = std::collections::HashSet::new();
+        let mut outcomes = Vec::new();
+        loop {
+            let jobs = queue.claim(&self.worker, self.lease, 1).await?;
+            let Some(job) = jobs.into_iter().next() else {
+                break;
+            };
+            if !tried.insert((job.tenant.clone(), job.id)) {
+                // Given back earlier in this drain: leave it for the next one.
+                queue
+                    .fail(&job.tenant, job.id, &self.worker, "tried again later", true)
+                    .await?;
+                break;
+            }
+            let ticket: Ticket = match serde_json::from_value(job.payload.clone()) {
+                Ok(ticket) => ticket,
+                Err(e) => {
+                    let why = format!("the queued ticket is malformed: {e}");
+                    queue
+                        .fail(&job.tenant, job.id, &self.worker, &why, false)
+                        .await?;
+                    continue;
+                }
+            };
+            match self.pipeline.process(&job.tenant, &ticket).await {
+                Ok(outcome) => {
+                    let summary = serde_json::json!({
+                        "resolution": outcome.resolution,
+                        "why": outcome.why,
+                    });
+                    queue
+                        .complete(&job.tenant, job.id, &self.worker, &summary)
+                        .await?;
+                    outcomes.push(outcome);
+                }
+                Err(err) => {
+                    let retry = err.is_temporary() && job.attempt < MAX_ATTEMPTS;
+                    tracing::warn!(
+                        tenant = %job.tenant, ticket = ticket.id, attempt = job.attempt,
+                        retry, error = %err, "a ticket could not be processed"
+                    );
+                    queue
+                        .fail(&job.tenant, job.id, &self.worker, err.message(), retry)
+                        .await?;
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// One pass: poll every tenant, then drain the queue.
+    pub async fn once(&self) -> Result<(Vec<Polled>, Vec<TicketOutcome>)> {
+        let polled = self.poll().await;
+        let outcomes = self.drain().await?;
+        Ok((polled, outcomes))
+    }
+}

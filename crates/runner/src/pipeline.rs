@@ -1,0 +1,495 @@
+//! The ticket pipeline: from a PSA ticket to a resolved, documented and closed ticket, or to a
+//! person with the context attached.
+//!
+//! For each ticket:
+//!
+//! 1. **Who asks.** The ticket's contact address is looked up in the tenant's identity provider;
+//!    only a directory user of the tenant is ever acted for. A lookalike domain, a free-mail
+//!    address or a contact without an address is not a directory user, so nothing runs.
+//! 2. **What is asked.** [`Triage`] answers an intent and, when the ticket names another user,
+//!    that user. An end user acts only on their own account: a request for someone else goes to
+//!    a person.
+//! 3. **The run.** The tenant's [`Workflow`] for the intent becomes a durable run
+//!    (`ticket-<id>`, [`RunExecutor`]) whose every step is a request through the engine, as the
+//!    requester, under the policy: executed, waiting for an approval, or refused.
+//! 4. **The ticket.** A run that succeeded is documented in the PSA (an internal note with the
+//!    plan, decisions and results, a customer-visible resolution) and the ticket is closed. A run
+//!    waiting for an approval gets a note saying so. Anything else gets an internal note saying
+//!    what was found, what was done and why it stopped, and is reassigned to the tenant's
+//!    escalation (`escalation` in its configuration). These steps are a durable run of their own
+//!    (`ticket-<id>.done`, `.waiting` or `.routed`), done by the agent `stackhand` under the
+//!    policy like everything else.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::json;
+use stackhand_core::{
+    ActionId, ActionRequest, Assignment, Error, IdempotencyKey, Principal, Registry, Result,
+    TenantId, Ticket, TicketRef, User, UserQuery,
+};
+use stackhand_store::{NewRun, RunState};
+
+use crate::config::LoadedConfig;
+use crate::deployment::Deployment;
+use crate::runs::{RunExecutor, RunReport};
+use crate::triage::{RuleTriage, Triage, Triaged};
+use crate::workflow::{Bindings, WorkflowSet, fill};
+
+/// How a ticket ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Done, documented and closed.
+    Resolved,
+    /// A step waits for an approver; the ticket stays open.
+    WaitingApproval,
+    /// Handed to a person with a note.
+    Routed,
+}
+
+/// What the pipeline did with one ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketOutcome {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The PSA ticket id.
+    pub ticket: String,
+    /// Its subject.
+    pub subject: String,
+    /// The directory user who asked, when found.
+    pub requester: Option<String>,
+    /// What triage found.
+    pub triage: Triaged,
+    /// The workflow chosen, if any.
+    pub workflow: Option<String>,
+    /// How it ended.
+    pub resolution: Resolution,
+    /// Why, in a sentence.
+    pub why: String,
+    /// The workflow's run, if one ran.
+    pub run: Option<RunReport>,
+    /// The PSA steps that documented, closed or routed the ticket.
+    pub ticket_steps: Option<RunReport>,
+}
+
+/// A tenant's part of the pipeline.
+#[derive(Debug, Clone)]
+pub struct TenantPipeline {
+    /// Its workflows (global ones with its own on top).
+    pub workflows: WorkflowSet,
+    /// Where tickets go that stackhand cannot resolve.
+    pub escalation: Option<Assignment>,
+    /// The PSA vendor key, for ticket references.
+    pub psa: String,
+}
+
+/// The pipeline of a deployment.
+#[derive(Clone)]
+pub struct Pipeline {
+    deployment: Deployment,
+    tenants: HashMap<TenantId, TenantPipeline>,
+    triage: Arc<dyn Triage>,
+    agent: Principal,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("tenants", &self.tenants.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An early end: the ticket goes to a person for this reason.
+struct Stop(String);
+
+impl Pipeline {
+    /// A pipeline on `deployment` with each tenant's part and `triage`.
+    pub fn new(
+        deployment: Deployment,
+        tenants: HashMap<TenantId, TenantPipeline>,
+        triage: Arc<dyn Triage>,
+    ) -> Self {
+        Self {
+            deployment,
+            tenants,
+            triage,
+            agent: Principal::agent("stackhand"),
+        }
+    }
+
+    /// The pipeline of `loaded` on `deployment`: each tenant's workflows (the global files, or
+    /// the built-in workflows without any, with the tenant's own on top, checked against the
+    /// actions of the built-in catalog and of `registry`'s connectors), its escalation, and
+    /// rule triage.
+    pub fn from_config(
+        deployment: Deployment,
+        loaded: &LoadedConfig,
+        registry: &Registry,
+    ) -> Result<Self> {
+        let mut known: Vec<ActionId> = stackhand_core::actions::builtin()
+            .specs()
+            .map(|s| s.id.clone())
+            .collect();
+        known.extend(
+            registry
+                .describe()
+                .into_iter()
+                .flat_map(|d| d.actions.into_iter().map(|a| a.id)),
+        );
+        let global = if loaded.config.workflows.is_empty() {
+            crate::workflow::builtin(&known)?
+        } else {
+            WorkflowSet::load(&loaded.config.workflows, &known)?
+        };
+        let mut tenants = HashMap::new();
+        for (id, config) in &loaded.config.tenants {
+            let at = format!("tenants.{id}.escalation");
+            if let Some(to) = &config.escalation
+                && to.board.is_none()
+                && to.member.is_none()
+            {
+                return Err(Error::invalid(format!(
+                    "{}: {at} names neither a board nor a member; write {{ board = \"..\" }} \
+                     or {{ member = \"..\" }}",
+                    loaded.source_of(&at)
+                )));
+            }
+            let Some(psa) = deployment.psa_of(id) else {
+                continue;
+            };
+            tenants.insert(
+                id.clone(),
+                TenantPipeline {
+                    workflows: global.clone().with_files(&config.workflows, &known)?,
+                    escalation: config.escalation.clone(),
+                    psa: psa.to_string(),
+                },
+            );
+        }
+        Ok(Self::new(
+            deployment,
+            tenants,
+            Arc::new(RuleTriage::builtin()),
+        ))
+    }
+
+    /// The tenants with a PSA, whose tickets the pipeline takes.
+    pub fn tenants(&self) -> Vec<TenantId> {
+        let mut ids: Vec<TenantId> = self.tenants.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// The deployment.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    fn part(&self, tenant: &TenantId) -> Result<&TenantPipeline> {
+        self.tenants
+            .get(tenant)
+            .ok_or_else(|| Error::not_found(format!("the pipeline has no tenant {tenant}")))
+    }
+
+    /// Take `ticket` of `tenant` through the pipeline. Processing a ticket again continues
+    /// where it stands (its runs are durable): nothing is done twice. A temporary error (a
+    /// vendor outage) is returned, to try again later.
+    pub async fn process(&self, tenant: &TenantId, ticket: &Ticket) -> Result<TicketOutcome> {
+        let part = self.part(tenant)?;
+        let triage = self.triage.triage(ticket).await?;
+        let mut outcome = TicketOutcome {
+            tenant: tenant.clone(),
+            ticket: ticket.id.clone(),
+            subject: ticket.subject.clone(),
+            requester: None,
+            triage,
+            workflow: None,
+            resolution: Resolution::Routed,
+            why: String::new(),
+            run: None,
+            ticket_steps: None,
+        };
+        match self.resolve(tenant, part, ticket, &mut outcome).await? {
+            Ok(run) => {
+                outcome.resolution = match run.state {
+                    RunState::Succeeded => Resolution::Resolved,
+                    RunState::WaitingApproval => Resolution::WaitingApproval,
+                    _ => Resolution::Routed,
+                };
+                outcome.why = run
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "every step ran".to_string());
+                outcome.run = Some(run);
+            }
+            Err(Stop(why)) => outcome.why = why,
+        }
+        outcome.ticket_steps = Some(self.document(tenant, part, ticket, &outcome).await?);
+        Ok(outcome)
+    }
+
+    /// Steps 1 to 3: the run, or why there is none.
+    async fn resolve(
+        &self,
+        tenant: &TenantId,
+        part: &TenantPipeline,
+        ticket: &Ticket,
+        outcome: &mut TicketOutcome,
+    ) -> Result<std::result::Result<RunReport, Stop>> {
+        let user = match self.requester(tenant, ticket).await? {
+            Ok(user) => user,
+            Err(stop) => return Ok(Err(stop)),
+        };
+        let login = user.login.clone();
+        outcome.requester = Some(login.clone());
+        let Some(intent) = outcome.triage.intent.clone() else {
+            return Ok(Err(Stop(format!(
+                "stackhand does not recognise what the ticket asks for ({})",
+                outcome.triage.reason
+            ))));
+        };
+        let Some(workflow) = part.workflows.for_intent(&intent) else {
+            return Ok(Err(Stop(format!(
+                "no workflow handles {intent:?} for this tenant"
+            ))));
+        };
+        outcome.workflow = Some(workflow.id.clone());
+        if let Some(other) = &outcome.triage.target {
+            let own = user
+                .email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(other))
+                || login.eq_ignore_ascii_case(other);
+            if !own {
+                return Ok(Err(Stop(format!(
+                    "the ticket asks to act on {other}, and {login} may act only on their own \
+                     account"
+                ))));
+            }
+        }
+        let bindings = Bindings {
+            target: &login,
+            requester: &login,
+            ticket: &ticket.id,
+            tenant: tenant.as_str(),
+        };
+        let email = ticket
+            .contact
+            .as_ref()
+            .and_then(|c| c.email.clone())
+            .unwrap_or_else(|| login.clone());
+        let requester = Principal {
+            idp_login: Some(login.clone()),
+            ..Principal::end_user(email)
+        };
+        let mut run = NewRun::new(run_id(ticket), fill(&workflow.summary, &bindings))
+            .ticket(ticket.id.clone());
+        for step in &workflow.steps {
+            run = run.step(self.request(
+                tenant,
+                part,
+                ticket,
+                &step.action,
+                step.params_for(&bindings),
+                requester.clone(),
+            )?);
+        }
+        let executor = RunExecutor::new(
+            self.deployment.engine().clone(),
+            self.deployment.store().clone(),
+        );
+        Ok(Ok(executor.start(tenant, run).await?))
+    }
+
+    /// The directory user behind the ticket's contact, or why there is none.
+    async fn requester(
+        &self,
+        tenant: &TenantId,
+        ticket: &Ticket,
+    ) -> Result<std::result::Result<User, Stop>> {
+        let Some(email) = ticket.contact.as_ref().and_then(|c| c.email.clone()) else {
+            return Ok(Err(Stop(
+                "the ticket's contact has no email address, so stackhand cannot tell who asks"
+                    .into(),
+            )));
+        };
+        let reads = self.deployment.engine().connectors(tenant)?;
+        let identity = reads.identity()?;
+        let found = identity
+            .find_users(&UserQuery::Email(email.clone()))
+            .await?;
+        let exact: Vec<User> = found
+            .into_iter()
+            .filter(|u| {
+                u.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(&email))
+                    || u.login.eq_ignore_ascii_case(&email)
+            })
+            .collect();
+        Ok(match exact.as_slice() {
+            [user] if user.enabled => Ok(user.clone()),
+            [user] => Err(Stop(format!(
+                "{email} belongs to {}, whose account is disabled",
+                user.login
+            ))),
+            [] => Err(Stop(format!(
+                "{email} is not a user of this tenant's directory (another domain, a lookalike \
+                 or a private address): stackhand acts only for directory users"
+            ))),
+            _ => Err(Stop(format!(
+                "{email} matches {} directory users, so stackhand cannot tell who asks",
+                exact.len()
+            ))),
+        })
+    }
+
+    fn request(
+        &self,
+        tenant: &TenantId,
+        part: &TenantPipeline,
+        ticket: &Ticket,
+        action: &str,
+        params: serde_json::Value,
+        requester: Principal,
+    ) -> Result<ActionRequest> {
+        // A placeholder key: the run executor names every step `<run id>.<index>`.
+        Ok(ActionRequest::new(
+            IdempotencyKey::new("step")?,
+            tenant.clone(),
+            ActionId::new(action)?,
+            &params,
+            requester,
+        )?
+        .with_ticket(TicketRef::new(part.psa.clone(), ticket.id.clone()))
+        .with_reason(format!("ticket {}: {}", ticket.id, ticket.subject)))
+    }
+
+    /// Step 4: document and close, note the wait, or route, as a durable run of the agent.
+    async fn document(
+        &self,
+        tenant: &TenantId,
+        part: &TenantPipeline,
+        ticket: &Ticket,
+        outcome: &TicketOutcome,
+    ) -> Result<RunReport> {
+        let id = ticket.id.as_str();
+        let lines: Vec<String> = outcome
+            .run
+            .iter()
+            .flat_map(|r| &r.steps)
+            .map(|s| {
+                format!(
+                    "- {}: {} ({})",
+                    s.action,
+                    s.answer.as_deref().unwrap_or(s.state),
+                    s.message.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        let found = format!(
+            "Requester: {}\nIntent: {} ({})\nWorkflow: {}",
+            outcome
+                .requester
+                .as_deref()
+                .unwrap_or("not a directory user"),
+            outcome.triage.intent.as_deref().unwrap_or("none"),
+            outcome.triage.reason,
+            outcome.workflow.as_deref().unwrap_or("none"),
+        );
+        let note = |text: String, visibility: &str| json!({ "ticket": id, "text": text, "visibility": visibility });
+        let (suffix, summary, steps) = match outcome.resolution {
+            Resolution::Resolved => {
+                let told: Vec<&str> = outcome
+                    .run
+                    .iter()
+                    .flat_map(|r| &r.steps)
+                    .filter_map(|s| s.message.as_deref())
+                    .collect();
+                let resolution = if told.is_empty() {
+                    "Your request is done.".to_string()
+                } else {
+                    told.join("\n")
+                };
+                let internal = format!(
+                    "stackhand resolved this ticket.\n{found}\nSteps:\n{}",
+                    lines.join("\n")
+                );
+                (
+                    "done",
+                    "document the resolution and close the ticket",
+                    vec![
+                        ("psa.add_note", note(internal, "internal")),
+                        (
+                            "psa.close",
+                            json!({ "ticket": id, "resolution": resolution }),
+                        ),
+                    ],
+                )
+            }
+            Resolution::WaitingApproval => (
+                "waiting",
+                "note that the ticket waits for an approval",
+                vec![(
+                    "psa.add_note",
+                    note(
+                        format!(
+                            "stackhand is waiting for an approval before it goes on.\n{found}\n\
+                             Why: {}\nSteps:\n{}",
+                            outcome.why,
+                            lines.join("\n")
+                        ),
+                        "internal",
+                    ),
+                )],
+            ),
+            Resolution::Routed => {
+                let done = if lines.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    format!("\n{}", lines.join("\n"))
+                };
+                let mut steps = vec![(
+                    "psa.add_note",
+                    note(
+                        format!(
+                            "stackhand did not resolve this ticket and hands it to a person.\n\
+                             {found}\nWhat it did: {done}\nWhy it stopped: {}",
+                            outcome.why
+                        ),
+                        "internal",
+                    ),
+                )];
+                if let Some(to) = &part.escalation {
+                    let mut params = json!({ "ticket": id });
+                    if let Some(board) = &to.board {
+                        params["board"] = json!(board);
+                    }
+                    if let Some(member) = &to.member {
+                        params["member"] = json!(member);
+                    }
+                    steps.push(("psa.reassign", params));
+                }
+                ("routed", "hand the ticket to a person", steps)
+            }
+        };
+        let mut run = NewRun::new(format!("{}.{suffix}", run_id(ticket)), summary).ticket(id);
+        for (action, params) in steps {
+            run =
+                run.step(self.request(tenant, part, ticket, action, params, self.agent.clone())?);
+        }
+        let executor = RunExecutor::new(
+            self.deployment.engine().clone(),
+            self.deployment.store().clone(),
+        );
+        executor.start(tenant, run).await
+    }
+}
+
+/// The run id of a ticket's workflow.
+fn run_id(ticket: &Ticket) -> String {
+    format!("ticket-{}", ticket.id)
+}

@@ -1,0 +1,251 @@
+//! Triage: what a ticket asks for, and for whom.
+//!
+//! [`Triage`] is the seam: rules today ([`RuleTriage`]), a model learned from the PSA's history
+//! later. A triage answers an intent (or none: the ticket goes to a person) and, when the
+//! ticket names another user by address, that user as the target; otherwise the ticket is
+//! about its requester.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use stackhand_core::{Result, Ticket};
+
+/// What triage found in a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Triaged {
+    /// The intent, when one is recognised.
+    pub intent: Option<String>,
+    /// Another user's address the ticket names, when it names exactly one.
+    pub target: Option<String>,
+    /// Why: the phrase that matched, or why none did.
+    pub reason: String,
+}
+
+/// Classifies tickets.
+#[async_trait]
+pub trait Triage: Send + Sync {
+    /// What `ticket` asks for.
+    async fn triage(&self, ticket: &Ticket) -> Result<Triaged>;
+}
+
+/// One rule: any of its phrases in the subject or body means its intent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentRule {
+    /// The intent.
+    pub intent: String,
+    /// Phrases, matched without case on word boundaries.
+    pub phrases: Vec<String>,
+}
+
+/// Triage by phrase rules, first matching rule wins.
+#[derive(Debug, Clone)]
+pub struct RuleTriage {
+    rules: Vec<IntentRule>,
+}
+
+/// The built-in rules, most specific first: a ticket that says it forgot its password and is
+/// locked out wants a reset, not an unlock.
+const BUILTIN_RULES: &[(&str, &[&str])] = &[
+    (
+        "password_reset",
+        &[
+            "password reset",
+            "reset my password",
+            "reset the password",
+            "forgotten my password",
+            "forgot my password",
+            "password expired",
+            "password has expired",
+        ],
+    ),
+    (
+        "mfa_reset",
+        &[
+            "authenticator",
+            "mfa",
+            "2fa",
+            "two-factor",
+            "multi-factor",
+            "verification code",
+        ],
+    ),
+    (
+        "account_unlock",
+        &[
+            "locked out",
+            "account locked",
+            "account is locked",
+            "unlock",
+        ],
+    ),
+    (
+        "revoke_sessions",
+        &[
+            "sign me out everywhere",
+            "signed in on a lost",
+            "log me out everywhere",
+        ],
+    ),
+];
+
+impl RuleTriage {
+    /// Triage with `rules`, in order.
+    pub fn new(rules: Vec<IntentRule>) -> Self {
+        Self { rules }
+    }
+
+    /// The built-in rules, for the built-in workflows' intents.
+    pub fn builtin() -> Self {
+        Self::new(
+            BUILTIN_RULES
+                .iter()
+                .map(|(intent, phrases)| IntentRule {
+                    intent: intent.to_string(),
+                    phrases: phrases.iter().map(|p| p.to_string()).collect(),
+                })
+                .collect(),
+        )
+    }
+
+    /// The intents the rules can answer.
+    pub fn intents(&self) -> Vec<&str> {
+        self.rules.iter().map(|r| r.intent.as_str()).collect()
+    }
+}
+
+/// Whether `phrase` occurs in `text` (both lower case) between word boundaries.
+fn contains_phrase(text: &str, phrase: &str) -> bool {
+    let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+    text.match_indices(phrase).any(|(at, _)| {
+        boundary(text[..at].chars().next_back())
+            && boundary(text[at + phrase.len()..].chars().next())
+    })
+}
+
+/// Email addresses in `text`, lower case, in order, without duplicates.
+pub fn addresses(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for word in text.split(|c: char| c.is_whitespace() || "<>()[],;:\"'".contains(c)) {
+        let word = word
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        let Some((local, domain)) = word.split_once('@') else {
+            continue;
+        };
+        if !local.is_empty() && domain.contains('.') && !found.contains(&word) {
+            found.push(word);
+        }
+    }
+    found
+}
+
+#[async_trait]
+impl Triage for RuleTriage {
+    async fn triage(&self, ticket: &Ticket) -> Result<Triaged> {
+        let text = format!("{}\n{}", ticket.subject, ticket.body).to_lowercase();
+        let requester = ticket
+            .contact
+            .as_ref()
+            .and_then(|c| c.email.as_deref())
+            .map(str::to_lowercase);
+        let others: Vec<String> = addresses(&text)
+            .into_iter()
+            .filter(|a| Some(a) != requester.as_ref())
+            .collect();
+        let target = (others.len() == 1).then(|| others[0].clone());
+        for rule in &self.rules {
+            if let Some(phrase) = rule
+                .phrases
+                .iter()
+                .find(|p| contains_phrase(&text, &p.to_lowercase()))
+            {
+                return Ok(Triaged {
+                    intent: Some(rule.intent.clone()),
+                    target,
+                    reason: format!("the ticket says {phrase:?}"),
+                });
+            }
+        }
+        Ok(Triaged {
+            intent: None,
+            target,
+            reason: "no rule matches the ticket's words".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackhand_core::{Contact, TenantId};
+
+    fn ticket(subject: &str, body: &str) -> Ticket {
+        Ticket {
+            id: "1".into(),
+            tenant: TenantId::new("acme").unwrap(),
+            company: None,
+            contact: Some(Contact {
+                id: "c1".into(),
+                name: "Daniel".into(),
+                email: Some("daniel@acme.example".into()),
+                company_id: None,
+                active: true,
+            }),
+            subject: subject.into(),
+            body: body.into(),
+            created: chrono::Utc::now(),
+            updated: None,
+            status: "New".into(),
+            board: None,
+            priority: None,
+            source: None,
+            closed: false,
+            parent_id: None,
+        }
+    }
+
+    async fn intent(subject: &str, body: &str) -> Option<String> {
+        RuleTriage::builtin()
+            .triage(&ticket(subject, body))
+            .await
+            .unwrap()
+            .intent
+    }
+
+    #[tokio::test]
+    async fn the_most_specific_rule_wins() {
+        let reset = intent(
+            "Password reset - Daniel Reyes",
+            "I've forgotten my password and I'm locked out of my laptop.",
+        )
+        .await;
+        assert_eq!(reset.as_deref(), Some("password_reset"));
+        let unlock = intent("Locked out of my account", "It says my account is locked.").await;
+        assert_eq!(unlock.as_deref(), Some("account_unlock"));
+        let mfa = intent("New phone - need Authenticator set up again", "").await;
+        assert_eq!(mfa.as_deref(), Some("mfa_reset"));
+        assert_eq!(intent("Printer on 2nd floor keeps jamming", "").await, None);
+    }
+
+    #[tokio::test]
+    async fn phrases_match_whole_words_only() {
+        // "unlocked" is not "unlock", "mfa" inside a word is not MFA.
+        assert_eq!(intent("Door left unlocked", "").await, None);
+        assert_eq!(intent("Re: comfamily photos", "").await, None);
+    }
+
+    #[tokio::test]
+    async fn another_users_address_is_the_target() {
+        let t = ticket(
+            "Please reset the password of jane@acme.example",
+            "Thanks, Daniel <daniel@acme.example>",
+        );
+        let triaged = RuleTriage::builtin().triage(&t).await.unwrap();
+        assert_eq!(triaged.target.as_deref(), Some("jane@acme.example"));
+        let own = RuleTriage::builtin()
+            .triage(&ticket("Locked out", "daniel@acme.example"))
+            .await
+            .unwrap();
+        assert_eq!(own.target, None);
+    }
+}

@@ -1,0 +1,235 @@
+//! The ticket pipeline against the simulators of one world: the open tickets of Contoso Law
+//! (Microsoft 365 + ConnectWise) and Globex (Okta + Autotask) are polled, triaged, run through
+//! the built-in workflows under the policy, and documented and closed or routed to a person;
+//! the end state is checked in the identity providers and the PSAs.
+
+use std::path::Path;
+
+use stackhand_core::audit::DerivedAuditKeys;
+use stackhand_core::{Principal, TenantId, Ticket};
+use stackhand_runner::{
+    Deployment, Intake, LoadedConfig, Pipeline, Resolution, TicketOutcome, default_registry,
+};
+use stackhand_sim::Faults;
+use stackhand_sim::deployment::SimulatedWorld;
+use stackhand_sim::world::World;
+use stackhand_store::MasterKey;
+
+const POLICY: &str = r#"
+[scope]
+global = true
+
+[[rules]]
+id = "users-unlock-themselves"
+actions = ["identity.unlock"]
+effect = "allow"
+[rules.when]
+requester_kinds = ["end_user"]
+self_service = true
+
+[[rules]]
+id = "technicians-approve-self-service-resets"
+actions = ["identity.reset_password", "identity.reset_mfa"]
+effect = "approve"
+approvers = [{ role = "msp.tech" }]
+[rules.when]
+requester_kinds = ["end_user"]
+self_service = true
+
+[[rules]]
+id = "stackhand-keeps-tickets"
+actions = ["psa.add_note", "psa.close", "psa.reassign"]
+effect = "allow"
+[rules.when]
+requester_kinds = ["agent"]
+"#;
+
+const STORE: &str = r#"
+[store]
+url = "sqlite://stackhand.db?mode=rwc"
+master_key = { file = "master.key" }
+audit_key = { file = "audit.key" }
+"#;
+
+/// A technician of the world's MSP (`[[staff]]` written by the simulated deployment).
+const TECH: &str = "bkhan@northwind-msp.example";
+
+async fn pipeline(dir: &Path, sims: &SimulatedWorld) -> (Pipeline, Intake) {
+    std::fs::write(dir.join("policy.toml"), POLICY).unwrap();
+    let config = sims.write_deployment(dir, "policy.toml").unwrap();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(STORE);
+    std::fs::write(&config, text).unwrap();
+    MasterKey::create_file(dir.join("master.key")).unwrap();
+    DerivedAuditKeys::create_file(dir.join("audit.key")).unwrap();
+    let loaded = LoadedConfig::load(&config).unwrap();
+    let registry = default_registry();
+    let deployment = Deployment::open(&loaded, &registry).await.unwrap();
+    let pipeline = Pipeline::from_config(deployment, &loaded, &registry).unwrap();
+    let intake = Intake::new(pipeline.clone(), "test", std::time::Duration::from_secs(60));
+    (pipeline, intake)
+}
+
+fn find<'a>(outcomes: &'a [TicketOutcome], subject: &str) -> &'a TicketOutcome {
+    outcomes
+        .iter()
+        .find(|o| o.subject == subject)
+        .unwrap_or_else(|| panic!("no outcome for {subject:?}"))
+}
+
+fn contoso() -> TenantId {
+    TenantId::new("contoso-law").unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_tickets_are_resolved_waiting_or_routed_with_their_end_state() {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, intake) = pipeline(dir.path(), &sims).await;
+    let (polled, outcomes) = intake.once().await.unwrap();
+    assert!(polled.iter().all(|p| p.error.is_none()), "{polled:?}");
+    let total: usize = polled.iter().map(|p| p.queued).sum();
+    assert_eq!(outcomes.len(), total, "every queued ticket was processed");
+    let (cw, at, okta) = (&sims.connectwise.0, &sims.autotask.0, &sims.okta.0);
+
+    // Globex, Okta + Autotask: a locked-out user is unlocked and the ticket closed.
+    let locked = find(&outcomes, "Can't log in - account locked");
+    assert_eq!(locked.resolution, Resolution::Resolved, "{locked:#?}");
+    let frank = okta.user("frank.grimes@globex.example").unwrap();
+    assert_eq!(
+        format!("{:?}", frank.status),
+        "Active",
+        "{:?}",
+        frank.status
+    );
+    let ticket = at.ticket(locked.ticket.parse().unwrap()).unwrap();
+    assert_eq!(ticket.status, "Complete", "{ticket:?}");
+    let notes = at.notes(ticket.id);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.description.contains("stackhand resolved this ticket"))
+    );
+
+    // Contoso, Entra + ConnectWise: a synced user cannot be unlocked in the cloud, so the
+    // ticket goes to the MSP's lead with a note saying why.
+    let synced = find(&outcomes, "Locked out of my account");
+    assert_eq!(synced.resolution, Resolution::Routed, "{synced:#?}");
+    assert!(synced.why.contains("on-premises"), "{}", synced.why);
+    let view = cw.ticket(synced.ticket.parse().unwrap()).unwrap();
+    assert_eq!(view.owner.as_deref(), Some("amorgan"), "{view:?}");
+    let cw_notes = |id: &str| cw.notes(id.parse().unwrap());
+    assert!(
+        cw_notes(&synced.ticket)
+            .iter()
+            .any(|n| n.internal_analysis && n.text.contains("hands it to a person"))
+    );
+
+    // Not a routine request: routed, nothing run.
+    let printer = find(&outcomes, "Printer on 2nd floor keeps jamming");
+    assert_eq!(printer.resolution, Resolution::Routed);
+    assert!(printer.run.is_none());
+
+    // A self-service password reset waits for a technician; approved, it runs and the ticket
+    // is documented and closed.
+    let reset = find(&outcomes, "Password reset - Daniel Reyes");
+    assert_eq!(reset.resolution, Resolution::WaitingApproval, "{reset:#?}");
+    let waiting = pipeline
+        .deployment()
+        .engine()
+        .pending_approvals(&contoso())
+        .await
+        .unwrap();
+    let approval = waiting
+        .iter()
+        .find(|a| a.request.action.as_str() == "identity.reset_password")
+        .expect("the reset waits for approval");
+    let approved = pipeline
+        .deployment()
+        .engine()
+        .approve(approval.id, &Principal::technician(TECH, &[]))
+        .await
+        .unwrap();
+    assert_eq!(approved.label(), "executed");
+    let ticket: Ticket = pipeline
+        .deployment()
+        .engine()
+        .connectors(&contoso())
+        .unwrap()
+        .psa()
+        .unwrap()
+        .get_ticket(&reset.ticket)
+        .await
+        .unwrap();
+    let done = pipeline.process(&contoso(), &ticket).await.unwrap();
+    assert_eq!(done.resolution, Resolution::Resolved, "{done:#?}");
+    let view = cw.ticket(reset.ticket.parse().unwrap()).unwrap();
+    assert!(view.ticket.closed_flag, "{view:?}");
+
+    // A second pass finds nothing new and writes no second note anywhere.
+    let notes_before = cw_notes(&synced.ticket).len();
+    let (polled, again) = intake.once().await.unwrap();
+    assert!(polled.iter().all(|p| p.queued == 0), "{polled:?}");
+    assert!(again.is_empty());
+    assert_eq!(cw_notes(&synced.ticket).len(), notes_before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_runs_for_a_lookalike_address_or_for_someone_else() {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, _) = pipeline(dir.path(), &sims).await;
+    let psa = pipeline
+        .deployment()
+        .engine()
+        .connectors(&contoso())
+        .unwrap();
+    let psa = psa.psa().unwrap();
+    let open = psa.poll_tickets(&Default::default()).await.unwrap();
+    let original = open
+        .iter()
+        .find(|t| t.subject == "Locked out of my account")
+        .unwrap();
+    let before = sims.m365.1.recorder().requests().len();
+
+    // The same words from a lookalike domain: not a directory user, nothing runs.
+    let mut lookalike = original.clone();
+    if let Some(contact) = &mut lookalike.contact {
+        contact.email = Some("tbecker@contoso1aw.com".into());
+    }
+    let outcome = pipeline.process(&contoso(), &lookalike).await.unwrap();
+    assert_eq!(outcome.resolution, Resolution::Routed);
+    assert!(outcome.run.is_none());
+    assert!(
+        outcome
+            .why
+            .contains("not a user of this tenant's directory"),
+        "{}",
+        outcome.why
+    );
+
+    // A user asking for another user's account: routed, nothing runs.
+    let mut other = open
+        .iter()
+        .find(|t| t.subject == "Password reset - Daniel Reyes")
+        .unwrap()
+        .clone();
+    other.body = "Please reset the password of pshah@contosolaw.com, she is locked out.".into();
+    let outcome = pipeline.process(&contoso(), &other).await.unwrap();
+    assert_eq!(outcome.resolution, Resolution::Routed);
+    assert!(
+        outcome.why.contains("only on their own account"),
+        "{}",
+        outcome.why
+    );
+    let writes = sims.m365.1.recorder().requests()[before..]
+        .iter()
+        // Getting a token is not a write.
+        .filter(|r| r.method != "GET" && !r.path.contains("/oauth2/"))
+        .count();
+    assert_eq!(writes, 0, "an identity write for a request nobody may make");
+}
