@@ -9,7 +9,7 @@
 //! 2. **What is asked.** [`Triage`] answers an intent and, when the ticket names another user,
 //!    that user. An end user acts only on their own account: a request for someone else goes to
 //!    a person.
-//! 3. **The run.** The tenant's [`Workflow`] for the intent becomes a durable run
+//! 3. **The run.** The tenant's [`Workflow`](crate::workflow::Workflow) for the intent becomes a durable run
 //!    (`ticket-<id>`, [`RunExecutor`]) whose every step is a request through the engine, as the
 //!    requester, under the policy: executed, waiting for an approval, or refused.
 //! 4. **The ticket.** A run that succeeded is documented in the PSA (an internal note with the
