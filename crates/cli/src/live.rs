@@ -399,7 +399,7 @@ pub async fn run_pipeline(
 }
 
 /// One ticket's outcome as text: what was asked, by whom, what ran and how it ended.
-fn print_outcome(outcome: &stackhand_runner::TicketOutcome) {
+pub fn print_outcome(outcome: &stackhand_runner::TicketOutcome) {
     println!(
         "\n{} ticket {} \"{}\"\n  from      {}\n  asks      {} ({})\n  workflow  {}\n  outcome   {:?}: {}",
         outcome.tenant,

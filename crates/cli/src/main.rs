@@ -1,7 +1,8 @@
 //! `stackhand`: the command-line runner.
 //!
 //! ```text
-//! stackhand demo [--json]              the seed scenarios end to end on the embedded default
+//! stackhand demo [--json] [--dir <DIR>] the seed world's open tickets resolved end to end against
+//!                                      the six vendor simulators, in-process
 //! stackhand actions [--json]           every built-in action with its risk and input schema
 //! stackhand connectors [--json]        the connectors this build has, their keys and actions
 //! stackhand config check [--config <FILE>] [--role <ROLE>]...
@@ -83,18 +84,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the seed scenarios end to end on the embedded default (in-process, no network).
+    /// Resolve the seed world's open tickets end to end against the six vendor simulators,
+    /// started in-process on loopback (no network), on a SQLite store.
     Demo {
-        /// Print a JSON summary instead of text.
+        /// Print one JSON document: per ticket its outcome, steps, decisions and timing.
         #[arg(long)]
         json: bool,
-        /// Keep the audit trail in this directory (default: a temporary one).
+        /// Keep the deployment (stackhand.toml, the SQLite store, its keys) in this directory,
+        /// to inspect afterwards (`stackhand audit show --config <DIR>/stackhand.toml ...`)
+        /// [default: a temporary one, removed at the end].
         #[arg(long)]
-        audit_dir: Option<PathBuf>,
-        /// The master audit key file: used if it exists, else created (default: `<audit-dir>.key`,
-        /// next to the audit directory, not in it).
-        #[arg(long)]
-        key_file: Option<PathBuf>,
+        dir: Option<PathBuf>,
     },
     /// List the built-in actions.
     Actions {
@@ -344,11 +344,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Demo {
-            json,
-            audit_dir,
-            key_file,
-        } => demo::run(json, audit_dir, key_file).await,
+        Command::Demo { json, dir } => demo::run(json, dir).await,
         Command::Actions { json } => {
             let catalog = stackhand_core::actions::builtin();
             if json {

@@ -87,16 +87,7 @@ pub async fn run(out: &Path, world_file: Option<&Path>, check: bool) -> Result<E
     let sims = SimulatedWorld::start(&world, Faults::default())
         .await
         .context("starting the simulators")?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let policy = out.join("policy.toml");
-    if !policy.exists() {
-        std::fs::write(&policy, STARTER_POLICY)
-            .with_context(|| format!("writing {}", policy.display()))?;
-    }
-    let config = sims
-        .write_deployment(out, "policy.toml")
-        .with_context(|| format!("writing the deployment to {}", out.display()))?;
-    write_store(out, &config)?;
+    let config = write_deployment(&sims, out)?;
 
     println!(
         "simulators of {} (world: {}):",
@@ -161,6 +152,23 @@ pub async fn run(out: &Path, world_file: Option<&Path>, check: bool) -> Result<E
         .await
         .context("waiting for Ctrl-C")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Write to `out` a deployment for `sims`: stackhand.toml with its tenants, staff and store,
+/// the starter policy (kept when it exists, so an edited policy survives a restart), the
+/// tenants' credential files and the store's keys. Answers the path of stackhand.toml.
+pub(crate) fn write_deployment(sims: &SimulatedWorld, out: &Path) -> Result<std::path::PathBuf> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let policy = out.join("policy.toml");
+    if !policy.exists() {
+        std::fs::write(&policy, STARTER_POLICY)
+            .with_context(|| format!("writing {}", policy.display()))?;
+    }
+    let config = sims
+        .write_deployment(out, "policy.toml")
+        .with_context(|| format!("writing the deployment to {}", out.display()))?;
+    write_store(out, &config)?;
+    Ok(config)
 }
 
 /// Add `[store]` to the deployment, making its vault and audit keys where they do not exist.

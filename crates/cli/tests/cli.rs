@@ -11,20 +11,37 @@ fn stackhand(args: &[&str]) -> std::process::Output {
         .expect("the binary runs")
 }
 
-/// Run the demo with its audit in `<tmp>/audit` and key in `<tmp>/audit.key`; returns both paths.
+/// A JSON-lines audit trail of tenant `acme-law` in `<tmp>/audit` (six decisions, the third a
+/// deny), sealed under a key made by `stackhand audit keygen` in `<tmp>/audit.key`, as an
+/// embedder's `JsonlAuditSink` writes it; returns both paths.
 fn demo_audit(tmp: &Path) -> (String, String) {
+    use stackhand_core::audit::{
+        AuditKind, AuditRecord, AuditSink, DerivedAuditKeys, JsonlAuditSink,
+    };
     let dir = tmp.join("audit").to_str().unwrap().to_string();
     let key = tmp.join("audit.key").to_str().unwrap().to_string();
-    let out = stackhand(&["demo", "--audit-dir", &dir]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .contains(&format!("stackhand audit verify {dir} --key-file {key}"))
-    );
+    assert!(stackhand(&["audit", "keygen", &key]).status.success());
+    let sink = JsonlAuditSink::open(&dir, DerivedAuditKeys::from_file(&key).unwrap()).unwrap();
+    let tenant = stackhand_core::TenantId::new("acme-law").unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(async {
+            for n in 0..6 {
+                let effect = if n == 2 { "deny" } else { "allow" };
+                sink.append(AuditRecord {
+                    tenant: tenant.clone(),
+                    at: chrono::Utc::now(),
+                    kind: AuditKind::Decided,
+                    request: Some(stackhand_core::IdempotencyKey::new(format!("t-{n}")).unwrap()),
+                    action: Some(stackhand_core::ActionId::from_static("identity.unlock")),
+                    actor: Some("bob@acme-law.example".into()),
+                    data: serde_json::json!({ "effect": effect, "rule": "r" }),
+                })
+                .await
+                .unwrap();
+            }
+        });
     (dir, key)
 }
 
@@ -37,55 +54,67 @@ fn verify_broken(dir: &str, key: &str, what: &str) {
 }
 
 #[test]
-fn demo_resolves_routes_and_verifies_the_audit_chain() {
+fn demo_resolves_the_worlds_tickets_against_the_simulators() {
     let dir = tempfile::tempdir().unwrap();
-    let key = tempfile::tempdir().unwrap();
-    let key = key.path().join("audit.key");
-    let out = stackhand(&[
-        "demo",
-        "--json",
-        "--audit-dir",
-        dir.path().to_str().unwrap(),
-        "--key-file",
-        key.to_str().unwrap(),
-    ]);
+    let kept = dir.path().join("demo");
+    let out = stackhand(&["demo", "--json", "--dir", kept.to_str().unwrap()]);
     assert!(
         out.status.success(),
-        "{}",
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["all_as_expected"], true);
     let tickets = report["tickets"].as_array().unwrap();
-    let by_id = |id: &str| tickets.iter().find(|t| t["ticket"] == id).unwrap();
+    let by_subject = |s: &str| tickets.iter().find(|t| t["subject"] == s).unwrap();
+    let unlock = by_subject("Can't log in - account locked");
+    assert_eq!(unlock["resolution"], "resolved");
+    assert_eq!(unlock["workflow"], "account-unlock");
+    let reset = by_subject("Password reset - Daniel Reyes");
+    assert_eq!(reset["resolution"], "resolved");
+    assert_eq!(reset["approved_by"], "amorgan@northwind-msp.example");
+    let routed = by_subject("Printer on 2nd floor keeps jamming");
+    assert_eq!(routed["resolution"], "routed");
+    let steps: Vec<&str> = routed["ticket_steps"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["psa.add_note", "psa.reassign"]);
+    for audit in report["audit"].as_array().unwrap() {
+        assert!(audit["events"].as_u64().unwrap() > 10, "{audit}");
+    }
 
-    assert_eq!(by_id("1001")["decision"], "allowed");
-    assert_eq!(by_id("1001")["ticket_status"], "Closed (Help Desk)");
-    assert_eq!(by_id("1002")["decision"], "approval required");
-    assert_eq!(by_id("1002")["approved_by"], "lead@msp.example");
-    assert_eq!(by_id("1003")["rule"], "protected-identity-technicians-only");
-    assert_eq!(by_id("1003")["ticket_status"], "New (Escalations)");
-    assert_eq!(by_id("1004")["outcome"], "routed to a person");
-    assert_eq!(report["messages_sent"], 2);
-
-    assert_eq!(report["audit_key_file"], key.to_str().unwrap());
-
-    // The audit files it wrote verify with the audit command and the key it wrote.
-    let verify = stackhand(&[
-        "audit",
-        "verify",
-        dir.path().to_str().unwrap(),
-        "--key-file",
-        key.to_str().unwrap(),
-    ]);
+    // The deployment it kept verifies on its own.
+    let verify = Command::new(env!("CARGO_BIN_EXE_stackhand"))
+        .args(["audit", "verify"])
+        .current_dir(&kept)
+        .env_remove("STACKHAND_AUDIT_KEY")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&verify.stdout);
     assert!(verify.status.success(), "{text}");
-    assert!(text.contains("acme-law: ok"), "{text}");
-    assert!(dir.path().join("acme-law.head").is_file());
+    assert!(
+        text.contains("contoso-law: ok") && text.contains("globex: ok"),
+        "{text}"
+    );
+}
 
-    // So does the key given in the environment.
+#[test]
+fn an_audit_directory_verifies_with_its_key_file_or_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, key) = demo_audit(tmp.path());
+    let verify = stackhand(&["audit", "verify", &dir, "--key-file", &key]);
+    let text = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{text}");
+    assert!(text.contains("acme-law: ok, 6 events"), "{text}");
+    assert!(Path::new(&dir).join("acme-law.head").is_file());
+
     let hex = std::fs::read_to_string(&key).unwrap();
     let verify = Command::new(env!("CARGO_BIN_EXE_stackhand"))
-        .args(["audit", "verify", dir.path().to_str().unwrap()])
+        .args(["audit", "verify", &dir])
         .env("STACKHAND_AUDIT_KEY", hex.trim())
         .output()
         .unwrap();
