@@ -27,7 +27,7 @@ use stackhand_sim::world::World;
 
 /// The tickets of the built-in world that end resolved (the others go to a person): a
 /// locked-out Okta user is unlocked at once; password and MFA resets of the user's own account
-/// run once a technician approves. Contoso's locked-out user is synced from on-premises, so
+/// run once a technician approves, access to a group or a shared mailbox once a lead does. Contoso's locked-out user is synced from on-premises, so
 /// the cloud cannot unlock him: his ticket goes to a person.
 const RESOLVED: &[(&str, &str)] = &[
     ("globex", "Can't log in - account locked"),
@@ -35,6 +35,8 @@ const RESOLVED: &[(&str, &str)] = &[
     ("globex", "MFA prompts not arriving"),
     ("contoso-law", "Password reset - Daniel Reyes"),
     ("contoso-law", "New phone - need Authenticator set up again"),
+    ("contoso-law", "Access to reception@ shared mailbox"),
+    ("globex", "Please add me to the Finance group"),
 ];
 
 #[derive(Debug, Serialize)]

@@ -56,6 +56,27 @@ approvers = [{ role = "msp.tech" }]
 requester_kinds = ["end_user"]
 self_service = true
 
+# Access to a group or a shared mailbox waits for an MSP lead. (A mailbox grant's target is the
+# mailbox, so it is never "self-service"; the pipeline only ever grants to the requester.)
+[[rules]]
+id = "leads-approve-group-access"
+description = "An MSP lead approves a user's request to join a group"
+actions = ["identity.add_to_group"]
+effect = "approve"
+approvers = [{ role = "msp.lead" }]
+[rules.when]
+requester_kinds = ["end_user"]
+self_service = true
+
+[[rules]]
+id = "leads-approve-mailbox-access"
+description = "An MSP lead approves a user's request for a shared mailbox"
+actions = ["identity.grant_mailbox_access"]
+effect = "approve"
+approvers = [{ role = "msp.lead" }]
+[rules.when]
+requester_kinds = ["end_user"]
+
 # stackhand itself documents, closes and routes tickets.
 [[rules]]
 id = "stackhand-keeps-tickets"

@@ -270,12 +270,29 @@ impl Pipeline {
                 ))));
             }
         }
+        // A mailbox named by its local part alone (`reception@`) is in the requester's domain.
+        let mut entities = outcome.triage.entities.clone();
+        if let Some(mailbox) = entities.get_mut("mailbox")
+            && mailbox.ends_with('@')
+            && let Some((_, domain)) = login.split_once('@')
+        {
+            mailbox.push_str(domain);
+        }
         let bindings = Bindings {
             target: &login,
             requester: &login,
             ticket: &ticket.id,
             tenant: tenant.as_str(),
+            entities: &entities,
         };
+        let missing = workflow.missing(&bindings);
+        if !missing.is_empty() {
+            return Ok(Err(Stop(format!(
+                "the ticket does not say which {} the {} workflow needs",
+                missing.join(" or "),
+                workflow.id
+            ))));
+        }
         let email = ticket
             .contact
             .as_ref()

@@ -1,9 +1,11 @@
 //! Triage: what a ticket asks for, and for whom.
 //!
 //! [`Triage`] is the seam: rules today ([`RuleTriage`]), a model learned from the PSA's history
-//! later. A triage answers an intent (or none: the ticket goes to a person) and, when the
-//! ticket names another user by address, that user as the target; otherwise the ticket is
-//! about its requester.
+//! later. A triage answers an intent (or none: the ticket goes to a person), the things the
+//! intent needs named (`group`, `mailbox`: [`ENTITIES`]), and, when the ticket names another
+//! user by address, that user as the target; otherwise the ticket is about its requester.
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -16,6 +18,8 @@ pub struct Triaged {
     pub intent: Option<String>,
     /// Another user's address the ticket names, when it names exactly one.
     pub target: Option<String>,
+    /// What the intent needs named, found in the ticket (`group` → `Finance`).
+    pub entities: BTreeMap<String, String>,
     /// Why: the phrase that matched, or why none did.
     pub reason: String,
 }
@@ -27,6 +31,30 @@ pub trait Triage: Send + Sync {
     async fn triage(&self, ticket: &Ticket) -> Result<Triaged>;
 }
 
+/// The names a rule can extract, and a workflow can use as placeholders.
+pub const ENTITIES: &[&str] = &["group", "mailbox"];
+
+/// How a rule finds an entity in a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum Extract {
+    /// The words between `after` and `before` (without case), subject first: `to the` ..
+    /// `group` finds `Finance` in "add me to the Finance group".
+    Between {
+        /// The entity's name.
+        name: String,
+        /// What comes just before it.
+        after: String,
+        /// What comes just after it.
+        before: String,
+    },
+    /// The first email address other than the requester's (then not a target).
+    Address {
+        /// The entity's name.
+        name: String,
+    },
+}
+
 /// One rule: any of its phrases in the subject or body means its intent.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +63,9 @@ pub struct IntentRule {
     pub intent: String,
     /// Phrases, matched without case on word boundaries.
     pub phrases: Vec<String>,
+    /// What the intent needs named.
+    #[serde(default)]
+    pub extract: Vec<Extract>,
 }
 
 /// Triage by phrase rules, first matching rule wins.
@@ -46,6 +77,10 @@ pub struct RuleTriage {
 /// The built-in rules, most specific first: a ticket that says it forgot its password and is
 /// locked out wants a reset, not an unlock.
 const BUILTIN_RULES: &[(&str, &[&str])] = &[
+    (
+        "mailbox_access",
+        &["shared mailbox", "access to the mailbox", "mailbox access"],
+    ),
     (
         "password_reset",
         &[
@@ -86,7 +121,23 @@ const BUILTIN_RULES: &[(&str, &[&str])] = &[
             "log me out everywhere",
         ],
     ),
+    ("group_access", &["add me to the", "added to the"]),
 ];
+
+/// What the built-in rules extract, by intent.
+fn builtin_extracts(intent: &str) -> Vec<Extract> {
+    match intent {
+        "mailbox_access" => vec![Extract::Address {
+            name: "mailbox".into(),
+        }],
+        "group_access" => vec![Extract::Between {
+            name: "group".into(),
+            after: "to the ".into(),
+            before: " group".into(),
+        }],
+        _ => Vec::new(),
+    }
+}
 
 impl RuleTriage {
     /// Triage with `rules`, in order.
@@ -102,6 +153,7 @@ impl RuleTriage {
                 .map(|(intent, phrases)| IntentRule {
                     intent: intent.to_string(),
                     phrases: phrases.iter().map(|p| p.to_string()).collect(),
+                    extract: builtin_extracts(intent),
                 })
                 .collect(),
         )
@@ -139,36 +191,70 @@ pub fn addresses(text: &str) -> Vec<String> {
     found
 }
 
+/// The text between `after` and `before` in `text`, matched without case (ASCII), trimmed.
+fn between(text: &str, after: &str, before: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let start = lower.find(&after.to_ascii_lowercase())? + after.len();
+    let end = start + lower[start..].find(&before.to_ascii_lowercase())?;
+    let found = text[start..end].trim();
+    // A name, not a sentence.
+    (!found.is_empty() && found.split_whitespace().count() <= 4).then(|| found.to_string())
+}
+
 #[async_trait]
 impl Triage for RuleTriage {
     async fn triage(&self, ticket: &Ticket) -> Result<Triaged> {
-        let text = format!("{}\n{}", ticket.subject, ticket.body).to_lowercase();
+        let original = format!("{}\n{}", ticket.subject, ticket.body);
+        let text = original.to_lowercase();
         let requester = ticket
             .contact
             .as_ref()
             .and_then(|c| c.email.as_deref())
             .map(str::to_lowercase);
-        let others: Vec<String> = addresses(&text)
+        let mut others: Vec<String> = addresses(&text)
             .into_iter()
             .filter(|a| Some(a) != requester.as_ref())
             .collect();
-        let target = (others.len() == 1).then(|| others[0].clone());
         for rule in &self.rules {
-            if let Some(phrase) = rule
+            let Some(phrase) = rule
                 .phrases
                 .iter()
                 .find(|p| contains_phrase(&text, &p.to_lowercase()))
-            {
-                return Ok(Triaged {
-                    intent: Some(rule.intent.clone()),
-                    target,
-                    reason: format!("the ticket says {phrase:?}"),
-                });
+            else {
+                continue;
+            };
+            let mut entities = BTreeMap::new();
+            for extract in &rule.extract {
+                match extract {
+                    Extract::Between {
+                        name,
+                        after,
+                        before,
+                    } => {
+                        let found = between(&ticket.subject, after, before)
+                            .or_else(|| between(&ticket.body, after, before));
+                        if let Some(found) = found {
+                            entities.insert(name.clone(), found);
+                        }
+                    }
+                    Extract::Address { name } => {
+                        if !others.is_empty() {
+                            entities.insert(name.clone(), others.remove(0));
+                        }
+                    }
+                }
             }
+            return Ok(Triaged {
+                intent: Some(rule.intent.clone()),
+                target: (others.len() == 1).then(|| others[0].clone()),
+                entities,
+                reason: format!("the ticket says {phrase:?}"),
+            });
         }
         Ok(Triaged {
             intent: None,
-            target,
+            target: (others.len() == 1).then(|| others[0].clone()),
+            entities: BTreeMap::new(),
             reason: "no rule matches the ticket's words".into(),
         })
     }
@@ -232,6 +318,25 @@ mod tests {
         // "unlocked" is not "unlock", "mfa" inside a word is not MFA.
         assert_eq!(intent("Door left unlocked", "").await, None);
         assert_eq!(intent("Re: comfamily photos", "").await, None);
+    }
+
+    #[tokio::test]
+    async fn groups_and_mailboxes_are_named() {
+        let t = ticket(
+            "Please add me to the Finance group",
+            "Can I be added to the Finance group? Hank approved it.",
+        );
+        let triaged = RuleTriage::builtin().triage(&t).await.unwrap();
+        assert_eq!(triaged.intent.as_deref(), Some("group_access"));
+        assert_eq!(triaged.entities["group"], "Finance");
+        let t = ticket(
+            "Access to reception@ shared mailbox",
+            "Could you give me full access to the reception@acme.example mailbox?",
+        );
+        let triaged = RuleTriage::builtin().triage(&t).await.unwrap();
+        assert_eq!(triaged.intent.as_deref(), Some("mailbox_access"));
+        assert_eq!(triaged.entities["mailbox"], "reception@acme.example");
+        assert_eq!(triaged.target, None, "the mailbox is not a user to act for");
     }
 
     #[tokio::test]

@@ -14,8 +14,10 @@
 //! ```
 //!
 //! Step parameters are JSON values whose strings may name `{target}` (the user the ticket is
-//! for), `{requester}` (the directory user who asked), `{ticket}` (the PSA ticket id) and
-//! `{tenant}`. Workflows are checked when loaded: every action must be one this build knows,
+//! for), `{requester}` (the directory user who asked), `{ticket}` (the PSA ticket id),
+//! `{tenant}`, and what triage found named in the ticket (`{group}`, `{mailbox}`:
+//! [`ENTITIES`](crate::triage::ENTITIES)); a ticket that does not name what its workflow needs
+//! goes to a person. Workflows are checked when loaded: every action must be one this build knows,
 //! every placeholder one of those, every id and intent used once per file set; a typo is named
 //! with its file and the nearest valid name. A tenant's own workflow files replace global
 //! workflows of the same id.
@@ -27,6 +29,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use stackhand_core::suggest::{did_you_mean, hint};
 use stackhand_core::{ActionId, Error, Result};
+
+use crate::triage::ENTITIES;
 
 /// The placeholders a step's parameters may use.
 pub const PLACEHOLDERS: &[&str] = &["target", "requester", "ticket", "tenant"];
@@ -70,6 +74,8 @@ struct WorkflowFile {
 /// The values the placeholders stand for in one ticket.
 #[derive(Debug, Clone)]
 pub struct Bindings<'a> {
+    /// What triage found named in the ticket.
+    pub entities: &'a BTreeMap<String, String>,
     /// The user the ticket is for.
     pub target: &'a str,
     /// The directory user who asked.
@@ -81,23 +87,42 @@ pub struct Bindings<'a> {
 }
 
 impl Bindings<'_> {
-    fn value(&self, name: &str) -> &str {
+    fn value(&self, name: &str) -> Option<&str> {
         match name {
-            "target" => self.target,
-            "requester" => self.requester,
-            "ticket" => self.ticket,
-            _ => self.tenant,
+            "target" => Some(self.target),
+            "requester" => Some(self.requester),
+            "ticket" => Some(self.ticket),
+            "tenant" => Some(self.tenant),
+            entity => self.entities.get(entity).map(String::as_str),
         }
     }
 }
 
-/// `text` with every `{name}` replaced; the names were checked at load.
+/// `text` with every `{name}` replaced; the names were checked at load, and an entity the
+/// ticket does not name is left as it is ([`Workflow::missing`] finds those first).
 pub fn fill(text: &str, bindings: &Bindings<'_>) -> String {
     let mut out = text.to_string();
-    for name in PLACEHOLDERS {
-        out = out.replace(&format!("{{{name}}}"), bindings.value(name));
+    for name in PLACEHOLDERS.iter().chain(ENTITIES) {
+        if let Some(value) = bindings.value(name) {
+            out = out.replace(&format!("{{{name}}}"), value);
+        }
     }
     out
+}
+
+impl Workflow {
+    /// The entities this workflow names that `bindings` does not have.
+    pub fn missing(&self, bindings: &Bindings<'_>) -> Vec<String> {
+        let mut names = Vec::new();
+        placeholders_in(&Value::String(self.summary.clone()), &mut names);
+        for step in &self.steps {
+            placeholders_in(&step.params, &mut names);
+        }
+        names.sort();
+        names.dedup();
+        names.retain(|n| bindings.value(n).is_none());
+        names
+    }
 }
 
 fn fill_value(value: &Value, bindings: &Bindings<'_>) -> Value {
@@ -271,12 +296,16 @@ pub fn parse(origin: &str, text: &str, known: &[ActionId]) -> Result<Vec<Workflo
 
 fn check_placeholders(at: &str, field: &str, names: &[String]) -> Result<()> {
     for name in names {
-        if !PLACEHOLDERS.contains(&name.as_str()) {
+        if !PLACEHOLDERS.contains(&name.as_str()) && !ENTITIES.contains(&name.as_str()) {
             return Err(Error::invalid(format!(
                 "{at}: {field} names {{{name}}}, which is not a placeholder{}; use one of {}",
-                hint(did_you_mean(name, PLACEHOLDERS.iter().copied())),
+                hint(did_you_mean(
+                    name,
+                    PLACEHOLDERS.iter().chain(ENTITIES).copied()
+                )),
                 PLACEHOLDERS
                     .iter()
+                    .chain(ENTITIES)
                     .map(|p| format!("{{{p}}}"))
                     .collect::<Vec<_>>()
                     .join(", ")
