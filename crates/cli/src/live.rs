@@ -426,3 +426,41 @@ pub fn print_outcome(outcome: &stackhand_runner::TicketOutcome) {
         }
     }
 }
+
+/// `stackhand undo`: a run's executed steps undone, newest first; exit 1 if any was refused,
+/// failed or waits.
+pub async fn undo(
+    config: &Path,
+    tenant: &str,
+    run: &str,
+    requester: &str,
+    reason: &str,
+) -> Result<ExitCode> {
+    let tenant = TenantId::new(tenant).context("--tenant")?;
+    let deployment = open(config).await?;
+    let who = Principal::technician(requester, &[]);
+    let undone = deployment.runs().undo(&tenant, run, who, reason).await?;
+    if undone.is_empty() {
+        println!("run {run} of {tenant} executed nothing, so there is nothing to undo");
+    }
+    for step in &undone {
+        println!(
+            "  [{}] {:28} {:16} {}",
+            step.index,
+            step.action.as_str(),
+            step.answer.as_deref().unwrap_or_default(),
+            step.message.as_deref().unwrap_or_default()
+        );
+    }
+    let all_undone = undone.iter().all(|s| {
+        matches!(
+            s.answer.as_deref(),
+            Some("executed" | "skipped" | "not_undoable")
+        )
+    });
+    Ok(if all_undone {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

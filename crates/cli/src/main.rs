@@ -24,6 +24,8 @@
 //! stackhand approvals --tenant <T> [--json] [--config <FILE>]
 //! stackhand approve <ID> --as <STAFF> [--show-secrets] [--json] [--config <FILE>]
 //! stackhand deny <ID> --as <STAFF> --reason <R> [--config <FILE>]
+//! stackhand undo <RUN> --tenant <T> --as <STAFF> --reason <R> [--config <FILE>]
+//!                                      undo a run's executed steps, newest first
 //! stackhand audit keygen <PATH>        write a new master audit key
 //! stackhand credentials set --tenant <T> --name <N> [--config <FILE>]
 //!                                      store a tenant's credential in the vault; the value is
@@ -234,6 +236,24 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// The configuration file.
+        #[arg(long, default_value = "stackhand.toml")]
+        config: PathBuf,
+    },
+    /// Undo a run: every step that executed, newest first, each decided by the policy as an
+    /// undo (it may wait for an approval or be refused); steps that cannot be undone are named.
+    Undo {
+        /// The run id (`stackhand runs list`; a ticket's run is `ticket-<id>`).
+        run: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Who asks: a technician of `[[staff]]`.
+        #[arg(long = "as", value_name = "STAFF_ID")]
+        requester: String,
+        /// Why (kept in the audit trail).
+        #[arg(long)]
+        reason: String,
         /// The configuration file.
         #[arg(long, default_value = "stackhand.toml")]
         config: PathBuf,
@@ -474,6 +494,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let output = live::Output { json, show_secrets };
             live::answer(&config, &id, &approver, None, output).await
         }
+        Command::Undo {
+            run,
+            tenant,
+            requester,
+            reason,
+            config,
+        } => live::undo(&config, &tenant, &run, &requester, &reason).await,
         Command::Deny {
             id,
             approver,

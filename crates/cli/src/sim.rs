@@ -77,6 +77,16 @@ approvers = [{ role = "msp.lead" }]
 [rules.when]
 requester_kinds = ["end_user"]
 
+# A technician may take back the access stackhand gave (`stackhand undo <run>`).
+[[rules]]
+id = "technicians-undo-access"
+description = "A technician may undo a group or mailbox grant"
+actions = ["identity.add_to_group", "identity.grant_mailbox_access"]
+effect = "allow"
+[rules.when]
+requester_kinds = ["technician"]
+operation = "undo"
+
 # stackhand itself documents, closes and routes tickets.
 [[rules]]
 id = "stackhand-keeps-tickets"

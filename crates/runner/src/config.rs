@@ -185,6 +185,10 @@ pub struct TenantConfig {
     /// the note that says why and stays where it is.
     #[serde(default)]
     pub escalation: Option<Assignment>,
+    /// Shadow mode: tickets are triaged and their workflows planned (and audited), but nothing
+    /// is executed and nothing is written to the PSA. For the first week with a new tenant.
+    #[serde(default)]
+    pub shadow: bool,
     /// Enabled connectors: vendor key to that connector's own configuration table.
     #[serde(default)]
     pub connectors: BTreeMap<String, serde_json::Value>,

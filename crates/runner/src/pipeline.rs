@@ -47,6 +47,8 @@ pub enum Resolution {
     WaitingApproval,
     /// Handed to a person with a note.
     Routed,
+    /// Shadow mode: planned, nothing executed, nothing written.
+    Shadowed,
 }
 
 /// What the pipeline did with one ticket.
@@ -83,6 +85,8 @@ pub struct TenantPipeline {
     pub escalation: Option<Assignment>,
     /// The PSA vendor key, for ticket references.
     pub psa: String,
+    /// Plan only: execute nothing, write nothing to the PSA.
+    pub shadow: bool,
 }
 
 /// The pipeline of a deployment.
@@ -102,8 +106,16 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
-/// An early end: the ticket goes to a person for this reason.
+/// An early end: the ticket goes to a person for this reason (or, in shadow mode, would).
 struct Stop(String);
+
+/// What the workflow of a ticket came to.
+enum Ran {
+    /// Its run, as it stands.
+    Run(RunReport),
+    /// Shadow mode: each step's plan summary (or why it could not be planned).
+    Planned(Vec<String>),
+}
 
 impl Pipeline {
     /// A pipeline on `deployment` with each tenant's part and `triage`.
@@ -166,6 +178,7 @@ impl Pipeline {
                     workflows: global.clone().with_files(&config.workflows, &known)?,
                     escalation: config.escalation.clone(),
                     psa: psa.to_string(),
+                    shadow: config.shadow,
                 },
             );
         }
@@ -213,7 +226,14 @@ impl Pipeline {
             ticket_steps: None,
         };
         match self.resolve(tenant, part, ticket, &mut outcome).await? {
-            Ok(run) => {
+            Ok(Ran::Planned(plans)) => {
+                outcome.resolution = Resolution::Shadowed;
+                outcome.why = format!(
+                    "shadow mode: would run {}; nothing was executed",
+                    plans.join("; ")
+                );
+            }
+            Ok(Ran::Run(run)) => {
                 outcome.resolution = match run.state {
                     RunState::Succeeded => Resolution::Resolved,
                     RunState::WaitingApproval => Resolution::WaitingApproval,
@@ -227,6 +247,13 @@ impl Pipeline {
             }
             Err(Stop(why)) => outcome.why = why,
         }
+        if part.shadow {
+            if outcome.resolution == Resolution::Routed {
+                outcome.why = format!("shadow mode: would hand to a person: {}", outcome.why);
+            }
+            outcome.resolution = Resolution::Shadowed;
+            return Ok(outcome);
+        }
         outcome.ticket_steps = Some(self.document(tenant, part, ticket, &outcome).await?);
         Ok(outcome)
     }
@@ -238,7 +265,7 @@ impl Pipeline {
         part: &TenantPipeline,
         ticket: &Ticket,
         outcome: &mut TicketOutcome,
-    ) -> Result<std::result::Result<RunReport, Stop>> {
+    ) -> Result<std::result::Result<Ran, Stop>> {
         let user = match self.requester(tenant, ticket).await? {
             Ok(user) => user,
             Err(stop) => return Ok(Err(stop)),
@@ -314,11 +341,25 @@ impl Pipeline {
                 requester.clone(),
             )?);
         }
+        if part.shadow {
+            let mut plans = Vec::new();
+            for (index, mut request) in run.steps.into_iter().enumerate() {
+                request.idempotency_key =
+                    IdempotencyKey::new(format!("{}.shadow.{index}", run.id))?;
+                plans.push(match self.deployment.engine().plan(&request).await {
+                    Ok(plan) => plan.summary,
+                    Err(err) => {
+                        format!("{} (cannot be planned: {})", request.action, err.message())
+                    }
+                });
+            }
+            return Ok(Ok(Ran::Planned(plans)));
+        }
         let executor = RunExecutor::new(
             self.deployment.engine().clone(),
             self.deployment.store().clone(),
         );
-        Ok(Ok(executor.start(tenant, run).await?))
+        Ok(Ok(Ran::Run(executor.start(tenant, run).await?)))
     }
 
     /// The directory user behind the ticket's contact, or why there is none.
@@ -463,7 +504,8 @@ impl Pipeline {
                     ),
                 )],
             ),
-            Resolution::Routed => {
+            // A shadowed ticket is never documented (see `process`).
+            Resolution::Routed | Resolution::Shadowed => {
                 let done = if lines.is_empty() {
                     "nothing".to_string()
                 } else {

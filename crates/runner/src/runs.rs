@@ -17,7 +17,9 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use stackhand_core::{ActionId, Engine, Error, IdempotencyKey, Result, Submission, TenantId};
+use stackhand_core::{
+    ActionId, Engine, Error, ErrorKind, IdempotencyKey, Principal, Result, Submission, TenantId,
+};
 use stackhand_store::{NewRun, RunRecord, RunState, StepState, Store};
 
 /// Executes durable runs on an engine and the store its runs are recorded in.
@@ -188,6 +190,56 @@ impl RunExecutor {
             .await?
             .ok_or_else(|| Error::not_found(format!("tenant {tenant} has no run {id}")))?;
         Ok(RunReport::from(&run))
+    }
+
+    /// Undo run `id` of `tenant`: every step that executed, newest first, each an undo request
+    /// of `requester` that the policy decides like any other (it may need an approval, or be
+    /// refused). A step whose action cannot be undone (a password reset hands over a secret
+    /// that cannot be taken back) is reported and skipped. Undoing again answers with the first
+    /// undo of each step: nothing is undone twice.
+    pub async fn undo(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        requester: Principal,
+        reason: &str,
+    ) -> Result<Vec<StepReport>> {
+        let run = self
+            .store
+            .runs()
+            .get(tenant, id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("tenant {tenant} has no run {id}")))?;
+        let mut undone = Vec::new();
+        for step in run.steps.iter().rev() {
+            if step.answer.as_deref() != Some("executed") {
+                continue;
+            }
+            let answer = self
+                .engine
+                .undo(
+                    tenant,
+                    &step.request.idempotency_key,
+                    requester.clone(),
+                    reason,
+                )
+                .await;
+            let (word, message) = match answer {
+                Ok(submission) => answer_of(&submission),
+                Err(err) if err.kind() == ErrorKind::Invalid => {
+                    ("not_undoable", err.message().to_string())
+                }
+                Err(err) => return Err(err),
+            };
+            undone.push(StepReport {
+                index: step.index,
+                action: step.request.action.clone(),
+                state: "finished",
+                answer: Some(word.to_string()),
+                message: Some(message),
+            });
+        }
+        Ok(undone)
     }
 
     /// Drive every unfinished run of `tenants`, oldest first: what a runner does when it

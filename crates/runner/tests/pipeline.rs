@@ -37,6 +37,23 @@ requester_kinds = ["end_user"]
 self_service = true
 
 [[rules]]
+id = "users-join-groups"
+actions = ["identity.add_to_group"]
+effect = "allow"
+[rules.when]
+requester_kinds = ["end_user"]
+self_service = true
+operation = "execute"
+
+[[rules]]
+id = "technicians-undo-group-changes"
+actions = ["identity.add_to_group"]
+effect = "allow"
+[rules.when]
+requester_kinds = ["technician"]
+operation = "undo"
+
+[[rules]]
 id = "stackhand-keeps-tickets"
 actions = ["psa.add_note", "psa.close", "psa.reassign"]
 effect = "allow"
@@ -55,9 +72,18 @@ audit_key = { file = "audit.key" }
 const TECH: &str = "bkhan@northwind-msp.example";
 
 async fn pipeline(dir: &Path, sims: &SimulatedWorld) -> (Pipeline, Intake) {
+    pipeline_with(dir, sims, |text| text).await
+}
+
+/// The pipeline of the simulated deployment, its stackhand.toml edited by `edit` first.
+async fn pipeline_with(
+    dir: &Path,
+    sims: &SimulatedWorld,
+    edit: impl FnOnce(String) -> String,
+) -> (Pipeline, Intake) {
     std::fs::write(dir.join("policy.toml"), POLICY).unwrap();
     let config = sims.write_deployment(dir, "policy.toml").unwrap();
-    let mut text = std::fs::read_to_string(&config).unwrap();
+    let mut text = edit(std::fs::read_to_string(&config).unwrap());
     text.push_str(STORE);
     std::fs::write(&config, text).unwrap();
     MasterKey::create_file(dir.join("master.key")).unwrap();
@@ -232,4 +258,106 @@ async fn nothing_runs_for_a_lookalike_address_or_for_someone_else() {
         .filter(|r| r.method != "GET" && !r.path.contains("/oauth2/"))
         .count();
     assert_eq!(writes, 0, "an identity write for a request nobody may make");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolved_ticket_is_undone_step_by_step_once() {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, intake) = pipeline(dir.path(), &sims).await;
+    let (_, outcomes) = intake.once().await.unwrap();
+    let joined = find(&outcomes, "Please add me to the Finance group");
+    assert_eq!(joined.resolution, Resolution::Resolved, "{joined:#?}");
+    let okta = &sims.okta.0;
+    let marge = okta.user("marge.simpson@globex.example").unwrap().id;
+    let in_finance = || okta.group("Finance").unwrap().members.contains(&marge);
+    assert!(in_finance());
+
+    let globex = TenantId::new("globex").unwrap();
+    let run = format!("ticket-{}", joined.ticket);
+    let runs = pipeline.deployment().runs();
+    let tech = || Principal::technician(TECH, &[]);
+    let undone = runs
+        .undo(&globex, &run, tech(), "joined by mistake")
+        .await
+        .unwrap();
+    assert_eq!(undone.len(), 1, "{undone:?}");
+    assert_eq!(undone[0].answer.as_deref(), Some("executed"), "{undone:?}");
+    assert!(!in_finance(), "the undo did not take marge out of Finance");
+
+    let deletes = || {
+        sims.okta
+            .1
+            .recorder()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .count()
+    };
+    let before = deletes();
+    let again = runs.undo(&globex, &run, tech(), "again").await.unwrap();
+    assert_eq!(again[0].answer.as_deref(), Some("executed"));
+    assert_eq!(deletes(), before, "a second undo called Okta again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_mode_plans_every_ticket_and_changes_nothing() {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Every tenant in shadow mode: `shadow = true` under each `[tenants.<id>]` header.
+    let (_, intake) = pipeline_with(dir.path(), &sims, |text| {
+        text.lines()
+            .flat_map(|line| {
+                let header = line.starts_with("[tenants.") && !line.contains(".connectors.");
+                std::iter::once(line.to_string()).chain(header.then(|| "shadow = true".to_string()))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+    .await;
+    let (_, outcomes) = intake.once().await.unwrap();
+    assert!(outcomes.len() > 20, "{}", outcomes.len());
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.resolution == Resolution::Shadowed && o.ticket_steps.is_none()),
+        "{outcomes:#?}"
+    );
+    let unlock = find(&outcomes, "Can't log in - account locked");
+    assert!(unlock.why.contains("would run"), "{}", unlock.why);
+    // Reads and tokens only, in every system.
+    for (vendor, server) in [
+        ("m365", &sims.m365.1),
+        ("okta", &sims.okta.1),
+        ("connectwise", &sims.connectwise.1),
+        ("autotask", &sims.autotask.1),
+        ("ninjaone", &sims.ninjaone.1),
+        ("hudu", &sims.hudu.1),
+    ] {
+        let writes: Vec<String> = server
+            .recorder()
+            .requests()
+            .iter()
+            .filter(|r| r.method != "GET" && !r.path.contains("token"))
+            // Autotask searches with POST .../query, Exchange Online runs Get-* cmdlets with
+            // POST .../InvokeCommand: reads.
+            .filter(|r| !r.path.ends_with("/query"))
+            .filter(|r| {
+                let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+                let cmdlet = body["CmdletInput"]["CmdletName"]
+                    .as_str()
+                    .unwrap_or_default();
+                !(r.path.ends_with("/InvokeCommand") && cmdlet.starts_with("Get-"))
+            })
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        assert!(
+            writes.is_empty(),
+            "{vendor} was written to in shadow mode: {writes:?}"
+        );
+    }
 }
