@@ -19,7 +19,7 @@ use url::Url;
 
 use crate::auth::Auth;
 use crate::error::{ErrorParser, FailedResponse, FailureContext, StandardErrorParser, build_error};
-use crate::rate::{RateBudget, RateHeaders, RateLimits};
+use crate::rate::{RateBudget, RateHeaders, RateLimits, SharedBudget};
 use crate::redact::Redactor;
 
 /// Retry policy for idempotent (or explicitly safe) requests.
@@ -122,6 +122,8 @@ struct Inner {
     auth: Auth,
     retry: RetryConfig,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    /// The budget shared with other runners, if the registry has one.
+    shared: Option<SharedLimit>,
     concurrency: Option<Arc<tokio::sync::Semaphore>>,
     budget: RateBudget,
     rate_headers: Option<Arc<dyn RateHeaders>>,
@@ -509,6 +511,14 @@ impl HttpClientBuilder {
             .max_concurrency
             .map(|max| limits.concurrency(&self.tenant, self.vendor, max));
         let budget = limits.budget(&self.tenant, self.vendor);
+        // The shared bucket runs at the client's own quota: one token per replenish interval.
+        let shared = limits.shared().cloned().map(|budget| SharedLimit {
+            budget,
+            per_second: self
+                .quota
+                .map(|q| 1.0 / q.replenish_interval().as_secs_f64().max(1e-9)),
+            burst: self.quota.map_or(1, |q| q.burst_size().get()),
+        });
         let redactor = self.auth.register_secrets(Redactor::new());
         Ok(HttpClient {
             inner: Arc::new(Inner {
@@ -520,6 +530,7 @@ impl HttpClientBuilder {
                 limiter,
                 concurrency,
                 budget,
+                shared,
                 rate_headers: self.rate_headers,
                 error_parser: self.error_parser,
                 default_headers,
@@ -634,6 +645,39 @@ impl fmt::Debug for RequestBuilder {
 }
 
 /// A request failure and whether the retry loop may try again.
+/// A client's share of a [`SharedBudget`]: its rate, when it has a quota.
+struct SharedLimit {
+    budget: Arc<dyn SharedBudget>,
+    per_second: Option<f64>,
+    burst: u32,
+}
+
+impl SharedLimit {
+    /// Wait until the shared bucket gives this request a token (or only until no shared pause
+    /// holds, for a client without a quota). A budget that cannot be read stops the request:
+    /// sending blind could exceed what every runner together may send.
+    async fn wait(&self, tenant: &TenantId, vendor: &str) -> Result<()> {
+        loop {
+            let wait = match self.per_second {
+                Some(rate) => self.budget.take(tenant, vendor, rate, self.burst).await?,
+                // No quota: only pauses apply; a huge rate never runs out of tokens.
+                None => self.budget.take(tenant, vendor, 1e9, u32::MAX).await?,
+            };
+            if wait.is_zero() {
+                return Ok(());
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Share a pause with the other runners (best effort: this runner pauses anyway).
+    async fn pause(&self, tenant: &TenantId, vendor: &str, delay: Duration) {
+        if let Err(err) = self.budget.pause(tenant, vendor, delay).await {
+            tracing::warn!(error = %err, "could not share a vendor pause with other runners");
+        }
+    }
+}
+
 struct Failure {
     error: Error,
     retryable: bool,
@@ -860,6 +904,15 @@ impl RequestBuilder {
             if let Some(limiter) = &inner.limiter {
                 limiter.until_ready().await;
             }
+            if let Some(shared) = &inner.shared
+                && let Err(error) = shared.wait(&inner.tenant, inner.vendor).await
+            {
+                return Err(Failure {
+                    error: error.with_context("vendor", inner.vendor),
+                    retryable: true,
+                    unsent: true,
+                });
+            }
             // Held until the body is read; never closed, so acquiring cannot fail.
             let _permit = match &inner.concurrency {
                 Some(semaphore) => semaphore.clone().acquire_owned().await.ok(),
@@ -882,6 +935,9 @@ impl RequestBuilder {
                     "vendor rate budget spent; holding requests"
                 );
                 inner.budget.pause_for(pause);
+                if let Some(shared) = &inner.shared {
+                    shared.pause(&inner.tenant, inner.vendor, pause).await;
+                }
             }
             let body = match response.bytes().await {
                 Ok(body) => body.to_vec(),
@@ -925,9 +981,13 @@ impl RequestBuilder {
             );
             if status == StatusCode::TOO_MANY_REQUESTS {
                 match error.retry_after() {
-                    Some(after) => inner
-                        .budget
-                        .pause_for(after.min(inner.retry.max_retry_after)),
+                    Some(after) => {
+                        let pause = after.min(inner.retry.max_retry_after);
+                        inner.budget.pause_for(pause);
+                        if let Some(shared) = &inner.shared {
+                            shared.pause(&inner.tenant, inner.vendor, pause).await;
+                        }
+                    }
                     // Okta sends no Retry-After: its reset header says how long to wait.
                     None => {
                         if let Some(pause) = vendor_pause {

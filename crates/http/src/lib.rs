@@ -112,7 +112,7 @@ pub use error::{
 pub use paging::{
     DEFAULT_MAX_PAGES, NextPage, Pager, Paging, link_next, next_url_at, odata_next_link,
 };
-pub use rate::{RateBudget, RateHeaders, RateLimits, XRateLimitHeaders};
+pub use rate::{RateBudget, RateHeaders, RateLimits, SharedBudget, XRateLimitHeaders};
 pub use redact::{REDACTED, Redactor, redact};
 pub use settings::{DEFAULT_TIMEOUT_SECS, HttpHost, HttpSettings, check_base_url};
 

@@ -20,6 +20,31 @@ struct Limits {
 /// Limits keyed by (tenant, vendor).
 type LimitsMap = HashMap<(TenantId, &'static str), Arc<Limits>>;
 
+/// A rate budget shared beyond this process: several runners on one database take each
+/// (tenant, vendor)'s requests from one bucket and see each other's pauses, so together they
+/// stay within the vendor's limit. `stackhand-store` keeps it in the database; the runner
+/// connects the two.
+#[async_trait::async_trait]
+pub trait SharedBudget: Send + Sync + fmt::Debug {
+    /// Take one request of (tenant, vendor) from a bucket refilled at `per_second` holding at
+    /// most `burst`; answers how long to wait before trying again (zero: the request may go).
+    async fn take(
+        &self,
+        tenant: &TenantId,
+        vendor: &str,
+        per_second: f64,
+        burst: u32,
+    ) -> stackhand_core::Result<Duration>;
+
+    /// Hold every runner's requests of (tenant, vendor) for `delay`.
+    async fn pause(
+        &self,
+        tenant: &TenantId,
+        vendor: &str,
+        delay: Duration,
+    ) -> stackhand_core::Result<()>;
+}
+
 /// A registry of rate limiters and budgets, one per (tenant, vendor).
 ///
 /// Every [`HttpClient`](crate::HttpClient) for the same tenant and vendor shares one limiter and
@@ -29,12 +54,16 @@ type LimitsMap = HashMap<(TenantId, &'static str), Arc<Limits>>;
 #[derive(Clone, Default)]
 pub struct RateLimits {
     inner: Arc<Mutex<LimitsMap>>,
+    shared: Option<Arc<dyn SharedBudget>>,
 }
 
 impl fmt::Debug for RateLimits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let len = self.inner.lock().map(|m| m.len()).unwrap_or_default();
-        f.debug_struct("RateLimits").field("keys", &len).finish()
+        f.debug_struct("RateLimits")
+            .field("keys", &len)
+            .field("shared", &self.shared)
+            .finish()
     }
 }
 
@@ -42,6 +71,18 @@ impl RateLimits {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// This registry, with every client's requests also taken from `shared` (a budget several
+    /// runners share) and every pause also set there.
+    pub fn with_shared(mut self, shared: Arc<dyn SharedBudget>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// The budget shared with other runners, if any.
+    pub fn shared(&self) -> Option<&Arc<dyn SharedBudget>> {
+        self.shared.as_ref()
     }
 
     /// The process-wide registry.

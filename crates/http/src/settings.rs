@@ -186,6 +186,13 @@ impl HttpHost {
         })
     }
 
+    /// This host with requests limited by `rate_limits` instead (a registry with a budget shared
+    /// by several runners, say), keeping its connection pool.
+    pub fn with_rate_limits(mut self, rate_limits: RateLimits) -> Self {
+        self.rate_limits = rate_limits;
+        self
+    }
+
     /// The host's services in `ctx`, or the defaults.
     pub fn of(ctx: &BuildContext) -> HttpHost {
         ctx.service::<HttpHost>().cloned().unwrap_or_default()

@@ -827,3 +827,89 @@ async fn dot_and_empty_segments_never_reach_the_vendor() {
     );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+/// A shared budget that records what clients asked of it, and answers as told.
+#[derive(Debug, Default)]
+struct FakeShared {
+    takes: std::sync::Mutex<Vec<(String, String, f64, u32)>>,
+    pauses: std::sync::Mutex<Vec<Duration>>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl stackhand_http::SharedBudget for FakeShared {
+    async fn take(
+        &self,
+        tenant: &stackhand_core::TenantId,
+        vendor: &str,
+        per_second: f64,
+        burst: u32,
+    ) -> stackhand_core::Result<Duration> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(stackhand_core::Error::new(
+                ErrorKind::Transient,
+                "the database went away",
+            ));
+        }
+        self.takes.lock().unwrap().push((
+            tenant.to_string(),
+            vendor.to_string(),
+            per_second,
+            burst,
+        ));
+        Ok(Duration::ZERO)
+    }
+
+    async fn pause(
+        &self,
+        _tenant: &stackhand_core::TenantId,
+        _vendor: &str,
+        delay: Duration,
+    ) -> stackhand_core::Result<()> {
+        self.pauses.lock().unwrap().push(delay);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_shared_budget_gives_every_request_its_token_and_hears_every_pause() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/x"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/slow"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .mount(&server)
+        .await;
+    let shared = Arc::new(FakeShared::default());
+    let client = HttpClient::builder(
+        "test",
+        tenant("acme"),
+        format!("{}/api/", server.uri()).parse().unwrap(),
+    )
+    .rate_limit(Quota::per_second(NonZeroU32::new(10).unwrap()))
+    .rate_limits(RateLimits::new().with_shared(shared.clone()))
+    .retry(fast_retry(2))
+    .build()
+    .unwrap();
+    client.get("x").send_empty().await.unwrap();
+    client.get("x").send_empty().await.unwrap();
+    {
+        let takes = shared.takes.lock().unwrap();
+        assert_eq!(takes.len(), 2, "{takes:?}");
+        let (t, vendor, rate, burst) = &takes[0];
+        assert_eq!((t.as_str(), vendor.as_str(), *burst), ("acme", "test", 10));
+        assert!((rate - 10.0).abs() < 1e-6, "{rate}");
+    }
+    // The vendor's pause goes to every runner.
+    let err = client.post("slow").send_empty().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(*shared.pauses.lock().unwrap(), [Duration::from_secs(1)]);
+    // A budget that cannot be read sends nothing.
+    shared.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let before = count(&server, "/api/x").await;
+    let err = client.post("x").send_empty().await.unwrap_err();
+    assert!(err.message().contains("the database went away"), "{err}");
+    assert_eq!(count(&server, "/api/x").await, before);
+}

@@ -8,8 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use async_trait::async_trait;
+use stackhand_core::build::Services;
 use stackhand_core::directory::MemoryStaffDirectory;
 use stackhand_core::{Category, Engine, Error, Registry, Result, TenantId};
+use stackhand_http::{HttpHost, RateLimits, SharedBudget};
 use stackhand_store::{Store, VaultSecrets};
 
 use crate::compose::{Composer, local_secrets};
@@ -45,10 +50,19 @@ impl Deployment {
         let audit_keys = load_audit_keys(config, &origin)?;
         let store = Arc::new(connect_store(config, &origin, audit_keys).await?);
         let vault = vault_on(store.clone(), config, &origin)?;
-        let composer = Composer::new(registry).with_secrets(Arc::new(VaultSecrets::new(
-            Arc::new(vault),
-            local_secrets(loaded),
-        )));
+        // Every runner on this database takes each (tenant, vendor)'s requests from one budget.
+        let mut services = Services::new();
+        services.insert(
+            HttpHost::default().with_rate_limits(
+                RateLimits::new().with_shared(Arc::new(StoreBudget(store.clone()))),
+            ),
+        );
+        let composer = Composer::new(registry)
+            .with_services(services)
+            .with_secrets(Arc::new(VaultSecrets::new(
+                Arc::new(vault),
+                local_secrets(loaded),
+            )));
         let policy = composer.policy(loaded, &loaded.config.staff_roles())?;
         let engine = Engine::builder(Arc::new(policy), store.clone())
             .store(store.clone())
@@ -100,6 +114,29 @@ impl Deployment {
     /// Durable runs on this deployment's engine and store.
     pub fn runs(&self) -> RunExecutor {
         RunExecutor::new(self.engine.clone(), self.store.clone())
+    }
+}
+
+/// The store as the rate budget the HTTP clients of every runner on it share.
+#[derive(Debug)]
+struct StoreBudget(Arc<Store>);
+
+#[async_trait]
+impl SharedBudget for StoreBudget {
+    async fn take(
+        &self,
+        tenant: &TenantId,
+        vendor: &str,
+        per_second: f64,
+        burst: u32,
+    ) -> Result<Duration> {
+        self.0
+            .take_rate_token(tenant, vendor, per_second, burst)
+            .await
+    }
+
+    async fn pause(&self, tenant: &TenantId, vendor: &str, delay: Duration) -> Result<()> {
+        self.0.pause_rate(tenant, vendor, delay).await
     }
 }
 

@@ -142,6 +142,7 @@ mod audit;
 mod engine_store;
 mod error;
 pub mod queue;
+mod rate;
 pub mod runs;
 mod schema;
 mod secrets;
@@ -218,6 +219,8 @@ pub(crate) struct Dialect {
     /// Locks a tenant's vault row (its current data key version) for the rest of the
     /// transaction.
     pub(crate) lock_vault_tenant: &'static str,
+    /// Locks the rate bucket of one (tenant, vendor) for the rest of the transaction.
+    pub(crate) lock_rate_bucket: &'static str,
     /// Milliseconds since the Unix epoch by the database's clock, as an SQL expression: every
     /// queue lease is measured against it, so runners on machines whose clocks disagree still
     /// agree on when a lease expires.
@@ -235,6 +238,8 @@ pub(crate) const SQLITE: Dialect = Dialect {
     lock_head: "SELECT seq, event_mac, mac FROM audit_heads WHERE tenant = $1",
     lock_cap: "SELECT tenant FROM caps WHERE tenant = $1 AND cap_id = $2",
     lock_vault_tenant: "SELECT key_version FROM vault_tenants WHERE tenant = $1",
+    lock_rate_bucket: "SELECT tokens, updated_ms, paused_until_ms FROM rate_buckets \
+                       WHERE tenant = $1 AND vendor = $2",
     now_ms: "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
     skip_locked: "",
 };
@@ -246,6 +251,8 @@ pub(crate) const POSTGRES: Dialect = Dialect {
     lock_head: "SELECT seq, event_mac, mac FROM audit_heads WHERE tenant = $1 FOR UPDATE",
     lock_cap: "SELECT tenant FROM caps WHERE tenant = $1 AND cap_id = $2 FOR UPDATE",
     lock_vault_tenant: "SELECT key_version FROM vault_tenants WHERE tenant = $1 FOR UPDATE",
+    lock_rate_bucket: "SELECT tokens, updated_ms, paused_until_ms FROM rate_buckets \
+                       WHERE tenant = $1 AND vendor = $2 FOR UPDATE",
     now_ms: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
     skip_locked: " FOR UPDATE SKIP LOCKED",
 };

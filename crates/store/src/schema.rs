@@ -42,6 +42,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "0005_watermarks.sql",
         include_str!("../migrations/sqlite/0005_watermarks.sql"),
     ),
+    (
+        6,
+        "0006_rate_buckets.sql",
+        include_str!("../migrations/sqlite/0006_rate_buckets.sql"),
+    ),
 ];
 
 /// (version, file name, SQL) of every PostgreSQL migration, in order.
@@ -70,6 +75,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         5,
         "0005_watermarks.sql",
         include_str!("../migrations/postgres/0005_watermarks.sql"),
+    ),
+    (
+        6,
+        "0006_rate_buckets.sql",
+        include_str!("../migrations/postgres/0006_rate_buckets.sql"),
     ),
 ];
 

@@ -58,6 +58,7 @@ behaviours!(
     failures_say_what_failed,
     runs_record_their_steps_and_what_is_left,
     watermarks_only_move_forward,
+    rate_buckets_are_shared_by_every_runner,
 );
 
 fn tenant() -> TenantId {

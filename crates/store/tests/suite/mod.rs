@@ -1326,3 +1326,56 @@ pub async fn watermarks_only_move_forward(db: &Db) {
     assert_eq!(store.watermark(&other, "psa").await.unwrap(), None);
     assert_eq!(store.watermark(&acme, "mail").await.unwrap(), None);
 }
+
+// ---------------------------------------------------------------------------------------------
+// shared rate budgets
+
+/// Runners on one database share each (tenant, vendor) bucket: of many takes at once exactly
+/// `burst` go through, the next waits for a refill, a pause holds everyone, and another tenant
+/// has its own bucket.
+pub async fn rate_buckets_are_shared_by_every_runner(db: &Db) {
+    let stores = [Arc::new(db.store().await), Arc::new(db.store().await)];
+    let (acme, other) = (tenant("acme"), tenant("other"));
+    // One token an hour: no refill worth a token during the test.
+    let per_second = 1.0 / 3600.0;
+    let tasks: Vec<_> = (0..16)
+        .map(|n| {
+            let store = stores[n % 2].clone();
+            let acme = acme.clone();
+            tokio::spawn(async move {
+                store
+                    .take_rate_token(&acme, "okta", per_second, 5)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut sent = 0;
+    for task in tasks {
+        let wait = task.await.unwrap();
+        if wait.is_zero() {
+            sent += 1;
+        } else {
+            assert!(wait > std::time::Duration::from_secs(3000), "{wait:?}");
+        }
+    }
+    assert_eq!(sent, 5, "{sent} requests went out of a burst of 5");
+    let theirs = stores[1]
+        .take_rate_token(&other, "okta", per_second, 5)
+        .await
+        .unwrap();
+    assert!(theirs.is_zero(), "another tenant's bucket was spent");
+
+    // A vendor's pause holds every runner, even with tokens left.
+    stores[0]
+        .pause_rate(&other, "okta", std::time::Duration::from_secs(600))
+        .await
+        .unwrap();
+    let held = stores[1]
+        .take_rate_token(&other, "okta", per_second, 5)
+        .await
+        .unwrap();
+    assert!(held > std::time::Duration::from_secs(500), "{held:?}");
+    let bad = stores[0].take_rate_token(&acme, "okta", 0.0, 5).await;
+    assert_eq!(bad.unwrap_err().kind(), ErrorKind::Invalid);
+}
