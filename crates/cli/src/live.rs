@@ -464,3 +464,30 @@ pub async fn undo(
         ExitCode::FAILURE
     })
 }
+
+/// `stackhand plan`: one ticket through the pipeline in shadow mode.
+pub async fn plan_ticket(
+    config: &Path,
+    tenant: &str,
+    ticket: &str,
+    json: bool,
+) -> Result<ExitCode> {
+    let tenant = TenantId::new(tenant).context("--tenant")?;
+    let loaded = LoadedConfig::load(config)?;
+    let registry = default_registry();
+    let deployment = Deployment::open(&loaded, &registry).await?;
+    let pipeline = stackhand_runner::Pipeline::from_config(deployment.clone(), &loaded, &registry)?;
+    let reads = deployment.engine().connectors(&tenant)?;
+    let found = reads
+        .psa()?
+        .get_ticket(ticket)
+        .await
+        .with_context(|| format!("reading ticket {ticket} of {tenant} from its PSA"))?;
+    let outcome = pipeline.plan(&tenant, &found).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        print_outcome(&outcome);
+    }
+    Ok(ExitCode::SUCCESS)
+}

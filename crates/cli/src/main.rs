@@ -21,6 +21,8 @@
 //! stackhand run [--once] [--interval <SECS>] [--worker <NAME>] [--json] [--config <FILE>]
 //!                                      tickets from every PSA: triage, workflow, policy,
 //!                                      resolved and closed or routed to a person
+//! stackhand plan --tenant <T> --ticket <N> [--json] [--config <FILE>]
+//!                                      what run would do with one ticket, executing nothing
 //! stackhand approvals --tenant <T> [--json] [--config <FILE>]
 //! stackhand approve <ID> --as <STAFF> [--show-secrets] [--json] [--config <FILE>]
 //! stackhand deny <ID> --as <STAFF> --reason <R> [--config <FILE>]
@@ -206,6 +208,22 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// The configuration file (needs `[store]` with `master_key` and `audit_key`).
+        #[arg(long, default_value = "stackhand.toml")]
+        config: PathBuf,
+    },
+    /// What `stackhand run` would do with one ticket, executing nothing: triage, requester,
+    /// workflow and each step's plan (audited), as in shadow mode.
+    Plan {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The ticket id in the tenant's PSA.
+        #[arg(long)]
+        ticket: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The configuration file.
         #[arg(long, default_value = "stackhand.toml")]
         config: PathBuf,
     },
@@ -494,6 +512,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let output = live::Output { json, show_secrets };
             live::answer(&config, &id, &approver, None, output).await
         }
+        Command::Plan {
+            tenant,
+            ticket,
+            json,
+            config,
+        } => live::plan_ticket(&config, &tenant, &ticket, json).await,
         Command::Undo {
             run,
             tenant,

@@ -155,3 +155,44 @@ async fn live_commands_without_a_store_say_how_to_add_one() {
         assert!(said.contains(hint), "{hint:?} missing from {said}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_shows_what_run_would_do_with_a_ticket_and_does_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let sims = deployment(dir, POLICY).await;
+    let cw = &sims.connectwise.0;
+    let id = cw
+        .open_ticket_ids()
+        .into_iter()
+        .find(|id| cw.ticket(*id).unwrap().ticket.summary == "Password reset - Daniel Reyes")
+        .unwrap()
+        .to_string();
+    let notes = cw.notes(id.parse().unwrap()).len();
+    let out = stackhand(
+        dir,
+        &["plan", "--tenant", "contoso-law", "--ticket", &id, "--json"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let outcome = json(&out);
+    assert_eq!(outcome["resolution"], "shadowed", "{outcome:#}");
+    assert_eq!(outcome["workflow"], "password-reset");
+    assert_eq!(outcome["requester"], "dreyes@contosolaw.com");
+    assert!(
+        outcome["why"].as_str().unwrap().contains("would run"),
+        "{outcome:#}"
+    );
+    assert_eq!(
+        cw.notes(id.parse().unwrap()).len(),
+        notes,
+        "plan wrote to the PSA"
+    );
+    let missing = stackhand(
+        dir,
+        &["plan", "--tenant", "contoso-law", "--ticket", "999999"],
+    )
+    .await;
+    assert!(!missing.status.success());
+    assert!(text(&missing).contains("999999"), "{}", text(&missing));
+}

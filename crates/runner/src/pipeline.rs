@@ -212,6 +212,25 @@ impl Pipeline {
     /// vendor outage) is returned, to try again later.
     pub async fn process(&self, tenant: &TenantId, ticket: &Ticket) -> Result<TicketOutcome> {
         let part = self.part(tenant)?;
+        self.take(tenant, part, ticket).await
+    }
+
+    /// What the pipeline would do with `ticket`, as in shadow mode: triaged, requester
+    /// resolved, workflow planned (plans audited), nothing executed, nothing written to the PSA.
+    pub async fn plan(&self, tenant: &TenantId, ticket: &Ticket) -> Result<TicketOutcome> {
+        let part = TenantPipeline {
+            shadow: true,
+            ..self.part(tenant)?.clone()
+        };
+        self.take(tenant, &part, ticket).await
+    }
+
+    async fn take(
+        &self,
+        tenant: &TenantId,
+        part: &TenantPipeline,
+        ticket: &Ticket,
+    ) -> Result<TicketOutcome> {
         let triage = self.triage.triage(ticket).await?;
         let mut outcome = TicketOutcome {
             tenant: tenant.clone(),
