@@ -91,6 +91,30 @@ impl Deployment {
         })
     }
 
+    /// A deployment composed in code instead of from `stackhand.toml`: `engine` (its tenants
+    /// already added, recording in `store`), and each tenant with the vendor key of its PSA
+    /// connector, if it has one (the pipeline takes tickets from those).
+    pub fn assemble(
+        engine: Engine,
+        store: Arc<Store>,
+        tenants: impl IntoIterator<Item = (TenantId, Option<String>)>,
+    ) -> Self {
+        let mut ids = Vec::new();
+        let mut psa = BTreeMap::new();
+        for (tenant, vendor) in tenants {
+            if let Some(vendor) = vendor {
+                psa.insert(tenant.clone(), vendor);
+            }
+            ids.push(tenant);
+        }
+        Self {
+            engine,
+            store,
+            tenants: ids,
+            psa,
+        }
+    }
+
     /// The engine: the only road to execution.
     pub fn engine(&self) -> &Engine {
         &self.engine
