@@ -16,7 +16,7 @@
 //! Step parameters are JSON values whose strings may name `{target}` (the user the ticket is
 //! for), `{requester}` (the directory user who asked), `{ticket}` (the PSA ticket id),
 //! `{tenant}`, and what triage found named in the ticket (`{group}`, `{mailbox}`:
-//! [`ENTITIES`](crate::triage::ENTITIES)); a ticket that does not name what its workflow needs
+//! [`ENTITIES`]); a ticket that does not name what its workflow needs
 //! goes to a person. Workflows are checked when loaded: every action must be one this build knows,
 //! every placeholder one of those, every id and intent used once per file set; a typo is named
 //! with its file and the nearest valid name. A tenant's own workflow files replace global
