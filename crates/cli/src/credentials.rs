@@ -146,8 +146,9 @@ fn configured_tenant(loaded: &LoadedConfig, tenant: &str) -> Result<TenantId> {
     )
 }
 
-/// The secret on standard input, with one trailing newline (`\n` or `\r\n`) removed.
-fn read_secret_from_stdin() -> Result<SecretString> {
+/// The secret on standard input, with one trailing newline (`\n` or `\r\n`) removed; `what`
+/// names it in the error when the input is empty.
+pub(crate) fn read_secret_from_stdin(what: &str) -> Result<SecretString> {
     let mut stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprintln!(
@@ -171,7 +172,7 @@ fn read_secret_from_stdin() -> Result<SecretString> {
     bytes.truncate(len);
     if bytes.is_empty() {
         bail!(
-            "the value on standard input is empty: pipe the secret in, e.g. \
+            "the value of {what} on standard input is empty: pipe the secret in, e.g. \
              `stackhand credentials set --tenant <T> --name <N> < secret.txt`"
         );
     }
@@ -191,7 +192,7 @@ pub async fn run(command: CredentialsCommand) -> Result<ExitCode> {
             stackhand_store::vault::check_name(&name).map_err(plain)?;
             let (vault, tenant) = open(&config, Some(&tenant)).await?;
             let tenant = tenant.expect("a tenant was given");
-            let value = read_secret_from_stdin()?;
+            let value = read_secret_from_stdin("the credential")?;
             vault.set(&tenant, &name, value).await.map_err(plain)?;
             println!(
                 "stored credential {name} of tenant {tenant}; configuration names it \

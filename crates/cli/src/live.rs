@@ -29,6 +29,7 @@ pub struct Act<'a> {
     pub target: Option<&'a str>,
     pub key: Option<&'a str>,
     pub reason: Option<&'a str>,
+    pub secret: Option<&'a str>,
     pub json: bool,
     pub show_secrets: bool,
 }
@@ -59,6 +60,10 @@ pub async fn act(config: &Path, act: Act<'_>) -> Result<ExitCode> {
     .with_reason(act.reason.unwrap_or("stackhand act"));
     if let Some(target) = act.target {
         request = request.with_target(Target::user(target));
+    }
+    if let Some(name) = act.secret {
+        let value = crate::credentials::read_secret_from_stdin(&format!("--secret {name}"))?;
+        request = request.with_secret(name, value);
     }
     let submission = deployment.engine().submit(request).await?;
     show_submission(&key, &submission, act.json, act.show_secrets)?;

@@ -16,7 +16,8 @@
 //!                                      verify the chains in the store of stackhand.toml
 //! stackhand audit show --tenant <T> [--limit <N>] [--json] [--config <FILE>]
 //! stackhand act --tenant <T> --as <STAFF> --action <ID> [--params <JSON>] [--target <USER>]
-//!     [--key <K>] [--reason <R>] [--show-secrets] [--json] [--config <FILE>]
+//!     [--key <K>] [--reason <R>] [--secret <NAME> (value on stdin)] [--show-secrets] [--json]
+//!     [--config <FILE>]
 //!                                      one action through the engine and the policy
 //! stackhand run [--once] [--interval <SECS>] [--worker <NAME>] [--json] [--config <FILE>]
 //!                                      tickets from every PSA: triage, workflow, policy,
@@ -182,6 +183,10 @@ enum Command {
         /// Why (kept in the audit trail).
         #[arg(long)]
         reason: Option<String>,
+        /// A secret parameter of the action (`docs.store_password`'s `password`): its value is
+        /// read from standard input, never from an argument, and nothing stores or shows it.
+        #[arg(long, value_name = "NAME")]
+        secret: Option<String>,
         /// Print secrets the action hands over (a new password) instead of only naming them.
         #[arg(long)]
         show_secrets: bool,
@@ -470,11 +475,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             target,
             key,
             reason,
+            secret,
             show_secrets,
             json,
             config,
         } => {
             let act = live::Act {
+                secret: secret.as_deref(),
                 tenant: &tenant,
                 action: &action,
                 params: &params,

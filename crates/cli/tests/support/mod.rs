@@ -74,3 +74,23 @@ pub async fn deployment(dir: &Path, policy: &str) -> SimulatedWorld {
     }
     sims
 }
+
+/// Run the binary to its end with `input` on standard input.
+pub async fn stackhand_with_input(dir: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut command = command(dir, args);
+    command.stdin(Stdio::piped());
+    let input = input.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().expect("the binary runs");
+        child
+            .stdin
+            .take()
+            .expect("piped")
+            .write_all(input.as_bytes())
+            .expect("stdin takes the input");
+        child.wait_with_output().expect("the binary ends")
+    })
+    .await
+    .unwrap()
+}
