@@ -156,6 +156,7 @@ async fn main() -> Result<()> {
         escalation: None,
         psa: "autotask".into(),
         shadow: false,
+        notify_users: false,
     };
     let pipeline = Pipeline::new(
         deployment,

@@ -87,11 +87,11 @@ effect = "allow"
 requester_kinds = ["technician"]
 operation = "undo"
 
-# stackhand itself documents, closes and routes tickets.
+# stackhand itself documents, closes and routes tickets, and tells users.
 [[rules]]
 id = "stackhand-keeps-tickets"
-description = "The agent notes, closes and reassigns PSA tickets"
-actions = ["psa.add_note", "psa.close", "psa.reassign"]
+description = "The agent notes, closes and reassigns PSA tickets, and tells users"
+actions = ["psa.add_note", "psa.close", "psa.reassign", "messaging.send"]
 effect = "allow"
 [rules.when]
 requester_kinds = ["agent"]

@@ -189,6 +189,10 @@ pub struct TenantConfig {
     /// is executed and nothing is written to the PSA. For the first week with a new tenant.
     #[serde(default)]
     pub shadow: bool,
+    /// Tell the user by mail when their ticket is resolved (through the tenant's messaging
+    /// connector: Microsoft 365 with `notify_sender`), besides the PSA's resolution note.
+    #[serde(default)]
+    pub notify_users: bool,
     /// Enabled connectors: vendor key to that connector's own configuration table.
     #[serde(default)]
     pub connectors: BTreeMap<String, serde_json::Value>,

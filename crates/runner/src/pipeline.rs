@@ -87,6 +87,8 @@ pub struct TenantPipeline {
     pub psa: String,
     /// Plan only: execute nothing, write nothing to the PSA.
     pub shadow: bool,
+    /// Tell the user by mail when their ticket is resolved.
+    pub notify_users: bool,
 }
 
 /// The pipeline of a deployment.
@@ -179,6 +181,7 @@ impl Pipeline {
                     escalation: config.escalation.clone(),
                     psa: psa.to_string(),
                     shadow: config.shadow,
+                    notify_users: config.notify_users,
                 },
             );
         }
@@ -495,16 +498,30 @@ impl Pipeline {
                     "stackhand resolved this ticket.\n{found}\nSteps:\n{}",
                     lines.join("\n")
                 );
+                let mut steps = vec![
+                    ("psa.add_note", note(internal, "internal")),
+                    (
+                        "psa.close",
+                        json!({ "ticket": id, "resolution": resolution }),
+                    ),
+                ];
+                // Last, so a mail that cannot go out never keeps the ticket open.
+                if part.notify_users
+                    && let Some(to) = ticket.contact.as_ref().and_then(|c| c.email.clone())
+                {
+                    steps.push((
+                        "messaging.send",
+                        json!({
+                            "to": to,
+                            "subject": format!("Re: {}", ticket.subject),
+                            "body": resolution,
+                        }),
+                    ));
+                }
                 (
                     "done",
-                    "document the resolution and close the ticket",
-                    vec![
-                        ("psa.add_note", note(internal, "internal")),
-                        (
-                            "psa.close",
-                            json!({ "ticket": id, "resolution": resolution }),
-                        ),
-                    ],
+                    "document the resolution, close the ticket, tell the user",
+                    steps,
                 )
             }
             Resolution::WaitingApproval => (

@@ -55,7 +55,7 @@ operation = "undo"
 
 [[rules]]
 id = "stackhand-keeps-tickets"
-actions = ["psa.add_note", "psa.close", "psa.reassign"]
+actions = ["psa.add_note", "psa.close", "psa.reassign", "messaging.send"]
 effect = "allow"
 [rules.when]
 requester_kinds = ["agent"]
@@ -193,6 +193,15 @@ async fn open_tickets_are_resolved_waiting_or_routed_with_their_end_state() {
     assert_eq!(done.resolution, Resolution::Resolved, "{done:#?}");
     let view = cw.ticket(reset.ticket.parse().unwrap()).unwrap();
     assert!(view.ticket.closed_flag, "{view:?}");
+    // Contoso tells its users by mail, from its front desk.
+    let mail = sims.m365.0.sent_mail();
+    let told = mail
+        .iter()
+        .find(|m| m.subject == "Re: Password reset - Daniel Reyes")
+        .expect("Daniel was told");
+    assert_eq!(told.to, ["dreyes@contosolaw.com"]);
+    assert!(told.from.starts_with("reception@"), "{}", told.from);
+    assert!(told.body.contains("password"), "{}", told.body);
 
     // A second pass finds nothing new and writes no second note anywhere.
     let notes_before = cw_notes(&synced.ticket).len();

@@ -208,6 +208,15 @@ impl SimulatedWorld {
         match (tenant.identity, &tenant.m365, &tenant.okta) {
             (IdentityKind::M365, Some(m365), _) => {
                 let url = self.m365.1.url();
+                // Users are told from the tenant's first shared mailbox (its front desk).
+                let sender = tenant
+                    .shared_mailboxes
+                    .first()
+                    .and_then(|m| tenant.person(&m.person))
+                    .map(|p| p.email(tenant));
+                if sender.is_some() {
+                    text.push_str("notify_users = true\n");
+                }
                 let _ = write!(
                     text,
                     "\n[tenants.{key}.connectors.m365]\ntenant_id = {:?}\nbase_url = {url:?}\n\
@@ -215,6 +224,9 @@ impl SimulatedWorld {
                      auth = {{ method = \"client_secret\", client_id = {:?}, client_secret = {{ file = \"m365.secret\" }} }}\n",
                     m365.tenant_id, m365.client_id
                 );
+                if let Some(sender) = sender {
+                    let _ = writeln!(text, "notify_sender = {sender:?}");
+                }
                 secret("m365.secret", &m365.client_secret);
             }
             (IdentityKind::Okta, _, Some(org)) => {
