@@ -346,6 +346,7 @@ pub async fn run_pipeline(
     once: bool,
     interval: std::time::Duration,
     worker: &str,
+    listen: Option<std::net::SocketAddr>,
     json: bool,
 ) -> Result<ExitCode> {
     let loaded = LoadedConfig::load(config)?;
@@ -361,7 +362,33 @@ pub async fn run_pipeline(
     }
     // Long enough for a slow vendor call; a dead runner's tickets are taken over after it.
     let lease = std::time::Duration::from_secs(300);
+    let callback_tokens = pipeline.deployment().callback_tokens().clone();
     let intake = stackhand_runner::Intake::new(pipeline, worker, lease);
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    if let Some(addr) = listen {
+        if callback_tokens.is_empty() {
+            bail!(
+                "--listen serves PSA callbacks, but no tenant of {} has a callback_token; give \
+                 the tenants that call back one ({{ vault = \"callback.token\" }})",
+                config.display()
+            );
+        }
+        let (bound, _serving) = stackhand_runner::callbacks::serve(
+            addr,
+            intake.clone(),
+            &callback_tokens,
+            wake.clone(),
+        )
+        .await?;
+        eprintln!(
+            "taking PSA callbacks on http://{bound}/callbacks/<tenant>?token=<callback_token> for {}",
+            callback_tokens
+                .keys()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let mut failed_polls = false;
     loop {
         let (polled, outcomes) = intake.once().await?;
@@ -393,6 +420,7 @@ pub async fn run_pipeline(
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
+            _ = wake.notified() => {}
             _ = tokio::signal::ctrl_c() => break,
         }
     }

@@ -19,7 +19,8 @@
 //!     [--key <K>] [--reason <R>] [--secret <NAME> (value on stdin)] [--show-secrets] [--json]
 //!     [--config <FILE>]
 //!                                      one action through the engine and the policy
-//! stackhand run [--once] [--interval <SECS>] [--worker <NAME>] [--json] [--config <FILE>]
+//! stackhand run [--once] [--interval <SECS>] [--worker <NAME>] [--listen <ADDR>] [--json]
+//!     [--config <FILE>]
 //!                                      tickets from every PSA: triage, workflow, policy,
 //!                                      resolved and closed or routed to a person
 //! stackhand plan --tenant <T> --ticket <N> [--json] [--config <FILE>]
@@ -209,6 +210,11 @@ enum Command {
         /// This runner's name in the work queue (several runners on one PostgreSQL share it).
         #[arg(long, default_value = "stackhand")]
         worker: String,
+        /// Also serve PSA callbacks on this address (`POST /callbacks/<tenant>?token=<the
+        /// tenant's callback_token>`), taking a changed ticket at once instead of at the next
+        /// poll. Not with --once.
+        #[arg(long, value_name = "ADDR", conflicts_with = "once")]
+        listen: Option<std::net::SocketAddr>,
         /// Print JSON, one document per pass.
         #[arg(long)]
         json: bool,
@@ -503,11 +509,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             once,
             interval,
             worker,
+            listen,
             json,
             config,
         } => {
             let interval = std::time::Duration::from_secs(interval.max(1));
-            live::run_pipeline(&config, once, interval, &worker, json).await
+            live::run_pipeline(&config, once, interval, &worker, listen, json).await
         }
         Command::Approve {
             id,

@@ -38,6 +38,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use stackhand_core::build::LocalSecrets;
+use stackhand_core::build::SecretRef;
 use stackhand_core::directory::StaffMember;
 use stackhand_core::suggest::{did_you_mean, hint, quoted_list};
 use stackhand_core::{Assignment, Department, Error, Result, TenantGroupId, TenantId};
@@ -193,6 +194,12 @@ pub struct TenantConfig {
     /// connector: Microsoft 365 with `notify_sender`), besides the PSA's resolution note.
     #[serde(default)]
     pub notify_users: bool,
+    /// The secret a PSA callback for this tenant must carry (`?token=` on
+    /// `POST /callbacks/<tenant>`, served by `stackhand run --listen`): a credential reference,
+    /// `{ vault = "callback.token" }` or `{ file = "callback.token" }`. Without it, the tenant
+    /// takes no callbacks.
+    #[serde(default)]
+    pub callback_token: Option<SecretRef>,
     /// Enabled connectors: vendor key to that connector's own configuration table.
     #[serde(default)]
     pub connectors: BTreeMap<String, serde_json::Value>,

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use stackhand_core::build::Services;
+use secrecy::SecretString;
+use stackhand_core::build::{SecretResolver, Services};
 use stackhand_core::directory::MemoryStaffDirectory;
 use stackhand_core::{Category, Engine, Error, Registry, Result, TenantId};
 use stackhand_http::{HttpHost, RateLimits, SharedBudget};
@@ -29,6 +30,7 @@ pub struct Deployment {
     store: Arc<Store>,
     tenants: Vec<TenantId>,
     psa: BTreeMap<TenantId, String>,
+    callback_tokens: BTreeMap<TenantId, SecretString>,
 }
 
 impl Deployment {
@@ -57,12 +59,27 @@ impl Deployment {
                 RateLimits::new().with_shared(Arc::new(StoreBudget(store.clone()))),
             ),
         );
+        let secrets: Arc<dyn SecretResolver> =
+            Arc::new(VaultSecrets::new(Arc::new(vault), local_secrets(loaded)));
+        let mut callback_tokens = BTreeMap::new();
+        for (id, tenant) in &loaded.config.tenants {
+            if let Some(reference) = &tenant.callback_token {
+                let token = secrets.resolve(id, reference).await.map_err(|e| {
+                    Error::new(
+                        e.kind(),
+                        format!(
+                            "{} at tenants.{id}.callback_token: {}",
+                            loaded.source_of(&format!("tenants.{id}")),
+                            e.message()
+                        ),
+                    )
+                })?;
+                callback_tokens.insert(id.clone(), token);
+            }
+        }
         let composer = Composer::new(registry)
             .with_services(services)
-            .with_secrets(Arc::new(VaultSecrets::new(
-                Arc::new(vault),
-                local_secrets(loaded),
-            )));
+            .with_secrets(secrets);
         let policy = composer.policy(loaded, &loaded.config.staff_roles())?;
         let engine = Engine::builder(Arc::new(policy), store.clone())
             .store(store.clone())
@@ -88,6 +105,7 @@ impl Deployment {
             store,
             tenants,
             psa,
+            callback_tokens,
         })
     }
 
@@ -112,6 +130,7 @@ impl Deployment {
             store,
             tenants: ids,
             psa,
+            callback_tokens: BTreeMap::new(),
         }
     }
 
@@ -133,6 +152,11 @@ impl Deployment {
     /// The vendor key of a tenant's PSA connector, if it has one.
     pub fn psa_of(&self, tenant: &TenantId) -> Option<&str> {
         self.psa.get(tenant).map(String::as_str)
+    }
+
+    /// Each tenant's PSA callback token (`callback_token`), for tenants that take callbacks.
+    pub fn callback_tokens(&self) -> &BTreeMap<TenantId, SecretString> {
+        &self.callback_tokens
     }
 
     /// Durable runs on this deployment's engine and store.

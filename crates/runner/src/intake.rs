@@ -113,6 +113,26 @@ impl Intake {
         })
     }
 
+    /// A PSA callback of `tenant`: the ticket it names (parsed by the tenant's PSA connector),
+    /// read again from the PSA and enqueued once. `true` when newly queued.
+    pub async fn take_callback(
+        &self,
+        tenant: &TenantId,
+        payload: &serde_json::Value,
+    ) -> Result<bool> {
+        let reads = self.pipeline.deployment().engine().connectors(tenant)?;
+        let psa = reads.psa()?;
+        let named = psa.parse_callback(tenant, payload)?;
+        // The body only names the ticket: what stackhand acts on is what the PSA says.
+        let ticket = psa.get_ticket(&named.id).await?;
+        if ticket.closed {
+            return Ok(false);
+        }
+        let job = NewJob::new(TICKET_JOB, &ticket.id, serde_json::to_value(&ticket)?);
+        let store = self.pipeline.deployment().store();
+        Ok(store.queue().enqueue(tenant, &job).await?.queued)
+    }
+
     /// Claim and process queued tickets until none is claimable; each is tried at most once per
     /// drain. Answers what the pipeline did with each ticket it finished.
     pub async fn drain(&self) -> Result<Vec<TicketOutcome>> {

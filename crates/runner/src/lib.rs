@@ -36,6 +36,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod callbacks;
 pub mod compose;
 pub mod config;
 pub mod connectors;

@@ -370,3 +370,95 @@ async fn shadow_mode_plans_every_ticket_and_changes_nothing() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_psa_callback_queues_its_ticket_for_the_next_drain() {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The tenant's callback secret, beside the credentials the deployment writes.
+    let secret_dir = dir.path().join("secrets/contoso-law");
+    std::fs::create_dir_all(&secret_dir).unwrap();
+    std::fs::write(secret_dir.join("callback.token"), "cb-7731\n").unwrap();
+    let (pipeline, intake) = pipeline_with(dir.path(), &sims, |text| {
+        text.replace(
+            "[tenants.contoso-law]\n",
+            "[tenants.contoso-law]\ncallback_token = { file = \"callback.token\" }\n",
+        )
+    })
+    .await;
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (addr, _serving) = stackhand_runner::callbacks::serve(
+        "127.0.0.1:0".parse().unwrap(),
+        intake.clone(),
+        pipeline.deployment().callback_tokens(),
+        wake.clone(),
+    )
+    .await
+    .unwrap();
+    let cw = &sims.connectwise.0;
+    let id = cw
+        .open_ticket_ids()
+        .into_iter()
+        .find(|id| cw.ticket(*id).unwrap().ticket.summary == "Locked out of my account")
+        .unwrap();
+    let callback = serde_json::json!({
+        "Action": "updated",
+        "Type": "ticket",
+        "ID": id,
+        "CompanyId": "northwind",
+        "Entity": cw.ticket_json(id).unwrap().to_string(),
+    });
+    let http = reqwest::Client::new();
+    let post = |path: String, body: serde_json::Value| {
+        let http = http.clone();
+        async move {
+            http.post(format!("http://{addr}{path}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for refused in [
+        "/callbacks/contoso-law?token=wrong",
+        "/callbacks/contoso-law",
+        "/callbacks/globex?token=cb-7731",
+    ] {
+        let answer = post(refused.to_string(), callback.clone()).await;
+        assert_eq!(answer.status(), 404, "{refused}");
+    }
+    let garbage = post(
+        "/callbacks/contoso-law?token=cb-7731".into(),
+        serde_json::json!({"hello": "world"}),
+    )
+    .await;
+    assert_eq!(garbage.status(), 400);
+    let counts = |tenant: &str| {
+        let store = pipeline.deployment().store().clone();
+        let tenant = TenantId::new(tenant).unwrap();
+        async move { store.queue().counts(&tenant).await.unwrap() }
+    };
+    assert_eq!(
+        counts("contoso-law").await.unfinished(),
+        0,
+        "a refused callback queued"
+    );
+
+    let accepted = post(
+        "/callbacks/contoso-law?token=cb-7731".into(),
+        callback.clone(),
+    )
+    .await;
+    assert_eq!(accepted.status(), 202);
+    let again = post("/callbacks/contoso-law?token=cb-7731".into(), callback).await;
+    let said: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(said["message"], "already queued");
+    tokio::time::timeout(std::time::Duration::from_secs(60), wake.notified())
+        .await
+        .expect("the runner is woken");
+    let outcomes = intake.drain().await.unwrap();
+    assert_eq!(outcomes.len(), 1, "{outcomes:#?}");
+    assert_eq!(outcomes[0].ticket, id.to_string());
+}
