@@ -26,8 +26,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::json;
 use stackhand_core::{
-    ActionId, ActionRequest, Assignment, Error, IdempotencyKey, Principal, Registry, Result,
-    TenantId, Ticket, TicketRef, User, UserQuery,
+    ActionId, ActionRequest, Assignment, Error, ErrorKind, IdempotencyKey, Principal, Registry,
+    Result, TenantId, Ticket, TicketRef, User, UserQuery,
 };
 use stackhand_store::{NewRun, RunState};
 
@@ -381,7 +381,19 @@ impl Pipeline {
             self.deployment.engine().clone(),
             self.deployment.store().clone(),
         );
-        Ok(Ok(Ran::Run(executor.start(tenant, run).await?)))
+        match executor.start(tenant, run).await {
+            Ok(report) => Ok(Ok(Ran::Run(report))),
+            // The ticket asks for something else than when its run was recorded (it was
+            // edited): the recorded run is never re-planned, so a person decides.
+            Err(err) if err.kind() == ErrorKind::Conflict && !err.is_temporary() => {
+                Ok(Err(Stop(format!(
+                    "the ticket changed after stackhand recorded its run {}: {}",
+                    run_id(ticket),
+                    err.message()
+                ))))
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// The directory user behind the ticket's contact, or why there is none.

@@ -261,6 +261,22 @@ async fn nothing_runs_for_a_lookalike_address_or_for_someone_else() {
         "{}",
         outcome.why
     );
+
+    // Daniel's own reset is recorded as a run; the same ticket edited to ask for an unlock
+    // instead does not re-plan it: it goes to a person.
+    let mut own = open
+        .iter()
+        .find(|t| t.subject == "Outlook on the web shows an error")
+        .unwrap()
+        .clone();
+    own.subject = "Password reset please".into();
+    let first = pipeline.process(&contoso(), &own).await.unwrap();
+    assert_eq!(first.resolution, Resolution::WaitingApproval, "{first:#?}");
+    own.subject = "Locked out, please unlock".into();
+    own.body = "I am locked out.".into();
+    let edited = pipeline.process(&contoso(), &own).await.unwrap();
+    assert_eq!(edited.resolution, Resolution::Routed, "{edited:#?}");
+    assert!(edited.why.contains("changed after"), "{}", edited.why);
     let writes = sims.m365.1.recorder().requests()[before..]
         .iter()
         // Getting a token is not a write.
