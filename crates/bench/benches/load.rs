@@ -2,6 +2,7 @@
 //! simulators on loopback, with 0 ms and with 100 ms of latency injected into every vendor call,
 //! measured side by side in one run.
 //!
+//! Each pass runs the tickets one at a time and then eight at once (`Intake::with_parallelism`).
 //! Each pass starts fresh simulators and a fresh deployment (SQLite store, shared rate budget,
 //! the starter policy of `stackhand sim` allowing the agent's PSA writes and end users' unlocks;
 //! resets and access requests wait for an approval, as in production), then times one
@@ -85,7 +86,7 @@ struct Pass {
     vendor_calls: usize,
 }
 
-async fn pass(dir: &Path, latency: Duration) -> Pass {
+async fn pass(dir: &Path, latency: Duration, parallelism: u32) -> Pass {
     let faults = Faults {
         latency,
         ..Faults::default()
@@ -108,7 +109,8 @@ async fn pass(dir: &Path, latency: Duration) -> Pass {
         .await
         .expect("deployment opens");
     let pipeline = Pipeline::from_config(deployment, &loaded, &registry).expect("pipeline");
-    let intake = Intake::new(pipeline, "load", Duration::from_secs(600));
+    let intake =
+        Intake::new(pipeline, "load", Duration::from_secs(600)).with_parallelism(parallelism);
     let servers = [
         &sims.m365.1,
         &sims.okta.1,
@@ -138,17 +140,33 @@ fn main() {
         .build()
         .expect("a runtime");
     println!(
-        "{:>10} {:>8} {:>10} {:>12} {:>14} {:>16} {:>18}",
-        "latency", "tickets", "wall", "tickets/s", "CPU/ticket", "calls/ticket", "call time/ticket"
+        "{:>10} {:>8} {:>8} {:>10} {:>12} {:>14} {:>16} {:>18}",
+        "latency",
+        "at once",
+        "tickets",
+        "wall",
+        "tickets/s",
+        "CPU/ticket",
+        "calls/ticket",
+        "call time/ticket"
     );
     for latency in [Duration::ZERO, Duration::from_millis(100)] {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let result = runtime.block_on(pass(dir.path(), latency));
+        for parallelism in [1, 8] {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let result = runtime.block_on(pass(dir.path(), latency, parallelism));
+            report(latency, parallelism, &result);
+        }
+    }
+}
+
+fn report(latency: Duration, parallelism: u32, result: &Pass) {
+    {
         let n = result.tickets.max(1) as u32;
         let calls = result.vendor_calls as f64 / f64::from(n);
         println!(
-            "{:>8}ms {:>8} {:>9.2}s {:>12.1} {:>12.1}ms {:>16.1} {:>16.2}s",
+            "{:>8}ms {:>8} {:>8} {:>9.2}s {:>12.1} {:>12.1}ms {:>16.1} {:>16.2}s",
             latency.as_millis(),
+            parallelism,
             result.tickets,
             result.wall.as_secs_f64(),
             f64::from(n) / result.wall.as_secs_f64(),

@@ -339,13 +339,21 @@ pub async fn report_chains(
     Ok(broken)
 }
 
+/// Who takes tickets from the queue, and how many at once.
+pub struct Worker<'a> {
+    /// The worker's name in the queue.
+    pub name: &'a str,
+    /// Tickets at once.
+    pub parallel: u32,
+}
+
 /// `stackhand run`: take tickets from every tenant's PSA through the pipeline, once or until
 /// Ctrl-C.
 pub async fn run_pipeline(
     config: &Path,
     once: bool,
     interval: std::time::Duration,
-    worker: &str,
+    worker: Worker<'_>,
     listen: Option<std::net::SocketAddr>,
     json: bool,
 ) -> Result<ExitCode> {
@@ -363,7 +371,8 @@ pub async fn run_pipeline(
     // Long enough for a slow vendor call; a dead runner's tickets are taken over after it.
     let lease = std::time::Duration::from_secs(300);
     let callback_tokens = pipeline.deployment().callback_tokens().clone();
-    let intake = stackhand_runner::Intake::new(pipeline, worker, lease);
+    let intake = stackhand_runner::Intake::new(pipeline, worker.name, lease)
+        .with_parallelism(worker.parallel);
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     if let Some(addr) = listen {
         if callback_tokens.is_empty() {

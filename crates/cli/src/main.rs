@@ -19,7 +19,8 @@
 //!     [--key <K>] [--reason <R>] [--secret <NAME> (value on stdin)] [--show-secrets] [--json]
 //!     [--config <FILE>]
 //!                                      one action through the engine and the policy
-//! stackhand run [--once] [--interval <SECS>] [--worker <NAME>] [--listen <ADDR>] [--json]
+//! stackhand run [--once] [--interval <SECS>] [--worker <NAME>] [--parallel <N>]
+//!     [--listen <ADDR>] [--json]
 //!     [--config <FILE>]
 //!                                      tickets from every PSA: triage, workflow, policy,
 //!                                      resolved and closed or routed to a person
@@ -210,6 +211,9 @@ enum Command {
         /// This runner's name in the work queue (several runners on one PostgreSQL share it).
         #[arg(long, default_value = "stackhand")]
         worker: String,
+        /// Tickets worked on at once.
+        #[arg(long, default_value_t = stackhand_runner::intake::DEFAULT_PARALLELISM)]
+        parallel: u32,
         /// Also serve PSA callbacks on this address (`POST /callbacks/<tenant>?token=<the
         /// tenant's callback_token>`), taking a changed ticket at once instead of at the next
         /// poll. Not with --once.
@@ -509,12 +513,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             once,
             interval,
             worker,
+            parallel,
             listen,
             json,
             config,
         } => {
             let interval = std::time::Duration::from_secs(interval.max(1));
-            live::run_pipeline(&config, once, interval, &worker, listen, json).await
+            let worker = live::Worker {
+                name: &worker,
+                parallel,
+            };
+            live::run_pipeline(&config, once, interval, worker, listen, json).await
         }
         Command::Approve {
             id,

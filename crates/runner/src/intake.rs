@@ -5,7 +5,8 @@
 //!   few minutes of overlap, since vendors disagree on whether "since" is inclusive and clocks
 //!   drift), enqueues each ticket once per (tenant, ticket id) ("one run per ticket"), and moves
 //!   the watermark to the newest change seen. A runner started again polls from there.
-//! - [`Intake::drain`] claims queued tickets with a lease and processes each: completed when the
+//! - [`Intake::drain`] claims queued tickets with a lease, several at once
+//!   ([`Intake::with_parallelism`]), and processes each: completed when the
 //!   pipeline answered, given back for a later try on a temporary error (a vendor outage), failed
 //!   for good after [`MAX_ATTEMPTS`] or on any other error. Several runners on one PostgreSQL
 //!   share the queue; a dead runner's tickets are taken over when their lease expires.
@@ -15,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use stackhand_core::{Result, TenantId, Ticket, TicketQuery};
-use stackhand_store::NewJob;
+use stackhand_store::{ClaimedJob, NewJob};
 
 use crate::pipeline::{Pipeline, TicketOutcome};
 
@@ -27,6 +28,9 @@ const PSA: &str = "psa";
 
 /// How far back of the watermark each poll reads again (duplicates are dropped by the queue).
 const OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Tickets one intake works on at once, unless told otherwise.
+pub const DEFAULT_PARALLELISM: u32 = 8;
 
 /// Tries of one ticket before it is failed for good and left to a person.
 pub const MAX_ATTEMPTS: i64 = 5;
@@ -50,6 +54,7 @@ pub struct Intake {
     pipeline: Pipeline,
     worker: String,
     lease: Duration,
+    parallelism: u32,
 }
 
 impl Intake {
@@ -59,7 +64,16 @@ impl Intake {
             pipeline,
             worker: worker.into(),
             lease,
+            parallelism: DEFAULT_PARALLELISM,
         }
+    }
+
+    /// Work on up to `tickets` tickets at once (at least 1). Tickets are independent runs,
+    /// each with its own idempotency keys; vendor limits still hold through the shared rate
+    /// budget and each connector's in-flight cap.
+    pub fn with_parallelism(mut self, tickets: u32) -> Self {
+        self.parallelism = tickets.max(1);
+        self
     }
 
     /// Poll every tenant's PSA once. A tenant whose PSA fails is reported with its error; the
@@ -133,58 +147,80 @@ impl Intake {
         Ok(store.queue().enqueue(tenant, &job).await?.queued)
     }
 
-    /// Claim and process queued tickets until none is claimable; each is tried at most once per
-    /// drain. Answers what the pipeline did with each ticket it finished.
+    /// Claim and process queued tickets until none is claimable, up to the intake's
+    /// [parallelism](Self::with_parallelism) at once; each is tried at most once per drain.
+    /// Answers what the pipeline did with each ticket it finished.
     pub async fn drain(&self) -> Result<Vec<TicketOutcome>> {
         let queue = self.pipeline.deployment().store().queue();
         let mut tried = std::collections::HashSet::new();
         let mut outcomes = Vec::new();
         loop {
-            let jobs = queue.claim(&self.worker, self.lease, 1).await?;
-            let Some(job) = jobs.into_iter().next() else {
-                break;
-            };
-            if !tried.insert((job.tenant.clone(), job.id)) {
-                // Given back earlier in this drain: leave it for the next one.
-                queue
-                    .fail(&job.tenant, job.id, &self.worker, "tried again later", true)
-                    .await?;
+            let jobs = queue
+                .claim(&self.worker, self.lease, self.parallelism)
+                .await?;
+            if jobs.is_empty() {
                 break;
             }
-            let ticket: Ticket = match serde_json::from_value(job.payload.clone()) {
-                Ok(ticket) => ticket,
-                Err(e) => {
-                    let why = format!("the queued ticket is malformed: {e}");
+            let mut fresh = Vec::new();
+            let mut repeated = false;
+            for job in jobs {
+                if tried.insert((job.tenant.clone(), job.id)) {
+                    fresh.push(job);
+                } else {
+                    // Given back earlier in this drain: leave it for the next one.
+                    repeated = true;
                     queue
-                        .fail(&job.tenant, job.id, &self.worker, &why, false)
-                        .await?;
-                    continue;
-                }
-            };
-            match self.pipeline.process(&job.tenant, &ticket).await {
-                Ok(outcome) => {
-                    let summary = serde_json::json!({
-                        "resolution": outcome.resolution,
-                        "why": outcome.why,
-                    });
-                    queue
-                        .complete(&job.tenant, job.id, &self.worker, &summary)
-                        .await?;
-                    outcomes.push(outcome);
-                }
-                Err(err) => {
-                    let retry = err.is_temporary() && job.attempt < MAX_ATTEMPTS;
-                    tracing::warn!(
-                        tenant = %job.tenant, ticket = ticket.id, attempt = job.attempt,
-                        retry, error = %err, "a ticket could not be processed"
-                    );
-                    queue
-                        .fail(&job.tenant, job.id, &self.worker, err.message(), retry)
+                        .fail(&job.tenant, job.id, &self.worker, "tried again later", true)
                         .await?;
                 }
+            }
+            let done = futures::future::join_all(fresh.into_iter().map(|job| self.work(job))).await;
+            for outcome in done {
+                outcomes.extend(outcome?);
+            }
+            if repeated {
+                break;
             }
         }
         Ok(outcomes)
+    }
+
+    /// Process one claimed job and record how it ended in the queue.
+    async fn work(&self, job: ClaimedJob) -> Result<Option<TicketOutcome>> {
+        let queue = self.pipeline.deployment().store().queue();
+        let ticket: Ticket = match serde_json::from_value(job.payload.clone()) {
+            Ok(ticket) => ticket,
+            Err(e) => {
+                let why = format!("the queued ticket is malformed: {e}");
+                queue
+                    .fail(&job.tenant, job.id, &self.worker, &why, false)
+                    .await?;
+                return Ok(None);
+            }
+        };
+        match self.pipeline.process(&job.tenant, &ticket).await {
+            Ok(outcome) => {
+                let summary = serde_json::json!({
+                    "resolution": outcome.resolution,
+                    "why": outcome.why,
+                });
+                queue
+                    .complete(&job.tenant, job.id, &self.worker, &summary)
+                    .await?;
+                Ok(Some(outcome))
+            }
+            Err(err) => {
+                let retry = err.is_temporary() && job.attempt < MAX_ATTEMPTS;
+                tracing::warn!(
+                    tenant = %job.tenant, ticket = ticket.id, attempt = job.attempt,
+                    retry, error = %err, "a ticket could not be processed"
+                );
+                queue
+                    .fail(&job.tenant, job.id, &self.worker, err.message(), retry)
+                    .await?;
+                Ok(None)
+            }
+        }
     }
 
     /// One pass: poll every tenant, then drain the queue.
