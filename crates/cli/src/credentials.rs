@@ -150,16 +150,19 @@ fn configured_tenant(loaded: &LoadedConfig, tenant: &str) -> Result<TenantId> {
 /// names it in the error when the input is empty.
 pub(crate) fn read_secret_from_stdin(what: &str) -> Result<SecretString> {
     let mut stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprintln!(
-            "reading the value from standard input (it will show as you type; \
-             pipe it in to avoid that): end with Ctrl-D"
-        );
-    }
     let mut bytes = Zeroizing::new(Vec::new());
-    stdin
-        .read_to_end(&mut bytes)
-        .map_err(|e| anyhow!("reading the value from standard input: {e}"))?;
+    if stdin.is_terminal() {
+        // Typed by hand: read one line without echoing it.
+        let typed = Zeroizing::new(
+            rpassword::prompt_password(format!("{what} (not shown as you type): "))
+                .map_err(|e| anyhow!("reading {what} from the terminal: {e}"))?,
+        );
+        bytes.extend_from_slice(typed.as_bytes());
+    } else {
+        stdin
+            .read_to_end(&mut bytes)
+            .map_err(|e| anyhow!("reading the value from standard input: {e}"))?;
+    }
     // Truncated bytes stay in the buffer's capacity, which Zeroizing clears on drop.
     let newline = if bytes.ends_with(b"\r\n") {
         2
