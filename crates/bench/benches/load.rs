@@ -19,12 +19,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use stackhand_core::audit::DerivedAuditKeys;
-use stackhand_runner::{Deployment, Intake, LoadedConfig, Pipeline, default_registry};
+use stackhand_runner::{Intake, LoadedConfig, Pipeline, append_local_store, default_registry};
 use stackhand_sim::Faults;
 use stackhand_sim::deployment::SimulatedWorld;
 use stackhand_sim::world::World;
-use stackhand_store::MasterKey;
 
 const POLICY: &str = r#"
 [scope]
@@ -52,13 +50,6 @@ actions = ["psa.add_note", "psa.close", "psa.reassign", "messaging.send"]
 effect = "allow"
 [rules.when]
 requester_kinds = ["agent"]
-"#;
-
-const STORE: &str = r#"
-[store]
-url = "sqlite://stackhand.db?mode=rwc"
-master_key = { file = "master.key" }
-audit_key = { file = "audit.key" }
 "#;
 
 /// CPU time of this process so far (user + system), from `/proc/self/stat`.
@@ -98,17 +89,12 @@ async fn pass(dir: &Path, latency: Duration, parallelism: u32) -> Pass {
     let config = sims
         .write_deployment(dir, "policy.toml")
         .expect("deployment written");
-    let mut text = std::fs::read_to_string(&config).expect("deployment read");
-    text.push_str(STORE);
-    std::fs::write(&config, text).expect("deployment written");
-    MasterKey::create_file(dir.join("master.key")).expect("master key");
-    DerivedAuditKeys::create_file(dir.join("audit.key")).expect("audit key");
+    append_local_store(&config).expect("a local store");
     let loaded = LoadedConfig::load(&config).expect("deployment loads");
     let registry = default_registry();
-    let deployment = Deployment::open(&loaded, &registry)
+    let pipeline = Pipeline::open(&loaded, &registry)
         .await
-        .expect("deployment opens");
-    let pipeline = Pipeline::from_config(deployment, &loaded, &registry).expect("pipeline");
+        .expect("the deployment and its pipeline open");
     let intake =
         Intake::new(pipeline, "load", Duration::from_secs(600)).with_parallelism(parallelism);
     let servers = [

@@ -19,7 +19,7 @@ use serde::Serialize;
 use stackhand_core::Principal;
 use stackhand_core::audit::AuditSink;
 use stackhand_runner::{
-    Deployment, Intake, LoadedConfig, Pipeline, Resolution, TicketOutcome, default_registry,
+    Intake, LoadedConfig, Pipeline, Resolution, TicketOutcome, default_registry,
 };
 use stackhand_sim::Faults;
 use stackhand_sim::deployment::SimulatedWorld;
@@ -96,8 +96,8 @@ pub(crate) async fn run(json: bool, dir: Option<PathBuf>) -> Result<ExitCode> {
     let config = crate::sim::write_deployment(&sims, &dir)?;
     let loaded = LoadedConfig::load(&config)?;
     let registry = default_registry();
-    let deployment = Deployment::open(&loaded, &registry).await?;
-    let pipeline = Pipeline::from_config(deployment.clone(), &loaded, &registry)?;
+    let pipeline = Pipeline::open(&loaded, &registry).await?;
+    let deployment = pipeline.deployment().clone();
     let intake = Intake::new(pipeline.clone(), "demo", Duration::from_secs(60));
     let lead = world
         .msp

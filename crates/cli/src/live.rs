@@ -11,13 +11,21 @@ use stackhand_core::engine::EngineStore;
 use stackhand_core::{
     ActionId, ActionRequest, ApprovalId, IdempotencyKey, Principal, Submission, Target, TenantId,
 };
-use stackhand_runner::{Deployment, LoadedConfig, RunReport, default_registry};
+use stackhand_runner::{
+    Deployment, LoadedConfig, Pipeline, RunReport, StepReport, default_registry,
+};
 use stackhand_store::RunState;
 
 /// The deployment of `config`.
 pub async fn open(config: &Path) -> Result<Deployment> {
     let loaded = LoadedConfig::load(config)?;
     Ok(Deployment::open(&loaded, &default_registry()).await?)
+}
+
+/// The ticket pipeline of `config`, on its deployment.
+async fn open_pipeline(config: &Path) -> Result<Pipeline> {
+    let loaded = LoadedConfig::load(config)?;
+    Ok(Pipeline::open(&loaded, &default_registry()).await?)
 }
 
 /// What `act` was asked to do.
@@ -182,9 +190,8 @@ pub async fn answer(
     let id: ApprovalId = id
         .parse()
         .map_err(|_| anyhow::anyhow!("{id:?} is not an approval id (`stackhand approvals`)"))?;
-    let loaded = LoadedConfig::load(config)?;
-    let registry = default_registry();
-    let deployment = Deployment::open(&loaded, &registry).await?;
+    let pipeline = open_pipeline(config).await?;
+    let deployment = pipeline.deployment();
     let engine = deployment.engine();
     // The staff directory decides what the approver may do; the roles given here are none.
     let who = Principal::technician(approver, &[]);
@@ -218,8 +225,6 @@ pub async fn answer(
     // A ticket's run: the pipeline takes the ticket on (the run goes on, then the ticket is
     // documented and closed, or routed). Any other run just goes on.
     if let Some(ticket_id) = run.strip_prefix("ticket-") {
-        let pipeline =
-            stackhand_runner::Pipeline::from_config(deployment.clone(), &loaded, &registry)?;
         let reads = deployment.engine().connectors(&tenant)?;
         let ticket = reads.psa()?.get_ticket(ticket_id).await?;
         let outcome = pipeline.process(&tenant, &ticket).await?;
@@ -242,15 +247,18 @@ pub fn print_run(report: &RunReport) {
         "run {} of {}: {}{why}\n  {}",
         report.id, report.tenant, report.state, report.summary
     );
-    for step in &report.steps {
-        println!(
-            "  [{}] {:28} {:16} {}",
-            step.index,
-            step.action.as_str(),
-            step.answer.as_deref().unwrap_or(step.state),
-            step.message.as_deref().unwrap_or("")
-        );
-    }
+    report.steps.iter().for_each(print_step);
+}
+
+/// One step as a line: its place, action, answer (or state) and message.
+fn print_step(step: &StepReport) {
+    println!(
+        "  [{}] {:28} {:16} {}",
+        step.index,
+        step.action.as_str(),
+        step.answer.as_deref().unwrap_or(step.state),
+        step.message.as_deref().unwrap_or("")
+    );
 }
 
 /// `stackhand audit show`: a tenant's trail in the store, oldest first.
@@ -357,10 +365,7 @@ pub async fn run_pipeline(
     listen: Option<std::net::SocketAddr>,
     json: bool,
 ) -> Result<ExitCode> {
-    let loaded = LoadedConfig::load(config)?;
-    let registry = default_registry();
-    let deployment = Deployment::open(&loaded, &registry).await?;
-    let pipeline = stackhand_runner::Pipeline::from_config(deployment, &loaded, &registry)?;
+    let pipeline = open_pipeline(config).await?;
     if pipeline.tenants().is_empty() {
         bail!(
             "no tenant of {} has a PSA connector, so there are no tickets to take; enable \
@@ -458,14 +463,7 @@ pub fn print_outcome(outcome: &stackhand_runner::TicketOutcome) {
         outcome.why,
     );
     for report in outcome.run.iter().chain(&outcome.ticket_steps) {
-        for step in &report.steps {
-            println!(
-                "    {:24} {:16} {}",
-                step.action.as_str(),
-                step.answer.as_deref().unwrap_or(step.state),
-                step.message.as_deref().unwrap_or("")
-            );
-        }
+        report.steps.iter().for_each(print_step);
     }
 }
 
@@ -485,15 +483,7 @@ pub async fn undo(
     if undone.is_empty() {
         println!("run {run} of {tenant} executed nothing, so there is nothing to undo");
     }
-    for step in &undone {
-        println!(
-            "  [{}] {:28} {:16} {}",
-            step.index,
-            step.action.as_str(),
-            step.answer.as_deref().unwrap_or_default(),
-            step.message.as_deref().unwrap_or_default()
-        );
-    }
+    undone.iter().for_each(print_step);
     let all_undone = undone.iter().all(|s| {
         matches!(
             s.answer.as_deref(),
@@ -515,11 +505,8 @@ pub async fn plan_ticket(
     json: bool,
 ) -> Result<ExitCode> {
     let tenant = TenantId::new(tenant).context("--tenant")?;
-    let loaded = LoadedConfig::load(config)?;
-    let registry = default_registry();
-    let deployment = Deployment::open(&loaded, &registry).await?;
-    let pipeline = stackhand_runner::Pipeline::from_config(deployment.clone(), &loaded, &registry)?;
-    let reads = deployment.engine().connectors(&tenant)?;
+    let pipeline = open_pipeline(config).await?;
+    let reads = pipeline.deployment().engine().connectors(&tenant)?;
     let found = reads
         .psa()?
         .get_ticket(ticket)

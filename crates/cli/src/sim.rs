@@ -5,12 +5,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use stackhand_core::audit::DerivedAuditKeys;
 use stackhand_runner::{Composer, LoadedConfig, default_registry};
 use stackhand_sim::Faults;
 use stackhand_sim::deployment::SimulatedWorld;
 use stackhand_sim::world::World;
-use stackhand_store::MasterKey;
 
 /// Written once (an edited policy is kept): technicians may do the routine, reversible work.
 const STARTER_POLICY: &str = r#"# A starter policy for the simulated world. Everything not allowed here is denied.
@@ -95,15 +93,6 @@ actions = ["psa.add_note", "psa.close", "psa.reassign", "messaging.send"]
 effect = "allow"
 [rules.when]
 requester_kinds = ["agent"]
-"#;
-
-/// The store of the simulated deployment: a SQLite file beside it, and the keys it was made
-/// with (kept when they exist, so the database stays readable across restarts).
-const STORE: &str = r#"
-[store]
-url = "sqlite://stackhand.db?mode=rwc"
-master_key = { file = "master.key" }
-audit_key = { file = "audit.key" }
 "#;
 
 /// Start the simulators of `world_file` (default: the built-in world), write the deployment to
@@ -198,22 +187,7 @@ pub(crate) fn write_deployment(sims: &SimulatedWorld, out: &Path) -> Result<std:
     let config = sims
         .write_deployment(out, "policy.toml")
         .with_context(|| format!("writing the deployment to {}", out.display()))?;
-    write_store(out, &config)?;
+    stackhand_runner::append_local_store(&config)
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     Ok(config)
-}
-
-/// Add `[store]` to the deployment, making its vault and audit keys where they do not exist.
-fn write_store(out: &Path, config: &Path) -> Result<()> {
-    let master = out.join("master.key");
-    if !master.exists() {
-        MasterKey::create_file(&master).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-    }
-    let audit = out.join("audit.key");
-    if !audit.exists() {
-        DerivedAuditKeys::create_file(&audit).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-    }
-    let mut text =
-        std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
-    text.push_str(STORE);
-    std::fs::write(config, text).with_context(|| format!("writing {}", config.display()))
 }

@@ -125,12 +125,11 @@ pub async fn serve<'a>(
     tokens: impl IntoIterator<Item = (&'a TenantId, &'a SecretString)>,
     wake: Arc<Notify>,
 ) -> stackhand_core::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+    let refused = |e: std::io::Error| {
         stackhand_core::Error::invalid(format!("cannot listen for PSA callbacks on {addr}: {e}"))
-    })?;
-    let bound = listener.local_addr().map_err(|e| {
-        stackhand_core::Error::invalid(format!("cannot listen for PSA callbacks on {addr}: {e}"))
-    })?;
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(refused)?;
+    let bound = listener.local_addr().map_err(refused)?;
     let app = router(intake, tokens, wake);
     let handle = tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {

@@ -109,8 +109,7 @@ impl Intake {
         let mut queued = 0;
         let mut newest: Option<DateTime<Utc>> = None;
         for ticket in &tickets {
-            let job = NewJob::new(TICKET_JOB, &ticket.id, serde_json::to_value(ticket)?);
-            if store.queue().enqueue(tenant, &job).await?.queued {
+            if self.enqueue(tenant, ticket).await? {
                 queued += 1;
             }
             let changed = ticket.updated.unwrap_or(ticket.created);
@@ -142,7 +141,12 @@ impl Intake {
         if ticket.closed {
             return Ok(false);
         }
-        let job = NewJob::new(TICKET_JOB, &ticket.id, serde_json::to_value(&ticket)?);
+        self.enqueue(tenant, &ticket).await
+    }
+
+    /// Queue `ticket` once per (tenant, ticket id); `true` when newly queued.
+    async fn enqueue(&self, tenant: &TenantId, ticket: &Ticket) -> Result<bool> {
+        let job = NewJob::new(TICKET_JOB, &ticket.id, serde_json::to_value(ticket)?);
         let store = self.pipeline.deployment().store();
         Ok(store.queue().enqueue(tenant, &job).await?.queued)
     }

@@ -55,6 +55,6 @@ pub use deployment::Deployment;
 pub use intake::{Intake, Polled};
 pub use pipeline::{Pipeline, Resolution, TicketOutcome};
 pub use runs::{RunExecutor, RunReport, StepReport};
-pub use store::open_vault;
+pub use store::{append_local_store, open_vault};
 pub use triage::{RuleTriage, Triage, Triaged};
 pub use workflow::{Workflow, WorkflowSet};

@@ -33,7 +33,7 @@ use stackhand_store::{NewRun, RunState};
 
 use crate::config::LoadedConfig;
 use crate::deployment::Deployment;
-use crate::runs::{RunExecutor, RunReport};
+use crate::runs::RunReport;
 use crate::triage::{RuleTriage, Triage, Triaged};
 use crate::workflow::{Bindings, WorkflowSet, fill};
 
@@ -190,6 +190,13 @@ impl Pipeline {
             tenants,
             Arc::new(RuleTriage::builtin()),
         ))
+    }
+
+    /// Open the deployment of `loaded` ([`Deployment::open`]) and its pipeline
+    /// ([`from_config`](Self::from_config)).
+    pub async fn open(loaded: &LoadedConfig, registry: &Registry) -> Result<Self> {
+        let deployment = Deployment::open(loaded, registry).await?;
+        Self::from_config(deployment, loaded, registry)
     }
 
     /// The tenants with a PSA, whose tickets the pipeline takes.
@@ -377,10 +384,7 @@ impl Pipeline {
             }
             return Ok(Ok(Ran::Planned(plans)));
         }
-        let executor = RunExecutor::new(
-            self.deployment.engine().clone(),
-            self.deployment.store().clone(),
-        );
+        let executor = self.deployment.runs();
         match executor.start(tenant, run).await {
             Ok(report) => Ok(Ok(Ran::Run(report))),
             // The ticket asks for something else than when its run was recorded (it was
@@ -588,10 +592,7 @@ impl Pipeline {
             run =
                 run.step(self.request(tenant, part, ticket, action, params, self.agent.clone())?);
         }
-        let executor = RunExecutor::new(
-            self.deployment.engine().clone(),
-            self.deployment.store().clone(),
-        );
+        let executor = self.deployment.runs();
         executor.start(tenant, run).await
     }
 }

@@ -1,5 +1,6 @@
 //! `[store]` of `stackhand.toml`: the database, the credential vault on it, and the audit key.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use stackhand_core::audit::{AuditKeys, DerivedAuditKeys};
@@ -92,4 +93,34 @@ pub async fn open_vault_with(config: &StoreConfig, origin: &str) -> Result<Vault
     load_master_key(&config.master_key, "store.master_key", origin)?;
     let store = connect_store(config, origin, NoAuditKeys).await?;
     vault_on(Arc::new(store), config, origin)
+}
+
+/// The `[store]` of a single-machine deployment: a SQLite file and the keys beside
+/// `stackhand.toml`.
+const LOCAL_STORE: &str = r#"
+[store]
+url = "sqlite://stackhand.db?mode=rwc"
+master_key = { file = "master.key" }
+audit_key = { file = "audit.key" }
+"#;
+
+/// Add a local `[store]` to the configuration file `config` (which must not have one yet): a
+/// SQLite database beside it, with its vault and audit keys made where they do not exist (kept
+/// when they do, so the database stays readable across restarts).
+pub fn append_local_store(config: &Path) -> Result<()> {
+    let dir = config.parent().unwrap_or(Path::new("."));
+    let master = dir.join("master.key");
+    if !master.exists() {
+        MasterKey::create_file(&master)?;
+    }
+    let audit = dir.join("audit.key");
+    if !audit.exists() {
+        DerivedAuditKeys::create_file(&audit)?;
+    }
+    let io = |doing: &str, e: std::io::Error| {
+        Error::invalid(format!("{doing} {}: {e}", config.display()))
+    };
+    let mut text = std::fs::read_to_string(config).map_err(|e| io("reading", e))?;
+    text.push_str(LOCAL_STORE);
+    std::fs::write(config, text).map_err(|e| io("writing", e))
 }

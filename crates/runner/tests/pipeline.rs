@@ -5,15 +5,13 @@
 
 use std::path::Path;
 
-use stackhand_core::audit::DerivedAuditKeys;
 use stackhand_core::{Principal, TenantId, Ticket};
 use stackhand_runner::{
-    Deployment, Intake, LoadedConfig, Pipeline, Resolution, TicketOutcome, default_registry,
+    Intake, LoadedConfig, Pipeline, Resolution, TicketOutcome, append_local_store, default_registry,
 };
 use stackhand_sim::Faults;
 use stackhand_sim::deployment::SimulatedWorld;
 use stackhand_sim::world::World;
-use stackhand_store::MasterKey;
 
 const POLICY: &str = r#"
 [scope]
@@ -61,13 +59,6 @@ effect = "allow"
 requester_kinds = ["agent"]
 "#;
 
-const STORE: &str = r#"
-[store]
-url = "sqlite://stackhand.db?mode=rwc"
-master_key = { file = "master.key" }
-audit_key = { file = "audit.key" }
-"#;
-
 /// A technician of the world's MSP (`[[staff]]` written by the simulated deployment).
 const TECH: &str = "bkhan@northwind-msp.example";
 
@@ -83,15 +74,12 @@ async fn pipeline_with(
 ) -> (Pipeline, Intake) {
     std::fs::write(dir.join("policy.toml"), POLICY).unwrap();
     let config = sims.write_deployment(dir, "policy.toml").unwrap();
-    let mut text = edit(std::fs::read_to_string(&config).unwrap());
-    text.push_str(STORE);
+    let text = edit(std::fs::read_to_string(&config).unwrap());
     std::fs::write(&config, text).unwrap();
-    MasterKey::create_file(dir.join("master.key")).unwrap();
-    DerivedAuditKeys::create_file(dir.join("audit.key")).unwrap();
+    append_local_store(&config).unwrap();
     let loaded = LoadedConfig::load(&config).unwrap();
     let registry = default_registry();
-    let deployment = Deployment::open(&loaded, &registry).await.unwrap();
-    let pipeline = Pipeline::from_config(deployment, &loaded, &registry).unwrap();
+    let pipeline = Pipeline::open(&loaded, &registry).await.unwrap();
     let intake = Intake::new(pipeline.clone(), "test", std::time::Duration::from_secs(60));
     (pipeline, intake)
 }

@@ -414,13 +414,7 @@ impl Runs<'_> {
             .await
             .map_err(|e| self.store.db_error(&doing, e))?
         });
-        let mut runs = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(run) = self.get(tenant, &id).await? {
-                runs.push(run);
-            }
-        }
-        Ok(runs)
+        self.all(tenant, ids).await
     }
 
     /// The newest runs of `tenant`, up to `limit`, newest first (steps included).
@@ -436,6 +430,11 @@ impl Runs<'_> {
             .await
             .map_err(|e| self.store.db_error(&doing, e))?
         });
+        self.all(tenant, ids).await
+    }
+
+    /// The runs `ids` of `tenant`, in that order (one gone meanwhile is left out).
+    async fn all(&self, tenant: &TenantId, ids: Vec<String>) -> Result<Vec<RunRecord>> {
         let mut runs = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(run) = self.get(tenant, &id).await? {
