@@ -10,7 +10,7 @@
 //!    that user. An end user acts only on their own account: a request for someone else goes to
 //!    a person.
 //! 3. **The run.** The tenant's [`Workflow`](crate::workflow::Workflow) for the intent becomes a durable run
-//!    (`ticket-<id>`, [`RunExecutor`]) whose every step is a request through the engine, as the
+//!    (`ticket-<id>`, [`RunExecutor`](crate::runs::RunExecutor)) whose every step is a request through the engine, as the
 //!    requester, under the policy: executed, waiting for an approval, or refused.
 //! 4. **The ticket.** A run that succeeded is documented in the PSA (an internal note with the
 //!    plan, decisions and results, a customer-visible resolution) and the ticket is closed. A run
