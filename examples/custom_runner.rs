@@ -155,8 +155,7 @@ async fn main() -> Result<()> {
         workflows: workflow::builtin(&known)?,
         escalation: None,
         psa: "autotask".into(),
-        shadow: false,
-        notify_users: false,
+        ..TenantPipeline::default()
     };
     let pipeline = Pipeline::new(
         deployment,

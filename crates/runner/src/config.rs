@@ -200,9 +200,48 @@ pub struct TenantConfig {
     /// takes no callbacks.
     #[serde(default)]
     pub callback_token: Option<SecretRef>,
+    /// Contacts (email addresses) who may ask for work on accounts other than their own: new
+    /// starters and leavers (workflows with `authorised_contacts_only`).
+    #[serde(default)]
+    pub authorised_contacts: Vec<String>,
+    /// Role templates by name (`paralegal`): what a new starter in that role gets.
+    #[serde(default)]
+    pub roles: BTreeMap<String, RoleTemplate>,
+    /// How a new user's login is made: `{first}`, `{last}`, `{f}` (first initial) and
+    /// `{domain}` (the requester's domain), lower case; default `{first}.{last}@{domain}`.
+    #[serde(default)]
+    pub login_format: Option<String>,
     /// Enabled connectors: vendor key to that connector's own configuration table.
     #[serde(default)]
     pub connectors: BTreeMap<String, serde_json::Value>,
+}
+
+/// What a new starter in a role gets: the workflow placeholders `{licences}`, `{groups}`,
+/// `{device_tag}`, `{docs_layout}`, `{department}`, `{job_title}` and `{usage_location}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleTemplate {
+    /// Licences (SKU part numbers or ids).
+    #[serde(default)]
+    pub licences: Vec<String>,
+    /// Groups (names or ids).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The RMM tag of the new starter's device.
+    #[serde(default)]
+    pub device_tag: Option<String>,
+    /// The documentation asset layout of the person.
+    #[serde(default)]
+    pub docs_layout: Option<String>,
+    /// The department.
+    #[serde(default)]
+    pub department: Option<String>,
+    /// The job title.
+    #[serde(default)]
+    pub job_title: Option<String>,
+    /// The usage location (ISO country), for licensing.
+    #[serde(default)]
+    pub usage_location: Option<String>,
 }
 
 /// A loaded configuration and where its values came from.

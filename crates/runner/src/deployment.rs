@@ -16,11 +16,11 @@ use stackhand_core::build::{SecretResolver, Services};
 use stackhand_core::directory::MemoryStaffDirectory;
 use stackhand_core::{Category, Engine, Error, Registry, Result, TenantId};
 use stackhand_http::{HttpHost, RateLimits, SharedBudget};
-use stackhand_store::{Store, VaultSecrets};
+use stackhand_store::{Store, Vault, VaultSecrets};
 
 use crate::compose::{Composer, local_secrets};
 use crate::config::LoadedConfig;
-use crate::runs::RunExecutor;
+use crate::runs::{Clock, RunExecutor};
 use crate::store::{connect_store, load_audit_keys, vault_on};
 
 /// The engine of a deployment, on its store. Cheap to clone.
@@ -31,6 +31,8 @@ pub struct Deployment {
     tenants: Vec<TenantId>,
     psa: BTreeMap<TenantId, String>,
     callback_tokens: BTreeMap<TenantId, SecretString>,
+    vault: Option<Arc<Vault>>,
+    clock: Clock,
 }
 
 impl Deployment {
@@ -51,7 +53,7 @@ impl Deployment {
         let staff = staff_directory(loaded)?;
         let audit_keys = load_audit_keys(config, &origin)?;
         let store = Arc::new(connect_store(config, &origin, audit_keys).await?);
-        let vault = vault_on(store.clone(), config, &origin)?;
+        let vault = Arc::new(vault_on(store.clone(), config, &origin)?);
         // Every runner on this database takes each (tenant, vendor)'s requests from one budget.
         let mut services = Services::new();
         services.insert(
@@ -60,7 +62,7 @@ impl Deployment {
             ),
         );
         let secrets: Arc<dyn SecretResolver> =
-            Arc::new(VaultSecrets::new(Arc::new(vault), local_secrets(loaded)));
+            Arc::new(VaultSecrets::new(vault.clone(), local_secrets(loaded)));
         let mut callback_tokens = BTreeMap::new();
         for (id, tenant) in &loaded.config.tenants {
             if let Some(reference) = &tenant.callback_token {
@@ -106,6 +108,8 @@ impl Deployment {
             tenants,
             psa,
             callback_tokens,
+            vault: Some(vault),
+            clock: Clock::default(),
         })
     }
 
@@ -131,7 +135,21 @@ impl Deployment {
             tenants: ids,
             psa,
             callback_tokens: BTreeMap::new(),
+            vault: None,
+            clock: Clock::default(),
         }
+    }
+
+    /// Keep run secrets (passwords generated for new accounts, passes handed over by one step
+    /// to another) in `vault`.
+    pub fn with_vault(mut self, vault: Arc<Vault>) -> Self {
+        self.vault = Some(vault);
+        self
+    }
+
+    /// The clock runs are driven at (a demo moves it forward to show scheduled steps run).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The engine: the only road to execution.
@@ -161,7 +179,12 @@ impl Deployment {
 
     /// Durable runs on this deployment's engine and store.
     pub fn runs(&self) -> RunExecutor {
-        RunExecutor::new(self.engine.clone(), self.store.clone())
+        let executor = RunExecutor::new(self.engine.clone(), self.store.clone())
+            .with_clock(self.clock.clone());
+        match &self.vault {
+            Some(vault) => executor.with_vault(vault.clone()),
+            None => executor,
+        }
     }
 }
 

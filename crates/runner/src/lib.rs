@@ -49,7 +49,9 @@ pub mod triage;
 pub mod workflow;
 
 pub use compose::{ComposedTenant, Composer};
-pub use config::{KeySource, LoadedConfig, StackhandConfig, StoreConfig, TenantConfig};
+pub use config::{
+    KeySource, LoadedConfig, RoleTemplate, StackhandConfig, StoreConfig, TenantConfig,
+};
 pub use connectors::{default_registry, register_default_connectors};
 pub use deployment::Deployment;
 pub use intake::{Intake, Polled};

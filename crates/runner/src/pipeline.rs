@@ -20,8 +20,10 @@
 //!    (`ticket-<id>.done`, `.waiting` or `.routed`), done by the agent `stackhand` under the
 //!    policy like everything else.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+use chrono::{Datelike as _, NaiveDate, Weekday};
 
 use serde::Serialize;
 use serde_json::json;
@@ -31,11 +33,11 @@ use stackhand_core::{
 };
 use stackhand_store::{NewRun, RunState};
 
-use crate::config::LoadedConfig;
+use crate::config::{LoadedConfig, RoleTemplate};
 use crate::deployment::Deployment;
 use crate::runs::RunReport;
 use crate::triage::{RuleTriage, Triage, Triaged};
-use crate::workflow::{Bindings, WorkflowSet, fill};
+use crate::workflow::{Bindings, WorkflowSet};
 
 /// How a ticket ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,6 +47,9 @@ pub enum Resolution {
     Resolved,
     /// A step waits for an approver; the ticket stays open.
     WaitingApproval,
+    /// What could be done now is done; the rest runs on its date (credentials delivered before
+    /// a start date, a leaver's access removed on the leave date). The ticket stays open.
+    Scheduled,
     /// Handed to a person with a note.
     Routed,
     /// Shadow mode: planned, nothing executed, nothing written.
@@ -77,7 +82,7 @@ pub struct TicketOutcome {
 }
 
 /// A tenant's part of the pipeline.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TenantPipeline {
     /// Its workflows (global ones with its own on top).
     pub workflows: WorkflowSet,
@@ -89,6 +94,12 @@ pub struct TenantPipeline {
     pub shadow: bool,
     /// Tell the user by mail when their ticket is resolved.
     pub notify_users: bool,
+    /// Contacts who may ask for work on other accounts (new starters, leavers).
+    pub authorised_contacts: Vec<String>,
+    /// Role templates by lower-case name.
+    pub roles: BTreeMap<String, RoleTemplate>,
+    /// How new logins are made (`{first}.{last}@{domain}` by default).
+    pub login_format: Option<String>,
 }
 
 /// The pipeline of a deployment.
@@ -182,6 +193,13 @@ impl Pipeline {
                     psa: psa.to_string(),
                     shadow: config.shadow,
                     notify_users: config.notify_users,
+                    authorised_contacts: config.authorised_contacts.clone(),
+                    roles: config
+                        .roles
+                        .iter()
+                        .map(|(name, role)| (name.to_lowercase(), role.clone()))
+                        .collect(),
+                    login_format: config.login_format.clone(),
                 },
             );
         }
@@ -266,6 +284,7 @@ impl Pipeline {
                 outcome.resolution = match run.state {
                     RunState::Succeeded => Resolution::Resolved,
                     RunState::WaitingApproval => Resolution::WaitingApproval,
+                    RunState::Scheduled => Resolution::Scheduled,
                     _ => Resolution::Routed,
                 };
                 outcome.why = run
@@ -313,7 +332,24 @@ impl Pipeline {
             ))));
         };
         outcome.workflow = Some(workflow.id.clone());
-        if let Some(other) = &outcome.triage.target {
+        let email = ticket
+            .contact
+            .as_ref()
+            .and_then(|c| c.email.clone())
+            .unwrap_or_else(|| login.clone());
+        if workflow.authorised_contacts_only {
+            let authorised = part
+                .authorised_contacts
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&email) || a.eq_ignore_ascii_case(&login));
+            if !authorised {
+                return Ok(Err(Stop(format!(
+                    "the {} workflow acts on other people's accounts, and {login} is not an \
+                     authorised contact of this tenant (authorised_contacts)",
+                    workflow.id
+                ))));
+            }
+        } else if let Some(other) = &outcome.triage.target {
             let own = user
                 .email
                 .as_deref()
@@ -326,20 +362,12 @@ impl Pipeline {
                 ))));
             }
         }
-        // A mailbox named by its local part alone (`reception@`) is in the requester's domain.
-        let mut entities = outcome.triage.entities.clone();
-        if let Some(mailbox) = entities.get_mut("mailbox")
-            && mailbox.ends_with('@')
-            && let Some((_, domain)) = login.split_once('@')
+        let bindings = match self
+            .bindings(tenant, part, ticket, &login, &outcome.triage.entities)
+            .await?
         {
-            mailbox.push_str(domain);
-        }
-        let bindings = Bindings {
-            target: &login,
-            requester: &login,
-            ticket: &ticket.id,
-            tenant: tenant.as_str(),
-            entities: &entities,
+            Ok(bindings) => bindings,
+            Err(stop) => return Ok(Err(stop)),
         };
         let missing = workflow.missing(&bindings);
         if !missing.is_empty() {
@@ -349,30 +377,27 @@ impl Pipeline {
                 workflow.id
             ))));
         }
-        let email = ticket
-            .contact
-            .as_ref()
-            .and_then(|c| c.email.clone())
-            .unwrap_or_else(|| login.clone());
         let requester = Principal {
             idp_login: Some(login.clone()),
             ..Principal::end_user(email)
         };
-        let mut run = NewRun::new(run_id(ticket), fill(&workflow.summary, &bindings))
-            .ticket(ticket.id.clone());
-        for step in &workflow.steps {
-            run = run.step(self.request(
+        let planned = workflow.plan(&bindings)?;
+        let mut run = NewRun::new(run_id(ticket), planned.summary).ticket(ticket.id.clone());
+        for step in planned.steps {
+            let request = self.request(
                 tenant,
                 part,
                 ticket,
                 &step.action,
-                step.params_for(&bindings),
+                step.params,
                 requester.clone(),
-            )?);
+            )?;
+            run = run.step_with(request, step.flow);
         }
         if part.shadow {
             let mut plans = Vec::new();
-            for (index, mut request) in run.steps.into_iter().enumerate() {
+            for (index, step) in run.steps.into_iter().enumerate() {
+                let mut request = step.request;
                 request.idempotency_key =
                     IdempotencyKey::new(format!("{}.shadow.{index}", run.id))?;
                 plans.push(match self.deployment.engine().plan(&request).await {
@@ -385,7 +410,10 @@ impl Pipeline {
             return Ok(Ok(Ran::Planned(plans)));
         }
         let executor = self.deployment.runs();
-        match executor.start(tenant, run).await {
+        match executor
+            .start_with_secrets(tenant, run, &planned.secrets)
+            .await
+        {
             Ok(report) => Ok(Ok(Ran::Run(report))),
             // The ticket asks for something else than when its run was recorded (it was
             // edited): the recorded run is never re-planned, so a person decides.
@@ -398,6 +426,142 @@ impl Pipeline {
             }
             Err(err) => Err(err),
         }
+    }
+
+    /// The placeholders of one ticket: who and what it is about, with what triage found made
+    /// concrete (a named person becomes their directory login, a role its template, a weekday
+    /// a date), or why that cannot be done.
+    async fn bindings(
+        &self,
+        tenant: &TenantId,
+        part: &TenantPipeline,
+        ticket: &Ticket,
+        login: &str,
+        entities: &BTreeMap<String, String>,
+    ) -> Result<std::result::Result<Bindings, Stop>> {
+        let domain = login.split_once('@').map(|(_, d)| d).unwrap_or_default();
+        let mut bindings = Bindings::new()
+            .with("target", login)
+            .with("requester", login)
+            .with("ticket", ticket.id.as_str())
+            .with("tenant", tenant.as_str());
+        for (name, value) in entities {
+            let mut value = value.clone();
+            // A mailbox named by its local part alone (`reception@`) is in the requester's domain.
+            if name == "mailbox" && value.ends_with('@') {
+                value.push_str(domain);
+            }
+            bindings.set(name, value);
+        }
+        if let Some(name) = entities.get("new_user") {
+            let words: Vec<&str> = name.split_whitespace().collect();
+            let [first, .., last] = words.as_slice() else {
+                return Ok(Err(Stop(format!(
+                    "the new starter {name:?} needs a first and a last name"
+                ))));
+            };
+            let (first, last) = (login_part(first), login_part(last));
+            let new_login = part
+                .login_format
+                .as_deref()
+                .unwrap_or("{first}.{last}@{domain}")
+                .replace("{first}", &first)
+                .replace("{last}", &last)
+                .replace("{f}", &first.chars().take(1).collect::<String>())
+                .replace("{domain}", domain);
+            let nickname = new_login.split('@').next().unwrap_or_default().to_string();
+            bindings.set("first_name", words[0]);
+            bindings.set("last_name", words[words.len() - 1]);
+            bindings.set("display_name", name.as_str());
+            bindings.set("mail_nickname", nickname);
+            bindings.set("target", new_login.as_str());
+            bindings.set("new_login", new_login);
+        }
+        for role in ["person", "manager"] {
+            let Some(name) = entities.get(role) else {
+                continue;
+            };
+            match self.directory_user(tenant, name).await? {
+                Ok(user) => {
+                    if role == "person" {
+                        bindings.set("target", user.login.as_str());
+                    }
+                    bindings.set(role, user.email.unwrap_or(user.login));
+                }
+                Err(stop) => return Ok(Err(stop)),
+            }
+        }
+        if let Some(role) = entities.get("role") {
+            let Some(template) = part.roles.get(&role.to_lowercase()) else {
+                let known: Vec<&str> = part.roles.keys().map(String::as_str).collect();
+                return Ok(Err(Stop(format!(
+                    "the ticket names the role {role:?}, and this tenant has no role template of \
+                     that name (it has: {}); add [tenants.{tenant}.roles.{}]",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    },
+                    role.to_lowercase()
+                ))));
+            };
+            bindings = bindings
+                .with_list("licences", template.licences.clone())
+                .with_list("groups", template.groups.clone());
+            for (name, value) in [
+                ("device_tag", &template.device_tag),
+                ("docs_layout", &template.docs_layout),
+                ("department", &template.department),
+                ("job_title", &template.job_title),
+                ("usage_location", &template.usage_location),
+            ] {
+                if let Some(value) = value {
+                    bindings.set(name, value.as_str());
+                }
+            }
+        }
+        for name in ["start_date", "leave_date"] {
+            let Some(text) = entities.get(name) else {
+                continue;
+            };
+            match day_named(text, ticket.created.date_naive()) {
+                Some(day) => bindings.set(name, day.format("%Y-%m-%d").to_string()),
+                None => {
+                    return Ok(Err(Stop(format!(
+                        "stackhand cannot tell which day {text:?} is; write a weekday or \
+                         YYYY-MM-DD"
+                    ))));
+                }
+            }
+        }
+        Ok(Ok(bindings))
+    }
+
+    /// The one enabled directory user whose display name is `name`, or why there is none.
+    async fn directory_user(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<std::result::Result<User, Stop>> {
+        let reads = self.deployment.engine().connectors(tenant)?;
+        let found = reads
+            .identity()?
+            .find_users(&UserQuery::Name(name.to_string()))
+            .await?;
+        let exact: Vec<User> = found
+            .into_iter()
+            .filter(|u| u.display_name.eq_ignore_ascii_case(name.trim()))
+            .collect();
+        Ok(match exact.as_slice() {
+            [user] => Ok(user.clone()),
+            [] => Err(Stop(format!(
+                "the ticket names {name:?}, who is not a user of this tenant's directory"
+            ))),
+            _ => Err(Stop(format!(
+                "the ticket names {name:?}, and {} directory users have that name",
+                exact.len()
+            ))),
+        })
     }
 
     /// The directory user behind the ticket's contact, or why there is none.
@@ -503,6 +667,7 @@ impl Pipeline {
                     .run
                     .iter()
                     .flat_map(|r| &r.steps)
+                    .filter(|s| s.answer.as_deref() == Some("executed"))
                     .filter_map(|s| s.message.as_deref())
                     .collect();
                 let resolution = if told.is_empty() {
@@ -540,6 +705,22 @@ impl Pipeline {
                     steps,
                 )
             }
+            Resolution::Scheduled => (
+                "scheduled",
+                "note what is done and what runs later",
+                vec![(
+                    "psa.add_note",
+                    note(
+                        format!(
+                            "stackhand did what can be done now; the rest is scheduled.\n{found}\n\
+                             Next: {}\nSteps:\n{}",
+                            outcome.why,
+                            lines.join("\n")
+                        ),
+                        "internal",
+                    ),
+                )],
+            ),
             Resolution::WaitingApproval => (
                 "waiting",
                 "note that the ticket waits for an approval",
@@ -600,4 +781,33 @@ impl Pipeline {
 /// The run id of a ticket's workflow.
 fn run_id(ticket: &Ticket) -> String {
     format!("ticket-{}", ticket.id)
+}
+
+/// A name as a login part: lower-case ASCII letters and digits only (`O'Brien` → `obrien`).
+fn login_part(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The day `text` names, seen from `today`: `YYYY-MM-DD`, `today`, `tomorrow`, or a weekday
+/// (the next one after today).
+fn day_named(text: &str, today: NaiveDate) -> Option<NaiveDate> {
+    let text = text.trim().to_lowercase();
+    if let Ok(day) = NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
+        return Some(day);
+    }
+    match text.as_str() {
+        "today" => return Some(today),
+        "tomorrow" => return today.succ_opt(),
+        _ => {}
+    }
+    let weekday: Weekday = text.trim_start_matches("next ").parse().ok()?;
+    let ahead = (7 + weekday.num_days_from_monday() as i64
+        - today.weekday().num_days_from_monday() as i64
+        - 1)
+        % 7
+        + 1;
+    Some(today + chrono::Duration::days(ahead))
 }

@@ -32,7 +32,17 @@ pub trait Triage: Send + Sync {
 }
 
 /// The names a rule can extract, and a workflow can use as placeholders.
-pub const ENTITIES: &[&str] = &["group", "mailbox"];
+pub const ENTITIES: &[&str] = &[
+    "group",
+    "mailbox",
+    "new_user",
+    "person",
+    "manager",
+    "role",
+    "start_date",
+    "leave_date",
+    "device",
+];
 
 /// How a rule finds an entity in a ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

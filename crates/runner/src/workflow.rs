@@ -25,15 +25,40 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 use stackhand_core::suggest::{did_you_mean, hint};
 use stackhand_core::{ActionId, Error, Result};
+use stackhand_store::{Condition, StepFlow};
 
 use crate::triage::ENTITIES;
 
-/// The placeholders a step's parameters may use.
+/// The placeholders every ticket binds.
 pub const PLACEHOLDERS: &[&str] = &["target", "requester", "ticket", "tenant"];
+
+/// The placeholders the pipeline derives from what triage found: the new user's names and
+/// login from `new_user`, a named person's directory login (`person`, `manager`), the role
+/// template's lists and fields (`role`), and the start or leave date as `YYYY-MM-DD`.
+pub const DERIVED: &[&str] = &[
+    "first_name",
+    "last_name",
+    "display_name",
+    "new_login",
+    "mail_nickname",
+    "department",
+    "job_title",
+    "usage_location",
+    "licences",
+    "groups",
+    "device_tag",
+    "docs_layout",
+];
+
+/// Every placeholder name a workflow may use (besides `{steps.…}` and `{item}`).
+pub fn placeholder_names() -> impl Iterator<Item = &'static str> {
+    PLACEHOLDERS.iter().chain(ENTITIES).chain(DERIVED).copied()
+}
 
 /// One workflow.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -45,7 +70,15 @@ pub struct Workflow {
     pub intent: String,
     /// One line for people; placeholders allowed.
     pub summary: String,
-    /// The steps, in order.
+    /// Only for requesters who are authorised contacts of the tenant (`authorised_contacts`):
+    /// work on accounts other than the requester's own (new starters, leavers).
+    #[serde(default)]
+    pub authorised_contacts_only: bool,
+    /// Passwords generated for each run, kept in the tenant's vault until the run ends; steps
+    /// use them through `secrets`.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// The steps.
     pub steps: Vec<WorkflowStep>,
 }
 
@@ -53,11 +86,51 @@ pub struct Workflow {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowStep {
+    /// A name for later steps: `after`, `{steps.<id>.<field>}` (its output), and secrets it
+    /// hands over (`<id>.<secret>`).
+    #[serde(default)]
+    pub id: Option<String>,
     /// The action id.
     pub action: String,
     /// Its parameters, placeholders allowed in strings.
     #[serde(default = "empty_object")]
     pub params: Value,
+    /// The steps (by id) it waits for; without it, the step before. `after = []` starts at once.
+    #[serde(default)]
+    pub after: Option<Vec<String>>,
+    /// It runs only when this holds: `{ value = "{steps.check.output}", contains = "..." }`
+    /// (or `equals`, `not_equals`, `not_contains`).
+    #[serde(default)]
+    pub when: Option<Condition>,
+    /// It runs no earlier than this.
+    #[serde(default)]
+    pub not_before: Option<Schedule>,
+    /// Secret parameters: the action's parameter and the run secret that fills it (a
+    /// workflow secret, or `<step id>.<secret>` handed over by an earlier step).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// One step per item of a list placeholder (`groups`, `licences`), `{item}` in params.
+    #[serde(default)]
+    pub for_each: Option<String>,
+}
+
+/// When a step may run: a date (a placeholder such as `{start_date}`, or `YYYY-MM-DD`), moved
+/// by `days`, at `at` (`HH:MM`, UTC).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// The date.
+    pub date: String,
+    /// Days after it (negative: before).
+    #[serde(default)]
+    pub days: i64,
+    /// The time of day, UTC.
+    #[serde(default = "nine")]
+    pub at: String,
+}
+
+fn nine() -> String {
+    "09:00".into()
 }
 
 fn empty_object() -> Value {
@@ -71,61 +144,70 @@ struct WorkflowFile {
     workflows: Vec<Workflow>,
 }
 
-/// The values the placeholders stand for in one ticket.
-#[derive(Debug, Clone)]
-pub struct Bindings<'a> {
-    /// What triage found named in the ticket.
-    pub entities: &'a BTreeMap<String, String>,
-    /// The user the ticket is for.
-    pub target: &'a str,
-    /// The directory user who asked.
-    pub requester: &'a str,
-    /// The ticket id.
-    pub ticket: &'a str,
-    /// The tenant id.
-    pub tenant: &'a str,
+/// The values the placeholders stand for in one ticket: text, or (for `for_each`) lists.
+#[derive(Debug, Clone, Default)]
+pub struct Bindings {
+    values: BTreeMap<String, Value>,
 }
 
-impl Bindings<'_> {
-    fn value(&self, name: &str) -> Option<&str> {
-        match name {
-            "target" => Some(self.target),
-            "requester" => Some(self.requester),
-            "ticket" => Some(self.ticket),
-            "tenant" => Some(self.tenant),
-            entity => self.entities.get(entity).map(String::as_str),
-        }
+impl Bindings {
+    /// No values yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// With `name` standing for `value`.
+    pub fn with(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.values
+            .insert(name.to_string(), Value::String(value.into()));
+        self
+    }
+
+    /// With `name` standing for the list `items`.
+    pub fn with_list(mut self, name: &str, items: Vec<String>) -> Self {
+        self.values.insert(
+            name.to_string(),
+            Value::Array(items.into_iter().map(Value::String).collect()),
+        );
+        self
+    }
+
+    /// Set `name` (text).
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.values
+            .insert(name.to_string(), Value::String(value.into()));
+    }
+
+    /// The text `name` stands for.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).and_then(Value::as_str)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
     }
 }
 
-/// `text` with every `{name}` replaced; the names were checked at load, and an entity the
-/// ticket does not name is left as it is ([`Workflow::missing`] finds those first).
-pub fn fill(text: &str, bindings: &Bindings<'_>) -> String {
+/// `text` with every `{name}` bound replaced (lists joined with ", "); `{steps.…}` and names
+/// not bound are left as they are ([`Workflow::missing`] finds those first).
+pub fn fill(text: &str, bindings: &Bindings) -> String {
     let mut out = text.to_string();
-    for name in PLACEHOLDERS.iter().chain(ENTITIES) {
-        if let Some(value) = bindings.value(name) {
-            out = out.replace(&format!("{{{name}}}"), value);
-        }
+    for (name, value) in &bindings.values {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        };
+        out = out.replace(&format!("{{{name}}}"), &text);
     }
     out
 }
 
-impl Workflow {
-    /// The entities this workflow names that `bindings` does not have.
-    pub fn missing(&self, bindings: &Bindings<'_>) -> Vec<String> {
-        let mut names = Vec::new();
-        placeholders_in(&Value::String(self.summary.clone()), &mut names);
-        for step in &self.steps {
-            placeholders_in(&step.params, &mut names);
-        }
-        names.sort();
-        names.dedup();
-        names.retain(|n| bindings.value(n).is_none());
-        names
-    }
-}
-
-fn fill_value(value: &Value, bindings: &Bindings<'_>) -> Value {
+fn fill_value(value: &Value, bindings: &Bindings) -> Value {
     match value {
         Value::String(s) => Value::String(fill(s, bindings)),
         Value::Array(items) => {
@@ -140,10 +222,152 @@ fn fill_value(value: &Value, bindings: &Bindings<'_>) -> Value {
     }
 }
 
-impl WorkflowStep {
-    /// The step's parameters for one ticket.
-    pub fn params_for(&self, bindings: &Bindings<'_>) -> Value {
-        fill_value(&self.params, bindings)
+/// One step of a workflow made concrete for a ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedStep {
+    /// The action.
+    pub action: String,
+    /// Its parameters (`{steps.…}` left for the run to fill in).
+    pub params: Value,
+    /// Its place in the run.
+    pub flow: StepFlow,
+}
+
+/// A workflow made concrete for a ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    /// The summary, filled in.
+    pub summary: String,
+    /// The steps, in order.
+    pub steps: Vec<PlannedStep>,
+    /// The run secrets to generate.
+    pub secrets: Vec<String>,
+}
+
+impl Workflow {
+    /// The placeholders this workflow names that `bindings` does not have.
+    pub fn missing(&self, bindings: &Bindings) -> Vec<String> {
+        let mut names = Vec::new();
+        placeholders_in(&Value::String(self.summary.clone()), &mut names);
+        for step in &self.steps {
+            placeholders_in(&step.params, &mut names);
+            if let Some(when) = &step.when {
+                placeholders_in(&Value::String(when.value.clone()), &mut names);
+            }
+            if let Some(schedule) = &step.not_before {
+                placeholders_in(&Value::String(schedule.date.clone()), &mut names);
+            }
+            names.extend(step.for_each.clone());
+        }
+        names.sort();
+        names.dedup();
+        names.retain(|n| n != "item" && !n.starts_with("steps.") && !bindings.has(n));
+        names
+    }
+
+    /// The run for one ticket: placeholders filled, `for_each` steps expanded, waits and
+    /// schedules resolved (a date already past runs at once). Call [`missing`](Self::missing)
+    /// first: a placeholder not bound is left in the text.
+    pub fn plan(&self, bindings: &Bindings) -> Result<Planned> {
+        let mut steps: Vec<PlannedStep> = Vec::new();
+        // The run indices each workflow step became, by workflow position and by id.
+        let mut made: Vec<Vec<u32>> = Vec::new();
+        let mut by_id: BTreeMap<&str, usize> = BTreeMap::new();
+        for (position, step) in self.steps.iter().enumerate() {
+            let waits: Vec<u32> = match &step.after {
+                Some(ids) => ids
+                    .iter()
+                    .flat_map(|id| by_id.get(id.as_str()).map(|p| made[*p].clone()))
+                    .flatten()
+                    .collect(),
+                // The step before, or (if it made no steps) what that one waited for.
+                None => previous_made(&made),
+            };
+            let items: Vec<Option<String>> = match &step.for_each {
+                Some(list) => match bindings.values.get(list) {
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .filter_map(|v| v.as_str().map(|s| Some(s.to_string())))
+                        .collect(),
+                    Some(Value::String(one)) if !one.is_empty() => vec![Some(one.clone())],
+                    _ => Vec::new(),
+                },
+                None => vec![None],
+            };
+            let not_before = step
+                .not_before
+                .as_ref()
+                .map(|s| s.resolve(bindings, &self.id))
+                .transpose()?;
+            let mut indices = Vec::new();
+            for (n, item) in items.iter().enumerate() {
+                let mut local = bindings.clone();
+                if let Some(item) = item {
+                    local.set("item", item.clone());
+                }
+                let index = steps.len() as u32;
+                let name = step.id.as_ref().map(|id| match &step.for_each {
+                    Some(_) => format!("{id}.{n}"),
+                    None => id.clone(),
+                });
+                // Waiting for the step just before is the default; anything else is said.
+                let sequential =
+                    (index == 0 && waits.is_empty()) || (index > 0 && waits == [index - 1]);
+                let after = (!sequential).then(|| waits.clone());
+                steps.push(PlannedStep {
+                    action: step.action.clone(),
+                    params: fill_value(&step.params, &local),
+                    flow: StepFlow {
+                        name,
+                        after,
+                        when: step.when.as_ref().map(|c| Condition {
+                            value: fill(&c.value, &local),
+                            test: c.test.clone(),
+                        }),
+                        not_before,
+                        secrets: step.secrets.clone(),
+                    },
+                });
+                indices.push(index);
+            }
+            if let Some(id) = &step.id {
+                by_id.insert(id, position);
+            }
+            made.push(indices);
+        }
+        Ok(Planned {
+            summary: fill(&self.summary, bindings),
+            steps,
+            secrets: self.secrets.clone(),
+        })
+    }
+}
+
+/// What a step without `after` waits for: the run steps the workflow step before it became,
+/// or, if it became none, what those would have waited for.
+fn previous_made(made: &[Vec<u32>]) -> Vec<u32> {
+    made.iter()
+        .rev()
+        .find(|indices| !indices.is_empty())
+        .cloned()
+        .unwrap_or_default()
+}
+
+impl Schedule {
+    fn resolve(&self, bindings: &Bindings, workflow: &str) -> Result<DateTime<Utc>> {
+        let date = fill(&self.date, bindings);
+        let day = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").map_err(|e| {
+            Error::invalid(format!(
+                "workflow {workflow}: not_before date {date:?} is not YYYY-MM-DD ({e})"
+            ))
+        })?;
+        let time = NaiveTime::parse_from_str(&self.at, "%H:%M").map_err(|e| {
+            Error::invalid(format!(
+                "workflow {workflow}: not_before at {:?} is not HH:MM ({e})",
+                self.at
+            ))
+        })?;
+        Ok((day + Duration::days(self.days)).and_time(time).and_utc())
     }
 }
 
@@ -273,7 +497,8 @@ pub fn parse(origin: &str, text: &str, known: &[ActionId]) -> Result<Vec<Workflo
         }
         let mut names = Vec::new();
         placeholders_in(&Value::String(workflow.summary.clone()), &mut names);
-        check_placeholders(&at, "summary", &names)?;
+        check_placeholders(&at, "summary", &names, &[], false)?;
+        let mut earlier: Vec<&str> = Vec::new();
         for (s, step) in workflow.steps.iter().enumerate() {
             let step_at = format!("{at}: steps[{s}]");
             if !known_names.contains(&step.action.as_str()) {
@@ -286,31 +511,99 @@ pub fn parse(origin: &str, text: &str, known: &[ActionId]) -> Result<Vec<Workflo
             if !step.params.is_object() {
                 return Err(Error::invalid(format!("{step_at}: params must be a table")));
             }
+            for id in step.after.iter().flatten() {
+                if !earlier.contains(&id.as_str()) {
+                    return Err(Error::invalid(format!(
+                        "{step_at}: after names {id:?}, which is not an earlier step's id{}",
+                        hint(did_you_mean(id, earlier.iter().copied()))
+                    )));
+                }
+            }
+            if let Some(list) = &step.for_each
+                && !["groups", "licences"].contains(&list.as_str())
+            {
+                return Err(Error::invalid(format!(
+                    "{step_at}: for_each names {list:?}; lists are \"groups\" and \"licences\"{}",
+                    hint(did_you_mean(list, ["groups", "licences"]))
+                )));
+            }
+            let each = step.for_each.is_some();
             let mut names = Vec::new();
             placeholders_in(&step.params, &mut names);
-            check_placeholders(&step_at, "params", &names)?;
+            check_placeholders(&step_at, "params", &names, &earlier, each)?;
+            if let Some(when) = &step.when {
+                let mut names = Vec::new();
+                placeholders_in(&Value::String(when.value.clone()), &mut names);
+                check_placeholders(&step_at, "when", &names, &earlier, each)?;
+            }
+            if let Some(schedule) = &step.not_before {
+                let mut names = Vec::new();
+                placeholders_in(&Value::String(schedule.date.clone()), &mut names);
+                check_placeholders(&step_at, "not_before", &names, &[], false)?;
+                if NaiveTime::parse_from_str(&schedule.at, "%H:%M").is_err() {
+                    return Err(Error::invalid(format!(
+                        "{step_at}: not_before at {:?} is not a time of day (HH:MM, UTC)",
+                        schedule.at
+                    )));
+                }
+            }
+            for (param, secret) in &step.secrets {
+                let handed_over = secret
+                    .split_once('.')
+                    .is_some_and(|(id, _)| earlier.contains(&id));
+                if !workflow.secrets.contains(secret) && !handed_over {
+                    return Err(Error::invalid(format!(
+                        "{step_at}: secret parameter {param:?} takes {secret:?}, which is \
+                         neither one of the workflow's secrets ({}) nor `<earlier step \
+                         id>.<secret>`",
+                        workflow.secrets.join(", ")
+                    )));
+                }
+            }
+            if let Some(id) = &step.id {
+                if earlier.contains(&id.as_str()) || id.contains('.') || id.is_empty() {
+                    return Err(Error::invalid(format!(
+                        "{step_at}: step id {id:?} is used twice or has a '.'; ids are unique \
+                         names"
+                    )));
+                }
+                earlier.push(id);
+            }
         }
     }
     Ok(file.workflows)
 }
 
-fn check_placeholders(at: &str, field: &str, names: &[String]) -> Result<()> {
+fn check_placeholders(
+    at: &str,
+    field: &str,
+    names: &[String],
+    earlier: &[&str],
+    each: bool,
+) -> Result<()> {
     for name in names {
-        if !PLACEHOLDERS.contains(&name.as_str()) && !ENTITIES.contains(&name.as_str()) {
+        if let Some(reference) = name.strip_prefix("steps.") {
+            let step = reference.split('.').next().unwrap_or_default();
+            if earlier.contains(&step) {
+                continue;
+            }
             return Err(Error::invalid(format!(
-                "{at}: {field} names {{{name}}}, which is not a placeholder{}; use one of {}",
-                hint(did_you_mean(
-                    name,
-                    PLACEHOLDERS.iter().chain(ENTITIES).copied()
-                )),
-                PLACEHOLDERS
-                    .iter()
-                    .chain(ENTITIES)
-                    .map(|p| format!("{{{p}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "{at}: {field} names {{{name}}}, and no earlier step has the id {step:?}{}",
+                hint(did_you_mean(step, earlier.iter().copied()))
             )));
         }
+        if (each && name == "item") || placeholder_names().any(|p| p == name) {
+            continue;
+        }
+        return Err(Error::invalid(format!(
+            "{at}: {field} names {{{name}}}, which is not a placeholder{}; use one of {}{}",
+            hint(did_you_mean(name, placeholder_names())),
+            placeholder_names()
+                .map(|p| format!("{{{p}}}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if each { ", {item}" } else { "" }
+        )));
     }
     Ok(())
 }

@@ -167,7 +167,10 @@ use stackhand_core::{Error, Result, TenantId};
 
 pub use error::redact_url;
 pub use queue::{ClaimedJob, Enqueued, JobId, JobRecord, JobState, NewJob, Queue, QueueCounts};
-pub use runs::{Created, NewRun, RunRecord, RunState, Runs, StepRecord, StepState};
+pub use runs::{
+    Condition, ConditionTest, Created, NewRun, NewStep, RunRecord, RunState, Runs, StepFlow,
+    StepRecord, StepState,
+};
 pub use secrets::{NoAuditKeys, VaultSecrets};
 pub use vault::{CredentialInfo, MasterKey, MasterKeyRotation, TenantKeyRotation, Vault};
 

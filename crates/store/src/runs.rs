@@ -29,7 +29,7 @@
 //! assert!(!runs.create(&acme, &run).await?.created); // one run per id
 //!
 //! runs.step_started(&acme, "T-1001", 0).await?;
-//! runs.step_finished(&acme, "T-1001", 0, "executed", "Bob is unlocked.").await?;
+//! runs.step_finished(&acme, "T-1001", 0, "executed", "Bob is unlocked.", None).await?;
 //! runs.finish(&acme, "T-1001", RunState::Succeeded, None).await?;
 //! let back = runs.get(&acme, "T-1001").await?.unwrap();
 //! assert_eq!(back.steps[0].state, StepState::Finished);
@@ -38,6 +38,7 @@
 //! # }).unwrap();
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -60,8 +61,104 @@ pub struct NewRun {
     pub summary: String,
     /// The PSA ticket, if the run works for one.
     pub ticket: Option<String>,
-    /// The engine requests, in the order they run.
-    pub steps: Vec<ActionRequest>,
+    /// The steps, in the order they were planned.
+    pub steps: Vec<NewStep>,
+}
+
+/// One step of a [`NewRun`]: an engine request and its place in the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewStep {
+    /// The request; its parameters may name earlier steps' outputs (`{steps.<name>.<field>}`),
+    /// filled in when the step runs.
+    pub request: ActionRequest,
+    /// Its place in the run.
+    pub flow: StepFlow,
+}
+
+/// How a step fits in its run: what it waits for, when it applies, when it may run, and where
+/// its secret parameters come from. The default is a step that waits for the one before it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepFlow {
+    /// The name later steps use for its output (`{steps.<name>.<field>}`) and secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The steps (by index) it waits for; `None`: the step before it. Steps whose waits are
+    /// over run at the same time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Vec<u32>>,
+    /// It runs only when this holds; otherwise it is recorded as `not_applicable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
+    /// It does not run before this time (a start or leave date); the run is `scheduled` until.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
+    /// Secret parameters: the action's parameter name and the run secret that fills it
+    /// (kept encrypted in the tenant's vault, never in the run's record).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+}
+
+impl StepFlow {
+    /// The steps step `index` waits for.
+    pub fn waits_for(&self, index: u32) -> Vec<u32> {
+        match &self.after {
+            Some(after) => after.clone(),
+            None if index == 0 => Vec::new(),
+            None => vec![index - 1],
+        }
+    }
+}
+
+/// A step's condition: `value` (placeholders filled in when the step is due) compared with
+/// one operand. `contains` and `not_contains` ignore case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct Condition {
+    /// What is tested, e.g. `{steps.diagnose.output}`.
+    pub value: String,
+    /// How.
+    #[serde(flatten)]
+    pub test: ConditionTest,
+}
+
+/// The test of a [`Condition`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionTest {
+    /// The value is this text.
+    Equals(String),
+    /// The value is not this text.
+    NotEquals(String),
+    /// The value contains this text, ignoring case.
+    Contains(String),
+    /// The value does not contain this text, ignoring case.
+    NotContains(String),
+}
+
+impl Condition {
+    /// Whether the condition holds for `value` (the condition's value, filled in).
+    pub fn holds(&self, value: &str) -> bool {
+        let lower = || value.to_lowercase();
+        match &self.test {
+            ConditionTest::Equals(text) => value == text,
+            ConditionTest::NotEquals(text) => value != text,
+            ConditionTest::Contains(text) => lower().contains(&text.to_lowercase()),
+            ConditionTest::NotContains(text) => !lower().contains(&text.to_lowercase()),
+        }
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (word, text) = match &self.test {
+            ConditionTest::Equals(t) => ("equals", t),
+            ConditionTest::NotEquals(t) => ("does not equal", t),
+            ConditionTest::Contains(t) => ("contains", t),
+            ConditionTest::NotContains(t) => ("does not contain", t),
+        };
+        write!(f, "{} {word} {text:?}", self.value)
+    }
 }
 
 impl NewRun {
@@ -81,10 +178,39 @@ impl NewRun {
         self
     }
 
-    /// Add a step.
-    pub fn step(mut self, request: ActionRequest) -> Self {
-        self.steps.push(request);
+    /// Add a step that waits for the one before it.
+    pub fn step(self, request: ActionRequest) -> Self {
+        self.step_with(request, StepFlow::default())
+    }
+
+    /// Add a step with its place in the run.
+    pub fn step_with(mut self, request: ActionRequest, flow: StepFlow) -> Self {
+        self.steps.push(NewStep { request, flow });
         self
+    }
+
+    /// Check the steps fit together: every wait and name refers to an earlier step.
+    fn check(&self) -> Result<()> {
+        let mut names = std::collections::BTreeSet::new();
+        for (index, step) in self.steps.iter().enumerate() {
+            let index = index as u32;
+            if let Some(later) = step.flow.waits_for(index).iter().find(|&&w| w >= index) {
+                return Err(Error::invalid(format!(
+                    "runs: step {index} of run {} waits for step {later}; a step waits only for \
+                     earlier ones",
+                    self.id
+                )));
+            }
+            if let Some(name) = &step.flow.name
+                && !names.insert(name.as_str())
+            {
+                return Err(Error::invalid(format!(
+                    "runs: two steps of run {} are named {name:?}",
+                    self.id
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -96,6 +222,8 @@ pub enum RunState {
     Running,
     /// A step waits for an approver; the run goes on when it is approved.
     WaitingApproval,
+    /// The steps left may not run yet (a start or leave date); a runner drives it when due.
+    Scheduled,
     /// Every step executed (or had nothing to change).
     Succeeded,
     /// A step failed, was denied or could not be settled: a person takes over.
@@ -108,6 +236,7 @@ impl RunState {
         match self {
             RunState::Running => "running",
             RunState::WaitingApproval => "waiting_approval",
+            RunState::Scheduled => "scheduled",
             RunState::Succeeded => "succeeded",
             RunState::Failed => "failed",
         }
@@ -132,6 +261,7 @@ impl FromStr for RunState {
         [
             RunState::Running,
             RunState::WaitingApproval,
+            RunState::Scheduled,
             RunState::Succeeded,
             RunState::Failed,
         ]
@@ -180,8 +310,11 @@ impl FromStr for StepState {
 pub struct StepRecord {
     /// Its place in the run, from 0.
     pub index: u32,
-    /// The request (without secret parameters).
+    /// The request (without secret parameters; placeholders of earlier steps' outputs as
+    /// recorded, not filled in).
     pub request: ActionRequest,
+    /// Its place in the run.
+    pub flow: StepFlow,
     /// Where it stands.
     pub state: StepState,
     /// The engine's answer once finished (`executed`, `skipped`, `failed`, `pending_approval`,
@@ -193,6 +326,8 @@ pub struct StepRecord {
     pub started: Option<DateTime<Utc>>,
     /// When it finished.
     pub finished: Option<DateTime<Utc>>,
+    /// What it read back after it executed, for later steps.
+    pub output: Option<serde_json::Value>,
 }
 
 /// One run as stored, with its steps in order.
@@ -219,6 +354,13 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// The step named `name`.
+    pub fn named(&self, name: &str) -> Option<&StepRecord> {
+        self.steps
+            .iter()
+            .find(|s| s.flow.name.as_deref() == Some(name))
+    }
+
     /// The first step not finished (or waiting for approval), if any.
     pub fn next_step(&self) -> Option<&StepRecord> {
         self.steps
@@ -265,11 +407,13 @@ type RunRow = (
 type StepRow = (
     i64,
     String,
+    Option<String>,
     String,
     Option<String>,
     Option<String>,
     Option<i64>,
     Option<i64>,
+    Option<String>,
 );
 
 fn time(ns: i64) -> DateTime<Utc> {
@@ -295,17 +439,21 @@ impl Runs<'_> {
         if run.steps.is_empty() {
             return Err(Error::invalid(format!("runs: run {} has no steps", run.id)));
         }
+        run.check()?;
         let doing = format!("recording run {} of tenant {tenant}", run.id);
         let db = |e| self.store.db_error(&doing, e);
         let mut requests = Vec::with_capacity(run.steps.len());
         for (index, step) in run.steps.iter().enumerate() {
-            if step.tenant != *tenant {
+            if step.request.tenant != *tenant {
                 return Err(Error::invalid(format!(
                     "runs: step {index} of run {} is for tenant {}, not {tenant}",
-                    run.id, step.tenant
+                    run.id, step.request.tenant
                 )));
             }
-            requests.push(serde_json::to_string(&step.clone().without_secrets())?);
+            requests.push((
+                serde_json::to_string(&step.request.clone().without_secrets())?,
+                serde_json::to_string(&step.flow)?,
+            ));
         }
         let now = nanos(Utc::now());
         let inserted = on_backend!(self.store, |pool, sql| {
@@ -325,15 +473,16 @@ impl Runs<'_> {
                 .await?
                 .rows_affected();
                 if inserted == 1 {
-                    for (index, request) in requests.iter().enumerate() {
+                    for (index, (request, flow)) in requests.iter().enumerate() {
                         sqlx::query(
-                            "INSERT INTO run_steps (tenant, run_id, idx, request, state) \
-                             VALUES ($1, $2, $3, $4, 'pending')",
+                            "INSERT INTO run_steps (tenant, run_id, idx, request, flow, state) \
+                             VALUES ($1, $2, $3, $4, $5, 'pending')",
                         )
                         .bind(tenant.as_str())
                         .bind(&run.id)
                         .bind(index as i64)
                         .bind(request)
+                        .bind(flow)
                         .execute(&mut *tx)
                         .await?;
                     }
@@ -349,11 +498,10 @@ impl Runs<'_> {
         })?;
         if !inserted {
             let same = stored.steps.len() == run.steps.len()
-                && stored
-                    .steps
-                    .iter()
-                    .zip(&run.steps)
-                    .all(|(kept, asked)| kept.request == asked.clone().without_secrets());
+                && stored.steps.iter().zip(&run.steps).all(|(kept, asked)| {
+                    kept.request == asked.request.clone().without_secrets()
+                        && kept.flow == asked.flow
+                });
             if !same {
                 return Err(Error::conflict(format!(
                     "runs: tenant {tenant} already has a run {} with other steps; a run never \
@@ -388,8 +536,8 @@ impl Runs<'_> {
         };
         let steps: Vec<StepRow> = on_backend!(self.store, |pool, _sql| {
             sqlx::query_as(
-                "SELECT idx, request, state, answer, message, started_ns, finished_ns \
-                 FROM run_steps WHERE tenant = $1 AND run_id = $2 ORDER BY idx",
+                "SELECT idx, request, flow, state, answer, message, started_ns, finished_ns, \
+                 output FROM run_steps WHERE tenant = $1 AND run_id = $2 ORDER BY idx",
             )
             .bind(tenant.as_str())
             .bind(id)
@@ -400,14 +548,15 @@ impl Runs<'_> {
         record(tenant, row, steps).map(Some)
     }
 
-    /// The runs of `tenant` that are not finished (running or waiting for approval), oldest
+    /// The runs of `tenant` that are not finished (running, waiting for approval, scheduled), oldest
     /// first: what a runner resumes when it starts.
     pub async fn unfinished(&self, tenant: &TenantId) -> Result<Vec<RunRecord>> {
         let doing = format!("listing the unfinished runs of tenant {tenant}");
         let ids: Vec<String> = on_backend!(self.store, |pool, _sql| {
             sqlx::query_scalar(
                 "SELECT id FROM runs WHERE tenant = $1 \
-                 AND state IN ('running', 'waiting_approval') ORDER BY created_ns, id",
+                 AND state IN ('running', 'waiting_approval', 'scheduled') \
+                 ORDER BY created_ns, id",
             )
             .bind(tenant.as_str())
             .fetch_all(pool)
@@ -467,8 +616,9 @@ impl Runs<'_> {
         self.touched(tenant, run, index, changed, &doing).await
     }
 
-    /// Record step `index` as finished with the engine's `answer` and its `message`. A step
-    /// waiting for approval is finished again when the approval is resolved.
+    /// Record step `index` as finished with the engine's `answer`, its `message`, and what it
+    /// read back (`output`, for later steps). A step waiting for approval is finished again
+    /// when the approval is resolved.
     pub async fn step_finished(
         &self,
         tenant: &TenantId,
@@ -476,13 +626,15 @@ impl Runs<'_> {
         index: u32,
         answer: &str,
         message: &str,
+        output: Option<&serde_json::Value>,
     ) -> Result<()> {
         let doing = format!("recording step {index} of run {run} of tenant {tenant} as {answer}");
         let now = nanos(Utc::now());
+        let output = output.map(serde_json::to_string).transpose()?;
         let changed = on_backend!(self.store, |pool, _sql| {
             sqlx::query(
                 "UPDATE run_steps SET state = 'finished', answer = $1, message = $2, \
-                 started_ns = COALESCE(started_ns, $3), finished_ns = $3 \
+                 started_ns = COALESCE(started_ns, $3), finished_ns = $3, output = $7 \
                  WHERE tenant = $4 AND run_id = $5 AND idx = $6",
             )
             .bind(answer)
@@ -491,6 +643,7 @@ impl Runs<'_> {
             .bind(tenant.as_str())
             .bind(run)
             .bind(i64::from(index))
+            .bind(output.as_deref())
             .execute(pool)
             .await
             .map_err(|e| self.store.db_error(&doing, e))?
@@ -567,16 +720,25 @@ fn record(tenant: &TenantId, row: RunRow, steps: Vec<StepRow>) -> Result<RunReco
     let steps = steps
         .into_iter()
         .map(
-            |(index, request, state, answer, message, started, finished)| {
+            |(index, request, flow, state, answer, message, started, finished, output)| {
+                let at = format!("step {index}");
                 Ok(StepRecord {
                     index: u32::try_from(index).unwrap_or(u32::MAX),
-                    request: serde_json::from_str(&request)
-                        .map_err(|e| malformed(&format!("step {index}"), e))?,
+                    request: serde_json::from_str(&request).map_err(|e| malformed(&at, e))?,
+                    flow: flow
+                        .map(|f| serde_json::from_str(&f))
+                        .transpose()
+                        .map_err(|e| malformed(&format!("flow of {at}"), e))?
+                        .unwrap_or_default(),
                     state: state.parse()?,
                     answer,
                     message,
                     started: started.map(time),
                     finished: finished.map(time),
+                    output: output
+                        .map(|o| serde_json::from_str(&o))
+                        .transpose()
+                        .map_err(|e| malformed(&format!("output of {at}"), e))?,
                 })
             },
         )

@@ -47,6 +47,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "0006_rate_buckets.sql",
         include_str!("../migrations/sqlite/0006_rate_buckets.sql"),
     ),
+    (
+        7,
+        "0007_run_flow.sql",
+        include_str!("../migrations/sqlite/0007_run_flow.sql"),
+    ),
 ];
 
 /// (version, file name, SQL) of every PostgreSQL migration, in order.
@@ -80,6 +85,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         6,
         "0006_rate_buckets.sql",
         include_str!("../migrations/postgres/0006_rate_buckets.sql"),
+    ),
+    (
+        7,
+        "0007_run_flow.sql",
+        include_str!("../migrations/postgres/0007_run_flow.sql"),
     ),
 ];
 

@@ -57,6 +57,7 @@ behaviours!(
     an_engine_runs_end_to_end_on_the_store,
     failures_say_what_failed,
     runs_record_their_steps_and_what_is_left,
+    runs_keep_each_steps_flow_and_output,
     watermarks_only_move_forward,
     rate_buckets_are_shared_by_every_runner,
 );

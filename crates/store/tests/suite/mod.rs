@@ -18,7 +18,7 @@ use stackhand_core::engine::{
 use stackhand_core::memory::MemoryConnector;
 use stackhand_core::policy::{Approver, CapLimit, Decision, Effect, PolicyLoader, RuleId};
 use stackhand_core::*;
-use stackhand_store::{NewRun, RunState, StepState, Store};
+use stackhand_store::{Condition, ConditionTest, NewRun, RunState, StepFlow, StepState, Store};
 
 use crate::support::{Db, keys};
 
@@ -1249,7 +1249,7 @@ pub async fn runs_record_their_steps_and_what_is_left(db: &Db) {
     assert!(runs.create(&other, &theirs).await.unwrap().created);
 
     runs.step_started(&acme, "T-1", 0).await.unwrap();
-    runs.step_finished(&acme, "T-1", 0, "executed", "done")
+    runs.step_finished(&acme, "T-1", 0, "executed", "done", None)
         .await
         .unwrap();
     runs.step_started(&acme, "T-1", 1).await.unwrap();
@@ -1277,10 +1277,10 @@ pub async fn runs_record_their_steps_and_what_is_left(db: &Db) {
         .unwrap_err();
     assert_eq!(unknown.kind(), ErrorKind::NotFound);
 
-    runs.step_finished(&acme, "T-1", 1, "executed", "done")
+    runs.step_finished(&acme, "T-1", 1, "executed", "done", None)
         .await
         .unwrap();
-    runs.step_finished(&acme, "T-1", 2, "executed", "done")
+    runs.step_finished(&acme, "T-1", 2, "executed", "done", None)
         .await
         .unwrap();
     runs.finish(&acme, "T-1", RunState::Succeeded, None)
@@ -1297,6 +1297,78 @@ pub async fn runs_record_their_steps_and_what_is_left(db: &Db) {
     assert!(
         !rows.contains(secret),
         "a run's secret parameter reached the database"
+    );
+}
+
+/// A step's place in its run (name, waits, condition, time, secret sources) and its output are
+/// kept; a run whose steps wait for later ones, or name two steps alike, is refused; the same
+/// run with another flow is a conflict; a scheduled run is unfinished.
+pub async fn runs_keep_each_steps_flow_and_output(db: &Db) {
+    let store = db.store().await;
+    let runs = store.runs();
+    let acme = tenant("acme");
+    let start = Utc::now() + Duration::days(3);
+    let flow = StepFlow {
+        name: Some("deliver".into()),
+        after: Some(vec![0]),
+        when: Some(Condition {
+            value: "{steps.account.enabled}".into(),
+            test: ConditionTest::Equals("true".into()),
+        }),
+        not_before: Some(start),
+        secrets: [("enclosed".to_string(), "initial_password".to_string())].into(),
+    };
+    let named = StepFlow {
+        name: Some("account".into()),
+        ..StepFlow::default()
+    };
+    let run = NewRun::new("T-5", "onboard jane")
+        .step_with(request(&acme, "T-5.0"), named.clone())
+        .step(request(&acme, "T-5.1"))
+        .step_with(request(&acme, "T-5.2"), flow.clone());
+    runs.create(&acme, &run).await.unwrap();
+    let back = runs.get(&acme, "T-5").await.unwrap().unwrap();
+    assert_eq!(back.steps[2].flow, flow);
+    assert_eq!(back.steps[1].flow, StepFlow::default());
+    assert_eq!(back.steps[1].flow.waits_for(1), vec![0]);
+    assert_eq!(back.named("account").map(|s| s.index), Some(0));
+
+    let other_flow = NewRun::new("T-5", "onboard jane")
+        .step_with(request(&acme, "T-5.0"), named.clone())
+        .step(request(&acme, "T-5.1"))
+        .step(request(&acme, "T-5.2"));
+    let conflict = runs.create(&acme, &other_flow).await.unwrap_err();
+    assert_eq!(conflict.kind(), ErrorKind::Conflict, "{conflict}");
+    let forward = NewRun::new("T-6", "x").step_with(
+        request(&acme, "T-6.0"),
+        StepFlow {
+            after: Some(vec![0]),
+            ..StepFlow::default()
+        },
+    );
+    let refused = runs.create(&acme, &forward).await.unwrap_err();
+    assert!(refused.message().contains("waits for step 0"), "{refused}");
+    let twice = NewRun::new("T-7", "x")
+        .step_with(request(&acme, "T-7.0"), named.clone())
+        .step_with(request(&acme, "T-7.1"), named);
+    let refused = runs.create(&acme, &twice).await.unwrap_err();
+    assert!(refused.message().contains("named \"account\""), "{refused}");
+
+    let output = json!({ "login": "jane@acme.example", "enabled": true });
+    runs.step_finished(&acme, "T-5", 0, "executed", "created", Some(&output))
+        .await
+        .unwrap();
+    runs.finish(&acme, "T-5", RunState::Scheduled, Some("step 2 waits"))
+        .await
+        .unwrap();
+    let back = runs.get(&acme, "T-5").await.unwrap().unwrap();
+    assert_eq!(back.steps[0].output.as_ref(), Some(&output));
+    assert_eq!(back.steps[1].output, None);
+    assert_eq!(back.state, RunState::Scheduled);
+    let unfinished = runs.unfinished(&acme).await.unwrap();
+    assert_eq!(
+        unfinished.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["T-5"]
     );
 }
 

@@ -1,0 +1,8 @@
+-- stackhand-store: how a run's steps fit together, and what each produced. `flow` is the
+-- step's place in the run as JSON (its name, the steps it waits for, its condition, the time
+-- it may not run before, the run secrets that fill its secret parameters); NULL for steps
+-- recorded before this migration, which wait for the step before them. `output` is the state
+-- the step read back after it executed (JSON), what later steps may use as input.
+
+ALTER TABLE run_steps ADD COLUMN flow TEXT;
+ALTER TABLE run_steps ADD COLUMN output TEXT;
