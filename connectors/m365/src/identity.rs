@@ -829,8 +829,11 @@ impl IdentityWrites for M365Connector {
         &self,
         _proof: &ExecutionProof<'_>,
         new_user: &NewUser,
+        initial_password: Option<&SecretString>,
     ) -> Result<CreatedUser> {
-        let password: SecretString = generate_password_for(&new_user.login);
+        let password: SecretString = initial_password
+            .cloned()
+            .unwrap_or_else(|| generate_password_for(&new_user.login));
         let mut body = json!({
             "accountEnabled": true,
             "displayName": new_user.display(),

@@ -378,7 +378,7 @@ async fn create_user_with_a_generated_password() {
     };
     let writer = m365.clone();
     let created = common::write(move |proof| {
-        Box::pin(async move { writer.create_user(proof, &new_user).await })
+        Box::pin(async move { writer.create_user(proof, &new_user, None).await })
     })
     .await
     .unwrap();

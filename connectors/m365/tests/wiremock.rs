@@ -1030,7 +1030,7 @@ async fn create_user_posts_the_required_fields() {
     };
     let m365 = w.m365.clone();
     let created = common::write(move |proof| {
-        Box::pin(async move { m365.create_user(proof, &new_user).await })
+        Box::pin(async move { m365.create_user(proof, &new_user, None).await })
     })
     .await
     .unwrap();

@@ -1,7 +1,7 @@
 //! `IdentityProvider` for Okta.
 
 use async_trait::async_trait;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use stackhand_core::password::generate_password_for as generate_password;
 use stackhand_core::{
     CreatedUser, Error, ErrorKind, ExecutionProof, Group, IdentityFeatures, IdentityProvider,
@@ -285,6 +285,7 @@ impl IdentityWrites for OktaConnector {
         &self,
         _proof: &ExecutionProof<'_>,
         new_user: &NewUser,
+        initial_password: Option<&SecretString>,
     ) -> Result<CreatedUser> {
         let profile = OktaProfile {
             login: new_user.login.clone(),
@@ -301,7 +302,9 @@ impl IdentityWrites for OktaConnector {
             title: new_user.job_title.clone(),
             country_code: new_user.usage_location.clone(),
         };
-        let password = generate_password(&new_user.login);
+        let password = initial_password
+            .cloned()
+            .unwrap_or_else(|| generate_password(&new_user.login));
         let created = self.client().create_user(&profile, &password).await?;
         debug_assert!(!password.expose_secret().is_empty());
         Ok(CreatedUser {

@@ -722,6 +722,7 @@ async fn create_user_posts_an_active_user_with_a_generated_password() {
                     usage_location: None,
                     mail_nickname: None,
                 },
+                None,
             )
             .await
         })

@@ -442,11 +442,14 @@ pub trait IdentityWrites: Send + Sync {
         group: &Group,
     ) -> Result<()>;
 
-    /// Create a user.
+    /// Create a user with `initial_password`, or (without one) a password the connector
+    /// generates ([`generate_password_for`](crate::password::generate_password_for)); the
+    /// password the account got comes back in [`CreatedUser::initial_password`].
     async fn create_user(
         &self,
         proof: &ExecutionProof<'_>,
         new_user: &NewUser,
+        initial_password: Option<&SecretString>,
     ) -> Result<CreatedUser>;
 
     /// Assign a licence (setting the usage location first when needed).

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 use parking_lot::Mutex;
+use secrecy::SecretString;
 
 use crate::action::ExecutionProof;
 use crate::capability::*;
@@ -485,6 +486,7 @@ impl IdentityWrites for MemoryConnector {
         &self,
         _proof: &ExecutionProof<'_>,
         new_user: &NewUser,
+        initial_password: Option<&SecretString>,
     ) -> Result<CreatedUser> {
         let mut s = self.state.lock();
         if s.user_by(&new_user.login).is_ok() {
@@ -511,7 +513,11 @@ impl IdentityWrites for MemoryConnector {
         s.users.insert(id, user.clone());
         Ok(CreatedUser {
             user,
-            initial_password: Some(generate_password_for(&new_user.login)),
+            initial_password: Some(
+                initial_password
+                    .cloned()
+                    .unwrap_or_else(|| generate_password_for(&new_user.login)),
+            ),
         })
     }
 

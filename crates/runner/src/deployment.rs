@@ -30,6 +30,7 @@ pub struct Deployment {
     store: Arc<Store>,
     tenants: Vec<TenantId>,
     psa: BTreeMap<TenantId, String>,
+    identity: BTreeMap<TenantId, String>,
     callback_tokens: BTreeMap<TenantId, SecretString>,
     vault: Option<Arc<Vault>>,
     clock: Clock,
@@ -89,6 +90,7 @@ impl Deployment {
             .build();
         let mut tenants = Vec::new();
         let mut psa = BTreeMap::new();
+        let mut identity = BTreeMap::new();
         for composed in composer.tenants(loaded).await? {
             let id = composed.tenant.id.clone();
             if let Some(connector) = composed
@@ -99,6 +101,14 @@ impl Deployment {
             {
                 psa.insert(id.clone(), connector.info().vendor.clone());
             }
+            if let Some(connector) = composed
+                .connectors
+                .all()
+                .iter()
+                .find(|c| c.info().categories.contains(&Category::Identity))
+            {
+                identity.insert(id.clone(), connector.info().vendor.clone());
+            }
             tenants.push(id);
             engine.add_tenant(composed.tenant, composed.connectors)?;
         }
@@ -107,6 +117,7 @@ impl Deployment {
             store,
             tenants,
             psa,
+            identity,
             callback_tokens,
             vault: Some(vault),
             clock: Clock::default(),
@@ -134,6 +145,7 @@ impl Deployment {
             store,
             tenants: ids,
             psa,
+            identity: BTreeMap::new(),
             callback_tokens: BTreeMap::new(),
             vault: None,
             clock: Clock::default(),
@@ -170,6 +182,11 @@ impl Deployment {
     /// The vendor key of a tenant's PSA connector, if it has one.
     pub fn psa_of(&self, tenant: &TenantId) -> Option<&str> {
         self.psa.get(tenant).map(String::as_str)
+    }
+
+    /// The vendor key of a tenant's identity connector (`m365`, `okta`), if it has one.
+    pub fn identity_of(&self, tenant: &TenantId) -> Option<&str> {
+        self.identity.get(tenant).map(String::as_str)
     }
 
     /// Each tenant's PSA callback token (`callback_token`), for tenants that take callbacks.

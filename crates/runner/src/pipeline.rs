@@ -362,8 +362,14 @@ impl Pipeline {
                 ))));
             }
         }
+        let mut entities = outcome.triage.entities.clone();
+        for (name, value) in &workflow.defaults {
+            entities
+                .entry(name.clone())
+                .or_insert_with(|| value.clone());
+        }
         let bindings = match self
-            .bindings(tenant, part, ticket, &login, &outcome.triage.entities)
+            .bindings(tenant, part, ticket, &login, &entities)
             .await?
         {
             Ok(bindings) => bindings,
@@ -477,19 +483,42 @@ impl Pipeline {
             bindings.set("target", new_login.as_str());
             bindings.set("new_login", new_login);
         }
+        if let Some(company) = &ticket.company {
+            bindings.set("psa_company", company.id.as_str());
+        }
+        if let Some(vendor) = self.deployment.identity_of(tenant) {
+            bindings.set("identity_vendor", vendor);
+        }
+        let reads = self.deployment.engine().connectors(tenant)?;
         for role in ["person", "manager"] {
             let Some(name) = entities.get(role) else {
                 continue;
             };
-            match self.directory_user(tenant, name).await? {
-                Ok(user) => {
-                    if role == "person" {
-                        bindings.set("target", user.login.as_str());
-                    }
-                    bindings.set(role, user.email.unwrap_or(user.login));
-                }
+            let user = match self.directory_user(tenant, name).await? {
+                Ok(user) => user,
                 Err(stop) => return Ok(Err(stop)),
+            };
+            if role == "person" {
+                bindings.set("target", user.login.as_str());
+                bindings.set("person_name", user.display_name.as_str());
+                // The person's documentation asset, when the tenant has documentation.
+                if let Ok(docs) = reads.docs()
+                    && let Some(asset) = docs.find_asset("", &user.display_name).await?
+                {
+                    bindings.set("person_asset", asset.id);
+                }
             }
+            bindings.set(role, user.email.unwrap_or(user.login));
+        }
+        if let Some(name) = entities.get("device") {
+            let found = reads.rmm()?.find_devices(name).await?;
+            let Some(device) = found.iter().find(|d| d.name.eq_ignore_ascii_case(name)) else {
+                return Ok(Err(Stop(format!(
+                    "the ticket names the device {name}, which the RMM does not know"
+                ))));
+            };
+            bindings.set("device_name", device.name.as_str());
+            bindings.set("device", device.id.as_str());
         }
         if let Some(role) = entities.get("role") {
             let Some(template) = part.roles.get(&role.to_lowercase()) else {

@@ -63,6 +63,32 @@ pub enum Extract {
         /// The entity's name.
         name: String,
     },
+    /// The word after a phrase (on word boundaries, without case): after `starting` finds
+    /// `Monday` in "starting Monday".
+    WordAfter {
+        /// The entity's name.
+        name: String,
+        /// The phrase before it.
+        after: String,
+    },
+    /// The first device name: a word of capitals and digits in dash-separated parts with a
+    /// digit (`CLAW-LT-009`).
+    DeviceName {
+        /// The entity's name.
+        name: String,
+    },
+}
+
+impl Extract {
+    /// The entity it finds.
+    pub fn name(&self) -> &str {
+        match self {
+            Extract::Between { name, .. }
+            | Extract::Address { name }
+            | Extract::WordAfter { name, .. }
+            | Extract::DeviceName { name } => name,
+        }
+    }
 }
 
 /// One rule: any of its phrases in the subject or body means its intent.
@@ -84,9 +110,24 @@ pub struct RuleTriage {
     rules: Vec<IntentRule>,
 }
 
-/// The built-in rules, most specific first: a ticket that says it forgot its password and is
-/// locked out wants a reset, not an unlock.
+/// The built-in rules, most specific first: a new starter's ticket that mentions MFA is an
+/// onboarding, and a ticket that says it forgot its password and is locked out wants a reset,
+/// not an unlock.
 const BUILTIN_RULES: &[(&str, &[&str])] = &[
+    (
+        "onboarding",
+        &[
+            "new starter",
+            "new hire",
+            "onboarding",
+            "starts monday",
+            "joins the",
+        ],
+    ),
+    (
+        "offboarding",
+        &["leaver", "offboarding", "has left", "is leaving"],
+    ),
     (
         "mailbox_access",
         &["shared mailbox", "access to the mailbox", "mailbox access"],
@@ -132,6 +173,16 @@ const BUILTIN_RULES: &[(&str, &[&str])] = &[
         ],
     ),
     ("group_access", &["add me to the", "added to the"]),
+    (
+        "app_unreachable",
+        &[
+            "can't be reached",
+            "cannot be reached",
+            "can't reach",
+            "cannot reach",
+            "unreachable",
+        ],
+    ),
 ];
 
 /// What the built-in rules extract, by intent.
@@ -145,7 +196,50 @@ fn builtin_extracts(intent: &str) -> Vec<Extract> {
             after: "to the ".into(),
             before: " group".into(),
         }],
+        "onboarding" => vec![
+            between_rule("new_user", "new starter:", " starting"),
+            between_rule("new_user", "new hire:", " starting"),
+            between_rule("new_user", "onboarding:", " ("),
+            between_rule("role", " as a ", ","),
+            between_rule("role", " as an ", ","),
+            between_rule("manager", "reporting to ", "."),
+            word_rule("start_date", "starting"),
+            word_rule("start_date", "starts"),
+            word_rule("start_date", "joins on"),
+            Extract::DeviceName {
+                name: "device".into(),
+            },
+        ],
+        "offboarding" => vec![
+            between_rule("person", "leaver - ", ":"),
+            between_rule("person", "leaver:", " -"),
+            between_rule("person", "offboarding:", " -"),
+            word_rule("leave_date", "leaves on"),
+            word_rule("leave_date", "left on"),
+            word_rule("leave_date", "last day is"),
+            Extract::DeviceName {
+                name: "device".into(),
+            },
+        ],
+        "app_unreachable" => vec![Extract::DeviceName {
+            name: "device".into(),
+        }],
         _ => Vec::new(),
+    }
+}
+
+fn between_rule(name: &str, after: &str, before: &str) -> Extract {
+    Extract::Between {
+        name: name.into(),
+        after: after.into(),
+        before: before.into(),
+    }
+}
+
+fn word_rule(name: &str, after: &str) -> Extract {
+    Extract::WordAfter {
+        name: name.into(),
+        after: after.into(),
     }
 }
 
@@ -177,11 +271,46 @@ impl RuleTriage {
 
 /// Whether `phrase` occurs in `text` (both lower case) between word boundaries.
 fn contains_phrase(text: &str, phrase: &str) -> bool {
+    phrase_end(text, phrase).is_some()
+}
+
+/// Where the first whole-word `phrase` in `text` (both lower case) ends.
+fn phrase_end(text: &str, phrase: &str) -> Option<usize> {
     let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
-    text.match_indices(phrase).any(|(at, _)| {
-        boundary(text[..at].chars().next_back())
-            && boundary(text[at + phrase.len()..].chars().next())
-    })
+    text.match_indices(phrase)
+        .find(|(at, _)| {
+            boundary(text[..*at].chars().next_back())
+                && boundary(text[at + phrase.len()..].chars().next())
+        })
+        .map(|(at, _)| at + phrase.len())
+}
+
+/// The word after the whole-word `phrase` in `text`, matched without case.
+fn word_after_phrase(text: &str, phrase: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    let end = phrase_end(&lower, &phrase.to_lowercase())?;
+    // Lower-casing can change lengths outside ASCII; read the word from the lower-case text.
+    let word: String = lower[end..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '-')
+        .collect();
+    (!word.is_empty()).then_some(word)
+}
+
+/// The first device name in `text`: capitals and digits in two or more dash-separated parts,
+/// with a digit (`CLAW-LT-009`).
+pub fn device_name(text: &str) -> Option<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .map(|w| w.trim_matches('-'))
+        .find(|w| {
+            w.contains('-')
+                && w.chars().any(|c| c.is_ascii_digit())
+                && w.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+                && w.split('-').all(|part| !part.is_empty())
+        })
+        .map(str::to_string)
 }
 
 /// Email addresses in `text`, lower case, in order, without duplicates.
@@ -235,6 +364,10 @@ impl Triage for RuleTriage {
             };
             let mut entities = BTreeMap::new();
             for extract in &rule.extract {
+                // Alternatives for one entity: the first that finds it wins.
+                if entities.contains_key(extract.name()) {
+                    continue;
+                }
                 match extract {
                     Extract::Between {
                         name,
@@ -250,6 +383,18 @@ impl Triage for RuleTriage {
                     Extract::Address { name } => {
                         if !others.is_empty() {
                             entities.insert(name.clone(), others.remove(0));
+                        }
+                    }
+                    Extract::WordAfter { name, after } => {
+                        let found = word_after_phrase(&ticket.subject, after)
+                            .or_else(|| word_after_phrase(&ticket.body, after));
+                        if let Some(found) = found {
+                            entities.insert(name.clone(), found);
+                        }
+                    }
+                    Extract::DeviceName { name } => {
+                        if let Some(found) = device_name(&original) {
+                            entities.insert(name.clone(), found);
                         }
                     }
                 }

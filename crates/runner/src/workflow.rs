@@ -53,6 +53,11 @@ pub const DERIVED: &[&str] = &[
     "groups",
     "device_tag",
     "docs_layout",
+    "psa_company",
+    "identity_vendor",
+    "person_name",
+    "person_asset",
+    "device_name",
 ];
 
 /// Every placeholder name a workflow may use (besides `{steps.…}` and `{item}`).
@@ -78,6 +83,9 @@ pub struct Workflow {
     /// use them through `secrets`.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// What an entity is when the ticket does not say (`leave_date = "today"`).
+    #[serde(default)]
+    pub defaults: BTreeMap<String, String>,
     /// The steps.
     pub steps: Vec<WorkflowStep>,
 }
@@ -498,6 +506,18 @@ pub fn parse(origin: &str, text: &str, known: &[ActionId]) -> Result<Vec<Workflo
         let mut names = Vec::new();
         placeholders_in(&Value::String(workflow.summary.clone()), &mut names);
         check_placeholders(&at, "summary", &names, &[], false)?;
+        if let Some(name) = workflow
+            .defaults
+            .keys()
+            .find(|name| !ENTITIES.contains(&name.as_str()))
+        {
+            return Err(Error::invalid(format!(
+                "{at}: defaults names {name:?}, which is not something triage finds{}; use one \
+                 of {}",
+                hint(did_you_mean(name, ENTITIES.iter().copied())),
+                ENTITIES.join(", ")
+            )));
+        }
         let mut earlier: Vec<&str> = Vec::new();
         for (s, step) in workflow.steps.iter().enumerate() {
             let step_at = format!("{at}: steps[{s}]");

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -899,9 +900,25 @@ impl<const ADD: bool> TypedAction for GroupChange<ADD> {
 #[derive(Debug, Clone, Copy)]
 pub struct CreateUser;
 
+/// Input of `identity.create_user`: the user, and optionally the initial password as a secret
+/// parameter (through [`ActionRequest::with_secret`](crate::ActionRequest::with_secret), never
+/// in the stored params). A runner that hands the password on (to the documentation system, to
+/// the manager) generates and keeps it before the account exists, so a crash cannot lose it;
+/// without one, the connector generates it and it comes back once, in the outcome's secrets.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct CreateUserParams {
+    /// The user.
+    #[serde(flatten)]
+    pub user: NewUser,
+    /// The initial password (secret).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub initial_password: Option<SecretString>,
+}
+
 #[async_trait]
 impl TypedAction for CreateUser {
-    type Params = NewUser;
+    type Params = CreateUserParams;
     const DESCRIPTOR: Descriptor = Descriptor {
         id: "identity.create_user",
         summary: "Create a user account with a generated initial password",
@@ -910,6 +927,7 @@ impl TypedAction for CreateUser {
         reversible: false,
         idempotent: false,
     };
+    const SECRET_PARAMS: &'static [&'static str] = &["initial_password"];
 
     async fn plan(
         &self,
@@ -918,6 +936,7 @@ impl TypedAction for CreateUser {
         params: &Self::Params,
     ) -> Result<Plan> {
         let idp = identity(ctx)?;
+        let params = &params.user;
         match idp.get_user(&params.login).await {
             Ok(existing) => {
                 return Err(Error::conflict(format!(
@@ -952,7 +971,7 @@ impl TypedAction for CreateUser {
         let idp = identity(ctx)?;
         let created = ctx
             .identity_writes(proof)?
-            .create_user(proof, params)
+            .create_user(proof, &params.user, params.initial_password.as_ref())
             .await?;
         let found = idp.get_user(&created.user.login).await.is_ok();
         let mut outcome = Outcome {
@@ -1125,5 +1144,197 @@ impl<const GRANT: bool> TypedAction for MailboxAccess<GRANT> {
         proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
         Self::apply(ctx, proof, params, !GRANT, plan).await
+    }
+}
+
+/// `identity.remove_all_groups` (`LICENCES = false`) and `identity.remove_all_licenses`
+/// (`true`): a leaver's access taken away in one step. The plan records every group
+/// membership (or directly assigned licence) it removes, so undo puts back exactly those.
+/// Groups managed elsewhere (dynamic, synced) and licences inherited from a group are reported
+/// and left alone.
+#[derive(Debug, Clone, Copy)]
+pub struct RemoveAll<const LICENCES: bool>;
+
+impl<const LICENCES: bool> RemoveAll<LICENCES> {
+    const FIELD: &'static str = if LICENCES { "licenses" } else { "groups" };
+
+    /// The ids the plan removes.
+    fn planned(plan: &Plan) -> Vec<String> {
+        plan.state_before["removing"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i["id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The ids the user still holds (direct licences, or group memberships).
+    async fn held(idp: &dyn IdentityProvider, user: &User) -> Result<Vec<String>> {
+        Ok(if LICENCES {
+            idp.user_licenses(user)
+                .await?
+                .into_iter()
+                .filter(|l| l.direct)
+                .map(|l| l.sku_id)
+                .collect()
+        } else {
+            idp.user_groups(user)
+                .await?
+                .into_iter()
+                .map(|g| g.id)
+                .collect()
+        })
+    }
+
+    async fn apply(
+        ctx: &ActionContext,
+        proof: &ExecutionProof<'_>,
+        params: &UserParams,
+        plan: &Plan,
+        add: bool,
+    ) -> Result<Outcome> {
+        let idp = identity(ctx)?;
+        let user = idp.get_user(&params.user).await?;
+        let ids = Self::planned(plan);
+        let before = Self::held(idp, &user).await?;
+        let writes = ctx.identity_writes(proof)?;
+        let skus = if LICENCES {
+            idp.licenses().await?
+        } else {
+            Vec::new()
+        };
+        for id in &ids {
+            // Done already (a retry, or the state moved since the plan): nothing to change.
+            if before.contains(id) == add {
+                continue;
+            }
+            if LICENCES {
+                let sku = skus.iter().find(|s| &s.id == id).ok_or_else(|| {
+                    Error::not_found(format!("the tenant no longer has licence {id}"))
+                })?;
+                if add {
+                    writes.assign_license(proof, &user, sku).await?;
+                } else {
+                    writes.remove_license(proof, &user, sku).await?;
+                }
+            } else {
+                let group = idp.find_group(id).await?;
+                if add {
+                    writes.add_to_group(proof, &user, &group).await?;
+                } else {
+                    writes.remove_from_group(proof, &user, &group).await?;
+                }
+            }
+        }
+        let after = Self::held(idp, &user).await?;
+        let settled = ids.iter().all(|id| after.contains(id) == add);
+        Ok(Outcome {
+            changes: plan.changes.clone(),
+            state_before: plan.state_before.clone(),
+            state_after: json!({ Self::FIELD: after }),
+            ..Outcome::new(verified(settled))
+        })
+    }
+}
+
+#[async_trait]
+impl<const LICENCES: bool> TypedAction for RemoveAll<LICENCES> {
+    type Params = UserParams;
+    const DESCRIPTOR: Descriptor = if LICENCES {
+        Descriptor {
+            id: "identity.remove_all_licenses",
+            summary: "Remove every directly assigned licence from a user (a leaver)",
+            category: Category::Identity,
+            risk: Risk::High,
+            reversible: true,
+            idempotent: true,
+        }
+    } else {
+        Descriptor {
+            id: "identity.remove_all_groups",
+            summary: "Remove a user from every group this directory manages (a leaver)",
+            category: Category::Identity,
+            risk: Risk::High,
+            reversible: true,
+            idempotent: true,
+        }
+    };
+
+    async fn plan(
+        &self,
+        ctx: &ActionContext,
+        request: &ActionRequest,
+        params: &Self::Params,
+    ) -> Result<Plan> {
+        let verb = if LICENCES {
+            "Remove every licence"
+        } else {
+            "Remove from every group"
+        };
+        let (mut plan, user) = user_plan::<Self>(ctx, request, &params.user, verb).await?;
+        let idp = identity(ctx)?;
+        let mut removing = Vec::new();
+        if LICENCES {
+            if !idp.features().licenses {
+                return Err(Error::unsupported("licences"));
+            }
+            for held in idp.user_licenses(&user).await? {
+                let name = held.sku_name.clone().unwrap_or_else(|| held.sku_id.clone());
+                if held.direct {
+                    removing.push(json!({ "id": held.sku_id, "name": name }));
+                } else {
+                    plan.warnings.push(format!(
+                        "{name} comes from group(s) {}: it goes when the groups do",
+                        held.inherited_from.join(", ")
+                    ));
+                }
+            }
+        } else {
+            for group in idp.user_groups(&user).await? {
+                if group.writable {
+                    removing.push(json!({ "id": group.id, "name": group.name }));
+                } else {
+                    plan.warnings.push(format!(
+                        "{} is managed elsewhere (dynamic or synced): change it there",
+                        group.name
+                    ));
+                }
+            }
+        }
+        for item in &removing {
+            plan.changes.push(Change::new(
+                resource(&user),
+                Self::FIELD,
+                Some(item["name"].clone()),
+                None,
+            ));
+        }
+        plan.state_before["removing"] = json!(removing);
+        Ok(plan)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ActionContext,
+        _request: &ActionRequest,
+        params: &Self::Params,
+        plan: &Plan,
+        proof: &ExecutionProof<'_>,
+    ) -> Result<Outcome> {
+        Self::apply(ctx, proof, params, plan, false).await
+    }
+
+    async fn undo(
+        &self,
+        ctx: &ActionContext,
+        _request: &ActionRequest,
+        params: &Self::Params,
+        plan: &Plan,
+        proof: &ExecutionProof<'_>,
+    ) -> Result<Outcome> {
+        Self::apply(ctx, proof, params, plan, true).await
     }
 }

@@ -35,6 +35,8 @@ pub fn builtin() -> ActionCatalog {
         Typed::shared(LicenseChange::<false>),
         Typed::shared(GroupChange::<true>),
         Typed::shared(GroupChange::<false>),
+        Typed::shared(RemoveAll::<false>),
+        Typed::shared(RemoveAll::<true>),
         Typed::shared(CreateUser),
         Typed::shared(MailboxAccess::<true>),
         Typed::shared(MailboxAccess::<false>),

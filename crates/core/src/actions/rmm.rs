@@ -188,10 +188,11 @@ impl TypedAction for RunScript {
         plan: &Plan,
         proof: &ExecutionProof<'_>,
     ) -> Result<Outcome> {
-        let run = ctx
+        let started = ctx
             .rmm_writes(proof)?
             .run_script(proof, &params.device, &params.script, &params.parameters)
             .await?;
+        let run = follow(ctx.rmm()?, &params.device, started).await?;
         let status = match run.state {
             ScriptState::Succeeded => StepStatus::Verified,
             ScriptState::Running => StepStatus::Succeeded,
@@ -204,4 +205,25 @@ impl TypedAction for RunScript {
             ..Outcome::new(status)
         })
     }
+}
+
+/// How long a script run is followed before its outcome is reported as still running.
+pub const SCRIPT_FOLLOW_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Follow a started run until it ends (its output is what later steps read: a diagnostic
+/// script's findings), polling with a growing pause up to [`SCRIPT_FOLLOW_LIMIT`]; a run still
+/// going then is reported as running.
+async fn follow(
+    rmm: &dyn crate::capability::Rmm,
+    device: &str,
+    mut run: crate::capability::ScriptRun,
+) -> Result<crate::capability::ScriptRun> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(100);
+    while run.state == ScriptState::Running && started.elapsed() < SCRIPT_FOLLOW_LIMIT {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(5));
+        run = rmm.script_run(device, &run.id).await?;
+    }
+    Ok(run)
 }
