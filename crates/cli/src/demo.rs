@@ -45,6 +45,8 @@ struct DemoTicket {
     outcome: TicketOutcome,
     /// Who approved a step, if one waited.
     approved_by: Option<String>,
+    /// What was done to see it through: approvals given, the clock moved to a step's date.
+    events: Vec<String>,
     /// What the world's story expects.
     expected: Resolution,
     /// Milliseconds from the ticket's first step to its last answer (approval wait excluded).
@@ -120,16 +122,17 @@ pub(crate) async fn run(json: bool, dir: Option<PathBuf>) -> Result<ExitCode> {
     let mut tickets = Vec::new();
     for outcome in outcomes {
         let ticket_started = Instant::now();
-        let (outcome, approved_by) = if outcome.resolution == Resolution::WaitingApproval {
-            approve_and_finish(&pipeline, outcome, &lead).await?
-        } else {
-            (outcome, None)
-        };
+        let (outcome, events) = see_through(&pipeline, outcome, &lead).await?;
+        let approved_by = events
+            .iter()
+            .any(|e| e.starts_with("approved"))
+            .then(|| lead.clone());
         let expected = expected(outcome.tenant.as_str(), &outcome.subject);
         tickets.push(DemoTicket {
             millis: ticket_started.elapsed().as_millis(),
             outcome,
             approved_by,
+            events,
             expected,
         });
     }
@@ -171,25 +174,68 @@ pub(crate) async fn run(json: bool, dir: Option<PathBuf>) -> Result<ExitCode> {
     })
 }
 
-/// Approve, as `lead`, every step of the ticket's run that waits, then take the ticket through
-/// the pipeline again so it is documented and closed.
-async fn approve_and_finish(
+/// How many times one ticket is taken up again (each wave of approvals, each date) before
+/// the demo gives up on it.
+const MAX_ROUNDS: usize = 8;
+
+/// See a ticket through as its MSP would: the lead approves every step that waits (as from
+/// `stackhand approvals`), and a step scheduled for a date (credentials the day before a start
+/// date) runs once the demo's clock is moved to that date; each time the ticket is taken
+/// through the pipeline again, which drives its recorded run and documents where it stands.
+async fn see_through(
     pipeline: &Pipeline,
-    outcome: TicketOutcome,
+    mut outcome: TicketOutcome,
     lead: &str,
-) -> Result<(TicketOutcome, Option<String>)> {
-    let engine = pipeline.deployment().engine();
-    let run = format!("ticket-{}.", outcome.ticket);
+) -> Result<(TicketOutcome, Vec<String>)> {
+    let deployment = pipeline.deployment();
+    let engine = deployment.engine();
+    let run = format!("ticket-{}", outcome.ticket);
     let approver = Principal::technician(lead, &[]);
-    for approval in engine.pending_approvals(&outcome.tenant).await? {
-        if approval.request.idempotency_key.as_str().starts_with(&run) {
-            engine.approve(approval.id, &approver).await?;
+    let mut events = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        match outcome.resolution {
+            Resolution::WaitingApproval => {
+                let mut approved = 0;
+                for approval in engine.pending_approvals(&outcome.tenant).await? {
+                    if approval
+                        .request
+                        .idempotency_key
+                        .as_str()
+                        .starts_with(&format!("{run}."))
+                    {
+                        engine.approve(approval.id, &approver).await?;
+                        approved += 1;
+                    }
+                }
+                events.push(format!("approved {approved} waiting step(s) as {lead}"));
+            }
+            Resolution::Scheduled => {
+                let record = deployment
+                    .store()
+                    .runs()
+                    .get(&outcome.tenant, &run)
+                    .await?
+                    .context("a scheduled ticket has no run")?;
+                let due = record
+                    .steps
+                    .iter()
+                    .filter(|s| s.state != stackhand_store::StepState::Finished)
+                    .filter_map(|s| s.flow.not_before)
+                    .min()
+                    .context("a scheduled run has no step with a date")?;
+                deployment.clock().advance_to(due);
+                events.push(format!(
+                    "clock moved to {}, when the next step is due",
+                    due.format("%Y-%m-%d %H:%M UTC")
+                ));
+            }
+            _ => break,
         }
+        let reads = engine.connectors(&outcome.tenant)?;
+        let ticket = reads.psa()?.get_ticket(&outcome.ticket).await?;
+        outcome = pipeline.process(&outcome.tenant, &ticket).await?;
     }
-    let reads = engine.connectors(&outcome.tenant)?;
-    let ticket = reads.psa()?.get_ticket(&outcome.ticket).await?;
-    let finished = pipeline.process(&outcome.tenant, &ticket).await?;
-    Ok((finished, Some(lead.to_string())))
+    Ok((outcome, events))
 }
 
 fn print_text(report: &DemoReport, took: Duration, lead: &str) {
@@ -200,8 +246,8 @@ fn print_text(report: &DemoReport, took: Duration, lead: &str) {
     );
     for ticket in &report.tickets {
         crate::live::print_outcome(&ticket.outcome);
-        if let Some(by) = &ticket.approved_by {
-            println!("  approved  by {by}");
+        for event in &ticket.events {
+            println!("  then      {event}");
         }
     }
     println!(

@@ -75,6 +75,36 @@ approvers = [{ role = "msp.lead" }]
 [rules.when]
 requester_kinds = ["end_user"]
 
+# New starters and leavers, asked for by a tenant's authorised contact: every step on another
+# person's account waits for an MSP lead (the steps that can run at once are asked at once).
+[[rules]]
+id = "leads-approve-starters-and-leavers"
+description = "An MSP lead approves each step of an onboarding or an offboarding"
+actions = [
+  "identity.create_user", "identity.assign_license", "identity.add_to_group",
+  "rmm.tag_device", "psa.create_contact", "docs.upsert_user_asset", "docs.store_password",
+  "messaging.send", "identity.disable", "identity.revoke_sessions", "identity.reset_password",
+  "identity.reset_mfa", "identity.remove_all_groups", "identity.remove_all_licenses",
+  "m365.convert_to_shared", "m365.set_forwarding", "m365.set_auto_reply", "m365.hide_from_gal",
+  "identity.grant_mailbox_access", "psa.deactivate_contact", "docs.archive_asset",
+]
+effect = "approve"
+approvers = [{ role = "msp.lead" }]
+[rules.when]
+requester_kinds = ["end_user"]
+self_service = false
+
+# A user's own device: the read-only connectivity check runs, and so does the DNS flush it
+# calls for.
+[[rules]]
+id = "users-diagnose-their-device"
+description = "A user's ticket may run the connectivity check and the DNS cache flush"
+actions = ["rmm.run_script"]
+effect = "allow"
+[rules.when]
+requester_kinds = ["end_user"]
+params = [{ path = "script", in = ["Test app connectivity", "Flush DNS cache"] }]
+
 # A technician may take back the access stackhand gave (`stackhand undo <run>`).
 [[rules]]
 id = "technicians-undo-access"

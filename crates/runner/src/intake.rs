@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use stackhand_core::{Result, TenantId, Ticket, TicketQuery};
-use stackhand_store::{ClaimedJob, NewJob};
+use stackhand_store::{ClaimedJob, NewJob, RunState, StepState};
 
 use crate::pipeline::{Pipeline, TicketOutcome};
 
@@ -227,10 +227,40 @@ impl Intake {
         }
     }
 
-    /// One pass: poll every tenant, then drain the queue.
+    /// Take up again every ticket whose run is scheduled and now due (credentials the day
+    /// before a start date, a leaver's access on the leave date): the pipeline drives the
+    /// recorded run and documents where it stands (closing the ticket when it is done).
+    pub async fn due(&self) -> Result<Vec<TicketOutcome>> {
+        let deployment = self.pipeline.deployment();
+        let now = deployment.clock().now();
+        let mut outcomes = Vec::new();
+        for tenant in self.pipeline.tenants() {
+            for run in deployment.store().runs().unfinished(&tenant).await? {
+                let due = run.state == RunState::Scheduled
+                    && run
+                        .steps
+                        .iter()
+                        .filter(|s| s.state != StepState::Finished)
+                        .filter_map(|s| s.flow.not_before)
+                        .min()
+                        .is_some_and(|at| at <= now);
+                let Some(ticket) = run.ticket.as_deref().filter(|_| due) else {
+                    continue;
+                };
+                let psa = deployment.engine().connectors(&tenant)?;
+                let ticket = psa.psa()?.get_ticket(ticket).await?;
+                outcomes.push(self.pipeline.process(&tenant, &ticket).await?);
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// One pass: poll every tenant, drain the queue, then take up the scheduled tickets that
+    /// are due.
     pub async fn once(&self) -> Result<(Vec<Polled>, Vec<TicketOutcome>)> {
         let polled = self.poll().await;
-        let outcomes = self.drain().await?;
+        let mut outcomes = self.drain().await?;
+        outcomes.extend(self.due().await?);
         Ok((polled, outcomes))
     }
 }

@@ -37,7 +37,7 @@ use crate::config::{LoadedConfig, RoleTemplate};
 use crate::deployment::Deployment;
 use crate::runs::RunReport;
 use crate::triage::{RuleTriage, Triage, Triaged};
-use crate::workflow::{Bindings, WorkflowSet};
+use crate::workflow::{Bindings, Workflow, WorkflowSet};
 
 /// How a ticket ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -368,8 +368,35 @@ impl Pipeline {
                 .entry(name.clone())
                 .or_insert_with(|| value.clone());
         }
+        // A ticket taken up again (after an approval, on a date, by another runner) drives the
+        // run recorded for it, never a new plan; one that asks for something else now is noticed.
+        let origin = origin_of(&workflow.id, &login, &entities);
+        if !part.shadow
+            && let Some(existing) = self
+                .deployment
+                .store()
+                .runs()
+                .get(tenant, &run_id(ticket))
+                .await?
+        {
+            match existing.origin.as_deref() {
+                Some(recorded) if recorded == origin => {
+                    let report = self.deployment.runs().drive(tenant, &existing.id).await?;
+                    return Ok(Ok(Ran::Run(report)));
+                }
+                Some(_) => {
+                    return Ok(Err(Stop(format!(
+                        "the ticket changed after stackhand recorded its run {}: it asks for \
+                         something else now, and a recorded run never changes its plan",
+                        existing.id
+                    ))));
+                }
+                // Recorded before runs kept their origin: planned again and compared.
+                None => {}
+            }
+        }
         let bindings = match self
-            .bindings(tenant, part, ticket, &login, &entities)
+            .bindings(tenant, part, ticket, &login, &entities, workflow)
             .await?
         {
             Ok(bindings) => bindings,
@@ -388,7 +415,9 @@ impl Pipeline {
             ..Principal::end_user(email)
         };
         let planned = workflow.plan(&bindings)?;
-        let mut run = NewRun::new(run_id(ticket), planned.summary).ticket(ticket.id.clone());
+        let mut run = NewRun::new(run_id(ticket), planned.summary)
+            .ticket(ticket.id.clone())
+            .origin(origin);
         for step in planned.steps {
             let request = self.request(
                 tenant,
@@ -444,6 +473,7 @@ impl Pipeline {
         ticket: &Ticket,
         login: &str,
         entities: &BTreeMap<String, String>,
+        workflow: &Workflow,
     ) -> Result<std::result::Result<Bindings, Stop>> {
         let domain = login.split_once('@').map(|(_, d)| d).unwrap_or_default();
         let mut bindings = Bindings::new()
@@ -509,6 +539,31 @@ impl Pipeline {
                 }
             }
             bindings.set(role, user.email.unwrap_or(user.login));
+        }
+        if !entities.contains_key("device")
+            && !workflow.authorised_contacts_only
+            && workflow.uses("device")
+        {
+            // A ticket about the requester's own device that does not name it: the device they
+            // last signed in to, when there is exactly one.
+            if let Ok(rmm) = reads.rmm() {
+                let local = login.split('@').next().unwrap_or(login).to_lowercase();
+                let theirs: Vec<_> = rmm
+                    .find_devices(&local)
+                    .await?
+                    .into_iter()
+                    .filter(|d| {
+                        d.last_user.as_deref().is_some_and(|u| {
+                            let u = u.to_lowercase();
+                            u == local || u.ends_with(&format!("\\{local}")) || u == login
+                        })
+                    })
+                    .collect();
+                if let [device] = theirs.as_slice() {
+                    bindings.set("device_name", device.name.as_str());
+                    bindings.set("device", device.id.as_str());
+                }
+            }
         }
         if let Some(name) = entities.get("device") {
             let found = reads.rmm()?.find_devices(name).await?;
@@ -797,7 +852,28 @@ impl Pipeline {
                 ("routed", "hand the ticket to a person", steps)
             }
         };
-        let mut run = NewRun::new(format!("{}.{suffix}", run_id(ticket)), summary).ticket(id);
+        // A run waits or is scheduled at several points in turn (each wave of approvals, each
+        // date): each point gets its own note, named after the first step it stops at.
+        let waits = outcome.resolution == Resolution::WaitingApproval;
+        let point = outcome
+            .run
+            .iter()
+            .flat_map(|r| &r.steps)
+            .find(|s| {
+                if waits {
+                    s.answer.as_deref() == Some("pending_approval")
+                } else {
+                    s.state == "pending"
+                }
+            })
+            .map(|s| s.index);
+        let name = match (outcome.resolution, point) {
+            (Resolution::WaitingApproval | Resolution::Scheduled, Some(index)) => {
+                format!("{}.{suffix}-{index}", run_id(ticket))
+            }
+            _ => format!("{}.{suffix}", run_id(ticket)),
+        };
+        let mut run = NewRun::new(name, summary).ticket(id);
         for (action, params) in steps {
             run =
                 run.step(self.request(tenant, part, ticket, action, params, self.agent.clone())?);
@@ -839,4 +915,23 @@ fn day_named(text: &str, today: NaiveDate) -> Option<NaiveDate> {
         % 7
         + 1;
     Some(today + chrono::Duration::days(ahead))
+}
+
+/// The fingerprint of what a ticket's run is planned from: the workflow, who asks, and what
+/// triage found (entities in name order).
+fn origin_of(workflow: &str, requester: &str, entities: &BTreeMap<String, String>) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [workflow, requester]
+        .into_iter()
+        .chain(entities.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]))
+    {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -199,7 +199,10 @@ impl RunExecutor {
                     ))
                 })?;
         }
-        for name in generate {
+        // A run recorded before had its secrets generated then (and an ended one lost them on
+        // purpose): only a new run gets new ones.
+        let recorded = self.store.runs().get(tenant, &run.id).await?.is_some();
+        for name in generate.iter().filter(|_| !recorded) {
             let vault = self.vault(&run.id)?;
             let key = secret_name(&run.id, name);
             match vault.get(tenant, &key).await {

@@ -215,7 +215,6 @@ fn builtin_extracts(intent: &str) -> Vec<Extract> {
             between_rule("person", "leaver:", " -"),
             between_rule("person", "offboarding:", " -"),
             word_rule("leave_date", "leaves on"),
-            word_rule("leave_date", "left on"),
             word_rule("leave_date", "last day is"),
             Extract::DeviceName {
                 name: "device".into(),

@@ -253,8 +253,20 @@ pub struct Planned {
 }
 
 impl Workflow {
+    /// Whether the workflow names the placeholder `name` anywhere.
+    pub fn uses(&self, name: &str) -> bool {
+        self.placeholders().iter().any(|n| n == name)
+    }
+
     /// The placeholders this workflow names that `bindings` does not have.
     pub fn missing(&self, bindings: &Bindings) -> Vec<String> {
+        let mut names = self.placeholders();
+        names.retain(|n| n != "item" && !n.starts_with("steps.") && !bindings.has(n));
+        names
+    }
+
+    /// Every placeholder it names (and its `for_each` lists), sorted, once each.
+    fn placeholders(&self) -> Vec<String> {
         let mut names = Vec::new();
         placeholders_in(&Value::String(self.summary.clone()), &mut names);
         for step in &self.steps {
@@ -269,7 +281,6 @@ impl Workflow {
         }
         names.sort();
         names.dedup();
-        names.retain(|n| n != "item" && !n.starts_with("steps.") && !bindings.has(n));
         names
     }
 

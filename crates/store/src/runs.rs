@@ -61,6 +61,9 @@ pub struct NewRun {
     pub summary: String,
     /// The PSA ticket, if the run works for one.
     pub ticket: Option<String>,
+    /// What it was planned from, fingerprinted (a ticket's triage): taking the ticket up again
+    /// compares this instead of planning anew.
+    pub origin: Option<String>,
     /// The steps, in the order they were planned.
     pub steps: Vec<NewStep>,
 }
@@ -168,8 +171,15 @@ impl NewRun {
             id: id.into(),
             summary: summary.into(),
             ticket: None,
+            origin: None,
             steps: Vec::new(),
         }
+    }
+
+    /// What it was planned from, fingerprinted.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
     }
 
     /// The ticket it works for.
@@ -341,6 +351,8 @@ pub struct RunRecord {
     pub summary: String,
     /// The ticket, if any.
     pub ticket: Option<String>,
+    /// What it was planned from, fingerprinted, if recorded.
+    pub origin: Option<String>,
     /// Where it stands.
     pub state: RunState,
     /// Why it failed or waits, for the person who looks.
@@ -403,6 +415,7 @@ type RunRow = (
     Option<String>,
     i64,
     i64,
+    Option<String>,
 );
 type StepRow = (
     i64,
@@ -461,7 +474,7 @@ impl Runs<'_> {
                 let mut tx = pool.begin_with(sql.begin_write).await?;
                 let inserted = sqlx::query(
                     "INSERT INTO runs (tenant, id, summary, ticket, state, created_ns, \
-                     updated_ns) VALUES ($1, $2, $3, $4, 'running', $5, $5) \
+                     updated_ns, origin) VALUES ($1, $2, $3, $4, 'running', $5, $5, $6) \
                      ON CONFLICT (tenant, id) DO NOTHING",
                 )
                 .bind(tenant.as_str())
@@ -469,6 +482,7 @@ impl Runs<'_> {
                 .bind(&run.summary)
                 .bind(run.ticket.as_deref())
                 .bind(now)
+                .bind(run.origin.as_deref())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -522,8 +536,8 @@ impl Runs<'_> {
         let db = |e| self.store.db_error(&doing, e);
         let row: Option<RunRow> = on_backend!(self.store, |pool, _sql| {
             sqlx::query_as(
-                "SELECT id, summary, ticket, state, reason, created_ns, updated_ns FROM runs \
-                 WHERE tenant = $1 AND id = $2",
+                "SELECT id, summary, ticket, state, reason, created_ns, updated_ns, origin \
+                 FROM runs WHERE tenant = $1 AND id = $2",
             )
             .bind(tenant.as_str())
             .bind(id)
@@ -711,7 +725,7 @@ impl Runs<'_> {
 }
 
 fn record(tenant: &TenantId, row: RunRow, steps: Vec<StepRow>) -> Result<RunRecord> {
-    let (id, summary, ticket, state, reason, created, updated) = row;
+    let (id, summary, ticket, state, reason, created, updated, origin) = row;
     let malformed = |what: &str, e: serde_json::Error| {
         Error::permanent(format!(
             "runs: the stored {what} of run {id} is malformed: {e}"
@@ -749,6 +763,7 @@ fn record(tenant: &TenantId, row: RunRow, steps: Vec<StepRow>) -> Result<RunReco
         id,
         summary,
         ticket,
+        origin,
         reason,
         created: time(created),
         updated: time(updated),

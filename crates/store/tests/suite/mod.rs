@@ -1323,6 +1323,7 @@ pub async fn runs_keep_each_steps_flow_and_output(db: &Db) {
         ..StepFlow::default()
     };
     let run = NewRun::new("T-5", "onboard jane")
+        .origin("c0ffee")
         .step_with(request(&acme, "T-5.0"), named.clone())
         .step(request(&acme, "T-5.1"))
         .step_with(request(&acme, "T-5.2"), flow.clone());
@@ -1332,6 +1333,7 @@ pub async fn runs_keep_each_steps_flow_and_output(db: &Db) {
     assert_eq!(back.steps[1].flow, StepFlow::default());
     assert_eq!(back.steps[1].flow.waits_for(1), vec![0]);
     assert_eq!(back.named("account").map(|s| s.index), Some(0));
+    assert_eq!(back.origin.as_deref(), Some("c0ffee"));
 
     let other_flow = NewRun::new("T-5", "onboard jane")
         .step_with(request(&acme, "T-5.0"), named.clone())
