@@ -6,7 +6,9 @@
 //! store with the credential vault and the audit trail, the staff of the world's MSP, and the
 //! starter policy of `stackhand sim`. One pass of `stackhand run` takes every open ticket of
 //! both tenants through triage, workflows and the policy; what waits for an approval is then
-//! approved by the MSP's lead, as from `stackhand approvals`, and its ticket finished. Each
+//! approved by the MSP's lead, as from `stackhand approvals`, a step scheduled for a date (a
+//! new starter's credentials, the day before the start) runs once the demo's clock is moved
+//! there, and each such ticket is taken through the pipeline again until it ends. Each
 //! ticket gets a timeline, the whole a summary table, and the audit chains are verified. The
 //! exit code is 0 only if every ticket ended as the world's story says it should.
 
@@ -18,6 +20,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use stackhand_core::Principal;
 use stackhand_core::audit::AuditSink;
+use stackhand_runner::walkthrough::see_through;
 use stackhand_runner::{
     Intake, LoadedConfig, Pipeline, Resolution, TicketOutcome, default_registry,
 };
@@ -108,6 +111,7 @@ pub(crate) async fn run(json: bool, dir: Option<PathBuf>) -> Result<ExitCode> {
         .find(|t| t.active && t.lead)
         .map(|t| t.email(&world.msp))
         .context("the world's MSP has no active lead to approve")?;
+    let approver = Principal::technician(&lead, &[]);
 
     let started = Instant::now();
     let (polled, outcomes) = intake.once().await?;
@@ -122,7 +126,7 @@ pub(crate) async fn run(json: bool, dir: Option<PathBuf>) -> Result<ExitCode> {
     let mut tickets = Vec::new();
     for outcome in outcomes {
         let ticket_started = Instant::now();
-        let (outcome, events) = see_through(&pipeline, outcome, &lead).await?;
+        let (outcome, events) = see_through(&pipeline, outcome, &approver).await?;
         let approved_by = events
             .iter()
             .any(|e| e.starts_with("approved"))
@@ -172,70 +176,6 @@ pub(crate) async fn run(json: bool, dir: Option<PathBuf>) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// How many times one ticket is taken up again (each wave of approvals, each date) before
-/// the demo gives up on it.
-const MAX_ROUNDS: usize = 8;
-
-/// See a ticket through as its MSP would: the lead approves every step that waits (as from
-/// `stackhand approvals`), and a step scheduled for a date (credentials the day before a start
-/// date) runs once the demo's clock is moved to that date; each time the ticket is taken
-/// through the pipeline again, which drives its recorded run and documents where it stands.
-async fn see_through(
-    pipeline: &Pipeline,
-    mut outcome: TicketOutcome,
-    lead: &str,
-) -> Result<(TicketOutcome, Vec<String>)> {
-    let deployment = pipeline.deployment();
-    let engine = deployment.engine();
-    let run = format!("ticket-{}", outcome.ticket);
-    let approver = Principal::technician(lead, &[]);
-    let mut events = Vec::new();
-    for _ in 0..MAX_ROUNDS {
-        match outcome.resolution {
-            Resolution::WaitingApproval => {
-                let mut approved = 0;
-                for approval in engine.pending_approvals(&outcome.tenant).await? {
-                    if approval
-                        .request
-                        .idempotency_key
-                        .as_str()
-                        .starts_with(&format!("{run}."))
-                    {
-                        engine.approve(approval.id, &approver).await?;
-                        approved += 1;
-                    }
-                }
-                events.push(format!("approved {approved} waiting step(s) as {lead}"));
-            }
-            Resolution::Scheduled => {
-                let record = deployment
-                    .store()
-                    .runs()
-                    .get(&outcome.tenant, &run)
-                    .await?
-                    .context("a scheduled ticket has no run")?;
-                let due = record
-                    .steps
-                    .iter()
-                    .filter(|s| s.state != stackhand_store::StepState::Finished)
-                    .filter_map(|s| s.flow.not_before)
-                    .min()
-                    .context("a scheduled run has no step with a date")?;
-                deployment.clock().advance_to(due);
-                events.push(format!(
-                    "clock moved to {}, when the next step is due",
-                    due.format("%Y-%m-%d %H:%M UTC")
-                ));
-            }
-            _ => break,
-        }
-        let reads = engine.connectors(&outcome.tenant)?;
-        let ticket = reads.psa()?.get_ticket(&outcome.ticket).await?;
-        outcome = pipeline.process(&outcome.tenant, &ticket).await?;
-    }
-    Ok((outcome, events))
 }
 
 fn print_text(report: &DemoReport, took: Duration, lead: &str) {

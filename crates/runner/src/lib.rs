@@ -46,6 +46,7 @@ pub mod pipeline;
 pub mod runs;
 pub mod store;
 pub mod triage;
+pub mod walkthrough;
 pub mod workflow;
 
 pub use compose::{ComposedTenant, Composer};
@@ -56,7 +57,7 @@ pub use connectors::{default_registry, register_default_connectors};
 pub use deployment::Deployment;
 pub use intake::{Intake, Polled};
 pub use pipeline::{Pipeline, Resolution, TicketOutcome};
-pub use runs::{RunExecutor, RunReport, StepReport};
+pub use runs::{Clock, RunExecutor, RunReport, StepReport};
 pub use store::{append_local_store, open_vault};
 pub use triage::{RuleTriage, Triage, Triaged};
 pub use workflow::{Workflow, WorkflowSet};

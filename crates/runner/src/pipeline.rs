@@ -520,6 +520,13 @@ impl Pipeline {
             bindings.set("identity_vendor", vendor);
         }
         let reads = self.deployment.engine().connectors(tenant)?;
+        if let Ok(identity) = reads.identity() {
+            let pass = identity.features().temporary_access_pass;
+            bindings.set(
+                "temporary_access_pass",
+                if pass { "available" } else { "unavailable" },
+            );
+        }
         for role in ["person", "manager"] {
             let Some(name) = entities.get(role) else {
                 continue;

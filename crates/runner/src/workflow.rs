@@ -58,6 +58,7 @@ pub const DERIVED: &[&str] = &[
     "person_name",
     "person_asset",
     "device_name",
+    "temporary_access_pass",
 ];
 
 /// Every placeholder name a workflow may use (besides `{steps.…}` and `{item}`).

@@ -28,6 +28,12 @@ use crate::okta::OktaSim;
 use crate::world::{IdentityKind, PsaKind, Tenant, World};
 use crate::{Faults, SimServer};
 
+/// A starter policy for the simulated world (`crates/sim/starter-policy.toml`): technicians do
+/// routine, reversible work; users' own resets wait for a technician; access, new starters and
+/// leavers wait for an MSP lead; the agent keeps tickets. Everything else is denied.
+/// `stackhand sim` and `stackhand demo` write it next to the deployment.
+pub const STARTER_POLICY: &str = include_str!("../starter-policy.toml");
+
 /// A credential file a tenant's connector reads from its secrets directory.
 #[derive(Clone)]
 pub struct SecretFile {
