@@ -615,6 +615,11 @@ pub struct Device {
     /// Open alerts on it.
     #[serde(default)]
     pub alerts: Vec<Alert>,
+    /// What the Test app connectivity script reports on this device (the NinjaOne simulator's
+    /// script 14, `ninjaone::library::TEST_APP_CONNECTIVITY`): what a technician would find
+    /// checking its route to the line-of-business app. `None`: every check passes.
+    #[serde(default)]
+    pub diagnostics: Option<String>,
 }
 
 /// An open RMM alert.
@@ -708,6 +713,10 @@ pub struct OpenTicket {
     pub body: String,
     /// The requester's key.
     pub requester: String,
+    /// The address the ticket came from when it is not the requester's own (a lookalike
+    /// domain, a private address): the PSA records that sender. `None`: the requester's own.
+    #[serde(default)]
+    pub from: Option<String>,
     /// Board or queue name (`Help Desk`).
     #[serde(default = "help_desk")]
     pub board: String,
@@ -1153,6 +1162,21 @@ mod tests {
         let err = World::parse("test", &text).unwrap_err().to_string();
         assert!(err.contains("departmnet"), "{err}");
         assert!(err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn the_optional_device_and_ticket_fields_are_read_and_misspellings_refused() {
+        let world = World::builtin();
+        let contoso = world.tenant("contoso-law").unwrap();
+        assert!(contoso.devices.iter().any(|d| d.diagnostics.is_some()));
+        assert!(contoso.tickets.iter().any(|t| t.from.is_some()));
+        for (field, typo) in [("diagnostics = ", "diagnostic = "), ("from = ", "form = ")] {
+            let text = BUILTIN.replacen(field, typo, 1);
+            assert_ne!(text, BUILTIN, "the built-in world uses {field}");
+            let err = World::parse("test", &text).unwrap_err().to_string();
+            assert!(err.contains(typo.trim_end_matches(" = ")), "{err}");
+            assert!(err.contains("line"), "{err}");
+        }
     }
 
     #[test]

@@ -426,6 +426,55 @@ async fn ticket_create_validates_and_turns_the_description_into_a_note() {
 }
 
 #[tokio::test]
+async fn a_ticket_from_a_lookalike_address_records_that_sender_under_the_requesters_contact() {
+    let api = Api::start().await;
+    let world = World::builtin();
+    let contoso = world.tenant("contoso-law").unwrap();
+    let open = contoso
+        .tickets
+        .iter()
+        .find(|t| t.summary == "Urgent: password reset before the court filing")
+        .expect("the world has the lookalike ticket");
+    assert_eq!(open.from.as_deref(), Some("daniel.reyes@contoso1aw.com"));
+    let daniel = contoso.person(&open.requester).unwrap();
+
+    let listed = api
+        .all(
+            "/service/tickets",
+            &[("conditions", "closedFlag=false and company/id=250")],
+        )
+        .await;
+    let id = listed
+        .iter()
+        .find(|t| t["summary"] == open.summary.as_str())
+        .expect("seeded open")["id"]
+        .as_i64()
+        .unwrap();
+    let (status, ticket) = api.json(api.get(&format!("/service/tickets/{id}"))).await;
+    assert_eq!(status, 200);
+    // The sender is the lookalike; the contact stays Daniel's, with his own address.
+    assert_eq!(ticket["contactEmailAddress"], "daniel.reyes@contoso1aw.com");
+    assert_eq!(ticket["contact"]["id"], daniel.contact_id.unwrap());
+    assert_eq!(ticket["contactName"], daniel.display_name().as_str());
+    let contact = api.sim.contact_by_email(&daniel.email(contoso)).unwrap();
+    assert_eq!(Some(contact.id), daniel.contact_id);
+    // The initial description is the body, written by the contact.
+    let notes = api.sim.notes(id);
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].detail_description);
+    assert_eq!(notes[0].text, open.body);
+    assert_eq!(notes[0].contact_id, daniel.contact_id);
+
+    // Tickets from the requester's own address record that address.
+    let own = listed
+        .iter()
+        .find(|t| t["summary"] == "Password reset - Daniel Reyes")
+        .unwrap();
+    assert_eq!(own["contactEmailAddress"], daniel.email(contoso).as_str());
+    assert_requests_match_spec(&api);
+}
+
+#[tokio::test]
 async fn notes_need_a_flag_and_closing_help_desk_needs_a_resolution() {
     let api = Api::start().await;
     let id = api.sim.open_ticket_ids()[0];

@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use stackhand_sim::ninjaone::library::{
-    ACTION_RESTART_SPOOLER, CLEAR_PRINT_QUEUE, FLUSH_DNS_CACHE, LIBRARY, MAC_DIAGNOSTICS, Runnable,
+    ACTION_RESTART_SPOOLER, CLEAR_PRINT_QUEUE, CONNECTIVITY_PASSED, FLUSH_DNS_CACHE, LIBRARY,
+    MAC_DIAGNOSTICS, Runnable, TEST_APP_CONNECTIVITY,
 };
 use stackhand_sim::ninjaone::{
     ALL_SCOPES, ActivityResult, ApiClient, CLIENT_ID, CLIENT_SECRET, NinjaOneSim,
@@ -894,6 +895,117 @@ async fn a_script_run_moves_through_its_states_to_its_result() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_envelope(&answer, "999999");
+    ninja.assert_documented();
+}
+
+/// Run `script` on `device` and read the log until it completes; its completed activity.
+async fn run_to_completion(ninja: &Ninja, org: i64, device: i64, script: i64) -> Value {
+    let mark = activities_after(ninja, org, 0).await["lastActivityId"]
+        .as_i64()
+        .unwrap();
+    ninja
+        .write(
+            Method::POST,
+            &format!("/v2/device/{device}/script/run"),
+            json!({"type": "SCRIPT", "id": script, "runAs": "system"}),
+        )
+        .await;
+    for _ in 0..3 {
+        let log = activities_after(ninja, org, mark).await;
+        let done = log["activities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["deviceId"] == device && a["statusCode"] == "COMPLETED");
+        if let Some(done) = done {
+            return done.clone();
+        }
+    }
+    panic!("script {script} on {device} did not complete");
+}
+
+#[tokio::test]
+async fn test_app_connectivity_reports_the_world_devices_diagnostics() {
+    let ninja = Ninja::seeded().await;
+    let contoso = tenant("contoso-law");
+    let org = contoso.rmm.id;
+    let laptop = device_of(contoso, "priya.shah");
+    assert_eq!(laptop.name, "CLAW-LT-004");
+    let diagnostics = laptop
+        .diagnostics
+        .as_deref()
+        .expect("the world says what is wrong on Priya's laptop");
+    assert!(
+        diagnostics.contains("stale DNS cache entry"),
+        "{diagnostics}"
+    );
+    assert_eq!(
+        ninja.sim.device(laptop.id).unwrap().diagnostics.as_deref(),
+        Some(diagnostics)
+    );
+
+    // Offered to Windows devices by name, in the Maintenance category.
+    let options = ninja
+        .get(&format!("/v2/device/{}/scripting/options", laptop.id))
+        .await;
+    let offered = options["scripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == TEST_APP_CONNECTIVITY)
+        .expect("offered");
+    assert_eq!(offered["type"], "SCRIPT");
+    assert_eq!(offered["name"], "Test app connectivity");
+    assert_eq!(offered["language"], "PowerShell");
+    assert_eq!(offered["categoryId"], 1);
+    assert_eq!(
+        offered["description"],
+        "Resolves and connects to the line-of-business app and reports what it finds; \
+         changes nothing."
+    );
+
+    // The completed run's message is what the world says the device would report.
+    let done = run_to_completion(&ninja, org, laptop.id, TEST_APP_CONNECTIVITY).await;
+    assert_eq!(done["activityResult"], "SUCCESS");
+    assert_eq!(done["sourceName"], "Test app connectivity");
+    assert_eq!(done["message"], diagnostics);
+
+    // A device the world gives no diagnostics passes every check.
+    let daniel = device_of(contoso, "daniel.reyes");
+    assert!(daniel.diagnostics.is_none());
+    let done = run_to_completion(&ninja, org, daniel.id, TEST_APP_CONNECTIVITY).await;
+    assert_eq!(done["activityResult"], "SUCCESS");
+    assert_eq!(done["message"], CONNECTIVITY_PASSED);
+
+    // An outcome a test sets still wins over the world's.
+    ninja.sim.set_script_outcome(
+        &TEST_APP_CONNECTIVITY.to_string(),
+        ScriptOutcome::failure("Script 'Test app connectivity' failed with exit code 1"),
+    );
+    let done = run_to_completion(&ninja, org, laptop.id, TEST_APP_CONNECTIVITY).await;
+    assert_eq!(done["activityResult"], "FAILURE");
+    assert_eq!(
+        done["message"],
+        "Script 'Test app connectivity' failed with exit code 1"
+    );
+
+    // The start and progress messages stay NinjaOne's own.
+    let log = ninja.sim.activities();
+    let steps: Vec<&str> = log
+        .iter()
+        .filter(|a| a.device_id == laptop.id && a.status_code != "COMPLETED")
+        .filter(|a| a.source_name == "Test app connectivity")
+        .map(|a| a.message.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "Script 'Test app connectivity' start requested",
+            "Script 'Test app connectivity' started"
+        ]
+    );
     ninja.assert_documented();
 }
 

@@ -210,6 +210,16 @@ pub(crate) fn open_tickets(
         .tickets
         .iter()
         .map(|t| {
+            if let Some(from) = &t.from {
+                // Autotask's tickets carry a contact, not the address a message came from.
+                return Err(problem(
+                    &t.summary,
+                    format!(
+                        "is from `{from}`, but Autotask tickets have no sender address field \
+                         (remove `from`, or keep the ticket in a ConnectWise tenant)"
+                    ),
+                ));
+            }
             let assigned = match &t.owner {
                 Some(owner) => {
                     let resource = resources
@@ -412,6 +422,22 @@ mod tests {
             (41, 7, QUEUE_HELP_DESK),
             "critical, by phone"
         );
+    }
+
+    #[test]
+    fn a_ticket_from_another_address_is_refused_naming_the_ticket() {
+        let world = World::builtin();
+        let resources = resources(world);
+        let mut globex = world.tenant("globex").unwrap().clone();
+        globex.tickets[1].from = Some("hank@gl0bex.example".into());
+        let Err(err) = open_tickets(&globex, &resources) else {
+            panic!("Autotask has no sender address to record");
+        };
+        let err = err.to_string();
+        assert!(err.contains("tenant `globex`"), "{err}");
+        assert!(err.contains(&globex.tickets[1].summary), "{err}");
+        assert!(err.contains("hank@gl0bex.example"), "{err}");
+        assert!(err.contains("no sender address"), "{err}");
     }
 
     #[test]

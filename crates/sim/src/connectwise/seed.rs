@@ -512,7 +512,7 @@ fn seed_open(state: &mut State, tenant: &Tenant, anchor: DateTime<Utc>) -> Resul
         // An unowned phone ticket was logged by whoever answered: the first technician.
         let technician = owner.unwrap_or(&technicians[0]);
         let created = anchor - Duration::hours(open.hours_ago);
-        let record = Ticket {
+        let mut record = Ticket {
             summary: open.summary.clone(),
             board_id: board.id,
             status_id,
@@ -523,6 +523,11 @@ fn seed_open(state: &mut State, tenant: &Tenant, anchor: DateTime<Utc>) -> Resul
             updated_by: entered_by(channel, &technician.identifier),
             ..ticket(&contact, tenant.psa_company.id, created)
         };
+        // Mail from another address under a known contact's name: ConnectWise keeps the
+        // contact and records the address it came from on the ticket.
+        if let Some(from) = &open.from {
+            record.contact_email = Some(from.clone());
+        }
         add_ticket(state, record, &open.body, channel, technician, Vec::new());
     }
     Ok(())
@@ -581,6 +586,23 @@ mod tests {
         assert_eq!(slow.owner_id, Some(MEMBER_BASE), "amorgan");
         assert_eq!(state.status(slow.status_id).unwrap().name, "In Progress");
         assert_eq!(slow.date_entered, anchor() - Duration::hours(4));
+        // A ticket from another address than the requester's keeps the requester as contact
+        // and records the address it came from.
+        let open = contoso
+            .tickets
+            .iter()
+            .find(|t| t.from.is_some())
+            .expect("the world has a ticket from another address");
+        let record = state
+            .tickets
+            .values()
+            .find(|r| r.summary == open.summary)
+            .unwrap();
+        let from = open.from.as_ref().unwrap();
+        let requester = contoso.person(&open.requester).unwrap();
+        assert_eq!(record.contact_id, requester.contact_id);
+        assert_eq!(record.contact_email.as_ref(), Some(from));
+        assert_ne!(from, &requester.email(contoso));
     }
 
     #[test]

@@ -756,7 +756,7 @@ pub(crate) async fn run_script(
             .outcomes
             .get(&entry.runnable.key().to_ascii_lowercase())
             .cloned()
-            .unwrap_or_else(ScriptOutcome::success)
+            .unwrap_or_else(|| library::default_outcome(entry, device))
     } else {
         ScriptOutcome {
             result: ActivityResult::Unsupported,

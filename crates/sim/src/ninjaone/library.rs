@@ -2,6 +2,8 @@
 //! actions), the credential roles scripts run as, and its device custom-field definitions.
 //! This is how one NinjaOne account is set up, not world data, so it lives here.
 
+use super::model::{ScriptOutcome, SimDevice};
+
 /// The operating systems a script or action applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Platform {
@@ -77,6 +79,12 @@ pub const CLEAR_PRINT_QUEUE: i64 = 11;
 pub const FLUSH_DNS_CACHE: i64 = 12;
 /// `Collect diagnostics` (shell, macOS).
 pub const MAC_DIAGNOSTICS: i64 = 13;
+/// `Test app connectivity` (PowerShell, Windows): a read-only diagnostic whose completed
+/// activity reports the device's [`diagnostics`](crate::world::Device::diagnostics), or
+/// [`CONNECTIVITY_PASSED`] when the world gives it none.
+pub const TEST_APP_CONNECTIVITY: i64 = 14;
+/// What [`TEST_APP_CONNECTIVITY`] reports on a device with nothing wrong.
+pub const CONNECTIVITY_PASSED: &str = "Every connectivity check passed";
 /// Built-in action `Clean temporary files` (Windows).
 pub const ACTION_CLEAN_TEMP_FILES: &str = "2f4b8c1d-6e3a-4b7f-9c0d-1a2b3c4d5e6f";
 /// Built-in action `Restart Print Spooler service` (Windows).
@@ -112,6 +120,15 @@ pub const LIBRARY: &[LibraryEntry] = &[
         category: 1,
     },
     LibraryEntry {
+        runnable: Runnable::Script(TEST_APP_CONNECTIVITY),
+        name: "Test app connectivity",
+        description: "Resolves and connects to the line-of-business app and reports what it \
+                      finds; changes nothing.",
+        language: "PowerShell",
+        platform: Platform::Windows,
+        category: 1,
+    },
+    LibraryEntry {
         runnable: Runnable::Action(ACTION_CLEAN_TEMP_FILES),
         name: "Clean temporary files",
         description: "Deletes temporary files of the system and every user.",
@@ -139,6 +156,25 @@ pub fn action(uid: &str) -> Option<&'static LibraryEntry> {
     LIBRARY
         .iter()
         .find(|e| matches!(e.runnable, Runnable::Action(a) if a.eq_ignore_ascii_case(uid)))
+}
+
+/// How a run of `entry` on `device` ends when no test has set its outcome
+/// ([`NinjaOneSim::set_script_outcome`](super::NinjaOneSim::set_script_outcome), which wins):
+/// success, with the default message, except that [`TEST_APP_CONNECTIVITY`] reports what it
+/// finds there: the device's diagnostics, else [`CONNECTIVITY_PASSED`].
+pub fn default_outcome(entry: &LibraryEntry, device: &SimDevice) -> ScriptOutcome {
+    match entry.runnable {
+        Runnable::Script(TEST_APP_CONNECTIVITY) => ScriptOutcome {
+            message: Some(
+                device
+                    .diagnostics
+                    .clone()
+                    .unwrap_or_else(|| CONNECTIVITY_PASSED.to_string()),
+            ),
+            ..ScriptOutcome::success()
+        },
+        _ => ScriptOutcome::success(),
+    }
 }
 
 /// The credential roles a script may run as (`runAs`).
@@ -184,6 +220,22 @@ mod tests {
         assert!(script(999).is_none());
         assert!(action(&CLEAR_PRINT_QUEUE.to_string()).is_none());
         assert!(Platform::Windows.fits("WINDOWS_SERVER"));
+        let connectivity = script(TEST_APP_CONNECTIVITY).unwrap();
+        assert_eq!(connectivity.name, "Test app connectivity");
+        assert_eq!(connectivity.platform, Platform::Windows);
+        let mut device = SimDevice::default();
+        assert_eq!(
+            default_outcome(connectivity, &device).message.as_deref(),
+            Some(CONNECTIVITY_PASSED)
+        );
+        device.diagnostics = Some("HTTPS timed out".into());
+        let outcome = default_outcome(connectivity, &device);
+        assert_eq!(outcome.result, super::super::model::ActivityResult::Success);
+        assert_eq!(outcome.message.as_deref(), Some("HTTPS timed out"));
+        assert_eq!(
+            default_outcome(script(FLUSH_DNS_CACHE).unwrap(), &device),
+            ScriptOutcome::success()
+        );
         assert!(!Platform::Windows.fits("MAC"));
     }
 }

@@ -35,9 +35,11 @@
 //! one step, `START_REQUESTED` → `STARTED` → `COMPLETED` with its result, each step a new
 //! activity of the run's series. A run on an offline device waits until it comes back
 //! ([`NinjaOneSim::set_online`]); a script the device's platform cannot run ends
-//! `UNSUPPORTED`; otherwise it ends as [`NinjaOneSim::set_script_outcome`] says (success by
-//! default). A queued reboot likewise waits for its device to be online, and the next read of
-//! the log finds it done (`SYSTEM_REBOOTED`, activity type `SYSTEM`).
+//! `UNSUPPORTED`; otherwise it ends as [`NinjaOneSim::set_script_outcome`] says, else as
+//! [`library::default_outcome`] does: success, and the diagnostic `Test app connectivity`
+//! reports the world device's `diagnostics` (or that every check passed). A queued reboot
+//! likewise waits for its device to be online, and the next read of the log finds it done
+//! (`SYSTEM_REBOOTED`, activity type `SYSTEM`).
 //!
 //! Deliberate simplifications: the activity log's `before`, `after`, `user` and
 //! `sourceConfigUid` filters and the organisation filter `of` are refused rather than guessed

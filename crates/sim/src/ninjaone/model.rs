@@ -96,6 +96,10 @@ pub struct SimDevice {
     pub created: f64,
     /// Last heard from.
     pub last_contact: f64,
+    /// What the `Test app connectivity` script
+    /// ([`TEST_APP_CONNECTIVITY`](super::library::TEST_APP_CONNECTIVITY)) reports on it, from
+    /// the world; `None`: every check passes.
+    pub diagnostics: Option<String>,
 }
 
 impl SimDevice {

@@ -138,6 +138,7 @@ fn device(
         fields: device.fields.clone(),
         created: epoch(now - Duration::days(365 + n)),
         last_contact: epoch(last_contact),
+        diagnostics: device.diagnostics.clone(),
     }
 }
 
@@ -198,6 +199,7 @@ mod tests {
                     .collect();
                 assert_eq!(tags, device.tags);
                 assert_eq!(sim.fields, device.fields);
+                assert_eq!(sim.diagnostics, device.diagnostics);
                 for name in device.fields.keys() {
                     assert!(state.field_permissions.contains_key(name), "{name}");
                 }
