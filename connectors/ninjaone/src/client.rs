@@ -15,7 +15,7 @@ use crate::config::{NinjaOneConfig, SCOPES};
 use crate::error::NinjaOneErrorParser;
 use crate::models::{
     Activities, AssetTag, AssetTags, CreateTag, DeviceSearchResults, ManageAssetTags, NinjaAlert,
-    NinjaDevice, RebootMode, RebootRequest, RunScript,
+    NinjaDevice, RebootMode, RebootRequest, RunScript, ScriptOption, ScriptingOptions,
 };
 
 /// Devices asked of `GET /v2/devices/search` (`limit`): the search is not paged.
@@ -233,16 +233,35 @@ impl NinjaOneClient {
             .await
     }
 
+    /// `GET /v2/device/{id}/scripting/options`: the scripts and built-in actions this device
+    /// can run (those of its platform), with their names. Read only to turn a name into the id
+    /// or uid a run needs, so a run by id or uuid costs no extra call.
+    pub(crate) async fn scripting_options(&self, device: u32) -> Result<ScriptingOptions> {
+        self.http
+            .get(&format!("v2/device/{device}/scripting/options"))
+            .operation("scripting_options")
+            .send_json()
+            .await
+    }
+
+    /// The script or built-in action named `name` that this device can run, as
+    /// [`resolve_name`] picks it from the device's scripting options. Per device because the
+    /// options are: a Windows script is not offered to a Mac.
+    pub(crate) async fn resolve_script(&self, device: u32, name: &str) -> Result<RunTarget> {
+        let options = self.scripting_options(device).await?;
+        resolve_name(device, name, &options.scripts)
+    }
+
     /// `POST /v2/device/{id}/script/run`: a script by id (`SCRIPT`) or a built-in action by
     /// uuid (`ACTION`), run as the configured credential role. Fire and forget: NinjaOne
     /// answers without output. Not retried: a second call would run the script twice.
     pub(crate) async fn run_script(
         &self,
         device: u32,
-        script: &str,
+        target: &RunTarget,
         parameters: &str,
     ) -> Result<()> {
-        let body = run_request(script, parameters, &self.run_as)?;
+        let body = run_request(target, parameters, &self.run_as);
         self.http
             .post(&format!("v2/device/{device}/script/run"))
             .json(&body)
@@ -321,35 +340,136 @@ impl NinjaOneClient {
     }
 }
 
-/// The body of a script run: a numeric `script` is a script id, a uuid a built-in action.
-pub(crate) fn run_request(script: &str, parameters: &str, run_as: &str) -> Result<RunScript> {
+/// What a run names, as `POST /v2/device/{id}/script/run` takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RunTarget {
+    /// A library script, by id (`SCRIPT`).
+    Script(u32),
+    /// A built-in action, by uuid in lower case (`ACTION`).
+    Action(String),
+}
+
+impl std::fmt::Display for RunTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Script(id) => write!(f, "script {id}"),
+            Self::Action(uid) => write!(f, "built-in action {uid}"),
+        }
+    }
+}
+
+/// What the input names: a run target outright, or a name to look up on the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ScriptRef {
+    /// A script id or built-in action uuid: run as is.
+    Target(RunTarget),
+    /// A script's or built-in action's name, as the library shows it (trimmed).
+    Name(String),
+}
+
+/// A script from input: a positive integer is a script id, a uuid a built-in action's uid,
+/// anything else a name (resolved per device, [`NinjaOneClient::resolve_script`]). Ids and
+/// uuids win over names, so a name that looks like one is never looked up. Empty input, and
+/// an integer that is no script id (`0`, `-3`), are refused before any call.
+pub(crate) fn script_ref(script: &str) -> Result<ScriptRef> {
     let script = script.trim();
-    let parameters = (!parameters.is_empty()).then(|| parameters.to_owned());
-    let run_as = run_as.to_owned();
-    if let Ok(id) = script.parse::<u32>()
-        && id > 0
-    {
-        return Ok(RunScript {
-            kind: "SCRIPT".to_owned(),
-            id: Some(id),
-            uid: None,
-            parameters,
-            run_as,
-        });
+    if script.is_empty() {
+        return Err(Error::invalid(format!(
+            "{VENDOR}: a script run needs a script id, a built-in action uuid or a script name"
+        )));
+    }
+    let digits = script.strip_prefix(['-', '+']).unwrap_or(script);
+    if digits.chars().all(|c| c.is_ascii_digit()) {
+        return script
+            .parse::<u32>()
+            .ok()
+            .filter(|&id| id > 0)
+            .map(|id| ScriptRef::Target(RunTarget::Script(id)))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "{VENDOR}: {script:?} is not a script id (a positive integer)"
+                ))
+            });
     }
     if is_uuid(script) {
-        return Ok(RunScript {
-            kind: "ACTION".to_owned(),
-            id: None,
-            uid: Some(script.to_ascii_lowercase()),
-            parameters,
-            run_as,
-        });
+        return Ok(ScriptRef::Target(RunTarget::Action(
+            script.to_ascii_lowercase(),
+        )));
     }
-    Err(Error::invalid(format!(
-        "{VENDOR}: {script:?} is neither a script id (a positive integer) nor a built-in \
-         action uuid"
-    )))
+    Ok(ScriptRef::Name(script.to_owned()))
+}
+
+/// The run target of one of a device's scripting options: a `SCRIPT` with its id or an
+/// `ACTION` with its uuid; an entry lacking its reference cannot be run through the API.
+fn option_target(option: &ScriptOption) -> Option<RunTarget> {
+    match option.kind.as_str() {
+        "SCRIPT" => option.id.filter(|&id| id > 0).map(RunTarget::Script),
+        "ACTION" => option
+            .uid
+            .as_deref()
+            .map(str::trim)
+            .filter(|uid| is_uuid(uid))
+            .map(|uid| RunTarget::Action(uid.to_ascii_lowercase())),
+        _ => None,
+    }
+}
+
+/// The one entry of `options` (device `device`'s scripting options) named `name`: names match
+/// without regard to case once both are trimmed, and nothing looser (a near name could run
+/// the wrong script). No match is refused naming the device and what it can run; two or more
+/// are refused too, naming their ids, since the name alone cannot say which was meant.
+pub(crate) fn resolve_name(device: u32, name: &str, options: &[ScriptOption]) -> Result<RunTarget> {
+    let wanted = name.trim().to_lowercase();
+    let runnable: Vec<(&str, RunTarget)> = options
+        .iter()
+        .filter_map(|o| Some((o.name.as_deref()?.trim(), option_target(o)?)))
+        .collect();
+    let matches: Vec<&RunTarget> = runnable
+        .iter()
+        .filter(|(n, _)| n.to_lowercase() == wanted)
+        .map(|(_, target)| target)
+        .collect();
+    match matches.as_slice() {
+        [target] => Ok((*target).clone()),
+        [] => {
+            let names: Vec<String> = runnable.iter().map(|(n, _)| format!("{n:?}")).collect();
+            Err(Error::invalid(format!(
+                "{VENDOR}: device {device} has no script or built-in action named {:?}; it can \
+                 run {}",
+                name.trim(),
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            )))
+        }
+        several => {
+            let which: Vec<String> = several.iter().map(ToString::to_string).collect();
+            Err(Error::invalid(format!(
+                "{VENDOR}: device {device} has {} scripts or built-in actions named {:?} ({}); \
+                 name the one meant by its script id or action uuid",
+                several.len(),
+                name.trim(),
+                which.join(", ")
+            )))
+        }
+    }
+}
+
+/// The body of a script run, as the configured credential role.
+pub(crate) fn run_request(target: &RunTarget, parameters: &str, run_as: &str) -> RunScript {
+    let (kind, id, uid) = match target {
+        RunTarget::Script(id) => ("SCRIPT", Some(*id), None),
+        RunTarget::Action(uid) => ("ACTION", None, Some(uid.clone())),
+    };
+    RunScript {
+        kind: kind.to_owned(),
+        id,
+        uid,
+        parameters: (!parameters.is_empty()).then(|| parameters.to_owned()),
+        run_as: run_as.to_owned(),
+    }
 }
 
 /// `8-4-4-4-12` hexadecimal digits.
@@ -375,19 +495,30 @@ mod tests {
         assert!(tag_name("L1-touched").is_ok());
         assert!(tag_name(" ").is_err());
         assert!(tag_name(&"x".repeat(41)).is_err());
-        let script = run_request("42", "-UserName jdoe", "system").unwrap();
+        let Ok(ScriptRef::Target(target)) = script_ref(" 42 ") else {
+            panic!("a numeric script is an id");
+        };
         assert_eq!(
-            serde_json::to_value(&script).unwrap(),
+            serde_json::to_value(run_request(&target, "-UserName jdoe", "system")).unwrap(),
             serde_json::json!({"type": "SCRIPT", "id": 42, "parameters": "-UserName jdoe",
                                "runAs": "system"})
         );
-        let action = run_request("5B6C2C34-8F1E-4C7A-9A55-3F2B8E0D1A11", "", "system").unwrap();
+        let Ok(ScriptRef::Target(target)) = script_ref("5B6C2C34-8F1E-4C7A-9A55-3F2B8E0D1A11")
+        else {
+            panic!("a uuid is a built-in action");
+        };
         assert_eq!(
-            serde_json::to_value(&action).unwrap(),
+            serde_json::to_value(run_request(&target, "", "system")).unwrap(),
             serde_json::json!({"type": "ACTION", "uid": "5b6c2c34-8f1e-4c7a-9a55-3f2b8e0d1a11",
                                "runAs": "system"})
         );
-        assert!(run_request("reboot", "", "system").is_err());
+        assert_eq!(
+            script_ref("  Flush DNS cache ").unwrap(),
+            ScriptRef::Name("Flush DNS cache".into())
+        );
+        for bad in ["", "  ", "0", "-1", "+0", "4294967296"] {
+            assert!(script_ref(bad).is_err(), "{bad:?}");
+        }
         assert_eq!(
             alert_uid(" 8D3B4F1E-2A6C-4E8F-9B1D-3C5E7A9B0D21 ").unwrap(),
             "8d3b4f1e-2a6c-4e8f-9b1d-3c5e7a9b0d21"
@@ -395,5 +526,57 @@ mod tests {
         for bad in ["", "42", "../reset", "8d3b4f1e-2a6c-4e8f-9b1d"] {
             assert!(alert_uid(bad).is_err(), "{bad}");
         }
+    }
+
+    fn option(kind: &str, id: Option<u32>, uid: Option<&str>, name: &str) -> ScriptOption {
+        ScriptOption {
+            kind: kind.into(),
+            id,
+            uid: uid.map(Into::into),
+            name: Some(name.into()),
+        }
+    }
+
+    #[test]
+    fn names_resolve_exactly_without_regard_to_case() {
+        let options = [
+            option("SCRIPT", Some(11), None, "Clear print queue"),
+            option("SCRIPT", Some(12), None, " Flush DNS cache "),
+            option(
+                "ACTION",
+                None,
+                Some("2F4B8C1D-6E3A-4B7F-9C0D-1A2B3C4D5E6F"),
+                "Clean temporary files",
+            ),
+            option("SCRIPT", None, None, "No id"),
+        ];
+        assert_eq!(
+            resolve_name(7, "  flush dns CACHE", &options).unwrap(),
+            RunTarget::Script(12)
+        );
+        assert_eq!(
+            resolve_name(7, "Clean temporary files", &options).unwrap(),
+            RunTarget::Action("2f4b8c1d-6e3a-4b7f-9c0d-1a2b3c4d5e6f".into())
+        );
+        for near in ["Flush DNS", "Flush DNS cache.", "No id"] {
+            let err = resolve_name(7, near, &options).unwrap_err();
+            assert_eq!(err.kind(), stackhand_core::ErrorKind::Invalid, "{err}");
+            assert!(err.message().contains("device 7"), "{err}");
+            assert!(
+                err.message().contains(
+                    r#"it can run "Clear print queue", "Flush DNS cache", "Clean temporary files""#
+                ),
+                "{err}"
+            );
+        }
+        let twice = [
+            option("SCRIPT", Some(11), None, "Clear print queue"),
+            option("SCRIPT", Some(19), None, "clear print queue"),
+        ];
+        let err = resolve_name(7, "Clear print queue", &twice).unwrap_err();
+        assert_eq!(err.kind(), stackhand_core::ErrorKind::Invalid, "{err}");
+        assert!(err.message().contains("script 11, script 19"), "{err}");
+        let err = resolve_name(7, "Anything", &[]).unwrap_err();
+        assert!(err.message().ends_with("it can run none"), "{err}");
     }
 }

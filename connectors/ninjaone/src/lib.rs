@@ -36,10 +36,14 @@
 //! - **Scripts**: `POST /v2/device/{id}/script/run` with `{"type": "SCRIPT", "id": 42,
 //!   "parameters": "...", "runAs": "system"}`, or `{"type": "ACTION", "uid": "<uuid>", ...}`
 //!   for a built-in action; `runAs` is a credential role (`system`, `loggedonuser`) or a
-//!   credential id. Fire and forget: no run id and no output in the answer. Results appear in
-//!   the activity log, `GET /v2/activities` (`class`, `df`, `newerThan`, `pageSize` 10 to
-//!   1000) → `{"lastActivityId", "activities": [Activity]}`, newest first, with
-//!   `activityResult` `SUCCESS` / `FAILURE` / `UNSUPPORTED` / `UNCOMPLETED`.
+//!   credential id. Fire and forget: no run id and no output in the answer. What a device can
+//!   run, with names, is `GET /v2/device/{id}/scripting/options` → `{"categories", "scripts":
+//!   [{"type": "SCRIPT", "id", "name", ...} | {"type": "ACTION", "uid", "name", ...}],
+//!   "credentials"}` (spec `DeviceScriptingOptions`); the run itself takes only the id or
+//!   uid. Results appear in the activity log, `GET /v2/activities` (`class`, `df`,
+//!   `newerThan`, `pageSize` 10 to 1000) → `{"lastActivityId", "activities": [Activity]}`,
+//!   newest first, with `activityResult` `SUCCESS` / `FAILURE` / `UNSUPPORTED` /
+//!   `UNCOMPLETED`.
 //! - **Reboots**: `POST /v2/device/{id}/reboot/{mode}` (operation `rebootDevices`) with `mode`
 //!   `NORMAL` or `FORCED` and an optional `{"reason": "..."}` (spec `RebootRequest`), answered
 //!   `204` (homotechsual's `Restart-NinjaOneDevice`). The command goes to the device's agent,
@@ -72,8 +76,13 @@
 //!   way. Other tags are never touched. Device `tags` as read come from the device's `tags`
 //!   array: the documented API has no read of one device's asset tags.
 //! - [`RmmWrites::run_script`](stackhand_core::RmmWrites::run_script): a numeric script is a
-//!   script id, a uuid a built-in action; it runs as `run_as` (default `system`). The run's
-//!   id is the account's last activity id read just before the run;
+//!   script id, a uuid a built-in action, and anything else the name of a script or built-in
+//!   action as the library shows it (`Flush DNS cache`), since ids differ between accounts.
+//!   A name is looked up in the device's scripting options (one extra read; ids and uuids
+//!   need none), matching exactly but for case and surrounding spaces; a name the device
+//!   cannot run is refused naming the device and listing what it can, and so is a name two
+//!   entries share. It runs as `run_as` (default `system`). The run's id is the account's
+//!   last activity id read just before the run;
 //!   [`Rmm::script_run`](stackhand_core::Rmm::script_run) reads the organisation's device
 //!   activities newer than it and reports the oldest `ACTION` / `ACTIONSET` / `SCRIPTING`
 //!   activity of the device that has a result (the document does not say which of these types
@@ -98,8 +107,8 @@
 //! `tests/conformance.rs` runs the testkit's conformance suite (with the vendor actions'
 //! plans); `tests/registry.rs` builds the connector from a `stackhand.toml` section;
 //! `tests/sim.rs` runs the connector through an engine against the NinjaOne simulator seeded
-//! from the world (`stackhand_sim::ninjaone`): tags, script runs, reboots, alert resets,
-//! throttling.
+//! from the world (`stackhand_sim::ninjaone`): tags, script runs (by id, uuid and name),
+//! reboots, alert resets, throttling.
 //!
 //! ## Example
 //!

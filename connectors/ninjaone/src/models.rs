@@ -141,6 +141,34 @@ pub struct RunScript {
     pub run_as: String,
 }
 
+/// `GET /v2/device/{id}/scripting/options`: spec `DeviceScriptingOptions`, the fields the
+/// connector reads. What this device may run (its platform's scripts and built-in actions);
+/// the connector reads it to turn a script's name into the id or uid a run needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptingOptions {
+    /// The scripts and built-in actions the device can run.
+    #[serde(default)]
+    pub scripts: Vec<ScriptOption>,
+}
+
+/// One script or built-in action a device can run: spec `Script`, the fields the connector
+/// reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptOption {
+    /// `SCRIPT` (a library script, with `id`) or `ACTION` (a built-in action, with `uid`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The script id (`SCRIPT`).
+    #[serde(default)]
+    pub id: Option<u32>,
+    /// The built-in action's uuid (`ACTION`).
+    #[serde(default)]
+    pub uid: Option<String>,
+    /// The name the library shows (`Flush DNS cache`).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
 /// One activity: spec `Activity`, the fields the connector reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

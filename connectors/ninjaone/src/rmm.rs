@@ -7,7 +7,7 @@ use stackhand_core::{
 };
 
 use crate::VENDOR;
-use crate::client::{device_id, tag_name};
+use crate::client::{ScriptRef, device_id, script_ref, tag_name};
 use crate::connector::NinjaOneConnector;
 use crate::models::Activity;
 
@@ -118,7 +118,12 @@ impl RmmWrites for NinjaOneConnector {
 
     /// `POST /v2/device/{id}/script/run` with a script id (`SCRIPT`) or a built-in action's
     /// uuid (`ACTION`), after reading the account's last activity id, which is the run's id
-    /// for [`Rmm::script_run`].
+    /// for [`Rmm::script_run`]. `script` may also be the script's or action's name as the
+    /// library shows it (`Flush DNS cache`): technicians and workflows know scripts by name,
+    /// and ids differ between NinjaOne accounts. A name is looked up in the device's scripting
+    /// options (`GET /v2/device/{id}/scripting/options`) before anything runs, matching
+    /// exactly but for case and surrounding spaces; a name the device cannot run, or one two
+    /// entries share, is refused. Ids and uuids are used as given, without that read.
     async fn run_script(
         &self,
         _proof: &ExecutionProof<'_>,
@@ -128,14 +133,18 @@ impl RmmWrites for NinjaOneConnector {
     ) -> Result<ScriptRun> {
         let device = device_id(device)?;
         // Refuse a bad script before any call.
-        crate::client::run_request(script, parameters, "system")?;
+        let script = script_ref(script)?;
         self.client.device(device).await?;
+        let target = match script {
+            ScriptRef::Target(target) => target,
+            ScriptRef::Name(name) => self.client.resolve_script(device, &name).await?,
+        };
         let before = self.client.activities(None).await?;
         let baseline = before
             .last_activity_id
             .or_else(|| before.activities.iter().map(|a| a.id).max())
             .unwrap_or(0);
-        self.client.run_script(device, script, parameters).await?;
+        self.client.run_script(device, &target, parameters).await?;
         Ok(ScriptRun {
             id: baseline.to_string(),
             state: ScriptState::Running,

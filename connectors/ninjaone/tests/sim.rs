@@ -13,14 +13,16 @@ use stackhand_core::{
     ScriptRun, ScriptState, StepStatus, Submission, TenantId,
 };
 use stackhand_sim::ninjaone::library::{
-    ACTION_RESTART_SPOOLER, CLEAR_PRINT_QUEUE, FLUSH_DNS_CACHE,
+    ACTION_RESTART_SPOOLER, CLEAR_PRINT_QUEUE, FLUSH_DNS_CACHE, TEST_APP_CONNECTIVITY,
 };
-use stackhand_sim::ninjaone::{CLIENT_ID, CLIENT_SECRET, NinjaOneSim, RebootMode, ScriptOutcome};
+use stackhand_sim::ninjaone::{
+    CLIENT_ID, CLIENT_SECRET, NinjaOneSim, RebootMode, Runnable, ScriptOutcome,
+};
 use stackhand_sim::world::{Device, Person, Tenant, World};
 use stackhand_sim::{Faults, SimServer};
 use stackhand_testkit::deployment::{SecretsDir, toml_section};
 use stackhand_testkit::openapi::{Spec, assert_all_valid};
-use stackhand_testkit::writes::allow_all_engine;
+use stackhand_testkit::writes::{allow_all_engine, through_engine};
 
 /// The most `script_run` reads a run takes: the simulator moves a run one step per read of
 /// the activity log, and a run has three steps.
@@ -135,35 +137,48 @@ impl Rmm {
         }
     }
 
-    /// Start `script` on `device` through the engine, then follow it to its end.
+    /// Run `script` on `device` through the engine. `rmm.run_script` follows the run itself
+    /// and reports how far it got (`Verified`: succeeded, `Failed`: failed, `Succeeded`: still
+    /// running); a run still going then is followed here with `script_run` to its end.
     async fn run_to_end(&self, key: &str, device: i64, script: &str) -> ScriptRun {
-        let receipt = self
-            .executed(
-                key,
-                "rmm.run_script",
-                json!({"device": device.to_string(), "script": script, "parameters": "-Force"}),
-            )
-            .await;
-        assert_eq!(
-            receipt.outcome.status,
-            StepStatus::Succeeded,
-            "started, running"
+        let request = self.request(
+            key,
+            "rmm.run_script",
+            json!({"device": device.to_string(), "script": script, "parameters": "-Force"}),
         );
-        let started: ScriptRun =
+        let receipt = match self.engine.submit(request).await.expect("submitted") {
+            Submission::Executed(receipt) => receipt,
+            other => panic!("{script} was not executed: {other:?}"),
+        };
+        let mut run: ScriptRun =
             serde_json::from_value(receipt.outcome.state_after.clone()).expect("the run");
-        assert_eq!(started.state, ScriptState::Running);
+        let status = match run.state {
+            ScriptState::Succeeded => StepStatus::Verified,
+            ScriptState::Failed => StepStatus::Failed,
+            ScriptState::Running => StepStatus::Succeeded,
+        };
+        assert_eq!(receipt.outcome.status, status, "{run:?}");
+        self.follow(device, run.id.clone(), &mut run).await;
+        run
+    }
+
+    /// Read `run` (started with id `id`) with `script_run` until it ends; a run that already
+    /// ended is read once more, and must read the same.
+    async fn follow(&self, device: i64, id: String, run: &mut ScriptRun) {
         for _ in 0..POLLS {
-            let run = self
+            let read = self
                 .reads()
-                .script_run(&device.to_string(), &started.id)
+                .script_run(&device.to_string(), &id)
                 .await
                 .expect("the run is read");
-            assert_eq!(run.id, started.id);
+            assert_eq!(read.id, id);
             if run.state != ScriptState::Running {
-                return run;
+                assert_eq!(&read, run, "an ended run stays ended");
+                return;
             }
+            *run = read;
         }
-        panic!("{script} on {device} did not finish in {POLLS} reads");
+        panic!("run {id} on {device} did not finish in {POLLS} reads");
     }
 
     /// Every request was a documented one, with the token the simulator issued for the scopes
@@ -348,6 +363,87 @@ async fn runs_a_script_and_follows_it_to_its_result() {
     let err = refused.expect_err("planning reads the device first");
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     assert_eq!(rmm.sim.script_runs().len(), 3);
+    rmm.assert_documented();
+}
+
+#[tokio::test]
+async fn runs_a_script_by_name_and_follows_it_to_what_it_reports() {
+    let (_, priya) = person("contoso-law", "priya.shah");
+    let rmm = rmm("contoso-law", Faults::default()).await;
+    let laptop = device_of(rmm.tenant, priya);
+    let diagnostics = laptop
+        .diagnostics
+        .as_deref()
+        .expect("the world says what the connectivity test finds on her laptop");
+
+    // Straight through the connector: the name as a technician types it, then `script_run`
+    // until the run ends.
+    let connector = rmm.connector.clone();
+    let device = laptop.id.to_string();
+    let started = through_engine(&TenantId::new(&rmm.tenant.key).unwrap(), move |proof| {
+        Box::pin(async move {
+            connector
+                .rmm_writes()
+                .expect("NinjaOne writes")
+                .run_script(proof, &device, "  test APP connectivity ", "")
+                .await
+        })
+    })
+    .await
+    .expect("the name resolves on her laptop");
+    assert_eq!(started.state, ScriptState::Running);
+    let mut run = started.clone();
+    rmm.follow(laptop.id, started.id.clone(), &mut run).await;
+    assert_eq!(run.state, ScriptState::Succeeded, "{run:?}");
+    assert_eq!(run.output.as_deref(), Some(diagnostics));
+    let runs = rmm.sim.script_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        runs[0].runnable,
+        Runnable::Script(TEST_APP_CONNECTIVITY),
+        "run by its id"
+    );
+    assert_eq!(runs[0].device_id, laptop.id);
+
+    // Through the engine's `rmm.run_script`, by name, as a workflow step names it.
+    let done = rmm
+        .run_to_end("by-name-1", laptop.id, "Flush DNS cache")
+        .await;
+    assert_eq!(done.state, ScriptState::Succeeded, "{done:?}");
+    let runs = rmm.sim.script_runs();
+    assert_eq!(runs[1].runnable, Runnable::Script(FLUSH_DNS_CACHE));
+    assert_eq!(runs[1].parameters.as_deref(), Some("-Force"));
+    let action = rmm
+        .run_to_end("by-name-2", laptop.id, "restart print spooler service")
+        .await;
+    assert_eq!(action.state, ScriptState::Succeeded, "{action:?}");
+    assert_eq!(
+        rmm.sim.script_runs()[2].runnable,
+        Runnable::Action(ACTION_RESTART_SPOOLER)
+    );
+
+    // A Mac script is not offered to her Windows laptop: refused, naming what it can run.
+    let refused = rmm
+        .engine
+        .submit(rmm.request(
+            "by-name-3",
+            "rmm.run_script",
+            json!({"device": laptop.id.to_string(), "script": "Collect diagnostics"}),
+        ))
+        .await;
+    let Ok(Submission::Executed(receipt)) = refused else {
+        panic!("planning only reads the device, so the run fails in execution: {refused:?}");
+    };
+    assert_eq!(receipt.outcome.status, StepStatus::Failed, "{receipt:?}");
+    let failure = receipt.failure.expect("why it failed");
+    assert_eq!(failure.kind, ErrorKind::Invalid, "{failure:?}");
+    let message = failure.message;
+    assert!(
+        message.contains(&format!("device {}", laptop.id)),
+        "{message}"
+    );
+    assert!(message.contains("\"Test app connectivity\""), "{message}");
+    assert_eq!(rmm.sim.script_runs().len(), 3, "nothing more ran");
     rmm.assert_documented();
 }
 

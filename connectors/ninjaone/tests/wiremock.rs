@@ -493,14 +493,16 @@ async fn run_script_posts_the_documented_body_and_script_run_follows_the_activit
         done.output.as_deref(),
         Some("Script 'Clear print queue' completed")
     );
-    // A malformed script is refused before any call.
-    let writer = ninja.clone();
-    let bad = through_engine(&tenant(), move |proof| {
-        Box::pin(async move { writer.run_script(proof, "1234", "reboot", "").await })
-    })
-    .await
-    .unwrap_err();
-    assert_eq!(bad.kind(), ErrorKind::Invalid, "{bad}");
+    // A malformed script (an integer that is no id, or nothing) is refused before any call.
+    for script in ["0", "  "] {
+        let writer = ninja.clone();
+        let bad = through_engine(&tenant(), move |proof| {
+            Box::pin(async move { writer.run_script(proof, "1234", script, "").await })
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(bad.kind(), ErrorKind::Invalid, "{bad}");
+    }
     assert_eq!(
         received(&server).await,
         [
@@ -512,6 +514,225 @@ async fn run_script_posts_the_documented_body_and_script_run_follows_the_activit
         ]
     );
     assert_documented(&server).await;
+}
+
+const CLEAN_TEMP: &str = "2f4b8c1d-6e3a-4b7f-9c0d-1a2b3c4d5e6f";
+
+/// `GET /v2/device/{id}/scripting/options` of a Windows device (spec
+/// `DeviceScriptingOptions`): two scripts and a built-in action.
+fn scripting_options() -> Value {
+    json!({
+        "categories": [{"id": 1, "name": "Maintenance", "internal": false},
+                       {"id": 2, "name": "Built-in", "internal": true}],
+        "scripts": [
+            {"type": "SCRIPT", "id": 11, "name": "Clear print queue", "language": "PowerShell",
+             "description": "Stops the spooler, deletes queued jobs and starts it again.",
+             "categoryId": 1},
+            {"type": "SCRIPT", "id": 12, "name": "Flush DNS cache", "language": "PowerShell",
+             "description": "Runs ipconfig /flushdns.", "categoryId": 1},
+            {"type": "ACTION", "uid": CLEAN_TEMP.to_uppercase(), "name": "Clean temporary files",
+             "language": "Native", "categoryId": 2}
+        ],
+        "credentials": {"roles": ["system", "loggedonuser"], "credentials": []}
+    })
+}
+
+/// Answer the device's scripting options `times` times.
+async fn options_read(server: &MockServer, id: u32, options: Value, times: u64) {
+    expect(
+        server,
+        "GET",
+        &format!("/v2/device/{id}/scripting/options"),
+        ResponseTemplate::new(200).set_body_json(options),
+        times,
+    )
+    .await;
+}
+
+/// Start `script` on device 1234 through an engine's proof.
+async fn run_on_1234(
+    ninja: &NinjaOneConnector,
+    script: &'static str,
+    parameters: &'static str,
+) -> stackhand_core::Result<stackhand_core::ScriptRun> {
+    let writer = ninja.clone();
+    through_engine(&tenant(), move |proof| {
+        Box::pin(async move { writer.run_script(proof, "1234", script, parameters).await })
+    })
+    .await
+}
+
+#[tokio::test]
+async fn run_script_by_name_reads_the_devices_scripting_options_then_posts_its_id_or_uid() {
+    let server = MockServer::start().await;
+    expect(
+        &server,
+        "GET",
+        "/v2/device/1234",
+        ResponseTemplate::new(200).set_body_json(device(1234, ORG)),
+        2,
+    )
+    .await;
+    options_read(&server, 1234, scripting_options(), 2).await;
+    expect(
+        &server,
+        "GET",
+        "/v2/activities",
+        ResponseTemplate::new(200).set_body_json(json!({"lastActivityId": 5000, "activities": []})),
+        2,
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/device/1234/script/run"))
+        .and(header("authorization", BEARER))
+        .and(body_json(
+            json!({"type": "SCRIPT", "id": 12, "parameters": "-Verbose",
+                              "runAs": "system"}),
+        ))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/device/1234/script/run"))
+        .and(header("authorization", BEARER))
+        .and(body_json(
+            json!({"type": "ACTION", "uid": CLEAN_TEMP, "runAs": "system"}),
+        ))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ninja = connector(&server).await;
+    // The name as the library shows it, whatever its case and surrounding spaces.
+    let run = run_on_1234(&ninja, "  flush DNS Cache ", "-Verbose")
+        .await
+        .unwrap();
+    assert_eq!(run.id, "5000");
+    assert_eq!(run.state, ScriptState::Running);
+    // A built-in action by name is posted by its uid.
+    run_on_1234(&ninja, "Clean temporary files", "")
+        .await
+        .unwrap();
+    let run = [
+        "GET /v2/device/1234",
+        "GET /v2/device/1234/scripting/options",
+        "GET /v2/activities?class=DEVICE&df=org+%3D+12&pageSize=100",
+        "POST /v2/device/1234/script/run",
+    ];
+    assert_eq!(received(&server).await, [run, run].concat());
+    assert_documented(&server).await;
+}
+
+#[tokio::test]
+async fn run_script_by_id_or_uuid_makes_no_scripting_options_read() {
+    let server = MockServer::start().await;
+    expect(
+        &server,
+        "GET",
+        "/v2/device/1234",
+        ResponseTemplate::new(200).set_body_json(device(1234, ORG)),
+        2,
+    )
+    .await;
+    options_read(&server, 1234, scripting_options(), 0).await;
+    expect(
+        &server,
+        "GET",
+        "/v2/activities",
+        ResponseTemplate::new(200).set_body_json(json!({"lastActivityId": 5000, "activities": []})),
+        2,
+    )
+    .await;
+    expect(
+        &server,
+        "POST",
+        "/v2/device/1234/script/run",
+        ResponseTemplate::new(204),
+        2,
+    )
+    .await;
+    let ninja = connector(&server).await;
+    run_on_1234(&ninja, "12", "").await.unwrap();
+    run_on_1234(&ninja, CLEAN_TEMP, "").await.unwrap();
+    let bodies: Vec<Value> = api_requests(&server)
+        .await
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            json!({"type": "SCRIPT", "id": 12, "runAs": "system"}),
+            json!({"type": "ACTION", "uid": CLEAN_TEMP, "runAs": "system"}),
+        ]
+    );
+    assert_documented(&server).await;
+}
+
+#[tokio::test]
+async fn run_script_by_an_unknown_or_shared_name_is_refused_without_running() {
+    let server = MockServer::start().await;
+    device_read(&server, 1234).await;
+    options_read(&server, 1234, scripting_options(), 1).await;
+    expect(
+        &server,
+        "GET",
+        "/v2/activities",
+        ResponseTemplate::new(200),
+        0,
+    )
+    .await;
+    expect(
+        &server,
+        "POST",
+        "/v2/device/1234/script/run",
+        ResponseTemplate::new(204),
+        0,
+    )
+    .await;
+    let ninja = connector(&server).await;
+    // Close is not enough: the name must match.
+    let err = run_on_1234(&ninja, "Flush DNS", "").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+    assert_eq!(
+        err.message(),
+        "ninjaone: device 1234 has no script or built-in action named \"Flush DNS\"; it can run \
+         \"Clear print queue\", \"Flush DNS cache\", \"Clean temporary files\""
+    );
+    assert_eq!(
+        received(&server).await,
+        [
+            "GET /v2/device/1234",
+            "GET /v2/device/1234/scripting/options"
+        ]
+    );
+    assert_documented(&server).await;
+
+    // Two entries of one name: which was meant cannot be told, so neither runs.
+    let server = MockServer::start().await;
+    device_read(&server, 1234).await;
+    let mut options = scripting_options();
+    options["scripts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "SCRIPT", "id": 19, "name": "flush dns cache"}));
+    options_read(&server, 1234, options, 1).await;
+    let ninja = connector(&server).await;
+    let err = run_on_1234(&ninja, "Flush DNS cache", "")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+    assert!(err.message().contains("device 1234"), "{err}");
+    assert!(err.message().contains("script 12, script 19"), "{err}");
+    assert_eq!(
+        received(&server).await,
+        [
+            "GET /v2/device/1234",
+            "GET /v2/device/1234/scripting/options"
+        ]
+    );
 }
 
 #[tokio::test]
