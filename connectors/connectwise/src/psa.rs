@@ -233,8 +233,14 @@ impl ConnectWise {
             name: c.name.clone().unwrap_or_default(),
         });
         let contact = match (contact, &cw.contact) {
+            // The ticket's own address is who wrote in (ConnectWise files a mail under the
+            // contact it matches by name too): a lookalike sender must not read as the contact.
             (Some(contact), _) => Some(Contact {
-                email: contact.email().or_else(|| cw.contact_email_address.clone()),
+                email: cw
+                    .contact_email_address
+                    .clone()
+                    .filter(|a| !a.trim().is_empty())
+                    .or_else(|| contact.email()),
                 ..contact_of(contact)
             }),
             (None, Some(reference)) => Some(Contact {

@@ -404,8 +404,11 @@ pub async fn run_pipeline(
         );
     }
     let mut failed_polls = false;
+    // What a runner stopped mid-way (killed, crashed) left running is finished first.
+    let mut resumed = intake.resume_interrupted().await?;
     loop {
-        let (polled, outcomes) = intake.once().await?;
+        let (polled, mut outcomes) = intake.once().await?;
+        outcomes.splice(0..0, resumed.drain(..));
         for p in &polled {
             if let Some(error) = &p.error {
                 failed_polls = true;

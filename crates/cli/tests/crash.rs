@@ -146,3 +146,115 @@ async fn a_run_killed_between_steps_and_mid_vendor_call_applies_each_step_once()
         "a finished run ran again"
     );
 }
+
+/// Onboarding runs on its own under this policy (no approvals to wait for), so a runner can be
+/// killed in the middle of it.
+const ONBOARDING_POLICY: &str = r#"
+[scope]
+global = true
+
+[[rules]]
+id = "contacts-onboard"
+description = "An authorised contact's new starter is onboarded without waiting"
+actions = [
+  "identity.create_user", "identity.assign_license", "identity.add_to_group",
+  "rmm.tag_device", "psa.create_contact", "docs.upsert_user_asset", "docs.store_password",
+  "messaging.send",
+]
+effect = "allow"
+[rules.when]
+requester_kinds = ["end_user"]
+self_service = false
+
+[[rules]]
+id = "stackhand-keeps-tickets"
+actions = ["psa.add_note", "psa.close", "psa.reassign", "messaging.send"]
+effect = "allow"
+[rules.when]
+requester_kinds = ["agent"]
+"#;
+
+/// `stackhand run` is killed in the middle of Laura Fischer's onboarding, while Microsoft 365
+/// has assigned her licence and its answer has not left; started again, the runner settles that
+/// step by reading Entra ID back and finishes the run. Every system shows each change once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_onboarding_killed_mid_vendor_call_applies_each_step_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let sims = deployment(dir, ONBOARDING_POLICY).await;
+    let (graph, ninja, cw, hudu) = (
+        &sims.m365.1,
+        &sims.ninjaone.1,
+        &sims.connectwise.1,
+        &sims.hudu.1,
+    );
+    let accounts = || {
+        graph
+            .recorder()
+            .requests()
+            .iter()
+            .filter(|r| r.method.as_str() == "POST" && r.path.ends_with("/users"))
+            .count()
+    };
+    let writes = || {
+        (
+            accounts(),
+            count(graph, "POST", "/assignLicense"),
+            count(graph, "POST", "/members/$ref"),
+            count(ninja, "POST", "/v2/tag/device"),
+            count(cw, "POST", "/company/contacts"),
+            count(hudu, "POST", "/asset_passwords"),
+        )
+    };
+
+    let held = graph.hold("POST", "/assignLicense", HoldPoint::AfterHandling);
+    kill_when_held(dir, &["run", "--once", "--json"], &held).await;
+    assert_eq!(accounts(), 1, "the account was created before the kill");
+    assert_eq!(
+        count(graph, "POST", "/assignLicense"),
+        1,
+        "Microsoft 365 assigned the licence before the kill"
+    );
+
+    let out = stackhand(dir, &["run", "--once", "--json"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let laura = report["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["subject"] == "New starter: Laura Fischer starting Monday")
+        .unwrap_or_else(|| panic!("Laura's ticket was not taken up again: {report:#}"));
+    let outcome = laura["resolution"].as_str().unwrap();
+    assert!(
+        ["resolved", "scheduled"].contains(&outcome),
+        "the onboarding did not finish: {laura:#}"
+    );
+    let licence = laura["run"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["action"] == "identity.assign_license")
+        .unwrap();
+    assert_eq!(licence["answer"], "executed", "{laura:#}");
+    assert!(
+        licence["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("reading the target back"),
+        "{licence:#}"
+    );
+    assert_eq!(
+        writes(),
+        (1, 1, 2, 1, 1, 1),
+        "(accounts, licences, group adds, tags, contacts, passwords): a step ran twice or not \
+         at all"
+    );
+    let m365 = &sims.m365.0;
+    assert_eq!(m365.licenses_of("lfischer@contosolaw.com"), ["SPE_E3"]);
+
+    // Another pass changes nothing.
+    let out = stackhand(dir, &["run", "--once"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(writes(), (1, 1, 2, 1, 1, 1), "a finished step ran again");
+}

@@ -341,6 +341,7 @@ impl<A: TypedAction> Typed<A> {
             reversible: d.reversible,
             idempotent: d.idempotent,
             input_schema: serde_json::to_value(schema).unwrap_or_default(),
+            secret_params: A::SECRET_PARAMS.iter().map(|p| p.to_string()).collect(),
         }
     }
 

@@ -853,6 +853,11 @@ impl Engine {
             .await?
         {
             Claim::New => {}
+            Claim::Seen(KeyState::Pending { approval }) => {
+                return self
+                    .pending_or_granted(&entry, action.as_ref(), request, approval)
+                    .await;
+            }
             Claim::Seen(state) => return self.replay(state).await,
         }
         self.submit_claimed(&entry, action.as_ref(), request).await
@@ -889,6 +894,11 @@ impl Engine {
                     started.at
                 );
                 return self.settle_in_doubt(*started, reason).await;
+            }
+            Claim::Seen(KeyState::Pending { approval }) => {
+                return self
+                    .pending_or_granted(&entry, action.as_ref(), request, approval)
+                    .await;
             }
             Claim::Seen(state) => return self.replay(state).await,
         }
@@ -1608,6 +1618,12 @@ impl Engine {
         let entry = self.tenant(&approval.tenant)?;
         let action = Self::action(&entry, &approval.request.action)?;
         let request = approval.request.clone();
+        if approval.operation == Operation::Execute
+            && !action.spec().secret_params.is_empty()
+            && request.secrets.is_empty()
+        {
+            return self.grant_for_owner(&approval, approver).await;
+        }
 
         // The world may have moved since the approval was asked for: plan again so undo
         // restores the real state before, and decide again so a new deny still wins.
@@ -1661,6 +1677,89 @@ impl Engine {
                 Err(err)
             }
         }
+    }
+
+    /// An approval of a request whose secret parameters storage never keeps (a password to
+    /// store, a secret to enclose): it cannot run from here, so it is granted and left to its
+    /// owner, the run that asked and still holds the secrets, which executes it when it submits
+    /// the request again ([`pending_or_granted`](Self::pending_or_granted)), planning and
+    /// deciding again then as an approval does.
+    async fn grant_for_owner(
+        &self,
+        approval: &Approval,
+        approver: &Principal,
+    ) -> Result<Submission> {
+        let approved = ApprovalStatus::Approved {
+            by: approver.id.clone(),
+            at: self.inner.clock.now(),
+        };
+        if let Some(lost) = self.resolve_first(approval.id, approved).await? {
+            return lost;
+        }
+        self.audit(
+            AuditKind::ApprovalGranted,
+            &approval.request,
+            &approver.id,
+            serde_json::json!({ "approval": approval.id, "executed_by": "its owner" }),
+        )
+        .await?;
+        let granted = self.load_approval(approval.id).await?;
+        Ok(Submission::PendingApproval(Box::new(granted)))
+    }
+
+    /// A key waiting on approval `id`, submitted again. Still pending (or denied, or
+    /// expired): the earlier answer. Granted for its owner ([`grant_for_owner`]) and not run
+    /// yet: this submission, which carries what storage could not keep, executes it, after
+    /// planning and deciding again (a deny now wins; a target that moved further than the
+    /// approver saw is refused, to be asked again).
+    async fn pending_or_granted(
+        &self,
+        entry: &TenantEntry,
+        action: &dyn Action,
+        request: ActionRequest,
+        id: ApprovalId,
+    ) -> Result<Submission> {
+        let approval = self.load_approval(id).await?;
+        let ApprovalStatus::Approved { by, .. } = &approval.status else {
+            return self.replay(KeyState::Pending { approval: id }).await;
+        };
+        if approval.operation != Operation::Execute {
+            return self.replay(KeyState::Pending { approval: id }).await;
+        }
+        let plan = self.plan_with(entry, action, &request).await?;
+        let decision = self.decide(entry, action, Operation::Execute, &request, &plan);
+        if decision.is_deny() {
+            self.settle(
+                &request,
+                KeyState::Denied {
+                    decision: decision.clone(),
+                },
+            )
+            .await?;
+            return Ok(Submission::Denied(decision));
+        }
+        if let Some(why) = reaches_further(&approval.plan, &plan) {
+            return Err(Error::conflict(format!(
+                "approval {id} was granted for less than the request would now change ({why}); \
+                 ask for it again"
+            )));
+        }
+        let result = self
+            .run_within_caps(
+                entry,
+                action,
+                Operation::Execute,
+                request.clone(),
+                plan,
+                approval.decision.clone(),
+                &decision.caps,
+                (BeginFrom::Approved(id), Some(by.clone())),
+            )
+            .await;
+        if result.is_err() {
+            self.after_failure(&request).await;
+        }
+        result
     }
 
     /// The policy now denies what was waiting for approval: the approval ends denied.

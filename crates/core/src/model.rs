@@ -451,6 +451,10 @@ pub struct ActionSpec {
     pub idempotent: bool,
     /// JSON schema of the input parameters.
     pub input_schema: serde_json::Value,
+    /// The parameters that travel as secrets ([`ActionRequest::with_secret`]): never stored, so
+    /// a waiting request that takes them is executed by its owner, who still holds them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_params: Vec<String>,
 }
 
 /// Secret parameters of a request (a password to store, a passphrase), kept apart from

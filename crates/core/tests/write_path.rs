@@ -161,6 +161,7 @@ fn misuse_engine() -> (Engine, MemoryConnector, MemoryConnector, TenantId) {
             reversible: false,
             idempotent: false,
             input_schema: json!({"type": "object"}),
+            secret_params: Vec::new(),
         },
         other_tenant: beta_ctx,
     };

@@ -227,6 +227,42 @@ impl Intake {
         }
     }
 
+    /// Take up again the work a stopped runner left: every ticket with a run still running
+    /// (its step interrupted mid-call is settled by reading the target back, never done
+    /// twice), and runs without a ticket driven on. What a runner does when it starts; the
+    /// queued ticket itself is taken over when its lease expires, and finds its run finished.
+    pub async fn resume_interrupted(&self) -> Result<Vec<TicketOutcome>> {
+        let deployment = self.pipeline.deployment();
+        let mut outcomes = Vec::new();
+        for tenant in self.pipeline.tenants() {
+            let mut tickets = std::collections::BTreeSet::new();
+            for run in deployment.store().runs().unfinished(&tenant).await? {
+                if run.state != RunState::Running {
+                    continue;
+                }
+                let taken_up = match run.ticket.as_deref() {
+                    Some(ticket) if tickets.insert(ticket.to_string()) => {
+                        self.take_up(&tenant, ticket).await.map(Some)
+                    }
+                    Some(_) => Ok(None),
+                    None => deployment
+                        .runs()
+                        .drive(&tenant, &run.id)
+                        .await
+                        .map(|_| None),
+                };
+                // One run that cannot go on yet (a vendor down) does not keep the others back.
+                match taken_up {
+                    Ok(outcome) => outcomes.extend(outcome),
+                    Err(err) => {
+                        tracing::warn!(%tenant, run = run.id, error = %err, "an interrupted run did not finish");
+                    }
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+
     /// Take up again every ticket whose run is scheduled and now due (credentials the day
     /// before a start date, a leaver's access on the leave date): the pipeline drives the
     /// recorded run and documents where it stands (closing the ticket when it is done).
@@ -247,12 +283,22 @@ impl Intake {
                 let Some(ticket) = run.ticket.as_deref().filter(|_| due) else {
                     continue;
                 };
-                let psa = deployment.engine().connectors(&tenant)?;
-                let ticket = psa.psa()?.get_ticket(ticket).await?;
-                outcomes.push(self.pipeline.process(&tenant, &ticket).await?);
+                match self.take_up(&tenant, ticket).await {
+                    Ok(outcome) => outcomes.push(outcome),
+                    Err(err) => {
+                        tracing::warn!(%tenant, run = run.id, error = %err, "a due run did not go on");
+                    }
+                }
             }
         }
         Ok(outcomes)
+    }
+
+    /// The ticket `id` read again from the PSA and taken through the pipeline.
+    async fn take_up(&self, tenant: &TenantId, id: &str) -> Result<TicketOutcome> {
+        let reads = self.pipeline.deployment().engine().connectors(tenant)?;
+        let ticket = reads.psa()?.get_ticket(id).await?;
+        self.pipeline.process(tenant, &ticket).await
     }
 
     /// One pass: poll every tenant, drain the queue, then take up the scheduled tickets that

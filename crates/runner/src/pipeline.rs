@@ -555,9 +555,15 @@ impl Pipeline {
             // last signed in to, when there is exactly one.
             if let Ok(rmm) = reads.rmm() {
                 let local = login.split('@').next().unwrap_or(login).to_lowercase();
-                let theirs: Vec<_> = rmm
-                    .find_devices(&local)
-                    .await?
+                let mut found = Vec::new();
+                for device in rmm.find_devices(&local).await? {
+                    // A search match may leave out who signed in last: read the device.
+                    found.push(match device.last_user {
+                        Some(_) => device,
+                        None => rmm.get_device(&device.id).await?,
+                    });
+                }
+                let theirs: Vec<_> = found
                     .into_iter()
                     .filter(|d| {
                         d.last_user.as_deref().is_some_and(|u| {

@@ -263,6 +263,7 @@ impl Workflow {
     pub fn missing(&self, bindings: &Bindings) -> Vec<String> {
         let mut names = self.placeholders();
         names.retain(|n| n != "item" && !n.starts_with("steps.") && !bindings.has(n));
+        names.retain(|n| !self.steps.iter().any(|s| s.secrets.contains_key(n)));
         names
     }
 
@@ -562,6 +563,8 @@ pub fn parse(origin: &str, text: &str, known: &[ActionId]) -> Result<Vec<Workflo
             let each = step.for_each.is_some();
             let mut names = Vec::new();
             placeholders_in(&step.params, &mut names);
+            // `{enclosed}` in a mail's body marks where its secret parameter goes, when sent.
+            names.retain(|n| !step.secrets.contains_key(n));
             check_placeholders(&step_at, "params", &names, &earlier, each)?;
             if let Some(when) = &step.when {
                 let mut names = Vec::new();
@@ -651,4 +654,157 @@ pub fn builtin(known: &[ActionId]) -> Result<WorkflowSet> {
         set.by_id.insert(workflow.id.clone(), workflow);
     }
     Ok(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every action this build knows: the built-in catalog and the default connectors'.
+    fn known() -> Vec<ActionId> {
+        let mut known: Vec<ActionId> = stackhand_core::actions::builtin()
+            .specs()
+            .map(|s| s.id.clone())
+            .collect();
+        known.extend(
+            crate::default_registry()
+                .describe()
+                .into_iter()
+                .flat_map(|d| d.actions.into_iter().map(|a| a.id)),
+        );
+        known
+    }
+
+    #[test]
+    fn the_built_in_workflows_load_against_this_builds_actions() {
+        let set = builtin(&known()).unwrap();
+        for intent in [
+            "account_unlock",
+            "password_reset",
+            "mfa_reset",
+            "onboarding",
+            "offboarding",
+            "app_unreachable",
+        ] {
+            assert!(set.for_intent(intent).is_some(), "{intent}");
+        }
+    }
+
+    fn one(text: &str) -> Result<Vec<Workflow>> {
+        parse("test.toml", text, &known())
+    }
+
+    #[test]
+    fn typos_are_named_with_the_nearest_valid_name() {
+        let bad_placeholder = one(
+            "[[workflows]]\nid = \"w\"\nintent = \"i\"\nsummary = \"s\"\n\
+             [[workflows.steps]]\naction = \"identity.unlock\"\nparams = { user = \"{targte}\" }\n",
+        )
+        .unwrap_err();
+        assert!(
+            bad_placeholder
+                .message()
+                .contains("did you mean \"target\""),
+            "{bad_placeholder}"
+        );
+        let bad_after = one(
+            "[[workflows]]\nid = \"w\"\nintent = \"i\"\nsummary = \"s\"\n\
+             [[workflows.steps]]\nid = \"account\"\naction = \"identity.unlock\"\n\
+             params = { user = \"{target}\" }\n\
+             [[workflows.steps]]\naction = \"identity.unlock\"\nafter = [\"acount\"]\n\
+             params = { user = \"{target}\" }\n",
+        )
+        .unwrap_err();
+        assert!(bad_after.message().contains("\"account\""), "{bad_after}");
+        let later_output = one(
+            "[[workflows]]\nid = \"w\"\nintent = \"i\"\nsummary = \"s\"\n\
+             [[workflows.steps]]\naction = \"identity.unlock\"\n\
+             params = { user = \"{steps.later.login}\" }\n\
+             [[workflows.steps]]\nid = \"later\"\naction = \"identity.unlock\"\n\
+             params = { user = \"{target}\" }\n",
+        )
+        .unwrap_err();
+        assert!(
+            later_output
+                .message()
+                .contains("no earlier step has the id \"later\""),
+            "{later_output}"
+        );
+        let bad_secret = one(
+            "[[workflows]]\nid = \"w\"\nintent = \"i\"\nsummary = \"s\"\n\
+             [[workflows.steps]]\naction = \"messaging.send\"\n\
+             params = { to = \"{target}\", subject = \"s\", body = \"{enclosed}\" }\n\
+             secrets = { enclosed = \"pasword\" }\n",
+        )
+        .unwrap_err();
+        assert!(bad_secret.message().contains("\"pasword\""), "{bad_secret}");
+    }
+
+    #[test]
+    fn a_plan_expands_lists_resolves_waits_and_dates() {
+        let set = builtin(&known()).unwrap();
+        let onboarding = set.for_intent("onboarding").unwrap();
+        let bindings = Bindings::new()
+            .with("target", "lfischer@contosolaw.com")
+            .with("requester", "mholloway@contosolaw.com")
+            .with("ticket", "7")
+            .with("tenant", "contoso-law")
+            .with("new_login", "lfischer@contosolaw.com")
+            .with("first_name", "Laura")
+            .with("last_name", "Fischer")
+            .with("display_name", "Laura Fischer")
+            .with("mail_nickname", "lfischer")
+            .with("role", "paralegal")
+            .with("department", "Litigation")
+            .with("job_title", "Paralegal")
+            .with("usage_location", "US")
+            .with("manager", "dreyes@contosolaw.com")
+            .with("start_date", "2026-12-07")
+            .with("device", "109")
+            .with("device_tag", "New Starter")
+            .with("psa_company", "250")
+            .with_list("licences", vec!["SPE_E3".into()])
+            .with_list("groups", vec!["Litigation Team".into(), "All Staff".into()]);
+        assert_eq!(onboarding.missing(&bindings), Vec::<String>::new());
+        let planned = onboarding.plan(&bindings).unwrap();
+        let actions: Vec<&str> = planned.steps.iter().map(|s| s.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "identity.create_user",
+                "identity.assign_license",
+                "identity.add_to_group",
+                "identity.add_to_group",
+                "rmm.tag_device",
+                "psa.create_contact",
+                "docs.upsert_user_asset",
+                "docs.store_password",
+                "messaging.send",
+            ]
+        );
+        // The licence and both groups wait for the account only, so they run at once.
+        for index in 1..=3 {
+            assert_eq!(planned.steps[index].flow.waits_for(index as u32), [0]);
+        }
+        assert_eq!(planned.steps[2].flow.name.as_deref(), Some("groups.0"));
+        assert_eq!(planned.steps[4].flow.waits_for(4), Vec::<u32>::new());
+        let deliver = &planned.steps[8];
+        assert_eq!(deliver.flow.waits_for(8), [1, 2, 3, 4, 5, 7]);
+        assert_eq!(
+            deliver.flow.not_before.unwrap().to_rfc3339(),
+            "2026-12-06T08:00:00+00:00"
+        );
+        assert_eq!(
+            deliver.flow.secrets.get("enclosed").map(String::as_str),
+            Some("initial_password")
+        );
+        // The secret's place stays a placeholder in the stored body.
+        assert!(
+            deliver.params["body"]
+                .as_str()
+                .unwrap()
+                .contains("{enclosed}")
+        );
+        assert_eq!(planned.secrets, ["initial_password"]);
+    }
 }

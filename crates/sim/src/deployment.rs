@@ -203,6 +203,18 @@ impl SimulatedWorld {
             }
             PsaKind::Autotask => text.push_str("escalation = { board = \"Escalations\" }\n"),
         }
+        if !tenant.authorised_contacts.is_empty() {
+            let contacts: Vec<String> = tenant
+                .authorised_contacts
+                .iter()
+                .filter_map(|key| tenant.person(key))
+                .map(|p| p.email(tenant))
+                .collect();
+            let _ = writeln!(text, "authorised_contacts = {contacts:?}");
+        }
+        if let Some(format) = &tenant.login_format {
+            let _ = writeln!(text, "login_format = {format:?}");
+        }
         let mut secret = |name: &'static str, value: &str| {
             secrets.push(SecretFile {
                 tenant: key.clone(),
@@ -293,6 +305,24 @@ impl SimulatedWorld {
             tenant.company
         );
         secret("hudu.key", hudu::API_KEY);
+        // Subtables last: a key written after one would land in it.
+        for role in &tenant.roles {
+            let _ = write!(
+                text,
+                "\n[tenants.{key}.roles.{:?}]\nlicences = {:?}\ngroups = {:?}\n",
+                role.name, role.licences, role.groups
+            );
+            for (field, value) in [
+                ("device_tag", &role.device_tag),
+                ("department", &role.department),
+                ("job_title", &role.job_title),
+                ("usage_location", &role.usage_location),
+            ] {
+                if let Some(value) = value {
+                    let _ = writeln!(text, "{field} = {value:?}");
+                }
+            }
+        }
         text
     }
 }

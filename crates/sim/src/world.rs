@@ -192,6 +192,42 @@ pub struct Tenant {
     /// How many closed tickets the history generator makes for this tenant.
     #[serde(default)]
     pub history: usize,
+    /// People (keys) who may ask for new starters and leavers.
+    #[serde(default)]
+    pub authorised_contacts: Vec<String>,
+    /// How the tenant makes a new user's login: `{first}`, `{last}`, `{f}` (first initial) and
+    /// `{domain}`, lower case (stackhand's `login_format`).
+    #[serde(default)]
+    pub login_format: Option<String>,
+    /// What a new starter in each role gets (stackhand's role templates).
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+/// A role template: what a new starter in the role gets.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// The role as tickets name it (`paralegal`).
+    pub name: String,
+    /// Licences (part numbers the tenant has bought).
+    #[serde(default)]
+    pub licences: Vec<String>,
+    /// Groups (names of the tenant's groups).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The RMM tag of the starter's device.
+    #[serde(default)]
+    pub device_tag: Option<String>,
+    /// The department.
+    #[serde(default)]
+    pub department: Option<String>,
+    /// The job title.
+    #[serde(default)]
+    pub job_title: Option<String>,
+    /// The usage location (ISO country), for licensing.
+    #[serde(default)]
+    pub usage_location: Option<String>,
 }
 
 /// The Entra ID tenant and the app registration the connector signs in with.
@@ -1021,6 +1057,30 @@ impl World {
             if let Some(mailbox) = &p.mailbox {
                 for key in mailbox.forward_to.iter().chain(&mailbox.full_access) {
                     person(key, format!("the mailbox of `{}`", p.key), &mut problems);
+                }
+            }
+        }
+        for key in &tenant.authorised_contacts {
+            person(key, "authorised_contacts".into(), &mut problems);
+        }
+        let groups: Vec<&str> = tenant.groups.iter().map(|g| g.name.as_str()).collect();
+        for role in &tenant.roles {
+            for sku in &role.licences {
+                if !skus.contains(&sku.as_str()) {
+                    problems.push(at(format!(
+                        "role `{}` gets licence `{sku}`, which the tenant has not bought{}",
+                        role.name,
+                        nearest(sku, &skus)
+                    )));
+                }
+            }
+            for group in &role.groups {
+                if !groups.contains(&group.as_str()) {
+                    problems.push(at(format!(
+                        "role `{}` gets group `{group}`, which the tenant does not have{}",
+                        role.name,
+                        nearest(group, &groups)
+                    )));
                 }
             }
         }

@@ -94,6 +94,7 @@ fn spec() -> ActionSpec {
         reversible: false,
         idempotent: false,
         input_schema: serde_json::json!({ "type": "object" }),
+        secret_params: Vec::new(),
     }
 }
 

@@ -88,6 +88,7 @@ use crate::policy::{Approver, CapLimit, Decision, DecisionInput, Effect, Policy,
 ///     reversible: true,
 ///     idempotent: true,
 ///     input_schema: serde_json::json!({}),
+///     secret_params: Vec::new(),
 /// };
 /// let facts = TargetFacts { login: Some("jane@acme-law.example".into()), ..Default::default() };
 /// let decision = policy.decide(&DecisionInput {

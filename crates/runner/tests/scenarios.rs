@@ -1,0 +1,371 @@
+//! The demo's scenarios against the simulators of one world, under the starter policy, each
+//! seen through as the MSP would (its lead approves what waits; the clock moves to a date), with
+//! the end state checked in every system the scenario touches and in the audit trail.
+
+use std::path::Path;
+
+use stackhand_core::audit::AuditSink as _;
+use stackhand_core::{Principal, TenantId};
+use stackhand_runner::walkthrough::see_through;
+use stackhand_runner::{
+    Intake, LoadedConfig, Pipeline, Resolution, TicketOutcome, append_local_store, default_registry,
+};
+use stackhand_sim::Faults;
+use stackhand_sim::deployment::{STARTER_POLICY, SimulatedWorld};
+use stackhand_sim::world::World;
+use stackhand_store::RunState;
+
+/// Contoso's Microsoft 365 E3 SKU (`SPE_E3` in the world).
+const SPE_E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
+
+/// The MSP's lead, who approves starters, leavers and access.
+const LEAD: &str = "amorgan@northwind-msp.example";
+
+async fn open(dir: &Path, sims: &SimulatedWorld) -> (Pipeline, Intake) {
+    std::fs::write(dir.join("policy.toml"), STARTER_POLICY).unwrap();
+    let config = sims.write_deployment(dir, "policy.toml").unwrap();
+    append_local_store(&config).unwrap();
+    let loaded = LoadedConfig::load(&config).unwrap();
+    let pipeline = Pipeline::open(&loaded, &default_registry()).await.unwrap();
+    let intake = Intake::new(pipeline.clone(), "test", std::time::Duration::from_secs(60));
+    (pipeline, intake)
+}
+
+fn find(outcomes: &[TicketOutcome], subject: &str) -> TicketOutcome {
+    outcomes
+        .iter()
+        .find(|o| o.subject == subject)
+        .unwrap_or_else(|| panic!("no outcome for {subject:?}"))
+        .clone()
+}
+
+fn contoso() -> TenantId {
+    TenantId::new("contoso-law").unwrap()
+}
+
+fn lead() -> Principal {
+    Principal::technician(LEAD, &[])
+}
+
+/// Every byte of the SQLite store: what a secret must never be found in.
+fn store_bytes(dir: &Path) -> Vec<u8> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("stackhand.db"))
+        })
+        .flat_map(|p| std::fs::read(p).unwrap())
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_starter_is_onboarded_across_six_systems_and_the_manager_gets_the_password() {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, intake) = open(dir.path(), &sims).await;
+    let (_, outcomes) = intake.once().await.unwrap();
+    let first = find(&outcomes, "New starter: Laura Fischer starting Monday");
+    assert_eq!(
+        first.resolution,
+        Resolution::WaitingApproval,
+        "every step on another person's account waits for a lead: {first:#?}"
+    );
+    assert_eq!(first.workflow.as_deref(), Some("onboarding"));
+    let (done, events) = see_through(&pipeline, first, &lead()).await.unwrap();
+    assert_eq!(
+        done.resolution,
+        Resolution::Resolved,
+        "{done:#?}\n{events:#?}"
+    );
+
+    // Entra ID: the account, its licence from the role template, its groups.
+    let m365 = &sims.m365.0;
+    let laura = m365
+        .user("lfischer@contosolaw.com")
+        .expect("the account was created");
+    assert!(laura.account_enabled);
+    assert_eq!(laura.department.as_deref(), Some("Litigation"));
+    assert_eq!(laura.job_title.as_deref(), Some("Paralegal"));
+    assert!(laura.force_change_password_next_sign_in);
+    assert!(
+        m365.licenses_of("lfischer@contosolaw.com")
+            .iter()
+            .any(|l| l == SPE_E3),
+        "{:?}",
+        m365.licenses_of("lfischer@contosolaw.com")
+    );
+    for group in ["Litigation Team", "All Staff"] {
+        assert!(m365.is_member(group, "lfischer@contosolaw.com"), "{group}");
+    }
+    // NinjaOne: her laptop carries the role's tag.
+    assert!(
+        sims.ninjaone
+            .0
+            .tags_of(109)
+            .contains(&"New Starter".to_string()),
+        "{:?}",
+        sims.ninjaone.0.tags_of(109)
+    );
+    // ConnectWise: a contact at her company.
+    let contact = sims
+        .connectwise
+        .0
+        .contact_by_email("lfischer@contosolaw.com")
+        .expect("a PSA contact");
+    assert_eq!(contact.first_name, "Laura");
+    // Hudu: her person asset and the initial password, the very one Entra ID holds.
+    let hudu = &sims.hudu.0;
+    let company = hudu
+        .companies()
+        .into_iter()
+        .find(|c| c.name == "Contoso Law LLP")
+        .unwrap();
+    assert!(
+        hudu.assets_of(company.id)
+            .iter()
+            .any(|a| a.name == "Laura Fischer" && !a.archived),
+        "no asset for Laura"
+    );
+    let stored = hudu
+        .passwords_of(company.id)
+        .into_iter()
+        .find(|p| p.name == "Laura Fischer (initial password)")
+        .expect("the initial password is documented");
+    assert_eq!(stored.password, laura.password);
+    // The manager got the sign-in details, with that password.
+    let mail = m365.sent_mail();
+    let details = mail
+        .iter()
+        .find(|m| m.subject == "Sign-in details for Laura Fischer")
+        .expect("the manager was sent the sign-in details");
+    assert_eq!(details.to, ["dreyes@contosolaw.com"]);
+    assert!(details.body.contains(&laura.password));
+    // The ticket: closed, with the plan and each step's answer in an internal note.
+    let id: i64 = done.ticket.parse().unwrap();
+    let view = sims.connectwise.0.ticket(id).unwrap();
+    assert!(view.ticket.closed_flag, "{view:?}");
+    let notes = sims.connectwise.0.notes(id);
+    assert!(notes.iter().any(|n| n.internal_analysis
+        && n.text.contains("stackhand resolved this ticket")
+        && n.text.contains("identity.create_user")));
+    // Each step ran once; the run's secret is gone from the vault, and the password is nowhere
+    // in the store (the audit trail, the runs, the queue).
+    let run = pipeline
+        .deployment()
+        .store()
+        .runs()
+        .get(&contoso(), &format!("ticket-{}", done.ticket))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.state, RunState::Succeeded);
+    let creates = sims.m365.1.recorder().requests();
+    let creates = creates
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/users"))
+        .count();
+    assert_eq!(creates, 1, "the account was created more than once");
+    let vault = stackhand_runner::open_vault(
+        &LoadedConfig::load(&dir.path().join("stackhand.toml")).unwrap(),
+    )
+    .await
+    .unwrap()
+    .expect("the deployment has a vault");
+    let left: Vec<String> = vault
+        .list(&contoso())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .filter(|n| n.starts_with("run/"))
+        .collect();
+    assert!(left.is_empty(), "run secrets left behind: {left:?}");
+    assert!(
+        !contains(&store_bytes(dir.path()), &laura.password),
+        "the initial password reached the store"
+    );
+    let verified = pipeline
+        .deployment()
+        .store()
+        .verify_tenant(&contoso())
+        .await
+        .unwrap();
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaver_is_offboarded_with_the_mailbox_kept_for_the_manager() {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, intake) = open(dir.path(), &sims).await;
+    let (_, outcomes) = intake.once().await.unwrap();
+    let first = find(&outcomes, "Leaver - Eleanor Voss: licence and laptop");
+    assert_eq!(first.workflow.as_deref(), Some("offboarding"), "{first:#?}");
+    let (done, events) = see_through(&pipeline, first, &lead()).await.unwrap();
+    assert_eq!(
+        done.resolution,
+        Resolution::Resolved,
+        "{done:#?}\n{events:#?}"
+    );
+
+    let m365 = &sims.m365.0;
+    let eleanor = m365.user("evoss@contosolaw.com").unwrap();
+    assert!(!eleanor.account_enabled);
+    let mailbox = m365.mailbox("evoss@contosolaw.com").unwrap();
+    assert_eq!(mailbox.recipient_type_details, "SharedMailbox");
+    assert!(mailbox.hidden_from_address_lists);
+    assert!(
+        mailbox
+            .forwarding_smtp_address
+            .as_deref()
+            .is_some_and(|f| f.contains("mholloway")),
+        "{:?}",
+        mailbox.forwarding_smtp_address
+    );
+    assert!(m365.licenses_of("evoss@contosolaw.com").is_empty());
+    let contact = sims
+        .connectwise
+        .0
+        .contact_by_email("evoss@contosolaw.com")
+        .expect("Eleanor's contact");
+    assert!(contact.inactive, "{contact:?}");
+    let hudu = &sims.hudu.0;
+    assert!(hudu.asset(1105).unwrap().archived, "her asset is archived");
+    assert!(sims.ninjaone.0.tags_of(105).contains(&"Leaver".to_string()));
+    let id: i64 = done.ticket.parse().unwrap();
+    assert!(sims.connectwise.0.ticket(id).unwrap().ticket.closed_flag);
+    let run = pipeline
+        .deployment()
+        .store()
+        .runs()
+        .get(&contoso(), &format!("ticket-{}", done.ticket))
+        .await
+        .unwrap()
+        .unwrap();
+    // The licences went only after the mailbox was converted.
+    let finished = |name: &str| run.named(name).and_then(|s| s.finished).unwrap();
+    assert!(finished("shared") <= finished("licences"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_app_is_diagnosed_through_the_rmm_and_fixed() {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_pipeline, intake) = open(dir.path(), &sims).await;
+    let (_, outcomes) = intake.once().await.unwrap();
+    let app = find(&outcomes, "Can't reach the case management system");
+    assert_eq!(app.resolution, Resolution::Resolved, "{app:#?}");
+    let run = app.run.as_ref().unwrap();
+    let answers: Vec<(&str, &str)> = run
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_deref().unwrap_or(""),
+                s.answer.as_deref().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(answers, [("diagnose", "executed"), ("fix", "executed")]);
+    let ran: Vec<String> = sims
+        .ninjaone
+        .0
+        .script_runs()
+        .into_iter()
+        .filter(|r| r.device_id == 103)
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(ran, ["Test app connectivity", "Flush DNS cache"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mfa_reset_hands_a_temporary_access_pass_to_the_approver() {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, intake) = open(dir.path(), &sims).await;
+    let (_, outcomes) = intake.once().await.unwrap();
+    let mfa = find(&outcomes, "New phone - need Authenticator set up again");
+    assert_eq!(mfa.resolution, Resolution::WaitingApproval, "{mfa:#?}");
+    let engine = pipeline.deployment().engine();
+    let approval = engine
+        .pending_approvals(&contoso())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.request.action.as_str() == "identity.reset_mfa")
+        .unwrap();
+    let approved = engine
+        .approve(
+            approval.id,
+            &Principal::technician("bkhan@northwind-msp.example", &[]),
+        )
+        .await
+        .unwrap();
+    let receipt = approved.receipt().expect("executed");
+    assert!(
+        receipt
+            .outcome
+            .secrets
+            .iter()
+            .any(|s| s.name == "temporary_access_pass"),
+        "no pass for the approver"
+    );
+    assert!(
+        sims.m365
+            .0
+            .users()
+            .iter()
+            .any(|u| u.user_principal_name == "pshah@contosolaw.com")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_from_a_lookalike_or_for_someone_else_are_refused() {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_pipeline, intake) = open(dir.path(), &sims).await;
+    let before = sims.m365.1.recorder().requests().len();
+    let (_, outcomes) = intake.once().await.unwrap();
+    let lookalike = find(&outcomes, "Urgent: password reset before the court filing");
+    assert_eq!(lookalike.resolution, Resolution::Routed);
+    assert!(lookalike.run.is_none());
+    assert!(
+        lookalike
+            .why
+            .contains("not a user of this tenant's directory"),
+        "{}",
+        lookalike.why
+    );
+    let other = find(&outcomes, "Password reset for Tom");
+    assert_eq!(other.resolution, Resolution::Routed);
+    assert!(other.run.is_none());
+    assert!(
+        other.why.contains("only on their own account"),
+        "{}",
+        other.why
+    );
+    let resets = sims.m365.1.recorder().requests()[before..]
+        .iter()
+        .filter(|r| r.path.contains("tbecker") && r.method != "GET")
+        .count();
+    assert_eq!(resets, 0, "someone else's account was changed");
+}
