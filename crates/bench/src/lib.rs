@@ -582,6 +582,7 @@ impl StackhandEngine {
             reversible: true,
             idempotent: true,
             input_schema: serde_json::json!({}),
+            secret_params: Vec::new(),
         };
         let facts = TargetFacts {
             login: Some(r.target_login.clone()),

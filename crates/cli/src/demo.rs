@@ -28,10 +28,22 @@ use stackhand_sim::Faults;
 use stackhand_sim::deployment::SimulatedWorld;
 use stackhand_sim::world::World;
 
-/// The tickets of the built-in world that end resolved (the others go to a person): a
-/// locked-out Okta user is unlocked at once; password and MFA resets of the user's own account
-/// run once a technician approves, access to a group or a shared mailbox once a lead does. Contoso's locked-out user is synced from on-premises, so
-/// the cloud cannot unlock him: his ticket goes to a person.
+/// The tickets of the built-in world that end resolved (the others go to a person):
+///
+/// - a locked-out Okta user is unlocked at once; password and MFA resets of the user's own
+///   account run once a technician approves (Entra ID's MFA reset with a Temporary Access Pass
+///   for that technician to give the user on a call); access to a group or a shared mailbox
+///   once a lead does;
+/// - Contoso's new starter is onboarded across all six systems once a lead approves each wave
+///   of steps, her manager getting her sign-in details the day before she starts; Contoso's
+///   leaver is offboarded, her mailbox kept as a shared one for her manager;
+/// - Priya's unreachable case management system is diagnosed on her laptop through NinjaOne
+///   and fixed by flushing its DNS cache.
+///
+/// Routed, each with its reason: Contoso's locked-out user is synced from on-premises, so the
+/// cloud cannot unlock him; a reset asked for someone else, and one from a lookalike domain;
+/// Globex's new starter, whose Okta account exists already; Globex's leaver, whose deprovisioned
+/// Okta account cannot take a password reset; and everything that is not routine.
 const RESOLVED: &[(&str, &str)] = &[
     ("globex", "Can't log in - account locked"),
     ("globex", "password expired"),
@@ -40,6 +52,9 @@ const RESOLVED: &[(&str, &str)] = &[
     ("contoso-law", "New phone - need Authenticator set up again"),
     ("contoso-law", "Access to reception@ shared mailbox"),
     ("globex", "Please add me to the Finance group"),
+    ("contoso-law", "New starter: Laura Fischer starting Monday"),
+    ("contoso-law", "Leaver - Eleanor Voss: licence and laptop"),
+    ("contoso-law", "Can't reach the case management system"),
 ];
 
 #[derive(Debug, Serialize)]
@@ -114,7 +129,13 @@ pub(crate) async fn run(json: bool, dir: Option<PathBuf>) -> Result<ExitCode> {
     let approver = Principal::technician(&lead, &[]);
 
     let started = Instant::now();
+    let working = (!json).then(|| {
+        crate::style::spinner("taking every open ticket through the pipeline (stackhand run)")
+    });
     let (polled, outcomes) = intake.once().await?;
+    if let Some(working) = &working {
+        working.finish_and_clear();
+    }
     if let Some(failed) = polled.iter().find(|p| p.error.is_some()) {
         bail!(
             "polling {}'s PSA failed: {}",
@@ -124,12 +145,21 @@ pub(crate) async fn run(json: bool, dir: Option<PathBuf>) -> Result<ExitCode> {
     }
     let took = started.elapsed();
     let mut tickets = Vec::new();
+    let progress = (!json).then(|| {
+        crate::style::bar(
+            outcomes.len(),
+            "seeing waiting tickets through (approvals, dates)",
+        )
+    });
     for outcome in outcomes {
         let ticket_started = Instant::now();
         let (outcome, events) = see_through(&pipeline, outcome, &approver).await?;
+        if let Some(progress) = &progress {
+            progress.inc(1);
+        }
         let approved_by = events
             .iter()
-            .any(|e| e.starts_with("approved"))
+            .any(|e| e.contains(" approved "))
             .then(|| lead.clone());
         let expected = expected(outcome.tenant.as_str(), &outcome.subject);
         tickets.push(DemoTicket {
@@ -139,6 +169,9 @@ pub(crate) async fn run(json: bool, dir: Option<PathBuf>) -> Result<ExitCode> {
             events,
             expected,
         });
+    }
+    if let Some(progress) = progress {
+        progress.finish_and_clear();
     }
     tickets.sort_by(|a, b| {
         (a.outcome.tenant.as_str(), &a.outcome.ticket)

@@ -253,10 +253,10 @@ pub fn print_run(report: &RunReport) {
 /// One step as a line: its place, action, answer (or state) and message.
 fn print_step(step: &StepReport) {
     println!(
-        "  [{}] {:28} {:16} {}",
+        "  [{}] {:28} {} {}",
         step.index,
         step.action.as_str(),
-        step.answer.as_deref().unwrap_or(step.state),
+        crate::style::answer(step.answer.as_deref().unwrap_or(step.state), 16),
         step.message.as_deref().unwrap_or("")
     );
 }
@@ -407,7 +407,11 @@ pub async fn run_pipeline(
     // What a runner stopped mid-way (killed, crashed) left running is finished first.
     let mut resumed = intake.resume_interrupted().await?;
     loop {
+        let working = (!json).then(|| crate::style::spinner("polling the PSAs and working"));
         let (polled, mut outcomes) = intake.once().await?;
+        if let Some(working) = working {
+            working.finish_and_clear();
+        }
         outcomes.splice(0..0, resumed.drain(..));
         for p in &polled {
             if let Some(error) = &p.error {
@@ -451,10 +455,11 @@ pub async fn run_pipeline(
 /// One ticket's outcome as text: what was asked, by whom, what ran and how it ended.
 pub fn print_outcome(outcome: &stackhand_runner::TicketOutcome) {
     println!(
-        "\n{} ticket {} \"{}\"\n  from      {}\n  asks      {} ({})\n  workflow  {}\n  outcome   {:?}: {}",
-        outcome.tenant,
-        outcome.ticket,
-        outcome.subject,
+        "\n{}\n  from      {}\n  asks      {} ({})\n  workflow  {}\n  outcome   {}: {}",
+        crate::style::heading(&format!(
+            "{} ticket {} \"{}\"",
+            outcome.tenant, outcome.ticket, outcome.subject
+        )),
         outcome
             .requester
             .as_deref()
@@ -462,7 +467,7 @@ pub fn print_outcome(outcome: &stackhand_runner::TicketOutcome) {
         outcome.triage.intent.as_deref().unwrap_or("not recognised"),
         outcome.triage.reason,
         outcome.workflow.as_deref().unwrap_or("-"),
-        outcome.resolution,
+        crate::style::resolution(outcome.resolution),
         outcome.why,
     );
     for report in outcome.run.iter().chain(&outcome.ticket_steps) {

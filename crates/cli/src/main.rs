@@ -58,6 +58,7 @@ mod demo;
 mod live;
 mod runs;
 mod sim;
+mod style;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -89,6 +89,18 @@ async fn act_runs_every_builtin_action() {
             json!({"user": "lfischer@contosolaw.com", "sku": "SPE_E3"}),
         ),
         (
+            "identity.assign_license",
+            json!({"user": "lfischer@contosolaw.com", "sku": "SPE_E3"}),
+        ),
+        (
+            "identity.remove_all_licenses",
+            json!({"user": "lfischer@contosolaw.com"}),
+        ),
+        (
+            "identity.remove_all_groups",
+            json!({"user": "ochen@contosolaw.com"}),
+        ),
+        (
             "messaging.send",
             json!({"to": "pshah@contosolaw.com", "subject": "Your request", "body": "Done."}),
         ),

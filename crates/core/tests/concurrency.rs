@@ -379,6 +379,7 @@ async fn the_approver_executes_what_they_were_shown() {
             reversible: false,
             idempotent: false,
             input_schema: json!({"type": "object"}),
+            secret_params: Vec::new(),
         },
         reach: reach.clone(),
         runs: runs.clone(),

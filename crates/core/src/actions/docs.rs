@@ -30,7 +30,7 @@ pub struct UpsertUserAsset;
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserAssetParams {
-    /// Company name or id in the documentation system.
+    /// Company name or id in the documentation system; blank: the tenant's own.
     pub company: String,
     /// The person's name.
     pub name: String,
@@ -63,7 +63,7 @@ impl TypedAction for UpsertUserAsset {
             .await?;
         let mut plan = plan_of::<Self>(
             request,
-            format!("Document {} at {}", params.name, params.company),
+            format!("Document {} at {}", params.name, company(&params.company)),
         );
         let resource = format!("asset:{}", params.name);
         match existing {
@@ -122,6 +122,15 @@ impl TypedAction for UpsertUserAsset {
     }
 }
 
+/// How a plan names the company: blank means the tenant's own (the connector's `company`).
+fn company(name: &str) -> &str {
+    if name.trim().is_empty() {
+        "the tenant's company"
+    } else {
+        name
+    }
+}
+
 /// `docs.store_password`.
 #[derive(Debug, Clone, Copy)]
 pub struct StorePassword;
@@ -166,7 +175,8 @@ impl TypedAction for StorePassword {
             request,
             format!(
                 "Store the password of {} at {}",
-                params.username, params.company
+                params.username,
+                company(&params.company)
             ),
         );
         plan.changes.push(Change::new(

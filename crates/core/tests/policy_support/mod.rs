@@ -63,6 +63,7 @@ impl Case {
             reversible: true,
             idempotent: true,
             input_schema: serde_json::json!({}),
+            secret_params: Vec::new(),
         };
         let facts = TargetFacts {
             login: Some(target_login.to_string()),
