@@ -36,14 +36,15 @@ use stackhand_sim::world::World;
 ///   once a lead does;
 /// - Contoso's new starter is onboarded across all six systems once a lead approves each wave
 ///   of steps, her manager getting her sign-in details the day before she starts; Contoso's
-///   leaver is offboarded, her mailbox kept as a shared one for her manager;
+///   leaver is offboarded, her mailbox kept as a shared one for her manager; Globex's leaver,
+///   already deprovisioned in Okta, is taken out of his groups (Okta Admins) and documented;
 /// - Priya's unreachable case management system is diagnosed on her laptop through NinjaOne
 ///   and fixed by flushing its DNS cache.
 ///
 /// Routed, each with its reason: Contoso's locked-out user is synced from on-premises, so the
 /// cloud cannot unlock him; a reset asked for someone else, and one from a lookalike domain;
-/// Globex's new starter, whose Okta account exists already; Globex's leaver, whose deprovisioned
-/// Okta account cannot take a password reset; and everything that is not routine.
+/// Globex's new starter, whose Okta account exists already; and everything that is not
+/// routine.
 const RESOLVED: &[(&str, &str)] = &[
     ("globex", "Can't log in - account locked"),
     ("globex", "password expired"),
@@ -55,6 +56,10 @@ const RESOLVED: &[(&str, &str)] = &[
     ("contoso-law", "New starter: Laura Fischer starting Monday"),
     ("contoso-law", "Leaver - Eleanor Voss: licence and laptop"),
     ("contoso-law", "Can't reach the case management system"),
+    (
+        "globex",
+        "Leaver: Otto Mann - remove admin access, collect laptop",
+    ),
 ];
 
 #[derive(Debug, Serialize)]

@@ -328,7 +328,7 @@ fn actions_lists_every_builtin() {
     let out = stackhand(&["actions", "--json"]);
     assert!(out.status.success());
     let specs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(specs.len(), 29);
+    assert_eq!(specs.len(), 31);
     assert!(
         specs
             .iter()

@@ -251,7 +251,11 @@ async fn an_onboarding_killed_mid_vendor_call_applies_each_step_once() {
          at all"
     );
     let m365 = &sims.m365.0;
-    assert_eq!(m365.licenses_of("lfischer@contosolaw.com"), ["SPE_E3"]);
+    // Contoso's SPE_E3 (Microsoft 365 E3), by SKU id.
+    assert_eq!(
+        m365.licenses_of("lfischer@contosolaw.com"),
+        ["05e9a617-0261-4cee-bb44-138d3ef5d965"]
+    );
 
     // Another pass changes nothing.
     let out = stackhand(dir, &["run", "--once"]).await;

@@ -11,7 +11,7 @@
 //!   [`ConnectorFactory`] from configuration and composed per tenant in a [`ConnectorSet`].
 //! - **Actions** ([`action`], [`actions`]): a verb with a spec, a read-only plan, an execute that
 //!   takes an [`ExecutionProof`] only the engine can make, and an undo from the state before.
-//!   29 built-in actions (`identity.*`, `psa.*`, `rmm.*`, `docs.*`, `messaging.*`) are written
+//!   31 built-in actions (`identity.*`, `psa.*`, `rmm.*`, `docs.*`, `messaging.*`) are written
 //!   once over the capability traits.
 //! - **Policy** ([`policy`]): allow, require approval (from whom), or deny, always naming the
 //!   rule; [`policy::LayeredPolicy`] loads TOML documents at global, tenant-group, tenant and

@@ -521,11 +521,17 @@ impl Pipeline {
         }
         let reads = self.deployment.engine().connectors(tenant)?;
         if let Ok(identity) = reads.identity() {
-            let pass = identity.features().temporary_access_pass;
-            bindings.set(
-                "temporary_access_pass",
-                if pass { "available" } else { "unavailable" },
-            );
+            // What the identity provider offers, by name (`licenses, temporary_access_pass`),
+            // for steps that apply only where it does.
+            let features = serde_json::to_value(identity.features())?;
+            let offered: Vec<&str> = features
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, on)| on.as_bool() == Some(true))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            bindings.set("identity_features", offered.join(", "));
         }
         for role in ["person", "manager"] {
             let Some(name) = entities.get(role) else {
@@ -538,6 +544,10 @@ impl Pipeline {
             if role == "person" {
                 bindings.set("target", user.login.as_str());
                 bindings.set("person_name", user.display_name.as_str());
+                let status = user.status.clone().unwrap_or_else(|| {
+                    if user.enabled { "enabled" } else { "disabled" }.to_string()
+                });
+                bindings.set("person_status", status);
                 // The person's documentation asset, when the tenant has documentation.
                 if let Ok(docs) = reads.docs()
                     && let Some(asset) = docs.find_asset("", &user.display_name).await?

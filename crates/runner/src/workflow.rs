@@ -58,7 +58,8 @@ pub const DERIVED: &[&str] = &[
     "person_name",
     "person_asset",
     "device_name",
-    "temporary_access_pass",
+    "identity_features",
+    "person_status",
 ];
 
 /// Every placeholder name a workflow may use (besides `{steps.…}` and `{item}`).

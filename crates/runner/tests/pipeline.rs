@@ -325,7 +325,9 @@ async fn shadow_mode_plans_every_ticket_and_changes_nothing() {
     let (_, intake) = pipeline_with(dir.path(), &sims, |text| {
         text.lines()
             .flat_map(|line| {
-                let header = line.starts_with("[tenants.") && !line.contains(".connectors.");
+                let header = line.starts_with("[tenants.")
+                    && !line.contains(".connectors.")
+                    && !line.contains(".roles.");
                 std::iter::once(line.to_string()).chain(header.then(|| "shadow = true".to_string()))
             })
             .collect::<Vec<_>>()

@@ -81,7 +81,7 @@ mod tests {
     #[test]
     fn every_builtin_has_a_unique_id_summary_and_object_schema() {
         let catalog = builtin();
-        assert_eq!(catalog.len(), 29);
+        assert_eq!(catalog.len(), 31);
         for spec in catalog.specs() {
             assert!(!spec.summary.is_empty(), "{}", spec.id);
             assert_eq!(spec.input_schema["type"], "object", "{}", spec.id);
