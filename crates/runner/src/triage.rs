@@ -42,6 +42,7 @@ pub const ENTITIES: &[&str] = &[
     "start_date",
     "leave_date",
     "device",
+    "licence",
 ];
 
 /// How a rule finds an entity in a ticket.
@@ -183,6 +184,7 @@ const BUILTIN_RULES: &[(&str, &[&str])] = &[
             "unreachable",
         ],
     ),
+    ("licence_request", &["licence", "license"]),
 ];
 
 /// What the built-in rules extract, by intent.
@@ -223,6 +225,11 @@ fn builtin_extracts(intent: &str) -> Vec<Extract> {
         "app_unreachable" => vec![Extract::DeviceName {
             name: "device".into(),
         }],
+        "licence_request" => vec![
+            between_rule("licence", "need a ", " licen"),
+            between_rule("licence", "need an ", " licen"),
+            between_rule("licence", "need ", " licen"),
+        ],
         _ => Vec::new(),
     }
 }
@@ -506,5 +513,58 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(own.target, None);
+    }
+
+    async fn entities(subject: &str, body: &str) -> (Option<String>, BTreeMap<String, String>) {
+        let triaged = RuleTriage::builtin()
+            .triage(&ticket(subject, body))
+            .await
+            .unwrap();
+        (triaged.intent, triaged.entities)
+    }
+
+    #[tokio::test]
+    async fn a_new_starter_names_who_what_role_manager_start_and_device() {
+        let (intent, found) = entities(
+            "New starter: Laura Fischer starting Monday",
+            "Laura Fischer joins the litigation team on Monday as a paralegal, reporting to \
+             Daniel Reyes. Please set up MFA for her. Her laptop will be CLAW-LT-009.",
+        )
+        .await;
+        assert_eq!(intent.as_deref(), Some("onboarding"), "before mfa_reset");
+        assert_eq!(found["new_user"], "Laura Fischer");
+        assert_eq!(found["role"], "paralegal");
+        assert_eq!(found["manager"], "Daniel Reyes");
+        assert_eq!(found["start_date"], "monday");
+        assert_eq!(found["device"], "CLAW-LT-009");
+    }
+
+    #[tokio::test]
+    async fn a_leaver_and_a_licence_are_named() {
+        let (intent, found) = entities(
+            "Leaver - Eleanor Voss: licence and laptop",
+            "Please collect her laptop (CLAW-LT-006).",
+        )
+        .await;
+        assert_eq!(intent.as_deref(), Some("offboarding"));
+        assert_eq!(found["person"], "Eleanor Voss");
+        assert_eq!(found["device"], "CLAW-LT-006");
+        assert!(!found.contains_key("leave_date"));
+        let (intent, found) = entities("Need Visio licence", "Margaret said OK.").await;
+        assert_eq!(intent.as_deref(), Some("licence_request"));
+        assert_eq!(found["licence"], "Visio");
+    }
+
+    #[test]
+    fn device_names_are_capitals_and_digits_in_dashed_parts() {
+        assert_eq!(
+            device_name("get his laptop (GLBX-LT-110) ready").as_deref(),
+            Some("GLBX-LT-110")
+        );
+        assert_eq!(
+            device_name("the Latitude-5440 and CLAW-SRV-01"),
+            Some("CLAW-SRV-01".into())
+        );
+        assert_eq!(device_name("no device here, just a-b-c"), None);
     }
 }

@@ -643,11 +643,20 @@ async fn find_sku(
     idp: &dyn IdentityProvider,
     wanted: &str,
 ) -> Result<crate::capability::LicenseSku> {
-    idp.licenses()
-        .await?
-        .into_iter()
+    let skus = idp.licenses().await?;
+    let names: Vec<String> = skus.iter().map(|s| s.name.clone()).collect();
+    skus.into_iter()
         .find(|s| s.id.eq_ignore_ascii_case(wanted) || s.name.eq_ignore_ascii_case(wanted))
-        .ok_or_else(|| Error::not_found(format!("the tenant has no licence {wanted:?}")))
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "the tenant has no licence {wanted:?} (it has {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ))
+        })
 }
 
 #[async_trait]
