@@ -38,6 +38,8 @@ use stackhand_sim::world::World;
 ///   of steps, her manager getting her sign-in details the day before she starts; Contoso's
 ///   leaver is offboarded, her mailbox kept as a shared one for her manager; Globex's leaver,
 ///   already deprovisioned in Okta, is taken out of his groups (Okta Admins) and documented;
+/// - the managing partner's request to add two people to a group becomes one run for each,
+///   approved by a lead;
 /// - Priya's unreachable case management system is diagnosed on her laptop through NinjaOne
 ///   and fixed by flushing its DNS cache.
 ///
@@ -60,6 +62,7 @@ const RESOLVED: &[(&str, &str)] = &[
         "globex",
         "Leaver: Otto Mann - remove admin access, collect laptop",
     ),
+    ("contoso-law", "Litigation Team access for Priya and Tom"),
 ];
 
 #[derive(Debug, Serialize)]

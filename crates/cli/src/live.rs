@@ -470,7 +470,12 @@ pub fn print_outcome(outcome: &stackhand_runner::TicketOutcome) {
         crate::style::resolution(outcome.resolution),
         outcome.why,
     );
-    for report in outcome.run.iter().chain(&outcome.ticket_steps) {
+    for report in outcome
+        .run
+        .iter()
+        .chain(&outcome.runs)
+        .chain(&outcome.ticket_steps)
+    {
         report.steps.iter().for_each(print_step);
     }
 }

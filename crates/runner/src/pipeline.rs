@@ -77,6 +77,10 @@ pub struct TicketOutcome {
     pub why: String,
     /// The workflow's run, if one ran.
     pub run: Option<RunReport>,
+    /// A request for several people: one run each (under the parent `ticket-<id>`), each with
+    /// its own status.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<RunReport>,
     /// The PSA steps that documented, closed or routed the ticket.
     pub ticket_steps: Option<RunReport>,
 }
@@ -126,6 +130,8 @@ struct Stop(String);
 enum Ran {
     /// Its run, as it stands.
     Run(RunReport),
+    /// A request for several people: one run each, as they stand.
+    Bulk(Vec<RunReport>),
     /// Shadow mode: each step's plan summary (or why it could not be planned).
     Planned(Vec<String>),
 }
@@ -270,6 +276,7 @@ impl Pipeline {
             resolution: Resolution::Routed,
             why: String::new(),
             run: None,
+            runs: Vec::new(),
             ticket_steps: None,
         };
         match self.resolve(tenant, part, ticket, &mut outcome).await? {
@@ -281,17 +288,42 @@ impl Pipeline {
                 );
             }
             Ok(Ran::Run(run)) => {
-                outcome.resolution = match run.state {
-                    RunState::Succeeded => Resolution::Resolved,
-                    RunState::WaitingApproval => Resolution::WaitingApproval,
-                    RunState::Scheduled => Resolution::Scheduled,
-                    _ => Resolution::Routed,
-                };
+                outcome.resolution = resolution_of(run.state);
                 outcome.why = run
                     .reason
                     .clone()
                     .unwrap_or_else(|| "every step ran".to_string());
                 outcome.run = Some(run);
+            }
+            Ok(Ran::Bulk(runs)) => {
+                // The ticket is done when every person's run is; one that failed sends it to a
+                // person (with what the others did); otherwise it waits as the first that waits.
+                let states: Vec<RunState> = runs.iter().map(|r| r.state).collect();
+                outcome.resolution = if states.contains(&RunState::Failed) {
+                    Resolution::Routed
+                } else if let Some(waiting) = states.iter().find(|s| !s.is_finished()) {
+                    resolution_of(*waiting)
+                } else {
+                    Resolution::Resolved
+                };
+                let unfinished: Vec<String> = runs
+                    .iter()
+                    .filter(|r| r.state != RunState::Succeeded)
+                    .map(|r| {
+                        format!(
+                            "{} {}: {}",
+                            r.summary,
+                            r.state,
+                            r.reason.as_deref().unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                outcome.why = if unfinished.is_empty() {
+                    format!("every step ran, for each of {} people", runs.len())
+                } else {
+                    unfinished.join("; ")
+                };
+                outcome.runs = runs;
             }
             Err(Stop(why)) => outcome.why = why,
         }
@@ -337,11 +369,11 @@ impl Pipeline {
             .as_ref()
             .and_then(|c| c.email.clone())
             .unwrap_or_else(|| login.clone());
+        let authorised = part
+            .authorised_contacts
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&email) || a.eq_ignore_ascii_case(&login));
         if workflow.authorised_contacts_only {
-            let authorised = part
-                .authorised_contacts
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(&email) || a.eq_ignore_ascii_case(&login));
             if !authorised {
                 return Ok(Err(Stop(format!(
                     "the {} workflow acts on other people's accounts, and {login} is not an \
@@ -367,6 +399,33 @@ impl Pipeline {
             entities
                 .entry(name.clone())
                 .or_insert_with(|| value.clone());
+        }
+        let requester = Principal {
+            idp_login: Some(login.clone()),
+            ..Principal::end_user(email.clone())
+        };
+        // Named people the request is for: each gets a run of their own, and only an authorised
+        // contact asks for others.
+        let people = entities
+            .get("people")
+            .map(|names| names_in(names))
+            .unwrap_or_default();
+        if !people.is_empty() {
+            if !authorised {
+                return Ok(Err(Stop(format!(
+                    "the ticket asks for {} as well as or instead of {login}, who may ask only \
+                     for their own account (authorised_contacts ask for others)",
+                    people.join(", ")
+                ))));
+            }
+            let request = Bulk {
+                workflow,
+                login: &login,
+                requester,
+                entities: &entities,
+                people,
+            };
+            return self.bulk(tenant, part, ticket, request).await;
         }
         // A ticket taken up again (after an approval, on a date, by another runner) drives the
         // run recorded for it, never a new plan; one that asks for something else now is noticed.
@@ -410,10 +469,6 @@ impl Pipeline {
                 workflow.id
             ))));
         }
-        let requester = Principal {
-            idp_login: Some(login.clone()),
-            ..Principal::end_user(email)
-        };
         let planned = workflow.plan(&bindings)?;
         let mut run = NewRun::new(run_id(ticket), planned.summary)
             .ticket(ticket.id.clone())
@@ -430,19 +485,7 @@ impl Pipeline {
             run = run.step_with(request, step.flow);
         }
         if part.shadow {
-            let mut plans = Vec::new();
-            for (index, step) in run.steps.into_iter().enumerate() {
-                let mut request = step.request;
-                request.idempotency_key =
-                    IdempotencyKey::new(format!("{}.shadow.{index}", run.id))?;
-                plans.push(match self.deployment.engine().plan(&request).await {
-                    Ok(plan) => plan.summary,
-                    Err(err) => {
-                        format!("{} (cannot be planned: {})", request.action, err.message())
-                    }
-                });
-            }
-            return Ok(Ok(Ran::Planned(plans)));
+            return Ok(Ok(Ran::Planned(self.shadow_plans(run).await?)));
         }
         let executor = self.deployment.runs();
         match executor
@@ -461,6 +504,122 @@ impl Pipeline {
             }
             Err(err) => Err(err),
         }
+    }
+
+    /// Shadow mode: each step of `run` planned, never executed (its summary, or why it cannot
+    /// be planned).
+    async fn shadow_plans(&self, run: NewRun) -> Result<Vec<String>> {
+        let mut plans = Vec::new();
+        for (index, step) in run.steps.into_iter().enumerate() {
+            let mut request = step.request;
+            request.idempotency_key = IdempotencyKey::new(format!("{}.shadow.{index}", run.id))?;
+            plans.push(match self.deployment.engine().plan(&request).await {
+                Ok(plan) => plan.summary,
+                Err(err) => format!("{} (cannot be planned: {})", request.action, err.message()),
+            });
+        }
+        Ok(plans)
+    }
+
+    /// A request for several people: one run each, `ticket-<id>.for-<n>` under the parent
+    /// `ticket-<id>`, all started at once; taken up again, the recorded runs are driven.
+    async fn bulk(
+        &self,
+        tenant: &TenantId,
+        part: &TenantPipeline,
+        ticket: &Ticket,
+        request: Bulk<'_>,
+    ) -> Result<std::result::Result<Ran, Stop>> {
+        let Bulk {
+            workflow,
+            login,
+            requester,
+            entities,
+            people,
+        } = request;
+        let parent = run_id(ticket);
+        let origin = origin_of(&workflow.id, login, entities);
+        let executor = self.deployment.runs();
+        if !part.shadow {
+            let recorded = self
+                .deployment
+                .store()
+                .runs()
+                .children(tenant, &parent)
+                .await?;
+            if !recorded.is_empty() {
+                if recorded
+                    .iter()
+                    .any(|r| r.origin.as_deref() != Some(&origin))
+                {
+                    return Ok(Err(Stop(format!(
+                        "the ticket changed after stackhand recorded its runs under {parent}: it \
+                         asks for something else now, and a recorded run never changes its plan"
+                    ))));
+                }
+                let driven = futures::future::join_all(
+                    recorded.iter().map(|r| executor.drive(tenant, &r.id)),
+                )
+                .await;
+                return Ok(Ok(Ran::Bulk(driven.into_iter().collect::<Result<_>>()?)));
+            }
+        }
+        let mut person_entities = entities.clone();
+        person_entities.remove("people");
+        let mut runs = Vec::new();
+        for (n, name) in people.iter().enumerate() {
+            let user = match self.directory_user(tenant, name).await? {
+                Ok(user) => user,
+                Err(stop) => return Ok(Err(stop)),
+            };
+            let mut bindings = match self
+                .bindings(tenant, part, ticket, login, &person_entities, workflow)
+                .await?
+            {
+                Ok(bindings) => bindings,
+                Err(stop) => return Ok(Err(stop)),
+            };
+            bindings.set("target", user.login.as_str());
+            let missing = workflow.missing(&bindings);
+            if !missing.is_empty() {
+                return Ok(Err(Stop(format!(
+                    "the ticket does not say which {} the {} workflow needs",
+                    missing.join(" or "),
+                    workflow.id
+                ))));
+            }
+            let planned = workflow.plan(&bindings)?;
+            let mut run = NewRun::new(format!("{parent}.for-{n}"), planned.summary)
+                .ticket(ticket.id.clone())
+                .origin(origin.clone())
+                .parent(parent.clone());
+            for step in planned.steps {
+                let request = self.request(
+                    tenant,
+                    part,
+                    ticket,
+                    &step.action,
+                    step.params,
+                    requester.clone(),
+                )?;
+                run = run.step_with(request, step.flow);
+            }
+            runs.push((run, planned.secrets));
+        }
+        if part.shadow {
+            let mut plans = Vec::new();
+            for (run, _) in runs {
+                plans.extend(self.shadow_plans(run).await?);
+            }
+            return Ok(Ok(Ran::Planned(plans)));
+        }
+        let executor = &executor;
+        let started =
+            futures::future::join_all(runs.into_iter().map(|(run, secrets)| async move {
+                executor.start_with_secrets(tenant, run, &secrets).await
+            }))
+            .await;
+        Ok(Ok(Ran::Bulk(started.into_iter().collect::<Result<_>>()?)))
     }
 
     /// The placeholders of one ticket: who and what it is about, with what triage found made
@@ -744,17 +903,20 @@ impl Pipeline {
         outcome: &TicketOutcome,
     ) -> Result<RunReport> {
         let id = ticket.id.as_str();
-        let lines: Vec<String> = outcome
-            .run
+        let runs: Vec<&RunReport> = outcome.run.iter().chain(&outcome.runs).collect();
+        let lines: Vec<String> = runs
             .iter()
-            .flat_map(|r| &r.steps)
-            .map(|s| {
-                format!(
-                    "- {}: {} ({})",
-                    s.action,
-                    s.answer.as_deref().unwrap_or(s.state),
-                    s.message.as_deref().unwrap_or("")
-                )
+            .flat_map(|r| {
+                // A request for several people: each run under its own heading.
+                let heading = (runs.len() > 1).then(|| format!("{}:", r.summary));
+                heading.into_iter().chain(r.steps.iter().map(|s| {
+                    format!(
+                        "- {}: {} ({})",
+                        s.action,
+                        s.answer.as_deref().unwrap_or(s.state),
+                        s.message.as_deref().unwrap_or("")
+                    )
+                }))
             })
             .collect();
         let found = format!(
@@ -770,8 +932,7 @@ impl Pipeline {
         let note = |text: String, visibility: &str| json!({ "ticket": id, "text": text, "visibility": visibility });
         let (suffix, summary, steps) = match outcome.resolution {
             Resolution::Resolved => {
-                let told: Vec<&str> = outcome
-                    .run
+                let told: Vec<&str> = runs
                     .iter()
                     .flat_map(|r| &r.steps)
                     .filter(|s| s.answer.as_deref() == Some("executed"))
@@ -878,21 +1039,24 @@ impl Pipeline {
         // A run waits or is scheduled at several points in turn (each wave of approvals, each
         // date): each point gets its own note, named after the first step it stops at.
         let waits = outcome.resolution == Resolution::WaitingApproval;
-        let point = outcome
-            .run
-            .iter()
-            .flat_map(|r| &r.steps)
-            .find(|s| {
-                if waits {
-                    s.answer.as_deref() == Some("pending_approval")
-                } else {
-                    s.state == "pending"
-                }
-            })
-            .map(|s| s.index);
+        let point = runs.iter().enumerate().find_map(|(n, r)| {
+            r.steps
+                .iter()
+                .find(|s| {
+                    if waits {
+                        s.answer.as_deref() == Some("pending_approval")
+                    } else {
+                        s.state == "pending"
+                    }
+                })
+                .map(|s| (n, s.index))
+        });
         let name = match (outcome.resolution, point) {
-            (Resolution::WaitingApproval | Resolution::Scheduled, Some(index)) => {
+            (Resolution::WaitingApproval | Resolution::Scheduled, Some((0, index))) => {
                 format!("{}.{suffix}-{index}", run_id(ticket))
+            }
+            (Resolution::WaitingApproval | Resolution::Scheduled, Some((n, index))) => {
+                format!("{}.{suffix}-{n}-{index}", run_id(ticket))
             }
             _ => format!("{}.{suffix}", run_id(ticket)),
         };
@@ -956,5 +1120,40 @@ fn origin_of(workflow: &str, requester: &str, entities: &BTreeMap<String, String
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A request for several people, as [`Pipeline::bulk`] takes it.
+struct Bulk<'a> {
+    workflow: &'a Workflow,
+    login: &'a str,
+    requester: Principal,
+    entities: &'a BTreeMap<String, String>,
+    people: Vec<String>,
+}
+
+/// How a ticket stands when its run does.
+fn resolution_of(state: RunState) -> Resolution {
+    match state {
+        RunState::Succeeded => Resolution::Resolved,
+        RunState::WaitingApproval => Resolution::WaitingApproval,
+        RunState::Scheduled => Resolution::Scheduled,
+        RunState::Running | RunState::Failed => Resolution::Routed,
+    }
+}
+
+/// The people a list names (`Priya Shah, Tom Becker and Olivia Chen`): names of one to four
+/// words; pronouns (`me`, `him`) are nobody new.
+fn names_in(list: &str) -> Vec<String> {
+    const PRONOUNS: &[&str] = &["i", "me", "we", "us", "him", "her", "them", "myself"];
+    list.replace(" and ", ",")
+        .replace(" & ", ",")
+        .split(',')
+        .map(str::trim)
+        .filter(|name| {
+            let words = name.split_whitespace().count();
+            (1..=4).contains(&words) && !PRONOUNS.contains(&name.to_lowercase().as_str())
+        })
+        .map(str::to_string)
         .collect()
 }

@@ -31,6 +31,12 @@ pub trait Triage: Send + Sync {
     async fn triage(&self, ticket: &Ticket) -> Result<Triaged>;
 }
 
+/// The most words of an entity found between two phrases: a name, not a sentence.
+pub const NAME_WORDS: usize = 4;
+
+/// The most words of a list of names (`people`).
+pub const LIST_WORDS: usize = 24;
+
 /// The names a rule can extract, and a workflow can use as placeholders.
 pub const ENTITIES: &[&str] = &[
     "group",
@@ -43,6 +49,7 @@ pub const ENTITIES: &[&str] = &[
     "leave_date",
     "device",
     "licence",
+    "people",
 ];
 
 /// How a rule finds an entity in a ticket.
@@ -58,6 +65,10 @@ pub enum Extract {
         after: String,
         /// What comes just after it.
         before: String,
+        /// The most words it may have (a name, not a sentence); `people`, a list of names,
+        /// may have up to [`LIST_WORDS`].
+        #[serde(default)]
+        max_words: Option<usize>,
     },
     /// The first email address other than the requester's (then not a target).
     Address {
@@ -193,11 +204,12 @@ fn builtin_extracts(intent: &str) -> Vec<Extract> {
         "mailbox_access" => vec![Extract::Address {
             name: "mailbox".into(),
         }],
-        "group_access" => vec![Extract::Between {
-            name: "group".into(),
-            after: "to the ".into(),
-            before: " group".into(),
-        }],
+        "group_access" => vec![
+            between_rule("group", "to the ", " group"),
+            between_rule("people", "could ", " be added"),
+            between_rule("people", "can ", " be added"),
+            between_rule("people", "please add ", " to the"),
+        ],
         "onboarding" => vec![
             between_rule("new_user", "new starter:", " starting"),
             between_rule("new_user", "new hire:", " starting"),
@@ -239,6 +251,7 @@ fn between_rule(name: &str, after: &str, before: &str) -> Extract {
         name: name.into(),
         after: after.into(),
         before: before.into(),
+        max_words: (name == "people").then_some(LIST_WORDS),
     }
 }
 
@@ -336,14 +349,15 @@ pub fn addresses(text: &str) -> Vec<String> {
     found
 }
 
-/// The text between `after` and `before` in `text`, matched without case (ASCII), trimmed.
-fn between(text: &str, after: &str, before: &str) -> Option<String> {
+/// The text between `after` and `before` in `text`, matched without case (ASCII), trimmed, of
+/// at most `max_words` words.
+fn between(text: &str, after: &str, before: &str, max_words: usize) -> Option<String> {
     let lower = text.to_ascii_lowercase();
     let start = lower.find(&after.to_ascii_lowercase())? + after.len();
     let end = start + lower[start..].find(&before.to_ascii_lowercase())?;
     let found = text[start..end].trim();
     // A name, not a sentence.
-    (!found.is_empty() && found.split_whitespace().count() <= 4).then(|| found.to_string())
+    (!found.is_empty() && found.split_whitespace().count() <= max_words).then(|| found.to_string())
 }
 
 #[async_trait]
@@ -379,9 +393,11 @@ impl Triage for RuleTriage {
                         name,
                         after,
                         before,
+                        max_words,
                     } => {
-                        let found = between(&ticket.subject, after, before)
-                            .or_else(|| between(&ticket.body, after, before));
+                        let most = max_words.unwrap_or(NAME_WORDS);
+                        let found = between(&ticket.subject, after, before, most)
+                            .or_else(|| between(&ticket.body, after, before, most));
                         if let Some(found) = found {
                             entities.insert(name.clone(), found);
                         }

@@ -369,3 +369,57 @@ async fn requests_from_a_lookalike_or_for_someone_else_are_refused() {
         .count();
     assert_eq!(resets, 0, "someone else's account was changed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_for_two_people_becomes_a_run_for_each_from_an_authorised_contact_only() {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, intake) = open(dir.path(), &sims).await;
+    let (_, outcomes) = intake.once().await.unwrap();
+    let first = find(&outcomes, "Litigation Team access for Priya and Tom");
+    assert_eq!(first.resolution, Resolution::WaitingApproval, "{first:#?}");
+    assert_eq!(first.runs.len(), 2, "{first:#?}");
+    let (done, events) = see_through(&pipeline, first, &lead()).await.unwrap();
+    assert_eq!(
+        done.resolution,
+        Resolution::Resolved,
+        "{done:#?}\n{events:#?}"
+    );
+    let m365 = &sims.m365.0;
+    for user in ["pshah@contosolaw.com", "tbecker@contosolaw.com"] {
+        assert!(m365.is_member("Litigation Team", user), "{user}");
+    }
+    let children = pipeline
+        .deployment()
+        .store()
+        .runs()
+        .children(&contoso(), &format!("ticket-{}", done.ticket))
+        .await
+        .unwrap();
+    assert_eq!(children.len(), 2);
+    assert!(children.iter().all(|r| r.state == RunState::Succeeded));
+
+    // The same words from someone who is not an authorised contact: nobody is added.
+    let reads = pipeline
+        .deployment()
+        .engine()
+        .connectors(&contoso())
+        .unwrap();
+    let mut asked = reads.psa().unwrap().get_ticket(&done.ticket).await.unwrap();
+    asked.id = "990001".into();
+    if let Some(contact) = &mut asked.contact {
+        contact.email = Some("ochen@contosolaw.com".into());
+    }
+    asked.body = "Could Olivia Chen and Sam Okafor be added to the Partners group?".into();
+    let refused = pipeline.process(&contoso(), &asked).await.unwrap();
+    assert_eq!(refused.resolution, Resolution::Routed, "{refused:#?}");
+    assert!(refused.runs.is_empty() && refused.run.is_none());
+    assert!(
+        refused.why.contains("only for their own account"),
+        "{}",
+        refused.why
+    );
+    assert!(!m365.is_member("Partners", "sokafor@contosolaw.com"));
+}

@@ -64,6 +64,8 @@ pub struct NewRun {
     /// What it was planned from, fingerprinted (a ticket's triage): taking the ticket up again
     /// compares this instead of planning anew.
     pub origin: Option<String>,
+    /// The run it is one of (a bulk request's parent), if any.
+    pub parent: Option<String>,
     /// The steps, in the order they were planned.
     pub steps: Vec<NewStep>,
 }
@@ -172,8 +174,15 @@ impl NewRun {
             summary: summary.into(),
             ticket: None,
             origin: None,
+            parent: None,
             steps: Vec::new(),
         }
+    }
+
+    /// The run it is one of: a bulk request's parent, which [`Runs::children`] lists it under.
+    pub fn parent(mut self, parent: impl Into<String>) -> Self {
+        self.parent = Some(parent.into());
+        self
     }
 
     /// What it was planned from, fingerprinted.
@@ -353,6 +362,8 @@ pub struct RunRecord {
     pub ticket: Option<String>,
     /// What it was planned from, fingerprinted, if recorded.
     pub origin: Option<String>,
+    /// The run it is one of, if any.
+    pub parent: Option<String>,
     /// Where it stands.
     pub state: RunState,
     /// Why it failed or waits, for the person who looks.
@@ -416,6 +427,7 @@ type RunRow = (
     i64,
     i64,
     Option<String>,
+    Option<String>,
 );
 type StepRow = (
     i64,
@@ -474,7 +486,8 @@ impl Runs<'_> {
                 let mut tx = pool.begin_with(sql.begin_write).await?;
                 let inserted = sqlx::query(
                     "INSERT INTO runs (tenant, id, summary, ticket, state, created_ns, \
-                     updated_ns, origin) VALUES ($1, $2, $3, $4, 'running', $5, $5, $6) \
+                     updated_ns, origin, parent) \
+                     VALUES ($1, $2, $3, $4, 'running', $5, $5, $6, $7) \
                      ON CONFLICT (tenant, id) DO NOTHING",
                 )
                 .bind(tenant.as_str())
@@ -483,6 +496,7 @@ impl Runs<'_> {
                 .bind(run.ticket.as_deref())
                 .bind(now)
                 .bind(run.origin.as_deref())
+                .bind(run.parent.as_deref())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -536,8 +550,8 @@ impl Runs<'_> {
         let db = |e| self.store.db_error(&doing, e);
         let row: Option<RunRow> = on_backend!(self.store, |pool, _sql| {
             sqlx::query_as(
-                "SELECT id, summary, ticket, state, reason, created_ns, updated_ns, origin \
-                 FROM runs WHERE tenant = $1 AND id = $2",
+                "SELECT id, summary, ticket, state, reason, created_ns, updated_ns, origin, \
+                 parent FROM runs WHERE tenant = $1 AND id = $2",
             )
             .bind(tenant.as_str())
             .bind(id)
@@ -576,6 +590,20 @@ impl Runs<'_> {
             .fetch_all(pool)
             .await
             .map_err(|e| self.store.db_error(&doing, e))?
+        });
+        self.all(tenant, ids).await
+    }
+
+    /// The runs of `tenant` recorded as one of `parent` (a bulk request's runs), in id order.
+    pub async fn children(&self, tenant: &TenantId, parent: &str) -> Result<Vec<RunRecord>> {
+        let doing = format!("listing the runs of {parent} of tenant {tenant}");
+        let ids: Vec<String> = on_backend!(self.store, |pool, _sql| {
+            sqlx::query_scalar("SELECT id FROM runs WHERE tenant = $1 AND parent = $2 ORDER BY id")
+                .bind(tenant.as_str())
+                .bind(parent)
+                .fetch_all(pool)
+                .await
+                .map_err(|e| self.store.db_error(&doing, e))?
         });
         self.all(tenant, ids).await
     }
@@ -725,7 +753,7 @@ impl Runs<'_> {
 }
 
 fn record(tenant: &TenantId, row: RunRow, steps: Vec<StepRow>) -> Result<RunRecord> {
-    let (id, summary, ticket, state, reason, created, updated, origin) = row;
+    let (id, summary, ticket, state, reason, created, updated, origin, parent) = row;
     let malformed = |what: &str, e: serde_json::Error| {
         Error::permanent(format!(
             "runs: the stored {what} of run {id} is malformed: {e}"
@@ -764,6 +792,7 @@ fn record(tenant: &TenantId, row: RunRow, steps: Vec<StepRow>) -> Result<RunReco
         summary,
         ticket,
         origin,
+        parent,
         reason,
         created: time(created),
         updated: time(updated),

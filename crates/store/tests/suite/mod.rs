@@ -1372,6 +1372,27 @@ pub async fn runs_keep_each_steps_flow_and_output(db: &Db) {
         unfinished.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
         ["T-5"]
     );
+
+    // A bulk request's runs are listed under their parent, and only there.
+    for (id, key) in [("T-8.for-1", "T-8.1.0"), ("T-8.for-0", "T-8.0.0")] {
+        let child = NewRun::new(id, "one of a bulk request")
+            .parent("T-8")
+            .step(request(&acme, key));
+        runs.create(&acme, &child).await.unwrap();
+    }
+    let children = runs.children(&acme, "T-8").await.unwrap();
+    assert_eq!(
+        children.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["T-8.for-0", "T-8.for-1"]
+    );
+    assert_eq!(children[0].parent.as_deref(), Some("T-8"));
+    assert!(runs.children(&acme, "T-5").await.unwrap().is_empty());
+    assert!(
+        runs.children(&tenant("other"), "T-8")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
