@@ -6,19 +6,23 @@
 //! 1. **Who asks.** The ticket's contact address is looked up in the tenant's identity provider;
 //!    only a directory user of the tenant is ever acted for. A lookalike domain, a free-mail
 //!    address or a contact without an address is not a directory user, so nothing runs.
-//! 2. **What is asked.** [`Triage`] answers an intent and, when the ticket names another user,
-//!    that user. An end user acts only on their own account: a request for someone else goes to
-//!    a person.
-//! 3. **The run.** The tenant's [`Workflow`](crate::workflow::Workflow) for the intent becomes a durable run
-//!    (`ticket-<id>`, [`RunExecutor`](crate::runs::RunExecutor)) whose every step is a request through the engine, as the
-//!    requester, under the policy: executed, waiting for an approval, or refused.
+//! 2. **What is asked.** [`Triage`] answers an intent, the entities it needs (a group, a new
+//!    starter's name and role, a leaver, a device, the people a request is for) and, when the
+//!    ticket names another user by address, that user. An end user acts only on their own
+//!    account; workflows on other people's accounts (onboarding, offboarding) and requests
+//!    naming several people are for the tenant's `authorised_contacts` only.
+//! 3. **The run.** The tenant's [`Workflow`] for the intent becomes a durable run
+//!    (`ticket-<id>`, [`RunExecutor`](crate::runs::RunExecutor); one per person under that
+//!    parent for a request naming several) whose every step is a request through the engine,
+//!    as the requester, under the policy: executed, waiting for an approval, scheduled for a
+//!    date, or refused. A ticket taken up again drives the run recorded for it.
 //! 4. **The ticket.** A run that succeeded is documented in the PSA (an internal note with the
 //!    plan, decisions and results, a customer-visible resolution) and the ticket is closed. A run
-//!    waiting for an approval gets a note saying so. Anything else gets an internal note saying
-//!    what was found, what was done and why it stopped, and is reassigned to the tenant's
-//!    escalation (`escalation` in its configuration). These steps are a durable run of their own
-//!    (`ticket-<id>.done`, `.waiting` or `.routed`), done by the agent `stackhand` under the
-//!    policy like everything else.
+//!    waiting for an approval or a date gets a note saying so. Anything else gets an internal
+//!    note saying what was found, what was done and why it stopped, and is reassigned to the
+//!    tenant's escalation (`escalation` in its configuration). These steps are a durable run of
+//!    their own (`ticket-<id>.done`, `.waiting-<step>`, `.scheduled-<step>` or `.routed`), done
+//!    by the agent `stackhand` under the policy like everything else.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //!
 //! - Step `i` of run `id` has the idempotency key `<id>.<i>`, so whatever runs it (this
 //!   runner, the next one after a crash, two at once) the engine executes it at most once.
-//! - A step waits for the steps its [`StepFlow`] names (by default the one before it); steps
+//! - A step waits for the steps its [`StepFlow`](stackhand_store::StepFlow) names (by default the one before it); steps
 //!   whose waits are over run at the same time. A step with a condition (`when`) that does not
 //!   hold is recorded as `not_applicable`; a step not due yet (`not_before`) leaves the run
 //!   `scheduled` until a runner drives it again.

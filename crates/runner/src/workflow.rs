@@ -4,23 +4,48 @@
 //!
 //! ```toml
 //! [[workflows]]
-//! id = "account-unlock"
-//! intent = "account_unlock"
-//! summary = "Unlock {target}"
+//! id = "onboarding"
+//! intent = "onboarding"
+//! summary = "Onboard {display_name} as {role}, starting {start_date}"
+//! authorised_contacts_only = true       # acts on someone else's account
+//! secrets = ["initial_password"]        # generated per run, kept in the tenant's vault
 //!
 //! [[workflows.steps]]
-//! action = "identity.unlock"
-//! params = { user = "{target}" }
+//! id = "account"
+//! action = "identity.create_user"
+//! params = { login = "{new_login}", first_name = "{first_name}", last_name = "{last_name}" }
+//! secrets = { initial_password = "initial_password" }
+//!
+//! [[workflows.steps]]
+//! action = "identity.add_to_group"
+//! for_each = "groups"                   # one step per group of the role template
+//! after = ["account"]                   # waits for the account only: the steps run at once
+//! params = { user = "{new_login}", group = "{item}" }
+//!
+//! [[workflows.steps]]
+//! action = "messaging.send"
+//! after = ["account"]
+//! not_before = { date = "{start_date}", days = -1, at = "08:00" }
+//! params = { to = "{manager}", subject = "Sign-in details", body = "Password: {enclosed}" }
+//! secrets = { enclosed = "initial_password" }
 //! ```
 //!
-//! Step parameters are JSON values whose strings may name `{target}` (the user the ticket is
-//! for), `{requester}` (the directory user who asked), `{ticket}` (the PSA ticket id),
-//! `{tenant}`, and what triage found named in the ticket (`{group}`, `{mailbox}`:
-//! [`ENTITIES`]); a ticket that does not name what its workflow needs
-//! goes to a person. Workflows are checked when loaded: every action must be one this build knows,
-//! every placeholder one of those, every id and intent used once per file set; a typo is named
-//! with its file and the nearest valid name. A tenant's own workflow files replace global
-//! workflows of the same id.
+//! Step parameters are JSON values whose strings may name placeholders: `{target}` (the user
+//! the ticket is for), `{requester}` (the directory user who asked), `{ticket}`, `{tenant}`,
+//! what triage found named in the ticket ([`ENTITIES`]), and what the pipeline derives from
+//! those ([`DERIVED`]: a new starter's names and login, a named person's directory login and
+//! status, a role template's lists and fields, the device's RMM id, what the identity provider
+//! offers); `{steps.<id>.<field>}` is an earlier step's output, filled in when the step runs.
+//! A ticket that does not name what its workflow needs goes to a person; a workflow's
+//! `defaults` say what an entity is when the ticket does not (`leave_date = "today"`).
+//!
+//! A step waits for the step before it unless `after` says otherwise; `when` runs it only
+//! when a condition holds (`equals`, `not_equals`, `contains`, `not_contains`); `not_before`
+//! holds it until a date. Workflows are checked when loaded: every action must be one this
+//! build knows, every placeholder one of those, every `after` and `{steps.…}` an earlier step,
+//! every secret a workflow secret or one an earlier step hands over, every id and intent used
+//! once per file set; a typo is named with its file and the nearest valid name. A tenant's own
+//! workflow files replace global workflows of the same id. The run model is ADR 0008.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
