@@ -1,5 +1,5 @@
 //! Project automation. `cargo xtask ci` runs every check CI runs; `cargo xtask bench` runs the
-//! criterion benches.
+//! criterion benches and the load harness.
 
 use std::process::Command;
 
@@ -8,7 +8,9 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <ci|bench>
   ci     fmt check, clippy -D warnings, the whole test suite, docs with warnings denied
   bench  the criterion benchmarks: policy decision time against cedar-policy, and store
-         throughput (audit appends, queue claims) on SQLite and PostgreSQL";
+         throughput (audit appends, queue claims) on SQLite and PostgreSQL; and the load
+         harness: 200 tenants x 10 tickets against the simulators at 0 and 100 ms per
+         vendor call (about 10 minutes; see docs/performance.md)";
 
 fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
