@@ -76,25 +76,30 @@ impl Intake {
         self
     }
 
-    /// Poll every tenant's PSA once. A tenant whose PSA fails is reported with its error; the
-    /// others are polled all the same.
+    /// Poll every tenant's PSA once, up to the intake's parallelism of tenants at once (each
+    /// tenant's own calls stay in order: its watermark moves only after its poll). A tenant
+    /// whose PSA fails is reported with its error; the others are polled all the same. Answers
+    /// in tenant order.
     pub async fn poll(&self) -> Vec<Polled> {
-        let mut polled = Vec::new();
-        for tenant in self.pipeline.tenants() {
-            polled.push(match self.poll_tenant(&tenant).await {
-                Ok(done) => done,
-                Err(err) => {
-                    tracing::warn!(%tenant, error = %err, "polling the PSA failed");
-                    Polled {
-                        tenant,
-                        found: 0,
-                        queued: 0,
-                        error: Some(err.message().to_string()),
+        use futures::StreamExt as _;
+        futures::stream::iter(self.pipeline.tenants())
+            .map(|tenant| async move {
+                match self.poll_tenant(&tenant).await {
+                    Ok(done) => done,
+                    Err(err) => {
+                        tracing::warn!(%tenant, error = %err, "polling the PSA failed");
+                        Polled {
+                            tenant,
+                            found: 0,
+                            queued: 0,
+                            error: Some(err.message().to_string()),
+                        }
                     }
                 }
-            });
-        }
-        polled
+            })
+            .buffered(self.parallelism as usize)
+            .collect()
+            .await
     }
 
     async fn poll_tenant(&self, tenant: &TenantId) -> Result<Polled> {
