@@ -255,8 +255,8 @@ enum Command {
         #[arg(long, default_value = "stackhand.toml")]
         config: PathBuf,
     },
-    /// Approve a pending approval as a member of `[[staff]]` who may; it executes at once, and a
-    /// run waiting on it goes on.
+    /// Approve a pending approval as a member of `[[staff]]` who may; it executes at once (a
+    /// step that takes a secret, when its run goes on), and a run waiting on it goes on.
     Approve {
         /// The approval id (`stackhand approvals`).
         id: String,
