@@ -93,21 +93,19 @@ impl Deployment {
         let mut identity = BTreeMap::new();
         for composed in composer.tenants(loaded).await? {
             let id = composed.tenant.id.clone();
-            if let Some(connector) = composed
-                .connectors
-                .all()
-                .iter()
-                .find(|c| c.info().categories.contains(&Category::Psa))
-            {
-                psa.insert(id.clone(), connector.info().vendor.clone());
+            let vendor_of = |category: Category| {
+                composed
+                    .connectors
+                    .all()
+                    .iter()
+                    .find(|c| c.info().categories.contains(&category))
+                    .map(|c| c.info().vendor.clone())
+            };
+            if let Some(vendor) = vendor_of(Category::Psa) {
+                psa.insert(id.clone(), vendor);
             }
-            if let Some(connector) = composed
-                .connectors
-                .all()
-                .iter()
-                .find(|c| c.info().categories.contains(&Category::Identity))
-            {
-                identity.insert(id.clone(), connector.info().vendor.clone());
+            if let Some(vendor) = vendor_of(Category::Identity) {
+                identity.insert(id.clone(), vendor);
             }
             tenants.push(id);
             engine.add_tenant(composed.tenant, composed.connectors)?;

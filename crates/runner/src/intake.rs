@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use stackhand_core::{Result, TenantId, Ticket, TicketQuery};
-use stackhand_store::{ClaimedJob, NewJob, RunState, StepState};
+use stackhand_store::{ClaimedJob, NewJob, RunState};
 
 use crate::pipeline::{Pipeline, TicketOutcome};
 
@@ -277,14 +277,8 @@ impl Intake {
         let mut outcomes = Vec::new();
         for tenant in self.pipeline.tenants() {
             for run in deployment.store().runs().unfinished(&tenant).await? {
-                let due = run.state == RunState::Scheduled
-                    && run
-                        .steps
-                        .iter()
-                        .filter(|s| s.state != StepState::Finished)
-                        .filter_map(|s| s.flow.not_before)
-                        .min()
-                        .is_some_and(|at| at <= now);
+                let due =
+                    run.state == RunState::Scheduled && run.next_due().is_some_and(|at| at <= now);
                 let Some(ticket) = run.ticket.as_deref().filter(|_| due) else {
                     continue;
                 };

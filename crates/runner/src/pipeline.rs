@@ -465,37 +465,22 @@ impl Pipeline {
             Ok(bindings) => bindings,
             Err(stop) => return Ok(Err(stop)),
         };
-        let missing = workflow.missing(&bindings);
-        if !missing.is_empty() {
-            return Ok(Err(Stop(format!(
-                "the ticket does not say which {} the {} workflow needs",
-                missing.join(" or "),
-                workflow.id
-            ))));
-        }
-        let planned = workflow.plan(&bindings)?;
-        let mut run = NewRun::new(run_id(ticket), planned.summary)
-            .ticket(ticket.id.clone())
-            .origin(origin);
-        for step in planned.steps {
-            let request = self.request(
-                tenant,
-                part,
-                ticket,
-                &step.action,
-                step.params,
-                requester.clone(),
-            )?;
-            run = run.step_with(request, step.flow);
-        }
+        let place = Place {
+            tenant,
+            part,
+            ticket,
+        };
+        let (run, secrets) =
+            match self.planned_run(&place, workflow, &bindings, &requester, run_id(ticket))? {
+                Ok(planned) => planned,
+                Err(stop) => return Ok(Err(stop)),
+            };
+        let run = run.origin(origin);
         if part.shadow {
             return Ok(Ok(Ran::Planned(self.shadow_plans(run).await?)));
         }
         let executor = self.deployment.runs();
-        match executor
-            .start_with_secrets(tenant, run, &planned.secrets)
-            .await
-        {
+        match executor.start_with_secrets(tenant, run, &secrets).await {
             Ok(report) => Ok(Ok(Ran::Run(report))),
             // The ticket asks for something else than when its run was recorded (it was
             // edited): the recorded run is never re-planned, so a person decides.
@@ -508,6 +493,40 @@ impl Pipeline {
             }
             Err(err) => Err(err),
         }
+    }
+
+    /// `workflow` made concrete with `bindings` as the run `id` of `requester` (and the run
+    /// secrets to generate), or why the ticket does not say enough for it.
+    fn planned_run(
+        &self,
+        place: &Place<'_>,
+        workflow: &Workflow,
+        bindings: &Bindings,
+        requester: &Principal,
+        id: String,
+    ) -> Result<std::result::Result<(NewRun, Vec<String>), Stop>> {
+        let missing = workflow.missing(bindings);
+        if !missing.is_empty() {
+            return Ok(Err(Stop(format!(
+                "the ticket does not say which {} the {} workflow needs",
+                missing.join(" or "),
+                workflow.id
+            ))));
+        }
+        let planned = workflow.plan(bindings)?;
+        let mut run = NewRun::new(id, planned.summary).ticket(place.ticket.id.clone());
+        for step in planned.steps {
+            let request = self.request(
+                place.tenant,
+                place.part,
+                place.ticket,
+                &step.action,
+                step.params,
+                requester.clone(),
+            )?;
+            run = run.step_with(request, step.flow);
+        }
+        Ok(Ok((run, planned.secrets)))
     }
 
     /// Shadow mode: each step of `run` planned, never executed (its summary, or why it cannot
@@ -584,31 +603,18 @@ impl Pipeline {
                 Err(stop) => return Ok(Err(stop)),
             };
             bindings.set("target", user.login.as_str());
-            let missing = workflow.missing(&bindings);
-            if !missing.is_empty() {
-                return Ok(Err(Stop(format!(
-                    "the ticket does not say which {} the {} workflow needs",
-                    missing.join(" or "),
-                    workflow.id
-                ))));
+            let place = Place {
+                tenant,
+                part,
+                ticket,
+            };
+            let id = format!("{parent}.for-{n}");
+            match self.planned_run(&place, workflow, &bindings, &requester, id)? {
+                Ok((run, secrets)) => {
+                    runs.push((run.origin(origin.clone()).parent(parent.clone()), secrets));
+                }
+                Err(stop) => return Ok(Err(stop)),
             }
-            let planned = workflow.plan(&bindings)?;
-            let mut run = NewRun::new(format!("{parent}.for-{n}"), planned.summary)
-                .ticket(ticket.id.clone())
-                .origin(origin.clone())
-                .parent(parent.clone());
-            for step in planned.steps {
-                let request = self.request(
-                    tenant,
-                    part,
-                    ticket,
-                    &step.action,
-                    step.params,
-                    requester.clone(),
-                )?;
-                run = run.step_with(request, step.flow);
-            }
-            runs.push((run, planned.secrets));
         }
         if part.shadow {
             let mut plans = Vec::new();
@@ -1125,6 +1131,13 @@ fn origin_of(workflow: &str, requester: &str, entities: &BTreeMap<String, String
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Where a run is planned: the tenant, its part of the pipeline, the ticket.
+struct Place<'a> {
+    tenant: &'a TenantId,
+    part: &'a TenantPipeline,
+    ticket: &'a Ticket,
 }
 
 /// A request for several people, as [`Pipeline::bulk`] takes it.

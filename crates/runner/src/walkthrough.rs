@@ -8,7 +8,6 @@
 //! must be one the policy accepts, and every step is still decided by the policy.
 
 use stackhand_core::{Principal, Result};
-use stackhand_store::StepState;
 
 use crate::pipeline::{Pipeline, Resolution, TicketOutcome};
 
@@ -52,13 +51,7 @@ pub async fn see_through(
                 else {
                     break;
                 };
-                let Some(due) = record
-                    .steps
-                    .iter()
-                    .filter(|s| s.state != StepState::Finished)
-                    .filter_map(|s| s.flow.not_before)
-                    .min()
-                else {
+                let Some(due) = record.next_due() else {
                     break;
                 };
                 deployment.clock().advance_to(due);

@@ -31,6 +31,34 @@ async fn open(dir: &Path, sims: &SimulatedWorld) -> (Pipeline, Intake) {
     (pipeline, intake)
 }
 
+/// The simulators, the deployment's directory and pipeline, and what one pass of the intake
+/// did with every open ticket.
+struct FirstPass {
+    sims: SimulatedWorld,
+    dir: tempfile::TempDir,
+    pipeline: Pipeline,
+    outcomes: Vec<TicketOutcome>,
+    /// Requests Microsoft 365 had received before the pass.
+    before: usize,
+}
+
+async fn first_pass() -> FirstPass {
+    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, intake) = open(dir.path(), &sims).await;
+    let before = sims.m365.1.recorder().requests().len();
+    let (_, outcomes) = intake.once().await.unwrap();
+    FirstPass {
+        sims,
+        dir,
+        pipeline,
+        outcomes,
+        before,
+    }
+}
+
 fn find(outcomes: &[TicketOutcome], subject: &str) -> TicketOutcome {
     outcomes
         .iter()
@@ -69,12 +97,13 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_starter_is_onboarded_across_six_systems_and_the_manager_gets_the_password() {
-    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (pipeline, intake) = open(dir.path(), &sims).await;
-    let (_, outcomes) = intake.once().await.unwrap();
+    let FirstPass {
+        sims,
+        dir,
+        pipeline,
+        outcomes,
+        ..
+    } = first_pass().await;
     let first = find(&outcomes, "New starter: Laura Fischer starting Monday");
     assert_eq!(
         first.resolution,
@@ -206,12 +235,13 @@ async fn a_new_starter_is_onboarded_across_six_systems_and_the_manager_gets_the_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leaver_is_offboarded_with_the_mailbox_kept_for_the_manager() {
-    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (pipeline, intake) = open(dir.path(), &sims).await;
-    let (_, outcomes) = intake.once().await.unwrap();
+    let FirstPass {
+        sims,
+        dir: _dir,
+        pipeline,
+        outcomes,
+        ..
+    } = first_pass().await;
     let first = find(&outcomes, "Leaver - Eleanor Voss: licence and laptop");
     assert_eq!(first.workflow.as_deref(), Some("offboarding"), "{first:#?}");
     let (done, events) = see_through(&pipeline, first, &lead()).await.unwrap();
@@ -262,12 +292,13 @@ async fn a_leaver_is_offboarded_with_the_mailbox_kept_for_the_manager() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_app_is_diagnosed_through_the_rmm_and_fixed() {
-    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (_pipeline, intake) = open(dir.path(), &sims).await;
-    let (_, outcomes) = intake.once().await.unwrap();
+    let FirstPass {
+        sims,
+        dir: _dir,
+        pipeline: _pipeline,
+        outcomes,
+        ..
+    } = first_pass().await;
     let app = find(&outcomes, "Can't reach the case management system");
     assert_eq!(app.resolution, Resolution::Resolved, "{app:#?}");
     let run = app.run.as_ref().unwrap();
@@ -295,12 +326,13 @@ async fn an_unreachable_app_is_diagnosed_through_the_rmm_and_fixed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mfa_reset_hands_a_temporary_access_pass_to_the_approver() {
-    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (pipeline, intake) = open(dir.path(), &sims).await;
-    let (_, outcomes) = intake.once().await.unwrap();
+    let FirstPass {
+        sims,
+        dir: _dir,
+        pipeline,
+        outcomes,
+        ..
+    } = first_pass().await;
     let mfa = find(&outcomes, "New phone - need Authenticator set up again");
     assert_eq!(mfa.resolution, Resolution::WaitingApproval, "{mfa:#?}");
     let engine = pipeline.deployment().engine();
@@ -338,13 +370,13 @@ async fn an_mfa_reset_hands_a_temporary_access_pass_to_the_approver() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_from_a_lookalike_or_for_someone_else_are_refused() {
-    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (_pipeline, intake) = open(dir.path(), &sims).await;
-    let before = sims.m365.1.recorder().requests().len();
-    let (_, outcomes) = intake.once().await.unwrap();
+    let FirstPass {
+        sims,
+        dir: _dir,
+        pipeline: _pipeline,
+        outcomes,
+        before,
+    } = first_pass().await;
     let lookalike = find(&outcomes, "Urgent: password reset before the court filing");
     assert_eq!(lookalike.resolution, Resolution::Routed);
     assert!(lookalike.run.is_none());
@@ -372,12 +404,13 @@ async fn requests_from_a_lookalike_or_for_someone_else_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_for_two_people_becomes_a_run_for_each_from_an_authorised_contact_only() {
-    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (pipeline, intake) = open(dir.path(), &sims).await;
-    let (_, outcomes) = intake.once().await.unwrap();
+    let FirstPass {
+        sims,
+        dir: _dir,
+        pipeline,
+        outcomes,
+        ..
+    } = first_pass().await;
     let first = find(&outcomes, "Litigation Team access for Priya and Tom");
     assert_eq!(first.resolution, Resolution::WaitingApproval, "{first:#?}");
     assert_eq!(first.runs.len(), 2, "{first:#?}");

@@ -384,6 +384,15 @@ impl RunRecord {
             .find(|s| s.flow.name.as_deref() == Some(name))
     }
 
+    /// When the earliest step not finished may run, if a step waits for a date.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.steps
+            .iter()
+            .filter(|s| s.state != StepState::Finished)
+            .filter_map(|s| s.flow.not_before)
+            .min()
+    }
+
     /// The first step not finished (or waiting for approval), if any.
     pub fn next_step(&self) -> Option<&StepRecord> {
         self.steps
