@@ -5,7 +5,8 @@
 //! tenant's connectors built through the registry from the real connector crates, a SQLite
 //! store with the credential vault and the audit trail, the staff of the world's MSP, and the
 //! starter policy of `stackhand sim`. One pass of `stackhand run` takes every open ticket of
-//! both tenants through triage, workflows and the policy; what waits for an approval is then
+//! both tenants through triage, workflows and the policy (after linking look-alike tickets,
+//! Contoso's Exchange Online outage, as one incident); what waits for an approval is then
 //! approved by the MSP's lead, as from `stackhand approvals`, a step scheduled for a date (a
 //! new starter's credentials, the day before the start) runs once the demo's clock is moved
 //! there, and each such ticket is taken through the pipeline again until it ends. Each
@@ -20,6 +21,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use stackhand_core::Principal;
 use stackhand_core::audit::AuditSink;
+use stackhand_runner::incidents::IncidentReport;
 use stackhand_runner::walkthrough::see_through;
 use stackhand_runner::{
     Intake, LoadedConfig, Pipeline, Resolution, TicketOutcome, default_registry,
@@ -43,6 +45,8 @@ use stackhand_sim::world::World;
 /// - Priya's unreachable case management system is diagnosed on her laptop through NinjaOne
 ///   and fixed by flushing its DNS cache.
 ///
+/// Linked to an incident: the five tickets of the Exchange Online outage ([`LINKED`]).
+///
 /// Routed, each with its reason: Contoso's locked-out user is synced from on-premises, so the
 /// cloud cannot unlock him; a reset asked for someone else, and one from a lookalike domain;
 /// Globex's new starter, whose Okta account exists already; and everything that is not
@@ -65,6 +69,17 @@ const RESOLVED: &[(&str, &str)] = &[
     ("contoso-law", "Litigation Team access for Priya and Tom"),
 ];
 
+/// The tickets of the built-in world's Exchange Online outage (Microsoft's EX912345, open in
+/// Contoso's service health): linked to one parent ticket, each told what is known, their users
+/// mailed once, none troubleshot on its own (Tom's "asking for my password" gets no reset).
+const LINKED: &[(&str, &str)] = &[
+    ("contoso-law", "Outlook on the web shows an error"),
+    ("contoso-law", "OWA not loading for several people"),
+    ("contoso-law", "Outlook keeps asking for my password"),
+    ("contoso-law", "emails not syncing on my phone"),
+    ("contoso-law", "Can't send mail - stuck in Outbox"),
+];
+
 #[derive(Debug, Serialize)]
 struct DemoTicket {
     #[serde(flatten)]
@@ -84,6 +99,8 @@ struct DemoReport {
     world: String,
     deployment: String,
     tickets: Vec<DemoTicket>,
+    /// Incidents the look-alike tickets were linked to.
+    incidents: Vec<IncidentReport>,
     audit: Vec<AuditSummary>,
     all_as_expected: bool,
 }
@@ -98,6 +115,8 @@ struct AuditSummary {
 fn expected(tenant: &str, subject: &str) -> Resolution {
     if RESOLVED.contains(&(tenant, subject)) {
         Resolution::Resolved
+    } else if LINKED.contains(&(tenant, subject)) {
+        Resolution::LinkedToIncident
     } else {
         Resolution::Routed
     }
@@ -204,6 +223,7 @@ pub(crate) async fn run(json: bool, dir: Option<PathBuf>) -> Result<ExitCode> {
         world: world.msp.name.clone(),
         deployment: config.display().to_string(),
         tickets,
+        incidents: polled.into_iter().flat_map(|p| p.incidents).collect(),
         audit,
         all_as_expected,
     };
@@ -225,6 +245,22 @@ fn print_text(report: &DemoReport, took: Duration, lead: &str) {
          Microsoft 365, Okta, ConnectWise, Autotask, NinjaOne and Hudu\n",
         report.world
     );
+    for incident in &report.incidents {
+        let link = &incident.link;
+        println!(
+            "{} incident ticket #{}{}: {} ticket(s) linked ({}), each with one customer update; \
+             {} user(s) mailed once each",
+            incident.tenant,
+            link.parent,
+            match (&link.issue, &link.service) {
+                (Some(issue), Some(service)) => format!(" for {service} issue {issue}"),
+                _ => String::new(),
+            },
+            incident.linked.len(),
+            incident.children.join(", "),
+            incident.told.len(),
+        );
+    }
     for ticket in &report.tickets {
         crate::live::print_outcome(&ticket.outcome);
         for event in &ticket.events {
@@ -252,17 +288,23 @@ fn print_text(report: &DemoReport, took: Duration, lead: &str) {
             }
         );
     }
-    let resolved = report
-        .tickets
-        .iter()
-        .filter(|t| t.outcome.resolution == Resolution::Resolved)
-        .count();
+    let count = |resolution: Resolution| {
+        report
+            .tickets
+            .iter()
+            .filter(|t| t.outcome.resolution == resolution)
+            .count()
+    };
+    let (resolved, linked) = (
+        count(Resolution::Resolved),
+        count(Resolution::LinkedToIncident),
+    );
     println!(
-        "\n{} tickets in {:.1?}: {resolved} resolved and closed, {} handed to a person; waiting \
-         steps approved by {lead}",
+        "\n{} tickets in {:.1?}: {resolved} resolved and closed, {linked} linked to an incident, \
+         {} handed to a person; waiting steps approved by {lead}",
         report.tickets.len(),
         took,
-        report.tickets.len() - resolved,
+        report.tickets.len() - resolved - linked,
     );
     for a in &report.audit {
         println!(

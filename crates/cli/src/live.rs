@@ -470,6 +470,9 @@ pub fn print_outcome(outcome: &stackhand_runner::TicketOutcome) {
         crate::style::resolution(outcome.resolution),
         outcome.why,
     );
+    if let Some(incident) = &outcome.incident {
+        println!("  told      {}", incident.update());
+    }
     for report in outcome
         .run
         .iter()

@@ -50,6 +50,7 @@ pub fn resolution(resolution: Resolution) -> String {
         Resolution::Scheduled => ("Scheduled", colour(AnsiColor::Cyan).bold()),
         Resolution::Routed => ("Routed", colour(AnsiColor::Magenta).bold()),
         Resolution::Shadowed => ("Shadowed", Style::new().bold()),
+        Resolution::LinkedToIncident => ("LinkedToIncident", colour(AnsiColor::Blue).bold()),
     };
     paint(word, style)
 }

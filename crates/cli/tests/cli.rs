@@ -83,6 +83,15 @@ fn demo_resolves_the_worlds_tickets_against_the_simulators() {
         .map(|s| s["action"].as_str().unwrap())
         .collect();
     assert_eq!(steps, ["psa.add_note", "psa.reassign"]);
+    // The Exchange Online outage: one incident, its tickets linked, not troubleshot.
+    let incidents = report["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{incidents:#?}");
+    assert_eq!(incidents[0]["link"]["issue"], "EX912345");
+    assert_eq!(incidents[0]["linked"].as_array().unwrap().len(), 5);
+    let linked = by_subject("Outlook keeps asking for my password");
+    assert_eq!(linked["resolution"], "linked_to_incident");
+    assert_eq!(linked["incident"], incidents[0]["link"]);
+    assert!(linked["workflow"].is_null(), "{linked}");
     for audit in report["audit"].as_array().unwrap() {
         assert!(audit["events"].as_u64().unwrap() > 10, "{audit}");
     }

@@ -78,6 +78,10 @@ pub struct StackhandConfig {
     /// technician's roles from here, never from a request; nobody here, nobody approves.
     #[serde(default)]
     pub staff: Vec<StaffMember>,
+    /// `[incidents]`: when open tickets that look alike are linked as one incident
+    /// ([`IncidentSettings`](crate::incidents::IncidentSettings)).
+    #[serde(default)]
+    pub incidents: crate::incidents::IncidentSettings,
 }
 
 impl StackhandConfig {

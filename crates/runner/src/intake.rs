@@ -4,7 +4,9 @@
 //! - [`Intake::poll`] reads each tenant's open tickets changed since its watermark (with a
 //!   few minutes of overlap, since vendors disagree on whether "since" is inclusive and clocks
 //!   drift), enqueues each ticket once per (tenant, ticket id) ("one run per ticket"), and moves
-//!   the watermark to the newest change seen. A runner started again polls from there.
+//!   the watermark to the newest change seen. A runner started again polls from there. Before
+//!   queuing, look-alike open tickets are linked as incidents ([`incidents`](crate::incidents)),
+//!   and incidents' parent tickets are not queued.
 //! - [`Intake::drain`] claims queued tickets with a lease, several at once
 //!   ([`Intake::with_parallelism`]), and processes each: completed when the
 //!   pipeline answered, given back for a later try on a temporary error (a vendor outage), failed
@@ -18,6 +20,7 @@ use serde::Serialize;
 use stackhand_core::{Result, TenantId, Ticket, TicketQuery};
 use stackhand_store::{ClaimedJob, NewJob, RunState};
 
+use crate::incidents::IncidentReport;
 use crate::pipeline::{Pipeline, TicketOutcome};
 
 /// The queue's job kind for a PSA ticket.
@@ -46,6 +49,9 @@ pub struct Polled {
     pub queued: usize,
     /// Why the poll failed, if it did (the other tenants are polled anyway).
     pub error: Option<String>,
+    /// Incidents its look-alike tickets were linked to ([`incidents`](crate::incidents)).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<IncidentReport>,
 }
 
 /// Intake and workers on a pipeline.
@@ -93,6 +99,7 @@ impl Intake {
                             found: 0,
                             queued: 0,
                             error: Some(err.message().to_string()),
+                            incidents: Vec::new(),
                         }
                     }
                 }
@@ -111,10 +118,13 @@ impl Intake {
             ..TicketQuery::default()
         };
         let tickets = reads.psa()?.poll_tickets(&query).await?;
+        // Look-alike tickets first become one incident, before any is worked on alone; an
+        // incident's parent ticket is a person's, never queued.
+        let incidents = crate::incidents::link(&self.pipeline, tenant, &tickets, since).await?;
         let mut queued = 0;
         let mut newest: Option<DateTime<Utc>> = None;
         for ticket in &tickets {
-            if self.enqueue(tenant, ticket).await? {
+            if !incidents.parents.contains(&ticket.id) && self.enqueue(tenant, ticket).await? {
                 queued += 1;
             }
             let changed = ticket.updated.unwrap_or(ticket.created);
@@ -128,6 +138,7 @@ impl Intake {
             found: tickets.len(),
             queued,
             error: None,
+            incidents: incidents.incidents,
         })
     }
 

@@ -41,6 +41,7 @@ pub mod compose;
 pub mod config;
 pub mod connectors;
 pub mod deployment;
+pub mod incidents;
 pub mod intake;
 pub mod pipeline;
 pub mod runs;
@@ -55,6 +56,7 @@ pub use config::{
 };
 pub use connectors::{default_registry, register_default_connectors};
 pub use deployment::Deployment;
+pub use incidents::{IncidentLink, IncidentSettings};
 pub use intake::{Intake, Polled};
 pub use pipeline::{Pipeline, Resolution, TicketOutcome};
 pub use runs::{Clock, RunExecutor, RunReport, StepReport};

@@ -39,6 +39,7 @@ use stackhand_store::{NewRun, RunState};
 
 use crate::config::{LoadedConfig, RoleTemplate};
 use crate::deployment::Deployment;
+use crate::incidents::{IncidentLink, IncidentSettings};
 use crate::runs::RunReport;
 use crate::triage::{RuleTriage, Triage, Triaged};
 use crate::workflow::{Bindings, Workflow, WorkflowSet};
@@ -58,6 +59,9 @@ pub enum Resolution {
     Routed,
     /// Shadow mode: planned, nothing executed, nothing written.
     Shadowed,
+    /// One of several tickets about the same problem: linked to an incident's parent ticket
+    /// and told so ([`incidents`](crate::incidents)); not troubleshot on its own.
+    LinkedToIncident,
 }
 
 /// What the pipeline did with one ticket.
@@ -87,6 +91,9 @@ pub struct TicketOutcome {
     pub runs: Vec<RunReport>,
     /// The PSA steps that documented, closed or routed the ticket.
     pub ticket_steps: Option<RunReport>,
+    /// The incident the ticket was linked to, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentLink>,
 }
 
 /// A tenant's part of the pipeline.
@@ -117,6 +124,7 @@ pub struct Pipeline {
     tenants: HashMap<TenantId, TenantPipeline>,
     triage: Arc<dyn Triage>,
     agent: Principal,
+    incidents: IncidentSettings,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -128,7 +136,7 @@ impl std::fmt::Debug for Pipeline {
 }
 
 /// An early end: the ticket goes to a person for this reason (or, in shadow mode, would).
-struct Stop(String);
+pub(crate) struct Stop(String);
 
 /// What the workflow of a ticket came to.
 enum Ran {
@@ -152,7 +160,24 @@ impl Pipeline {
             tenants,
             triage,
             agent: Principal::agent("stackhand"),
+            incidents: IncidentSettings::default(),
         }
+    }
+
+    /// Link look-alike tickets as incidents with `settings` (`[incidents]`).
+    pub fn with_incidents(mut self, settings: IncidentSettings) -> Self {
+        self.incidents = settings;
+        self
+    }
+
+    /// When look-alike tickets become an incident.
+    pub fn incident_settings(&self) -> &IncidentSettings {
+        &self.incidents
+    }
+
+    /// The agent the pipeline documents tickets as.
+    pub(crate) fn agent(&self) -> &Principal {
+        &self.agent
     }
 
     /// The pipeline of `loaded` on `deployment`: each tenant's workflows (the global files, or
@@ -213,11 +238,10 @@ impl Pipeline {
                 },
             );
         }
-        Ok(Self::new(
-            deployment,
-            tenants,
-            Arc::new(RuleTriage::builtin()),
-        ))
+        Ok(
+            Self::new(deployment, tenants, Arc::new(RuleTriage::builtin()))
+                .with_incidents(loaded.config.incidents.clone()),
+        )
     }
 
     /// Open the deployment of `loaded` ([`Deployment::open`]) and its pipeline
@@ -239,7 +263,7 @@ impl Pipeline {
         &self.deployment
     }
 
-    fn part(&self, tenant: &TenantId) -> Result<&TenantPipeline> {
+    pub(crate) fn part(&self, tenant: &TenantId) -> Result<&TenantPipeline> {
         self.tenants
             .get(tenant)
             .ok_or_else(|| Error::not_found(format!("the pipeline has no tenant {tenant}")))
@@ -282,7 +306,17 @@ impl Pipeline {
             run: None,
             runs: Vec::new(),
             ticket_steps: None,
+            incident: None,
         };
+        // One of several tickets about the same problem: the incident's run is its whole story.
+        if let Some((run, link)) = crate::incidents::linked(self, tenant, ticket).await? {
+            outcome.resolution = Resolution::LinkedToIncident;
+            outcome.requester = self.requester(tenant, ticket).await?.ok().map(|u| u.login);
+            outcome.why = link.why();
+            outcome.run = Some(run);
+            outcome.incident = Some(link);
+            return Ok(outcome);
+        }
         match self.resolve(tenant, part, ticket, &mut outcome).await? {
             Ok(Ran::Planned(plans)) => {
                 outcome.resolution = Resolution::Shadowed;
@@ -841,7 +875,7 @@ impl Pipeline {
     }
 
     /// The directory user behind the ticket's contact, or why there is none.
-    async fn requester(
+    pub(crate) async fn requester(
         &self,
         tenant: &TenantId,
         ticket: &Ticket,
@@ -883,7 +917,7 @@ impl Pipeline {
         })
     }
 
-    fn request(
+    pub(crate) fn request(
         &self,
         tenant: &TenantId,
         part: &TenantPipeline,
@@ -1015,6 +1049,12 @@ impl Pipeline {
                     ),
                 )],
             ),
+            // A linked ticket is documented by its incident run (see `take`).
+            Resolution::LinkedToIncident => {
+                return Err(Error::invalid(format!(
+                    "ticket {id} is linked to an incident, whose run documents it"
+                )));
+            }
             // A shadowed ticket is never documented (see `process`).
             Resolution::Routed | Resolution::Shadowed => {
                 let done = if lines.is_empty() {

@@ -60,7 +60,10 @@ pub async fn see_through(
                     due.format("%Y-%m-%d %H:%M UTC")
                 ));
             }
-            Resolution::Resolved | Resolution::Routed | Resolution::Shadowed => break,
+            Resolution::Resolved
+            | Resolution::Routed
+            | Resolution::Shadowed
+            | Resolution::LinkedToIncident => break,
         }
         let reads = engine.connectors(&outcome.tenant)?;
         let ticket = reads.psa()?.get_ticket(&outcome.ticket).await?;

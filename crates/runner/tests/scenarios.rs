@@ -456,3 +456,142 @@ async fn a_request_for_two_people_becomes_a_run_for_each_from_an_authorised_cont
     );
     assert!(!m365.is_member("Partners", "sokafor@contosolaw.com"));
 }
+
+/// The tickets of the Exchange Online outage in the world (Microsoft's EX912345 is open).
+const OUTAGE: [&str; 5] = [
+    "Outlook on the web shows an error",
+    "OWA not loading for several people",
+    "Outlook keeps asking for my password",
+    "emails not syncing on my phone",
+    "Can't send mail - stuck in Outbox",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exchange_online_outage_becomes_one_incident_and_a_second_pass_changes_nothing() {
+    let FirstPass {
+        sims,
+        dir: _dir,
+        pipeline,
+        outcomes,
+        ..
+    } = first_pass().await;
+    let cw = &sims.connectwise.0;
+    let children: Vec<TicketOutcome> = OUTAGE.iter().map(|s| find(&outcomes, s)).collect();
+    let parent = children[0]
+        .incident
+        .as_ref()
+        .expect("linked to an incident")
+        .parent
+        .clone();
+    let parent_id: i64 = parent.parse().unwrap();
+    for child in &children {
+        assert_eq!(child.resolution, Resolution::LinkedToIncident, "{child:#?}");
+        let link = child.incident.as_ref().unwrap();
+        assert_eq!(link.parent, parent);
+        assert_eq!(link.issue.as_deref(), Some("EX912345"));
+        assert_eq!(link.service.as_deref(), Some("Exchange Online"));
+        // No per-ticket troubleshooting: no workflow, no run of its own, no notes of it.
+        assert_eq!(child.workflow, None, "{child:#?}");
+        assert!(child.ticket_steps.is_none());
+        let runs = pipeline.deployment().store().runs();
+        let own = runs
+            .get(&contoso(), &format!("ticket-{}", child.ticket))
+            .await
+            .unwrap();
+        assert!(own.is_none(), "{own:#?}");
+        let run = child.run.as_ref().unwrap();
+        assert_eq!(run.state, RunState::Succeeded, "{run:#?}");
+
+        // ConnectWise: the child is bundled under the parent, with one customer-visible note.
+        let id: i64 = child.ticket.parse().unwrap();
+        let view = cw.ticket(id).unwrap();
+        assert_eq!(view.ticket.parent_ticket_id, Some(parent_id));
+        assert!(!view.ticket.closed_flag);
+        let updates: Vec<_> = cw
+            .notes(id)
+            .into_iter()
+            .filter(|n| n.created_by == "stackhand" && n.detail_description && !n.internal_analysis)
+            .collect();
+        assert_eq!(updates.len(), 1, "{updates:#?}");
+        assert!(
+            updates[0].text.contains("EX912345") && updates[0].text.contains(&format!("#{parent}")),
+            "{}",
+            updates[0].text
+        );
+    }
+    // Tom's "asking for my password" got no reset waiting for anyone.
+    let pending = pipeline
+        .deployment()
+        .engine()
+        .pending_approvals(&contoso())
+        .await
+        .unwrap();
+    let tom = &children[2].ticket;
+    assert!(
+        !pending.iter().any(|a| a
+            .request
+            .idempotency_key
+            .as_str()
+            .starts_with(&format!("ticket-{tom}."))),
+        "{pending:#?}"
+    );
+
+    // One parent ticket, open, not itself taken through the pipeline.
+    let parents: Vec<_> = cw
+        .tickets()
+        .into_iter()
+        .filter(|t| t.summary.contains("EX912345"))
+        .collect();
+    assert_eq!(parents.len(), 1, "{parents:#?}");
+    assert_eq!(parents[0].id, parent_id);
+    assert!(!parents[0].closed_flag);
+    assert!(!outcomes.iter().any(|o| o.ticket == parent));
+
+    // One mail per affected user.
+    let told = |sims: &SimulatedWorld| -> Vec<Vec<String>> {
+        let mut to: Vec<Vec<String>> = sims
+            .m365
+            .0
+            .sent_mail()
+            .into_iter()
+            .filter(|m| m.body.contains("EX912345"))
+            .map(|m| m.to)
+            .collect();
+        to.sort();
+        to
+    };
+    let users = ["dreyes", "mholloway", "pshah", "sokafor", "tbecker"]
+        .map(|u| vec![format!("{u}@contosolaw.com")]);
+    assert_eq!(told(&sims), users);
+
+    // A second pass changes nothing: no second parent, link, note or mail.
+    let snapshot = |sims: &SimulatedWorld| {
+        let cw = &sims.connectwise.0;
+        let tickets: Vec<(i64, Option<i64>, bool)> = cw
+            .tickets()
+            .iter()
+            .map(|t| (t.id, t.parent_ticket_id, t.closed_flag))
+            .collect();
+        let notes: usize = tickets.iter().map(|t| cw.notes(t.0).len()).sum();
+        (tickets, notes, sims.m365.0.sent_mail().len())
+    };
+    let before = snapshot(&sims);
+    let intake = Intake::new(
+        pipeline.clone(),
+        "again",
+        std::time::Duration::from_secs(60),
+    );
+    let (polled, again) = intake.once().await.unwrap();
+    assert!(again.is_empty(), "{again:#?}");
+    let contoso_poll = polled.iter().find(|p| p.tenant == contoso()).unwrap();
+    assert!(
+        contoso_poll.incidents.len() == 1
+            && contoso_poll
+                .incidents
+                .iter()
+                .all(|i| i.linked.is_empty() && i.told.is_empty() && i.link.parent == parent),
+        "{contoso_poll:#?}"
+    );
+    assert_eq!(snapshot(&sims), before);
+    assert_eq!(told(&sims), users);
+}

@@ -202,7 +202,91 @@ pub struct Tenant {
     /// What a new starter in each role gets (stackhand's role templates).
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// Microsoft 365 service health issues Microsoft reports for the tenant (Graph
+    /// `serviceHealthIssue`s), when `identity = "m365"`.
+    #[serde(default)]
+    pub service_issues: Vec<ServiceIssue>,
 }
+
+/// The Microsoft 365 services the Graph simulator reports health for, as Graph names them.
+pub const M365_SERVICES: &[&str] = &[
+    "Exchange Online",
+    "Microsoft Entra",
+    "Microsoft 365 suite",
+    "SharePoint Online",
+    "Microsoft Teams",
+];
+
+/// A Microsoft 365 service health issue (Graph's `serviceHealthIssue`, in the world's words).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceIssue {
+    /// Microsoft's id (`EX912345`).
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// The service, one of [`M365_SERVICES`] (`Exchange Online`).
+    pub service: String,
+    /// The feature affected (`E-Mail and calendar access`).
+    #[serde(default)]
+    pub feature: Option<String>,
+    /// The feature group.
+    #[serde(default)]
+    pub feature_group: Option<String>,
+    /// An incident (service is degraded) or an advisory.
+    pub classification: IssueClassification,
+    /// Graph's `serviceHealthStatus` (`serviceDegradation`, `serviceRestored`, ...).
+    pub status: String,
+    /// What users see (`impactDescription`).
+    pub impact: String,
+    /// Began this many hours before the simulator started.
+    pub hours_ago: i64,
+    /// Ended this many hours before the simulator started; `None` while it is open.
+    #[serde(default)]
+    pub resolved_hours_ago: Option<i64>,
+}
+
+/// Graph's `serviceHealthClassificationType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueClassification {
+    /// Users are affected now.
+    Incident,
+    /// Limited or informational.
+    Advisory,
+}
+
+impl IssueClassification {
+    /// Graph's value (`incident`, `advisory`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Incident => "incident",
+            Self::Advisory => "advisory",
+        }
+    }
+}
+
+/// Graph's `serviceHealthStatus` values (the vendored spec's enum, without
+/// `unknownFutureValue`).
+pub const SERVICE_HEALTH_STATUSES: &[&str] = &[
+    "serviceOperational",
+    "investigating",
+    "restoringService",
+    "verifyingService",
+    "serviceRestored",
+    "postIncidentReviewPublished",
+    "serviceDegradation",
+    "serviceInterruption",
+    "extendedRecovery",
+    "falsePositive",
+    "investigationSuspended",
+    "resolved",
+    "mitigatedExternal",
+    "mitigated",
+    "resolvedExternal",
+    "confirmed",
+    "reported",
+];
 
 /// A role template: what a new starter in the role gets.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -994,6 +1078,11 @@ impl World {
                 &scope,
                 tenant.people.iter().map(|p| p.email(tenant)).collect(),
             );
+            unique(
+                "service issue id",
+                &scope,
+                tenant.service_issues.iter().map(|i| i.id.clone()).collect(),
+            );
         }
         for tenant in &self.tenants {
             problems.extend(self.check_tenant(tenant));
@@ -1150,6 +1239,40 @@ impl World {
                 )));
             }
         }
+        if !tenant.service_issues.is_empty() && tenant.identity != IdentityKind::M365 {
+            problems.push(at(
+                "service_issues are Microsoft 365 service health: the tenant's identity is not \
+                 m365"
+                    .into(),
+            ));
+        }
+        for issue in &tenant.service_issues {
+            if !M365_SERVICES.contains(&issue.service.as_str()) {
+                problems.push(at(format!(
+                    "service issue `{}` is about `{}`, which is not a Microsoft 365 service{}",
+                    issue.id,
+                    issue.service,
+                    nearest(&issue.service, M365_SERVICES)
+                )));
+            }
+            if !SERVICE_HEALTH_STATUSES.contains(&issue.status.as_str()) {
+                problems.push(at(format!(
+                    "service issue `{}` has status `{}`, which Graph does not know{}",
+                    issue.id,
+                    issue.status,
+                    nearest(&issue.status, SERVICE_HEALTH_STATUSES)
+                )));
+            }
+            if issue
+                .resolved_hours_ago
+                .is_some_and(|end| end > issue.hours_ago)
+            {
+                problems.push(at(format!(
+                    "service issue `{}` ends before it begins",
+                    issue.id
+                )));
+            }
+        }
         problems
     }
 }
@@ -1237,6 +1360,41 @@ mod tests {
             assert!(err.contains(typo.trim_end_matches(" = ")), "{err}");
             assert!(err.contains("line"), "{err}");
         }
+    }
+
+    #[test]
+    fn service_issues_name_a_graph_service_and_status() {
+        let contoso = World::builtin().tenant("contoso-law").unwrap();
+        let open: Vec<&ServiceIssue> = contoso
+            .service_issues
+            .iter()
+            .filter(|i| i.resolved_hours_ago.is_none())
+            .collect();
+        assert!(
+            open.iter().any(|i| i.service == "Exchange Online"),
+            "{open:?}"
+        );
+        for (field, typo, named) in [
+            (
+                "service = \"Exchange Online\"",
+                "service = \"Exchange Onlin\"",
+                "did you mean \"Exchange Online\"",
+            ),
+            (
+                "status = \"serviceDegradation\"",
+                "status = \"degraded\"",
+                "`degraded`",
+            ),
+        ] {
+            let text = BUILTIN.replacen(field, typo, 1);
+            assert_ne!(text, BUILTIN, "the built-in world uses {field}");
+            let err = World::parse("test", &text).unwrap_err().to_string();
+            assert!(err.contains(named), "{err}");
+        }
+        let mut world = World::builtin().clone();
+        let issue = world.tenants[0].service_issues[0].clone();
+        world.tenants[1].service_issues.push(issue);
+        assert!(world.check().unwrap_err().contains("not m365"));
     }
 
     #[test]

@@ -1,68 +1,73 @@
-//! Service health: what Microsoft reports for the tenant's services (vendor data, the same
-//! for every simulated tenant): one Exchange Online incident under way, one advisory restored.
+//! Service health: what Microsoft reports for the tenant's services. The issues are the world
+//! tenant's `service_issues`; a service with an open issue reports that issue's status in its
+//! overview, the others `serviceOperational`.
 
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-/// `serviceHealth` overviews, one per service.
-pub(crate) fn overviews() -> Vec<Value> {
-    [
-        ("Exchange", "Exchange Online", "serviceDegradation"),
-        ("OrgLiveID", "Microsoft Entra", "serviceOperational"),
-        ("Microsoft365Suite", "Microsoft 365 suite", "serviceOperational"),
-        ("SharePoint", "SharePoint Online", "serviceOperational"),
-        ("microsoftteams", "Microsoft Teams", "serviceOperational"),
-    ]
-    .into_iter()
-    .map(|(id, service, status)| {
-        json!({"@odata.type": "#microsoft.graph.serviceHealth", "id": id, "service": service, "status": status})
-    })
-    .collect()
+use crate::world::{M365_SERVICES, ServiceIssue, Tenant};
+
+/// Graph's service id of each service the simulator reports.
+fn service_id(service: &str) -> &'static str {
+    match service {
+        "Exchange Online" => "Exchange",
+        "Microsoft Entra" => "OrgLiveID",
+        "SharePoint Online" => "SharePoint",
+        "Microsoft Teams" => "microsoftteams",
+        _ => "Microsoft365Suite",
+    }
 }
 
-/// `serviceHealthIssue`s, open and resolved.
-pub(crate) fn issues() -> Vec<Value> {
-    vec![
-        json!({
-            "@odata.type": "#microsoft.graph.serviceHealthIssue",
-            "id": "EX912345",
-            "title": "Some users may be unable to access their mailbox using Outlook on the web",
-            "impactDescription": "Users may see an error when opening Outlook on the web; desktop clients are unaffected.",
-            "classification": "incident",
-            "origin": "microsoft",
-            "status": "serviceDegradation",
-            "service": "Exchange Online",
-            "feature": "Outlook on the web",
-            "featureGroup": "Management and Provisioning",
-            "isResolved": false,
-            "highImpact": null,
-            "startDateTime": "2026-11-23T07:40:00Z",
-            "endDateTime": null,
-            "lastModifiedDateTime": "2026-11-23T11:05:00Z",
-            "details": [],
-            "posts": [{
-                "createdDateTime": "2026-11-23T08:10:00Z",
-                "postType": "regular",
-                "description": {"contentType": "html", "content": "We're reviewing service telemetry to isolate the cause."}
-            }]
-        }),
-        json!({
-            "@odata.type": "#microsoft.graph.serviceHealthIssue",
-            "id": "MO887766",
-            "title": "Users were intermittently unable to sign in to Microsoft 365",
-            "impactDescription": "Sign-in attempts intermittently failed with an authentication error.",
-            "classification": "advisory",
-            "origin": "microsoft",
-            "status": "serviceRestored",
-            "service": "Microsoft 365 suite",
-            "feature": "Sign-in",
-            "featureGroup": "Portal",
-            "isResolved": true,
-            "highImpact": null,
-            "startDateTime": "2026-11-20T13:00:00Z",
-            "endDateTime": "2026-11-20T15:30:00Z",
-            "lastModifiedDateTime": "2026-11-20T16:00:00Z",
-            "details": [],
-            "posts": []
-        }),
-    ]
+/// `serviceHealth` overviews, one per service.
+pub(crate) fn overviews(tenant: &Tenant) -> Vec<Value> {
+    M365_SERVICES
+        .iter()
+        .map(|service| {
+            let status = tenant
+                .service_issues
+                .iter()
+                .find(|i| i.service == *service && i.resolved_hours_ago.is_none())
+                .map_or("serviceOperational", |i| i.status.as_str());
+            json!({
+                "@odata.type": "#microsoft.graph.serviceHealth",
+                "id": service_id(service),
+                "service": service,
+                "status": status,
+            })
+        })
+        .collect()
+}
+
+/// The tenant's `serviceHealthIssue`s, open and resolved, timed from `now`.
+pub(crate) fn issues(tenant: &Tenant, now: DateTime<Utc>) -> Vec<Value> {
+    tenant
+        .service_issues
+        .iter()
+        .map(|issue| issue_json(issue, now))
+        .collect()
+}
+
+fn issue_json(issue: &ServiceIssue, now: DateTime<Utc>) -> Value {
+    let at = |hours: i64| (now - Duration::hours(hours)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let end = issue.resolved_hours_ago.map(at);
+    let modified = end.clone().unwrap_or_else(|| at(0));
+    json!({
+        "@odata.type": "#microsoft.graph.serviceHealthIssue",
+        "id": issue.id,
+        "title": issue.title,
+        "impactDescription": issue.impact,
+        "classification": issue.classification.as_str(),
+        "origin": "microsoft",
+        "status": issue.status,
+        "service": issue.service,
+        "feature": issue.feature,
+        "featureGroup": issue.feature_group,
+        "isResolved": end.is_some(),
+        "highImpact": null,
+        "startDateTime": at(issue.hours_ago),
+        "endDateTime": end,
+        "lastModifiedDateTime": modified,
+        "details": [],
+        "posts": [],
+    })
 }

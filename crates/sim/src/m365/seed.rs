@@ -145,8 +145,8 @@ pub(crate) fn tenant_state(tenant: &Tenant) -> TenantState {
             .collect(),
         mailboxes: Vec::new(),
         sent_mail: Vec::new(),
-        health_overviews: health::overviews(),
-        issues: health::issues(),
+        health_overviews: health::overviews(tenant),
+        issues: health::issues(tenant, Utc::now()),
     };
     state.provision_mailboxes();
     seed_mailboxes(tenant, &mut state);
