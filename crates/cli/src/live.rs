@@ -23,7 +23,7 @@ pub async fn open(config: &Path) -> Result<Deployment> {
 }
 
 /// The ticket pipeline of `config`, on its deployment.
-async fn open_pipeline(config: &Path) -> Result<Pipeline> {
+pub async fn open_pipeline(config: &Path) -> Result<Pipeline> {
     let loaded = LoadedConfig::load(config)?;
     Ok(Pipeline::open(&loaded, &default_registry()).await?)
 }

@@ -48,6 +48,12 @@
 //! stackhand runs resume [--config <FILE>] [--json]
 //!                                      drive every unfinished run (after a crash or restart)
 //! stackhand runs list --tenant <T> [--limit <N>] [--config <FILE>] [--json]
+//! stackhand triage train --tenant <T> [--days <N>] [--json] [--config <FILE>]
+//!                                      learn the tenant's model from its PSA history
+//! stackhand triage eval --tenant <T> [--json] [--config <FILE>]
+//!                                      held-out figures beside the keyword baseline
+//! stackhand triage classify --tenant <T> [--config <FILE>]
+//!                                      JSON lines of tickets in, one answer per line out
 //! stackhand vault keygen --out <FILE>  write a new vault master key (mode 0600)
 //! stackhand vault rotate-master --new-key <FILE> [--config <FILE>]
 //!                                      re-wrap every data key under a new master key
@@ -59,6 +65,7 @@ mod live;
 mod runs;
 mod sim;
 mod style;
+mod triage;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -158,6 +165,12 @@ enum Command {
     Runs {
         #[command(subcommand)]
         command: runs::RunsCommand,
+    },
+    /// Triage: train a tenant's model on its PSA history, measure it beside the keyword
+    /// baseline, classify tickets (JSON lines).
+    Triage {
+        #[command(subcommand)]
+        command: triage::TriageCommand,
     },
     /// Submit one action through the engine and the policy, as a technician of `[[staff]]`.
     ///
@@ -421,6 +434,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Connectors { json } => list_connectors(json),
         Command::Sim { out, world, check } => sim::run(&out, world.as_deref(), check).await,
         Command::Runs { command } => runs::run(command).await,
+        Command::Triage { command } => triage::run(command).await,
         Command::Config {
             command: ConfigCommand::Check { config, roles },
         } => check_config(&config, &roles).await,

@@ -215,6 +215,10 @@ pub struct TenantConfig {
     /// `{domain}` (the requester's domain), lower case; default `{first}.{last}@{domain}`.
     #[serde(default)]
     pub login_format: Option<String>,
+    /// The confidence below which triage abstains and the ticket goes to a person, between 0
+    /// and 1 (default 0.6): higher routes more, lower acts more.
+    #[serde(default)]
+    pub triage_threshold: Option<f32>,
     /// Enabled connectors: vendor key to that connector's own configuration table.
     #[serde(default)]
     pub connectors: BTreeMap<String, serde_json::Value>,

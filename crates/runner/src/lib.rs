@@ -46,7 +46,6 @@ pub mod intake;
 pub mod pipeline;
 pub mod runs;
 pub mod store;
-pub mod triage;
 pub mod walkthrough;
 pub mod workflow;
 
@@ -60,6 +59,6 @@ pub use incidents::{IncidentLink, IncidentSettings};
 pub use intake::{Intake, Polled};
 pub use pipeline::{Pipeline, Resolution, TicketOutcome};
 pub use runs::{Clock, RunExecutor, RunReport, StepReport};
+pub use stackhand_triage::{ModelTriage, RuleTriage, Triage, Triaged};
 pub use store::{append_local_store, open_vault};
-pub use triage::{RuleTriage, Triage, Triaged};
 pub use workflow::{Workflow, WorkflowSet};

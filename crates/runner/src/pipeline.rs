@@ -41,8 +41,9 @@ use crate::config::{LoadedConfig, RoleTemplate};
 use crate::deployment::Deployment;
 use crate::incidents::{IncidentLink, IncidentSettings};
 use crate::runs::RunReport;
-use crate::triage::{RuleTriage, Triage, Triaged};
 use crate::workflow::{Bindings, Workflow, WorkflowSet};
+use stackhand_triage::classifier::base_model;
+use stackhand_triage::{Model, ModelTriage, People, Triage, Triaged};
 
 /// How a ticket ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -123,8 +124,32 @@ pub struct Pipeline {
     deployment: Deployment,
     tenants: HashMap<TenantId, TenantPipeline>,
     triage: Arc<dyn Triage>,
+    /// The model triage of [`from_config`](Self::from_config), whose tenant models the store
+    /// keeps; none when the pipeline was given another triage.
+    models: Option<Arc<ModelTriage>>,
     agent: Principal,
     incidents: IncidentSettings,
+}
+
+/// Names resolved through each tenant's identity provider.
+struct DirectoryPeople(Deployment);
+
+#[async_trait::async_trait]
+impl People for DirectoryPeople {
+    async fn named(&self, tenant: &TenantId, name: &str) -> Result<Vec<String>> {
+        let found = self
+            .0
+            .engine()
+            .connectors(tenant)?
+            .identity()?
+            .find_users(&UserQuery::Name(name.to_string()))
+            .await?;
+        Ok(found
+            .into_iter()
+            .filter(|u| u.display_name.eq_ignore_ascii_case(name.trim()))
+            .map(|u| u.email.unwrap_or(u.login))
+            .collect())
+    }
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -159,6 +184,7 @@ impl Pipeline {
             deployment,
             tenants,
             triage,
+            models: None,
             agent: Principal::agent("stackhand"),
             incidents: IncidentSettings::default(),
         }
@@ -205,7 +231,20 @@ impl Pipeline {
             WorkflowSet::load(&loaded.config.workflows, &known)?
         };
         let mut tenants = HashMap::new();
+        let mut triage = ModelTriage::new(base_model())
+            .with_people(Arc::new(DirectoryPeople(deployment.clone())));
         for (id, config) in &loaded.config.tenants {
+            if let Some(threshold) = config.triage_threshold {
+                let at = format!("tenants.{id}.triage_threshold");
+                if !(threshold > 0.0 && threshold < 1.0) {
+                    return Err(Error::invalid(format!(
+                        "{}: {at} is {threshold}; it is a confidence between 0 and 1 (0.6 by \
+                         default: higher routes more tickets to a person, lower acts on more)",
+                        loaded.source_of(&at)
+                    )));
+                }
+                triage = triage.with_tenant_threshold(id.clone(), threshold);
+            }
             let at = format!("tenants.{id}.escalation");
             if let Some(to) = &config.escalation
                 && to.board.is_none()
@@ -238,17 +277,45 @@ impl Pipeline {
                 },
             );
         }
-        Ok(
-            Self::new(deployment, tenants, Arc::new(RuleTriage::builtin()))
-                .with_incidents(loaded.config.incidents.clone()),
-        )
+        let triage = Arc::new(triage);
+        Ok(Self {
+            models: Some(triage.clone()),
+            ..Self::new(deployment, tenants, triage).with_incidents(loaded.config.incidents.clone())
+        })
     }
 
     /// Open the deployment of `loaded` ([`Deployment::open`]) and its pipeline
-    /// ([`from_config`](Self::from_config)).
+    /// ([`from_config`](Self::from_config)), with each tenant's trained triage model from the
+    /// store.
     pub async fn open(loaded: &LoadedConfig, registry: &Registry) -> Result<Self> {
         let deployment = Deployment::open(loaded, registry).await?;
-        Self::from_config(deployment, loaded, registry)
+        let pipeline = Self::from_config(deployment, loaded, registry)?;
+        pipeline.load_triage_models().await?;
+        Ok(pipeline)
+    }
+
+    /// Give each tenant with a model in the store (`stackhand triage train`) that model; the
+    /// others keep the base model. A stored model this build cannot read is an error that says
+    /// to train again, not a silent fall back.
+    pub async fn load_triage_models(&self) -> Result<()> {
+        let Some(models) = &self.models else {
+            return Ok(());
+        };
+        for tenant in self.deployment.tenants() {
+            if let Some(record) = self.deployment.store().triage_model(tenant).await? {
+                let model = Model::from_json(&record.model).map_err(|e| {
+                    Error::invalid(format!("the triage model of tenant {tenant}: {e}"))
+                })?;
+                models.set_tenant_model(tenant.clone(), Arc::new(model));
+            }
+        }
+        Ok(())
+    }
+
+    /// The model triage, when the pipeline triages by model (it does unless it was built
+    /// with [`new`](Self::new) and another triage).
+    pub fn model_triage(&self) -> Option<&Arc<ModelTriage>> {
+        self.models.as_ref()
     }
 
     /// The tenants with a PSA, whose tickets the pipeline takes.
@@ -396,6 +463,12 @@ impl Pipeline {
                 outcome.triage.reason
             ))));
         };
+        // Someone named but not resolved: acting on the requester instead would be a guess.
+        if let Some(why) = &outcome.triage.unresolved {
+            return Ok(Err(Stop(format!(
+                "who the ticket is for is unclear: {why}"
+            ))));
+        }
         let Some(workflow) = part.workflows.for_intent(&intent) else {
             return Ok(Err(Stop(format!(
                 "no workflow handles {intent:?} for this tenant"

@@ -57,7 +57,7 @@ use stackhand_core::suggest::{did_you_mean, hint};
 use stackhand_core::{ActionId, Error, Result};
 use stackhand_store::{Condition, StepFlow};
 
-use crate::triage::ENTITIES;
+use stackhand_triage::ENTITIES;
 
 /// The placeholders every ticket binds.
 pub const PLACEHOLDERS: &[&str] = &["target", "requester", "ticket", "tenant"];

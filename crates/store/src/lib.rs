@@ -146,6 +146,7 @@ mod rate;
 pub mod runs;
 mod schema;
 mod secrets;
+mod triage_models;
 pub mod vault;
 mod watermarks;
 
@@ -172,6 +173,7 @@ pub use runs::{
     StepRecord, StepState,
 };
 pub use secrets::{NoAuditKeys, VaultSecrets};
+pub use triage_models::TriageModelRecord;
 pub use vault::{CredentialInfo, MasterKey, MasterKeyRotation, TenantKeyRotation, Vault};
 
 /// Which database a [`Store`] runs on.

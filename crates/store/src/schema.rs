@@ -52,6 +52,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "0007_run_flow.sql",
         include_str!("../migrations/sqlite/0007_run_flow.sql"),
     ),
+    (
+        8,
+        "0008_triage_models.sql",
+        include_str!("../migrations/sqlite/0008_triage_models.sql"),
+    ),
 ];
 
 /// (version, file name, SQL) of every PostgreSQL migration, in order.
@@ -90,6 +95,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         7,
         "0007_run_flow.sql",
         include_str!("../migrations/postgres/0007_run_flow.sql"),
+    ),
+    (
+        8,
+        "0008_triage_models.sql",
+        include_str!("../migrations/postgres/0008_triage_models.sql"),
     ),
 ];
 

@@ -59,6 +59,7 @@ behaviours!(
     runs_record_their_steps_and_what_is_left,
     runs_keep_each_steps_flow_and_output,
     watermarks_only_move_forward,
+    triage_models_are_per_tenant_and_replaced,
     rate_buckets_are_shared_by_every_runner,
 );
 

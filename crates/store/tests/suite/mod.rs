@@ -1423,6 +1423,35 @@ pub async fn watermarks_only_move_forward(db: &Db) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// triage models
+
+/// A tenant's triage model is its own, and training again replaces it.
+pub async fn triage_models_are_per_tenant_and_replaced(db: &Db) {
+    let store = db.store().await;
+    let (acme, other) = (tenant("acme"), tenant("other"));
+    assert_eq!(store.triage_model(&acme).await.unwrap(), None);
+    let summary = serde_json::json!({"labelled": 3});
+    store
+        .save_triage_model(&acme, "{\"format\":1}", &summary)
+        .await
+        .unwrap();
+    let saved = store.triage_model(&acme).await.unwrap().unwrap();
+    assert_eq!(
+        (saved.model.as_str(), &saved.summary),
+        ("{\"format\":1}", &summary)
+    );
+    let again = serde_json::json!({"labelled": 5});
+    store
+        .save_triage_model(&acme, "{\"format\":1,\"x\":2}", &again)
+        .await
+        .unwrap();
+    let replaced = store.triage_model(&acme).await.unwrap().unwrap();
+    assert_eq!(replaced.summary, again);
+    assert!(replaced.trained_at >= saved.trained_at);
+    assert_eq!(store.triage_model(&other).await.unwrap(), None);
+}
+
+// ---------------------------------------------------------------------------------------------
 // shared rate budgets
 
 /// Runners on one database share each (tenant, vendor) bucket: of many takes at once exactly

@@ -1,35 +1,17 @@
-//! Triage: what a ticket asks for, and for whom.
-//!
-//! [`Triage`] is the seam: rules today ([`RuleTriage`]), a model learned from the PSA's history
-//! later. A triage answers an intent (or none: the ticket goes to a person), the things the
-//! intent needs named (`group`, `mailbox`: [`ENTITIES`]), and, when the ticket names another
-//! user by address, that user as the target; otherwise the ticket is about its requester.
+//! Phrase rules: the keyword triage a tenant can write, the extractors that find what an
+//! intent needs named (a group, a new starter, a device), and the keyword baseline the model
+//! is measured against.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use stackhand_core::{Result, Ticket};
 
-/// What triage found in a ticket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Triaged {
-    /// The intent, when one is recognised.
-    pub intent: Option<String>,
-    /// Another user's address the ticket names, when it names exactly one.
-    pub target: Option<String>,
-    /// What the intent needs named, found in the ticket (`group` → `Finance`).
-    pub entities: BTreeMap<String, String>,
-    /// Why: the phrase that matched, or why none did.
-    pub reason: String,
-}
-
-/// Classifies tickets.
-#[async_trait]
-pub trait Triage: Send + Sync {
-    /// What `ticket` asks for.
-    async fn triage(&self, ticket: &Ticket) -> Result<Triaged>;
-}
+use crate::eval::Decision;
+use crate::intent::Intent;
+use crate::target::{self, Target};
+use crate::{Triage, Triaged};
 
 /// The most words of an entity found between two phrases: a name, not a sentence.
 pub const NAME_WORDS: usize = 4;
@@ -195,7 +177,7 @@ const BUILTIN_RULES: &[(&str, &[&str])] = &[
             "unreachable",
         ],
     ),
-    ("licence_request", &["licence", "license"]),
+    ("license_change", &["licence", "license"]),
 ];
 
 /// What the built-in rules extract, by intent.
@@ -237,7 +219,7 @@ fn builtin_extracts(intent: &str) -> Vec<Extract> {
         "app_unreachable" => vec![Extract::DeviceName {
             name: "device".into(),
         }],
-        "licence_request" => vec![
+        "license_change" => vec![
             between_rule("licence", "need a ", " licen"),
             between_rule("licence", "need an ", " licen"),
             between_rule("licence", "need ", " licen"),
@@ -332,23 +314,6 @@ pub fn device_name(text: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Email addresses in `text`, lower case, in order, without duplicates.
-pub fn addresses(text: &str) -> Vec<String> {
-    let mut found: Vec<String> = Vec::new();
-    for word in text.split(|c: char| c.is_whitespace() || "<>()[],;:\"'".contains(c)) {
-        let word = word
-            .trim_matches(|c: char| !c.is_alphanumeric())
-            .to_lowercase();
-        let Some((local, domain)) = word.split_once('@') else {
-            continue;
-        };
-        if !local.is_empty() && domain.contains('.') && !found.contains(&word) {
-            found.push(word);
-        }
-    }
-    found
-}
-
 /// The text between `after` and `before` in `text`, matched without case (ASCII), trimmed, of
 /// at most `max_words` words.
 fn between(text: &str, after: &str, before: &str, max_words: usize) -> Option<String> {
@@ -360,79 +325,104 @@ fn between(text: &str, after: &str, before: &str, max_words: usize) -> Option<St
     (!found.is_empty() && found.split_whitespace().count() <= max_words).then(|| found.to_string())
 }
 
+impl RuleTriage {
+    /// The first rule with a phrase the ticket has, and the phrase.
+    pub fn matching(&self, ticket: &Ticket) -> Option<(&IntentRule, &str)> {
+        self.matching_text(&ticket.subject, &ticket.body)
+    }
+
+    /// The first rule with a phrase the subject or body has, and the phrase.
+    pub fn matching_text(&self, subject: &str, body: &str) -> Option<(&IntentRule, &str)> {
+        let text = format!("{subject}\n{body}").to_lowercase();
+        self.rules.iter().find_map(|rule| {
+            rule.phrases
+                .iter()
+                .find(|p| contains_phrase(&text, &p.to_lowercase()))
+                .map(|p| (rule, p.as_str()))
+        })
+    }
+
+    /// What the rules of `intent` find named in the ticket. An address taken as an entity (a
+    /// mailbox) is taken out of `others`, the addresses that could be the target.
+    pub fn entities(
+        &self,
+        intent: &str,
+        ticket: &Ticket,
+        others: &mut Vec<String>,
+    ) -> BTreeMap<String, String> {
+        let original = format!("{}\n{}", ticket.subject, ticket.body);
+        let mut entities = BTreeMap::new();
+        for extract in self
+            .rules
+            .iter()
+            .filter(|r| r.intent == intent)
+            .flat_map(|r| &r.extract)
+        {
+            // Alternatives for one entity: the first that finds it wins.
+            if entities.contains_key(extract.name()) {
+                continue;
+            }
+            let found = match extract {
+                Extract::Between {
+                    after,
+                    before,
+                    max_words,
+                    ..
+                } => {
+                    let most = max_words.unwrap_or(NAME_WORDS);
+                    between(&ticket.subject, after, before, most)
+                        .or_else(|| between(&ticket.body, after, before, most))
+                }
+                Extract::Address { .. } => (!others.is_empty()).then(|| others.remove(0)),
+                Extract::WordAfter { after, .. } => word_after_phrase(&ticket.subject, after)
+                    .or_else(|| word_after_phrase(&ticket.body, after)),
+                Extract::DeviceName { .. } => device_name(&original),
+            };
+            if let Some(found) = found {
+                entities.insert(extract.name().to_string(), found);
+            }
+        }
+        entities
+    }
+}
+
+impl RuleTriage {
+    /// The keyword baseline's decision: act on the first matching rule's intent when it is one
+    /// of the vocabulary's routine eight, route otherwise. Rules have no confidence.
+    pub fn decide(&self, subject: &str, body: &str) -> Decision {
+        let intent = self
+            .matching_text(subject, body)
+            .and_then(|(rule, _)| rule.intent.parse::<Intent>().ok())
+            .unwrap_or(Intent::Other);
+        Decision {
+            act_on: intent.is_routine().then_some(intent),
+            abstained: false,
+            confidence: None,
+            best: intent,
+        }
+    }
+}
+
 #[async_trait]
 impl Triage for RuleTriage {
     async fn triage(&self, ticket: &Ticket) -> Result<Triaged> {
-        let original = format!("{}\n{}", ticket.subject, ticket.body);
-        let text = original.to_lowercase();
-        let requester = ticket
-            .contact
-            .as_ref()
-            .and_then(|c| c.email.as_deref())
-            .map(str::to_lowercase);
-        let mut others: Vec<String> = addresses(&text)
-            .into_iter()
-            .filter(|a| Some(a) != requester.as_ref())
-            .collect();
-        for rule in &self.rules {
-            let Some(phrase) = rule
-                .phrases
-                .iter()
-                .find(|p| contains_phrase(&text, &p.to_lowercase()))
-            else {
-                continue;
-            };
-            let mut entities = BTreeMap::new();
-            for extract in &rule.extract {
-                // Alternatives for one entity: the first that finds it wins.
-                if entities.contains_key(extract.name()) {
-                    continue;
-                }
-                match extract {
-                    Extract::Between {
-                        name,
-                        after,
-                        before,
-                        max_words,
-                    } => {
-                        let most = max_words.unwrap_or(NAME_WORDS);
-                        let found = between(&ticket.subject, after, before, most)
-                            .or_else(|| between(&ticket.body, after, before, most));
-                        if let Some(found) = found {
-                            entities.insert(name.clone(), found);
-                        }
-                    }
-                    Extract::Address { name } => {
-                        if !others.is_empty() {
-                            entities.insert(name.clone(), others.remove(0));
-                        }
-                    }
-                    Extract::WordAfter { name, after } => {
-                        let found = word_after_phrase(&ticket.subject, after)
-                            .or_else(|| word_after_phrase(&ticket.body, after));
-                        if let Some(found) = found {
-                            entities.insert(name.clone(), found);
-                        }
-                    }
-                    Extract::DeviceName { name } => {
-                        if let Some(found) = device_name(&original) {
-                            entities.insert(name.clone(), found);
-                        }
-                    }
-                }
-            }
+        let mut others = target::other_addresses(ticket);
+        let Some((rule, phrase)) = self.matching(ticket) else {
             return Ok(Triaged {
-                intent: Some(rule.intent.clone()),
-                target: (others.len() == 1).then(|| others[0].clone()),
-                entities,
-                reason: format!("the ticket says {phrase:?}"),
+                target: Target::of_addresses(&others).address(),
+                ..Triaged::routed("no rule matches the ticket's words")
             });
-        }
+        };
+        let entities = self.entities(&rule.intent, ticket, &mut others);
+        let target = Target::of_addresses(&others);
         Ok(Triaged {
-            intent: None,
-            target: (others.len() == 1).then(|| others[0].clone()),
-            entities: BTreeMap::new(),
-            reason: "no rule matches the ticket's words".into(),
+            intent: Some(rule.intent.clone()),
+            confidence: None,
+            abstained: false,
+            unresolved: target.unresolved(),
+            target: target.address(),
+            entities,
+            reason: format!("the ticket says {phrase:?}"),
         })
     }
 }
@@ -440,31 +430,11 @@ impl Triage for RuleTriage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackhand_core::{Contact, TenantId};
+    use stackhand_core::TenantId;
 
     fn ticket(subject: &str, body: &str) -> Ticket {
-        Ticket {
-            id: "1".into(),
-            tenant: TenantId::new("acme").unwrap(),
-            company: None,
-            contact: Some(Contact {
-                id: "c1".into(),
-                name: "Daniel".into(),
-                email: Some("daniel@acme.example".into()),
-                company_id: None,
-                active: true,
-            }),
-            subject: subject.into(),
-            body: body.into(),
-            created: chrono::Utc::now(),
-            updated: None,
-            status: "New".into(),
-            board: None,
-            priority: None,
-            source: None,
-            closed: false,
-            parent_id: None,
-        }
+        let acme = TenantId::new("acme").unwrap();
+        crate::text_ticket(&acme, "1", subject, body, Some("daniel@acme.example"))
     }
 
     async fn intent(subject: &str, body: &str) -> Option<String> {
@@ -567,7 +537,7 @@ mod tests {
         assert_eq!(found["device"], "CLAW-LT-006");
         assert!(!found.contains_key("leave_date"));
         let (intent, found) = entities("Need Visio licence", "Margaret said OK.").await;
-        assert_eq!(intent.as_deref(), Some("licence_request"));
+        assert_eq!(intent.as_deref(), Some("license_change"));
         assert_eq!(found["licence"], "Visio");
     }
 

@@ -1,0 +1,204 @@
+//! [`ModelTriage`]: the model decides the intent, rules find what it needs named, the
+//! directory resolves who it is for.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use async_trait::async_trait;
+use stackhand_core::{Result, TenantId, Ticket};
+
+use crate::eval::Decision;
+use crate::intent::Intent;
+use crate::model::{Model, Trainer};
+use crate::rules::RuleTriage;
+use crate::target::{self, People, Target};
+use crate::{Triage, Triaged, corpus};
+
+/// The confidence below which the model abstains and the ticket goes to a person.
+pub const DEFAULT_THRESHOLD: f32 = 0.6;
+
+/// The base model, trained once per process from the embedded corpus (deterministic, well
+/// under a second in an optimised build).
+pub fn base_model() -> Arc<Model> {
+    static BASE: OnceLock<Arc<Model>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let examples: Vec<_> = corpus::base().iter().map(|t| t.labelled()).collect();
+        Arc::new(Trainer::default().train(&examples))
+    })
+    .clone()
+}
+
+/// Triage by a calibrated model: the tenant's own when it has one, the base model otherwise.
+///
+/// The model names one of the eight routine intents or `other`, or abstains below the
+/// threshold. Rules add what the intent needs named, and name intents the model does not know
+/// (a tenant's own, `revoke_sessions`) only for tickets the model finds are not one of its
+/// eight. The target is the requester, one other address, or a name the directory resolves
+/// to exactly one user; anything else is unresolved and the ticket goes to a person.
+pub struct ModelTriage {
+    base: Arc<Model>,
+    tenants: RwLock<HashMap<TenantId, Arc<Model>>>,
+    threshold: f32,
+    thresholds: HashMap<TenantId, f32>,
+    rules: RuleTriage,
+    people: Option<Arc<dyn People>>,
+}
+
+impl ModelTriage {
+    /// Triage by `base` for every tenant, the built-in rules, the default threshold, and no
+    /// directory (names stay unresolved).
+    pub fn new(base: Arc<Model>) -> Self {
+        Self {
+            base,
+            tenants: RwLock::new(HashMap::new()),
+            threshold: DEFAULT_THRESHOLD,
+            thresholds: HashMap::new(),
+            rules: RuleTriage::builtin(),
+            people: None,
+        }
+    }
+
+    /// With these rules instead of the built-in ones.
+    pub fn with_rules(mut self, rules: RuleTriage) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// Resolving names through `people`.
+    pub fn with_people(mut self, people: Arc<dyn People>) -> Self {
+        self.people = Some(people);
+        self
+    }
+
+    /// Abstaining below `threshold` unless a tenant has its own.
+    pub fn with_threshold(mut self, threshold: f32) -> Self {
+        self.threshold = threshold;
+        self
+    }
+
+    /// `tenant` abstains below `threshold`.
+    pub fn with_tenant_threshold(mut self, tenant: TenantId, threshold: f32) -> Self {
+        self.thresholds.insert(tenant, threshold);
+        self
+    }
+
+    /// `tenant`'s tickets go to `model` from now on.
+    pub fn set_tenant_model(&self, tenant: TenantId, model: Arc<Model>) {
+        self.tenants
+            .write()
+            .expect("tenant models lock")
+            .insert(tenant, model);
+    }
+
+    /// The model `tenant`'s tickets go to, and whether it is the tenant's own.
+    pub fn model_of(&self, tenant: &TenantId) -> (Arc<Model>, bool) {
+        match self.tenants.read().expect("tenant models lock").get(tenant) {
+            Some(own) => (own.clone(), true),
+            None => (self.base.clone(), false),
+        }
+    }
+
+    /// The threshold of `tenant`.
+    pub fn threshold_of(&self, tenant: &TenantId) -> f32 {
+        self.thresholds
+            .get(tenant)
+            .copied()
+            .unwrap_or(self.threshold)
+    }
+
+    /// What the model decides for a ticket of `tenant`.
+    pub fn decide(&self, tenant: &TenantId, subject: &str, body: &str) -> Decision {
+        let (model, _) = self.model_of(tenant);
+        decide(&model, self.threshold_of(tenant), subject, body)
+    }
+}
+
+/// `model`'s decision at `threshold`: act on a confident routine intent, otherwise route.
+pub fn decide(model: &Model, threshold: f32, subject: &str, body: &str) -> Decision {
+    let p = model.predict(subject, body);
+    let confident = p.confidence >= threshold;
+    Decision {
+        act_on: (confident && p.intent.is_routine()).then_some(p.intent),
+        abstained: !confident,
+        confidence: Some(p.confidence),
+        best: p.intent,
+    }
+}
+
+#[async_trait]
+impl Triage for ModelTriage {
+    async fn triage(&self, ticket: &Ticket) -> Result<Triaged> {
+        let (_, own) = self.model_of(&ticket.tenant);
+        let whose = if own {
+            "the tenant's model"
+        } else {
+            "the base model"
+        };
+        let threshold = self.threshold_of(&ticket.tenant);
+        let decision = self.decide(&ticket.tenant, &ticket.subject, &ticket.body);
+        let confidence = decision.confidence.unwrap_or(0.0);
+        let (intent, reason) = match decision.act_on {
+            Some(intent) => (
+                intent.as_str().to_string(),
+                format!("{whose} says {intent} at {confidence:.2} (threshold {threshold:.2})"),
+            ),
+            None => {
+                // Intents outside the vocabulary come from rules, for tickets the model finds
+                // are not one of its eight.
+                let known = |i: &str| i.parse::<Intent>().is_ok();
+                let rule = (decision.best == Intent::Other)
+                    .then(|| self.rules.matching(ticket))
+                    .flatten()
+                    .filter(|(rule, _)| !known(&rule.intent));
+                match rule {
+                    Some((rule, phrase)) => (
+                        rule.intent.clone(),
+                        format!(
+                            "{whose} finds no routine request (other at {confidence:.2}); the \
+                             rule phrase {phrase:?} names {}",
+                            rule.intent
+                        ),
+                    ),
+                    None if decision.abstained => {
+                        return Ok(Triaged {
+                            confidence: decision.confidence,
+                            abstained: true,
+                            ..Triaged::routed(format!(
+                                "{whose} is not sure: its best guess, {}, has confidence \
+                                 {confidence:.2}, below the threshold {threshold:.2}",
+                                decision.best
+                            ))
+                        });
+                    }
+                    None => {
+                        return Ok(Triaged {
+                            confidence: decision.confidence,
+                            ..Triaged::routed(format!(
+                                "{whose} says this is not a routine request (other at \
+                                 {confidence:.2})"
+                            ))
+                        });
+                    }
+                }
+            }
+        };
+        let mut others = target::other_addresses(ticket);
+        let entities = self.rules.entities(&intent, ticket, &mut others);
+        // Starters and leavers name their subject as an entity (`new_user`, `person`) that the
+        // workflow resolves; only requests about an existing user have a target to resolve.
+        let found = if matches!(intent.as_str(), "onboarding" | "offboarding") {
+            Target::of_addresses(&others)
+        } else {
+            target::resolve(ticket, &others, self.people.as_deref()).await?
+        };
+        Ok(Triaged {
+            intent: Some(intent),
+            confidence: decision.confidence,
+            abstained: false,
+            target: found.address(),
+            unresolved: found.unresolved(),
+            entities,
+            reason,
+        })
+    }
+}
