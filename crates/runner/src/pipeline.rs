@@ -43,6 +43,7 @@ use crate::incidents::{IncidentLink, IncidentSettings};
 use crate::runs::RunReport;
 use crate::workflow::{Bindings, Workflow, WorkflowSet};
 use stackhand_triage::classifier::base_model;
+use stackhand_triage::tenant::TenantSummary;
 use stackhand_triage::{Model, ModelTriage, People, Triage, Triaged};
 
 /// How a ticket ended.
@@ -307,9 +308,40 @@ impl Pipeline {
                     Error::invalid(format!("the triage model of tenant {tenant}: {e}"))
                 })?;
                 models.set_tenant_model(tenant.clone(), Arc::new(model));
+                let summary: TenantSummary =
+                    serde_json::from_value(record.summary).map_err(|e| {
+                        Error::invalid(format!(
+                            "the triage model of tenant {tenant} has a summary this build cannot \
+                             read ({e}); train it again with `stackhand triage train --tenant \
+                             {tenant}`"
+                        ))
+                    })?;
+                models.set_tenant_learned(tenant.clone(), summary.learned);
             }
         }
         Ok(())
+    }
+
+    /// Who approved this kind of change before, from the tenant's history, as a line of the
+    /// waiting note (empty when the history names nobody).
+    fn approvers_seen(&self, tenant: &TenantId, outcome: &TicketOutcome) -> String {
+        let (Some(models), Some(intent)) = (&self.models, &outcome.triage.intent) else {
+            return String::new();
+        };
+        let seen: Vec<String> = models
+            .suggested_approvers(tenant, intent)
+            .into_iter()
+            .take(3)
+            .map(|(name, times)| format!("{name} ({times})"))
+            .collect();
+        if seen.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\nIn this tenant's history, {intent} changes were approved by {}",
+                seen.join(", ")
+            )
+        }
     }
 
     /// The model triage, when the pipeline triages by model (it does unless it was built
@@ -1114,8 +1146,9 @@ impl Pipeline {
                     note(
                         format!(
                             "stackhand is waiting for an approval before it goes on.\n{found}\n\
-                             Why: {}\nSteps:\n{}",
+                             Why: {}{}\nSteps:\n{}",
                             outcome.why,
+                            self.approvers_seen(tenant, outcome),
                             lines.join("\n")
                         ),
                         "internal",

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use stackhand_core::{Result, TenantId, Ticket};
 
 use crate::eval::Decision;
+use crate::history::Learned;
 use crate::intent::Intent;
 use crate::model::{Model, Trainer};
 use crate::rules::RuleTriage;
@@ -38,6 +39,7 @@ pub fn base_model() -> Arc<Model> {
 pub struct ModelTriage {
     base: Arc<Model>,
     tenants: RwLock<HashMap<TenantId, Arc<Model>>>,
+    learned: RwLock<HashMap<TenantId, Learned>>,
     threshold: f32,
     thresholds: HashMap<TenantId, f32>,
     rules: RuleTriage,
@@ -51,6 +53,7 @@ impl ModelTriage {
         Self {
             base,
             tenants: RwLock::new(HashMap::new()),
+            learned: RwLock::new(HashMap::new()),
             threshold: DEFAULT_THRESHOLD,
             thresholds: HashMap::new(),
             rules: RuleTriage::builtin(),
@@ -88,6 +91,29 @@ impl ModelTriage {
             .write()
             .expect("tenant models lock")
             .insert(tenant, model);
+    }
+
+    /// What `tenant`'s history taught (approvers by intent), kept for
+    /// [`suggested_approvers`](Self::suggested_approvers).
+    pub fn set_tenant_learned(&self, tenant: TenantId, learned: Learned) {
+        self.learned
+            .write()
+            .expect("tenant history lock")
+            .insert(tenant, learned);
+    }
+
+    /// Who approved `intent` changes in `tenant`'s history, most often first, with how many
+    /// times: whom to ask when a policy says "approve" without naming anyone.
+    pub fn suggested_approvers(&self, tenant: &TenantId, intent: &str) -> Vec<(String, usize)> {
+        let Ok(intent) = intent.parse::<Intent>() else {
+            return Vec::new();
+        };
+        self.learned
+            .read()
+            .expect("tenant history lock")
+            .get(tenant)
+            .map(|l| l.suggested_approvers(intent))
+            .unwrap_or_default()
     }
 
     /// The model `tenant`'s tickets go to, and whether it is the tenant's own.
@@ -200,5 +226,74 @@ impl Triage for ModelTriage {
             entities,
             reason,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::text_ticket;
+
+    fn acme() -> TenantId {
+        TenantId::new("acme").unwrap()
+    }
+
+    async fn triage(t: &ModelTriage, subject: &str, body: &str) -> Triaged {
+        let ticket = text_ticket(&acme(), "1", subject, body, Some("dan@acme.example"));
+        t.triage(&ticket).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn routine_requests_are_named_and_the_rest_routed() {
+        let t = ModelTriage::new(base_model());
+        let reset = triage(&t, "Passwort vergessen", "Bitte mein Passwort zurücksetzen").await;
+        assert_eq!(reset.intent.as_deref(), Some("password_reset"), "{reset:?}");
+        assert!(reset.confidence.unwrap() >= DEFAULT_THRESHOLD);
+        let printer = triage(&t, "printer", "The printer on floor 2 is jammed again").await;
+        assert_eq!(printer.intent, None, "{printer:?}");
+        // Every ticket abstains at a threshold no confidence reaches.
+        let strict = ModelTriage::new(base_model()).with_tenant_threshold(acme(), 0.999_999);
+        let unsure = triage(&strict, "hi", "something is wrong with my thing").await;
+        assert!(unsure.abstained && unsure.intent.is_none(), "{unsure:?}");
+        assert!(unsure.reason.contains("below the threshold"), "{unsure:?}");
+    }
+
+    #[tokio::test]
+    async fn rules_name_intents_outside_the_vocabulary_only_for_tickets_that_are_not_routine() {
+        let t = ModelTriage::new(base_model());
+        let lost = triage(
+            &t,
+            "hotel computer",
+            "I used the business centre PC at the hotel and forgot to log off. Could you sign me \
+             out everywhere?",
+        )
+        .await;
+        assert_eq!(lost.intent.as_deref(), Some("revoke_sessions"), "{lost:?}");
+    }
+
+    #[test]
+    fn approvers_are_suggested_from_the_tenants_history_only() {
+        let t = ModelTriage::new(base_model());
+        let mut approvers = BTreeMap::new();
+        approvers.insert(
+            Intent::MailboxAccess,
+            BTreeMap::from([("Hank Moore".to_string(), 3), ("Ann Lee".to_string(), 5)]),
+        );
+        t.set_tenant_learned(
+            acme(),
+            Learned {
+                approvers,
+                ..Learned::default()
+            },
+        );
+        assert_eq!(
+            t.suggested_approvers(&acme(), "mailbox_access"),
+            vec![("Ann Lee".to_string(), 5), ("Hank Moore".to_string(), 3)]
+        );
+        assert!(t.suggested_approvers(&acme(), "group_access").is_empty());
+        let other = TenantId::new("other").unwrap();
+        assert!(t.suggested_approvers(&other, "mailbox_access").is_empty());
     }
 }
