@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
-use stackhand_core::Principal;
 use stackhand_core::audit::AuditSink;
+use stackhand_core::{Principal, TenantId};
 use stackhand_runner::incidents::IncidentReport;
 use stackhand_runner::walkthrough::see_through;
 use stackhand_runner::{
@@ -29,6 +29,7 @@ use stackhand_runner::{
 use stackhand_sim::Faults;
 use stackhand_sim::deployment::SimulatedWorld;
 use stackhand_sim::world::World;
+use stackhand_triage::tenant::TenantSummary;
 
 /// The tickets of the built-in world that end resolved (the others go to a person):
 ///
@@ -98,11 +99,19 @@ struct DemoTicket {
 struct DemoReport {
     world: String,
     deployment: String,
+    /// What each tenant's triage learned from its PSA's closed tickets before the pass.
+    triage: Vec<LearnedTriage>,
     tickets: Vec<DemoTicket>,
     /// Incidents the look-alike tickets were linked to.
     incidents: Vec<IncidentReport>,
     audit: Vec<AuditSummary>,
     all_as_expected: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct LearnedTriage {
+    tenant: TenantId,
+    summary: TenantSummary,
 }
 
 #[derive(Debug, Serialize)]
@@ -154,6 +163,22 @@ pub(crate) async fn run(json: bool, dir: Option<PathBuf>) -> Result<ExitCode> {
         .map(|t| t.email(&world.msp))
         .context("the world's MSP has no active lead to approve")?;
     let approver = Principal::technician(&lead, &[]);
+
+    // The week a tenant is connected: its triage learns its history first (`stackhand triage
+    // train`), then the open tickets are taken.
+    let learning = (!json)
+        .then(|| crate::style::spinner("learning each tenant's closed tickets (triage train)"));
+    let mut triage = Vec::new();
+    for tenant in pipeline.tenants() {
+        let summary = pipeline
+            .train_triage(&tenant, 365)
+            .await
+            .with_context(|| format!("learning {tenant}'s closed tickets"))?;
+        triage.push(LearnedTriage { tenant, summary });
+    }
+    if let Some(learning) = learning {
+        learning.finish_and_clear();
+    }
 
     let started = Instant::now();
     let working = (!json).then(|| {
@@ -222,6 +247,7 @@ pub(crate) async fn run(json: bool, dir: Option<PathBuf>) -> Result<ExitCode> {
     let report = DemoReport {
         world: world.msp.name.clone(),
         deployment: config.display().to_string(),
+        triage,
         tickets,
         incidents: polled.into_iter().flat_map(|p| p.incidents).collect(),
         audit,
@@ -245,6 +271,29 @@ fn print_text(report: &DemoReport, took: Duration, lead: &str) {
          Microsoft 365, Okta, ConnectWise, Autotask, NinjaOne and Hudu\n",
         report.world
     );
+    for learned in &report.triage {
+        let s = &learned.summary;
+        let figures = s
+            .held_out
+            .as_ref()
+            .map(|f| {
+                let share = |name: &str| {
+                    f.iter()
+                        .find(|e| e.name == name)
+                        .map_or(0.0, |e| e.accuracy * 100.0)
+                };
+                format!(
+                    ": {:.0}% right on a held-back fifth (keyword baseline {:.0}%)",
+                    share("tenant model"),
+                    share("keyword baseline")
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "{} triage learned {} closed tickets{figures}",
+            learned.tenant, s.learned.labelled
+        );
+    }
     for incident in &report.incidents {
         let link = &incident.link;
         println!(

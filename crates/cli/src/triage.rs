@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use chrono::{Duration, Utc};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
-use stackhand_core::{HistoryQuery, TenantId};
+use stackhand_core::TenantId;
 use stackhand_runner::{ModelTriage, Triage};
 use stackhand_triage::classifier::base_model;
 use stackhand_triage::eval::Evaluation;
@@ -124,30 +123,10 @@ pub async fn run(command: TriageCommand) -> Result<ExitCode> {
 async fn train(config: &Path, tenant: &str, days: u32, json: bool) -> Result<ExitCode> {
     let tenant = TenantId::new(tenant).context("--tenant")?;
     let pipeline = open_pipeline(config).await?;
-    let reads = pipeline
-        .deployment()
-        .engine()
-        .connectors(&tenant)
-        .with_context(|| format!("tenant {tenant} in {}", config.display()))?;
-    let psa = reads
-        .psa()
-        .with_context(|| format!("tenant {tenant} has no PSA connector to read history from"))?;
-    let to = Utc::now();
-    let query = HistoryQuery {
-        from: to - Duration::days(i64::from(days)),
-        to,
-    };
-    let history = psa
-        .history(&query)
+    let summary = pipeline
+        .train_triage(&tenant, days)
         .await
-        .with_context(|| format!("reading {tenant}'s closed tickets of the last {days} days"))?;
-    let base = base_model();
-    let (model, summary) = tenant::train(&history, &base);
-    pipeline
-        .deployment()
-        .store()
-        .save_triage_model(&tenant, &model.to_json(), &serde_json::to_value(&summary)?)
-        .await?;
+        .with_context(|| format!("learning {tenant}'s closed tickets of the last {days} days"))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -156,7 +135,7 @@ async fn train(config: &Path, tenant: &str, days: u32, json: bool) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_summary(tenant: &TenantId, summary: &TenantSummary) {
+pub fn print_summary(tenant: &TenantId, summary: &TenantSummary) {
     let learned = &summary.learned;
     println!(
         "{tenant}: {} closed tickets read, {} labelled by their notes; trained on {} base and {} \

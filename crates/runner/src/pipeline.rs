@@ -322,6 +322,36 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Learn `tenant`'s triage model from its PSA's tickets closed in the last `days` days
+    /// (labelled by what the technicians did), keep it in the store, and triage the tenant's
+    /// tickets with it from now on: what `stackhand triage train` does.
+    pub async fn train_triage(&self, tenant: &TenantId, days: u32) -> Result<TenantSummary> {
+        let Some(models) = &self.models else {
+            return Err(Error::invalid(
+                "this pipeline does not triage by model, so there is no model to train",
+            ));
+        };
+        let reads = self.deployment.engine().connectors(tenant)?;
+        let to = chrono::Utc::now();
+        let history = reads
+            .psa()?
+            .history(&stackhand_core::HistoryQuery {
+                from: to - chrono::Duration::days(i64::from(days)),
+                to,
+            })
+            .await?;
+        let (model, summary) = stackhand_triage::tenant::train(&history, &base_model());
+        let summary_json = serde_json::to_value(&summary)
+            .map_err(|e| Error::invalid(format!("a triage summary as JSON: {e}")))?;
+        self.deployment
+            .store()
+            .save_triage_model(tenant, &model.to_json(), &summary_json)
+            .await?;
+        models.set_tenant_model(tenant.clone(), Arc::new(model));
+        models.set_tenant_learned(tenant.clone(), summary.learned.clone());
+        Ok(summary)
+    }
+
     /// Who approved this kind of change before, from the tenant's history, as a line of the
     /// waiting note (empty when the history names nobody).
     fn approvers_seen(&self, tenant: &TenantId, outcome: &TicketOutcome) -> String {
