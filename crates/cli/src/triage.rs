@@ -13,6 +13,7 @@ use stackhand_core::TenantId;
 use stackhand_runner::{ModelTriage, Triage};
 use stackhand_triage::classifier::base_model;
 use stackhand_triage::eval::Evaluation;
+use stackhand_triage::target::proposed_login;
 use stackhand_triage::tenant::{self, TenantSummary};
 use stackhand_triage::text_ticket;
 
@@ -24,7 +25,8 @@ Each input line is one ticket as JSON: {\"subject\": ..., \"body\": ..., \"reque
 place: {\"intent\": ..., \"confidence\": ..., \"target\": ..., \"abstained\": bool, \"reason\": \
 ...}. intent is null when the ticket goes to a person (not routine, or abstained below the \
 threshold); target is the address the request is for (the requester's own when it is about \
-them), null when a name could not be resolved. A line that is not a ticket is answered \
+them; for a new starter, the login the tenant's format gives them), null when a name could not \
+be resolved. A line that is not a ticket is answered \
 {\"error\": ...} and the exit code is 1.
 
 Without a configuration file the base model answers, with names in the text left unresolved; with \
@@ -74,14 +76,18 @@ pub enum TriageCommand {
     },
 }
 
-/// The triage of `tenant`: the deployment's when `config` exists, the base model otherwise.
-async fn triage_for(config: &Path, tenant: &TenantId) -> Result<Arc<ModelTriage>> {
+/// The triage of `tenant` and its login format: the deployment's when `config` exists, the
+/// base model and the default format otherwise.
+async fn triage_for(
+    config: &Path,
+    tenant: &TenantId,
+) -> Result<(Arc<ModelTriage>, Option<String>)> {
     if !config.exists() {
         eprintln!(
             "{} not found: the base model answers for {tenant}, with no directory to resolve names",
             config.display()
         );
-        return Ok(Arc::new(ModelTriage::new(base_model())));
+        return Ok((Arc::new(ModelTriage::new(base_model())), None));
     }
     let pipeline = open_pipeline(config).await?;
     if !pipeline.deployment().tenants().contains(tenant) {
@@ -97,10 +103,11 @@ async fn triage_for(config: &Path, tenant: &TenantId) -> Result<Arc<ModelTriage>
                 .join(", ")
         );
     }
-    pipeline
+    let triage = pipeline
         .model_triage()
         .cloned()
-        .context("the pipeline triages by model")
+        .context("the pipeline triages by model")?;
+    Ok((triage, pipeline.login_format(tenant).map(str::to_string)))
 }
 
 pub async fn run(command: TriageCommand) -> Result<ExitCode> {
@@ -167,7 +174,7 @@ pub fn print_summary(tenant: &TenantId, summary: &TenantSummary) {
 
 async fn eval(config: &Path, tenant: &str, json: bool) -> Result<ExitCode> {
     let tenant = TenantId::new(tenant).context("--tenant")?;
-    let triage = triage_for(config, &tenant).await?;
+    let (triage, _) = triage_for(config, &tenant).await?;
     let (model, own) = triage.model_of(&tenant);
     let figures = tenant::held_out_figures(&model, triage.threshold_of(&tenant));
     if json {
@@ -263,7 +270,7 @@ struct Output {
 
 async fn classify(config: &Path, tenant: &str) -> Result<ExitCode> {
     let tenant = TenantId::new(tenant).context("--tenant")?;
-    let triage = triage_for(config, &tenant).await?;
+    let (triage, login_format) = triage_for(config, &tenant).await?;
     let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
     let mut failed = false;
@@ -286,7 +293,12 @@ async fn classify(config: &Path, tenant: &str) -> Result<ExitCode> {
                     }
                     _ => t.reason.clone(),
                 };
-                let target = match (&t.intent, &t.unresolved) {
+                let target = match (t.intent.as_deref(), &t.unresolved) {
+                    // A new starter's target is the login the tenant's format gives them.
+                    (Some("onboarding"), None) => t.entities.get("new_user").and_then(|name| {
+                        let domain = requester.as_deref()?.split_once('@')?.1;
+                        proposed_login(name, login_format.as_deref(), domain).ok()
+                    }),
                     (Some(_), None) => t.target.clone().or(requester),
                     _ => None,
                 };

@@ -75,6 +75,7 @@ async fn a_tenant_learns_from_its_history_and_classifies_with_its_directory() {
         r#"{"subject": "Password", "body": "Please reset the password for Tom Becker, he forgot it over the holidays.", "requester": "pshah@contosolaw.com"}"#,
         r#"{"subject": "Password", "body": "Please reset the password for Mallory Nobody.", "requester": "pshah@contosolaw.com"}"#,
         r#"{"subject": "door", "body": "My building badge is locked out at the front door", "requester": "pshah@contosolaw.com"}"#,
+        r#"{"subject": "New starter: Jürgen Müller starting Monday", "body": "Jürgen Müller joins the litigation team on Monday as a paralegal, reporting to Daniel Reyes.", "requester": "mholloway@contosolaw.com"}"#,
         r#"{"subject": "no body"}"#,
     ]
     .join("\n");
@@ -96,7 +97,7 @@ async fn a_tenant_learns_from_its_history_and_classifies_with_its_directory() {
         .collect();
     assert_eq!(
         answers.len(),
-        5,
+        6,
         "one answer per line, in order: {}",
         text(&out)
     );
@@ -119,9 +120,16 @@ async fn a_tenant_learns_from_its_history_and_classifies_with_its_directory() {
         answers[2]
     );
     assert_eq!(answers[3]["intent"], Value::Null, "{}", answers[3]);
-    assert!(
-        answers[4]["error"].as_str().unwrap().contains("line 5"),
+    // Contoso's login format is `{f}{last}@{domain}`.
+    assert_eq!(answers[4]["intent"], "onboarding", "{}", answers[4]);
+    assert_eq!(
+        answers[4]["target"], "jmuller@contosolaw.com",
         "{}",
         answers[4]
+    );
+    assert!(
+        answers[5]["error"].as_str().unwrap().contains("line 6"),
+        "{}",
+        answers[5]
     );
 }

@@ -43,6 +43,7 @@ use crate::incidents::{IncidentLink, IncidentSettings};
 use crate::runs::RunReport;
 use crate::workflow::{Bindings, Workflow, WorkflowSet};
 use stackhand_triage::classifier::base_model;
+use stackhand_triage::target::proposed_login;
 use stackhand_triage::tenant::TenantSummary;
 use stackhand_triage::{Model, ModelTriage, People, Triage, Triaged};
 
@@ -390,6 +391,11 @@ impl Pipeline {
     /// The deployment.
     pub fn deployment(&self) -> &Deployment {
         &self.deployment
+    }
+
+    /// How `tenant`'s new logins are made, when its configuration says.
+    pub fn login_format(&self, tenant: &TenantId) -> Option<&str> {
+        self.tenants.get(tenant)?.login_format.as_deref()
     }
 
     pub(crate) fn part(&self, tenant: &TenantId) -> Result<&TenantPipeline> {
@@ -828,21 +834,11 @@ impl Pipeline {
             bindings.set(name, value);
         }
         if let Some(name) = entities.get("new_user") {
-            let words: Vec<&str> = name.split_whitespace().collect();
-            let [first, .., last] = words.as_slice() else {
-                return Ok(Err(Stop(format!(
-                    "the new starter {name:?} needs a first and a last name"
-                ))));
+            let new_login = match proposed_login(name, part.login_format.as_deref(), domain) {
+                Ok(login) => login,
+                Err(why) => return Ok(Err(Stop(why))),
             };
-            let (first, last) = (login_part(first), login_part(last));
-            let new_login = part
-                .login_format
-                .as_deref()
-                .unwrap_or("{first}.{last}@{domain}")
-                .replace("{first}", &first)
-                .replace("{last}", &last)
-                .replace("{f}", &first.chars().take(1).collect::<String>())
-                .replace("{domain}", domain);
+            let words: Vec<&str> = name.split_whitespace().collect();
             let nickname = new_login.split('@').next().unwrap_or_default().to_string();
             bindings.set("first_name", words[0]);
             bindings.set("last_name", words[words.len() - 1]);
@@ -1259,14 +1255,6 @@ impl Pipeline {
 /// The run id of a ticket's workflow.
 fn run_id(ticket: &Ticket) -> String {
     format!("ticket-{}", ticket.id)
-}
-
-/// A name as a login part: lower-case ASCII letters and digits only (`O'Brien` → `obrien`).
-fn login_part(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
 }
 
 /// The day `text` names, seen from `today`: `YYYY-MM-DD`, `today`, `tomorrow`, or a weekday

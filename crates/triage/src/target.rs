@@ -154,6 +154,35 @@ pub fn named_people(ticket: &Ticket) -> Vec<String> {
     found
 }
 
+/// The login format used when a tenant names none.
+pub const DEFAULT_LOGIN_FORMAT: &str = "{first}.{last}@{domain}";
+
+/// The login a new starter called `name` gets in `domain` under `format` (`{first}`, `{last}`,
+/// `{f}` the first initial, `{domain}`; [`DEFAULT_LOGIN_FORMAT`] without one): lower case,
+/// accents folded, letters and digits only ("Jürgen Müller-Lüdenscheidt" is
+/// `jurgen.mullerludenscheidt@…`), or why there is none (a name of one word).
+pub fn proposed_login(name: &str, format: Option<&str>, domain: &str) -> Result<String, String> {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let [first, .., last] = words.as_slice() else {
+        return Err(format!(
+            "the new starter {name:?} needs a first and a last name"
+        ));
+    };
+    let part = |word: &str| -> String {
+        crate::text::fold(word)
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect()
+    };
+    let (first, last) = (part(first), part(last));
+    Ok(format
+        .unwrap_or(DEFAULT_LOGIN_FORMAT)
+        .replace("{first}", &first)
+        .replace("{last}", &last)
+        .replace("{f}", &first.chars().take(1).collect::<String>())
+        .replace("{domain}", domain))
+}
+
 /// Who `ticket` is about, given the addresses it names besides the requester's (`others`,
 /// after any used as an entity, such as a mailbox, were taken out), resolving names through
 /// `people` when there is a directory to ask.
@@ -278,6 +307,28 @@ mod tests {
         assert_eq!(
             target("reset sarah@acme.example", "from daniel@acme.example").await,
             Target::Address("sarah@acme.example".into())
+        );
+    }
+
+    #[test]
+    fn a_new_starters_login_follows_the_tenants_format() {
+        assert_eq!(
+            proposed_login("Laura Fischer", None, "contosolaw.com").unwrap(),
+            "laura.fischer@contosolaw.com"
+        );
+        assert_eq!(
+            proposed_login(
+                "Jürgen Müller-Lüdenscheidt",
+                Some("{f}{last}@{domain}"),
+                "x.example"
+            )
+            .unwrap(),
+            "jmullerludenscheidt@x.example"
+        );
+        assert!(
+            proposed_login("Cher", None, "x.example")
+                .unwrap_err()
+                .contains("last name")
         );
     }
 
