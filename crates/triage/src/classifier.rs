@@ -162,71 +162,94 @@ impl Triage for ModelTriage {
         };
         let threshold = self.threshold_of(&ticket.tenant);
         let decision = self.decide(&ticket.tenant, &ticket.subject, &ticket.body);
-        let confidence = decision.confidence.unwrap_or(0.0);
-        let (intent, reason) = match decision.act_on {
-            Some(intent) => (
-                intent.as_str().to_string(),
-                format!("{whose} says {intent} at {confidence:.2} (threshold {threshold:.2})"),
-            ),
-            None => {
-                // Intents outside the vocabulary come from rules, for tickets the model finds
-                // are not one of its eight.
-                let known = |i: &str| i.parse::<Intent>().is_ok();
-                let rule = (decision.best == Intent::Other)
-                    .then(|| self.rules.matching(ticket))
-                    .flatten()
-                    .filter(|(rule, _)| !known(&rule.intent));
-                match rule {
-                    Some((rule, phrase)) => (
-                        rule.intent.clone(),
-                        format!(
-                            "{whose} finds no routine request (other at {confidence:.2}); the \
-                             rule phrase {phrase:?} names {}",
-                            rule.intent
-                        ),
+        triage_decided(
+            &self.rules,
+            self.people.as_deref(),
+            ticket,
+            &decision,
+            whose,
+            threshold,
+        )
+        .await
+    }
+}
+
+/// What `ticket` becomes once `whose` (the base model, the tenant's, an LLM) has made its
+/// `decision` at `threshold`: the intent to act on, or a rule's intent outside the vocabulary
+/// for a ticket that is not routine, or routed with why; then what the intent needs named
+/// (`rules`) and who it is for ([`target::resolve`], names through `people`).
+pub(crate) async fn triage_decided(
+    rules: &RuleTriage,
+    people: Option<&dyn People>,
+    ticket: &Ticket,
+    decision: &Decision,
+    whose: &str,
+    threshold: f32,
+) -> Result<Triaged> {
+    let confidence = decision.confidence.unwrap_or(0.0);
+    let (intent, reason) = match decision.act_on {
+        Some(intent) => (
+            intent.as_str().to_string(),
+            format!("{whose} says {intent} at {confidence:.2} (threshold {threshold:.2})"),
+        ),
+        None => {
+            // Intents outside the vocabulary come from rules, for tickets the model finds
+            // are not one of its eight.
+            let known = |i: &str| i.parse::<Intent>().is_ok();
+            let rule = (decision.best == Intent::Other)
+                .then(|| rules.matching(ticket))
+                .flatten()
+                .filter(|(rule, _)| !known(&rule.intent));
+            match rule {
+                Some((rule, phrase)) => (
+                    rule.intent.clone(),
+                    format!(
+                        "{whose} finds no routine request (other at {confidence:.2}); the \
+                         rule phrase {phrase:?} names {}",
+                        rule.intent
                     ),
-                    None if decision.abstained => {
-                        return Ok(Triaged {
-                            confidence: decision.confidence,
-                            abstained: true,
-                            ..Triaged::routed(format!(
-                                "{whose} is not sure: its best guess, {}, has confidence \
-                                 {confidence:.2}, below the threshold {threshold:.2}",
-                                decision.best
-                            ))
-                        });
-                    }
-                    None => {
-                        return Ok(Triaged {
-                            confidence: decision.confidence,
-                            ..Triaged::routed(format!(
-                                "{whose} says this is not a routine request (other at \
-                                 {confidence:.2})"
-                            ))
-                        });
-                    }
+                ),
+                None if decision.abstained => {
+                    return Ok(Triaged {
+                        confidence: decision.confidence,
+                        abstained: true,
+                        ..Triaged::routed(format!(
+                            "{whose} is not sure: its best guess, {}, has confidence \
+                             {confidence:.2}, below the threshold {threshold:.2}",
+                            decision.best
+                        ))
+                    });
+                }
+                None => {
+                    return Ok(Triaged {
+                        confidence: decision.confidence,
+                        ..Triaged::routed(format!(
+                            "{whose} says this is not a routine request (other at \
+                             {confidence:.2})"
+                        ))
+                    });
                 }
             }
-        };
-        let mut others = target::other_addresses(ticket);
-        let entities = self.rules.entities(&intent, ticket, &mut others);
-        // Starters and leavers name their subject as an entity (`new_user`, `person`) that the
-        // workflow resolves; only requests about an existing user have a target to resolve.
-        let found = if matches!(intent.as_str(), "onboarding" | "offboarding") {
-            Target::of_addresses(&others)
-        } else {
-            target::resolve(ticket, &others, self.people.as_deref()).await?
-        };
-        Ok(Triaged {
-            intent: Some(intent),
-            confidence: decision.confidence,
-            abstained: false,
-            target: found.address(),
-            unresolved: found.unresolved(),
-            entities,
-            reason,
-        })
-    }
+        }
+    };
+    let mut others = target::other_addresses(ticket);
+    let entities = rules.entities(&intent, ticket, &mut others);
+    // Starters and leavers name their subject as an entity (`new_user`, `person`) that the
+    // workflow resolves; only requests about an existing user have a target to resolve.
+    let found = if matches!(intent.as_str(), "onboarding" | "offboarding") {
+        Target::of_addresses(&others)
+    } else {
+        target::resolve(ticket, &others, people).await?
+    };
+    Ok(Triaged {
+        intent: Some(intent),
+        confidence: decision.confidence,
+        abstained: false,
+        target: found.address(),
+        unresolved: found.unresolved(),
+        entities,
+        reason,
+    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,9 @@
 //! - [`ModelTriage`]: the [`Triage`] stackhand runs: the tenant's model (or the base model),
 //!   abstaining below a confidence threshold, with [`RuleTriage`]'s extractors for what the
 //!   intent needs named and [`target`] resolution that never guesses.
+//! - [`LlmTriage`]: off by default, a large language model behind an OpenAI-compatible chat
+//!   completions API proposes the intent instead of the model; its answer is validated against
+//!   a JSON schema, and the rest is as in [`ModelTriage`].
 //! - [`RuleTriage`]: phrase rules, which a tenant can write for intents of its own, and the
 //!   keyword baseline of [`eval`].
 //!
@@ -32,6 +35,7 @@ pub mod corpus;
 pub mod eval;
 pub mod history;
 pub mod intent;
+pub mod llm;
 pub mod model;
 pub mod rules;
 pub mod target;
@@ -40,6 +44,7 @@ pub mod text;
 
 pub use classifier::{DEFAULT_THRESHOLD, ModelTriage};
 pub use intent::Intent;
+pub use llm::{LlmAuth, LlmConfig, LlmTriage};
 pub use model::{Labelled, Model, Prediction, Trainer};
 pub use rules::{ENTITIES, Extract, IntentRule, RuleTriage};
 pub use target::{People, Target};
