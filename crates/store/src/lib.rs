@@ -43,6 +43,9 @@
 //! random UUIDs. Failures become [`stackhand_core::Error`]s that say what the store was doing,
 //! never with a password from the connection URL.
 //!
+//! The HTTP API's tokens live here too (module [`api_tokens`]): each kept as a SHA-256 digest
+//! with the staff member it acts as and the tenants it is limited to, shown once when issued.
+//!
 //! ADR 0005 (`docs/decisions/0005-durable-store.md`) records why the store looks like this.
 //!
 //! ## Example
@@ -138,6 +141,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod api_tokens;
 mod audit;
 mod engine_store;
 mod error;
@@ -166,6 +170,7 @@ use sqlx::sqlite::{
 use stackhand_core::audit::AuditKeys;
 use stackhand_core::{Error, Result, TenantId};
 
+pub use api_tokens::{API_TOKEN_PREFIX, ApiTokenRecord};
 pub use error::redact_url;
 pub use queue::{ClaimedJob, Enqueued, JobId, JobRecord, JobState, NewJob, Queue, QueueCounts};
 pub use runs::{

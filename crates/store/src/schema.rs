@@ -57,6 +57,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "0008_triage_models.sql",
         include_str!("../migrations/sqlite/0008_triage_models.sql"),
     ),
+    (
+        9,
+        "0009_api_tokens.sql",
+        include_str!("../migrations/sqlite/0009_api_tokens.sql"),
+    ),
 ];
 
 /// (version, file name, SQL) of every PostgreSQL migration, in order.
@@ -100,6 +105,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         8,
         "0008_triage_models.sql",
         include_str!("../migrations/postgres/0008_triage_models.sql"),
+    ),
+    (
+        9,
+        "0009_api_tokens.sql",
+        include_str!("../migrations/postgres/0009_api_tokens.sql"),
     ),
 ];
 

@@ -61,6 +61,7 @@ behaviours!(
     watermarks_only_move_forward,
     triage_models_are_per_tenant_and_replaced,
     rate_buckets_are_shared_by_every_runner,
+    api_tokens_are_kept_hashed_scoped_and_revocable,
 );
 
 fn tenant() -> TenantId {

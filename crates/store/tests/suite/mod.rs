@@ -1452,6 +1452,84 @@ pub async fn triage_models_are_per_tenant_and_replaced(db: &Db) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// API tokens
+
+/// A token is shown once and kept only as a digest: it authenticates as its staff member with
+/// its tenants until revoked, nothing else authenticates, the list never holds the token, and
+/// a revoked token stays listed (with when) but authenticates nothing.
+pub async fn api_tokens_are_kept_hashed_scoped_and_revocable(db: &Db) {
+    use secrecy::ExposeSecret;
+    let store = db.store().await;
+    let (acme, other) = (tenant("acme"), tenant("other"));
+    let (limited, token) = store
+        .issue_api_token("lead@msp.example", &[acme.clone(), acme.clone()])
+        .await
+        .unwrap();
+    let (open, open_token) = store
+        .issue_api_token("tech@msp.example", &[])
+        .await
+        .unwrap();
+    let token = token.expose_secret().to_string();
+    assert!(
+        token.starts_with(stackhand_store::API_TOKEN_PREFIX),
+        "{token}"
+    );
+    // 256 random bits, hex.
+    assert_eq!(token.len(), stackhand_store::API_TOKEN_PREFIX.len() + 64);
+    assert_ne!(token, open_token.expose_secret());
+    assert_eq!(limited.tenants, vec![acme.clone()], "listed once");
+    assert!(limited.allows(&acme) && !limited.allows(&other));
+    assert!(open.allows(&acme) && open.allows(&other));
+
+    let found = store.authenticate_api_token(&token).await.unwrap().unwrap();
+    assert_eq!(
+        (found.id.as_str(), found.principal.as_str()),
+        (limited.id.as_str(), "lead@msp.example")
+    );
+    assert_eq!(found.tenants, vec![acme.clone()]);
+    assert!(found.last_used.is_some(), "a use is noted");
+    for wrong in [
+        "",
+        "shk_",
+        &token[..token.len() - 1],
+        &format!("{token}0"),
+        &token.to_uppercase(),
+        &limited.id,
+    ] {
+        assert_eq!(
+            store.authenticate_api_token(wrong).await.unwrap(),
+            None,
+            "{wrong:?}"
+        );
+    }
+
+    // The database holds no token, only its digest.
+    let listed = store.api_tokens().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].id, limited.id);
+    assert!(!format!("{listed:?}").contains(&token[4..]));
+
+    assert!(store.revoke_api_token(&limited.id).await.unwrap());
+    assert!(
+        !store.revoke_api_token(&limited.id).await.unwrap(),
+        "already revoked"
+    );
+    assert!(!store.revoke_api_token("tok_unknown").await.unwrap());
+    assert_eq!(store.authenticate_api_token(&token).await.unwrap(), None);
+    let listed = store.api_tokens().await.unwrap();
+    assert!(listed[0].revoked.is_some() && listed[1].revoked.is_none());
+    assert!(
+        store
+            .authenticate_api_token(open_token.expose_secret())
+            .await
+            .unwrap()
+            .is_some(),
+        "revoking one token leaves the others"
+    );
+    store.ping().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
 // shared rate budgets
 
 /// Runners on one database share each (tenant, vendor) bucket: of many takes at once exactly
