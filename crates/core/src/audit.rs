@@ -77,6 +77,12 @@ pub enum AuditKind {
     UndoSucceeded,
     /// An undo failed.
     UndoFailed,
+    /// A request was planned and decided without being executed (a preview for a caller who
+    /// asked what would happen): nothing was reserved, approved or changed.
+    Previewed,
+    /// A caller of an API surface was refused before reaching the engine: no valid credentials
+    /// (unauthenticated) or a tenant outside its scope (forbidden). ADR 0010.
+    AccessRefused,
 }
 
 /// An event before it is sealed into the chain.

@@ -840,6 +840,41 @@ impl Engine {
         })
     }
 
+    /// What would happen to a request, with nothing executed: the requester resolved through
+    /// the staff directory as [`submit`](Self::submit) does, the plan (audited like any plan),
+    /// and the policy's decision on it, audited as [`AuditKind::Previewed`]. No idempotency key
+    /// is claimed, no cap slot reserved and no approval asked for, so a later `submit` may
+    /// still be denied by a cap that filled meanwhile (ADR 0010).
+    pub async fn preview(&self, request: &ActionRequest) -> Result<(Plan, Decision)> {
+        let entry = self.tenant(&request.tenant)?;
+        let action = Self::action(&entry, &request.action)?;
+        let mut request = request.clone();
+        request.requester = self.resolve_requester(&entry.tenant, &request.requester)?;
+        let plan = self.plan_with(&entry, action.as_ref(), &request).await?;
+        let decision = self.decide(&entry, action.as_ref(), Operation::Execute, &request, &plan);
+        self.audit(
+            AuditKind::Previewed,
+            &request,
+            &request.requester.id,
+            serde_json::json!({ "decision": decision }),
+        )
+        .await?;
+        Ok((plan, decision))
+    }
+
+    /// The staff member `id` as the engine sees them in `tenant`: the directory's kind, roles
+    /// and groups there (`None` when the directory does not know them). An unknown tenant is
+    /// an error.
+    pub fn staff_principal(&self, tenant: &TenantId, id: &str) -> Result<Option<Principal>> {
+        let entry = self.tenant(tenant)?;
+        Ok(self.inner.staff.member(id).map(|member| {
+            member.principal_in(
+                &entry.tenant,
+                &Principal::new(member.kind, member.id.clone()),
+            )
+        }))
+    }
+
     /// Submit a request: plan, decide, and execute if allowed; or wait for approval; or deny.
     pub async fn submit(&self, mut request: ActionRequest) -> Result<Submission> {
         let entry = self.tenant(&request.tenant)?;

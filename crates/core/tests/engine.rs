@@ -139,6 +139,77 @@ async fn allowed_request_executes_and_is_audited_in_order() {
     f.audit.verify_tenant(&f.tenant).await.unwrap().unwrap();
 }
 
+/// A preview plans and decides as a submit would (roles from the directory, not the request)
+/// and changes nothing: no key is claimed, so the same key still submits.
+#[tokio::test]
+async fn preview_decides_without_executing() {
+    let f = fixture(FnPolicy(|input: &DecisionInput<'_>| {
+        if input
+            .request
+            .requester
+            .roles
+            .iter()
+            .any(|r| r == "msp.lead")
+        {
+            Effect::Allow
+        } else {
+            Effect::Deny
+        }
+    }));
+    let ask = |who: Principal| {
+        request(
+            &f,
+            "p1",
+            "identity.disable",
+            json!({"user": "jane@acme.example"}),
+            who,
+        )
+    };
+    // The junior claims a lead's role; the directory says otherwise.
+    let claimed = Principal::technician("junior@msp.example", &["msp.lead"]);
+    let (plan, decision) = f.engine.preview(&ask(claimed)).await.unwrap();
+    assert!(decision.is_deny());
+    assert!(!plan.changes.is_empty());
+    let (_, decision) = f.engine.preview(&ask(lead())).await.unwrap();
+    assert!(!decision.is_deny());
+    assert!(f.memory.state().users["jane"].enabled, "nothing executed");
+    assert_eq!(
+        kinds(&f).await,
+        vec![
+            AuditKind::PlanRecorded,
+            AuditKind::Previewed,
+            AuditKind::PlanRecorded,
+            AuditKind::Previewed
+        ]
+    );
+    assert_eq!(
+        f.engine.submit(ask(lead())).await.unwrap().label(),
+        "executed"
+    );
+
+    let seen = f
+        .engine
+        .staff_principal(&f.tenant, "LEAD@msp.example")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (seen.kind, seen.roles),
+        (PrincipalKind::Technician, vec!["msp.lead".to_string()])
+    );
+    assert!(
+        f.engine
+            .staff_principal(&f.tenant, "nobody@x.example")
+            .unwrap()
+            .is_none()
+    );
+    let unknown = TenantId::new("globex").unwrap();
+    assert!(
+        f.engine
+            .staff_principal(&unknown, "lead@msp.example")
+            .is_err()
+    );
+}
+
 #[tokio::test]
 async fn denied_request_changes_nothing() {
     let f = fixture(FnPolicy(|_: &DecisionInput<'_>| Effect::Deny));
