@@ -103,10 +103,14 @@ async fn triage_for(
                 .join(", ")
         );
     }
-    let triage = pipeline
-        .model_triage()
-        .cloned()
-        .context("the pipeline triages by model")?;
+    let triage = pipeline.model_triage().cloned().with_context(|| {
+        format!(
+            "{} has [triage.llm]: its tickets are triaged by an LLM, not by a model; `stackhand \
+             triage` trains, measures and runs the model, so give it a configuration without \
+             [triage.llm]",
+            config.display()
+        )
+    })?;
     Ok((triage, pipeline.login_format(tenant).map(str::to_string)))
 }
 

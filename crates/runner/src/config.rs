@@ -20,6 +20,16 @@
 //! auth = { method = "client_secret", client_id = "5a8c…", client_secret = { vault = "m365" } }
 //! ```
 //!
+//! ```toml
+//! [triage.llm]                   # optional: an LLM proposes each ticket's intent, not the model
+//! base_url = "https://api.openai.com/v1"   # {base_url}/chat/completions; Ollama, vLLM, Azure
+//! model = "gpt-4o-mini"                    # the model, or Azure's deployment
+//! api_key = { env = "OPENAI_API_KEY" }     # the MSP's key: { env } or { file } (relative to
+//!                                          # this file); none for a server without one
+//! auth = "bearer"                          # or "api-key" (Azure OpenAI)
+//! # api_version = "2024-10-21"             # Azure's api-version query parameter
+//! ```
+//!
 //! `{ vault = "m365" }` reads the tenant's credential `m365` from the store's vault
 //! (`stackhand credentials set --tenant acme-law --name m365`, the value on standard input);
 //! `{ env = "STACKHAND_SECRET_ACME_LAW__M365" }` and `{ file = "m365.secret" }` work with or
@@ -42,6 +52,7 @@ use stackhand_core::build::SecretRef;
 use stackhand_core::directory::StaffMember;
 use stackhand_core::suggest::{did_you_mean, hint, quoted_list};
 use stackhand_core::{Assignment, Department, Error, Result, TenantGroupId, TenantId};
+use stackhand_triage::LlmConfig;
 
 /// The prefix of configuration variables.
 pub const ENV_PREFIX: &str = "STACKHAND_";
@@ -82,6 +93,21 @@ pub struct StackhandConfig {
     /// ([`IncidentSettings`](crate::incidents::IncidentSettings)).
     #[serde(default)]
     pub incidents: crate::incidents::IncidentSettings,
+    /// `[triage]`: how tickets are triaged ([`TriageConfig`]).
+    #[serde(default)]
+    pub triage: TriageConfig,
+}
+
+/// `[triage]`: the built-in model, unless `[triage.llm]` names an LLM.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TriageConfig {
+    /// `[triage.llm]`: an OpenAI-compatible chat completions API proposes each ticket's intent
+    /// instead of the built-in model ([`LlmConfig`]); its answer is validated, and the policy
+    /// decides as ever. Off unless present.
+    #[serde(default)]
+    pub llm: Option<LlmConfig>,
 }
 
 impl StackhandConfig {
@@ -311,6 +337,11 @@ impl LoadedConfig {
                         resolve(path);
                     }
                 }
+            }
+            if let Some(SecretRef::File(path)) =
+                config.triage.llm.as_mut().and_then(|l| l.api_key.as_mut())
+            {
+                resolve(path);
             }
             for tenant in config.tenants.values_mut() {
                 tenant.policies.iter_mut().for_each(resolve);

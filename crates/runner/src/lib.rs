@@ -43,6 +43,7 @@ pub mod connectors;
 pub mod deployment;
 pub mod incidents;
 pub mod intake;
+pub mod llm;
 pub mod pipeline;
 pub mod runs;
 pub mod store;
@@ -51,7 +52,7 @@ pub mod workflow;
 
 pub use compose::{ComposedTenant, Composer};
 pub use config::{
-    KeySource, LoadedConfig, RoleTemplate, StackhandConfig, StoreConfig, TenantConfig,
+    KeySource, LoadedConfig, RoleTemplate, StackhandConfig, StoreConfig, TenantConfig, TriageConfig,
 };
 pub use connectors::{default_registry, register_default_connectors};
 pub use deployment::Deployment;

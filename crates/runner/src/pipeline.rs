@@ -233,8 +233,10 @@ impl Pipeline {
             WorkflowSet::load(&loaded.config.workflows, &known)?
         };
         let mut tenants = HashMap::new();
-        let mut triage = ModelTriage::new(base_model())
-            .with_people(Arc::new(DirectoryPeople(deployment.clone())));
+        let people: Arc<dyn People> = Arc::new(DirectoryPeople(deployment.clone()));
+        let mut triage = ModelTriage::new(base_model()).with_people(people.clone());
+        // `[triage.llm]`: an LLM proposes the intent instead of the model.
+        let mut llm = crate::llm::llm_triage(loaded, people)?;
         for (id, config) in &loaded.config.tenants {
             if let Some(threshold) = config.triage_threshold {
                 let at = format!("tenants.{id}.triage_threshold");
@@ -246,6 +248,7 @@ impl Pipeline {
                     )));
                 }
                 triage = triage.with_tenant_threshold(id.clone(), threshold);
+                llm = llm.map(|l| l.with_tenant_threshold(id.clone(), threshold));
             }
             let at = format!("tenants.{id}.escalation");
             if let Some(to) = &config.escalation
@@ -280,8 +283,12 @@ impl Pipeline {
             );
         }
         let triage = Arc::new(triage);
+        let (models, triage): (_, Arc<dyn Triage>) = match llm {
+            Some(llm) => (None, Arc::new(llm)),
+            None => (Some(triage.clone()), triage),
+        };
         Ok(Self {
-            models: Some(triage.clone()),
+            models,
             ..Self::new(deployment, tenants, triage).with_incidents(loaded.config.incidents.clone())
         })
     }
@@ -329,7 +336,8 @@ impl Pipeline {
     pub async fn train_triage(&self, tenant: &TenantId, days: u32) -> Result<TenantSummary> {
         let Some(models) = &self.models else {
             return Err(Error::invalid(
-                "this pipeline does not triage by model, so there is no model to train",
+                "this pipeline does not triage by model ([triage.llm] names an LLM, or another \
+                 triage was given), so there is no model to train",
             ));
         };
         let reads = self.deployment.engine().connectors(tenant)?;
@@ -375,8 +383,8 @@ impl Pipeline {
         }
     }
 
-    /// The model triage, when the pipeline triages by model (it does unless it was built
-    /// with [`new`](Self::new) and another triage).
+    /// The model triage, when the pipeline triages by model (it does unless `[triage.llm]`
+    /// names an LLM, or it was built with [`new`](Self::new) and another triage).
     pub fn model_triage(&self) -> Option<&Arc<ModelTriage>> {
         self.models.as_ref()
     }
