@@ -7,10 +7,11 @@ use anyhow::{Context, Result, bail};
 
 const USAGE: &str = "usage: cargo xtask <ci|bench>
   ci     fmt check, clippy -D warnings, the whole test suite, docs with warnings denied
-  bench  the criterion benchmarks: policy decision time against cedar-policy, and store
-         throughput (audit appends, queue claims) on SQLite and PostgreSQL; and the load
-         harness: 200 tenants x 10 tickets against the simulators at 0 and 100 ms per
-         vendor call (about 10 minutes; see docs/performance.md)";
+  bench  the criterion benchmarks: policy decision time against cedar-policy, store
+         throughput (audit appends, queue claims) on SQLite and PostgreSQL, and triage
+         (classifying a ticket beside the keyword baseline, training on 1,000 and 100,000
+         tickets); and the load harness: 200 tenants x 10 tickets against the simulators at
+         0 and 100 ms per vendor call (about 10 minutes; see docs/performance.md)";
 
 fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();

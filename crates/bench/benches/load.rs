@@ -660,6 +660,7 @@ fn word(resolution: Resolution) -> &'static str {
         Resolution::Scheduled => "scheduled",
         Resolution::Routed => "routed",
         Resolution::Shadowed => "shadowed",
+        Resolution::LinkedToIncident => "linked to an incident",
     }
 }
 
