@@ -2,74 +2,24 @@
 //! seen through as the MSP would (its lead approves what waits; the clock moves to a date), with
 //! the end state checked in every system the scenario touches and in the audit trail.
 
+mod support;
+
 use std::path::Path;
 
+use stackhand_core::Principal;
 use stackhand_core::audit::AuditSink as _;
-use stackhand_core::{Principal, TenantId};
 use stackhand_runner::walkthrough::see_through;
-use stackhand_runner::{
-    Intake, LoadedConfig, Pipeline, Resolution, TicketOutcome, append_local_store, default_registry,
-};
-use stackhand_sim::Faults;
-use stackhand_sim::deployment::{STARTER_POLICY, SimulatedWorld};
+use stackhand_runner::{Intake, LoadedConfig, Resolution, TicketOutcome};
+use stackhand_sim::deployment::SimulatedWorld;
 use stackhand_sim::world::World;
 use stackhand_store::RunState;
+use support::{FirstPass, contoso, find, first_pass};
 
 /// Contoso's Microsoft 365 E3 SKU (`SPE_E3` in the world).
 const SPE_E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
 
 /// The MSP's lead, who approves starters, leavers and access.
 const LEAD: &str = "amorgan@northwind-msp.example";
-
-async fn open(dir: &Path, sims: &SimulatedWorld) -> (Pipeline, Intake) {
-    std::fs::write(dir.join("policy.toml"), STARTER_POLICY).unwrap();
-    let config = sims.write_deployment(dir, "policy.toml").unwrap();
-    append_local_store(&config).unwrap();
-    let loaded = LoadedConfig::load(&config).unwrap();
-    let pipeline = Pipeline::open(&loaded, &default_registry()).await.unwrap();
-    let intake = Intake::new(pipeline.clone(), "test", std::time::Duration::from_secs(60));
-    (pipeline, intake)
-}
-
-/// The simulators, the deployment's directory and pipeline, and what one pass of the intake
-/// did with every open ticket.
-struct FirstPass {
-    sims: SimulatedWorld,
-    dir: tempfile::TempDir,
-    pipeline: Pipeline,
-    outcomes: Vec<TicketOutcome>,
-    /// Requests Microsoft 365 had received before the pass.
-    before: usize,
-}
-
-async fn first_pass() -> FirstPass {
-    let sims = SimulatedWorld::start(World::builtin(), Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (pipeline, intake) = open(dir.path(), &sims).await;
-    let before = sims.m365.1.recorder().requests().len();
-    let (_, outcomes) = intake.once().await.unwrap();
-    FirstPass {
-        sims,
-        dir,
-        pipeline,
-        outcomes,
-        before,
-    }
-}
-
-fn find(outcomes: &[TicketOutcome], subject: &str) -> TicketOutcome {
-    outcomes
-        .iter()
-        .find(|o| o.subject == subject)
-        .unwrap_or_else(|| panic!("no outcome for {subject:?}"))
-        .clone()
-}
-
-fn contoso() -> TenantId {
-    TenantId::new("contoso-law").unwrap()
-}
 
 fn lead() -> Principal {
     Principal::technician(LEAD, &[])
@@ -103,7 +53,7 @@ async fn a_new_starter_is_onboarded_across_six_systems_and_the_manager_gets_the_
         pipeline,
         outcomes,
         ..
-    } = first_pass().await;
+    } = first_pass(World::builtin()).await;
     let first = find(&outcomes, "New starter: Laura Fischer starting Monday");
     assert_eq!(
         first.resolution,
@@ -241,7 +191,7 @@ async fn a_leaver_is_offboarded_with_the_mailbox_kept_for_the_manager() {
         pipeline,
         outcomes,
         ..
-    } = first_pass().await;
+    } = first_pass(World::builtin()).await;
     let first = find(&outcomes, "Leaver - Eleanor Voss: licence and laptop");
     assert_eq!(first.workflow.as_deref(), Some("offboarding"), "{first:#?}");
     let (done, events) = see_through(&pipeline, first, &lead()).await.unwrap();
@@ -298,7 +248,7 @@ async fn an_unreachable_app_is_diagnosed_through_the_rmm_and_fixed() {
         pipeline: _pipeline,
         outcomes,
         ..
-    } = first_pass().await;
+    } = first_pass(World::builtin()).await;
     let app = find(&outcomes, "Can't reach the case management system");
     assert_eq!(app.resolution, Resolution::Resolved, "{app:#?}");
     let run = app.run.as_ref().unwrap();
@@ -332,7 +282,7 @@ async fn an_mfa_reset_hands_a_temporary_access_pass_to_the_approver() {
         pipeline,
         outcomes,
         ..
-    } = first_pass().await;
+    } = first_pass(World::builtin()).await;
     let mfa = find(&outcomes, "New phone - need Authenticator set up again");
     assert_eq!(mfa.resolution, Resolution::WaitingApproval, "{mfa:#?}");
     let engine = pipeline.deployment().engine();
@@ -376,7 +326,7 @@ async fn requests_from_a_lookalike_or_for_someone_else_are_refused() {
         pipeline: _pipeline,
         outcomes,
         before,
-    } = first_pass().await;
+    } = first_pass(World::builtin()).await;
     let lookalike = find(&outcomes, "Urgent: password reset before the court filing");
     assert_eq!(lookalike.resolution, Resolution::Routed);
     assert!(lookalike.run.is_none());
@@ -410,7 +360,7 @@ async fn a_request_for_two_people_becomes_a_run_for_each_from_an_authorised_cont
         pipeline,
         outcomes,
         ..
-    } = first_pass().await;
+    } = first_pass(World::builtin()).await;
     let first = find(&outcomes, "Litigation Team access for Priya and Tom");
     assert_eq!(first.resolution, Resolution::WaitingApproval, "{first:#?}");
     assert_eq!(first.runs.len(), 2, "{first:#?}");
@@ -474,7 +424,7 @@ async fn an_exchange_online_outage_becomes_one_incident_and_a_second_pass_change
         pipeline,
         outcomes,
         ..
-    } = first_pass().await;
+    } = first_pass(World::builtin()).await;
     let cw = &sims.connectwise.0;
     let children: Vec<TicketOutcome> = OUTAGE.iter().map(|s| find(&outcomes, s)).collect();
     let parent = children[0]
