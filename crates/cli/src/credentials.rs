@@ -106,7 +106,7 @@ pub enum VaultCommand {
 }
 
 /// A stackhand error as one line, without its kind.
-fn plain(err: stackhand_core::Error) -> anyhow::Error {
+pub(crate) fn plain(err: stackhand_core::Error) -> anyhow::Error {
     anyhow!("{}", err.message())
 }
 
@@ -129,7 +129,7 @@ async fn open(config: &Path, tenant: Option<&str>) -> Result<(Vault, Option<Tena
 }
 
 /// `tenant` if the configuration has it; else an error naming the nearest configured tenant.
-fn configured_tenant(loaded: &LoadedConfig, tenant: &str) -> Result<TenantId> {
+pub(crate) fn configured_tenant(loaded: &LoadedConfig, tenant: &str) -> Result<TenantId> {
     let id = TenantId::new(tenant).map_err(|e| anyhow!("--tenant {tenant:?}: {}", e.message()))?;
     if loaded.config.tenants.contains_key(&id) {
         return Ok(id);

@@ -11,10 +11,10 @@ use stackhand_core::engine::EngineStore;
 use stackhand_core::{
     ActionId, ActionRequest, ApprovalId, IdempotencyKey, Principal, Submission, Target, TenantId,
 };
+use stackhand_runner::walkthrough::WentOn;
 use stackhand_runner::{
     Deployment, LoadedConfig, Pipeline, RunReport, StepReport, default_registry,
 };
-use stackhand_store::RunState;
 
 /// The deployment of `config`.
 pub async fn open(config: &Path) -> Result<Deployment> {
@@ -209,29 +209,11 @@ pub async fn answer(
             show_submission(&key, &submission, output.json, output.show_secrets)?;
         }
     }
-    // A run waiting on this step goes on (step keys are `<run>.<index>`).
-    let Some((run, _)) = key.as_str().rsplit_once('.') else {
-        return Ok(ExitCode::SUCCESS);
-    };
-    let waiting = deployment
-        .store()
-        .runs()
-        .get(&tenant, run)
-        .await?
-        .is_some_and(|r| r.state == RunState::WaitingApproval);
-    if !waiting {
-        return Ok(ExitCode::SUCCESS);
-    }
-    // A ticket's run: the pipeline takes the ticket on (the run goes on, then the ticket is
-    // documented and closed, or routed). Any other run just goes on.
-    if let Some(ticket_id) = run.strip_prefix("ticket-") {
-        let reads = deployment.engine().connectors(&tenant)?;
-        let ticket = reads.psa()?.get_ticket(ticket_id).await?;
-        let outcome = pipeline.process(&tenant, &ticket).await?;
-        print_outcome(&outcome);
-    } else {
-        let report = deployment.runs().drive(&tenant, run).await?;
-        print_run(&report);
+    // A run waiting on this step goes on.
+    match pipeline.go_on_after_answer(&tenant, &key).await? {
+        WentOn::Nothing => {}
+        WentOn::Run(report) => print_run(&report),
+        WentOn::Ticket(outcome) => print_outcome(&outcome),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -375,33 +357,13 @@ pub async fn run_pipeline(
     }
     // Long enough for a slow vendor call; a dead runner's tickets are taken over after it.
     let lease = std::time::Duration::from_secs(300);
-    let callback_tokens = pipeline.deployment().callback_tokens().clone();
+    let intake_pipeline = pipeline.clone();
     let intake = stackhand_runner::Intake::new(pipeline, worker.name, lease)
         .with_parallelism(worker.parallel);
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     if let Some(addr) = listen {
-        if callback_tokens.is_empty() {
-            bail!(
-                "--listen serves PSA callbacks, but no tenant of {} has a callback_token; give \
-                 the tenants that call back one ({{ vault = \"callback.token\" }})",
-                config.display()
-            );
-        }
-        let (bound, _serving) = stackhand_runner::callbacks::serve(
-            addr,
-            intake.clone(),
-            &callback_tokens,
-            wake.clone(),
-        )
-        .await?;
-        eprintln!(
-            "taking PSA callbacks on http://{bound}/callbacks/<tenant>?token=<callback_token> for {}",
-            callback_tokens
-                .keys()
-                .map(|t| t.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        // The HTTP API and the PSA callbacks, on one listener; a callback wakes this runner.
+        crate::serve::start(addr, intake_pipeline, intake.clone(), wake.clone()).await?;
     }
     let mut failed_polls = false;
     // What a runner stopped mid-way (killed, crashed) left running is finished first.

@@ -63,8 +63,10 @@ mod credentials;
 mod demo;
 mod live;
 mod runs;
+mod serve;
 mod sim;
 mod style;
+mod tokens;
 mod triage;
 
 use std::path::{Path, PathBuf};
@@ -166,6 +168,24 @@ enum Command {
         #[command(subcommand)]
         command: runs::RunsCommand,
     },
+    /// Serve the HTTP API (plans, approvals, runs, undo, audit; `/v1/openapi.json`) and the
+    /// PSA callbacks on one listener, until Ctrl-C. Calls carry `Authorization: Bearer <token>`
+    /// (`stackhand tokens create`).
+    ///
+    /// Example: stackhand serve --listen 127.0.0.1:8080 --config stackhand.toml
+    Serve {
+        /// The address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The configuration file (needs `[store]` with `master_key` and `audit_key`).
+        #[arg(long, default_value = "stackhand.toml")]
+        config: PathBuf,
+    },
+    /// The HTTP API's tokens: create one for a member of `[[staff]]` (shown once), list, revoke.
+    Tokens {
+        #[command(subcommand)]
+        command: tokens::TokensCommand,
+    },
     /// Triage: train a tenant's model on its PSA history, measure it beside the keyword
     /// baseline, classify tickets (JSON lines).
     Triage {
@@ -228,9 +248,9 @@ enum Command {
         /// Tickets worked on at once.
         #[arg(long, default_value_t = stackhand_runner::intake::DEFAULT_PARALLELISM)]
         parallel: u32,
-        /// Also serve PSA callbacks on this address (`POST /callbacks/<tenant>?token=<the
-        /// tenant's callback_token>`), taking a changed ticket at once instead of at the next
-        /// poll. Not with --once.
+        /// Also serve the HTTP API (as `stackhand serve` does) and PSA callbacks on this
+        /// address (`POST /callbacks/<tenant>?token=<the tenant's callback_token>`), taking a
+        /// changed ticket at once instead of at the next poll. Not with --once.
         #[arg(long, value_name = "ADDR", conflicts_with = "once")]
         listen: Option<std::net::SocketAddr>,
         /// Print JSON, one document per pass.
@@ -433,6 +453,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Connectors { json } => list_connectors(json),
         Command::Sim { out, world, check } => sim::run(&out, world.as_deref(), check).await,
+        Command::Serve { listen, config } => serve::run(&config, listen).await,
+        Command::Tokens { command } => tokens::run(command).await,
         Command::Runs { command } => runs::run(command).await,
         Command::Triage { command } => triage::run(command).await,
         Command::Config {

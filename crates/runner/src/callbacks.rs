@@ -125,15 +125,29 @@ pub async fn serve<'a>(
     tokens: impl IntoIterator<Item = (&'a TenantId, &'a SecretString)>,
     wake: Arc<Notify>,
 ) -> stackhand_core::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    serve_router(
+        addr,
+        router(intake, tokens, wake),
+        "the PSA callback endpoint",
+    )
+    .await
+}
+
+/// Serve `app` on `addr` in the background (`what` names it in errors); answers the address it
+/// listens on (a port of 0 picks a free one) and the serving task.
+pub async fn serve_router(
+    addr: std::net::SocketAddr,
+    app: Router,
+    what: &'static str,
+) -> stackhand_core::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let refused = |e: std::io::Error| {
-        stackhand_core::Error::invalid(format!("cannot listen for PSA callbacks on {addr}: {e}"))
+        stackhand_core::Error::invalid(format!("cannot listen for {what} on {addr}: {e}"))
     };
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(refused)?;
     let bound = listener.local_addr().map_err(refused)?;
-    let app = router(intake, tokens, wake);
     let handle = tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
-            tracing::error!(%err, "the PSA callback endpoint stopped");
+            tracing::error!(%err, "{what} stopped");
         }
     });
     Ok((bound, handle))

@@ -125,8 +125,9 @@ impl From<&RunRecord> for RunReport {
     }
 }
 
-/// The engine's answer as (word, message) for the run's record.
-fn answer_of(submission: &Submission) -> (&'static str, String) {
+/// The engine's answer as (word, message), as a run's record keeps it: the word is
+/// [`Submission::label`], the message what the receipt, approval or denial says.
+pub fn answer_of(submission: &Submission) -> (&'static str, String) {
     let word = submission.label();
     let message = if let Some(receipt) = submission.receipt() {
         match &receipt.failure {

@@ -6,10 +6,62 @@
 //! to that date; each time, the ticket goes through the pipeline again, which drives its
 //! recorded run and documents where it stands. Nothing here bypasses the engine: the approver
 //! must be one the policy accepts, and every step is still decided by the policy.
+//!
+//! [`Pipeline::go_on_after_answer`] is what follows a person's answer to an approval (from
+//! `stackhand approve`/`deny` or the HTTP API): the run waiting on that step goes on.
 
-use stackhand_core::{Principal, Result};
+use serde::Serialize;
+use stackhand_core::{IdempotencyKey, Principal, Result, TenantId};
+use stackhand_store::RunState;
 
 use crate::pipeline::{Pipeline, Resolution, TicketOutcome};
+use crate::runs::RunReport;
+
+/// What went on after an approval was answered.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "went_on", content = "report", rename_all = "snake_case")]
+pub enum WentOn {
+    /// No run waits on the approval's step.
+    Nothing,
+    /// A run (not a ticket's) was driven on.
+    Run(RunReport),
+    /// A ticket's run went on and the ticket through the pipeline again (documented and
+    /// closed, or routed, or waiting again).
+    Ticket(Box<TicketOutcome>),
+}
+
+impl Pipeline {
+    /// After the approval of the request `key` of `tenant` was answered (approved or denied),
+    /// take on the run waiting on it: a ticket's run (`ticket-<id>`) by taking the ticket
+    /// through the pipeline again, any other run by driving it. Step keys are `<run>.<index>`;
+    /// a key of no waiting run changes nothing.
+    pub async fn go_on_after_answer(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<WentOn> {
+        let Some((run, _)) = key.as_str().rsplit_once('.') else {
+            return Ok(WentOn::Nothing);
+        };
+        let deployment = self.deployment();
+        let waiting = deployment
+            .store()
+            .runs()
+            .get(tenant, run)
+            .await?
+            .is_some_and(|r| r.state == RunState::WaitingApproval);
+        if !waiting {
+            return Ok(WentOn::Nothing);
+        }
+        if let Some(ticket_id) = run.strip_prefix("ticket-") {
+            let reads = deployment.engine().connectors(tenant)?;
+            let ticket = reads.psa()?.get_ticket(ticket_id).await?;
+            let outcome = self.process(tenant, &ticket).await?;
+            return Ok(WentOn::Ticket(Box::new(outcome)));
+        }
+        Ok(WentOn::Run(deployment.runs().drive(tenant, run).await?))
+    }
+}
 
 /// How many times one ticket is taken up again (each wave of approvals, each date) before
 /// [`see_through`] stops and answers where it stands.
