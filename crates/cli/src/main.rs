@@ -54,11 +54,14 @@
 //!                                      held-out figures beside the keyword baseline
 //! stackhand triage classify --tenant <T> [--config <FILE>]
 //!                                      JSON lines of tickets in, one answer per line out
+//! stackhand backtest --tenant <T> [--since <90d|12w>] [--minutes <N>] [--json] [--html <FILE>]
+//!     [--config <FILE>]                replay closed tickets through triage and the policy
 //! stackhand vault keygen --out <FILE>  write a new vault master key (mode 0600)
 //! stackhand vault rotate-master --new-key <FILE> [--config <FILE>]
 //!                                      re-wrap every data key under a new master key
 //! ```
 
+mod backtest;
 mod credentials;
 mod demo;
 mod live;
@@ -186,6 +189,10 @@ enum Command {
         #[command(subcommand)]
         command: tokens::TokensCommand,
     },
+    /// Replay a tenant's closed tickets through triage and the policy, nothing executed: what
+    /// stackhand would have resolved, with or without an approval, or routed; where it agrees
+    /// with the technicians; the time it would have saved. A table, `--json`, or `--html FILE`.
+    Backtest(backtest::BacktestArgs),
     /// Triage: train a tenant's model on its PSA history, measure it beside the keyword
     /// baseline, classify tickets (JSON lines).
     Triage {
@@ -457,6 +464,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tokens { command } => tokens::run(command).await,
         Command::Runs { command } => runs::run(command).await,
         Command::Triage { command } => triage::run(command).await,
+        Command::Backtest(args) => backtest::run(args).await,
         Command::Config {
             command: ConfigCommand::Check { config, roles },
         } => check_config(&config, &roles).await,

@@ -36,6 +36,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod backtest;
 pub mod callbacks;
 pub mod compose;
 pub mod config;

@@ -67,6 +67,43 @@ pub enum Resolution {
     LinkedToIncident,
 }
 
+/// One step as shadow mode sees it: planned and decided by the policy, never executed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShadowStep {
+    /// The action.
+    pub action: String,
+    /// The plan's summary, or why it cannot be planned.
+    pub summary: String,
+    /// What the policy decides; none when the step cannot be planned.
+    pub effect: Option<ShadowEffect>,
+}
+
+/// What the policy decides for a shadow step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "effect")]
+pub enum ShadowEffect {
+    /// It would run.
+    Allow,
+    /// It would wait for an approver.
+    Approve,
+    /// It would be refused, by this rule.
+    Deny {
+        /// The deciding rule.
+        rule: String,
+    },
+}
+
+impl std::fmt::Display for ShadowStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.effect {
+            Some(ShadowEffect::Allow) => write!(f, "{} [allowed]", self.summary),
+            Some(ShadowEffect::Approve) => write!(f, "{} [needs an approval]", self.summary),
+            Some(ShadowEffect::Deny { rule }) => write!(f, "{} [denied by {rule}]", self.summary),
+            None => f.write_str(&self.summary),
+        }
+    }
+}
+
 /// What the pipeline did with one ticket.
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketOutcome {
@@ -97,6 +134,9 @@ pub struct TicketOutcome {
     /// The incident the ticket was linked to, if it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incident: Option<IncidentLink>,
+    /// Shadow mode: each step planned and decided, nothing executed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shadow: Vec<ShadowStep>,
 }
 
 /// A tenant's part of the pipeline.
@@ -172,7 +212,7 @@ enum Ran {
     /// A request for several people: one run each, as they stand.
     Bulk(Vec<RunReport>),
     /// Shadow mode: each step's plan summary (or why it could not be planned).
-    Planned(Vec<String>),
+    Planned(Vec<ShadowStep>),
 }
 
 impl Pipeline {
@@ -450,6 +490,7 @@ impl Pipeline {
             runs: Vec::new(),
             ticket_steps: None,
             incident: None,
+            shadow: Vec::new(),
         };
         // One of several tickets about the same problem: the incident's run is its whole story.
         if let Some((run, link)) = crate::incidents::linked(self, tenant, ticket).await? {
@@ -461,12 +502,17 @@ impl Pipeline {
             return Ok(outcome);
         }
         match self.resolve(tenant, part, ticket, &mut outcome).await? {
-            Ok(Ran::Planned(plans)) => {
+            Ok(Ran::Planned(steps)) => {
                 outcome.resolution = Resolution::Shadowed;
                 outcome.why = format!(
                     "shadow mode: would run {}; nothing was executed",
-                    plans.join("; ")
+                    steps
+                        .iter()
+                        .map(ShadowStep::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 );
+                outcome.shadow = steps;
             }
             Ok(Ran::Run(run)) => {
                 outcome.resolution = resolution_of(run.state);
@@ -712,19 +758,36 @@ impl Pipeline {
         Ok(Ok((run, planned.secrets)))
     }
 
-    /// Shadow mode: each step of `run` planned, never executed (its summary, or why it cannot
-    /// be planned).
-    async fn shadow_plans(&self, run: NewRun) -> Result<Vec<String>> {
-        let mut plans = Vec::new();
+    /// Shadow mode: each step of `run` planned and decided by the policy, never executed
+    /// (`Engine::preview`, audited).
+    async fn shadow_plans(&self, run: NewRun) -> Result<Vec<ShadowStep>> {
+        let mut steps = Vec::new();
         for (index, step) in run.steps.into_iter().enumerate() {
             let mut request = step.request;
             request.idempotency_key = IdempotencyKey::new(format!("{}.shadow.{index}", run.id))?;
-            plans.push(match self.deployment.engine().plan(&request).await {
-                Ok(plan) => plan.summary,
-                Err(err) => format!("{} (cannot be planned: {})", request.action, err.message()),
+            let action = request.action.to_string();
+            steps.push(match self.deployment.engine().preview(&request).await {
+                Ok((plan, decision)) => ShadowStep {
+                    action,
+                    summary: plan.summary,
+                    effect: Some(match decision.effect {
+                        stackhand_core::policy::Effect::Allow => ShadowEffect::Allow,
+                        stackhand_core::policy::Effect::RequireApproval { .. } => {
+                            ShadowEffect::Approve
+                        }
+                        stackhand_core::policy::Effect::Deny => ShadowEffect::Deny {
+                            rule: decision.rule.to_string(),
+                        },
+                    }),
+                },
+                Err(err) => ShadowStep {
+                    summary: format!("{action} (cannot be planned: {})", err.message()),
+                    action,
+                    effect: None,
+                },
             });
         }
-        Ok(plans)
+        Ok(steps)
     }
 
     /// A request for several people: one run each, `ticket-<id>.for-<n>` under the parent

@@ -172,6 +172,28 @@ fn weigh(counts: &Sparse, idf: impl Fn(u32) -> Option<(u32, f32)>) -> Sparse {
     .normalised()
 }
 
+/// Every example's feature counts, computed on every core.
+fn counts_of(examples: &[Labelled]) -> Vec<Sparse> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = examples.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = examples
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|e| text::counts(&e.subject, &e.body))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("feature extraction does not panic"))
+            .collect()
+    })
+}
+
 /// The scores of `row` under `weights` (`CLASSES` per bucket) and `bias`.
 fn logits(weights: &[f32], bias: &[f32; CLASSES], row: &Sparse) -> [f32; CLASSES] {
     let mut logits = *bias;
@@ -188,36 +210,47 @@ impl Trainer {
     /// A model of `examples`, calibrated on a held-back share of them when there are enough
     /// (at least 50).
     pub fn train(&self, examples: &[Labelled]) -> Model {
+        // Features once, shared by the calibration fit and the final one.
+        let counts = counts_of(examples);
         let temperature = if self.calibration_share > 0.0 && examples.len() >= 50 {
             let (fit, held) = self.split(examples);
-            let model = self.fit(&fit, 1.0);
-            model.best_temperature(&held)
+            let model = self.fit(examples, &counts, &fit, 1.0);
+            model.best_temperature(examples, &counts, &held)
         } else {
             1.0
         };
-        self.fit(examples, temperature)
+        let all: Vec<usize> = (0..examples.len()).collect();
+        self.fit(examples, &counts, &all, temperature)
     }
 
-    /// Each intent's examples shuffled, a share of each held back.
-    fn split(&self, examples: &[Labelled]) -> (Vec<Labelled>, Vec<Labelled>) {
+    /// Each intent's examples shuffled, a share of each held back: (fit, held) indices.
+    fn split(&self, examples: &[Labelled]) -> (Vec<usize>, Vec<usize>) {
         let mut rng = StdRng::seed_from_u64(self.seed ^ 0x5eed);
         let (mut fit, mut held) = (Vec::new(), Vec::new());
         for intent in Intent::ALL {
-            let mut of: Vec<&Labelled> = examples.iter().filter(|e| e.intent == intent).collect();
+            let mut of: Vec<usize> = (0..examples.len())
+                .filter(|i| examples[*i].intent == intent)
+                .collect();
             of.shuffle(&mut rng);
             let keep = ((of.len() as f32) * self.calibration_share).round() as usize;
-            for (at, e) in of.into_iter().enumerate() {
-                if at < keep { &mut held } else { &mut fit }.push(e.clone());
+            for (at, i) in of.into_iter().enumerate() {
+                if at < keep { &mut held } else { &mut fit }.push(i);
             }
         }
+        fit.sort_unstable();
         (fit, held)
     }
 
-    fn fit(&self, examples: &[Labelled], temperature: f32) -> Model {
-        let counts: Vec<Sparse> = examples
-            .iter()
-            .map(|e| text::counts(&e.subject, &e.body))
-            .collect();
+    /// A model of the `chosen` examples, whose features are `counts`.
+    fn fit(
+        &self,
+        examples: &[Labelled],
+        counts: &[Sparse],
+        chosen: &[usize],
+        temperature: f32,
+    ) -> Model {
+        let counts: Vec<&Sparse> = chosen.iter().map(|i| &counts[*i]).collect();
+        let examples: Vec<&Labelled> = chosen.iter().map(|i| &examples[*i]).collect();
         // Document frequency over the dense bucket space, then a compact index of the
         // buckets in use.
         let mut df = vec![0u32; DIMENSIONS as usize];
@@ -239,7 +272,7 @@ impl Trainer {
         }
         let rows: Vec<Sparse> = counts
             .iter()
-            .map(|c| {
+            .map(|&c| {
                 weigh(c, |b| {
                     let at = compact[b as usize];
                     (at != u32::MAX).then(|| (at, idf[at as usize]))
@@ -248,7 +281,7 @@ impl Trainer {
             .collect();
         // Balanced classes: each intent weighs the same in total, whatever its count.
         let mut per_class = [0f32; CLASSES];
-        for e in examples {
+        for e in &examples {
             per_class[e.intent.index()] += e.weight;
         }
         let present = per_class.iter().filter(|c| **c > 0.0).count().max(1) as f32;
@@ -312,7 +345,12 @@ impl Model {
     }
 
     fn row(&self, subject: &str, body: &str) -> Sparse {
-        weigh(&text::counts(subject, body), |bucket| {
+        self.weighed(&text::counts(subject, body))
+    }
+
+    /// Feature counts weighted by the model's IDF, unit length; unknown buckets dropped.
+    fn weighed(&self, counts: &Sparse) -> Sparse {
+        weigh(counts, |bucket| {
             self.buckets
                 .binary_search(&bucket)
                 .ok()
@@ -338,14 +376,14 @@ impl Model {
         }
     }
 
-    /// The temperature with the least log-loss on `held` (a grid from 0.05 to 5).
-    fn best_temperature(&self, held: &[Labelled]) -> f32 {
+    /// The temperature with the least log-loss on the `held` examples (a grid from 0.05 to 5).
+    fn best_temperature(&self, examples: &[Labelled], counts: &[Sparse], held: &[usize]) -> f32 {
         let logits: Vec<([f32; CLASSES], usize)> = held
             .iter()
-            .map(|e| {
+            .map(|&i| {
                 (
-                    self.logits(&self.row(&e.subject, &e.body)),
-                    e.intent.index(),
+                    self.logits(&self.weighed(&counts[i])),
+                    examples[i].intent.index(),
                 )
             })
             .collect();

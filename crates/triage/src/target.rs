@@ -94,6 +94,34 @@ pub fn requester_address(ticket: &Ticket) -> Option<String> {
 /// Words that introduce the person a request is for: "for", "für", "para", "pour", "voor".
 const FOR: &[&str] = &["for", "für", "fuer", "para", "pour", "voor"];
 
+/// Words for a person by their role: "the CFO's MFA" is about someone the directory cannot be
+/// asked for by name.
+const ROLES: &[&str] = &[
+    "ceo",
+    "cfo",
+    "coo",
+    "cto",
+    "boss",
+    "manager",
+    "director",
+    "partner",
+    "assistant",
+    "colleague",
+    "coworker",
+    "secretary",
+    "receptionist",
+    "chef",
+    "jefe",
+    "jefa",
+    "chefin",
+    "baas",
+    "directeur",
+    "directrice",
+    "directora",
+    "kollege",
+    "kollegin",
+];
+
 /// Whether a word is written like a name: a capital, then letters (and inner `-` or `'`).
 fn name_like(word: &str) -> bool {
     let mut chars = word.chars();
@@ -134,6 +162,13 @@ pub fn named_people(ticket: &Ticket) -> Vec<String> {
                     continue;
                 }
             } else if let Some(owner) = word.strip_suffix("'s").or(word.strip_suffix("’s")) {
+                if ROLES.contains(&owner.to_lowercase().as_str()) {
+                    let role = format!("the {owner}");
+                    if !found.contains(&role) {
+                        found.push(role);
+                    }
+                    continue;
+                }
                 if !name_like(owner) {
                     continue;
                 }
@@ -202,6 +237,11 @@ pub async fn resolve(
         return Ok(Target::Unresolved(format!(
             "the ticket names {}, and stackhand acts for one user per ticket",
             names.join(" and ")
+        )));
+    }
+    if let Some(role) = name.strip_prefix("the ") {
+        return Ok(Target::Unresolved(format!(
+            "the ticket is for its {role}, a role the directory cannot be asked for by name"
         )));
     }
     let Some(people) = people else {
@@ -288,6 +328,15 @@ mod tests {
         assert_eq!(
             target("reset my password please", "Daniel Reyes").await,
             Target::Requester
+        );
+    }
+
+    #[tokio::test]
+    async fn a_person_named_by_role_is_unresolved() {
+        let found = target("Reset the CFO's MFA please", "she is travelling").await;
+        assert!(
+            matches!(&found, Target::Unresolved(why) if why.contains("CFO")),
+            "{found:?}"
         );
     }
 
