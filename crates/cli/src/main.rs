@@ -54,6 +54,9 @@
 //!                                      held-out figures beside the keyword baseline
 //! stackhand triage classify --tenant <T> [--config <FILE>]
 //!                                      JSON lines of tickets in, one answer per line out
+//! stackhand mcp --tenant <T> [--as <AGENT>] [--http <ADDR>] [--config <FILE>]
+//!                                      the tenant's actions as MCP tools for an AI agent
+//!                                      (stdio, or streamable HTTP), under the policy
 //! stackhand backtest --tenant <T> [--since <90d|12w>] [--minutes <N>] [--json] [--html <FILE>]
 //!     [--config <FILE>]                replay closed tickets through triage and the policy
 //! stackhand vault keygen --out <FILE>  write a new vault master key (mode 0600)
@@ -65,6 +68,7 @@ mod backtest;
 mod credentials;
 mod demo;
 mod live;
+mod mcp;
 mod runs;
 mod serve;
 mod sim;
@@ -346,6 +350,9 @@ enum Command {
         #[arg(long, default_value = "stackhand.toml")]
         config: PathBuf,
     },
+    /// Serve a tenant's actions to an AI agent over the Model Context Protocol: one tool per
+    /// action (under the policy, as the agent) and read-only lookups; stdio by default.
+    Mcp(mcp::McpArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -602,6 +609,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let output = live::Output::default();
             live::answer(&config, &id, &approver, Some(&reason), output).await
         }
+        Command::Mcp(args) => mcp::run(args).await,
         Command::Credentials { command } => credentials::run(command).await,
         Command::Vault { command } => credentials::run_vault(command).await,
         Command::Audit {
