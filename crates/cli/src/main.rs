@@ -73,6 +73,7 @@ mod runs;
 mod serve;
 mod sim;
 mod style;
+mod tenant;
 mod tokens;
 mod triage;
 
@@ -197,6 +198,12 @@ enum Command {
     /// stackhand would have resolved, with or without an approval, or routed; where it agrees
     /// with the technicians; the time it would have saved. A table, `--json`, or `--html FILE`.
     Backtest(backtest::BacktestArgs),
+    /// Tenants: connect one (`add`), see its shadow record per action (`status`), move an
+    /// action from shadow to live (`promote`).
+    Tenant {
+        #[command(subcommand)]
+        command: tenant::TenantCommand,
+    },
     /// Triage: train a tenant's model on its PSA history, measure it beside the keyword
     /// baseline, classify tickets (JSON lines).
     Triage {
@@ -472,6 +479,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Runs { command } => runs::run(command).await,
         Command::Triage { command } => triage::run(command).await,
         Command::Backtest(args) => backtest::run(args).await,
+        Command::Tenant { command } => tenant::run(command).await,
         Command::Config {
             command: ConfigCommand::Check { config, roles },
         } => check_config(&config, &roles).await,

@@ -83,6 +83,9 @@ pub enum AuditKind {
     /// A caller of an API surface was refused before reaching the engine: no valid credentials
     /// (unauthenticated) or a tenant outside its scope (forbidden). ADR 0010.
     AccessRefused,
+    /// The deployment's configuration of a tenant changed (an action promoted from shadow to
+    /// live, a tenant added): who changed what, and why. ADR 0011.
+    ConfigChanged,
 }
 
 /// An event before it is sealed into the chain.

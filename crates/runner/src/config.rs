@@ -220,6 +220,11 @@ pub struct TenantConfig {
     /// is executed and nothing is written to the PSA. For the first week with a new tenant.
     #[serde(default)]
     pub shadow: bool,
+    /// In shadow mode, the actions (ids, `identity.unlock`) promoted to live: a ticket whose
+    /// workflow's steps are all live actions runs live (executed, documented in the PSA,
+    /// closed) while the others stay in shadow (`stackhand tenant promote`).
+    #[serde(default)]
+    pub live_actions: Vec<String>,
     /// Tell the user by mail when their ticket is resolved (through the tenant's messaging
     /// connector: Microsoft 365 with `notify_sender`), besides the PSA's resolution note.
     #[serde(default)]

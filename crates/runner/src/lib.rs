@@ -47,6 +47,7 @@ pub mod intake;
 pub mod llm;
 pub mod pipeline;
 pub mod runs;
+pub mod shadow;
 pub mod store;
 pub mod walkthrough;
 pub mod workflow;

@@ -150,6 +150,9 @@ pub struct TenantPipeline {
     pub psa: String,
     /// Plan only: execute nothing, write nothing to the PSA.
     pub shadow: bool,
+    /// In shadow mode, the actions promoted to live: a ticket whose workflow's steps are all
+    /// among them runs live.
+    pub live_actions: std::collections::BTreeSet<String>,
     /// Tell the user by mail when their ticket is resolved.
     pub notify_users: bool,
     /// Contacts who may ask for work on other accounts (new starters, leavers).
@@ -311,6 +314,7 @@ impl Pipeline {
                     escalation: config.escalation.clone(),
                     psa: psa.to_string(),
                     shadow: config.shadow,
+                    live_actions: live_actions(loaded, id, &config.live_actions, &known)?,
                     notify_users: config.notify_users,
                     authorised_contacts: config.authorised_contacts.clone(),
                     roles: config
@@ -465,9 +469,36 @@ impl Pipeline {
     pub async fn plan(&self, tenant: &TenantId, ticket: &Ticket) -> Result<TicketOutcome> {
         let part = TenantPipeline {
             shadow: true,
+            live_actions: Default::default(),
             ..self.part(tenant)?.clone()
         };
         self.take(tenant, &part, ticket).await
+    }
+
+    /// `part` as it applies to a ticket of `intent`: a shadowed tenant's ticket whose workflow's
+    /// steps are all live actions (`live_actions`) runs live.
+    fn live_or_shadow<'a>(
+        part: &'a TenantPipeline,
+        intent: Option<&str>,
+    ) -> std::borrow::Cow<'a, TenantPipeline> {
+        let live = part.shadow
+            && !part.live_actions.is_empty()
+            && intent
+                .and_then(|i| part.workflows.for_intent(i))
+                .is_some_and(|w| {
+                    !w.steps.is_empty()
+                        && w.steps
+                            .iter()
+                            .all(|s| part.live_actions.contains(&s.action))
+                });
+        if live {
+            std::borrow::Cow::Owned(TenantPipeline {
+                shadow: false,
+                ..part.clone()
+            })
+        } else {
+            std::borrow::Cow::Borrowed(part)
+        }
     }
 
     async fn take(
@@ -477,6 +508,7 @@ impl Pipeline {
         ticket: &Ticket,
     ) -> Result<TicketOutcome> {
         let triage = self.triage.triage(ticket).await?;
+        let part = &*Self::live_or_shadow(part, triage.intent.as_deref());
         let mut outcome = TicketOutcome {
             tenant: tenant.clone(),
             ticket: ticket.id.clone(),
@@ -1408,4 +1440,28 @@ fn names_in(list: &str) -> Vec<String> {
         })
         .map(str::to_string)
         .collect()
+}
+
+/// `tenants.<id>.live_actions`, each checked against the actions the deployment knows (a typo
+/// is named with the nearest id).
+fn live_actions(
+    loaded: &LoadedConfig,
+    tenant: &TenantId,
+    ids: &[String],
+    known: &[ActionId],
+) -> Result<std::collections::BTreeSet<String>> {
+    for id in ids {
+        if !known.iter().any(|k| k.as_str() == id) {
+            let at = format!("tenants.{tenant}.live_actions");
+            return Err(Error::invalid(format!(
+                "{}: {at} names {id:?}, which is no action{}",
+                loaded.source_of(&at),
+                stackhand_core::suggest::hint(stackhand_core::suggest::did_you_mean(
+                    id,
+                    known.iter().map(|k| k.as_str())
+                ))
+            )));
+        }
+    }
+    Ok(ids.iter().cloned().collect())
 }
