@@ -1,4 +1,4 @@
-//! The classifier: TF-IDF over [`text`](crate::text) features and a softmax (multinomial
+//! The classifier: TF-IDF over [`text`] features and a softmax (multinomial
 //! logistic) regression, with temperature-scaled probabilities.
 //!
 //! Why not linfa's logistic regression: it takes a dense matrix, and 100,000 tickets by a
@@ -6,8 +6,8 @@
 //! hundred n-grams each), so the model trains by stochastic gradient descent on sparse rows and
 //! keeps weights only for the buckets its training text used.
 //!
-//! Confidence is calibrated: a fifth of the training set is held back, a model trained on the
-//! rest scores it, and the temperature that makes those scores honest (least log-loss) is kept
+//! Confidence is calibrated: a fifth of the training set (of a stratified sample of at most
+//! 20,000 tickets, for large sets) is held back, a model trained on the rest scores it, and the temperature that makes those scores honest (least log-loss) is kept
 //! for the model trained on everything. A confidence of 0.8 then means right about four times in
 //! five, which is what an abstention threshold needs.
 
@@ -172,6 +172,9 @@ fn weigh(counts: &Sparse, idf: impl Fn(u32) -> Option<(u32, f32)>) -> Sparse {
     .normalised()
 }
 
+/// The most examples the calibration fit uses.
+pub const CALIBRATION_SAMPLE: usize = 20_000;
+
 /// Every example's feature counts, computed on every core.
 fn counts_of(examples: &[Labelled]) -> Vec<Sparse> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -223,7 +226,8 @@ impl Trainer {
         self.fit(examples, &counts, &all, temperature)
     }
 
-    /// Each intent's examples shuffled, a share of each held back: (fit, held) indices.
+    /// Each intent's examples shuffled, a share of each held back: (fit, held) indices for
+    /// the calibration fit, at most about [`CALIBRATION_SAMPLE`] of them.
     fn split(&self, examples: &[Labelled]) -> (Vec<usize>, Vec<usize>) {
         let mut rng = StdRng::seed_from_u64(self.seed ^ 0x5eed);
         let (mut fit, mut held) = (Vec::new(), Vec::new());
@@ -232,6 +236,12 @@ impl Trainer {
                 .filter(|i| examples[*i].intent == intent)
                 .collect();
             of.shuffle(&mut rng);
+            // A large set calibrates on a stratified sample: the temperature of 20,000
+            // tickets is as good as that of 100,000, at a fifth of the extra fit.
+            if examples.len() > CALIBRATION_SAMPLE {
+                let share = CALIBRATION_SAMPLE as f64 / examples.len() as f64;
+                of.truncate((of.len() as f64 * share).ceil() as usize);
+            }
             let keep = ((of.len() as f32) * self.calibration_share).round() as usize;
             for (at, i) in of.into_iter().enumerate() {
                 if at < keep { &mut held } else { &mut fit }.push(i);
