@@ -14,6 +14,8 @@
 //! group = "legal"
 //! departments = ["finance", "litigation"]
 //! policies = ["policies/acme-law.toml"]
+//! shadow = true                  # plan and audit, execute nothing (a new tenant's first weeks)
+//! live_actions = ["identity.unlock"]   # in shadow mode, workflows made only of these run live
 //!
 //! [tenants.acme-law.connectors.m365]
 //! tenant_id = "acmelaw.onmicrosoft.com"
