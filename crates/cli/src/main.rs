@@ -59,6 +59,18 @@
 //!                                      (stdio, or streamable HTTP), under the policy
 //! stackhand backtest --tenant <T> [--since <90d|12w>] [--minutes <N>] [--json] [--html <FILE>]
 //!     [--config <FILE>]                replay closed tickets through triage and the policy
+//! stackhand serve [--listen <ADDR>] [--config <FILE>]
+//!                                      the HTTP API and the PSA callbacks on one listener
+//! stackhand tokens create --as <STAFF> [--tenant <T>]... | list | revoke <ID> [--config <FILE>]
+//!                                      the HTTP API's bearer tokens (a new one shown once)
+//! stackhand tenant add --tenant <T> --name <N> --identity <m365|okta> --psa <connectwise|autotask>
+//!     [--rmm ninjaone] [--docs hudu] [--credential <NAME>]... [--json] [--config <FILE>]
+//!     --<vendor>-<key> <VALUE>...       connect a tenant: vault, health, discovery, history,
+//!                                      triage, a proposed policy, shadow mode
+//! stackhand tenant status --tenant <T> [--json] [--config <FILE>]
+//!                                      each action's shadow volume and agreement
+//! stackhand tenant promote --tenant <T> --action <ID> [--as <STAFF>] [--reason <R>]
+//!     [--config <FILE>]                move an action from shadow to live (audited)
 //! stackhand vault keygen --out <FILE>  write a new vault master key (mode 0600)
 //! stackhand vault rotate-master --new-key <FILE> [--config <FILE>]
 //!                                      re-wrap every data key under a new master key
