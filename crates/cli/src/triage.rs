@@ -15,7 +15,7 @@ use stackhand_triage::classifier::base_model;
 use stackhand_triage::eval::Evaluation;
 use stackhand_triage::target::proposed_login;
 use stackhand_triage::tenant::{self, TenantSummary};
-use stackhand_triage::text_ticket;
+use stackhand_triage::{DecidingTriage, text_ticket};
 
 use crate::live::open_pipeline;
 

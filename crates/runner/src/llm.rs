@@ -11,7 +11,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use stackhand_core::build::SecretRef;
 use stackhand_core::{Error, Result};
-use stackhand_triage::{LlmTriage, People};
+use stackhand_triage::{DecidingTriage, LlmTriage, People};
 
 use crate::config::LoadedConfig;
 

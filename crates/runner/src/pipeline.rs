@@ -45,7 +45,7 @@ use crate::workflow::{Bindings, Workflow, WorkflowSet};
 use stackhand_triage::classifier::base_model;
 use stackhand_triage::target::proposed_login;
 use stackhand_triage::tenant::TenantSummary;
-use stackhand_triage::{Model, ModelTriage, People, Triage, Triaged};
+use stackhand_triage::{DecidingTriage, Model, ModelTriage, People, Triage, Triaged};
 
 /// How a ticket ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -40,10 +40,7 @@ pub struct ModelTriage {
     base: Arc<Model>,
     tenants: RwLock<HashMap<TenantId, Arc<Model>>>,
     learned: RwLock<HashMap<TenantId, Learned>>,
-    threshold: f32,
-    thresholds: HashMap<TenantId, f32>,
-    rules: RuleTriage,
-    people: Option<Arc<dyn People>>,
+    finishing: Finishing,
 }
 
 impl ModelTriage {
@@ -54,35 +51,8 @@ impl ModelTriage {
             base,
             tenants: RwLock::new(HashMap::new()),
             learned: RwLock::new(HashMap::new()),
-            threshold: DEFAULT_THRESHOLD,
-            thresholds: HashMap::new(),
-            rules: RuleTriage::builtin(),
-            people: None,
+            finishing: Finishing::default(),
         }
-    }
-
-    /// With these rules instead of the built-in ones.
-    pub fn with_rules(mut self, rules: RuleTriage) -> Self {
-        self.rules = rules;
-        self
-    }
-
-    /// Resolving names through `people`.
-    pub fn with_people(mut self, people: Arc<dyn People>) -> Self {
-        self.people = Some(people);
-        self
-    }
-
-    /// Abstaining below `threshold` unless a tenant has its own.
-    pub fn with_threshold(mut self, threshold: f32) -> Self {
-        self.threshold = threshold;
-        self
-    }
-
-    /// `tenant` abstains below `threshold`.
-    pub fn with_tenant_threshold(mut self, tenant: TenantId, threshold: f32) -> Self {
-        self.thresholds.insert(tenant, threshold);
-        self
     }
 
     /// `tenant`'s tickets go to `model` from now on.
@@ -124,14 +94,6 @@ impl ModelTriage {
         }
     }
 
-    /// The threshold of `tenant`.
-    pub fn threshold_of(&self, tenant: &TenantId) -> f32 {
-        self.thresholds
-            .get(tenant)
-            .copied()
-            .unwrap_or(self.threshold)
-    }
-
     /// What the model decides for a ticket of `tenant`.
     pub fn decide(&self, tenant: &TenantId, subject: &str, body: &str) -> Decision {
         let (model, _) = self.model_of(tenant);
@@ -142,13 +104,7 @@ impl ModelTriage {
 /// `model`'s decision at `threshold`: act on a confident routine intent, otherwise route.
 pub fn decide(model: &Model, threshold: f32, subject: &str, body: &str) -> Decision {
     let p = model.predict(subject, body);
-    let confident = p.confidence >= threshold;
-    Decision {
-        act_on: (confident && p.intent.is_routine()).then_some(p.intent),
-        abstained: !confident,
-        confidence: Some(p.confidence),
-        best: p.intent,
-    }
+    Decision::at(p.intent, p.confidence, threshold)
 }
 
 #[async_trait]
@@ -160,17 +116,113 @@ impl Triage for ModelTriage {
         } else {
             "the base model"
         };
-        let threshold = self.threshold_of(&ticket.tenant);
         let decision = self.decide(&ticket.tenant, &ticket.subject, &ticket.body);
+        self.finishing.triage(ticket, &decision, whose).await
+    }
+}
+
+impl DecidingTriage for ModelTriage {
+    fn finishing(&self) -> &Finishing {
+        &self.finishing
+    }
+
+    fn finishing_mut(&mut self) -> &mut Finishing {
+        &mut self.finishing
+    }
+}
+
+/// What a triage that decides by confidence (a model, an LLM) does around its decision: the
+/// threshold it abstains below (and each tenant's own), the rules that find what an intent
+/// needs named and name intents outside the vocabulary, and the directory that resolves names.
+pub struct Finishing {
+    threshold: f32,
+    thresholds: HashMap<TenantId, f32>,
+    rules: RuleTriage,
+    people: Option<Arc<dyn People>>,
+}
+
+impl Default for Finishing {
+    /// The default threshold, the built-in rules, no directory (names stay unresolved).
+    fn default() -> Self {
+        Self {
+            threshold: DEFAULT_THRESHOLD,
+            thresholds: HashMap::new(),
+            rules: RuleTriage::builtin(),
+            people: None,
+        }
+    }
+}
+
+impl Finishing {
+    /// The threshold of a tenant without its own.
+    pub fn threshold_of_default(&self) -> f32 {
+        self.threshold
+    }
+
+    /// The threshold of `tenant`.
+    pub fn threshold_of(&self, tenant: &TenantId) -> f32 {
+        self.thresholds
+            .get(tenant)
+            .copied()
+            .unwrap_or(self.threshold)
+    }
+
+    /// What `ticket` becomes once `whose` made its `decision` ([`triage_decided`] at the
+    /// ticket's tenant's threshold).
+    pub(crate) async fn triage(
+        &self,
+        ticket: &Ticket,
+        decision: &Decision,
+        whose: &str,
+    ) -> Result<Triaged> {
         triage_decided(
             &self.rules,
             self.people.as_deref(),
             ticket,
-            &decision,
+            decision,
             whose,
-            threshold,
+            self.threshold_of(&ticket.tenant),
         )
         .await
+    }
+}
+
+/// The settings every confidence-deciding triage shares ([`Finishing`]), set the same way on
+/// [`ModelTriage`] and [`LlmTriage`](crate::llm::LlmTriage).
+pub trait DecidingTriage: Sized {
+    /// Its settings.
+    fn finishing(&self) -> &Finishing;
+
+    /// Its settings, to change.
+    fn finishing_mut(&mut self) -> &mut Finishing;
+
+    /// With these rules instead of the built-in ones.
+    fn with_rules(mut self, rules: RuleTriage) -> Self {
+        self.finishing_mut().rules = rules;
+        self
+    }
+
+    /// Resolving names through `people`.
+    fn with_people(mut self, people: Arc<dyn People>) -> Self {
+        self.finishing_mut().people = Some(people);
+        self
+    }
+
+    /// Abstaining below `threshold` unless a tenant has its own.
+    fn with_threshold(mut self, threshold: f32) -> Self {
+        self.finishing_mut().threshold = threshold;
+        self
+    }
+
+    /// `tenant` abstains below `threshold`.
+    fn with_tenant_threshold(mut self, tenant: TenantId, threshold: f32) -> Self {
+        self.finishing_mut().thresholds.insert(tenant, threshold);
+        self
+    }
+
+    /// The threshold of `tenant`.
+    fn threshold_of(&self, tenant: &TenantId) -> f32 {
+        self.finishing().threshold_of(tenant)
     }
 }
 

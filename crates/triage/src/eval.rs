@@ -25,6 +25,20 @@ pub struct Decision {
     pub best: Intent,
 }
 
+impl Decision {
+    /// A classifier's decision from its best intent and confidence at `threshold`: act on a
+    /// confident routine intent, otherwise route (abstaining when not confident).
+    pub fn at(best: Intent, confidence: f32, threshold: f32) -> Self {
+        let confident = confidence >= threshold;
+        Decision {
+            act_on: (confident && best.is_routine()).then_some(best),
+            abstained: !confident,
+            confidence: Some(confidence),
+            best,
+        }
+    }
+}
+
 /// Precision and recall of one intent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntentFigures {

@@ -42,7 +42,7 @@ pub mod target;
 pub mod tenant;
 pub mod text;
 
-pub use classifier::{DEFAULT_THRESHOLD, ModelTriage};
+pub use classifier::{DEFAULT_THRESHOLD, DecidingTriage, Finishing, ModelTriage};
 pub use intent::Intent;
 pub use llm::{LlmAuth, LlmConfig, LlmTriage};
 pub use model::{Labelled, Model, Prediction, Trainer};

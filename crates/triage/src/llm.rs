@@ -40,7 +40,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
@@ -51,11 +51,10 @@ use stackhand_core::build::SecretRef;
 use stackhand_core::{Error, Result, TenantId, Ticket};
 use stackhand_http::{Auth, HttpClient, HttpHost, HttpSettings, Url, check_base_url};
 
-use crate::classifier::{DEFAULT_THRESHOLD, triage_decided};
+use crate::classifier::{DecidingTriage, Finishing};
 use crate::eval::Decision;
 use crate::intent::Intent;
-use crate::rules::RuleTriage;
-use crate::target::{self, People};
+use crate::target;
 use crate::{Triage, Triaged};
 
 /// The vendor name of the LLM endpoint's HTTP client (tracing spans, errors, rate limits).
@@ -232,10 +231,7 @@ pub struct LlmTriage {
     /// One client per tenant, so spans, errors and rate limits name the ticket's tenant.
     clients: Mutex<HashMap<TenantId, HttpClient>>,
     validator: jsonschema::Validator,
-    threshold: f32,
-    thresholds: HashMap<TenantId, f32>,
-    rules: RuleTriage,
-    people: Option<Arc<dyn People>>,
+    finishing: Finishing,
 }
 
 impl fmt::Debug for LlmTriage {
@@ -244,8 +240,18 @@ impl fmt::Debug for LlmTriage {
             .field("base_url", &self.base_url.as_str())
             .field("model", &self.model)
             .field("auth", &self.auth)
-            .field("threshold", &self.threshold)
+            .field("threshold", &self.finishing.threshold_of_default())
             .finish_non_exhaustive()
+    }
+}
+
+impl DecidingTriage for LlmTriage {
+    fn finishing(&self) -> &Finishing {
+        &self.finishing
+    }
+
+    fn finishing_mut(&mut self) -> &mut Finishing {
+        &mut self.finishing
     }
 }
 
@@ -289,10 +295,7 @@ impl LlmTriage {
             host: HttpHost::default(),
             clients: Mutex::new(HashMap::new()),
             validator,
-            threshold: DEFAULT_THRESHOLD,
-            thresholds: HashMap::new(),
-            rules: RuleTriage::builtin(),
-            people: None,
+            finishing: Finishing::default(),
         })
     }
 
@@ -300,38 +303,6 @@ impl LlmTriage {
     pub fn with_host(mut self, host: HttpHost) -> Self {
         self.host = host;
         self
-    }
-
-    /// With these rules instead of the built-in ones.
-    pub fn with_rules(mut self, rules: RuleTriage) -> Self {
-        self.rules = rules;
-        self
-    }
-
-    /// Resolving names through `people`.
-    pub fn with_people(mut self, people: Arc<dyn People>) -> Self {
-        self.people = Some(people);
-        self
-    }
-
-    /// Abstaining below `threshold` unless a tenant has its own.
-    pub fn with_threshold(mut self, threshold: f32) -> Self {
-        self.threshold = threshold;
-        self
-    }
-
-    /// `tenant` abstains below `threshold`.
-    pub fn with_tenant_threshold(mut self, tenant: TenantId, threshold: f32) -> Self {
-        self.thresholds.insert(tenant, threshold);
-        self
-    }
-
-    /// The threshold of `tenant`.
-    pub fn threshold_of(&self, tenant: &TenantId) -> f32 {
-        self.thresholds
-            .get(tenant)
-            .copied()
-            .unwrap_or(self.threshold)
     }
 
     /// The model name.
@@ -511,23 +482,8 @@ impl Triage for LlmTriage {
             Err(e) => return Ok(Triaged::routed(format!("the LLM's answer: {e}"))),
         };
         let threshold = self.threshold_of(&ticket.tenant);
-        let confidence = proposal.confidence as f32;
-        let confident = confidence >= threshold;
-        let decision = Decision {
-            act_on: (confident && best.is_routine()).then_some(best),
-            abstained: !confident,
-            confidence: Some(confidence),
-            best,
-        };
-        let mut triaged = triage_decided(
-            &self.rules,
-            self.people.as_deref(),
-            ticket,
-            &decision,
-            &whose,
-            threshold,
-        )
-        .await?;
+        let decision = Decision::at(best, proposal.confidence as f32, threshold);
+        let mut triaged = self.finishing.triage(ticket, &decision, &whose).await?;
         if wrapped {
             triaged
                 .reason

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use stackhand_core::{ErrorKind, TenantId, Ticket};
 use stackhand_http::RetryConfig;
 use stackhand_triage::llm::{system_prompt, user_message};
-use stackhand_triage::{LlmAuth, LlmConfig, LlmTriage, Triage, Triaged, text_ticket};
+use stackhand_triage::{
+    DecidingTriage, LlmAuth, LlmConfig, LlmTriage, Triage, Triaged, text_ticket,
+};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
