@@ -26,8 +26,8 @@
 //!   outside 0..1, content that is not one JSON object, an empty or refused answer, and any
 //!   HTTP error status (after the HTTP crate's retries: a 429 or 503 is retried, honouring
 //!   `Retry-After`) route the ticket to a person, with the reason.
-//! - A confidence below the threshold ([`DEFAULT_THRESHOLD`] or the tenant's) abstains, as the
-//!   model does.
+//! - A confidence below the threshold ([`crate::DEFAULT_THRESHOLD`] or the tenant's) abstains,
+//!   as the model does.
 //! - The target is never the LLM's: it comes from [`target::resolve`] on the ticket's text. A
 //!   target the LLM proposes must be an address written in the ticket, or the ticket goes to a
 //!   person (`unresolved`).
@@ -219,7 +219,7 @@ pub fn user_message(ticket: &Ticket) -> String {
 ///
 /// The LLM proposes an intent and a confidence; the proposal is validated against
 /// [`proposal_schema`], abstains below the threshold, and then goes the way of a model's
-/// decision: [`RuleTriage`] finds the entities, [`target::resolve`] the target. See the
+/// decision: [`RuleTriage`](crate::RuleTriage) finds the entities, [`target::resolve`] the target. See the
 /// [module docs](self) for what routes a ticket and what is an error.
 pub struct LlmTriage {
     base_url: Url,
