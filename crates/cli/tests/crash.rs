@@ -234,12 +234,18 @@ async fn an_onboarding_killed_mid_vendor_call_applies_each_step_once() {
     };
 
     // The licence, the groups, the contact and the asset run at once: the kill comes when
-    // Microsoft 365 has assigned the licence (its answer held) and the others have reached
-    // their vendors, whose answers may or may not have been recorded.
+    // Microsoft 365 has assigned the licence, ConnectWise has created the contact and Hudu the
+    // asset (their answers held), and the groups have reached Entra ID, whose answers may or
+    // may not have been recorded. Holding the asset's answer keeps the password step, which
+    // waits for it, from starting before the kill.
     let held = graph.hold("POST", "/assignLicense", HoldPoint::AfterHandling);
+    let contact_held = cw.hold("POST", "/company/contacts", HoldPoint::AfterHandling);
+    let asset_held = hudu.hold("POST", "/assets", HoldPoint::AfterHandling);
     let laura = "lfischer@contosolaw.com";
     let reached = || {
-        sims.m365.0.is_member("Litigation Team", laura)
+        asset_held.is_reached()
+            && contact_held.is_reached()
+            && sims.m365.0.is_member("Litigation Team", laura)
             && sims.m365.0.is_member("All Staff", laura)
             && sims.connectwise.0.contact_by_email(laura).is_some()
             && sims.hudu.0.companies().iter().any(|c| {
@@ -272,20 +278,28 @@ async fn an_onboarding_killed_mid_vendor_call_applies_each_step_once() {
         ["resolved", "scheduled"].contains(&outcome),
         "the onboarding did not finish: {laura:#}"
     );
-    let licence = laura["run"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["action"] == "identity.assign_license")
-        .unwrap();
-    assert_eq!(licence["answer"], "executed", "{laura:#}");
-    assert!(
-        licence["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("reading the target back"),
-        "{licence:#}"
-    );
+    // Each held step is settled by reading its system back; the contact, which cannot be
+    // planned again once it exists, is found by its email and name.
+    for action in [
+        "identity.assign_license",
+        "psa.create_contact",
+        "docs.upsert_user_asset",
+    ] {
+        let step = laura["run"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["action"] == action)
+            .unwrap();
+        assert_eq!(step["answer"], "executed", "{laura:#}");
+        assert!(
+            step["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("reading the target back"),
+            "{step:#}"
+        );
+    }
     assert_eq!(
         writes(),
         (1, 1, 2, 1, 1, 1),

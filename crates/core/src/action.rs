@@ -242,6 +242,20 @@ pub trait Action: Send + Sync {
     async fn undo(&self, _ctx: &ActionContext, _proof: &ExecutionProof<'_>) -> Result<Outcome> {
         Err(Error::unsupported(&format!("undo of {}", self.spec().id)))
     }
+
+    /// Read the target back after an execution of `plan` whose answer was lost: the state
+    /// after when the target shows the change, `None` when it does not. Must not write
+    /// anything. By default the request is planned again, and a plan with nothing left to
+    /// change counts as applied.
+    async fn read_back(
+        &self,
+        ctx: &ActionContext,
+        request: &ActionRequest,
+        _plan: &Plan,
+    ) -> Result<Option<serde_json::Value>> {
+        let fresh = self.plan(ctx, request).await?;
+        Ok(fresh.is_noop().then_some(fresh.state_before))
+    }
 }
 
 /// The static description of a typed action.
@@ -308,6 +322,20 @@ pub trait TypedAction: Send + Sync + 'static {
             "undo of {}",
             Self::DESCRIPTOR.id
         )))
+    }
+
+    /// See [`Action::read_back`]. Override it where planning again cannot tell: an action
+    /// that creates a record refuses to plan once the record exists, so it finds the record
+    /// instead.
+    async fn read_back(
+        &self,
+        ctx: &ActionContext,
+        request: &ActionRequest,
+        params: &Self::Params,
+        _plan: &Plan,
+    ) -> Result<Option<serde_json::Value>> {
+        let fresh = self.plan(ctx, request, params).await?;
+        Ok(fresh.is_noop().then_some(fresh.state_before))
     }
 }
 
@@ -455,6 +483,16 @@ impl<A: TypedAction> Action for Typed<A> {
         self.inner
             .undo(ctx, request, &params, proof.plan(), proof)
             .await
+    }
+
+    async fn read_back(
+        &self,
+        ctx: &ActionContext,
+        request: &ActionRequest,
+        plan: &Plan,
+    ) -> Result<Option<serde_json::Value>> {
+        let params = self.params(request)?;
+        self.inner.read_back(ctx, request, &params, plan).await
     }
 }
 

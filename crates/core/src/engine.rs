@@ -1041,17 +1041,21 @@ impl Engine {
     async fn settle_in_doubt(&self, started: Started, reason: String) -> Result<Submission> {
         let entry = self.tenant(&started.request.tenant)?;
         let action = Self::action(&entry, &started.request.action)?;
-        let fresh = match started.operation {
-            Operation::Execute => action.plan(&entry.context, &started.request).await.ok(),
-            Operation::Undo => None,
+        let shown = match started.operation {
+            Operation::Execute => {
+                action
+                    .read_back(&entry.context, &started.request, &started.plan)
+                    .await
+            }
+            Operation::Undo => Ok(None),
         };
         let request = started.request.clone();
-        match fresh {
-            Some(plan) if plan.is_noop() => {
+        match shown {
+            Ok(Some(state_after)) => {
                 let outcome = Outcome {
                     changes: started.plan.changes.clone(),
                     state_before: started.plan.state_before.clone(),
-                    state_after: plan.state_before.clone(),
+                    state_after,
                     ..Outcome::new(StepStatus::Verified)
                 }
                 .with_message("Done (confirmed by reading the target back).");
@@ -1086,7 +1090,13 @@ impl Engine {
                     Box::new(receipt),
                 ))))
             }
-            _ => {
+            not_shown => {
+                // A read-back that fails (the vendor is down, say) confirms nothing: the key
+                // stays in doubt and the next attempt reads again.
+                let seen = match not_shown {
+                    Err(e) => format!("the target could not be read back ({e})"),
+                    Ok(_) => "the target does not show the change".to_string(),
+                };
                 self.settle(
                     &request,
                     KeyState::InDoubt {
@@ -1096,8 +1106,8 @@ impl Engine {
                 )
                 .await?;
                 Err(Error::conflict(format!(
-                    "request {} is in doubt ({reason}); the target does not show the change, so \
-                     it is not executed again: a person must check it and settle it",
+                    "request {} is in doubt ({reason}); {seen}, so it is not executed again: a \
+                     person must check it and settle it",
                     request.idempotency_key
                 )))
             }

@@ -333,6 +333,61 @@ async fn a_retry_after_a_lost_result_settles_by_reading_the_target_back() {
     assert!(matches!(retry, Submission::Duplicate(_)));
 }
 
+#[tokio::test]
+async fn a_record_created_by_a_lost_call_is_found_and_not_created_again() {
+    let f = fixture(&["psa.create_contact", "identity.create_user"], None);
+    let contact = request(
+        &f,
+        "k1",
+        "psa.create_contact",
+        json!({"company_id": "1", "first_name": "Laura", "last_name": "Fischer",
+               "email": "lfischer@acme.example"}),
+    );
+    let account = request(
+        &f,
+        "k2",
+        "identity.create_user",
+        json!({"login": "lfischer@acme.example", "first_name": "Laura",
+               "last_name": "Fischer"}),
+    );
+    let contacts = || {
+        f.memory
+            .state()
+            .contacts
+            .values()
+            .filter(|c| c.email.as_deref() == Some("lfischer@acme.example"))
+            .count()
+    };
+    for req in [&contact, &account] {
+        f.store.fail_next_executed.store(true, Ordering::SeqCst);
+        let lost = f.engine.submit(req.clone()).await.unwrap_err();
+        assert_eq!(lost.kind(), ErrorKind::Transient, "{lost}");
+
+        // Planning again would refuse (the record exists); reading back finds it.
+        let retry = f.engine.submit(req.clone()).await.unwrap();
+        assert!(
+            matches!(retry, Submission::Duplicate(_)),
+            "{}",
+            retry.label()
+        );
+        let receipt = retry.receipt().expect("settled as executed");
+        assert_eq!(receipt.outcome.status, StepStatus::Verified);
+        assert!(
+            receipt.outcome.state_after["id"].is_string(),
+            "{}",
+            receipt.outcome.state_after
+        );
+    }
+    let accounts = f
+        .memory
+        .state()
+        .users
+        .values()
+        .filter(|u| u.login == "lfischer@acme.example")
+        .count();
+    assert_eq!((contacts(), accounts), (1, 1), "a record was created twice");
+}
+
 /// An action whose plan reaches as far as the test says.
 struct Growing {
     spec: ActionSpec,

@@ -995,6 +995,29 @@ impl TypedAction for CreateUser {
         }
         Ok(outcome)
     }
+
+    /// Planning again refuses once the account exists, so the account is looked up: one with
+    /// this login and these names is the one the lost call created (the login was free when
+    /// the step was planned).
+    async fn read_back(
+        &self,
+        ctx: &ActionContext,
+        _request: &ActionRequest,
+        params: &Self::Params,
+        _plan: &Plan,
+    ) -> Result<Option<serde_json::Value>> {
+        let wanted = &params.user;
+        let user = match identity(ctx)?.get_user(&wanted.login).await {
+            Ok(user) => user,
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let same = user
+            .display_name
+            .trim()
+            .eq_ignore_ascii_case(wanted.display().trim());
+        Ok(same.then(|| serde_json::to_value(&user)).transpose()?)
+    }
 }
 
 /// Input of the mailbox actions.

@@ -415,6 +415,27 @@ impl TypedAction for CreateContact {
         let found = psa.find_contact(&params.email).await?.is_some();
         Ok(done(plan, serde_json::to_value(&contact)?, found))
     }
+
+    /// Planning again refuses once the contact exists, so the contact is looked up: the one
+    /// with this email, in this company, under this name, is the one the lost call created.
+    async fn read_back(
+        &self,
+        ctx: &ActionContext,
+        _request: &ActionRequest,
+        params: &Self::Params,
+        _plan: &Plan,
+    ) -> Result<Option<serde_json::Value>> {
+        let Some(contact) = psa(ctx)?.find_contact(&params.email).await? else {
+            return Ok(None);
+        };
+        let name = format!("{} {}", params.first_name, params.last_name);
+        let same = contact.name.trim().eq_ignore_ascii_case(name.trim())
+            && contact
+                .company_id
+                .as_deref()
+                .is_none_or(|c| c == params.company_id);
+        Ok(same.then(|| serde_json::to_value(&contact)).transpose()?)
+    }
 }
 
 /// `psa.deactivate_contact`.
