@@ -4,11 +4,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri, header};
-use chrono::Utc;
-use serde_json::json;
-use stackhand_core::audit::{AuditKind, AuditRecord, AuditSink};
 use stackhand_core::{Principal, PrincipalKind, TenantId};
-use stackhand_store::ApiTokenRecord;
+use stackhand_store::{AccessRefusal, ApiTokenRecord};
 
 use crate::Api;
 use crate::error::ApiError;
@@ -82,7 +79,7 @@ impl Api {
             None => "no bearer token",
             Some(token) => match self.store().authenticate_api_token(token).await? {
                 Some(token) => return Ok(Caller { token }),
-                None => "an unknown or revoked token",
+                None => "an unknown, revoked or expired token",
             },
         };
         self.refuse(asked, None, tenant_in(&asked.uri), 401, why)
@@ -147,31 +144,15 @@ impl Api {
             Some(tenant) => tenant,
             None => TenantId::new(ACCESS_CHAIN)?,
         };
-        tracing::warn!(
-            status,
-            method = %asked.method,
-            path = asked.uri.path(),
-            token = caller.map(|c| c.token.id.as_str()),
-            why,
-            "an API call was refused"
-        );
         self.store()
-            .append(AuditRecord {
-                tenant: chain,
-                at: Utc::now(),
-                kind: AuditKind::AccessRefused,
-                request: None,
-                action: None,
-                actor: caller.map(|c| c.token.principal.clone()),
-                data: json!({
-                    "status": status,
-                    "method": asked.method.as_str(),
-                    "path": asked.uri.path(),
-                    "tenant": tenant,
-                    // The token's id (a key named `token` would be redacted on sealing).
-                    "caller": caller.map(|c| c.token.id.as_str()),
-                    "why": why,
-                }),
+            .audit_refusal(AccessRefusal {
+                chain: &chain,
+                status,
+                method: asked.method.as_str(),
+                path: asked.uri.path(),
+                tenant,
+                token: caller.map(|c| &c.token),
+                why,
             })
             .await?;
         Ok(())

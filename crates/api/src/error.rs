@@ -25,7 +25,7 @@ impl ApiError {
         }
     }
 
-    /// 401: the same answer for a missing, malformed, unknown or revoked token.
+    /// 401: the same answer for a missing, malformed, unknown, revoked or expired token.
     pub(crate) fn unauthenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

@@ -114,7 +114,11 @@ impl Served {
     /// A token for `who`, limited to `tenants`.
     async fn token(&self, who: &str, tenants: &[&str]) -> String {
         let tenants: Vec<TenantId> = tenants.iter().map(|t| TenantId::new(*t).unwrap()).collect();
-        let (_, token) = self.store().issue_api_token(who, &tenants).await.unwrap();
+        let (_, token) = self
+            .store()
+            .issue_api_token(who, &tenants, None)
+            .await
+            .unwrap();
         token.expose_secret().to_string()
     }
 

@@ -34,25 +34,22 @@ pub struct BacktestArgs {
     config: PathBuf,
 }
 
-/// Days in `90d` or `12w`.
-fn days(since: &str) -> Result<u32> {
-    let (number, unit) = since.split_at(since.len().saturating_sub(1));
-    let n: u32 = number
-        .parse()
-        .ok()
-        .filter(|n| *n > 0)
-        .with_context(|| format!("--since {since:?}: write days or weeks, e.g. 90d or 12w"))?;
+/// Days in `90d` or `12w`, given to option `flag`.
+pub(crate) fn days(flag: &str, text: &str) -> Result<u32> {
+    let wrong = || format!("{flag} {text:?}: write days or weeks, e.g. 90d or 12w");
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: u32 = number.parse().ok().filter(|n| *n > 0).with_context(wrong)?;
     match unit {
         "d" => Ok(n),
-        "w" => Ok(n * 7),
-        _ => bail!("--since {since:?}: write days or weeks, e.g. 90d or 12w"),
+        "w" => n.checked_mul(7).with_context(wrong),
+        _ => bail!(wrong()),
     }
 }
 
 pub async fn run(args: BacktestArgs) -> Result<ExitCode> {
     let tenant = TenantId::new(&args.tenant).context("--tenant")?;
     let options = BacktestOptions {
-        days: days(&args.since)?,
+        days: days("--since", &args.since)?,
         minutes_per_ticket: args.minutes,
     };
     let pipeline = open_pipeline(&args.config).await?;
@@ -158,12 +155,13 @@ mod tests {
 
     #[test]
     fn since_takes_days_or_weeks() {
-        assert_eq!(days("90d").unwrap(), 90);
-        assert_eq!(days("12w").unwrap(), 84);
-        for bad in ["90", "d", "0d", "3m", ""] {
+        assert_eq!(days("--since", "90d").unwrap(), 90);
+        assert_eq!(days("--since", "12w").unwrap(), 84);
+        for bad in ["90", "d", "0d", "3m", "", "999999999999w"] {
+            let err = days("--since", bad).unwrap_err().to_string();
             assert!(
-                days(bad).unwrap_err().to_string().contains("90d or 12w"),
-                "{bad}"
+                err.contains("--since") && err.contains("90d or 12w"),
+                "{bad}: {err}"
             );
         }
     }

@@ -17,9 +17,11 @@ The token is printed once and kept nowhere: the store keeps its SHA-256 digest, 
 it acts as and the tenants it is limited to. What the member may do comes from [[staff]] in the \
 tenant at hand, never from the token.
 
+A token expires after 90 days unless --expires-in says otherwise; `--expires-in never` makes one that lasts until it is revoked.
+
 Examples:
   stackhand tokens create --as amorgan@northwind-msp.example
-  stackhand tokens create --as it@contosolaw.com --tenant contoso-law
+  stackhand tokens create --as it@contosolaw.com --tenant contoso-law --expires-in 30d
   curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8080/v1/tenants/contoso-law/approvals";
 
 /// `stackhand tokens ...`.
@@ -36,12 +38,15 @@ pub enum TokensCommand {
         /// see].
         #[arg(long = "tenant", value_name = "TENANT")]
         tenants: Vec<String>,
+        /// How long the token authenticates: days (`90d`), weeks (`12w`), or `never`.
+        #[arg(long, value_name = "DURATION", default_value = "90d")]
+        expires_in: String,
         /// The configuration file (needs `[store]`).
         #[arg(long, default_value = "stackhand.toml")]
         config: PathBuf,
     },
-    /// List the tokens: id, staff member, tenants, when created, last used and revoked. Never
-    /// the tokens themselves.
+    /// List the tokens: id, staff member, tenants, when created, last used, when they expire
+    /// and revoked. Never the tokens themselves.
     ///
     /// Example: stackhand tokens list --json
     List {
@@ -86,8 +91,16 @@ pub async fn run(command: TokensCommand) -> Result<ExitCode> {
         TokensCommand::Create {
             staff,
             tenants,
+            expires_in,
             config,
         } => {
+            let expires = match expires_in.as_str() {
+                "never" => None,
+                span => {
+                    let days = crate::backtest::days("--expires-in", span)?;
+                    Some(chrono::Utc::now() + chrono::Duration::days(days.into()))
+                }
+            };
             let (loaded, store) = open(&config).await?;
             let Some(member) = loaded
                 .config
@@ -106,14 +119,18 @@ pub async fn run(command: TokensCommand) -> Result<ExitCode> {
                 .map(|t| configured_tenant(&loaded, t))
                 .collect::<Result<Vec<_>>>()?;
             let (record, token) = store
-                .issue_api_token(&member.id, &tenants)
+                .issue_api_token(&member.id, &tenants, expires)
                 .await
                 .map_err(plain)?;
             eprintln!(
-                "token {} for {} ({}); it is shown once, keep it now:",
+                "token {} for {} ({}, {}); it is shown once, keep it now:",
                 record.id,
                 record.principal,
-                scope(&record.tenants)
+                scope(&record.tenants),
+                record.expires.map_or_else(
+                    || "never expires".into(),
+                    |at| format!("expires {}", at.format("%Y-%m-%d %H:%M UTC"))
+                )
             );
             println!("{}", token.expose_secret());
             Ok(ExitCode::SUCCESS)
@@ -132,6 +149,7 @@ pub async fn run(command: TokensCommand) -> Result<ExitCode> {
                             "created": t.created,
                             "last_used": t.last_used,
                             "revoked": t.revoked,
+                            "expires": t.expires,
                         })
                     })
                     .collect();
@@ -144,9 +162,15 @@ pub async fn run(command: TokensCommand) -> Result<ExitCode> {
             let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
                 t.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string())
             };
+            let now = chrono::Utc::now();
             for t in &tokens {
+                let expiry = match t.expires {
+                    None => String::new(),
+                    Some(at) if t.expired_at(now) => format!(" EXPIRED {}", when(Some(at))),
+                    Some(at) => format!(" expires {}", when(Some(at))),
+                };
                 println!(
-                    "{} {:32} {:24} created {} last used {}{}",
+                    "{} {:32} {:24} created {} last used {}{expiry}{}",
                     t.id,
                     t.principal,
                     scope(&t.tenants),

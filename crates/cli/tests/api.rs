@@ -69,6 +69,17 @@ async fn tokens_are_shown_once_and_serve_answers_them_until_revoked() {
     )
     .await;
     assert!(!elsewhere.status.success());
+    let unreadable = stackhand(
+        dir,
+        &["tokens", "create", "--as", LEAD, "--expires-in", "3m"],
+    )
+    .await;
+    assert!(!unreadable.status.success());
+    assert!(
+        text(&unreadable).contains("--expires-in \"3m\""),
+        "{}",
+        text(&unreadable)
+    );
 
     let listed = stackhand(dir, &["tokens", "list", "--json"]).await;
     assert!(listed.status.success(), "{}", text(&listed));
@@ -80,6 +91,11 @@ async fn tokens_are_shown_once_and_serve_answers_them_until_revoked() {
     assert_eq!(tokens.as_array().unwrap().len(), 1);
     assert_eq!(tokens[0]["principal"], LEAD);
     assert_eq!(tokens[0]["tenants"], serde_json::json!(["contoso-law"]));
+    // 90 days unless told otherwise.
+    let expires: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(tokens[0]["expires"].clone()).unwrap();
+    let days = (expires - chrono::Utc::now()).num_days();
+    assert!((89..=90).contains(&days), "{expires}");
     let id = tokens[0]["id"].as_str().unwrap().to_string();
 
     // The server, on a free port it names on standard error.

@@ -1,8 +1,8 @@
 //! `stackhand mcp` as an MCP client launches it, against the simulators of the built-in world:
 //! the binary over stdio (spawned by rmcp's child-process transport) and over streamable HTTP
-//! on a loopback port it picks, each driven through the agent's session of
-//! `crates/mcp/tests/support/scenario.rs`, then the audit trail read back with
-//! `stackhand audit show`.
+//! on a loopback port it picks, with the agent's API token from `stackhand tokens create`, each
+//! driven through the agent's session of `crates/mcp/tests/support/scenario.rs`, then the
+//! audit trail read back with `stackhand audit show`.
 
 mod support;
 
@@ -13,11 +13,11 @@ use std::path::Path;
 use std::process::Stdio;
 
 use rmcp::ServiceExt;
-use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
 
-use scenario::{POLICY, Session, TENANT, agent_session, contoso_ticket};
+use scenario::{POLICY, Session, TENANT, agent_session, connect_http, contoso_ticket};
 use support::{deployment, stackhand, text};
 
 /// `stackhand mcp` for Contoso as `agent`, in `dir`, with `extra` arguments.
@@ -80,6 +80,52 @@ async fn an_agent_over_stdio_acts_only_as_the_policy_allows() {
 async fn an_agent_over_streamable_http_acts_only_as_the_policy_allows() {
     let dir = tempfile::tempdir().unwrap();
     let sims = deployment(dir.path(), POLICY).await;
+    let config = dir.path().join("stackhand.toml");
+
+    // Over HTTP the agent must be a [[staff]] member of kind agent: the binary says how.
+    let unlisted = stackhand(
+        dir.path(),
+        &[
+            "mcp",
+            "--tenant",
+            TENANT,
+            "--as",
+            "http-agent",
+            "--http",
+            "127.0.0.1:0",
+        ],
+    )
+    .await;
+    assert!(!unlisted.status.success());
+    assert!(
+        text(&unlisted).contains("kind = \"agent\"")
+            && text(&unlisted).contains("stackhand tokens create --as http-agent"),
+        "{}",
+        text(&unlisted)
+    );
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str("\n[[staff]]\nid = \"http-agent\"\nkind = \"agent\"\n");
+    std::fs::write(&config, toml).unwrap();
+    let created = stackhand(
+        dir.path(),
+        &[
+            "tokens",
+            "create",
+            "--as",
+            "http-agent",
+            "--tenant",
+            TENANT,
+            "--expires-in",
+            "1d",
+        ],
+    )
+    .await;
+    assert!(created.status.success(), "{}", text(&created));
+    let token = String::from_utf8(created.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+
     let mut server = mcp_command(dir.path(), "http-agent", &["--http", "127.0.0.1:0"])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -102,7 +148,8 @@ async fn an_agent_over_streamable_http_acts_only_as_the_policy_allows() {
         url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"),
         "{url}"
     );
-    let client = ().serve(StreamableHttpClientTransport::from_uri(url)).await.unwrap();
+    assert!(connect_http(&url, None).await.is_err(), "no token got in");
+    let client = connect_http(&url, Some(&token)).await.unwrap();
 
     let session = agent_session(&client, &contoso_ticket(&sims), "http").await;
 

@@ -21,8 +21,9 @@
 //!   `list_user_devices` (RMM).
 //!
 //! It speaks MCP over stdio ([`serve_stdio`], what desktop clients launch) or streamable HTTP
-//! ([`serve_http`]). The `stackhand mcp` command opens a deployment from `stackhand.toml` and
-//! runs one of them.
+//! ([`serve_http`]) behind a [`Gate`]: [`TokenGate`] admits only the deployment's API tokens of
+//! the server's agent in its tenant, and audits every refusal. The `stackhand mcp` command
+//! opens a deployment from `stackhand.toml` and runs one of them.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -70,6 +71,7 @@
 
 #![deny(missing_docs)]
 
+mod gate;
 mod server;
 mod tools;
 
@@ -81,6 +83,7 @@ use rmcp::ServiceExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
+pub use gate::TokenGate;
 pub use server::McpServer;
 pub use tools::{
     FIND_USER, IDEMPOTENCY_KEY, LIST_USER_DEVICES, MAX_WAIT_SECONDS, READ_TICKET, WAIT_SECONDS,
@@ -102,15 +105,49 @@ pub async fn serve_stdio(server: McpServer) -> io::Result<()> {
     Ok(())
 }
 
+/// A request knocking on the streamable HTTP transport, as a [`Gate`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Knock<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The path asked for.
+    pub path: &'a str,
+    /// The bearer token of the `Authorization` header, if it has one.
+    pub bearer: Option<&'a str>,
+}
+
+/// A [`Gate`]'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// The request goes on to the MCP session.
+    Admitted,
+    /// 401: no credentials, or ones that authenticate nobody.
+    Unauthenticated,
+    /// 403: the credentials authenticate someone who may not use this server.
+    Forbidden,
+    /// 503: the gate cannot tell (its store does not answer); refused, and worth a retry.
+    Unavailable,
+}
+
+/// Who may use the streamable HTTP transport: [`serve_http`] asks it about every request
+/// before the request reaches an MCP session. It records its own refusals (the answer to the
+/// client says no more than 401 or 403).
+#[async_trait::async_trait]
+pub trait Gate: Send + Sync + 'static {
+    /// Admit or refuse `knock`.
+    async fn admit(&self, knock: Knock<'_>) -> Admission;
+}
+
 /// Serve `server` over streamable HTTP on `listener`, at [`HTTP_PATH`], until `shutdown`
-/// completes.
+/// completes, admitting only the requests `gate` admits.
 ///
-/// The transport has no authentication of its own: whoever reaches it acts as the server's
-/// agent (under the policy). Bind it to loopback; requests naming another `Host` are refused
-/// (DNS rebinding).
+/// The transport itself authenticates nobody: the gate is what stands between a caller and the
+/// agent's tools. Requests naming a `Host` other than loopback are refused (DNS rebinding), so
+/// bind it to loopback.
 pub async fn serve_http(
     server: McpServer,
     listener: tokio::net::TcpListener,
+    gate: Arc<dyn Gate>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let service: StreamableHttpService<McpServer, LocalSessionManager> = StreamableHttpService::new(
@@ -118,8 +155,66 @@ pub async fn serve_http(
         Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default(),
     );
-    let router = axum::Router::new().nest_service(HTTP_PATH, service);
+    let router = axum::Router::new()
+        .nest_service(HTTP_PATH, service)
+        .layer(axum::middleware::from_fn_with_state(gate, guard));
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The gate in front of every request: 401 (with `WWW-Authenticate: Bearer`) or 403 unless
+/// admitted.
+async fn guard(
+    axum::extract::State(gate): axum::extract::State<Arc<dyn Gate>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let knock = Knock {
+        method: request.method().as_str(),
+        path: request.uri().path(),
+        bearer,
+    };
+    let refusal = |status: StatusCode, error: &str, message: &str| {
+        let body = axum::Json(serde_json::json!({ "error": error, "message": message }));
+        (status, body).into_response()
+    };
+    match gate.admit(knock).await {
+        Admission::Admitted => next.run(request).await,
+        Admission::Unauthenticated => {
+            let mut answer = refusal(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "send a live API token of this server's agent as `Authorization: Bearer <token>` \
+                 (stackhand tokens create --as <agent> --tenant <tenant>)",
+            );
+            answer.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+            answer
+        }
+        Admission::Forbidden => refusal(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the token may not act as this server's agent in this tenant",
+        ),
+        Admission::Unavailable => refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the server cannot check tokens right now; retry shortly",
+        ),
+    }
 }

@@ -1,25 +1,26 @@
 //! The MCP server over streamable HTTP on loopback, against the simulators of the built-in
-//! world, driven by rmcp's client: the agent's session (`support/scenario.rs`), then what only
-//! the engine can tell: the agent cannot approve, a wait ends when a lead decides, and every
-//! call is in the tenant's audit trail under the agent's name.
+//! world, driven by rmcp's client: the gate admits only the agent's API token for the tenant
+//! (refusals audited), then the agent's session (`support/scenario.rs`), then what only the
+//! engine can tell: the agent cannot approve, a wait ends when a lead decides, and every call
+//! is in the tenant's audit trail under the agent's name.
 
 #[path = "support/scenario.rs"]
 mod scenario;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::ServiceExt;
-use rmcp::transport::StreamableHttpClientTransport;
+use secrecy::ExposeSecret;
 use serde_json::json;
 use stackhand_core::audit::{AuditEvent, AuditKind};
 use stackhand_core::{ApprovalId, Engine, Principal, TenantId};
-use stackhand_mcp::{McpServer, serve_http};
+use stackhand_mcp::{McpServer, TokenGate, serve_http};
 use stackhand_runner::{Deployment, LoadedConfig, append_local_store, default_registry};
 use stackhand_sim::Faults;
 use stackhand_sim::deployment::SimulatedWorld;
 use stackhand_sim::world::World;
 
-use scenario::{POLICY, TENANT, agent_session, call, contoso_ticket, doc, text};
+use scenario::{POLICY, TENANT, agent_session, call, connect_http, contoso_ticket, doc, text};
 
 const AGENT: &str = "http-agent";
 const LEAD: &str = "amorgan@northwind-msp.example";
@@ -69,11 +70,61 @@ async fn an_agent_over_streamable_http_acts_only_as_the_policy_allows() {
         listener.local_addr().unwrap(),
         stackhand_mcp::HTTP_PATH
     );
+    let gate = Arc::new(TokenGate::new(
+        deployment.store().clone(),
+        tenant.clone(),
+        AGENT,
+    ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(serve_http(server, listener, async {
+    let serving = tokio::spawn(serve_http(server, listener, gate, async {
         let _ = stopped.await;
     }));
-    let client = ().serve(StreamableHttpClientTransport::from_uri(url)).await.unwrap();
+    let store = deployment.store();
+    let token = |who: &'static str, tenants: Vec<TenantId>| async move {
+        let (_, token) = store.issue_api_token(who, &tenants, None).await.unwrap();
+        token.expose_secret().to_string()
+    };
+
+    // Only the agent's token, for this tenant, gets in: no token, an unknown one, a lead's,
+    // and the agent's for another tenant are refused before any session exists, and audited.
+    let refused = [
+        None,
+        Some("shk_not-a-token".to_string()),
+        Some(token(LEAD, vec![]).await),
+        Some(token(AGENT, vec![TenantId::new("globex").unwrap()]).await),
+    ];
+    for attempt in refused {
+        let refused = connect_http(&url, attempt.as_deref()).await;
+        assert!(refused.is_err(), "{attempt:?} got in");
+    }
+    let trail = engine.audit_trail(&tenant).await.unwrap();
+    let statuses: Vec<(u64, Option<&str>)> = trail
+        .iter()
+        .filter(|e| e.record.kind == AuditKind::AccessRefused)
+        .map(|e| {
+            (
+                e.record.data["status"].as_u64().unwrap(),
+                e.record.actor.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (401, None),
+            (401, None),
+            (403, Some(LEAD)),
+            (403, Some(AGENT))
+        ],
+        "each refusal once, by status and who the token stood for"
+    );
+    assert!(
+        !format!("{trail:?}").contains("shk_"),
+        "a token reached the audit trail"
+    );
+
+    let token = token(AGENT, vec![tenant.clone()]).await;
+    let client = connect_http(&url, Some(&token)).await.unwrap();
 
     let session = agent_session(&client, &contoso_ticket(&sims), "http").await;
 

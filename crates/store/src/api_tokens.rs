@@ -18,6 +18,27 @@ use stackhand_core::{Error, Result, TenantId};
 
 use crate::{Store, nanos, on_backend};
 
+/// A call refused at an access point (the HTTP API, the MCP transport), as the audit trail
+/// keeps it: never the token, only its id (ADR 0010).
+#[derive(Debug, Clone, Copy)]
+pub struct AccessRefusal<'a> {
+    /// The audit chain it goes to: the tenant the call named when there is one, else a chain
+    /// of the access point's own.
+    pub chain: &'a TenantId,
+    /// The HTTP status answered (401, 403).
+    pub status: u16,
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The path asked for.
+    pub path: &'a str,
+    /// The tenant the call named, as written, if it named one.
+    pub tenant: Option<&'a str>,
+    /// The token that authenticated, when one did (refused for lack of standing).
+    pub token: Option<&'a ApiTokenRecord>,
+    /// Why, for the people reading the trail (never sent to the caller).
+    pub why: &'a str,
+}
+
 /// What every token starts with, so secret scanners (and people) recognise one.
 pub const API_TOKEN_PREFIX: &str = "shk_";
 
@@ -40,6 +61,8 @@ pub struct ApiTokenRecord {
     pub last_used: Option<DateTime<Utc>>,
     /// When it was revoked, if it was.
     pub revoked: Option<DateTime<Utc>>,
+    /// When it stops authenticating; `None`: never.
+    pub expires: Option<DateTime<Utc>>,
 }
 
 impl ApiTokenRecord {
@@ -47,15 +70,41 @@ impl ApiTokenRecord {
     pub fn allows(&self, tenant: &TenantId) -> bool {
         self.tenants.is_empty() || self.tenants.contains(tenant)
     }
+
+    /// Whether the token has expired at `now`.
+    pub fn expired_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires.is_some_and(|at| at <= now)
+    }
 }
 
-type Row = (String, String, String, i64, Option<i64>, Option<i64>);
+type Row = (
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// A query of the tokens' [`Row`]s, `rest` (a literal) after `FROM api_tokens`.
+macro_rules! select_tokens {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, principal, tenants, created_ns, last_used_ns, revoked_ns, expires_ns \
+             FROM api_tokens ",
+            $rest
+        )
+    };
+}
 
 fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn record((id, principal, tenants, created, last_used, revoked): Row) -> Result<ApiTokenRecord> {
+fn record(
+    (id, principal, tenants, created, last_used, revoked, expires): Row,
+) -> Result<ApiTokenRecord> {
     let tenants: Vec<TenantId> = serde_json::from_str(&tenants).map_err(|e| {
         Error::permanent(format!(
             "API token {id}: its stored tenants are not a list of tenant ids ({e})"
@@ -68,6 +117,7 @@ fn record((id, principal, tenants, created, last_used, revoked): Row) -> Result<
         created: Utc.timestamp_nanos(created),
         last_used: last_used.map(|ns| Utc.timestamp_nanos(ns)),
         revoked: revoked.map(|ns| Utc.timestamp_nanos(ns)),
+        expires: expires.map(|ns| Utc.timestamp_nanos(ns)),
     })
 }
 
@@ -82,18 +132,26 @@ fn random_bytes<const N: usize>() -> Result<[u8; N]> {
 }
 
 impl Store {
-    /// Issue a token for staff member `principal`, limited to `tenants` (none: not limited).
-    /// Answers its record and the token, which is not kept anywhere: show it once.
+    /// Issue a token for staff member `principal`, limited to `tenants` (none: not limited),
+    /// that stops authenticating at `expires` (`None`: never). Answers its record and the
+    /// token, which is not kept anywhere: show it once.
     pub async fn issue_api_token(
         &self,
         principal: &str,
         tenants: &[TenantId],
+        expires: Option<DateTime<Utc>>,
     ) -> Result<(ApiTokenRecord, SecretString)> {
         let principal = principal.trim();
         if principal.is_empty() {
             return Err(Error::invalid(
                 "an API token needs the staff member it acts as",
             ));
+        }
+        let created = Utc::now();
+        if let Some(at) = expires.filter(|at| *at <= created) {
+            return Err(Error::invalid(format!(
+                "an API token cannot expire in the past ({at}): give a time after now"
+            )));
         }
         let id = format!("tok_{}", hex::encode(random_bytes::<8>()?));
         let token = SecretString::from(format!(
@@ -104,18 +162,18 @@ impl Store {
         tenants.sort();
         tenants.dedup();
         let listed = serde_json::to_string(&tenants).unwrap_or_else(|_| "[]".into());
-        let created = Utc::now();
         let doing = format!("issuing API token {id}");
         on_backend!(self, |pool, _sql| {
             sqlx::query(
-                "INSERT INTO api_tokens (id, digest, principal, tenants, created_ns) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO api_tokens (id, digest, principal, tenants, created_ns, expires_ns) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&id)
             .bind(digest(token.expose_secret()))
             .bind(principal)
             .bind(&listed)
             .bind(nanos(created))
+            .bind(expires.map(nanos))
             .execute(pool)
             .await
             .map(|done| done.rows_affected())
@@ -128,22 +186,26 @@ impl Store {
             created: Utc.timestamp_nanos(nanos(created)),
             last_used: None,
             revoked: None,
+            expires: expires.map(|at| Utc.timestamp_nanos(nanos(at))),
         };
         Ok((record, token))
     }
 
-    /// The live (not revoked) token `token` stands for, if any, with its use noted.
+    /// The live (neither revoked nor expired) token `token` stands for, if any, with its use
+    /// noted.
     pub async fn authenticate_api_token(&self, token: &str) -> Result<Option<ApiTokenRecord>> {
         if !token.starts_with(API_TOKEN_PREFIX) {
             return Ok(None);
         }
         let doing = "looking up an API token";
+        let now = Utc::now();
         let row: Option<Row> = on_backend!(self, |pool, _sql| {
-            sqlx::query_as(
-                "SELECT id, principal, tenants, created_ns, last_used_ns, revoked_ns \
-                 FROM api_tokens WHERE digest = $1 AND revoked_ns IS NULL",
-            )
+            sqlx::query_as(select_tokens!(
+                "WHERE digest = $1 AND revoked_ns IS NULL \
+                 AND (expires_ns IS NULL OR expires_ns > $2)"
+            ))
             .bind(digest(token))
+            .bind(nanos(now))
             .fetch_optional(pool)
             .await
         })
@@ -151,7 +213,7 @@ impl Store {
         let Some(mut found) = row.map(record).transpose()? else {
             return Ok(None);
         };
-        let now = nanos(Utc::now());
+        let now = nanos(now);
         let stale = found
             .last_used
             .is_none_or(|at| now - nanos(at) >= LAST_USED_GRANULARITY_NS);
@@ -174,12 +236,9 @@ impl Store {
     /// Every token ever issued, revoked ones included, oldest first.
     pub async fn api_tokens(&self) -> Result<Vec<ApiTokenRecord>> {
         let rows: Vec<Row> = on_backend!(self, |pool, _sql| {
-            sqlx::query_as(
-                "SELECT id, principal, tenants, created_ns, last_used_ns, revoked_ns \
-                 FROM api_tokens ORDER BY created_ns, id",
-            )
-            .fetch_all(pool)
-            .await
+            sqlx::query_as(select_tokens!("ORDER BY created_ns, id"))
+                .fetch_all(pool)
+                .await
         })
         .map_err(|e| self.db_error("listing API tokens", e))?;
         rows.into_iter().map(record).collect()
@@ -200,6 +259,48 @@ impl Store {
         })
         .map_err(|e| self.db_error(&doing, e))?;
         Ok(changed == 1)
+    }
+
+    /// Record `refusal` in the audit trail (and the log), as
+    /// [`AuditKind::AccessRefused`](stackhand_core::audit::AuditKind::AccessRefused).
+    pub async fn audit_refusal(&self, refusal: AccessRefusal<'_>) -> Result<()> {
+        use stackhand_core::audit::{AuditKind, AuditRecord, AuditSink};
+        let AccessRefusal {
+            chain,
+            status,
+            method,
+            path,
+            tenant,
+            token,
+            why,
+        } = refusal;
+        tracing::warn!(
+            status,
+            method,
+            path,
+            token = token.map(|t| t.id.as_str()),
+            why,
+            "a call was refused"
+        );
+        self.append(AuditRecord {
+            tenant: chain.clone(),
+            at: Utc::now(),
+            kind: AuditKind::AccessRefused,
+            request: None,
+            action: None,
+            actor: token.map(|t| t.principal.clone()),
+            data: serde_json::json!({
+                "status": status,
+                "method": method,
+                "path": path,
+                "tenant": tenant,
+                // The token's id (a key named `token` would be redacted on sealing).
+                "caller": token.map(|t| t.id.as_str()),
+                "why": why,
+            }),
+        })
+        .await?;
+        Ok(())
     }
 
     /// Whether the database answers (a readiness probe).

@@ -170,7 +170,7 @@ use sqlx::sqlite::{
 use stackhand_core::audit::AuditKeys;
 use stackhand_core::{Error, Result, TenantId};
 
-pub use api_tokens::{API_TOKEN_PREFIX, ApiTokenRecord};
+pub use api_tokens::{API_TOKEN_PREFIX, AccessRefusal, ApiTokenRecord};
 pub use error::redact_url;
 pub use queue::{ClaimedJob, Enqueued, JobId, JobRecord, JobState, NewJob, Queue, QueueCounts};
 pub use runs::{

@@ -62,6 +62,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "0009_api_tokens.sql",
         include_str!("../migrations/sqlite/0009_api_tokens.sql"),
     ),
+    (
+        10,
+        "0010_api_token_expiry.sql",
+        include_str!("../migrations/sqlite/0010_api_token_expiry.sql"),
+    ),
 ];
 
 /// (version, file name, SQL) of every PostgreSQL migration, in order.
@@ -110,6 +115,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         9,
         "0009_api_tokens.sql",
         include_str!("../migrations/postgres/0009_api_tokens.sql"),
+    ),
+    (
+        10,
+        "0010_api_token_expiry.sql",
+        include_str!("../migrations/postgres/0010_api_token_expiry.sql"),
     ),
 ];
 

@@ -8,8 +8,11 @@
 
 use std::time::{Duration, Instant};
 
+use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{Peer, RoleClient};
+use rmcp::service::{ClientInitializeError, Peer, RoleClient, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 use stackhand_sim::deployment::SimulatedWorld;
 
@@ -46,6 +49,20 @@ effect = "deny"
 [rules.when]
 requester_kinds = ["agent"]
 "#;
+
+/// A client over streamable HTTP at `url`, sending `token` as its bearer token when given.
+pub async fn connect_http(
+    url: &str,
+    token: Option<&str>,
+) -> Result<RunningService<RoleClient, ()>, ClientInitializeError> {
+    let config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
+    let config = match token {
+        Some(token) => config.auth_header(token),
+        None => config,
+    };
+    ().serve(StreamableHttpClientTransport::from_config(config))
+        .await
+}
 
 /// The id of Contoso's open ticket "Password reset - Daniel Reyes" in ConnectWise.
 pub fn contoso_ticket(sims: &SimulatedWorld) -> String {

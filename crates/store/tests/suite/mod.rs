@@ -1462,11 +1462,11 @@ pub async fn api_tokens_are_kept_hashed_scoped_and_revocable(db: &Db) {
     let store = db.store().await;
     let (acme, other) = (tenant("acme"), tenant("other"));
     let (limited, token) = store
-        .issue_api_token("lead@msp.example", &[acme.clone(), acme.clone()])
+        .issue_api_token("lead@msp.example", &[acme.clone(), acme.clone()], None)
         .await
         .unwrap();
     let (open, open_token) = store
-        .issue_api_token("tech@msp.example", &[])
+        .issue_api_token("tech@msp.example", &[], None)
         .await
         .unwrap();
     let token = token.expose_secret().to_string();
@@ -1526,6 +1526,37 @@ pub async fn api_tokens_are_kept_hashed_scoped_and_revocable(db: &Db) {
             .is_some(),
         "revoking one token leaves the others"
     );
+
+    // A token with an expiry authenticates until then and nothing after; one cannot be issued
+    // already expired.
+    let expires = Utc::now() + Duration::milliseconds(1_200);
+    let (brief, brief_token) = store
+        .issue_api_token("tech@msp.example", &[], Some(expires))
+        .await
+        .unwrap();
+    assert!(brief.expires.is_some() && open.expires.is_none());
+    let brief_token = brief_token.expose_secret().to_string();
+    assert!(
+        store
+            .authenticate_api_token(&brief_token)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let wait = (expires - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + std::time::Duration::from_millis(50)).await;
+    assert_eq!(
+        store.authenticate_api_token(&brief_token).await.unwrap(),
+        None,
+        "an expired token authenticated"
+    );
+    let listed = store.api_tokens().await.unwrap();
+    assert!(listed[2].expired_at(Utc::now()), "{:?}", listed[2]);
+    let past = store
+        .issue_api_token("tech@msp.example", &[], Some(Utc::now()))
+        .await
+        .unwrap_err();
+    assert!(past.message().contains("in the past"), "{past}");
     store.ping().await.unwrap();
 }
 
