@@ -1,11 +1,13 @@
 //! Who is calling: a bearer token, the staff member it acts as, and the tenants that member may
 //! see through it. Every refusal is audited before it is answered (ADR 0010).
 
-use axum::extract::FromRequestParts;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri, header};
 use stackhand_core::{Principal, PrincipalKind, TenantId};
-use stackhand_store::{AccessRefusal, ApiTokenRecord};
+use stackhand_store::{AccessRefusal, ApiTokenRecord, Refused};
 
 use crate::Api;
 use crate::error::ApiError;
@@ -31,6 +33,8 @@ pub(crate) struct Asked {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
     pub(crate) headers: HeaderMap,
+    /// The peer's address, when the server was started with connection info.
+    pub(crate) source: Option<IpAddr>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Asked {
@@ -41,6 +45,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Asked {
             method: parts.method.clone(),
             uri: parts.uri.clone(),
             headers: parts.headers.clone(),
+            source: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
         })
     }
 }
@@ -82,9 +90,15 @@ impl Api {
                 None => "an unknown, revoked or expired token",
             },
         };
-        self.refuse(asked, None, tenant_in(&asked.uri), 401, why)
-            .await?;
-        Err(ApiError::unauthenticated())
+        Err(self
+            .refuse(
+                asked,
+                None,
+                tenant_in(&asked.uri),
+                ApiError::unauthenticated(),
+                why,
+            )
+            .await)
     }
 
     /// The caller in `tenant`, or 403 (audited), the same whether the tenant does not exist,
@@ -106,9 +120,15 @@ impl Api {
         } else {
             "the tenant is outside the token's tenants"
         };
-        self.refuse(asked, Some(caller), Some(tenant), 403, why)
-            .await?;
-        Err(ApiError::forbidden(tenant))
+        Err(self
+            .refuse(
+                asked,
+                Some(caller),
+                Some(tenant),
+                ApiError::forbidden(tenant),
+                why,
+            )
+            .await)
     }
 
     /// The member as the directory knows them in `tenant`, when the caller may see it.
@@ -126,36 +146,47 @@ impl Api {
             .filter(sees)
     }
 
-    /// Audit a refusal: in the chain of the tenant the call named when the deployment has it,
-    /// else in [`ACCESS_CHAIN`]. Never the token, only its id.
+    /// Audit a refusal, in the chain of the tenant the call named when the deployment has
+    /// it, else in [`ACCESS_CHAIN`] (never the token, only its id), and say what to answer:
+    /// `refusal`, or 429 when the caller's address is past its budget of recorded refusals.
     async fn refuse(
         &self,
         asked: &Asked,
         caller: Option<&Caller>,
         tenant: Option<&str>,
-        status: u16,
+        refusal: ApiError,
         why: &str,
-    ) -> Result<(), ApiError> {
+    ) -> ApiError {
         let deployment = self.pipeline().deployment();
         let named = tenant
             .and_then(|t| TenantId::new(t).ok())
             .filter(|t| deployment.tenants().contains(t));
         let chain = match named {
             Some(tenant) => tenant,
-            None => TenantId::new(ACCESS_CHAIN)?,
+            None => match TenantId::new(ACCESS_CHAIN) {
+                Ok(chain) => chain,
+                Err(e) => return e.into(),
+            },
         };
-        self.store()
+        let recorded = self
+            .store()
             .audit_refusal(AccessRefusal {
                 chain: &chain,
-                status,
+                source: asked.source,
+                status: refusal.status().as_u16(),
                 method: asked.method.as_str(),
                 path: asked.uri.path(),
                 tenant,
                 token: caller.map(|c| &c.token),
                 why,
             })
-            .await?;
-        Ok(())
+            .await;
+        match recorded {
+            Ok(Refused::Recorded) => refusal,
+            Ok(Refused::Throttled { retry_after_secs }) => ApiError::throttled(retry_after_secs),
+            // Refused all the same, as the store's failure.
+            Err(e) => e.into(),
+        }
     }
 }
 

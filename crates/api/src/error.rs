@@ -12,6 +12,8 @@ use crate::views::Problem;
 pub(crate) struct ApiError {
     status: StatusCode,
     problem: Problem,
+    /// When the caller may come back (`Retry-After`, seconds), for a 429.
+    retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -22,6 +24,7 @@ impl ApiError {
                 error: error.to_string(),
                 message: message.into(),
             },
+            retry_after_secs: None,
         }
     }
 
@@ -41,6 +44,23 @@ impl ApiError {
             "forbidden",
             format!("this token may not act in tenant {tenant:?}"),
         )
+    }
+
+    /// 429: too many refused calls from the caller's address; recorded again after
+    /// `retry_after_secs`.
+    pub(crate) fn throttled(retry_after_secs: u64) -> Self {
+        let mut answer = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many refused calls from this address; wait and retry with a valid token",
+        );
+        answer.retry_after_secs = Some(retry_after_secs);
+        answer
+    }
+
+    /// The status answered.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
     }
 
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
@@ -83,6 +103,11 @@ impl From<Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.problem)).into_response();
+        if let Some(seconds) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -358,6 +358,44 @@ async fn no_token_or_a_bad_one_is_401_and_audited() {
         .unwrap();
     assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(basic.headers()["www-authenticate"], "Bearer");
+
+    // A flood of bad tokens from one address is recorded up to the budget, then answered 429
+    // with Retry-After and not recorded: it cannot flood the audit trail.
+    let mut answers = Vec::new();
+    for _ in 0..stackhand_store::REFUSALS_PER_MINUTE {
+        let reply = api
+            .http
+            .get(format!("{}{path}", api.base))
+            .bearer_auth("shk_guess")
+            .send()
+            .await
+            .unwrap();
+        answers.push((reply.status(), reply.headers().get("retry-after").cloned()));
+    }
+    let throttled: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    // Five refusals were recorded above, so the budget runs out five calls before the end
+    // (a little later if the budget refilled meanwhile: one call every two seconds).
+    assert!(!throttled.is_empty(), "{answers:?}");
+    assert!(
+        throttled.iter().all(|(_, wait)| wait.is_some()),
+        "{answers:?}"
+    );
+    let answered = answers.len() - throttled.len();
+    assert!(
+        answers.iter().all(|(status, _)| {
+            [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(status)
+        }),
+        "{answers:?}"
+    );
+    // Each refusal answered 401 is recorded, and no throttled one.
+    let recorded = api.refusals(CONTOSO).await.len() + api.refusals(ACCESS_CHAIN).await.len();
+    assert_eq!(recorded, 5 + answered);
+    // A valid token is never throttled.
+    let token = api.token(LEAD, &[]).await;
+    assert_eq!(api.get(&path, Some(&token)).await.status, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

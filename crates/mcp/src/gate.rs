@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use stackhand_core::TenantId;
-use stackhand_store::{AccessRefusal, Store};
+use stackhand_store::{AccessRefusal, Refused, Store};
 
 use crate::{Admission, Gate, Knock};
 
@@ -45,6 +45,7 @@ impl TokenGate {
             .store
             .audit_refusal(AccessRefusal {
                 chain: &self.tenant,
+                source: knock.source,
                 status,
                 method: knock.method,
                 path: knock.path,
@@ -53,11 +54,15 @@ impl TokenGate {
                 why,
             })
             .await;
-        if let Err(e) = recorded {
-            // Refused all the same: an unrecorded refusal is better than an admitted caller.
-            tracing::error!(error = %e, why, "an MCP refusal could not be audited");
+        match recorded {
+            Ok(Refused::Recorded) => admission,
+            Ok(Refused::Throttled { retry_after_secs }) => Admission::Throttled(retry_after_secs),
+            Err(e) => {
+                // Refused all the same: an unrecorded refusal is better than an admitted caller.
+                tracing::error!(error = %e, why, "an MCP refusal could not be audited");
+                admission
+            }
         }
-        admission
     }
 }
 

@@ -114,6 +114,8 @@ pub struct Knock<'a> {
     pub path: &'a str,
     /// The bearer token of the `Authorization` header, if it has one.
     pub bearer: Option<&'a str>,
+    /// The peer's address.
+    pub source: Option<std::net::IpAddr>,
 }
 
 /// A [`Gate`]'s answer.
@@ -127,6 +129,9 @@ pub enum Admission {
     Forbidden,
     /// 503: the gate cannot tell (its store does not answer); refused, and worth a retry.
     Unavailable,
+    /// 429: refused, and the source has been refused too often lately; come back after this
+    /// many seconds (`Retry-After`).
+    Throttled(u64),
 }
 
 /// Who may use the streamable HTTP transport: [`serve_http`] asks it about every request
@@ -158,7 +163,9 @@ pub async fn serve_http(
     let router = axum::Router::new()
         .nest_service(HTTP_PATH, service)
         .layer(axum::middleware::from_fn_with_state(gate, guard));
-    axum::serve(listener, router)
+    // With the peer's address, which the gate budgets refusals by.
+    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -182,10 +189,15 @@ async fn guard(
         })
         .map(str::trim)
         .filter(|t| !t.is_empty());
+    let source = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
     let knock = Knock {
         method: request.method().as_str(),
         path: request.uri().path(),
         bearer,
+        source,
     };
     let refusal = |status: StatusCode, error: &str, message: &str| {
         let body = axum::Json(serde_json::json!({ "error": error, "message": message }));
@@ -216,5 +228,16 @@ async fn guard(
             "unavailable",
             "the server cannot check tokens right now; retry shortly",
         ),
+        Admission::Throttled(seconds) => {
+            let mut answer = refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many refused calls from this address; wait and retry with a valid token",
+            );
+            answer
+                .headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+            answer
+        }
     }
 }

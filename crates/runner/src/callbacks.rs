@@ -146,6 +146,8 @@ pub async fn serve_router(
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(refused)?;
     let bound = listener.local_addr().map_err(refused)?;
     let handle = tokio::spawn(async move {
+        // With the peer's address, which the API budgets refused calls by.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(%err, "{what} stopped");
         }

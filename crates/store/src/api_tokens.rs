@@ -18,27 +18,6 @@ use stackhand_core::{Error, Result, TenantId};
 
 use crate::{Store, nanos, on_backend};
 
-/// A call refused at an access point (the HTTP API, the MCP transport), as the audit trail
-/// keeps it: never the token, only its id (ADR 0010).
-#[derive(Debug, Clone, Copy)]
-pub struct AccessRefusal<'a> {
-    /// The audit chain it goes to: the tenant the call named when there is one, else a chain
-    /// of the access point's own.
-    pub chain: &'a TenantId,
-    /// The HTTP status answered (401, 403).
-    pub status: u16,
-    /// The HTTP method.
-    pub method: &'a str,
-    /// The path asked for.
-    pub path: &'a str,
-    /// The tenant the call named, as written, if it named one.
-    pub tenant: Option<&'a str>,
-    /// The token that authenticated, when one did (refused for lack of standing).
-    pub token: Option<&'a ApiTokenRecord>,
-    /// Why, for the people reading the trail (never sent to the caller).
-    pub why: &'a str,
-}
-
 /// What every token starts with, so secret scanners (and people) recognise one.
 pub const API_TOKEN_PREFIX: &str = "shk_";
 
@@ -259,48 +238,6 @@ impl Store {
         })
         .map_err(|e| self.db_error(&doing, e))?;
         Ok(changed == 1)
-    }
-
-    /// Record `refusal` in the audit trail (and the log), as
-    /// [`AuditKind::AccessRefused`](stackhand_core::audit::AuditKind::AccessRefused).
-    pub async fn audit_refusal(&self, refusal: AccessRefusal<'_>) -> Result<()> {
-        use stackhand_core::audit::{AuditKind, AuditRecord, AuditSink};
-        let AccessRefusal {
-            chain,
-            status,
-            method,
-            path,
-            tenant,
-            token,
-            why,
-        } = refusal;
-        tracing::warn!(
-            status,
-            method,
-            path,
-            token = token.map(|t| t.id.as_str()),
-            why,
-            "a call was refused"
-        );
-        self.append(AuditRecord {
-            tenant: chain.clone(),
-            at: Utc::now(),
-            kind: AuditKind::AccessRefused,
-            request: None,
-            action: None,
-            actor: token.map(|t| t.principal.clone()),
-            data: serde_json::json!({
-                "status": status,
-                "method": method,
-                "path": path,
-                "tenant": tenant,
-                // The token's id (a key named `token` would be redacted on sealing).
-                "caller": token.map(|t| t.id.as_str()),
-                "why": why,
-            }),
-        })
-        .await?;
-        Ok(())
     }
 
     /// Whether the database answers (a readiness probe).

@@ -141,6 +141,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod access;
 pub mod api_tokens;
 mod audit;
 mod engine_store;
@@ -170,7 +171,8 @@ use sqlx::sqlite::{
 use stackhand_core::audit::AuditKeys;
 use stackhand_core::{Error, Result, TenantId};
 
-pub use api_tokens::{API_TOKEN_PREFIX, AccessRefusal, ApiTokenRecord};
+pub use access::{AccessRefusal, REFUSALS_PER_MINUTE, Refused};
+pub use api_tokens::{API_TOKEN_PREFIX, ApiTokenRecord};
 pub use error::redact_url;
 pub use queue::{ClaimedJob, Enqueued, JobId, JobRecord, JobState, NewJob, Queue, QueueCounts};
 pub use runs::{
@@ -296,6 +298,8 @@ pub struct Store {
     pub(crate) verified: Mutex<HashSet<TenantId>>,
     /// The connection URL with any password masked.
     shown_url: String,
+    /// How many refused calls each source still gets recorded.
+    refusals: access::RefusalBudget,
 }
 
 /// Connections a file or PostgreSQL pool opens at most. Writers queue on SQLite's one write lock
@@ -335,6 +339,7 @@ impl Store {
             keys: Arc::new(audit_keys),
             verified: Mutex::new(HashSet::new()),
             shown_url,
+            refusals: access::RefusalBudget::default(),
         };
         store.migrate().await?;
         tracing::debug!(backend = %store.kind(), url = %store.shown_url, "store connected");

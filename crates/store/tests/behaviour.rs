@@ -62,6 +62,7 @@ behaviours!(
     triage_models_are_per_tenant_and_replaced,
     rate_buckets_are_shared_by_every_runner,
     api_tokens_are_kept_hashed_scoped_and_revocable,
+    refusals_are_recorded_up_to_a_budget_per_source,
 );
 
 fn tenant() -> TenantId {

@@ -1612,3 +1612,51 @@ pub async fn rate_buckets_are_shared_by_every_runner(db: &Db) {
     let bad = stores[0].take_rate_token(&acme, "okta", 0.0, 5).await;
     assert_eq!(bad.unwrap_err().kind(), ErrorKind::Invalid);
 }
+
+/// Refused calls are recorded up to a budget per source; past it they are throttled (not
+/// recorded, with a time to come back), while another source is still recorded.
+pub async fn refusals_are_recorded_up_to_a_budget_per_source(db: &Db) {
+    use stackhand_store::{AccessRefusal, REFUSALS_PER_MINUTE, Refused};
+    let store = db.store().await;
+    let acme = tenant("acme");
+    let refusal = |source: &str| AccessRefusal {
+        chain: &acme,
+        source: Some(source.parse().unwrap()),
+        status: 401,
+        method: "GET",
+        path: "/v1/tenants/acme/runs",
+        tenant: Some("acme"),
+        token: None,
+        why: "no bearer token",
+    };
+    let mut recorded = 0;
+    let mut throttled = None;
+    for _ in 0..=REFUSALS_PER_MINUTE {
+        match store.audit_refusal(refusal("203.0.113.7")).await.unwrap() {
+            Refused::Recorded => recorded += 1,
+            Refused::Throttled { retry_after_secs } => throttled = Some(retry_after_secs),
+        }
+    }
+    // The budget refills one refusal every two seconds, so a slow machine may record one more.
+    assert!(recorded >= REFUSALS_PER_MINUTE, "{recorded}");
+    let wait = throttled.expect("the source past its budget is throttled");
+    assert!((1..=2).contains(&wait), "{wait}");
+    assert_eq!(
+        store.audit_refusal(refusal("198.51.100.1")).await.unwrap(),
+        Refused::Recorded,
+        "another source has its own budget"
+    );
+    let trail = store.events(&acme).await.unwrap();
+    let kept = trail
+        .iter()
+        .filter(|e| e.record.kind == AuditKind::AccessRefused)
+        .count();
+    assert_eq!(
+        kept as u32,
+        recorded + 1,
+        "a throttled refusal was recorded"
+    );
+    let first = &trail[0].record.data;
+    assert_eq!(first["source"], "203.0.113.7");
+    assert_eq!(first["why"], "no bearer token");
+}
