@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-use stackhand_core::{Asset, Documentation, DocumentationWrites, Error, ExecutionProof, Result};
+use stackhand_core::{
+    Asset, Documentation, DocumentationWrites, Error, ExecutionProof, PasswordEntry, Result,
+};
 
 use crate::VENDOR;
 use crate::connector::HuduConnector;
@@ -190,6 +192,19 @@ impl Documentation for HuduConnector {
             .asset_named(company_id, None, name)
             .await?
             .map(Asset::from))
+    }
+
+    /// `GET /api/v1/asset_passwords?company_id=&name=`, the entry named exactly `name`; its
+    /// password (which Hudu sends in cleartext) is never decoded.
+    async fn find_password(&self, company: &str, name: &str) -> Result<Option<PasswordEntry>> {
+        let company_id = self.company_for(company).await?;
+        Ok(self
+            .client
+            .passwords_named(company_id, name)
+            .await?
+            .into_iter()
+            .find(|p| p.name == name)
+            .map(PasswordEntry::from))
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use stackhand_core::{Asset, Error, Result};
+use stackhand_core::{Asset, Error, PasswordEntry, Result};
 
 /// A company (`#/definitions/Company`), the fields the connector reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,8 +86,8 @@ impl From<HuduAsset> for Asset {
     }
 }
 
-/// An asset password, only its id and name: the rest of the body (the password in cleartext)
-/// is never decoded.
+/// An asset password, only what identifies it (id, name, username, when it changed): the rest
+/// of the body (the password in cleartext) is never decoded.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 pub struct HuduPasswordRef {
     /// Hudu's id.
@@ -95,6 +95,12 @@ pub struct HuduPasswordRef {
     /// The entry's name.
     #[serde(default)]
     pub name: String,
+    /// The username it holds (`""` when none).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// When Hudu last changed it, as Hudu writes it (ISO 8601).
+    #[serde(default)]
+    pub updated_at: Option<String>,
 }
 
 impl std::fmt::Debug for HuduPasswordRef {
@@ -102,7 +108,24 @@ impl std::fmt::Debug for HuduPasswordRef {
         f.debug_struct("HuduPasswordRef")
             .field("id", &self.id)
             .field("name", &self.name)
+            .field("username", &self.username)
+            .field("updated_at", &self.updated_at)
             .finish()
+    }
+}
+
+impl From<HuduPasswordRef> for PasswordEntry {
+    fn from(entry: HuduPasswordRef) -> Self {
+        PasswordEntry {
+            id: entry.id.to_string(),
+            name: entry.name,
+            username: entry.username.filter(|u| !u.is_empty()),
+            updated: entry
+                .updated_at
+                .as_deref()
+                .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+                .map(|at| at.with_timezone(&chrono::Utc)),
+        }
     }
 }
 

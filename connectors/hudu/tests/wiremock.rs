@@ -666,6 +666,62 @@ async fn store_password_creates_then_updates_and_never_shows_it() {
 }
 
 #[tokio::test]
+async fn find_password_reads_the_entry_back_without_its_password() {
+    let server = MockServer::start().await;
+    acme(&server).await;
+    // Hudu's `name` filter is not exact: a longer name comes back too, and is not the entry.
+    get(
+        &server,
+        "/api/v1/asset_passwords",
+        &[("company_id", "5"), ("name", "Jane Doe - M365")],
+        json!({"asset_passwords": [
+            password_entry(40, "Jane Doe - M365 (old)"),
+            password_entry(41, "Jane Doe - M365"),
+        ]}),
+    )
+    .await;
+    let hudu = connector(&server).await;
+    let entry = hudu
+        .find_password("Acme Corp", "Jane Doe - M365")
+        .await
+        .unwrap()
+        .expect("the entry is found");
+    assert_eq!(
+        (entry.id.as_str(), entry.username.as_deref()),
+        ("41", Some("jane@acme.com"))
+    );
+    assert_eq!(
+        entry.updated.unwrap().to_rfc3339(),
+        "2025-03-01T14:10:00+00:00"
+    );
+    let shown = format!("{entry:?} {}", serde_json::to_string(&entry).unwrap());
+    assert!(!shown.contains(PASSWORD), "{shown}");
+    assert_eq!(
+        received(&server).await,
+        [
+            "GET /api/v1/companies?name=Acme+Corp&page=1&page_size=25",
+            "GET /api/v1/asset_passwords?company_id=5&name=Jane+Doe+-+M365&page=1&page_size=25",
+        ]
+    );
+
+    // None of that name: nothing.
+    server.reset().await;
+    get(
+        &server,
+        "/api/v1/asset_passwords",
+        &[("company_id", "5"), ("name", "Nobody - M365")],
+        json!({"asset_passwords": []}),
+    )
+    .await;
+    assert_eq!(
+        hudu.find_password("Acme Corp", "Nobody - M365")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
 async fn archive_sends_the_documented_put_and_unarchive_sends_nothing() {
     let server = MockServer::start().await;
     acme(&server).await;

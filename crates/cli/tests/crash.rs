@@ -180,9 +180,11 @@ effect = "allow"
 requester_kinds = ["agent"]
 "#;
 
-/// `stackhand run` is killed in the middle of Laura Fischer's onboarding, while Microsoft 365
-/// has assigned her licence and its answer has not left; started again, the runner settles that
-/// step by reading Entra ID back and finishes the run. Every system shows each change once.
+/// `stackhand run` is killed twice in the middle of Laura Fischer's onboarding: while
+/// Microsoft 365 has assigned her licence and ConnectWise created her contact, then while Hudu
+/// has stored her password, each time before their answers left. Started again each time, the
+/// runner settles those steps by reading each system back (ADR 0012) and finishes the run.
+/// Every system shows each change once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_onboarding_killed_mid_vendor_call_applies_each_step_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -233,21 +235,17 @@ async fn an_onboarding_killed_mid_vendor_call_applies_each_step_once() {
         )
     };
 
-    // The licence, the groups, the contact and the asset run at once: the kill comes when
-    // Microsoft 365 has assigned the licence, ConnectWise has created the contact and Hudu the
-    // asset (their answers held), and the groups have reached Entra ID, whose answers may or
-    // may not have been recorded. Holding the asset's answer keeps the password step, which
-    // waits for it, from starting before the kill.
+    // The licence, the groups, the contact and the asset run at once (the password waits for
+    // that wave): the first kill comes when Microsoft 365 has assigned the licence and
+    // ConnectWise has created the contact (their answers held), and the groups and the asset
+    // have reached their vendors, whose answers may or may not have been recorded.
     let held = graph.hold("POST", "/assignLicense", HoldPoint::AfterHandling);
     let contact_held = cw.hold("POST", "/company/contacts", HoldPoint::AfterHandling);
-    let asset_held = hudu.hold("POST", "/assets", HoldPoint::AfterHandling);
     let laura = "lfischer@contosolaw.com";
     let reached = || {
-        asset_held.is_reached()
-            && contact_held.is_reached()
+        contact_held.is_reached()
             && sims.m365.0.is_member("Litigation Team", laura)
             && sims.m365.0.is_member("All Staff", laura)
-            && sims.connectwise.0.contact_by_email(laura).is_some()
             && sims.hudu.0.companies().iter().any(|c| {
                 sims.hudu
                     .0
@@ -264,6 +262,16 @@ async fn an_onboarding_killed_mid_vendor_call_applies_each_step_once() {
         "Microsoft 365 assigned the licence before the kill"
     );
 
+    // Started again, the runner settles that wave and goes on to the password: the second
+    // kill comes when Hudu has stored it (its answer held).
+    let password_held = hudu.hold("POST", "/asset_passwords", HoldPoint::AfterHandling);
+    kill_when_held(dir, &["run", "--once", "--json"], &password_held).await;
+    assert_eq!(
+        count(hudu, "POST", "/asset_passwords"),
+        1,
+        "Hudu stored the password before the kill"
+    );
+
     let out = stackhand(dir, &["run", "--once", "--json"]).await;
     assert!(out.status.success(), "{}", text(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -278,12 +286,13 @@ async fn an_onboarding_killed_mid_vendor_call_applies_each_step_once() {
         ["resolved", "scheduled"].contains(&outcome),
         "the onboarding did not finish: {laura:#}"
     );
-    // Each held step is settled by reading its system back; the contact, which cannot be
-    // planned again once it exists, is found by its email and name.
+    // Each held step is settled by reading its system back: the licence by planning again,
+    // the contact (which cannot be planned again once it exists) found by its email and name,
+    // the password entry found new in Hudu's vault with Laura's username.
     for action in [
         "identity.assign_license",
         "psa.create_contact",
-        "docs.upsert_user_asset",
+        "docs.store_password",
     ] {
         let step = laura["run"]["steps"]
             .as_array()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 use crate::approval::Operation;
@@ -491,8 +491,16 @@ impl<A: TypedAction> Action for Typed<A> {
         request: &ActionRequest,
         plan: &Plan,
     ) -> Result<Option<serde_json::Value>> {
-        let params = self.params(request)?;
-        self.inner.read_back(ctx, request, &params, plan).await
+        // The request read back is the stored one, which never holds its secrets, and a
+        // read-back has no use for them: each one missing reads as empty.
+        let mut request = request.clone();
+        for name in A::SECRET_PARAMS {
+            if request.secrets.get(name).is_none() {
+                request = request.with_secret(*name, SecretString::from(""));
+            }
+        }
+        let params = self.params(&request)?;
+        self.inner.read_back(ctx, &request, &params, plan).await
     }
 }
 

@@ -848,11 +848,35 @@ pub struct Asset {
     pub archived: bool,
 }
 
+/// A password entry of a documentation system's vault, as far as it can be read back: never
+/// the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PasswordEntry {
+    /// Vendor id.
+    pub id: String,
+    /// The entry's name.
+    pub name: String,
+    /// The username it holds, if any.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// When the vendor last changed it, if it says.
+    #[serde(default)]
+    pub updated: Option<Timestamp>,
+}
+
 /// The reads of a documentation system (Hudu); its writes are [`DocumentationWrites`].
 #[async_trait]
 pub trait Documentation: Send + Sync {
     /// The asset of a company with this exact name, if any.
     async fn find_asset(&self, company: &str, name: &str) -> Result<Option<Asset>>;
+
+    /// The password entry of a company with this exact name, if any, without its password.
+    /// What lets a password stored by a call whose answer was lost be found again; a connector
+    /// that cannot read its vault back answers [`Unsupported`](crate::ErrorKind::Unsupported),
+    /// the default.
+    async fn find_password(&self, _company: &str, _name: &str) -> Result<Option<PasswordEntry>> {
+        Err(Error::unsupported("reading a password entry back"))
+    }
 }
 
 /// The writes of a documentation system, each borrowing the request's [`ExecutionProof`].

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::plan_of;
 use crate::action::{ActionContext, Descriptor, ExecutionProof, TypedAction};
+use crate::capability::PasswordEntry;
 use crate::error::Result;
 use crate::model::{ActionRequest, Category, Change, Outcome, Plan, Risk, StepStatus};
 
@@ -170,7 +171,7 @@ impl TypedAction for StorePassword {
         request: &ActionRequest,
         params: &Self::Params,
     ) -> Result<Plan> {
-        ctx.docs()?;
+        let docs = ctx.docs()?;
         let mut plan = plan_of::<Self>(
             request,
             format!(
@@ -179,6 +180,14 @@ impl TypedAction for StorePassword {
                 company(&params.company)
             ),
         );
+        // The entry as it is now (never its password), so a call whose answer is lost can be
+        // told from the state before; a vault that cannot be read back plans all the same.
+        match docs.find_password(&params.company, &params.name).await {
+            Ok(Some(entry)) => plan.state_before = serde_json::to_value(&entry)?,
+            Ok(None) => plan.state_before = json!({ "exists": false }),
+            Err(e) if e.kind() == crate::ErrorKind::Unsupported => {}
+            Err(e) => return Err(e),
+        }
         plan.changes.push(Change::new(
             format!("password:{}", params.name),
             "password",
@@ -186,6 +195,31 @@ impl TypedAction for StorePassword {
             Some(json!("<stored>")),
         ));
         Ok(plan)
+    }
+
+    /// The entry of that name holds the username and is new or changed since the plan read
+    /// it: the lost call stored it. (The password itself is never read back.)
+    async fn read_back(
+        &self,
+        ctx: &ActionContext,
+        _request: &ActionRequest,
+        params: &Self::Params,
+        plan: &Plan,
+    ) -> Result<Option<serde_json::Value>> {
+        let docs = ctx.docs()?;
+        let Some(entry) = docs.find_password(&params.company, &params.name).await? else {
+            return Ok(None);
+        };
+        let before: Option<PasswordEntry> = serde_json::from_value(plan.state_before.clone()).ok();
+        let written = match &before {
+            // It existed: only a change since proves the write landed.
+            Some(before) => entry.updated.is_some() && entry.updated != before.updated,
+            None => plan.state_before.get("exists") == Some(&json!(false)),
+        };
+        let holds = entry.username.as_deref() == Some(params.username.as_str());
+        Ok((written && holds)
+            .then(|| serde_json::to_value(&entry))
+            .transpose()?)
     }
 
     async fn execute(
