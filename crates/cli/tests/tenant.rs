@@ -1,7 +1,8 @@
 //! `stackhand tenant add | status | promote` against the simulators (issue 14's Done-when):
 //! Globex (Okta, Autotask, NinjaOne, Hudu) connected afresh through the flags of the guided flow, a backtest on its history
 //! checked against what the history holds, `identity.unlock` promoted, and one pass of
-//! `stackhand run --once` resolving an unlock ticket live while another ticket stays shadowed.
+//! `stackhand run --once` resolving an unlock ticket live while another ticket stays shadowed;
+//! and a tenant whose Hudu key is wrong refused with what to grant, the configuration as it was.
 
 mod support;
 
@@ -81,22 +82,22 @@ async fn status_of(dir: &std::path::Path, action: &str) -> Value {
         .clone()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tenant_is_added_backtested_promoted_and_resolves_one_action_live() {
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
-    let sims = deployment(dir, STARTER_POLICY).await;
-
-    // Start from a stackhand.toml with no tenant; the simulator's own settings for Globex
-    // become the flags (its secrets go to standard input, into the vault).
+/// What adds Globex afresh: `stackhand.toml` loses its `[tenants.*]` tables and Globex's
+/// secret files; the simulator's own settings for Globex become the flags of `tenant add`, and
+/// its secrets (name, value) go to standard input, into the vault. Also Globex's connector
+/// tables as they were.
+fn globex_add(dir: &std::path::Path) -> (Vec<String>, Vec<(String, String)>, toml::Table) {
     let config = std::fs::read_to_string(dir.join("stackhand.toml")).unwrap();
     let parsed: toml::Table = config.parse().unwrap();
-    let connectors = parsed["tenants"][TENANT]["connectors"].as_table().unwrap();
+    let connectors = parsed["tenants"][TENANT]["connectors"]
+        .as_table()
+        .unwrap()
+        .clone();
     std::fs::write(dir.join("stackhand.toml"), without_tenants(&config)).unwrap();
     let secrets = dir.join("secrets").join(TENANT);
     let mut credentials = Vec::new();
     let mut settings = Vec::new();
-    for (vendor, table) in connectors {
+    for (vendor, table) in &connectors {
         flags(
             vendor,
             table.as_table().unwrap(),
@@ -132,6 +133,63 @@ async fn a_tenant_is_added_backtested_promoted_and_resolves_one_action_live() {
         args.extend(["--credential".to_string(), name.clone()]);
     }
     args.extend(settings);
+    (args, credentials, connectors)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_whose_check_fails_is_not_added_and_the_fix_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let _sims = deployment(dir, STARTER_POLICY).await;
+    let (args, mut credentials, _) = globex_add(dir);
+    let before = std::fs::read_to_string(dir.join("stackhand.toml")).unwrap();
+    // Hudu's API key is wrong: Hudu answers 401, and nothing else is the matter.
+    let hudu = credentials
+        .iter_mut()
+        .find(|(name, _)| name.starts_with("hudu"))
+        .expect("a Hudu credential");
+    hudu.1 = "not-the-key".into();
+    let input: String = credentials.iter().map(|(_, v)| format!("{v}\n")).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = stackhand_with_input(dir, &args, &input).await;
+    refused(
+        &out,
+        "hudu failed its check, so tenant globex was not added",
+    );
+    // What to grant, and where, is named.
+    refused(&out, "the API key must allow password access");
+    let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let healthy: Vec<(&str, bool)> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["vendor"].as_str().unwrap(),
+                c["healthy"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(healthy.len(), 4, "{checks:#}");
+    assert!(
+        healthy
+            .iter()
+            .all(|(vendor, ok)| *ok == (*vendor != "hudu")),
+        "{checks:#}"
+    );
+    // Nothing of the attempt stays: the configuration as it was, no policy proposed.
+    let after = std::fs::read_to_string(dir.join("stackhand.toml")).unwrap();
+    assert_eq!(before, after);
+    assert!(!dir.join("policies/globex.toml").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_is_added_backtested_promoted_and_resolves_one_action_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let sims = deployment(dir, STARTER_POLICY).await;
+
+    let (args, credentials, connectors) = globex_add(dir);
     let input: String = credentials.iter().map(|(_, v)| format!("{v}\n")).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = stackhand_with_input(dir, &args, &input).await;
