@@ -292,8 +292,8 @@ fn print_status(record: &ShadowRecord) {
         }
     );
     println!(
-        "{:<34} {:>9} {:>7} {:>7} {:>10}  state",
-        "action", "shadowed", "closed", "agreed", "agreement"
+        "{:<34} {:>9} {:>10} {:>7} {:>7} {:>10}  state",
+        "action", "shadowed", "backtested", "closed", "agreed", "agreement"
     );
     for a in &record.actions {
         let agreement = if a.closed == 0 {
@@ -302,9 +302,10 @@ fn print_status(record: &ShadowRecord) {
             format!("{:.0}%", a.agreement * 100.0)
         };
         println!(
-            "{:<34} {:>9} {:>7} {:>7} {:>10}  {}",
+            "{:<34} {:>9} {:>10} {:>7} {:>7} {:>10}  {}",
             a.action,
             a.shadowed,
+            a.backtested,
             a.closed,
             a.agreed,
             agreement,
@@ -312,9 +313,10 @@ fn print_status(record: &ShadowRecord) {
         );
     }
     println!(
-        "\nagreement: of the shadowed tickets a technician closed in the last {} days, how many \
-         they resolved the way stackhand planned; promote with `stackhand tenant promote \
-         --tenant {} --action ID`",
+        "\nshadowed: open tickets planned in shadow passes; backtested: closed tickets replayed \
+         by `stackhand backtest`\nagreement: of those tickets a technician closed in the last {} \
+         days, how many they resolved the way stackhand planned; promote with `stackhand tenant \
+         promote --tenant {} --action ID`",
         record.days, record.tenant
     );
 }

@@ -257,10 +257,12 @@ async fn a_tenant_is_added_backtested_promoted_and_resolves_one_action_live() {
         assert_eq!(&found["tickets"], count, "{intent}");
     }
 
-    // The shadow record: the backtest's plans, agreement from the technicians' notes.
+    // The shadow record: the backtest's plans (counted as backtested, not as shadowed open
+    // tickets), agreement from the technicians' notes.
     let unlock = status_of(dir, "identity.unlock").await;
     assert_eq!(unlock["live"], false);
-    assert!(unlock["shadowed"].as_u64().unwrap() > 0, "{unlock:#}");
+    assert!(unlock["backtested"].as_u64().unwrap() > 0, "{unlock:#}");
+    assert_eq!(unlock["shadowed"], 0, "no shadow pass has run: {unlock:#}");
     assert!(unlock["agreed"].as_u64().unwrap() > 0, "{unlock:#}");
 
     // A typo is named with the nearest action; the promotion is written and audited.
@@ -362,4 +364,7 @@ async fn a_tenant_is_added_backtested_promoted_and_resolves_one_action_live() {
         .collect();
     assert_eq!(writes.len(), 1, "only the unlock ran: {writes:?}");
     assert!(writes[0].contains("unlock"), "{writes:?}");
+    // The pass's previews are shadowed tickets in the record: Lenny's MFA reset among them.
+    let reset = status_of(dir, "identity.reset_mfa").await;
+    assert!(reset["shadowed"].as_u64().unwrap() >= 1, "{reset:#}");
 }

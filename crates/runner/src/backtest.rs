@@ -241,7 +241,9 @@ impl Pipeline {
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
         let (mut labelled, mut agreed_total) = (0, 0);
         for closed in &history {
-            let outcome = self.plan(tenant, &closed.ticket).await?;
+            let outcome = self
+                .preview(tenant, &closed.ticket, crate::pipeline::Preview::Backtest)
+                .await?;
             let (ended, reason) = would_have(&outcome);
             match ended {
                 WouldHave::Resolved => report.resolved += 1,

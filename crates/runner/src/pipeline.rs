@@ -161,6 +161,32 @@ pub struct TenantPipeline {
     pub roles: BTreeMap<String, RoleTemplate>,
     /// How new logins are made (`{first}.{last}@{domain}` by default).
     pub login_format: Option<String>,
+    /// What a shadowed ticket's previews are, which names their keys (`<run>.<kind>.<n>`): only
+    /// a shadow-mode pass's count in the shadow record as shadowed tickets.
+    pub preview: Preview,
+}
+
+/// Why a ticket is planned with nothing executed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Preview {
+    /// A shadow-mode pass over the tenant's open tickets.
+    #[default]
+    Shadow,
+    /// A backtest replaying a closed ticket.
+    Backtest,
+    /// A one-off look at one ticket (`stackhand plan`).
+    Plan,
+}
+
+impl Preview {
+    /// The segment its previews' idempotency keys carry.
+    pub fn key_segment(self) -> &'static str {
+        match self {
+            Preview::Shadow => "shadow",
+            Preview::Backtest => "backtest",
+            Preview::Plan => "plan",
+        }
+    }
 }
 
 /// The pipeline of a deployment.
@@ -323,6 +349,7 @@ impl Pipeline {
                         .map(|(name, role)| (name.to_lowercase(), role.clone()))
                         .collect(),
                     login_format: config.login_format.clone(),
+                    preview: Preview::Shadow,
                 },
             );
         }
@@ -467,9 +494,20 @@ impl Pipeline {
     /// What the pipeline would do with `ticket`, as in shadow mode: triaged, requester
     /// resolved, workflow planned (plans audited), nothing executed, nothing written to the PSA.
     pub async fn plan(&self, tenant: &TenantId, ticket: &Ticket) -> Result<TicketOutcome> {
+        self.preview(tenant, ticket, Preview::Plan).await
+    }
+
+    /// [`plan`](Self::plan), its previews named as `preview`'s.
+    pub(crate) async fn preview(
+        &self,
+        tenant: &TenantId,
+        ticket: &Ticket,
+        preview: Preview,
+    ) -> Result<TicketOutcome> {
         let part = TenantPipeline {
             shadow: true,
             live_actions: Default::default(),
+            preview,
             ..self.part(tenant)?.clone()
         };
         self.take(tenant, &part, ticket).await
@@ -738,7 +776,9 @@ impl Pipeline {
             };
         let run = run.origin(origin);
         if part.shadow {
-            return Ok(Ok(Ran::Planned(self.shadow_plans(run).await?)));
+            return Ok(Ok(Ran::Planned(
+                self.shadow_plans(run, part.preview).await?,
+            )));
         }
         let executor = self.deployment.runs();
         match executor.start_with_secrets(tenant, run, &secrets).await {
@@ -792,11 +832,12 @@ impl Pipeline {
 
     /// Shadow mode: each step of `run` planned and decided by the policy, never executed
     /// (`Engine::preview`, audited).
-    async fn shadow_plans(&self, run: NewRun) -> Result<Vec<ShadowStep>> {
+    async fn shadow_plans(&self, run: NewRun, preview: Preview) -> Result<Vec<ShadowStep>> {
         let mut steps = Vec::new();
+        let kind = preview.key_segment();
         for (index, step) in run.steps.into_iter().enumerate() {
             let mut request = step.request;
-            request.idempotency_key = IdempotencyKey::new(format!("{}.shadow.{index}", run.id))?;
+            request.idempotency_key = IdempotencyKey::new(format!("{}.{kind}.{index}", run.id))?;
             let action = request.action.to_string();
             steps.push(match self.deployment.engine().preview(&request).await {
                 Ok((plan, decision)) => ShadowStep {
@@ -897,7 +938,7 @@ impl Pipeline {
         if part.shadow {
             let mut plans = Vec::new();
             for (run, _) in runs {
-                plans.extend(self.shadow_plans(run).await?);
+                plans.extend(self.shadow_plans(run, part.preview).await?);
             }
             return Ok(Ok(Ran::Planned(plans)));
         }

@@ -1,7 +1,9 @@
 //! The shadow record of a tenant, per action: how many tickets stackhand planned it for with
 //! nothing executed (the trail's [`Previewed`](stackhand_core::audit::AuditKind::Previewed)
-//! records, run ids `ticket-<id>…shadow.<n>`), how many of those tickets a technician has
-//! since closed, and how often the technician did the same (the closed ticket's history label,
+//! records), in shadow-mode passes over open tickets (keys `ticket-<id>…shadow.<n>`) and in
+//! backtests replaying closed ones (`ticket-<id>…backtest.<n>`), counted apart (a one-off
+//! `stackhand plan` counts in neither); how many of those tickets a technician has since
+//! closed, and how often the technician did the same (the closed ticket's history label,
 //! [`stackhand_triage::history::label`], names an intent whose workflow runs the action), and
 //! whether the action is live (`live_actions`): the evidence `stackhand tenant promote` rests on.
 
@@ -13,16 +15,19 @@ use stackhand_core::audit::{AuditKind, AuditSink as _};
 use stackhand_core::{HistoryQuery, Result, TenantId};
 use stackhand_triage::history::label;
 
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Preview};
 
 /// One action's shadow record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionShadow {
     /// The action id (`identity.unlock`).
     pub action: String,
-    /// Tickets stackhand planned it for in shadow (and in backtests), nothing executed.
+    /// Open tickets stackhand planned it for in shadow-mode passes, nothing executed.
     pub shadowed: usize,
-    /// Of them, tickets a technician has since closed with notes that say what was done.
+    /// Closed tickets a backtest planned it for (replays of the history), nothing executed.
+    pub backtested: usize,
+    /// Of the tickets of both, those a technician has closed with notes that say what was
+    /// done.
     pub closed: usize,
     /// Of those, tickets where the technician did the same (the label's workflow runs it).
     pub agreed: usize,
@@ -45,13 +50,20 @@ pub struct ShadowRecord {
     pub actions: Vec<ActionShadow>,
 }
 
-/// The run id a shadow preview's idempotency key belongs to (`ticket-42.shadow.0` and
-/// `ticket-42.for-1.shadow.0` both to `ticket-42`), if it is one.
-fn ticket_run(key: &str) -> Option<&str> {
-    let (run, index) = key.rsplit_once(".shadow.")?;
+/// The ticket run a preview's idempotency key belongs to (`ticket-42.shadow.0` and
+/// `ticket-42.for-1.shadow.0` both to `ticket-42`), and whether a backtest made it, if it is a
+/// shadow-mode or a backtest preview.
+fn ticket_run(key: &str) -> Option<(&str, bool)> {
+    let (rest, index) = key.rsplit_once('.')?;
     index.parse::<usize>().ok()?;
+    let (run, kind) = rest.rsplit_once('.')?;
+    let backtest = match kind {
+        k if k == Preview::Shadow.key_segment() => false,
+        k if k == Preview::Backtest.key_segment() => true,
+        _ => return None,
+    };
     let run = run.split_once(".for-").map_or(run, |(parent, _)| parent);
-    run.starts_with("ticket-").then_some(run)
+    run.starts_with("ticket-").then_some((run, backtest))
 }
 
 impl Pipeline {
@@ -59,7 +71,8 @@ impl Pipeline {
     /// `days` days.
     pub async fn shadow_record(&self, tenant: &TenantId, days: u32) -> Result<ShadowRecord> {
         let part = self.part(tenant)?;
-        let mut planned: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        // Per action, its ticket runs, each marked when a backtest planned it.
+        let mut planned: BTreeMap<String, BTreeSet<(String, bool)>> = BTreeMap::new();
         for workflow in part.workflows.all() {
             for step in &workflow.steps {
                 planned.entry(step.action.clone()).or_default();
@@ -73,11 +86,11 @@ impl Pipeline {
             let (Some(key), Some(action)) = (&record.request, &record.action) else {
                 continue;
             };
-            if let Some(run) = ticket_run(key.as_str()) {
+            if let Some((run, backtest)) = ticket_run(key.as_str()) {
                 planned
                     .entry(action.to_string())
                     .or_default()
-                    .insert(run.to_string());
+                    .insert((run.to_string(), backtest));
             }
         }
         let to = Utc::now();
@@ -103,7 +116,10 @@ impl Pipeline {
         let actions = planned
             .into_iter()
             .map(|(action, runs)| {
-                let closed: Vec<&String> = runs.iter().filter_map(|r| labels.get(r)).collect();
+                let backtested = runs.iter().filter(|(_, backtest)| *backtest).count();
+                // A ticket both shadowed and backtested is one ticket to agree on.
+                let tickets: BTreeSet<&String> = runs.iter().map(|(run, _)| run).collect();
+                let closed: Vec<&String> = tickets.iter().filter_map(|r| labels.get(*r)).collect();
                 let agreed = closed
                     .iter()
                     .filter(|intent| {
@@ -114,7 +130,8 @@ impl Pipeline {
                     .count();
                 ActionShadow {
                     live: !part.shadow || part.live_actions.contains(&action),
-                    shadowed: runs.len(),
+                    shadowed: runs.len() - backtested,
+                    backtested,
                     closed: closed.len(),
                     agreed,
                     agreement: if closed.is_empty() {
@@ -140,9 +157,17 @@ mod tests {
     use super::ticket_run;
 
     #[test]
-    fn shadow_keys_name_their_ticket_run() {
-        assert_eq!(ticket_run("ticket-42.shadow.0"), Some("ticket-42"));
-        assert_eq!(ticket_run("ticket-42.for-1.shadow.3"), Some("ticket-42"));
+    fn preview_keys_name_their_ticket_run_and_source() {
+        assert_eq!(ticket_run("ticket-42.shadow.0"), Some(("ticket-42", false)));
+        assert_eq!(
+            ticket_run("ticket-42.for-1.shadow.3"),
+            Some(("ticket-42", false))
+        );
+        assert_eq!(
+            ticket_run("ticket-42.backtest.1"),
+            Some(("ticket-42", true))
+        );
+        assert_eq!(ticket_run("ticket-42.plan.0"), None, "a one-off look");
         assert_eq!(ticket_run("ticket-42.0"), None);
         assert_eq!(ticket_run("act-7.shadow.0"), None);
     }
