@@ -56,13 +56,16 @@
 //!                                      JSON lines of tickets in, one answer per line out
 //! stackhand mcp --tenant <T> [--as <AGENT>] [--http <ADDR>] [--config <FILE>]
 //!                                      the tenant's actions as MCP tools for an AI agent
-//!                                      (stdio, or streamable HTTP), under the policy
+//!                                      (stdio, or streamable HTTP with the agent's tokens),
+//!                                      under the policy
 //! stackhand backtest --tenant <T> [--since <90d|12w>] [--minutes <N>] [--json] [--html <FILE>]
 //!     [--config <FILE>]                replay closed tickets through triage and the policy
 //! stackhand serve [--listen <ADDR>] [--config <FILE>]
 //!                                      the HTTP API and the PSA callbacks on one listener
-//! stackhand tokens create --as <STAFF> [--tenant <T>]... | list | revoke <ID> [--config <FILE>]
-//!                                      the HTTP API's bearer tokens (a new one shown once)
+//! stackhand tokens create --as <STAFF> [--tenant <T>]... [--expires-in <90d|12w|never>]
+//!     | list | revoke <ID> [--config <FILE>]
+//!                                      the HTTP API's (and MCP over HTTP's) bearer tokens
+//!                                      (a new one shown once, 90 days by default)
 //! stackhand tenant add --tenant <T> --name <N> --identity <m365|okta> --psa <connectwise|autotask>
 //!     [--rmm ninjaone] [--docs hudu] [--credential <NAME>]... [--json] [--config <FILE>]
 //!     --<vendor>-<key> <VALUE>...       connect a tenant: vault, health, discovery, history,

@@ -545,3 +545,96 @@ async fn an_exchange_online_outage_becomes_one_incident_and_a_second_pass_change
     assert_eq!(snapshot(&sims), before);
     assert_eq!(told(&sims), users);
 }
+
+/// Three Globex people report the VPN down within minutes. Okta and Autotask report no vendor
+/// issue to check, but three look-alike tickets from three people make an incident on their
+/// own: in Autotask a problem ticket is opened, each report is linked to it as an incident
+/// with one customer-visible update, and none is troubleshot alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn look_alike_tickets_at_an_autotask_tenant_become_one_problem_ticket() {
+    use stackhand_sim::world::{OpenTicket, Priority, TicketSource};
+    const REPORTS: [(&str, &str, &str); 3] = [
+        (
+            "homer.simpson",
+            "VPN not connecting",
+            "The VPN won't connect from home this morning, it times out with error 809.\n\nHomer",
+        ),
+        (
+            "lisa.simpson",
+            "VPN error 809",
+            "The VPN times out with error 809 when I connect from home.\n\nLisa",
+        ),
+        (
+            "marge.simpson",
+            "VPN down from home?",
+            "Can't connect to the VPN from home, error 809 after it times out.\n\nMarge",
+        ),
+    ];
+    let mut world = World::builtin().clone();
+    let globex = world.tenant_mut("globex").unwrap();
+    for (requester, subject, body) in REPORTS {
+        globex.tickets.push(OpenTicket {
+            summary: subject.into(),
+            body: body.into(),
+            requester: requester.into(),
+            from: None,
+            board: "Help Desk".into(),
+            status: "New".into(),
+            priority: Priority::High,
+            source: TicketSource::Email,
+            owner: None,
+            hours_ago: 0,
+        });
+    }
+    let FirstPass {
+        sims,
+        dir: _dir,
+        outcomes,
+        ..
+    } = first_pass(&world).await;
+    let autotask = &sims.autotask.0;
+    let reports: Vec<TicketOutcome> = REPORTS
+        .iter()
+        .map(|(_, subject, _)| find(&outcomes, subject))
+        .collect();
+    let parent = reports[0]
+        .incident
+        .as_ref()
+        .unwrap_or_else(|| panic!("not linked: {:#?}", reports[0]))
+        .parent
+        .clone();
+    let parent_id: i64 = parent.parse().unwrap();
+    let tickets = autotask.tickets();
+    let problem = tickets
+        .iter()
+        .find(|t| t.id == parent_id)
+        .expect("the parent ticket is in Autotask");
+    assert_eq!(problem.ticket_type, "Problem", "{problem:#?}");
+    assert!(problem.completed.is_none());
+    for report in &reports {
+        assert_eq!(
+            report.resolution,
+            Resolution::LinkedToIncident,
+            "{report:#?}"
+        );
+        let link = report.incident.as_ref().unwrap();
+        assert_eq!(link.parent, parent);
+        assert_eq!(link.issue, None, "no vendor issue was claimed");
+        assert_eq!(report.workflow, None, "troubleshot alone: {report:#?}");
+        let id: i64 = report.ticket.parse().unwrap();
+        let child = tickets.iter().find(|t| t.id == id).unwrap();
+        assert_eq!(child.problem_ticket_id, Some(parent_id), "{child:#?}");
+        assert!(child.completed.is_none());
+        let updates: Vec<_> = autotask
+            .notes(id)
+            .into_iter()
+            .filter(|n| n.publish != "Internal Only")
+            .collect();
+        assert_eq!(updates.len(), 1, "{updates:#?}");
+        assert!(
+            updates[0].description.contains(&format!("#{parent}")),
+            "{}",
+            updates[0].description
+        );
+    }
+}
