@@ -198,6 +198,46 @@ async fn an_agent_over_streamable_http_acts_only_as_the_policy_allows() {
     });
     assert!(denied, "the denied disable is audited");
 
+    // A flood of tokenless requests is answered 401 up to the budget of recorded refusals
+    // (four were spent above), then 429 with Retry-After; the agent's session goes on.
+    let http = reqwest::Client::new();
+    let mut answers = Vec::new();
+    for _ in 0..stackhand_store::REFUSALS_PER_MINUTE * 2 {
+        let reply = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let answer = (
+            reply.status().as_u16(),
+            reply.headers().contains_key("retry-after"),
+        );
+        answers.push(answer);
+        if answer.0 == 429 {
+            break;
+        }
+    }
+    assert_eq!(answers.last(), Some(&(429, true)), "{answers:?}");
+    assert!(
+        answers[..answers.len() - 1]
+            .iter()
+            .all(|a| *a == (401, false)),
+        "{answers:?}"
+    );
+    assert!(
+        answers.len() > 20,
+        "throttled before the budget ran out: {answers:?}"
+    );
+    let still = call(
+        &client,
+        "find_user",
+        json!({"query": "pshah@contosolaw.com"}),
+    )
+    .await;
+    assert_eq!(still.is_error, Some(false), "{}", text(&still));
+
     client.cancel().await.unwrap();
     let _ = stop.send(());
     serving.await.unwrap().unwrap();
