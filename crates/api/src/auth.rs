@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri, header};
 use stackhand_core::{Principal, PrincipalKind, TenantId};
-use stackhand_store::{AccessRefusal, ApiTokenRecord, Refused};
+use stackhand_store::{AccessRefusal, ApiTokenRecord, NOT_A_LIVE_TOKEN, Refused, bearer_token};
 
 use crate::Api;
 use crate::error::ApiError;
@@ -78,16 +78,12 @@ impl Api {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
+            .and_then(bearer_token);
         let why = match bearer {
             None => "no bearer token",
             Some(token) => match self.store().authenticate_api_token(token).await? {
                 Some(token) => return Ok(Caller { token }),
-                None => "an unknown, revoked or expired token",
+                None => NOT_A_LIVE_TOKEN,
             },
         };
         Err(self

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use stackhand_core::TenantId;
-use stackhand_store::{AccessRefusal, Refused, Store};
+use stackhand_store::{AccessRefusal, NOT_A_LIVE_TOKEN, Refused, Store};
 
 use crate::{Admission, Gate, Knock};
 
@@ -77,9 +77,8 @@ impl Gate for TokenGate {
         let token = match self.store.authenticate_api_token(bearer).await {
             Ok(Some(token)) => token,
             Ok(None) => {
-                let why = "an unknown, revoked or expired token";
                 return self
-                    .refuse(&knock, None, Admission::Unauthenticated, why)
+                    .refuse(&knock, None, Admission::Unauthenticated, NOT_A_LIVE_TOKEN)
                     .await;
             }
             Err(e) => {

@@ -183,12 +183,7 @@ async fn guard(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
+        .and_then(stackhand_store::bearer_token);
     let source = request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

@@ -18,6 +18,18 @@ use stackhand_core::{Error, Result, TenantId};
 
 use crate::{Store, nanos, on_backend};
 
+/// Why a presented token authenticates nobody, as refusals record it (never which of the
+/// three: the caller learns nothing from it either).
+pub const NOT_A_LIVE_TOKEN: &str = "an unknown, revoked or expired token";
+
+/// The token of an `Authorization` header's value `Bearer <token>` (the scheme in any case,
+/// RFC 7235); none for another scheme or an empty token.
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// What every token starts with, so secret scanners (and people) recognise one.
 pub const API_TOKEN_PREFIX: &str = "shk_";
 
@@ -249,5 +261,20 @@ impl Store {
         })
         .map(|_| ())
         .map_err(|e| self.db_error("answering a readiness probe", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn a_bearer_token_is_read_from_its_header_in_any_case() {
+        assert_eq!(bearer_token("Bearer shk_1"), Some("shk_1"));
+        assert_eq!(bearer_token("bearer  shk_1 "), Some("shk_1"));
+        assert_eq!(bearer_token("BEARER shk_1"), Some("shk_1"));
+        assert_eq!(bearer_token("Basic YTpi"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearer"), None);
     }
 }

@@ -172,7 +172,7 @@ use stackhand_core::audit::AuditKeys;
 use stackhand_core::{Error, Result, TenantId};
 
 pub use access::{AccessRefusal, REFUSALS_PER_MINUTE, Refused};
-pub use api_tokens::{API_TOKEN_PREFIX, ApiTokenRecord};
+pub use api_tokens::{API_TOKEN_PREFIX, ApiTokenRecord, NOT_A_LIVE_TOKEN, bearer_token};
 pub use error::redact_url;
 pub use queue::{ClaimedJob, Enqueued, JobId, JobRecord, JobState, NewJob, Queue, QueueCounts};
 pub use runs::{

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::plan_of;
+use super::{plan_of, read_back_of};
 use crate::action::{ActionContext, Descriptor, ExecutionProof, TypedAction};
 use crate::capability::PasswordEntry;
 use crate::error::Result;
@@ -217,9 +217,7 @@ impl TypedAction for StorePassword {
             None => plan.state_before.get("exists") == Some(&json!(false)),
         };
         let holds = entry.username.as_deref() == Some(params.username.as_str());
-        Ok((written && holds)
-            .then(|| serde_json::to_value(&entry))
-            .transpose()?)
+        read_back_of(&entry, written && holds)
     }
 
     async fn execute(

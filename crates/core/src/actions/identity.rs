@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::plan_of;
+use super::{plan_of, read_back_of, same_name};
 use crate::action::{ActionContext, Descriptor, ExecutionProof, TypedAction};
 use crate::capability::{
     Group, IdentityProvider, MailboxPermission, MailboxRight, NewUser, ResetDelivery,
@@ -1012,11 +1012,7 @@ impl TypedAction for CreateUser {
             Err(e) if e.kind() == crate::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let same = user
-            .display_name
-            .trim()
-            .eq_ignore_ascii_case(wanted.display().trim());
-        Ok(same.then(|| serde_json::to_value(&user)).transpose()?)
+        read_back_of(&user, same_name(&user.display_name, &wanted.display()))
     }
 }
 

@@ -74,6 +74,19 @@ pub(crate) fn plan_of<A: TypedAction>(request: &ActionRequest, summary: impl Int
     )
 }
 
+/// What a read-back answers for `record`: its state when it `shows` the change, else nothing.
+pub(crate) fn read_back_of<T: serde::Serialize>(
+    record: &T,
+    shows: bool,
+) -> crate::error::Result<Option<serde_json::Value>> {
+    Ok(shows.then(|| serde_json::to_value(record)).transpose()?)
+}
+
+/// Whether a name a vendor holds is the one asked for (case and outer spaces aside).
+pub(crate) fn same_name(held: &str, asked: &str) -> bool {
+    held.trim().eq_ignore_ascii_case(asked.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::plan_of;
+use super::{plan_of, read_back_of, same_name};
 use crate::action::{ActionContext, Descriptor, ExecutionProof, TypedAction};
 use crate::capability::{Assignment, NewContact, NewNote, NoteVisibility, Psa, Ticket};
 use crate::error::{Error, Result};
@@ -429,12 +429,12 @@ impl TypedAction for CreateContact {
             return Ok(None);
         };
         let name = format!("{} {}", params.first_name, params.last_name);
-        let same = contact.name.trim().eq_ignore_ascii_case(name.trim())
+        let same = same_name(&contact.name, &name)
             && contact
                 .company_id
                 .as_deref()
                 .is_none_or(|c| c == params.company_id);
-        Ok(same.then(|| serde_json::to_value(&contact)).transpose()?)
+        read_back_of(&contact, same)
     }
 }
 
